@@ -1,0 +1,117 @@
+"""Plain-data facts about one engagement (the Subject) and the Actor firing a transition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+
+ROLES = ("admin", "manager", "provider", "stakeholder", "system")
+DATE_KEYS = ("discovery_start", "trial_start", "trial_end", "period_start", "period_end")
+CHECKLIST_KINDS = ("prerequisite", "placement", "knowledge_transfer")
+CHECKLIST_COMPLETE = frozenset({"done", "not_applicable"})
+MILESTONE_FINAL = frozenset({"met", "missed"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires a transition; role "system" is the scheduler firing a timer."""
+
+    id: int | None
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ChecklistFact:
+    """One prerequisite, placement or knowledge-transfer checklist item."""
+
+    id: int
+    kind: str
+    title: str
+    status: str
+    owner_name: str | None = None
+    due_date: date | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        """Done and not-applicable items both count as complete."""
+        return self.status in CHECKLIST_COMPLETE
+
+
+@dataclass(frozen=True)
+class MilestoneFact:
+    """One milestone; period 0 is the trial, 1.. are extensions."""
+
+    id: int
+    title: str
+    due_date: date
+    status: str
+    success_criteria: str = ""
+    period: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        """Met and missed are verdicts; every other status is still open."""
+        return self.status in MILESTONE_FINAL
+
+
+@dataclass(frozen=True)
+class MemberFact:
+    """A team member; external members must hand their areas over to internal shadows."""
+
+    id: int
+    name: str
+    is_external: bool
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShadowFact:
+    """An internal engineer shadowing an external member over some areas."""
+
+    id: int
+    member_id: int
+    shadow_name: str
+    areas: tuple[str, ...] = ()
+    signed_off: bool = False
+
+
+@dataclass(frozen=True)
+class AdrFact:
+    """An architecture decision record (proposed/accepted/rejected/deprecated/superseded)."""
+
+    id: int
+    number: int
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ArtifactFact:
+    """A knowledge-retention artifact (runbook, architecture_overview, recording, other)."""
+
+    id: int
+    kind: str
+    title: str
+
+
+def _empty_dates() -> Mapping[str, date | None]:
+    return MappingProxyType(dict.fromkeys(DATE_KEYS))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Everything guards may look at, as immutable plain data."""
+
+    state: str
+    today: date
+    checklist: tuple[ChecklistFact, ...] = ()
+    milestones: tuple[MilestoneFact, ...] = ()
+    members: tuple[MemberFact, ...] = ()
+    shadows: tuple[ShadowFact, ...] = ()
+    adrs: tuple[AdrFact, ...] = ()
+    artifacts: tuple[ArtifactFact, ...] = ()
+    current_period: int = 0
+    dates: Mapping[str, date | None] = field(default_factory=_empty_dates)
