@@ -1,0 +1,119 @@
+"""Configuration read from environment variables, with one class per environment."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes", "on" are true)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(default: str) -> str:
+    """Normalise DATABASE_URL so plain postgres URLs use psycopg 3."""
+    url = os.environ.get("DATABASE_URL") or default
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment; each value can be overridden by env."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'tracker.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    TIMEZONE = os.environ.get("TIMEZONE", "UTC")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Engagement Tracker API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+
+    # Mail: with no SMTP_HOST, messages are written to instance/mail/.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")  # starttls | ssl | none
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Engagement Tracker <tracker@localhost>")
+    MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
+
+    SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", False)
+    SCHEDULER_TICK_SECONDS = int(os.environ.get("SCHEDULER_TICK_SECONDS", "30"))
+    WORKFLOW_DIR = os.environ.get("WORKFLOW_DIR", str(BASE_DIR / "workflows" / "definitions"))
+    DEFAULT_WORKFLOW = os.environ.get("DEFAULT_WORKFLOW", "staff_augmentation")
+    PASSWORD_HASH_FAST = False  # tests only: a cheaper KDF so the suite stays quick
+
+
+class DevelopmentConfig(Config):
+    """Local development: SQLite under instance/, demo-friendly defaults."""
+
+    ENV_NAME = "development"
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    """The test suite: in-memory-ish databases supplied by fixtures, no CSRF checks off."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    PASSWORD_HASH_FAST = True
+    BASE_URL = "http://localhost"
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a real secret and a real database."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise RuntimeError naming each missing required setting."""
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                f"Production needs these environment variables: {', '.join(missing)}"
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the config class named by APP_ENV (development by default)."""
+    name = os.environ.get("APP_ENV", "development").lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

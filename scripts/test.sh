@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Everything `make test` runs: lint, the suite on SQLite, the suite on PostgreSQL.
+# Each pytest run starts (and always stops) its own throwaway PostgreSQL cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+bash scripts/ensure-system-packages.sh
+
+echo "== ruff"
+$BIN/ruff check .
+$BIN/ruff format --check .
+
+echo "== pytest on SQLite (plus the PostgreSQL-specific tests)"
+TEST_DB=sqlite $BIN/pytest
+
+echo "== pytest on PostgreSQL (browser tests already ran above)"
+TEST_DB=postgres $BIN/pytest -m "not browser" -q

@@ -1,0 +1,196 @@
+"""Shared fixtures: the app on SQLite or PostgreSQL, clients, sign-in, query counts.
+
+TEST_DB=sqlite (default) or TEST_DB=postgres chooses the database the whole
+suite runs on; tests that need PostgreSQL whatever TEST_DB says use `pg_app`.
+Locally a missing PostgreSQL or browser skips those tests with the reason;
+with CI=true it fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from config import TestingConfig
+from tests.support.postgres import PostgresCluster, PostgresUnavailable
+from tracker import create_app
+from tracker.extensions import db
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+TEST_DB = os.environ.get("TEST_DB", "sqlite")
+
+
+def require_or_skip(reason: str) -> None:
+    """Skip with a visible reason locally; fail in CI, where every real part must exist."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster for the whole run, stopped even on failure."""
+    try:
+        cluster = PostgresCluster().start()
+    except (PostgresUnavailable, OSError) as exc:
+        require_or_skip(f"PostgreSQL unavailable: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+def _create_schema(url: str) -> None:
+    import tracker.models  # noqa: F401  (registers every table on the metadata)
+
+    engine = create_engine(url)
+    db.metadata.create_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_cluster):
+    """A database with the schema created once; tests truncate it after use."""
+    url = pg_cluster.create_database("tracker_test")
+    _create_schema(url)
+    return url
+
+
+def _truncate_all(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+def build_app(url: str, tmp_path, **overrides):
+    """An app for tests on this database, with mail written under tmp_path."""
+    settings = {"SQLALCHEMY_DATABASE_URI": url, "MAIL_DIR": str(tmp_path / "mail")}
+    settings.update(overrides)
+    return create_app(TestingConfig, **settings)
+
+
+@pytest.fixture
+def make_app(request, tmp_path):
+    """Build an app on the suite's database (SQLite file or the shared PostgreSQL)."""
+    created = []
+
+    def factory(backend: str = TEST_DB, **overrides):
+        if backend == "postgres":
+            url = request.getfixturevalue("pg_database")
+        else:
+            url = f"sqlite:///{tmp_path / f'tracker-{len(created)}.db'}"
+            _create_schema(url)
+        app = build_app(url, tmp_path, **overrides)
+        created.append((backend, app))
+        return app
+
+    yield factory
+    for backend, app in created:
+        if backend == "postgres":
+            _truncate_all(app)
+        else:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """The app on the database TEST_DB names."""
+    return make_app()
+
+
+@pytest.fixture
+def pg_app(make_app):
+    """The app on PostgreSQL whatever TEST_DB says (for concurrency tests)."""
+    return make_app("postgres")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that use the database directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf-token" content="([^"]+)"'
+)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token embedded in a rendered page."""
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    """Sign a test client in and out through the real login form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "password123", follow: bool = False):
+        page = self.client.get("/login")
+        token = csrf_from(page.get_data(as_text=True))
+        return self.client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=follow,
+        )
+
+    def csrf(self) -> str:
+        """A CSRF token for the signed-in session (for API calls made with cookies)."""
+        page = self.client.get("/home")
+        return csrf_from(page.get_data(as_text=True))
+
+    def logout(self):
+        token = self.csrf()
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@contextmanager
+def count_queries(app):
+    """Count SQL statements sent while the block runs (`with ... as counter: counter.count`)."""
+
+    class Counter:
+        count = 0
+        statements: list[str] = []
+
+    counter = Counter()
+    counter.statements = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        counter.count += 1
+        counter.statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+@pytest.fixture
+def query_counter(app):
+    return lambda: count_queries(app)

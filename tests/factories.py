@@ -1,0 +1,104 @@
+"""Test data factories: call inside an app context; each commits what it makes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.services import engagements as engagement_service
+from tracker.services import users as user_service
+
+PASSWORD = "password123"
+_seq = itertools.count(1)
+
+
+def make_user(
+    role: str = "manager",
+    *,
+    provider: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    timezone: str = "UTC",
+) -> User:
+    """A user who can sign in with PASSWORD; provider users need a provider name."""
+    n = next(_seq)
+    if role == "provider" and provider is None:
+        provider = "Northwind ML"
+    return user_service.create_user(
+        email=email or f"{role}{n}@example.com",
+        name=name or f"{role.title()} {n}",
+        role=role,
+        password=PASSWORD,
+        provider=provider,
+        timezone=timezone,
+    )
+
+
+def make_engagement(
+    owner: User | None = None, *, provider: str = "Northwind ML", title: str | None = None, **fields
+) -> Engagement:
+    """An engagement in discovery, with the standard checklists, via the real service."""
+    owner = owner or make_user("manager")
+    provider_org = user_service.get_or_create_provider(provider)
+    db.session.commit()
+    data = {
+        "title": title or f"Engagement {next(_seq)}",
+        "provider_id": provider_org.id,
+        "structure": "pod_2",
+        "owner_id": owner.id,
+        "monthly_cost": 30000,
+    }
+    data.update(fields)
+    return engagement_service.create_engagement(owner, data)
+
+
+def add_member(
+    engagement: Engagement, name: str = "Mara Quint", *, areas=("serving",), external: bool = True
+) -> TeamMember:
+    member = TeamMember(
+        engagement_id=engagement.id,
+        name=name,
+        role="ml_engineer",
+        is_external=external,
+        areas=list(areas),
+        allocation=100,
+    )
+    db.session.add(member)
+    db.session.commit()
+    return member
+
+
+def add_milestone(
+    engagement: Engagement,
+    *,
+    days: int = 30,
+    criteria: str = "Metric +5%",
+    period: int = 0,
+    status: str = "planned",
+    title: str | None = None,
+) -> Milestone:
+    milestone = Milestone(
+        engagement_id=engagement.id,
+        period=period,
+        title=title or f"Day-{days} milestone",
+        due_date=date.today() + timedelta(days=days),
+        success_criteria=criteria,
+        status=status,
+    )
+    db.session.add(milestone)
+    db.session.commit()
+    return milestone
+
+
+def complete_checklist(engagement: Engagement, kind: str) -> None:
+    for item in db.session.scalars(
+        select(ChecklistItem).where(
+            ChecklistItem.engagement_id == engagement.id, ChecklistItem.kind == kind
+        )
+    ):
+        item.status = "done"
+    db.session.commit()

@@ -1,0 +1,43 @@
+"""seed-demo: realistic and idempotent."""
+
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Engagement, Milestone, TeamMember, User
+
+
+def _counts():
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (User, Engagement, ChecklistItem, Milestone, TeamMember)
+    }
+
+
+def test_seed_demo_covers_every_state_and_is_idempotent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo data loaded." in first.output
+    with app.app_context():
+        before = _counts()
+        states = set(db.session.scalars(select(Engagement.state)))
+    assert {
+        "discovery",
+        "trial",
+        "milestone_review",
+        "extension",
+        "knowledge_transfer",
+        "closed",
+    } <= states
+    assert before["Engagement"] >= 6 and before["Milestone"] >= 10
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert "already present" in second.output
+    with app.app_context():
+        assert _counts() == before
+
+
+def test_demo_logins_work(app, auth):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    response = auth.login("priya@northwind.example", "demo-password")
+    assert response.status_code == 302

@@ -1,0 +1,1 @@
+"""Helpers the test suite uses to start real services (PostgreSQL, SMTP, browser)."""

@@ -1,0 +1,131 @@
+"""A throwaway PostgreSQL cluster started from the system binaries.
+
+PostgreSQL refuses to run as root, so when the tests run as root the cluster
+runs as the `postgres` OS user (created if missing). The cluster listens on a
+free localhost port and lives in a temporary directory removed on stop.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL binaries, or the cluster would not start."""
+
+
+def find_bindir() -> Path | None:
+    """The newest /usr/lib/postgresql/*/bin with initdb, or PG_BINDIR."""
+    if os.environ.get("PG_BINDIR"):
+        return Path(os.environ["PG_BINDIR"])
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _version_key(path: str) -> float:
+    try:
+        return float(path.split("/")[4])
+    except (IndexError, ValueError):
+        return 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ensure_os_user() -> None:
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+
+
+class PostgresCluster:
+    """initdb + pg_ctl start on a free port; `url(db)` gives SQLAlchemy URLs."""
+
+    def __init__(self) -> None:
+        self.bindir = find_bindir()
+        if self.bindir is None:
+            raise PostgresUnavailable("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")
+        self.as_root = os.geteuid() == 0
+        self.port = _free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
+        self.datadir = self.root / "data"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True)
+
+    def start(self) -> PostgresCluster:
+        if self.as_root:
+            _ensure_os_user()
+            shutil.chown(self.root, "postgres")
+        os.chmod(self.root, 0o755)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        started = self._run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            check=False,
+        )
+        if started.returncode != 0:
+            log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
+            raise PostgresUnavailable(f"pg_ctl start failed: {started.stderr}\n{log}")
+        self._wait()
+        return self
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), check=False)
+            if ready.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise PostgresUnavailable("PostgreSQL did not become ready in 30 s")
+
+    def create_database(self, name: str) -> str:
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
+
+    def url(self, name: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,64 @@
+"""Authentication: who is asking (session cookie or Bearer token)."""
+
+from flask import Flask, g, request
+from sqlalchemy import select
+
+from tracker.extensions import db, login_manager
+from tracker.models import User
+
+
+def init_app(app: Flask) -> None:
+    """Configure Flask-Login for sessions and API tokens."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_request)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def load_user(session_id: str) -> User | None:
+    """Resolve "id:nonce" from the session; a rotated nonce means signed out."""
+    user_id, _, nonce = session_id.partition(":")
+    if not user_id.isdigit() or not nonce:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_nonce != nonce:
+        return None
+    return user
+
+
+def load_user_from_request(req) -> User | None:
+    """Authenticate `Authorization: Bearer <token>` (API clients, scripts)."""
+    from tracker.auth.tokens import user_for_token
+
+    header = req.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    user = user_for_token(secret.strip())
+    if user is not None:
+        g.auth_via_token = True
+    return user
+
+
+def _unauthorized():
+    from flask import flash, redirect, url_for
+
+    from tracker.errors import Unauthorized, wants_json
+
+    if wants_json():
+        raise Unauthorized("Sign in or send a valid Bearer token.")
+    flash(login_manager.login_message, "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def authenticated_by_token() -> bool:
+    """True when this request authenticated with an API token (no CSRF needed)."""
+    return bool(g.get("auth_via_token"))
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))

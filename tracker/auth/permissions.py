@@ -1,0 +1,94 @@
+"""Who may see and do what, per object. Every service asks here; nothing else decides.
+
+Rules: admins everything; managers everything on the client side; provider
+users only their own organisation's engagements and only provider-side work;
+stakeholders read-only on engagements they follow. An engagement a user may
+not see does not exist for them (404, never 403).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy.orm import Session
+
+from tracker.errors import Forbidden, NotFound
+from tracker.models import Engagement, Role, User, engagement_follower
+
+
+class Action(StrEnum):
+    """Things a user can do to an engagement or its parts."""
+
+    VIEW = "view"
+    VIEW_COST = "view_cost"  # cost figures and internal notes
+    EDIT = "edit"  # engagement fields, team, checklists, milestones definitions
+    FIRE = "fire"  # lifecycle transitions (the engine also checks roles per event)
+    UPDATE_MILESTONE = "update_milestone"  # status, note, evidence
+    COMPLETE_CHECKLIST = "complete_checklist"
+    WRITE_ADR = "write_adr"  # propose / edit own drafts
+    DECIDE_ADR = "decide_adr"  # accept / reject / deprecate
+    LOG_KNOWLEDGE = "log_knowledge"  # shadow sessions, artifacts
+    SIGN_OFF = "sign_off"  # shadow sign-off
+    OVERRIDE = "override"  # go past a guard with a written reason
+
+
+_CLIENT_SIDE = {Role.ADMIN, Role.MANAGER}
+_PROVIDER_ACTIONS = {
+    Action.VIEW,
+    Action.UPDATE_MILESTONE,
+    Action.WRITE_ADR,
+    Action.LOG_KNOWLEDGE,
+}
+
+
+def visible_clause(user: User) -> ColumnElement[bool]:
+    """A WHERE clause restricting Engagement rows to those this user may see."""
+    if user.role in _CLIENT_SIDE:
+        return true()
+    if user.role == Role.PROVIDER:
+        return Engagement.provider_id == (user.provider_id or -1)
+    return exists().where(
+        engagement_follower.c.engagement_id == Engagement.id,
+        engagement_follower.c.user_id == user.id,
+    )
+
+
+def can_see(user: User, engagement: Engagement) -> bool:
+    """Whether the engagement exists as far as this user is concerned."""
+    if user.role in _CLIENT_SIDE:
+        return True
+    if user.role == Role.PROVIDER:
+        return user.provider_id is not None and engagement.provider_id == user.provider_id
+    return any(f.id == user.id for f in engagement.followers)
+
+
+def can(user: User, action: Action, engagement: Engagement | None = None) -> bool:
+    """Whether the user may do the action (on this engagement, if one is given)."""
+    if engagement is not None and not can_see(user, engagement):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.MANAGER:
+        return action != Action.OVERRIDE
+    if user.role == Role.PROVIDER:
+        return action in _PROVIDER_ACTIONS
+    return action == Action.VIEW
+
+
+def require(user: User, action: Action, engagement: Engagement | None = None) -> None:
+    """Raise NotFound if the engagement is invisible, Forbidden if the action is not allowed."""
+    if engagement is not None and not can_see(user, engagement):
+        raise NotFound("Engagement not found.")
+    if not can(user, action, engagement):
+        raise Forbidden(f"Your role ({user.role}) may not {action.value.replace('_', ' ')}.")
+
+
+def get_visible_engagement(session: Session, user: User, engagement_id: int) -> Engagement:
+    """Load an engagement the user may see, or raise NotFound (same answer either way)."""
+    engagement = session.scalar(
+        select(Engagement).where(Engagement.id == engagement_id, visible_clause(user))
+    )
+    if engagement is None:
+        raise NotFound("Engagement not found.")
+    return engagement

@@ -1,0 +1,1 @@
+"""CLI command groups, one module per feature, each exposing `cli` (a click group)."""

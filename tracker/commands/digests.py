@@ -1,0 +1,5 @@
+"""`flask digests ...` commands."""
+
+from flask.cli import AppGroup
+
+cli = AppGroup("digests", help="digests commands.")

@@ -1,0 +1,5 @@
+"""`flask scheduler ...` commands."""
+
+from flask.cli import AppGroup
+
+cli = AppGroup("scheduler", help="scheduler commands.")

@@ -1,0 +1,5 @@
+"""`flask workflows ...` commands."""
+
+from flask.cli import AppGroup
+
+cli = AppGroup("workflows", help="workflows commands.")

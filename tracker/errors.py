@@ -1,0 +1,166 @@
+"""The service-layer exception tree and its one mapping to HTTP (JSON or HTML)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class TrackerError(Exception):
+    """Base of every error a service raises on purpose; carries its HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, errors: dict | None = None, unmet: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+        self.unmet = unmet or []
+
+
+class Unauthorized(TrackerError):
+    """Nobody is signed in and no valid token was sent."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(TrackerError):
+    """The thing does not exist, or this user may not know that it does."""
+
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(TrackerError):
+    """The user may see the thing but not do this to it."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(TrackerError):
+    """The request clashes with the current state (e.g. a guard failed)."""
+
+    status = 409
+    code = "conflict"
+
+
+class GuardFailed(Conflict):
+    """A transition's requirements are not met; `unmet` lists every one."""
+
+    code = "guard_failed"
+
+
+class StaleVersion(TrackerError):
+    """Somebody changed the object since this client read it."""
+
+    status = 412
+    code = "stale_version"
+
+
+class ValidationFailed(TrackerError):
+    """Input broke a rule; `errors` maps each field to its messages."""
+
+    status = 422
+    code = "validation_failed"
+
+
+def error_body(status: int, code: str, message: str, errors=None, unmet=None) -> dict:
+    """The single JSON error shape used by every endpoint."""
+    return {
+        "status": status,
+        "code": code,
+        "message": message,
+        "errors": errors or {},
+        "unmet": unmet or [],
+    }
+
+
+def wants_json() -> bool:
+    """API paths and clients that prefer JSON get JSON; browsers get pages."""
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _render(status: int, code: str, message: str, errors=None, unmet=None, headers=None):
+    if wants_json():
+        response = jsonify(error_body(status, code, message, errors, unmet))
+    else:
+        page = render_template("errors/error.html", status=status, message=message, unmet=unmet)
+        return page, status, headers or {}
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_tracker_error(error: TrackerError):
+    unmet = [_unmet_dict(u) for u in error.unmet]
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if error.status == 401 else None
+    return _render(error.status, error.code, error.message, error.errors, unmet, headers)
+
+
+def _unmet_dict(unmet) -> dict:
+    if isinstance(unmet, dict):
+        return unmet
+    return {"code": unmet.code, "message": unmet.message, "ref": unmet.ref}
+
+
+def handle_http_exception(error: HTTPException):
+    """Werkzeug and flask-smorest errors, reshaped into our error body."""
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_")
+    errors = _webargs_messages(error)
+    message = error.description or error.name
+    if errors:
+        code, message = "validation_failed", "The request has invalid fields; see errors."
+    headers = dict(error.get_response().headers)
+    keep = {k: v for k, v in headers.items() if k in ("Allow", "WWW-Authenticate", "Retry-After")}
+    return _render(status, code, message, errors, None, keep)
+
+
+def _webargs_messages(error: HTTPException) -> dict:
+    """Flatten webargs' {location: {field: [..]}} to {field: [..]}."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or {}
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def handle_unexpected(error: Exception):
+    """Anything else is a bug: log it, answer 500 in the same shape."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("unhandled error", exc_info=error)
+    _rollback()
+    wrapped = InternalServerError()
+    return _render(500, "internal_error", wrapped.description)
+
+
+def _rollback() -> None:
+    from tracker.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the original error matters more than this one
+        log.exception("rollback after error failed")
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers; later registrations replace flask-smorest's own."""
+    app.register_error_handler(TrackerError, handle_tracker_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,61 @@
+"""The domain model: import every model here so metadata and Alembic see them all."""
+
+from tracker.models.audit import AuditEvent, WorkflowDefinitionRecord
+from tracker.models.base import (
+    FINAL_MILESTONE_STATUSES,
+    ChecklistKind,
+    ChecklistStatus,
+    Health,
+    MemberRole,
+    MilestoneStatus,
+    Role,
+    Structure,
+    label,
+)
+from tracker.models.checklist import ChecklistItem
+from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.knowledge import Adr, AdrRevision, Artifact, ShadowAssignment, ShadowSession
+from tracker.models.milestone import Milestone, MilestoneUpdate
+from tracker.models.notification import (
+    DigestRun,
+    OutboxEmail,
+    Reminder,
+    Subscription,
+    WorkflowTimer,
+    subscription_engagement,
+)
+from tracker.models.user import ApiToken, ProviderOrganisation, User
+
+__all__ = [
+    "FINAL_MILESTONE_STATUSES",
+    "Adr",
+    "AdrRevision",
+    "ApiToken",
+    "Artifact",
+    "AuditEvent",
+    "ChecklistItem",
+    "ChecklistKind",
+    "ChecklistStatus",
+    "DigestRun",
+    "Engagement",
+    "Health",
+    "MemberRole",
+    "Milestone",
+    "MilestoneStatus",
+    "MilestoneUpdate",
+    "OutboxEmail",
+    "ProviderOrganisation",
+    "Reminder",
+    "Role",
+    "ShadowAssignment",
+    "ShadowSession",
+    "Structure",
+    "Subscription",
+    "TeamMember",
+    "User",
+    "WorkflowDefinitionRecord",
+    "WorkflowTimer",
+    "engagement_follower",
+    "label",
+    "subscription_engagement",
+]

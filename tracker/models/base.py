@@ -1,0 +1,102 @@
+"""Shared model building blocks: the declarative base, enums and timestamp columns."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.db_setup import UTCDateTime, utcnow
+from tracker.extensions import db
+
+Model = db.Model
+
+
+class Role(StrEnum):
+    """What a user is to the deployment; decides what they may see and do."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    PROVIDER = "provider"
+    STAKEHOLDER = "stakeholder"
+
+
+class Structure(StrEnum):
+    """How the provider's people are arranged in the engagement."""
+
+    SINGLE_SPECIALIST = "single_specialist"
+    POD_2 = "pod_2"
+    POD_4 = "pod_4"
+    FRACTIONAL_LEAD = "fractional_lead"
+
+
+class MemberRole(StrEnum):
+    """The role a team member plays."""
+
+    ML_ENGINEER = "ml_engineer"
+    LLM_INTEGRATION_SPECIALIST = "llm_integration_specialist"
+    DATA_ENGINEER = "data_engineer"
+    MLOPS_ENGINEER = "mlops_engineer"
+    CV_ENGINEER = "cv_engineer"
+    AI_PRODUCT_MANAGER = "ai_product_manager"
+    FRACTIONAL_ML_LEAD = "fractional_ml_lead"
+    INTERNAL_ENGINEER = "internal_engineer"
+
+
+class ChecklistKind(StrEnum):
+    """Which checklist an item belongs to."""
+
+    PREREQUISITE = "prerequisite"
+    PLACEMENT = "placement"
+    KNOWLEDGE_TRANSFER = "knowledge_transfer"
+
+
+class ChecklistStatus(StrEnum):
+    """Where a checklist item stands; done and not_applicable both complete it."""
+
+    OPEN = "open"
+    DONE = "done"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class MilestoneStatus(StrEnum):
+    """A milestone's status as the provider reports it; met and missed are final."""
+
+    PLANNED = "planned"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BLOCKED = "blocked"
+    MET = "met"
+    MISSED = "missed"
+
+
+FINAL_MILESTONE_STATUSES = frozenset({MilestoneStatus.MET, MilestoneStatus.MISSED})
+
+
+class Health(StrEnum):
+    """Red/amber/green, derived from the data (or overridden by a manager)."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+
+def label(value: str) -> str:
+    """Turn an enum value into words for people ("on_track" -> "On track")."""
+    special = {
+        "pod_2": "2-person pod",
+        "pod_4": "4-person pod",
+        "mlops_engineer": "ML ops engineer",
+        "ml_engineer": "ML engineer",
+        "llm_integration_specialist": "LLM integration specialist",
+        "cv_engineer": "Computer-vision engineer",
+        "ai_product_manager": "AI product manager",
+        "fractional_ml_lead": "Fractional ML lead",
+    }
+    if value in special:
+        return special[value]
+    return str(value).replace("_", " ").capitalize()
+
+
+def created_at_column() -> Mapped[datetime]:
+    """A non-null creation timestamp defaulting to now (evaluated per row)."""
+    return mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -1,0 +1,49 @@
+"""Checklist items: prerequisites, placement/compliance and knowledge-transfer work."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db_setup import UTCDateTime, utcnow
+from tracker.models.base import ChecklistStatus, Model, created_at_column
+from tracker.models.engagement import Engagement
+from tracker.models.user import User
+
+
+class ChecklistItem(Model):
+    """One thing somebody must get done before (or while) the engagement moves on."""
+
+    __tablename__ = "checklist_item"
+    __table_args__ = (
+        Index("ix_checklist_item_engagement_kind", "engagement_id", "kind"),
+        Index("ix_checklist_item_status_due", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagement.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str | None] = mapped_column(String(60))  # template slug, None if added by hand
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    due_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(20), default=ChecklistStatus.OPEN)
+    note: Mapped[str] = mapped_column(Text, default="")
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    engagement: Mapped[Engagement] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status in (ChecklistStatus.DONE, ChecklistStatus.NOT_APPLICABLE)
+
+    def is_overdue(self, today: date) -> bool:
+        return not self.is_complete and self.due_date is not None and self.due_date < today

@@ -1,0 +1,121 @@
+"""The engagement aggregate root, its team and its followers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Numeric, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db_setup import UTCDateTime, utcnow
+from tracker.models.base import Model, created_at_column
+from tracker.models.user import ProviderOrganisation, User
+
+engagement_follower = Table(
+    "engagement_follower",
+    Model.metadata,
+    Column("engagement_id", ForeignKey("engagement.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Engagement(Model):
+    """One provider's people embedded in the client's team for a bounded time."""
+
+    __tablename__ = "engagement"
+    __table_args__ = (
+        Index("ix_engagement_state_health", "state", "health"),
+        Index("ix_engagement_provider_state", "provider_id", "state"),
+        Index("ix_engagement_owner_state", "owner_id", "state"),
+        Index("ix_engagement_trial_end", "trial_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider_organisation.id"))
+    structure: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    technical_contact_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    problem_statement: Mapped[str] = mapped_column(Text, default="")
+    success_criteria: Mapped[str] = mapped_column(Text, default="")
+    internal_notes: Mapped[str] = mapped_column(Text, default="")
+
+    discovery_start: Mapped[date | None]
+    trial_start: Mapped[date | None]
+    trial_end: Mapped[date | None]
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
+    current_period: Mapped[int] = mapped_column(default=0)
+    monthly_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+
+    state: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    review_summary: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    workflow_name: Mapped[str] = mapped_column(String(100))
+    workflow_version: Mapped[int]
+    workflow_hash: Mapped[str] = mapped_column(String(64))
+
+    # Health is derived from the data and cached here so lists need no recomputation.
+    health: Mapped[str] = mapped_column(String(10), default="green")
+    health_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    health_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    health_override: Mapped[str | None] = mapped_column(String(10))
+    health_override_note: Mapped[str | None] = mapped_column(Text)
+    health_override_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    health_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    provider: Mapped[ProviderOrganisation] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    technical_contact: Mapped[User | None] = relationship(foreign_keys=[technical_contact_id])
+    members: Mapped[list[TeamMember]] = relationship(
+        back_populates="engagement", cascade="all, delete-orphan", order_by="TeamMember.id"
+    )
+    followers: Mapped[list[User]] = relationship(secondary=engagement_follower)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    def effective_health(self, now: datetime | None = None) -> str:
+        """The manager's override while it lasts, else the derived health."""
+        now = now or utcnow()
+        if self.health_override and (
+            self.health_override_until is None or self.health_override_until > now
+        ):
+            return self.health_override
+        return self.health
+
+    def __repr__(self) -> str:
+        return f"<Engagement {self.id} {self.title!r} {self.state}>"
+
+
+class TeamMember(Model):
+    """A person on the engagement: an external engineer or an internal counterpart."""
+
+    __tablename__ = "team_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(
+        ForeignKey("engagement.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(40))
+    is_external: Mapped[bool] = mapped_column(default=True)
+    allocation: Mapped[int] = mapped_column(default=100)  # percent of full time
+    areas: Mapped[list] = mapped_column(JSON, default=list)  # systems/components they own
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+
+    engagement: Mapped[Engagement] = relationship(back_populates="members")
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,103 @@
+"""People and organisations: users, provider organisations and personal API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db_setup import UTCDateTime
+from tracker.models.base import Model, Role, created_at_column
+
+
+class ProviderOrganisation(Model):
+    """A company whose engineers are embedded in the client's teams."""
+
+    __tablename__ = "provider_organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    website: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = created_at_column()
+
+    users: Mapped[list[User]] = relationship(back_populates="provider")
+
+    def __repr__(self) -> str:
+        return f"<ProviderOrganisation {self.name!r}>"
+
+
+def new_session_nonce() -> str:
+    """A random value baked into the login session id; rotating it ends every session."""
+    return secrets.token_hex(8)
+
+
+class User(Model):
+    """Someone who signs in: an admin, a manager, provider staff or a stakeholder."""
+
+    __tablename__ = "user"
+    __table_args__ = (Index("ix_user_role_provider", "role", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider_organisation.id"))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
+    created_at: Mapped[datetime] = created_at_column()
+
+    provider: Mapped[ProviderOrganisation | None] = relationship(back_populates="users")
+
+    # Flask-Login protocol, spelled out instead of inheriting UserMixin so that
+    # the session id carries the nonce (logout rotates it and kills old cookies).
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_provider(self) -> bool:
+        return self.role == Role.PROVIDER
+
+    @property
+    def is_client_side(self) -> bool:
+        """Admins and managers: the client organisation's people who run engagements."""
+        return self.role in (Role.ADMIN, Role.MANAGER)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(Model):
+    """A personal API token; only its SHA-256 is stored, the secret is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = created_at_column()
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

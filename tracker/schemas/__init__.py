@@ -1,0 +1,1 @@
+"""marshmallow schemas: shape and field rules only (no database, no current user)."""

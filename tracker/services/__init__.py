@@ -1,0 +1,1 @@
+"""Business operations: the only layer that commits."""

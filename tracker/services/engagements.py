@@ -1,0 +1,155 @@
+"""Creating, reading and editing engagements and their teams."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.auth.permissions import Action, get_visible_engagement, require
+from tracker.db_setup import utcnow
+from tracker.errors import StaleVersion, ValidationFailed
+from tracker.extensions import db
+from tracker.models import (
+    ChecklistItem,
+    Engagement,
+    ProviderOrganisation,
+    Role,
+    TeamMember,
+    User,
+)
+from tracker.services import audit
+from tracker.services.checklist_templates import TEMPLATES
+
+# Fields a manager may set on create/update; provider-side fields live on milestones.
+EDITABLE_FIELDS = (
+    "title",
+    "provider_id",
+    "structure",
+    "owner_id",
+    "technical_contact_id",
+    "problem_statement",
+    "success_criteria",
+    "internal_notes",
+    "discovery_start",
+    "monthly_cost",
+    "currency",
+)
+
+
+def _check_references(data: dict) -> dict[str, list[str]]:
+    """Foreign keys a schema cannot check: they must name real rows of the right kind."""
+    errors: dict[str, list[str]] = {}
+    if "provider_id" in data and db.session.get(ProviderOrganisation, data["provider_id"]) is None:
+        errors["provider_id"] = ["No such provider organisation."]
+    if "owner_id" in data:
+        owner = db.session.get(User, data["owner_id"])
+        if owner is None or owner.role not in (Role.MANAGER, Role.ADMIN):
+            errors["owner_id"] = ["The owner must be a manager or an admin."]
+    contact_id = data.get("technical_contact_id")
+    if contact_id is not None:
+        contact = db.session.get(User, contact_id)
+        if contact is None or contact.role == Role.PROVIDER:
+            errors["technical_contact_id"] = ["The technical contact must be an internal user."]
+    return errors
+
+
+def create_engagement(actor: User, data: dict, *, today: date | None = None) -> Engagement:
+    """Create an engagement in its workflow's initial state with the standard checklists."""
+    from tracker.services.workflow import latest_definition
+
+    require(actor, Action.EDIT)
+    data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+    data.setdefault("owner_id", actor.id)
+    errors = _check_references(data)
+    if errors:
+        raise ValidationFailed("The engagement could not be created.", errors=errors)
+    definition = latest_definition(data.pop("workflow_name", None))
+    engagement = Engagement(
+        **data,
+        state=definition.initial_state,
+        workflow_name=definition.name,
+        workflow_version=definition.version,
+        workflow_hash=definition.content_hash,
+    )
+    engagement.discovery_start = engagement.discovery_start or today or utcnow().date()
+    db.session.add(engagement)
+    db.session.flush()
+    add_standard_checklists(engagement, owner_id=engagement.owner_id)
+    audit.record(engagement, actor, "created", to_state=engagement.state)
+    db.session.commit()
+    return engagement
+
+
+def add_standard_checklists(engagement: Engagement, *, owner_id: int | None) -> None:
+    """Add the template checklist items (no commit)."""
+    for kind, items in TEMPLATES.items():
+        for position, (key, title) in enumerate(items):
+            db.session.add(
+                ChecklistItem(
+                    engagement_id=engagement.id,
+                    kind=kind,
+                    key=key,
+                    title=title,
+                    owner_id=owner_id,
+                    position=position,
+                )
+            )
+
+
+def update_engagement(
+    actor: User, engagement_id: int, data: dict, *, expected_version: int | None = None
+) -> Engagement:
+    """Change engagement fields; a stale expected_version is refused, never merged."""
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    require(actor, Action.EDIT, engagement)
+    check_version(engagement, expected_version)
+    data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+    errors = _check_references(data)
+    if errors:
+        raise ValidationFailed("The engagement could not be saved.", errors=errors)
+    changed = {}
+    for field, value in data.items():
+        old = getattr(engagement, field)
+        if old != value:
+            changed[field] = [_jsonable(old), _jsonable(value)]
+            setattr(engagement, field, value)
+    if changed:
+        audit.record(engagement, actor, "updated", data={"changed": changed})
+        commit_or_stale()
+    return engagement
+
+
+def check_version(engagement: Engagement, expected_version: int | None) -> None:
+    """Refuse to act on an engagement someone changed since the client read it."""
+    if expected_version is not None and engagement.version != expected_version:
+        raise StaleVersion(
+            "Someone changed this engagement since you loaded it; reload and try again.",
+            errors={"version": [f"expected {expected_version}, current {engagement.version}"]},
+        )
+
+
+def commit_or_stale() -> None:
+    """Commit; a lost optimistic-concurrency race becomes a StaleVersion error."""
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise StaleVersion("Someone else changed this at the same time; reload and retry.") from exc
+
+
+def _jsonable(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def list_members(actor: User, engagement_id: int) -> list[TeamMember]:
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    return list(
+        db.session.scalars(select(TeamMember).where(TeamMember.engagement_id == engagement.id))
+    )

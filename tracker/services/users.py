@@ -1,0 +1,123 @@
+"""Users, provider organisations and API tokens."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from tracker.auth.passwords import hash_password, verify_password
+from tracker.auth.tokens import hash_token, new_token_secret
+from tracker.db_setup import utcnow
+from tracker.errors import NotFound, ValidationFailed
+from tracker.extensions import db
+from tracker.models import ApiToken, ProviderOrganisation, Role, User
+from tracker.models.user import new_session_nonce
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (no hint which was wrong)."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password or "")
+    return user if ok and user is not None and user.is_active else None
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session and remember-cookie of this user."""
+    user.session_nonce = new_session_nonce()
+    db.session.commit()
+
+
+def get_or_create_provider(name: str) -> ProviderOrganisation:
+    """The provider organisation with this name, created if new (no commit)."""
+    provider = db.session.scalar(
+        select(ProviderOrganisation).where(ProviderOrganisation.name == name)
+    )
+    if provider is None:
+        provider = ProviderOrganisation(name=name)
+        db.session.add(provider)
+        db.session.flush()
+    return provider
+
+
+def _validate_user_fields(email: str, role: str, provider: str | None, timezone: str) -> dict:
+    errors: dict[str, list[str]] = {}
+    if "@" not in email or len(email) > 254:
+        errors["email"] = ["Enter a valid email address."]
+    if role not in {r.value for r in Role}:
+        errors["role"] = [f"Role must be one of {', '.join(r.value for r in Role)}."]
+    if role == Role.PROVIDER and not provider:
+        errors["provider"] = ["Provider users belong to a provider organisation."]
+    if role != Role.PROVIDER and provider:
+        errors["provider"] = ["Only provider users belong to a provider organisation."]
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = [f"Unknown time zone {timezone!r}."]
+    return errors
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str | None,
+    provider: str | None = None,
+    timezone: str = "UTC",
+    commit: bool = True,
+) -> User:
+    """Create a user; raises ValidationFailed naming each bad field."""
+    email = email.strip().lower()
+    errors = _validate_user_fields(email, role, provider, timezone)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        errors.setdefault("email", []).append("A user with this email already exists.")
+    if password is not None and len(password) < 8:
+        errors["password"] = ["Use at least 8 characters."]
+    if errors:
+        raise ValidationFailed("The user could not be created.", errors=errors)
+    user = User(email=email, name=name.strip(), role=role, timezone=timezone)
+    user.password_hash = hash_password(password) if password else None
+    if provider:
+        user.provider = get_or_create_provider(provider)
+    db.session.add(user)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def get_user_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user with email {email!r}.")
+    return user
+
+
+def create_token(user: User, name: str = "cli") -> tuple[ApiToken, str]:
+    """Create a personal API token; the secret is returned once and never stored."""
+    if not name or len(name) > 100:
+        raise ValidationFailed("Bad token name.", errors={"name": ["1–100 characters."]})
+    secret = new_token_secret()
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.commit()
+    return token, secret
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens (admins may revoke anyone's)."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and not user.is_admin):
+        raise NotFound("Token not found.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token

@@ -1,0 +1,16 @@
+"""Server-rendered pages: one blueprint per area, templates under web/templates/."""
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    """Register the page blueprints and the template helpers they share."""
+    from tracker.auth.views import bp as auth_bp
+    from tracker.web import filters
+    from tracker.web.health import bp as health_bp
+    from tracker.web.main import bp as main_bp
+
+    filters.init_app(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)

@@ -1,0 +1,57 @@
+"""Jinja filters and globals shared by every page and email."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+from tracker.models import label
+
+
+def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
+    """3 Mar 2026; an empty string for None."""
+    return value.strftime(fmt) if value else ""
+
+
+def format_datetime(value: datetime | None, tz: str | None = None) -> str:
+    """A UTC instant shown in the viewer's time zone."""
+    if value is None:
+        return ""
+    zone = tz or (getattr(current_user, "timezone", None) or "UTC")
+    return value.astimezone(ZoneInfo(zone)).strftime("%-d %b %Y %H:%M")
+
+
+def format_money(value, currency: str = "EUR") -> str:
+    return f"{currency} {value:,.0f}" if value is not None else ""
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_money, "money")
+    app.add_template_filter(label, "label")
+    app.add_template_global(nav_links, "nav_links")
+
+
+# (endpoint, text, roles that see it); links to pages not registered are left out.
+NAV_LINKS = [
+    ("main.dashboard", "Dashboard", {"admin", "manager", "stakeholder"}),
+    ("main.my_milestones", "My milestones", {"provider"}),
+    ("main.engagements", "Engagements", {"provider"}),
+    ("digests.subscriptions", "Digests", {"admin", "manager", "provider", "stakeholder"}),
+    ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
+    ("admin.outbox", "Outbox", {"admin"}),
+]
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """The navigation entries for the signed-in user's role."""
+    from flask import current_app
+
+    role = getattr(current_user, "role", None)
+    return [
+        (endpoint, text)
+        for endpoint, text, roles in NAV_LINKS
+        if role in roles and endpoint in current_app.view_functions
+    ]

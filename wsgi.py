@@ -1,0 +1,5 @@
+"""WSGI entry point: `flask run`, gunicorn `wsgi:app`."""
+
+from tracker import create_app
+
+app = create_app()
