@@ -1,0 +1,1 @@
+"""Email rendering, the outbox, reminders and digests."""
