@@ -6,7 +6,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from conftest import MINIMAL
+from workflow_facts import MINIMAL
 
 from workflows import ACTIONS, DEFINITIONS_DIR, GUARDS, InvalidDefinition, load_definition
 

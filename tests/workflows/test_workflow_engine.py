@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import actor, blocked_subject, ready_subject
+from workflow_facts import actor, blocked_subject, ready_subject
 
 from workflows import (
     ChecklistFact,
@@ -295,7 +295,7 @@ def test_override_never_skips_input_checks(engine):
 
 
 def test_override_never_skips_role_checks(tmp_path):
-    from conftest import MINIMAL
+    from workflow_facts import MINIMAL
 
     from workflows import Engine, load_definition
 

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import DATES, MINIMAL
+from workflow_facts import DATES, MINIMAL
 
 from workflows import (
     Catalog,
