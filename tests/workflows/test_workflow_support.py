@@ -187,7 +187,8 @@ def test_importing_workflows_loads_no_flask_and_no_sqlalchemy():
         "{'flask', 'sqlalchemy', 'flask_sqlalchemy', 'werkzeug', 'tracker'});"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )
+    repo = Path(__file__).resolve().parents[2]
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=repo
     )
     assert result.returncode == 0, result.stdout + result.stderr
