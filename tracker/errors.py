@@ -57,6 +57,12 @@ class GuardFailed(Conflict):
     code = "guard_failed"
 
 
+class ConcurrentUpdate(Conflict):
+    """Two people changed the same thing at once; this one lost and changed nothing."""
+
+    code = "concurrent_update"
+
+
 class StaleVersion(TrackerError):
     """Somebody changed the object since this client read it."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.db_setup import utcnow
-from tracker.errors import StaleVersion, ValidationFailed
+from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
     ChecklistItem,
@@ -132,12 +133,21 @@ def check_version(engagement: Engagement, expected_version: int | None) -> None:
 
 
 def commit_or_stale() -> None:
-    """Commit; a lost optimistic-concurrency race becomes a StaleVersion error."""
-    try:
+    """Commit; a lost optimistic-concurrency race becomes a ConcurrentUpdate (409)."""
+    with losing_race_is_conflict():
         db.session.commit()
+
+
+@contextmanager
+def losing_race_is_conflict():
+    """Turn SQLAlchemy's version-check failure (at flush or commit) into a clean 409."""
+    try:
+        yield
     except StaleDataError as exc:
         db.session.rollback()
-        raise StaleVersion("Someone else changed this at the same time; reload and retry.") from exc
+        raise ConcurrentUpdate(
+            "Someone else changed this at the same time; nothing was saved. Reload and retry."
+        ) from exc
 
 
 def _jsonable(value):

@@ -1,0 +1,179 @@
+"""Firing transitions: guards re-checked, one transaction, optimistic concurrency."""
+
+import threading
+from unittest import mock
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import (
+    add_member,
+    add_milestone,
+    complete_checklist,
+    make_engagement,
+    make_user,
+)
+from tracker.errors import Conflict, Forbidden, GuardFailed, StaleVersion, ValidationFailed
+from tracker.extensions import db
+from tracker.models import AuditEvent, Engagement, Milestone, WorkflowTimer
+from tracker.services import transitions
+
+
+def _ready_for_trial(engagement):
+    complete_checklist(engagement, "prerequisite")
+    complete_checklist(engagement, "placement")
+    add_member(engagement)
+    add_milestone(engagement, criteria="Offline AUC >= 0.82")
+
+
+def _count(model, engagement_id):
+    return db.session.scalar(
+        select(func.count()).select_from(model).where(model.engagement_id == engagement_id)
+    )
+
+
+def test_start_trial_lists_every_unmet_prerequisite(ctx):
+    engagement = make_engagement()
+    with pytest.raises(GuardFailed) as caught:
+        transitions.fire(engagement.owner, engagement.id, "start_trial")
+    codes = [u.code for u in caught.value.unmet]
+    assert codes.count("prerequisite_incomplete") == 4
+    assert codes.count("placement_incomplete") == 3
+    assert "team_empty" in codes and "milestone_without_criteria" in codes
+    messages = [u.message for u in caught.value.unmet]
+    assert any("Data access and infrastructure ready" in m for m in messages)
+    assert db.session.get(Engagement, engagement.id).state == "discovery"
+
+
+def test_start_trial_creates_milestones_timer_and_audit(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    fired = transitions.fire(engagement.owner, engagement.id, "start_trial")
+    assert fired.state == "trial" and fired.trial_end is not None
+    dues = sorted(
+        m.due_date
+        for m in db.session.scalars(
+            select(Milestone).where(
+                Milestone.engagement_id == engagement.id, Milestone.title.like("Trial day-%")
+            )
+        )
+    )
+    assert [(d - fired.trial_start).days for d in dues] == [30, 60, 90]
+    timer = db.session.scalars(select(WorkflowTimer)).one()
+    assert timer.event == "begin_review" and timer.due_at.date() == fired.trial_end
+    audit_row = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "transition")).one()
+    assert (audit_row.from_state, audit_row.to_state, audit_row.event) == (
+        "discovery",
+        "trial",
+        "start_trial",
+    )
+    assert audit_row.actor_id == engagement.owner_id
+
+
+def test_failed_action_rolls_back_everything(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    boom = mock.Mock(side_effect=RuntimeError("disk full"))
+    with mock.patch.dict(transitions.IMPLEMENTATIONS, {"create_milestones": boom}):
+        with pytest.raises(RuntimeError):
+            transitions.fire(engagement.owner, engagement.id, "start_trial")
+    db.session.rollback()
+    assert db.session.get(Engagement, engagement.id).state == "discovery"
+    assert _count(WorkflowTimer, engagement.id) == 0
+    kinds = set(db.session.scalars(select(AuditEvent.kind)))
+    assert "transition" not in kinds
+
+
+def test_stale_expected_version_is_refused(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    with pytest.raises(StaleVersion):
+        transitions.fire(
+            engagement.owner, engagement.id, "start_trial", expected_version=engagement.version - 1
+        )
+    assert db.session.get(Engagement, engagement.id).state == "discovery"
+
+
+def test_unknown_event_and_missing_inputs_are_precise(ctx):
+    engagement = make_engagement()
+    with pytest.raises(Conflict, match="extend"):
+        transitions.fire(engagement.owner, engagement.id, "extend")
+    with pytest.raises(ValidationFailed) as caught:
+        transitions.fire(engagement.owner, engagement.id, "cancel", {})
+    assert "reason" in caught.value.errors
+
+
+@pytest.mark.parametrize("role", ["provider", "stakeholder"])
+def test_roles_that_may_not_fire_are_forbidden(ctx, role):
+    engagement = make_engagement()
+    user = make_user(role)
+    if role == "stakeholder":
+        engagement.followers.append(user)
+        db.session.commit()
+    with pytest.raises(Forbidden):
+        transitions.fire(user, engagement.id, "cancel", {"reason": "no budget"})
+
+
+def test_admin_override_needs_reason_and_is_audited(ctx):
+    engagement = make_engagement()
+    admin = make_user("admin")
+    with pytest.raises(GuardFailed):
+        transitions.fire(admin, engagement.id, "start_trial")
+    transitions.fire(admin, engagement.id, "start_trial", override_reason="Board approved")
+    row = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "transition")).one()
+    assert row.reason == "Board approved"
+    assert any(u["code"] == "prerequisite_incomplete" for u in row.data["overridden"])
+
+
+def test_manager_cannot_override(ctx):
+    engagement = make_engagement()
+    with pytest.raises(Forbidden):
+        transitions.fire(engagement.owner, engagement.id, "start_trial", override_reason="please")
+
+
+def test_scheduler_fires_timer_event_as_system(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    transitions.fire(engagement.owner, engagement.id, "start_trial")
+    transitions.fire_as_scheduler(engagement.id, "begin_review")
+    row = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "begin_review")).one()
+    assert row.actor_label == "scheduler" and row.actor_id is None
+    assert db.session.get(Engagement, engagement.id).state == "milestone_review"
+
+
+@pytest.mark.postgres
+def test_two_concurrent_firings_exactly_one_wins_on_postgres(pg_app):
+    with pg_app.app_context():
+        engagement = make_engagement()
+        ids = (engagement.id, engagement.owner_id)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def fire():
+        with pg_app.app_context():
+            from tracker.models import User
+
+            owner = db.session.get(User, ids[1])
+            db.session.get(Engagement, ids[0])  # both read the same version first
+            barrier.wait()
+            try:
+                transitions.fire(owner, ids[0], "cancel", {"reason": "budget cut"})
+                outcomes.append("won")
+            except Conflict as exc:
+                outcomes.append(type(exc).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=fire) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ConcurrentUpdate", "won"]
+    with pg_app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "transition")
+            )
+            == 1
+        )

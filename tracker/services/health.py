@@ -1,0 +1,179 @@
+"""Red/amber/green health, derived from the data in one place, with a manager override.
+
+Rules (each adds a reason; the worst colour wins):
+- red: a milestone of the current period is missed or blocked;
+- amber: a milestone is at risk; no provider update for 14 days while the period
+  runs; an overdue prerequisite; the trial or period ends within 14 days and no
+  review has begun.
+Health is cached on the engagement row so lists never recompute it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from tracker.auth.permissions import Action, get_visible_engagement, require
+from tracker.db_setup import utcnow
+from tracker.errors import ValidationFailed
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Engagement, Health, Milestone, MilestoneUpdate, User
+from tracker.services import audit
+
+STALE_AFTER = timedelta(days=14)
+ENDING_SOON = timedelta(days=14)
+RUNNING_STATES = ("trial", "extension")
+_RANK = {Health.GREEN: 0, Health.AMBER: 1, Health.RED: 2}
+
+
+@dataclass(frozen=True)
+class HealthFacts:
+    """What health needs to know about one engagement beyond its own row."""
+
+    milestones: tuple = ()  # (title, status, period)
+    last_update_at: datetime | None = None
+    overdue_prerequisites: tuple = ()  # titles
+
+
+def compute_health(engagement: Engagement, facts: HealthFacts, today: date) -> tuple[str, list]:
+    """The derived health and every reason for it, as (colour, [{level, message}])."""
+    if engagement.state == "closed":
+        return Health.GREEN, []
+    reasons = _milestone_reasons(engagement, facts)
+    reasons += [
+        {"level": Health.AMBER, "message": f"Prerequisite '{title}' is overdue"}
+        for title in facts.overdue_prerequisites
+    ]
+    reasons += _period_reasons(engagement, facts, today)
+    worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
+    return worst, reasons
+
+
+def _milestone_reasons(engagement: Engagement, facts: HealthFacts) -> list[dict]:
+    reasons = []
+    for title, status, period in facts.milestones:
+        if period != engagement.current_period:
+            continue
+        if status in ("missed", "blocked"):
+            reasons.append({"level": Health.RED, "message": f"Milestone '{title}' is {status}"})
+        elif status == "at_risk":
+            reasons.append({"level": Health.AMBER, "message": f"Milestone '{title}' is at risk"})
+    return reasons
+
+
+def _period_reasons(engagement: Engagement, facts: HealthFacts, today: date) -> list[dict]:
+    if engagement.state not in RUNNING_STATES or engagement.period_start is None:
+        return []
+    reasons = []
+    last = facts.last_update_at.date() if facts.last_update_at else engagement.period_start
+    if today - last > STALE_AFTER:
+        days = (today - last).days
+        reasons.append({"level": Health.AMBER, "message": f"No provider update for {days} days"})
+    end = engagement.period_end
+    if end is not None and timedelta(0) <= end - today <= ENDING_SOON:
+        which = "Trial" if engagement.state == "trial" else "Period"
+        reasons.append(
+            {
+                "level": Health.AMBER,
+                "message": f"{which} ends in {(end - today).days} days and no review has begun",
+            }
+        )
+    return reasons
+
+
+def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFacts]:
+    """Facts for many engagements in three queries (no per-engagement queries)."""
+    milestones: dict[int, list] = defaultdict(list)
+    for row in db.session.execute(
+        select(Milestone.engagement_id, Milestone.title, Milestone.status, Milestone.period).where(
+            Milestone.engagement_id.in_(engagement_ids)
+        )
+    ):
+        milestones[row.engagement_id].append((row.title, row.status, row.period))
+    last_updates = dict(
+        db.session.execute(
+            select(Milestone.engagement_id, func.max(MilestoneUpdate.created_at))
+            .join(MilestoneUpdate, MilestoneUpdate.milestone_id == Milestone.id)
+            .where(Milestone.engagement_id.in_(engagement_ids))
+            .group_by(Milestone.engagement_id)
+        ).all()
+    )
+    overdue: dict[int, list] = defaultdict(list)
+    for row in db.session.execute(
+        select(ChecklistItem.engagement_id, ChecklistItem.title).where(
+            ChecklistItem.engagement_id.in_(engagement_ids),
+            ChecklistItem.kind == "prerequisite",
+            ChecklistItem.status == "open",
+            ChecklistItem.due_date < today,
+        )
+    ):
+        overdue[row.engagement_id].append(row.title)
+    return {
+        eid: HealthFacts(tuple(milestones[eid]), _aware(last_updates.get(eid)), tuple(overdue[eid]))
+        for eid in engagement_ids
+    }
+
+
+def _aware(value):
+    from datetime import UTC
+
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) -> None:
+    """Recompute and cache health for these engagements (no commit)."""
+    now = now or utcnow()
+    ids = list(engagement_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        facts = gather_facts(chunk, now.date())
+        for engagement in db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk))):
+            health, reasons = compute_health(engagement, facts[engagement.id], now.date())
+            if engagement.health != health or engagement.health_reasons != reasons:
+                engagement.health, engagement.health_reasons = health, reasons
+            engagement.health_computed_at = now
+
+
+def refresh_all(*, now: datetime | None = None) -> int:
+    """Recompute every live engagement (time alone changes health); commits."""
+    ids = list(db.session.scalars(select(Engagement.id).where(Engagement.state != "closed")))
+    refresh_health(ids, now=now)
+    db.session.commit()
+    return len(ids)
+
+
+def override_health(
+    actor: User, engagement_id: int, health: str | None, note: str, until: datetime | None
+) -> Engagement:
+    """Set (or clear, with health=None) a manager's override; a note is required."""
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    require(actor, Action.EDIT, engagement)
+    errors = {}
+    if health is not None and health not in {h.value for h in Health}:
+        errors["health"] = ["Choose green, amber or red."]
+    if health is not None and not (note or "").strip():
+        errors["note"] = ["Say why you override the derived health."]
+    if until is not None and until <= utcnow():
+        errors["until"] = ["The expiry must be in the future."]
+    if errors:
+        raise ValidationFailed("The override could not be saved.", errors=errors)
+    engagement.health_override = health
+    engagement.health_override_note = note.strip() if health else None
+    engagement.health_override_until = until if health else None
+    engagement.health_override_by_id = actor.id if health else None
+    audit.record(
+        engagement,
+        actor,
+        "health_override",
+        reason=note or None,
+        data={"health": health, "until": until.isoformat() if until else None},
+    )
+    from tracker.services.engagements import commit_or_stale
+
+    commit_or_stale()
+    return engagement
