@@ -1,0 +1,1 @@
+"""Tests for stakeholder digests: periods, runs, content, unsubscribe, UI, API, CLI."""

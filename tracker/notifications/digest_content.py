@@ -1,0 +1,316 @@
+"""What a digest says: the engagements in a subscription's scope, gathered in a fixed
+number of queries and filtered by what the recipient may see.
+
+Every look-up is one query over the whole page of engagements (never one per
+engagement), so a digest costs the same number of queries whether it shows
+one engagement or fifty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from tracker.auth.permissions import Action, can, visible_clause
+from tracker.extensions import db
+from tracker.models import (
+    Adr,
+    AuditEvent,
+    ChecklistItem,
+    ChecklistStatus,
+    Engagement,
+    Milestone,
+    MilestoneUpdate,
+    Subscription,
+    User,
+    WorkflowTimer,
+    label,
+    subscription_engagement,
+)
+from tracker.models.base import FINAL_MILESTONE_STATUSES
+
+DUE_WINDOW_DAYS = 14
+# A digest is read on a phone: past this many engagements it links to the dashboard instead.
+MAX_ENGAGEMENTS_SHOWN = 50
+HEALTH_ORDER = ("red", "amber", "green")
+OPEN_STATES = ("trial", "extension")
+
+
+@dataclass
+class EngagementDigest:
+    """One engagement's section of the digest."""
+
+    id: int
+    title: str
+    provider: str
+    state: str
+    period_text: str
+    health: str
+    reasons: list[str]
+    cost_text: str | None = None
+    internal_note: str | None = None
+    changes: list[str] = field(default_factory=list)
+    due: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    readiness: int | None = None
+    needs_decision: str | None = None
+    period_end: date | None = None
+
+
+@dataclass
+class DigestContent:
+    """Everything a digest template needs; no database access after it is built."""
+
+    recipient: User
+    since: datetime
+    now: datetime
+    today: date
+    counts: dict[str, int]
+    total: int
+    engagements: list[EngagementDigest]
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.engagements)
+
+    @property
+    def decisions(self) -> list[EngagementDigest]:
+        return [e for e in self.engagements if e.needs_decision]
+
+
+def effective_health_expr(now: datetime):
+    """SQL for Engagement.effective_health(now), so it can be counted and sorted on."""
+    override_active = Engagement.health_override.is_not(None) & or_(
+        Engagement.health_override_until.is_(None), Engagement.health_override_until > now
+    )
+    return case((override_active, Engagement.health_override), else_=Engagement.health)
+
+
+def scope_clause(subscription: Subscription, user: User, since: datetime):
+    """The engagements this subscription covers that its user may see right now."""
+    still_relevant = or_(Engagement.closed_at.is_(None), Engagement.closed_at >= since)
+    clauses = [visible_clause(user), still_relevant]
+    if subscription.scope == "provider":
+        clauses.append(Engagement.provider_id == subscription.provider_id)
+    elif subscription.scope == "chosen":
+        chosen = select(subscription_engagement.c.engagement_id).where(
+            subscription_engagement.c.subscription_id == subscription.id
+        )
+        clauses.append(Engagement.id.in_(chosen))
+    return clauses
+
+
+def gather(subscription: Subscription, user: User, since: datetime, now: datetime, today: date):
+    """Build the DigestContent for this subscription as of `now`."""
+    clauses = scope_clause(subscription, user, since)
+    health = effective_health_expr(now)
+    counts = dict(
+        db.session.execute(select(health, func.count()).where(*clauses).group_by(health)).all()
+    )
+    severity = case({"red": 0, "amber": 1}, value=health, else_=2)
+    rows = db.session.scalars(
+        select(Engagement)
+        .options(joinedload(Engagement.provider))
+        .where(*clauses)
+        .order_by(severity, Engagement.title, Engagement.id)
+        .limit(MAX_ENGAGEMENTS_SHOWN)
+    ).all()
+    sections = [_section(e, user, today, now) for e in rows]
+    _fill_details({s.id: s for s in sections}, since, today)
+    return DigestContent(
+        recipient=user,
+        since=since,
+        now=now,
+        today=today,
+        counts={h: counts.get(h, 0) for h in HEALTH_ORDER},
+        total=sum(counts.values()),
+        engagements=sections,
+    )
+
+
+def _section(engagement: Engagement, user: User, today: date, now: datetime) -> EngagementDigest:
+    section = EngagementDigest(
+        id=engagement.id,
+        title=engagement.title,
+        provider=engagement.provider.name,
+        state=engagement.state,
+        period_text=period_text(engagement, today),
+        health=engagement.effective_health(now),
+        reasons=[_reason_text(r) for r in engagement.health_reasons or []],
+        period_end=engagement.trial_end if engagement.state == "trial" else engagement.period_end,
+    )
+    if engagement.health_override and section.health == engagement.health_override:
+        section.reasons.append(f"Set by a manager: {engagement.health_override_note or ''}".strip())
+    if can(user, Action.VIEW_COST):
+        section.cost_text = f"{engagement.currency} {engagement.monthly_cost:,.0f} a month"
+        section.internal_note = engagement.internal_notes or None
+    if engagement.state == "milestone_review":
+        section.needs_decision = "In review: judge each milestone, then extend or wind down."
+    return section
+
+
+def _reason_text(reason) -> str:
+    if isinstance(reason, dict):
+        return str(reason.get("message") or reason.get("text") or reason.get("code") or "")
+    return str(reason)
+
+
+def period_text(engagement: Engagement, today: date) -> str:
+    """ "Day 40 of 90 of the trial", or the state's label when it has no dated period."""
+    start, end = engagement.period_start, engagement.period_end
+    if engagement.state == "trial":
+        start, end = engagement.trial_start or start, engagement.trial_end or end
+    if engagement.state in OPEN_STATES and start and end:
+        name = "trial" if engagement.state == "trial" else "extension"
+        day = (today - start).days + 1
+        return f"Day {day} of {(end - start).days} of the {name}"
+    if engagement.state == "discovery" and engagement.discovery_start:
+        return f"Discovery, day {(today - engagement.discovery_start).days + 1}"
+    if engagement.state == "closed":
+        return f"Closed ({label(engagement.outcome or 'closed')})"
+    return label(engagement.state)
+
+
+def _fill_details(sections: dict[int, EngagementDigest], since: datetime, today: date) -> None:
+    """Changes, due and overdue work, decisions and readiness: one query each."""
+    if not sections:
+        return
+    ids = list(sections)
+    for engagement_id, text in _changes(ids, since):
+        sections[engagement_id].changes.append(text)
+    _fill_due(sections, ids, today)
+    _fill_decisions(sections, ids, today)
+    for engagement_id, score in _readiness(ids).items():
+        if engagement_id in sections:
+            sections[engagement_id].readiness = score
+
+
+def _changes(ids: list[int], since: datetime) -> list[tuple[int, str]]:
+    """What happened since the previous digest, oldest first, as (engagement id, sentence)."""
+    found: list[tuple[datetime, int, str]] = []
+    transitions = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.engagement_id.in_(ids),
+            AuditEvent.kind == "transition",
+            AuditEvent.created_at >= since,
+        )
+    )
+    for event in transitions:
+        moved = f"{label(event.from_state or '')} → {label(event.to_state or '')}"
+        text = f"{moved} ({event.actor_label})"
+        found.append((event.created_at, event.engagement_id, text))
+    updates = db.session.execute(
+        select(MilestoneUpdate, Milestone.engagement_id, Milestone.title)
+        .join(Milestone, MilestoneUpdate.milestone_id == Milestone.id)
+        .where(Milestone.engagement_id.in_(ids), MilestoneUpdate.created_at >= since)
+    )
+    for update, engagement_id, title in updates:
+        if update.from_status != update.status:
+            text = f"{title}: {label(update.from_status or 'planned')} → {label(update.status)}"
+            found.append((update.created_at, engagement_id, text))
+    found.extend(_completed_items(ids, since))
+    adrs = db.session.execute(
+        select(Adr.created_at, Adr.engagement_id, Adr.number, Adr.title).where(
+            Adr.engagement_id.in_(ids), Adr.created_at >= since
+        )
+    )
+    for created_at, engagement_id, number, title in adrs:
+        found.append((created_at, engagement_id, f"New ADR {number:04d}: {title}"))
+    found.sort(key=lambda row: row[0])
+    return [(engagement_id, text) for _, engagement_id, text in found]
+
+
+def _completed_items(ids: list[int], since: datetime) -> list[tuple[datetime, int, str]]:
+    rows = db.session.execute(
+        select(ChecklistItem.completed_at, ChecklistItem.engagement_id, ChecklistItem.title).where(
+            ChecklistItem.engagement_id.in_(ids),
+            ChecklistItem.status.in_([ChecklistStatus.DONE, ChecklistStatus.NOT_APPLICABLE]),
+            ChecklistItem.completed_at >= since,
+        )
+    )
+    return [(at, engagement_id, f"Checklist done: {title}") for at, engagement_id, title in rows]
+
+
+def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:
+    horizon = today + timedelta(days=DUE_WINDOW_DAYS)
+    milestones = db.session.execute(
+        select(Milestone.engagement_id, Milestone.title, Milestone.due_date, Milestone.status)
+        .where(
+            Milestone.engagement_id.in_(ids),
+            Milestone.status.not_in(list(FINAL_MILESTONE_STATUSES)),
+            Milestone.due_date <= horizon,
+        )
+        .order_by(Milestone.due_date)
+    )
+    for engagement_id, title, due, status in milestones:
+        _place(sections[engagement_id], f"Milestone {title} ({label(status)})", due, today)
+    items = db.session.execute(
+        select(ChecklistItem.engagement_id, ChecklistItem.title, ChecklistItem.due_date)
+        .where(
+            ChecklistItem.engagement_id.in_(ids),
+            ChecklistItem.status == ChecklistStatus.OPEN,
+            ChecklistItem.due_date <= horizon,
+        )
+        .order_by(ChecklistItem.due_date)
+    )
+    for engagement_id, title, due in items:
+        _place(sections[engagement_id], f"Checklist: {title}", due, today)
+
+
+def _place(section: EngagementDigest, text: str, due: date, today: date) -> None:
+    if due < today:
+        days = (today - due).days
+        section.overdue.append(f"{text}, due {due:%-d %b} ({days} day{'s' * (days != 1)} late)")
+    else:
+        section.due.append(f"{text}, due {due:%-d %b}")
+
+
+def _fill_decisions(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:
+    """A trial or extension ending within the window with no review timer pending."""
+    horizon = today + timedelta(days=DUE_WINDOW_DAYS)
+    ending = [
+        s
+        for s in sections.values()
+        if s.state in OPEN_STATES and s.period_end is not None and s.period_end <= horizon
+    ]
+    if not ending:
+        return
+    scheduled = set(
+        db.session.scalars(
+            select(WorkflowTimer.engagement_id).where(
+                WorkflowTimer.engagement_id.in_([s.id for s in ending]),
+                WorkflowTimer.event == "begin_review",
+                WorkflowTimer.status == "pending",
+            )
+        )
+    )
+    for section in ending:
+        if section.id not in scheduled:
+            section.needs_decision = (
+                f"The {section.state} ends {section.period_end:%-d %b} and no review is scheduled."
+            )
+
+
+def _readiness(ids: list[int]) -> dict[int, int]:
+    """Knowledge-retention readiness (0–100) when that feature is installed."""
+    try:
+        from tracker.services.readiness import readiness_many
+    except ImportError:
+        return {}
+    scores = readiness_many(ids) or {}
+    return {k: _score(v) for k, v in scores.items() if _score(v) is not None}
+
+
+def _score(value) -> int | None:
+    if isinstance(value, int | float):
+        return round(value)
+    for attribute in ("score", "percent"):
+        found = getattr(value, attribute, None)
+        if found is None and isinstance(value, dict):
+            found = value.get(attribute)
+        if isinstance(found, int | float):
+            return round(found)
+    return None
