@@ -1,4 +1,9 @@
-"""The REST API under /api/v1 (flask-smorest): one blueprint per resource."""
+"""The REST API under /api/v1 (flask-smorest): one blueprint per resource.
+
+To add a resource: write tracker/schemas/<resource>.py and
+tracker/api/<resource>.py (with `blp` and `URL_PREFIX`; copy engagements.py),
+then list the module in `api_modules()`.
+"""
 
 from flask import Flask, request
 from flask_login import current_user
@@ -6,21 +11,66 @@ from flask_login import current_user
 from tracker.extensions import api, csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def api_modules() -> list:
     """Every API resource module; each has `blp` and `URL_PREFIX`."""
-    from tracker.api import me
+    from tracker.api import (
+        audit,
+        checklists,
+        engagements,
+        me,
+        milestones,
+        team,
+        tokens,
+        transitions,
+    )
 
-    return [me]
+    return [me, tokens, engagements, team, checklists, milestones, transitions, audit]
 
 
 def register_api(app: Flask) -> None:
     """Register every API blueprint; session-authenticated writes still need CSRF."""
+    document_errors_and_auth()
     for module in api_modules():
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+    app.before_request(refuse_non_json_bodies)
     app.before_request(require_csrf_for_session_auth)
+
+
+def document_errors_and_auth() -> None:
+    """Make the spec describe our error body and both ways to authenticate.
+
+    flask-smorest registers its own error schema when the Api is bound to the
+    app; we swap in ours (the body tracker.errors really sends) before any
+    operation refers to it.
+    """
+    from tracker.schemas.common import ApiErrorSchema
+
+    api.ERROR_SCHEMA = ApiErrorSchema
+    api.spec.components.responses_lazy.clear()
+    api.spec.components.schemas.pop("Error", None)  # flask-smorest's, now unused
+    api._register_responses()
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "flask tokens create"}
+    )
+    api.spec.components.security_scheme(
+        "sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+
+
+def refuse_non_json_bodies() -> None:
+    """A request body on the API must be JSON: anything else is 415, not a confusing 422."""
+    from tracker.api.common import UnsupportedMediaType
+
+    if not request.path.startswith("/api/") or request.method not in BODY_METHODS:
+        return
+    has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
+    if has_body and not request.is_json:
+        raise UnsupportedMediaType("Send the request body as application/json.")
 
 
 def require_csrf_for_session_auth() -> None:

@@ -1,0 +1,61 @@
+"""/api/v1/engagements/<id>/checklist and /api/v1/checklist-items/<id>: prerequisites & co."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from tracker.api.common import ID, actor, dump, protected
+from tracker.schemas.checklist import (
+    ChecklistItemSchema,
+    ChecklistItemUpdateSchema,
+    ChecklistItemWriteSchema,
+    ChecklistQuerySchema,
+    CompleteSchema,
+    ReopenSchema,
+)
+from tracker.services import checklists
+
+URL_PREFIX = ""
+blp = protected(Blueprint("Checklists", __name__, description="Checklist items"))
+
+
+@blp.route(f"/engagements/<{ID}:engagement_id>/checklist")
+class Checklist(MethodView):
+    @blp.arguments(ChecklistQuerySchema, location="query")
+    @blp.response(200, ChecklistItemSchema(many=True))
+    def get(self, args, engagement_id):
+        """The engagement's checklist items, optionally one kind only."""
+        return checklists.list_items(actor(), engagement_id, args.get("kind"))
+
+    @blp.arguments(ChecklistItemWriteSchema)
+    @blp.response(201, ChecklistItemSchema)
+    def post(self, data, engagement_id):
+        """Add an item by hand (client side)."""
+        item = checklists.add_item(actor(), engagement_id, data)
+        return dump(ChecklistItemSchema(), item, status=201)
+
+
+@blp.route(f"/checklist-items/<{ID}:item_id>")
+class ChecklistItemView(MethodView):
+    @blp.arguments(ChecklistItemUpdateSchema)
+    @blp.response(200, ChecklistItemSchema)
+    def patch(self, data, item_id):
+        """Change an item's title, owner, due date or note."""
+        return checklists.update_item(actor(), item_id, data)
+
+
+@blp.route(f"/checklist-items/<{ID}:item_id>/complete")
+class CompleteItem(MethodView):
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, ChecklistItemSchema)
+    def post(self, data, item_id):
+        """Mark the item done (or not applicable), with a note; doing it twice is harmless."""
+        return checklists.complete_item(actor(), item_id, note=data["note"], status=data["status"])
+
+
+@blp.route(f"/checklist-items/<{ID}:item_id>/reopen")
+class ReopenItem(MethodView):
+    @blp.arguments(ReopenSchema)
+    @blp.response(200, ChecklistItemSchema)
+    def post(self, data, item_id):
+        """Put the item back to open; the note says why."""
+        return checklists.reopen_item(actor(), item_id, note=data["note"])

@@ -1,0 +1,82 @@
+"""What every API resource module shares: sign-in, the caller, ETags and If-Match, dumping.
+
+Concurrency contract (docs/adr/0010-api-concurrency-and-errors.md): single
+resources with a `version` column answer with `ETag: "v<version>"`. Writes
+accept an optional `If-Match`; when it is sent and does not name the current
+version the write is refused with 412 and nothing changes. `If-Match: *` and
+no header at all mean "whatever the current version is".
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, jsonify, request
+from flask_login import current_user
+from marshmallow import Schema
+
+from tracker.errors import TrackerError, Unauthorized
+from tracker.models import User
+
+# Path ids: positive and within the database's integer range (else 404, never an overflow).
+ID = "int(min=1, max=2147483647)"
+_TAG = re.compile(r'^"v(\d{1,10})"$')
+
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ETag you read, e.g. "v3". Optional; if sent and stale, the answer is 412.',
+}
+ETAG_HEADER = {"ETag": {"description": 'The version of the resource, e.g. "v3"', "schema": {}}}
+
+
+class UnsupportedMediaType(TrackerError):
+    """A request body that is not JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+def require_login() -> None:
+    """Blueprint hook: the API answers 401 JSON (never a redirect) without a valid caller."""
+    if not current_user.is_authenticated:
+        raise Unauthorized("Sign in or send a valid Bearer token.")
+
+
+def protected(blp):
+    """Register `require_login` on a resource blueprint and return it."""
+    blp.before_request(require_login)
+    return blp
+
+
+def actor() -> User:
+    """The signed-in user (a real model object, not Flask-Login's proxy)."""
+    return current_user._get_current_object()
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def expected_version() -> int | None:
+    """The version named by If-Match; None when absent or "*"; 0 (never current) if unreadable."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _TAG.match(header.strip())
+    return int(match.group(1)) if match else 0
+
+
+def dump(schema: Schema, obj, *, status: int = 200, version: int | None = None) -> Response:
+    """JSON of `obj` through `schema` (chosen per audience), with an ETag when versioned."""
+    response = jsonify(schema.dump(obj))
+    response.status_code = status
+    if version is not None:
+        response.headers["ETag"] = etag(version)
+    return response
+
+
+def no_content() -> Response:
+    return Response(status=204)

@@ -1,0 +1,67 @@
+"""/api/v1/engagements: list (filters, sort, pages), create, read, update.
+
+The pattern every resource module follows: a flask-smorest blueprint marked
+`protected`, input parsed by a schema (`@blp.arguments`), one service call
+with the explicit actor, the result dumped through the audience's field set
+(`dump`), ETag on versioned single resources, optional If-Match on writes.
+"""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.auth.permissions import Action, can
+from tracker.schemas.engagement import (
+    EngagementPageSchema,
+    EngagementQuerySchema,
+    EngagementSchema,
+    EngagementUpdateSchema,
+    EngagementWriteSchema,
+    engagement_schema,
+)
+from tracker.services import engagement_queries, engagements
+
+URL_PREFIX = "/engagements"
+blp = protected(Blueprint("Engagements", __name__, description="Engagements"))
+
+
+def _dump_one(engagement, status: int = 200):
+    schema = engagement_schema(can(actor(), Action.VIEW_COST))
+    return dump(schema, engagement, status=status, version=engagement.version)
+
+
+@blp.route("")
+class Engagements(MethodView):
+    @blp.arguments(EngagementQuerySchema, location="query")
+    @blp.response(200, EngagementPageSchema)
+    def get(self, args):
+        """Engagements you may see; filter by state, health, provider, owner or text."""
+        paging = {k: args.pop(k) for k in ("sort", "page", "per_page")}
+        page = engagement_queries.list_engagements(actor(), args, **paging)
+        schema = engagement_schema(can(actor(), Action.VIEW_COST), many=True, summary=True)
+        return {"items": schema.dump(page.items), "meta": page.meta}
+
+    @blp.arguments(EngagementWriteSchema)
+    @blp.response(201, EngagementSchema, headers=ETAG_HEADER)
+    def post(self, data):
+        """Create an engagement in its workflow's first state (admins and managers)."""
+        return _dump_one(engagements.create_engagement(actor(), data), status=201)
+
+
+@blp.route(f"/<{ID}:engagement_id>")
+class EngagementItem(MethodView):
+    @blp.response(200, EngagementSchema, headers=ETAG_HEADER)
+    def get(self, engagement_id):
+        """One engagement; cost figures and internal notes only for the client side."""
+        return _dump_one(engagement_queries.get_engagement(actor(), engagement_id))
+
+    @blp.arguments(EngagementUpdateSchema)
+    @blp.response(200, EngagementSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
+    def patch(self, data, engagement_id):
+        """Change engagement fields; send If-Match with the ETag you read to avoid lost updates."""
+        engagement = engagements.update_engagement(
+            actor(), engagement_id, data, expected_version=expected_version()
+        )
+        return _dump_one(engagement)

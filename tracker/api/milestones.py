@@ -1,0 +1,79 @@
+"""/api/v1 milestones: definitions (managers) and status updates (the provider's main action)."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.schemas.milestone import (
+    MilestoneSchema,
+    MilestoneUpdateFieldsSchema,
+    MilestoneWriteSchema,
+    StatusUpdateSchema,
+    StatusUpdateWriteSchema,
+)
+from tracker.services import engagement_queries, milestones
+
+URL_PREFIX = ""
+blp = protected(Blueprint("Milestones", __name__, description="Milestones and status updates"))
+
+
+@blp.route(f"/engagements/<{ID}:engagement_id>/milestones")
+class Milestones(MethodView):
+    @blp.response(200, MilestoneSchema(many=True))
+    def get(self, engagement_id):
+        """The engagement's milestones, due soonest first."""
+        return milestones.list_milestones(actor(), engagement_id)
+
+    @blp.arguments(MilestoneWriteSchema)
+    @blp.response(201, MilestoneSchema, headers=ETAG_HEADER)
+    def post(self, data, engagement_id):
+        """Add a milestone to the current period (client side)."""
+        milestone = milestones.create_milestone(actor(), engagement_id, data)
+        return dump(MilestoneSchema(), milestone, status=201, version=milestone.version)
+
+
+@blp.route("/milestones/mine")
+class MyMilestones(MethodView):
+    @blp.response(200, MilestoneSchema(many=True))
+    def get(self):
+        """Open milestones across the engagements you may see, due soonest first."""
+        return milestones.my_milestones(actor())
+
+
+@blp.route(f"/milestones/<{ID}:milestone_id>")
+class MilestoneItem(MethodView):
+    @blp.response(200, MilestoneSchema, headers=ETAG_HEADER)
+    def get(self, milestone_id):
+        """One milestone, with its ETag for a following update."""
+        milestone = engagement_queries.get_milestone(actor(), milestone_id)
+        return dump(MilestoneSchema(), milestone, version=milestone.version)
+
+    @blp.arguments(MilestoneUpdateFieldsSchema)
+    @blp.response(200, MilestoneSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
+    def patch(self, data, milestone_id):
+        """Change the title, due date or success criteria (client side)."""
+        milestone = milestones.update_milestone(
+            actor(), milestone_id, data, expected_version=expected_version()
+        )
+        return dump(MilestoneSchema(), milestone, version=milestone.version)
+
+
+@blp.route(f"/milestones/<{ID}:milestone_id>/updates")
+class StatusUpdates(MethodView):
+    @blp.response(200, StatusUpdateSchema(many=True))
+    def get(self, milestone_id):
+        """The milestone's status history, newest first."""
+        return milestones.history(actor(), milestone_id)
+
+    @blp.arguments(StatusUpdateWriteSchema)
+    @blp.response(201, StatusUpdateSchema)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data, milestone_id):
+        """Report status with a note and evidence links (providers and the client side)."""
+        update = milestones.record_update(
+            actor(), milestone_id, **data, expected_version=expected_version()
+        )
+        return dump(StatusUpdateSchema(), update, status=201)

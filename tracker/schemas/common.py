@@ -1,0 +1,102 @@
+"""Field types and schemas every API resource shares: strict input, pages and the error body.
+
+Input rules live here once: integers are real JSON integers (no floats, numeric
+strings or booleans), strings have a length limit and no NUL or unencodable
+characters (PostgreSQL refuses both), ids fit the database's integer column,
+and unknown fields are rejected (marshmallow's default, RAISE, kept on purpose).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+MAX_ID = 2**31 - 1
+TEXT_MAX = 20_000  # long free text (problem statements, notes)
+NAME_MAX = 200  # titles and names (String(200) columns)
+PER_PAGE_MAX = 100
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: 3 is accepted; 3.0, "3" and true are refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+
+class Text(fields.String):
+    """A string with a length limit and only characters the database can store."""
+
+    def __init__(self, *, max_length: int = NAME_MAX, min_length: int = 0, **kwargs):
+        validators = [validate.Length(min=min_length, max=max_length)]
+        validators.extend(_as_list(kwargs.pop("validate", None)))
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("NUL characters are not allowed.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError("Text must be valid Unicode.") from exc
+        return text
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def Id(**kwargs) -> StrictInteger:  # noqa: N802  (reads like a field class)
+    """A reference to a row: a positive integer that fits the database column."""
+    return StrictInteger(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class PageArgsSchema(Schema):
+    """?page=&per_page= on every list endpoint."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=PER_PAGE_MAX))
+
+
+class PageMetaSchema(Schema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class UnmetSchema(Schema):
+    """One unmet requirement of a transition, in words a manager understands."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    ref = fields.Dict(allow_none=True)
+
+
+class ApiErrorSchema(Schema):
+    """The one error body every endpoint answers with (tracker.errors.error_body)."""
+
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status"})
+    code = fields.String(required=True, metadata={"description": "Stable machine code"})
+    message = fields.String(required=True)
+    errors = fields.Dict(
+        required=True,
+        metadata={"description": "Field name → list of messages (empty when not about fields)"},
+    )
+    unmet = fields.List(
+        fields.Nested(UnmetSchema),
+        required=True,
+        metadata={"description": "Every unmet requirement when a transition is refused"},
+    )
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class ProviderRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)

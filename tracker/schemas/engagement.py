@@ -1,0 +1,123 @@
+"""Engagement schemas: input (create, update, list filters) and output per audience.
+
+Two audiences see an engagement: the client side (admins, managers) sees
+everything; providers and stakeholders never see cost figures or internal
+notes. The route picks the field set with `engagement_schema(can_view_cost)`;
+the schema itself never looks at the user.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import Schema, fields, validate
+
+from tracker.models import Health, Structure
+from tracker.schemas.common import (
+    NAME_MAX,
+    TEXT_MAX,
+    Id,
+    PageArgsSchema,
+    PageMetaSchema,
+    ProviderRefSchema,
+    Text,
+    UserRefSchema,
+)
+
+COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
+MAX_MONEY = Decimal("9999999999.99")  # Numeric(12, 2)
+SORT_KEYS = ("title", "state", "health", "created_at", "updated_at", "trial_end", "id")
+STATES_MAX = 40
+
+
+class EngagementWriteSchema(Schema):
+    """Fields a manager sets when creating an engagement."""
+
+    title = Text(required=True, min_length=1, max_length=NAME_MAX)
+    provider_id = Id(required=True)
+    structure = fields.String(required=True, validate=validate.OneOf([s.value for s in Structure]))
+    owner_id = Id()
+    technical_contact_id = Id(allow_none=True)
+    problem_statement = Text(max_length=TEXT_MAX)
+    success_criteria = Text(max_length=TEXT_MAX)
+    internal_notes = Text(max_length=TEXT_MAX)
+    discovery_start = fields.Date()
+    monthly_cost = fields.Decimal(
+        places=2, validate=validate.Range(min=0, max=MAX_MONEY), metadata={"example": 30000}
+    )
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "EUR"})
+
+
+class EngagementUpdateSchema(EngagementWriteSchema):
+    """PATCH: any subset of the create fields."""
+
+    title = Text(min_length=1, max_length=NAME_MAX)
+    provider_id = Id()
+    structure = fields.String(validate=validate.OneOf([s.value for s in Structure]))
+
+
+class EngagementQuerySchema(PageArgsSchema):
+    """Filters, text search and sort order for GET /engagements."""
+
+    state = Text(max_length=STATES_MAX, min_length=1)
+    health = fields.String(validate=validate.OneOf([h.value for h in Health]))
+    provider_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    owner_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    q = Text(max_length=100, metadata={"description": "Words in the title or problem statement"})
+    sort = fields.String(
+        load_default="-updated_at",
+        validate=validate.OneOf([*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]),
+        metadata={"description": "A field name; prefix '-' for descending"},
+    )
+
+
+class EngagementSummarySchema(Schema):
+    """One row of the engagement list."""
+
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    state = fields.String(required=True)
+    health = fields.Function(lambda e: e.effective_health(), required=True)
+    structure = fields.String(required=True)
+    provider = fields.Nested(ProviderRefSchema, required=True)
+    owner = fields.Nested(UserRefSchema, required=True)
+    trial_start = fields.Date(allow_none=True)
+    trial_end = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    updated_at = fields.DateTime(required=True)
+    version = fields.Integer(required=True)
+    monthly_cost = fields.Float(metadata={"description": "Client side only"})
+    currency = fields.String(metadata={"description": "Client side only"})
+
+
+class EngagementSchema(EngagementSummarySchema):
+    """One engagement in full (cost fields and internal notes for the client side only)."""
+
+    technical_contact = fields.Nested(UserRefSchema, allow_none=True)
+    problem_statement = fields.String(required=True)
+    success_criteria = fields.String(required=True)
+    internal_notes = fields.String(metadata={"description": "Client side only"})
+    discovery_start = fields.Date(allow_none=True)
+    period_start = fields.Date(allow_none=True)
+    current_period = fields.Integer(required=True)
+    outcome = fields.String(allow_none=True)
+    review_summary = fields.String(required=True)
+    closed_at = fields.DateTime(allow_none=True)
+    health_reasons = fields.List(fields.Raw(), required=True)
+    health_override = fields.String(allow_none=True)
+    health_override_note = fields.String(allow_none=True)
+    workflow_name = fields.String(required=True)
+    workflow_version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class EngagementPageSchema(Schema):
+    items = fields.List(fields.Nested(EngagementSummarySchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+def engagement_schema(can_view_cost: bool, *, many: bool = False, summary: bool = False) -> Schema:
+    """The field set for this audience (cost figures only when `can_view_cost`)."""
+    cls = EngagementSummarySchema if summary else EngagementSchema
+    exclude = () if can_view_cost else tuple(f for f in COST_FIELDS if f in cls._declared_fields)
+    return cls(many=many, exclude=exclude)

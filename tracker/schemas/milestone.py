@@ -1,0 +1,59 @@
+"""Milestone schemas: definitions (managers) and status updates (the provider's main action)."""
+
+from marshmallow import Schema, fields, validate
+
+from tracker.models import MilestoneStatus
+from tracker.schemas.common import NAME_MAX, TEXT_MAX, Text, UserRefSchema
+
+STATUSES = [s.value for s in MilestoneStatus]
+NOTE_MAX = 5000
+
+
+class MilestoneWriteSchema(Schema):
+    title = Text(required=True, min_length=1, max_length=NAME_MAX)
+    due_date = fields.Date(required=True)
+    success_criteria = Text(max_length=TEXT_MAX)
+
+
+class MilestoneUpdateFieldsSchema(Schema):
+    """PATCH a milestone's definition: any subset."""
+
+    title = Text(min_length=1, max_length=NAME_MAX)
+    due_date = fields.Date()
+    success_criteria = Text(max_length=TEXT_MAX)
+
+
+class StatusUpdateWriteSchema(Schema):
+    """A provider's status report: status, a note and evidence links."""
+
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    note = Text(max_length=NOTE_MAX, load_default="")
+    evidence = fields.List(
+        fields.Url(schemes={"http", "https"}, validate=validate.Length(max=1000)),
+        load_default=list,
+        validate=validate.Length(max=10),
+        metadata={"description": "http(s) links to dashboards, reports, pull requests"},
+    )
+
+
+class StatusUpdateSchema(Schema):
+    id = fields.Integer(required=True)
+    milestone_id = fields.Integer(required=True)
+    author = fields.Nested(UserRefSchema, allow_none=True)
+    from_status = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    note = fields.String(required=True)
+    evidence = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class MilestoneSchema(Schema):
+    id = fields.Integer(required=True)
+    engagement_id = fields.Integer(required=True)
+    period = fields.Integer(required=True)
+    title = fields.String(required=True)
+    due_date = fields.Date(required=True)
+    success_criteria = fields.String(required=True)
+    status = fields.String(required=True)
+    last_update_at = fields.DateTime(allow_none=True)
+    version = fields.Integer(required=True)
