@@ -99,7 +99,7 @@ def create_adr(actor: User, engagement_id: int, data: dict, *, today: date | Non
         adr.supersedes = _supersede_target(engagement, data.get("supersedes_id"))
         db.session.add(adr)
         db.session.flush()
-        _revise(adr, actor, "created")
+        record_revision(adr, actor, "created")
         if status == "accepted":
             _apply_decision(adr, actor, "accepted")
         audit.record(engagement, actor, "adr_created", data={"adr": adr.number})
@@ -130,7 +130,7 @@ def update_adr(actor: User, adr_id: int, data: dict, *, expected_version: int | 
     if relink:
         adr.supersedes = target
     if changed or relink:
-        _revise(adr, actor, "edited")
+        record_revision(adr, actor, "edited")
         _commit()
     return adr
 
@@ -167,9 +167,9 @@ def _apply_decision(adr: Adr, actor: User, status: str, *, note: str = "") -> No
                 errors={"supersedes_id": [f"ADR {old.number} is {old.status}."]},
             )
         old.status = "superseded"
-        _revise(old, actor, "superseded", note=f"superseded by ADR {adr.number}")
+        record_revision(old, actor, "superseded", note=f"superseded by ADR {adr.number}")
     db.session.flush()
-    _revise(adr, actor, status, note=note)
+    record_revision(adr, actor, status, note=note)
     audit.record(
         adr.engagement, actor, f"adr_{status}", reason=note or None, data={"adr": adr.number}
     )
@@ -238,7 +238,7 @@ def render_markdown(text: str) -> Markup:
     return Markup(nh3.clean(html, url_schemes=SAFE_URL_SCHEMES, link_rel="noopener noreferrer"))
 
 
-def _revise(adr: Adr, actor: User | None, change: str, *, note: str = "") -> None:
+def record_revision(adr: Adr, actor: User | None, change: str, *, note: str = "") -> None:
     data = snapshot(adr)
     if note:
         data["note"] = note
