@@ -3,3 +3,8 @@
 from tracker import create_app
 
 app = create_app()
+
+if app.config.get("SCHEDULER_EMBEDDED"):  # `make run` only: see tracker.scheduler
+    from tracker.scheduler import start_embedded
+
+    start_embedded(app)

@@ -1,5 +1,31 @@
-"""`flask scheduler ...` commands."""
+"""`flask scheduler ...` commands: one tick (cron, tests) or the long-running trigger."""
 
+import json
+
+import click
+from flask import current_app
 from flask.cli import AppGroup
 
-cli = AppGroup("scheduler", help="scheduler commands.")
+import tracker.services.reminders  # noqa: F401  (installs the reminder-planning session hook)
+
+cli = AppGroup("scheduler", help="The scheduler: timers, reminders and the email outbox.")
+
+
+@cli.command("tick")
+def tick_command():
+    """Run one tick now: fire due timers, send due reminders, deliver the outbox."""
+    from tracker.notifications.tick import run_tick
+
+    results = run_tick()
+    click.echo(json.dumps(results, sort_keys=True))
+    if any(isinstance(value, str) for value in results.values()):
+        raise SystemExit(1)
+
+
+@cli.command("run")
+def run_command():
+    """Tick every SCHEDULER_TICK_SECONDS until SIGTERM (several processes may run at once)."""
+    from tracker.scheduler import run_blocking
+
+    click.echo(f"scheduler: ticking every {current_app.config['SCHEDULER_TICK_SECONDS']} s (UTC)")
+    run_blocking(current_app._get_current_object())

@@ -1,0 +1,94 @@
+"""A real SMTP server for tests (aiosmtpd on a free localhost port) that records every message.
+
+`smtp_server.fail_next(451, "try later")` answers the next N deliveries with that code;
+`smtp_server.messages` holds the parsed messages received, `message_ids()` their ids.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RecordingHandler:
+    """aiosmtpd handler: keeps messages, or answers with a queued failure code."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.messages: list[Message] = []
+        self.failures: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.failures:
+                return self.failures.pop(0)
+            self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 OK queued"
+
+
+class SmtpServer:
+    """The running server: host/port, received messages, and failure injection."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.handler = RecordingHandler()
+        self.host, self.port = "127.0.0.1", _free_port()
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[Message]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def message_ids(self) -> list[str]:
+        return [m["Message-ID"] for m in self.messages]
+
+    def fail_next(self, code: int, text: str = "failure", times: int = 1) -> None:
+        with self.handler.lock:
+            self.handler.failures.extend([f"{code} {text}"] * times)
+
+    def clear(self) -> None:
+        with self.handler.lock:
+            self.handler.messages.clear()
+            self.handler.failures.clear()
+
+    def config(self) -> dict:
+        """App settings that point delivery at this server (plain SMTP, no auth)."""
+        return {
+            "SMTP_HOST": self.host,
+            "SMTP_PORT": self.port,
+            "SMTP_SECURITY": "none",
+            "SMTP_USERNAME": "",
+            "SMTP_TIMEOUT": 5,
+        }
+
+
+@pytest.fixture
+def smtp_server():
+    """A fresh aiosmtpd server per test (skips locally, fails in CI, if aiosmtpd is missing)."""
+    from tests.conftest import require_or_skip
+
+    try:
+        server = SmtpServer().start()
+    except (ImportError, OSError, RuntimeError) as exc:
+        require_or_skip(f"aiosmtpd SMTP server unavailable: {exc}")
+    yield server
+    server.stop()

@@ -1,0 +1,59 @@
+"""One scheduler tick: an ordered list of steps, each materialising or delivering what is due.
+
+Other features add a step with a one-line edit to TICK_STEPS (e.g. digests between
+reminders and delivery, so the digests built in this tick are delivered in it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from tracker.extensions import db
+from tracker.notifications import clock
+
+log = logging.getLogger(__name__)
+
+
+def _timers(now: datetime) -> int:
+    from tracker.services.timers import fire_due_timers
+
+    return fire_due_timers(now)
+
+
+def _reminders(now: datetime) -> int:
+    from tracker.notifications.reminders import process_due
+
+    return process_due(now)
+
+
+def _delivery(now: datetime) -> int:
+    from tracker.notifications.delivery import deliver_due
+
+    return deliver_due(now)
+
+
+# (name, step(now) -> count). Order matters: timers first (a transition may plan
+# reminders), then reminders (they queue email), then delivery sends the outbox.
+TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
+    ("timers", _timers),
+    ("reminders", _reminders),
+    ("delivery", _delivery),
+]
+
+
+def run_tick(now: datetime | None = None) -> dict[str, int | str]:
+    """Run every step once (in an app context); one failing step does not stop the others."""
+    now = now or clock.now()
+    results: dict[str, int | str] = {}
+    for name, step in TICK_STEPS:
+        try:
+            results[name] = step(now)
+        except Exception as exc:  # logged and reported; the next tick tries again
+            log.exception("scheduler step %s failed", name)
+            db.session.rollback()
+            results[name] = f"error: {type(exc).__name__}: {exc}"
+        finally:
+            db.session.remove()
+    return results

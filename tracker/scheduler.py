@@ -1,0 +1,97 @@
+"""The scheduler process: APScheduler as a trigger only; the database decides what is due.
+
+`flask scheduler run` blocks and ticks every SCHEDULER_TICK_SECONDS (coalesced, never
+two ticks at once in a process, no misfire limit, in-memory job store). Any number of
+these processes may run against one PostgreSQL: rows are claimed with SKIP LOCKED and
+leases. The web app factory never starts one; `make run` embeds one thread (see
+`start_embedded`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from datetime import UTC
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from tracker.db_setup import utcnow
+
+log = logging.getLogger(__name__)
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+_embedded_lock = threading.Lock()
+
+
+def tick_in_app(app: Flask) -> dict:
+    """One tick inside an app context (what the APScheduler job runs)."""
+    from tracker.notifications.tick import run_tick
+
+    with app.app_context():
+        results = run_tick()
+    log.info("scheduler tick: %s", results)
+    return results
+
+
+def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
+    """UTC, in-memory jobs, one worker thread, and the tick job (first run immediately)."""
+    scheduler.configure(
+        timezone=UTC,
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults=JOB_DEFAULTS,
+    )
+    scheduler.add_job(
+        tick_in_app,
+        "interval",
+        args=[app],
+        seconds=int(app.config["SCHEDULER_TICK_SECONDS"]),
+        id="tick",
+        next_run_time=utcnow(),
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def run_blocking(app: Flask) -> None:
+    """Tick until SIGTERM/SIGINT; the running tick finishes before the process exits."""
+    scheduler = configure(BlockingScheduler(), app)
+
+    def stop(signum, frame):
+        log.info("scheduler: signal %s, shutting down", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()  # returns after shutdown; the executor then waits for the tick
+
+
+def start_embedded(app: Flask) -> BackgroundScheduler | None:
+    """A scheduler thread inside `flask run` (make run); never in gunicorn, never twice.
+
+    Started only when SCHEDULER_EMBEDDED is set, the current command is `flask run`,
+    and this is not the reloader's watcher process (which serves no requests).
+    """
+    if not app.config.get("SCHEDULER_EMBEDDED") or not _is_flask_run():
+        return None
+    if os.environ.get("FLASK_DEBUG") and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return None  # the reloader parent; its child (WERKZEUG_RUN_MAIN=true) embeds one
+    with _embedded_lock:
+        if app.extensions.get("tracker.scheduler") is None:
+            scheduler = configure(BackgroundScheduler(daemon=True), app)
+            scheduler.start()
+            app.extensions["tracker.scheduler"] = scheduler
+    return app.extensions["tracker.scheduler"]
+
+
+def _is_flask_run() -> bool:
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name == "run"

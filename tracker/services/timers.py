@@ -1,0 +1,66 @@
+"""Firing due workflow timers through the same transition service a person uses."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import update
+
+from tracker.errors import TrackerError
+from tracker.extensions import db
+from tracker.models import Engagement, WorkflowTimer
+from tracker.notifications.claims import claim
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+def fire_due_timers(now: datetime, *, limit: int = BATCH) -> int:
+    """Claim due pending timers and fire each; returns how many moved an engagement."""
+    done = 0
+    while True:  # drain the backlog batch by batch; an idle tick is one indexed query
+        worker, ids = claim(WorkflowTimer, WorkflowTimer.due_at, now, limit=limit)
+        done += sum(_fire_one(timer_id, worker, now) for timer_id in ids)
+        if len(ids) < limit:
+            return done
+
+
+def _fire_one(timer_id: int, worker: str, now: datetime) -> int:
+    """Fire one timer; a timer whose engagement left `from_state` is cancelled instead."""
+    from tracker.services.transitions import fire_as_scheduler
+
+    timer = db.session.get(WorkflowTimer, timer_id)
+    if timer is None or timer.status != "pending" or timer.claimed_by != worker:
+        db.session.rollback()
+        return 0
+    engagement = db.session.get(Engagement, timer.engagement_id)
+    if engagement is None or engagement.state != timer.from_state:
+        _finish(timer_id, worker, "cancelled", now, "the engagement left the state")
+        return 0
+    # Marked fired in the same transaction the transition service commits.
+    timer.status, timer.fired_at, timer.attempts = "fired", now, timer.attempts + 1
+    timer.lease_until = None
+    db.session.flush()
+    try:
+        fire_as_scheduler(timer.engagement_id, timer.event, now=now)
+    except TrackerError as exc:
+        db.session.rollback()
+        _finish(timer_id, worker, "failed", now, f"{exc.code}: {exc.message}")
+        return 0
+    except Exception as exc:  # a bug: keep the timer pending, retried after the lease
+        log.exception("timer %s failed", timer_id)
+        db.session.rollback()
+        _finish(timer_id, worker, "pending", now, f"{type(exc).__name__}: {exc}")
+        return 0
+    return 1
+
+
+def _finish(timer_id: int, worker: str, status: str, now: datetime, error: str) -> None:
+    db.session.execute(
+        update(WorkflowTimer)
+        .where(WorkflowTimer.id == timer_id, WorkflowTimer.claimed_by == worker)
+        .values(status=status, last_error=error[:2000], attempts=WorkflowTimer.attempts + 1),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
