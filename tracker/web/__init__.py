@@ -7,10 +7,14 @@ def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.auth.views import bp as auth_bp
     from tracker.web import filters
+    from tracker.web.engagements import bp as engagements_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.main import bp as main_bp
+    from tracker.web.work import bp as work_bp
 
     filters.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(engagements_bp)
+    app.register_blueprint(work_bp)

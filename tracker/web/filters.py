@@ -32,6 +32,24 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(label, "label")
     app.add_template_global(nav_links, "nav_links")
+    app.add_template_global(url_with, "url_with")
+    app.add_template_global(period_progress, "period_progress")
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (None removes one)."""
+    from flask import request, url_for
+
+    args = {k: v for k, v in request.args.items() if k not in changes}
+    args.update({k: v for k, v in changes.items() if v not in (None, "")})
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def period_progress(engagement, today: date):
+    """("Trial", day, of days) while a trial or extension runs, else None."""
+    from tracker.services.dashboard import period_progress as progress
+
+    return progress(engagement, today)
 
 
 # (endpoint, text, roles that see it); links to pages not registered are left out.

@@ -1,0 +1,188 @@
+"""The engagement page, the create/edit forms, lifecycle transitions and the health override."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from tracker.auth.permissions import Action, get_visible_engagement, require
+from tracker.db_setup import utcnow
+from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
+from tracker.extensions import db
+from tracker.services import dashboard as choices
+from tracker.services import engagements as engagement_service
+from tracker.web.forms import (
+    ActionForm,
+    ChecklistNoteForm,
+    EngagementForm,
+    HealthOverrideForm,
+    MilestoneUpdateForm,
+    TeamMemberForm,
+    transition_form_class,
+    transition_inputs,
+)
+from tracker.web.overview import load_overview
+from tracker.web.responses import apply_errors, form_version, is_stale
+
+bp = Blueprint("engagements", __name__)
+
+
+def render_engagement(engagement_id: int, *, status: int = 200, **forms):
+    """The engagement page; `forms` replaces blank forms with submitted (invalid) ones."""
+    today = utcnow().date()
+    overview = load_overview(current_user, engagement_id, today)
+    transition_forms = {
+        o.event: transition_form_class(o)(
+            prefix=f"t-{o.event}", version=overview.engagement.version
+        )
+        for o in overview.options
+    }
+    transition_forms.update(forms.pop("transition_forms", {}))
+    page = render_template(
+        "engagements/show.html",
+        o=overview,
+        e=overview.engagement,
+        today=today,
+        transition_forms=transition_forms,
+        milestone_form_for=lambda m: (
+            forms.get(f"milestone_{m.id}")
+            or MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status, version=m.version)
+        ),
+        member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
+        health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),
+        checklist_form=ChecklistNoteForm(),
+        action_form=ActionForm(),
+    )
+    return page, status
+
+
+@bp.get("/engagements/<int:engagement_id>")
+@login_required
+def show(engagement_id: int):
+    """Header, lifecycle, transitions, checklists, milestones, team, timeline and audit."""
+    return render_engagement(engagement_id)
+
+
+def _engagement_form(**kwargs) -> EngagementForm:
+    form = EngagementForm(**kwargs)
+    form.set_choices(choices.provider_choices(), choices.owner_choices(), choices.contact_choices())
+    return form
+
+
+@bp.route("/engagements/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """A manager creates an engagement; it starts in discovery with the standard checklists."""
+    require(current_user, Action.EDIT)
+    form = _engagement_form(owner_id=current_user.id)
+    if form.validate_on_submit():
+        try:
+            engagement = engagement_service.create_engagement(current_user, form.data_for_service())
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Engagement '{engagement.title}' created in discovery.", "success")
+            return redirect(url_for("engagements.show", engagement_id=engagement.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("engagements/form.html", form=form, engagement=None), status
+
+
+@bp.route("/engagements/<int:engagement_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(engagement_id: int):
+    """Edit the engagement; a stale version is refused with a message, never overwritten."""
+    engagement = get_visible_engagement(db.session, current_user, engagement_id)
+    require(current_user, Action.EDIT, engagement)
+    form = _engagement_form(obj=engagement)
+    if form.validate_on_submit():
+        try:
+            engagement_service.update_engagement(
+                current_user,
+                engagement_id,
+                form.data_for_service(),
+                expected_version=form_version(form),
+            )
+        except (ValidationFailed, StaleVersion) as error:
+            apply_errors(form, error)
+        else:
+            flash("Engagement saved.", "success")
+            return redirect(url_for("engagements.show", engagement_id=engagement_id))
+    elif not form.is_submitted():
+        form.version.data = engagement.version
+    status = 200 if not form.is_submitted() else (412 if is_stale(form) else 422)
+    return render_template("engagements/form.html", form=form, engagement=engagement), status
+
+
+@bp.post("/engagements/<int:engagement_id>/transitions/<event>")
+@login_required
+def fire(engagement_id: int, event: str):
+    """Fire a lifecycle transition with the inputs it needs."""
+    from tracker.services import transitions
+
+    options = transitions.available_transitions(current_user, engagement_id)
+    option = next((o for o in options if o.event == event), None)
+    if option is None:
+        flash(f"'{event}' is not possible from the engagement's current state.", "error")
+        return redirect(url_for("engagements.show", engagement_id=engagement_id))
+    form = transition_form_class(option)(prefix=f"t-{event}")
+    if not form.validate_on_submit():
+        flash("Check the highlighted fields.", "error")
+        return render_engagement(engagement_id, status=422, transition_forms={event: form})
+    try:
+        transitions.fire(
+            current_user,
+            engagement_id,
+            event,
+            transition_inputs(form, option),
+            expected_version=form_version(form),
+            override_reason=(form.override_reason.data or "").strip() or None,
+        )
+    except GuardFailed as error:
+        flash(f"{option.label}: {len(error.unmet)} requirement(s) are not met yet.", "error")
+    except StaleVersion as error:
+        flash(error.message, "error")
+    except ValidationFailed as error:
+        apply_errors(form, error)
+        flash(error.message, "error")
+        return render_engagement(engagement_id, status=422, transition_forms={event: form})
+    else:
+        flash(f"{option.label}: done.", "success")
+    return redirect(url_for("engagements.show", engagement_id=engagement_id))
+
+
+@bp.post("/engagements/<int:engagement_id>/health")
+@login_required
+def override_health(engagement_id: int):
+    """Set a manager's health override (a colour, why, and until when)."""
+    from tracker.services import health as health_service
+
+    form = HealthOverrideForm(prefix="health")
+    if form.validate_on_submit():
+        until = datetime.combine(form.until.data, time(23, 59), UTC)
+        try:
+            health_service.override_health(
+                current_user, engagement_id, form.health.data, form.note.data, until
+            )
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Health set to {form.health.data} until {form.until.data:%-d %b}.", "success")
+            return redirect(url_for("engagements.show", engagement_id=engagement_id))
+    flash("The override was not saved; see the form.", "error")
+    return render_engagement(engagement_id, status=422, health_form=form)
+
+
+@bp.post("/engagements/<int:engagement_id>/health/clear")
+@login_required
+def clear_health_override(engagement_id: int):
+    """Remove the override: health is derived from the data again."""
+    from tracker.services import health as health_service
+
+    if not ActionForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+    else:
+        health_service.override_health(current_user, engagement_id, None, "", None)
+        flash("Health override removed; health is derived from the data again.", "success")
+    return redirect(url_for("engagements.show", engagement_id=engagement_id))

@@ -1,0 +1,195 @@
+"""WTForms for the pages: engagements, team members, milestone updates, health, transitions.
+
+Forms check shape only (required, lengths, ranges); services check everything
+that needs the database and raise ValidationFailed, whose field errors the
+routes copy back onto the form so they show next to the field.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from tracker.models import Health, MemberRole, MilestoneStatus, Structure, label
+
+
+def _choices(enum) -> list[tuple[str, str]]:
+    return [(member.value, label(member.value)) for member in enum]
+
+
+def _optional_int(value):
+    """'' or None -> None (a select's "none" entry), otherwise an int."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class EngagementForm(FlaskForm):
+    """Create or edit an engagement (a manager's form)."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    provider_id = SelectField("Provider organisation", coerce=_optional_int)
+    structure = SelectField("Structure", choices=_choices(Structure))
+    owner_id = SelectField("Owner", coerce=_optional_int)
+    technical_contact_id = SelectField(
+        "Internal technical contact", coerce=_optional_int, validators=[Optional()]
+    )
+    problem_statement = TextAreaField("Problem statement", validators=[Length(max=10000)])
+    success_criteria = TextAreaField("Success criteria", validators=[Length(max=10000)])
+    internal_notes = TextAreaField("Internal notes", validators=[Length(max=10000)])
+    discovery_start = DateField("Discovery start", validators=[Optional()])
+    monthly_cost = DecimalField(
+        "Monthly cost", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+    )
+    currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(3, 3)])
+    version = HiddenField()
+
+    def set_choices(self, providers, owners, contacts) -> None:
+        self.provider_id.choices = [("", "Choose a provider…")] + [
+            (p.id, p.name) for p in providers
+        ]
+        self.owner_id.choices = [(u.id, f"{u.name} ({label(u.role)})") for u in owners]
+        self.technical_contact_id.choices = [("", "Not named yet")] + [
+            (u.id, u.name) for u in contacts
+        ]
+
+    def validate_provider_id(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose a provider organisation.")
+
+    def data_for_service(self) -> dict:
+        """The fields the engagement service accepts, cleaned."""
+        return {
+            "title": self.title.data.strip(),
+            "provider_id": self.provider_id.data,
+            "structure": self.structure.data,
+            "owner_id": self.owner_id.data,
+            "technical_contact_id": self.technical_contact_id.data,
+            "problem_statement": self.problem_statement.data or "",
+            "success_criteria": self.success_criteria.data or "",
+            "internal_notes": self.internal_notes.data or "",
+            "discovery_start": self.discovery_start.data,
+            "monthly_cost": self.monthly_cost.data,
+            "currency": self.currency.data.strip().upper(),
+        }
+
+
+class TeamMemberForm(FlaskForm):
+    """Add or edit a team member."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=_choices(MemberRole))
+    is_external = BooleanField("External (provider) engineer", default=True)
+    allocation = IntegerField(
+        "Allocation (%)", default=100, validators=[InputRequired(), NumberRange(1, 100)]
+    )
+    areas = StringField("Areas they own (comma-separated)", validators=[Length(max=1000)])
+    start_date = DateField("Start", validators=[Optional()])
+    end_date = DateField("End", validators=[Optional()])
+    version = HiddenField()
+
+    def data_for_service(self) -> dict:
+        areas = [a.strip() for a in (self.areas.data or "").split(",") if a.strip()]
+        return {
+            "name": self.name.data.strip(),
+            "email": (self.email.data or "").strip() or None,
+            "role": self.role.data,
+            "is_external": bool(self.is_external.data),
+            "allocation": self.allocation.data,
+            "areas": areas,
+            "start_date": self.start_date.data,
+            "end_date": self.end_date.data,
+        }
+
+
+class MilestoneUpdateForm(FlaskForm):
+    """The provider's weekly status update: status, note, one evidence link."""
+
+    status = SelectField("Status", choices=_choices(MilestoneStatus))
+    note = TextAreaField("Note", validators=[Length(max=5000)])
+    evidence = URLField(
+        "Evidence link",
+        validators=[Optional(), URL(message="Enter a full link (https://…)."), Length(max=2000)],
+    )
+    version = HiddenField()
+
+
+class ChecklistNoteForm(FlaskForm):
+    """Complete or reopen a checklist item, with an optional note."""
+
+    note = StringField("Note", validators=[Length(max=2000)])
+    status = SelectField(
+        "Status",
+        choices=[("done", "Done"), ("not_applicable", "Not applicable")],
+        default="done",
+    )
+
+
+class HealthOverrideForm(FlaskForm):
+    """A manager's override of the derived health, with a note and an expiry."""
+
+    health = SelectField("Health", choices=_choices(Health))
+    note = TextAreaField("Why", validators=[DataRequired(), Length(max=2000)])
+    until = DateField("Until", validators=[DataRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A bare POST with CSRF (delete, reopen …)."""
+
+    version = HiddenField()
+
+
+def transition_form_class(option):
+    """A form class with one field per input the transition needs (from its InputSpecs)."""
+
+    class TransitionForm(FlaskForm):
+        version = HiddenField()
+        override_reason = TextAreaField(
+            "Override reason (admins only)", validators=[Optional(), Length(max=2000)]
+        )
+
+    for spec in option.inputs:
+        setattr(TransitionForm, spec.name, _input_field(spec))
+    return TransitionForm
+
+
+def _input_field(spec):
+    required = [InputRequired()] if spec.required else [Optional()]
+    if spec.type == "int":
+        low = spec.min if spec.min is not None else -(2**31)
+        high = spec.max if spec.max is not None else 2**31
+        return IntegerField(spec.label, validators=required + [NumberRange(low, high)])
+    if spec.type == "date":
+        return DateField(spec.label, validators=required)
+    if spec.type == "choice":
+        return SelectField(spec.label, choices=[(c, label(c)) for c in spec.choices])
+    text_required = [DataRequired()] if spec.required else [Optional()]
+    length = [Length(max=spec.max_length)] if spec.max_length else []
+    return TextAreaField(spec.label, validators=text_required + length, description=spec.help)
+
+
+def transition_inputs(form, option) -> dict:
+    """The typed values of the transition's inputs, for services.transitions.fire."""
+    return {spec.name: getattr(form, spec.name).data for spec in option.inputs}

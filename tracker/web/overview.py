@@ -1,0 +1,144 @@
+"""What the engagement page shows, loaded in a fixed number of queries (no per-row loads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from tracker.auth.permissions import Action, can, visible_clause
+from tracker.errors import NotFound
+from tracker.extensions import db
+from tracker.models import (
+    AuditEvent,
+    ChecklistItem,
+    ChecklistKind,
+    Engagement,
+    Milestone,
+    MilestoneUpdate,
+    TeamMember,
+    User,
+)
+from tracker.services.dashboard import period_progress
+from tracker.web.timeline import timeline_svg
+
+AUDIT_LIMIT = 100
+
+
+@dataclass
+class EngagementOverview:
+    """The engagement and everything around it, ready for the template."""
+
+    engagement: Engagement
+    checklists: dict[str, list[ChecklistItem]]
+    milestones: list[Milestone]
+    members: list[TeamMember]
+    audit: list[AuditEvent]
+    options: list = field(default_factory=list)
+    diagram: Markup = Markup("")
+    timeline: Markup = Markup("")
+    progress: tuple | None = None
+    cost_to_date: Decimal = Decimal("0")
+    can_edit: bool = False
+    can_fire: bool = False
+    can_view_cost: bool = False
+    can_update_milestones: bool = False
+    can_complete_checklist: bool = False
+
+
+def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
+    """Load the page's data; NotFound when the user may not see the engagement."""
+    engagement = db.session.scalar(  # the header's people and the team come along
+        select(Engagement)
+        .where(Engagement.id == engagement_id, visible_clause(actor))
+        .options(
+            joinedload(Engagement.provider),
+            joinedload(Engagement.owner),
+            joinedload(Engagement.technical_contact),
+            selectinload(Engagement.members),
+        )
+    )
+    if engagement is None:
+        raise NotFound("Engagement not found.")
+    milestones = _milestones(engagement.id)
+    overview = EngagementOverview(
+        engagement=engagement,
+        checklists=_checklists(engagement.id),
+        milestones=milestones,
+        members=list(engagement.members),
+        audit=_audit(engagement.id),
+        timeline=timeline_svg(engagement, milestones, today),
+        progress=period_progress(engagement, today),
+        cost_to_date=cost_to_date(engagement, today),
+    )
+    _set_permissions(overview, actor)
+    _add_workflow(overview, actor, today)
+    return overview
+
+
+def _set_permissions(overview: EngagementOverview, actor: User) -> None:
+    engagement = overview.engagement
+    overview.can_edit = can(actor, Action.EDIT, engagement)
+    overview.can_fire = can(actor, Action.FIRE, engagement)
+    overview.can_view_cost = can(actor, Action.VIEW_COST, engagement)
+    overview.can_update_milestones = can(actor, Action.UPDATE_MILESTONE, engagement)
+    overview.can_complete_checklist = can(actor, Action.COMPLETE_CHECKLIST, engagement)
+
+
+def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:
+    """The diagram and the transitions this user may (or may not yet) fire."""
+    from tracker.services import transitions
+
+    engagement = overview.engagement
+    overview.diagram = Markup(transitions.diagram_svg(engagement))
+    if overview.can_fire and not engagement.is_closed:
+        overview.options = transitions.available_transitions(actor, engagement.id, today=today)
+
+
+def _checklists(engagement_id: int) -> dict[str, list[ChecklistItem]]:
+    items = db.session.scalars(
+        select(ChecklistItem)
+        .where(ChecklistItem.engagement_id == engagement_id)
+        .options(joinedload(ChecklistItem.owner), joinedload(ChecklistItem.completed_by))
+        .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
+    ).all()
+    grouped: dict[str, list[ChecklistItem]] = {kind.value: [] for kind in ChecklistKind}
+    for item in items:
+        grouped.setdefault(item.kind, []).append(item)
+    return grouped
+
+
+def _milestones(engagement_id: int) -> list[Milestone]:
+    return list(
+        db.session.scalars(
+            select(Milestone)
+            .where(Milestone.engagement_id == engagement_id)
+            .options(selectinload(Milestone.updates).joinedload(MilestoneUpdate.author))
+            .order_by(Milestone.period, Milestone.due_date, Milestone.id)
+        )
+    )
+
+
+def _audit(engagement_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.engagement_id == engagement_id)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(AUDIT_LIMIT)
+        )
+    )
+
+
+def cost_to_date(engagement: Engagement, today: date) -> Decimal:
+    """Monthly cost times the months since the trial started (paid time), up to closing."""
+    if engagement.trial_start is None:
+        return Decimal("0")
+    end = engagement.closed_at.date() if engagement.closed_at else today
+    days = max(0, (end - engagement.trial_start).days)
+    months = Decimal(days) / Decimal("30.4375")
+    return (engagement.monthly_cost or Decimal("0")) * months

@@ -1,0 +1,27 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+  // Filter forms submit as soon as a select changes (the Apply button stays for no-JS).
+  document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+  // Ask before destructive actions (remove member, terminate).
+  document.querySelectorAll("[data-confirm]").forEach(function (el) {
+    el.addEventListener("submit", function (event) {
+      if (!window.confirm(el.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+  // Opening a #fragment (e.g. #checklist-12 from an unmet requirement) highlights it.
+  function highlight() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    var details = target.closest("details");
+    if (details) { details.open = true; }
+    target.classList.remove("flash-target");
+    void target.offsetWidth;
+    target.classList.add("flash-target");
+  }
+  window.addEventListener("hashchange", highlight);
+  highlight();
+})();
