@@ -7,6 +7,7 @@ def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.auth.views import bp as auth_bp
     from tracker.web import filters
+    from tracker.web.admin import bp as admin_bp
     from tracker.web.engagements import bp as engagements_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.main import bp as main_bp
@@ -18,3 +19,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(engagements_bp)
     app.register_blueprint(work_bp)
+    app.register_blueprint(admin_bp)

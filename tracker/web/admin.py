@@ -1,0 +1,57 @@
+"""Admin pages: the email outbox (rows with status, attempts, last reply) and written .eml files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.models import OutboxEmail
+from tracker.notifications.delivery import eml_name
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+STATUSES = ("pending", "sent", "failed")
+PER_PAGE = 50
+
+
+@bp.before_request
+@login_required
+def admins_only():
+    """Everything here is for admins; other roles get 403 (the page's existence is no secret)."""
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.get("/outbox")
+def outbox():
+    """The outbox, newest first, filterable by status; counts per status."""
+    status = request.args.get("status", "")
+    if status and status not in STATUSES:
+        abort(400, description=f"status must be one of {', '.join(STATUSES)}")
+    query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(PER_PAGE)
+    if status:
+        query = query.where(OutboxEmail.status == status)
+    counts = dict(
+        db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status))
+        .tuples()
+        .all()
+    )
+    rows = db.session.scalars(query).all()
+    return render_template(
+        "admin/outbox.html", rows=rows, counts=counts, status=status, statuses=STATUSES,
+        mail_dir=None if current_app.config.get("SMTP_HOST") else current_app.config["MAIL_DIR"],
+    )
+
+
+@bp.get("/outbox/<int:email_id>")
+def outbox_email(email_id: int):
+    """One email: headers, both bodies, and the .eml file when it was written to MAIL_DIR."""
+    row = db.session.get(OutboxEmail, email_id)
+    if row is None:
+        abort(404)
+    path = Path(current_app.config["MAIL_DIR"]) / eml_name(row)
+    eml = path.read_text(errors="replace") if path.is_file() else None
+    return render_template("admin/outbox_email.html", row=row, eml=eml)
