@@ -1,0 +1,195 @@
+"""Knowledge-retention readiness: a 0-100 score per engagement with its breakdown and gaps.
+
+The gaps come from the workflow engine's own guard functions (the ones the
+default definition's `close` transition runs), applied to the same facts, so
+the breakdown and the close guard cannot disagree: the score is 100 exactly
+when those guards have nothing unmet. `readiness_many` loads any number of
+engagements in a constant number of queries (dashboard, digests, API lists).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from tracker.extensions import db
+from tracker.models import (
+    Adr,
+    Artifact,
+    ChecklistItem,
+    ChecklistKind,
+    Engagement,
+    ShadowAssignment,
+    TeamMember,
+    User,
+)
+from workflows import AdrFact, ArtifactFact, ChecklistFact, MemberFact, ShadowFact, Subject, Unmet
+from workflows.guards import (
+    artifact_present,
+    checklist_complete,
+    no_proposed_adrs,
+    shadows_signed_off,
+)
+
+KT = ChecklistKind.KNOWLEDGE_TRANSFER.value
+
+
+@dataclass(frozen=True)
+class ReadinessPart:
+    """One line of the breakdown: `done` of `total`, in words, with what is missing."""
+
+    name: str
+    label: str
+    done: int
+    total: int
+    detail: str
+    gaps: tuple[Unmet, ...] = ()
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.total == 0 else self.done / self.total
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.gaps
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The score (0-100, 100 only when nothing is missing) and its parts."""
+
+    score: int
+    parts: list[ReadinessPart] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[Unmet]:
+        return [gap for part in self.parts for gap in part.gaps]
+
+    @property
+    def is_ready(self) -> bool:
+        return not self.gaps
+
+
+def readiness(engagement: Engagement) -> Readiness:
+    """Readiness of one engagement (fresh from the database)."""
+    return readiness_many([engagement.id])[engagement.id]
+
+
+def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
+    """Readiness of many engagements in five queries, whatever their number."""
+    ids = sorted(set(engagement_ids))
+    if not ids:
+        return {}
+    facts = _load_facts(ids)
+    return {i: score_facts(facts[i]) for i in ids}
+
+
+def score_facts(subject: Subject) -> Readiness:
+    """The breakdown for one engagement's facts (pure: no database)."""
+    parts = [_shadow_part(subject), _adr_part(subject), _checklist_part(subject)]
+    parts.append(_runbook_part(subject))
+    score = math.floor(100 * sum(p.fraction for p in parts) / len(parts))
+    if any(p.gaps for p in parts):
+        score = min(score, 99)  # never round up to "ready" while something is missing
+    return Readiness(score=score, parts=parts)
+
+
+def _shadow_part(subject: Subject) -> ReadinessPart:
+    gaps = tuple(shadows_signed_off(subject, {}))
+    total = sum(len(m.areas) for m in subject.members if m.is_external)
+    done = total - len(gaps)
+    detail = f"{done} of {total} external areas have a signed-off shadow"
+    if total == 0:
+        detail = "No external member areas to hand over"
+    return ReadinessPart("shadows", "Shadows signed off", done, total, detail, gaps)
+
+
+def _adr_part(subject: Subject) -> ReadinessPart:
+    gaps = tuple(no_proposed_adrs(subject, {}))
+    accepted = sum(1 for a in subject.adrs if a.status == "accepted")
+    total = accepted + len(gaps)
+    detail = f"{accepted} accepted, {len(gaps)} still proposed"
+    if not subject.adrs:
+        detail = "No ADRs recorded yet"
+    return ReadinessPart("adrs", "ADRs decided", accepted, total, detail, gaps)
+
+
+def _checklist_part(subject: Subject) -> ReadinessPart:
+    gaps = tuple(checklist_complete(subject, {"kind": KT}))
+    total = sum(1 for c in subject.checklist if c.kind == KT)
+    done = total - len(gaps)
+    detail = f"{done} of {total} knowledge-transfer items done"
+    return ReadinessPart("kt_checklist", "Knowledge-transfer checklist", done, total, detail, gaps)
+
+
+def _runbook_part(subject: Subject) -> ReadinessPart:
+    gaps = tuple(artifact_present(subject, {"kind": "runbook"}))
+    count = sum(1 for a in subject.artifacts if a.kind == "runbook")
+    detail = f"{count} runbook{'s' if count != 1 else ''} linked" if count else "No runbook yet"
+    return ReadinessPart("runbooks", "Runbooks present", min(count, 1), 1, detail, gaps)
+
+
+def _load_facts(ids: list[int]) -> dict[int, Subject]:
+    """Members, shadows, ADRs, artifacts and KT items of every engagement: one query each."""
+    grouped: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for row in db.session.execute(
+        select(TeamMember.engagement_id, TeamMember.id, TeamMember.name)
+        .add_columns(TeamMember.is_external, TeamMember.areas)
+        .where(TeamMember.engagement_id.in_(ids))
+        .order_by(TeamMember.id)
+    ):
+        grouped["members"][row[0]].append(MemberFact(row[1], row[2], row[3], tuple(row[4] or ())))
+    _load_shadows(ids, grouped)
+    for row in db.session.execute(
+        select(Adr.engagement_id, Adr.id, Adr.number, Adr.title, Adr.status)
+        .where(Adr.engagement_id.in_(ids))
+        .order_by(Adr.number)
+    ):
+        grouped["adrs"][row[0]].append(AdrFact(*row[1:]))
+    for row in db.session.execute(
+        select(Artifact.engagement_id, Artifact.id, Artifact.kind, Artifact.title)
+        .where(Artifact.engagement_id.in_(ids))
+        .order_by(Artifact.id)
+    ):
+        grouped["artifacts"][row[0]].append(ArtifactFact(*row[1:]))
+    _load_checklist(ids, grouped)
+    return {i: _subject(i, grouped) for i in ids}
+
+
+def _load_shadows(ids: list[int], grouped) -> None:
+    for row in db.session.execute(
+        select(ShadowAssignment.engagement_id, ShadowAssignment.id, ShadowAssignment.member_id)
+        .add_columns(User.name, ShadowAssignment.areas, ShadowAssignment.signed_off_at)
+        .join(User, User.id == ShadowAssignment.shadow_id)
+        .where(ShadowAssignment.engagement_id.in_(ids))
+        .order_by(ShadowAssignment.id)
+    ):
+        fact = ShadowFact(row[1], row[2], row[3], tuple(row[4] or ()), row[5] is not None)
+        grouped["shadows"][row[0]].append(fact)
+
+
+def _load_checklist(ids: list[int], grouped) -> None:
+    owner = aliased(User)
+    for row in db.session.execute(
+        select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.kind)
+        .add_columns(ChecklistItem.title, ChecklistItem.status, owner.name, ChecklistItem.due_date)
+        .outerjoin(owner, owner.id == ChecklistItem.owner_id)
+        .where(ChecklistItem.engagement_id.in_(ids), ChecklistItem.kind == KT)
+        .order_by(ChecklistItem.id)
+    ):
+        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:]))
+
+
+def _subject(engagement_id: int, grouped) -> Subject:
+    from tracker.db_setup import utcnow
+
+    return Subject(
+        state="",
+        today=utcnow().date(),
+        **{name: tuple(grouped[name].get(engagement_id, ())) for name in grouped},
+    )
