@@ -22,12 +22,14 @@ def api_modules() -> list:
         engagements,
         me,
         milestones,
+        subscriptions,
         team,
         tokens,
         transitions,
     )
 
-    return [me, tokens, engagements, team, checklists, milestones, transitions, audit]
+    resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
+    return [*resources, subscriptions]
 
 
 def register_api(app: Flask) -> None:

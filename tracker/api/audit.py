@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, actor, page_response, protected
 from tracker.auth.permissions import Action, can
 from tracker.schemas.audit import AuditPageSchema, audit_schema
 from tracker.schemas.common import PageArgsSchema
@@ -21,4 +21,4 @@ class Timeline(MethodView):
         """Every recorded change and transition: who, what, from and to, why, when."""
         page = engagement_queries.audit_timeline(actor(), engagement_id, **args)
         schema = audit_schema(can(actor(), Action.VIEW_COST))
-        return {"items": schema.dump(page.items), "meta": page.meta}
+        return page_response(schema, page)

@@ -78,5 +78,10 @@ def dump(schema: Schema, obj, *, status: int = 200, version: int | None = None) 
     return response
 
 
+def page_response(schema: Schema, page) -> Response:
+    """A page of results: {"items": [...], "meta": {page, per_page, total, pages}}."""
+    return jsonify({"items": schema.dump(page.items), "meta": page.meta})
+
+
 def no_content() -> Response:
     return Response(status=204)

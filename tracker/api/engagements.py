@@ -9,7 +9,16 @@ with the explicit actor, the result dumped through the audience's field set
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.api.common import (
+    ETAG_HEADER,
+    ID,
+    IF_MATCH,
+    actor,
+    dump,
+    expected_version,
+    page_response,
+    protected,
+)
 from tracker.auth.permissions import Action, can
 from tracker.schemas.engagement import (
     EngagementPageSchema,
@@ -39,7 +48,7 @@ class Engagements(MethodView):
         paging = {k: args.pop(k) for k in ("sort", "page", "per_page")}
         page = engagement_queries.list_engagements(actor(), args, **paging)
         schema = engagement_schema(can(actor(), Action.VIEW_COST), many=True, summary=True)
-        return {"items": schema.dump(page.items), "meta": page.meta}
+        return page_response(schema, page)
 
     @blp.arguments(EngagementWriteSchema)
     @blp.response(201, EngagementSchema, headers=ETAG_HEADER)

@@ -1,0 +1,180 @@
+"""Engagement list (filters, sort, pages, constant queries), create, update, ETag/If-Match."""
+
+import pytest
+
+from tests.api.conftest import assert_error
+from tests.factories import make_engagement, make_user
+from tracker.extensions import db
+from tracker.models import Engagement
+
+
+def _provider_id(api, world):
+    return api.get(f"/engagements/{world.engagements['own']}", "admin").get_json()["provider"]["id"]
+
+
+def _bulk(app, count: int, **fields):
+    with app.app_context():
+        owner = make_user("manager")
+        for n in range(count):
+            make_engagement(owner, title=f"Bulk {n:03d}", **fields)
+        db.session.remove()
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("state=discovery", {"Fraud model", "Vision QA"}),
+        ("state=trial", set()),
+        ("q=fraud", {"Fraud model"}),
+        ("q=VISION", {"Vision QA"}),
+        ("q=%25", set()),
+        ("health=green", {"Fraud model", "Vision QA"}),
+        ("health=red", set()),
+    ],
+)
+def test_list_filters(api, world, query, titles):
+    body = api.get(f"/engagements?{query}", "manager").get_json()
+    assert {item["title"] for item in body["items"]} == titles
+
+
+def test_list_filters_by_provider_and_owner(api, world):
+    body = api.get(f"/engagements?provider_id={_provider_id(api, world)}", "admin").get_json()
+    assert [item["title"] for item in body["items"]] == ["Fraud model"]
+    owner = api.get(f"/engagements/{world.engagements['own']}", "admin").get_json()["owner"]["id"]
+    assert api.get(f"/engagements?owner_id={owner}", "admin").get_json()["meta"]["total"] == 2
+    assert api.get("/engagements?owner_id=99999", "admin").get_json()["meta"]["total"] == 0
+
+
+def test_health_filter_honours_a_live_override(app, api, world):
+    with app.app_context():
+        engagement = db.session.get(Engagement, world.engagements["own"])
+        engagement.health_override = "red"
+        db.session.commit()
+    body = api.get("/engagements?health=red", "manager").get_json()
+    assert [item["title"] for item in body["items"]] == ["Fraud model"]
+    assert body["items"][0]["health"] == "red"
+
+
+@pytest.mark.parametrize(
+    ("sort", "first"), [("title", "Fraud model"), ("-title", "Vision QA"), ("id", "Fraud model")]
+)
+def test_list_sorts(api, world, sort, first):
+    body = api.get(f"/engagements?sort={sort}", "manager").get_json()
+    assert body["items"][0]["title"] == first
+
+
+def test_list_paginates(app, api, world):
+    _bulk(app, 5)
+    first = api.get("/engagements?sort=title&per_page=3&page=1", "manager").get_json()
+    second = api.get("/engagements?sort=title&per_page=3&page=2", "manager").get_json()
+    assert first["meta"] == {"page": 1, "per_page": 3, "total": 7, "pages": 3}
+    seen = [i["title"] for i in first["items"] + second["items"]]
+    assert len(seen) == len(set(seen)) == 6
+
+
+@pytest.mark.parametrize(
+    "query", ["per_page=0", "per_page=101", "page=0", "page=1.5", "sort=cost", "health=blue"]
+)
+def test_bad_list_arguments_are_422_naming_the_field(api, world, query):
+    body = assert_error(api.get(f"/engagements?{query}", "manager"), 422, "validation_failed")
+    assert query.split("=")[0] in body["errors"]
+
+
+@pytest.mark.parametrize("role", ["admin", "provider"])
+def test_list_costs_a_constant_number_of_queries(app, api, world, query_counter, role):
+    api.get("/engagements", role)  # warm up: token last-used write happens once a minute
+    with query_counter() as small:
+        assert api.get("/engagements?per_page=2", role).status_code == 200
+    _bulk(app, 30, provider="Northwind ML")
+    with query_counter() as large:
+        body = api.get("/engagements?per_page=100", role).get_json()
+    assert len(body["items"]) > 20
+    assert large.count == small.count <= 4, large.statements
+
+
+def test_audit_timeline_costs_a_constant_number_of_queries(app, api, world, query_counter):
+    path = f"/engagements/{world.engagements['own']}"
+    api.get(f"{path}/audit", "manager")
+    with query_counter() as few:
+        api.get(f"{path}/audit", "manager")
+    for n in range(10):
+        api.patch(path, "manager", json={"title": f"Title {n}"})
+    with query_counter() as many:
+        body = api.get(f"{path}/audit", "manager").get_json()
+    assert body["meta"]["total"] >= 11
+    assert many.count == few.count
+
+
+def test_create_returns_201_with_etag_and_audit(api, world):
+    body = {"title": "Churn model", "provider_id": _provider_id(api, world), "structure": "pod_4"}
+    response = api.post("/engagements", "manager", json=body)
+    assert response.status_code == 201
+    created = response.get_json()
+    assert created["state"] == "discovery" and response.headers["ETag"] == '"v1"'
+    timeline = api.get(f"/engagements/{created['id']}/audit", "manager").get_json()
+    assert timeline["items"][0]["kind"] == "created"
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"provider_id": 1.0}, "provider_id"),
+        ({"provider_id": "1"}, "provider_id"),
+        ({"provider_id": True}, "provider_id"),
+        ({"provider_id": 2**40}, "provider_id"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "nul\x00"}, "title"),
+        ({"discovery_start": "2026-13-01"}, "discovery_start"),
+        ({"discovery_start": "tomorrow"}, "discovery_start"),
+        ({"monthly_cost": 1e12}, "monthly_cost"),
+        ({"monthly_cost": -1}, "monthly_cost"),
+        ({"currency": "euro"}, "currency"),
+        ({"structure": "pod_9"}, "structure"),
+        ({"colour": "red"}, "colour"),
+        ({"provider_id": 99999}, "provider_id"),
+    ],
+)
+def test_bad_create_is_422_naming_the_field_and_creates_nothing(api, world, patch, field):
+    body = {"title": "New", "provider_id": _provider_id(api, world), "structure": "pod_2"}
+    body.update(patch)
+    assert_error(api.post("/engagements", "manager", json=body), 422, field=field)
+    assert api.get("/engagements", "manager").get_json()["meta"]["total"] == 2
+
+
+def test_get_sends_an_etag_from_the_version(api, world):
+    response = api.get(f"/engagements/{world.engagements['own']}", "manager")
+    assert response.headers["ETag"] == f'"v{response.get_json()["version"]}"'
+
+
+def test_update_with_current_if_match_succeeds_and_moves_the_etag(api, world):
+    path = f"/engagements/{world.engagements['own']}"
+    tag = api.get(path, "manager").headers["ETag"]
+    response = api.patch(path, "manager", json={"title": "New"}, headers={"If-Match": tag})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != tag and response.get_json()["title"] == "New"
+
+
+@pytest.mark.parametrize("tag", ['"v0"', '"v99"', "garbage", 'W/"v1"'])
+def test_update_with_stale_if_match_is_412_and_changes_nothing(api, world, tag):
+    path = f"/engagements/{world.engagements['own']}"
+    response = api.patch(path, "manager", json={"title": "Lost"}, headers={"If-Match": tag})
+    assert_error(response, 412, "stale_version")
+    assert api.get(path, "manager").get_json()["title"] == "Fraud model"
+
+
+def test_second_writer_with_the_old_etag_loses(api, world):
+    path = f"/engagements/{world.engagements['own']}"
+    tag = api.get(path, "manager").headers["ETag"]
+    first = api.patch(path, "admin", json={"title": "A"}, headers={"If-Match": tag})
+    assert first.status_code == 200
+    late = api.patch(path, "manager", json={"title": "B"}, headers={"If-Match": tag})
+    assert_error(late, 412)
+    assert api.get(path, "manager").get_json()["title"] == "A"
+
+
+def test_if_match_star_and_no_header_mean_any_version(api, world):
+    path = f"/engagements/{world.engagements['own']}"
+    star = api.patch(path, "manager", json={"title": "A"}, headers={"If-Match": "*"})
+    assert star.status_code == 200
+    assert api.patch(path, "manager", json={"title": "B"}).status_code == 200

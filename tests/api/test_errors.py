@@ -1,0 +1,99 @@
+"""One JSON error body for every failure, documented in the OpenAPI spec."""
+
+import pytest
+
+from tests.api.conftest import assert_error
+
+
+def test_no_credentials_is_401_json_not_a_redirect(api, world):
+    response = api.get("/engagements")
+    body = assert_error(response, 401, "unauthorized")
+    assert "Bearer" in response.headers["WWW-Authenticate"] and body["message"]
+
+
+def test_bad_token_is_401(client, world):
+    response = client.get("/api/v1/engagements", headers={"Authorization": "Bearer et_nope"})
+    assert_error(response, 401)
+
+
+@pytest.mark.parametrize("path", ["/nothing-here", "/engagements/2147483648", "/engagements/0"])
+def test_unknown_paths_are_404_json(api, world, path):
+    assert_error(api.get(path, "manager"), 404, "not_found")
+
+
+def test_missing_engagement_is_404(api, world):
+    assert_error(api.get("/engagements/424242", "manager"), 404, "not_found")
+
+
+def test_wrong_method_is_405_with_allow(api, world):
+    response = api.delete("/engagements", "manager")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"] and "POST" in response.headers["Allow"]
+
+
+def test_oversized_body_is_413(app, api, world):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = api.post("/engagements", "manager", json={"title": "x" * 5000})
+    assert_error(response, 413)
+
+
+def test_non_json_body_is_415(api, world):
+    response = api.post("/engagements", "manager", data="title=x", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_malformed_json_is_400(api, world):
+    response = api.post("/engagements", "manager", data="{", content_type="application/json")
+    assert_error(response, 400)
+
+
+def test_validation_error_is_422_with_field_messages(api, world):
+    response = api.post("/engagements", "manager", json={"structure": "pod_2"})
+    body = assert_error(response, 422, "validation_failed")
+    assert body["errors"]["title"] and body["errors"]["provider_id"]
+
+
+def test_unexpected_error_is_500_in_the_same_shape(app, api, world, monkeypatch):
+    from tracker.services import engagement_queries
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(engagement_queries, "list_engagements", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert_error(api.get("/engagements", "manager"), 500, "internal_error")
+
+
+def test_spec_documents_the_error_body_and_both_auth_schemes(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    error = spec["components"]["schemas"]["ApiError"]
+    assert set(error["required"]) == {"status", "code", "message", "errors", "unmet"}
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]
+    assert default["content"]["application/json"]["schema"]["$ref"].endswith("/ApiError")
+    assert set(spec["components"]["securitySchemes"]) == {"bearerAuth", "sessionCookie"}
+    fire = spec["paths"]["/api/v1/engagements/{engagement_id}/transitions/{event}"]["post"]
+    assert {"409", "412"} <= set(fire["responses"])
+    assert any(p["name"] == "If-Match" for p in fire["parameters"])
+
+
+def test_docs_page_uses_local_assets(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    asset = client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.data) > 100_000
+    asset.close()
+
+
+def test_session_writes_need_the_csrf_token(client, auth, world, app):
+    from tracker.models import User
+
+    with app.app_context():
+        from tracker.extensions import db
+
+        email = db.session.get(User, world.users["manager"]).email
+    auth.login(email)
+    path = f"/api/v1/engagements/{world.engagements['own']}"
+    assert_error(client.patch(path, json={"title": "No token"}), 400)
+    ok = client.patch(path, json={"title": "With token"}, headers={"X-CSRFToken": auth.csrf()})
+    assert ok.status_code == 200
