@@ -6,7 +6,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.auth.views import bp as auth_bp
-    from tracker.web import filters
+    from tracker.web import filters, tokens  # noqa: F401  (tokens adds main.tokens)
     from tracker.web.admin import bp as admin_bp
     from tracker.web.engagements import bp as engagements_bp
     from tracker.web.health import bp as health_bp
