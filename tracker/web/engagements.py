@@ -18,6 +18,7 @@ from tracker.web.forms import (
     ChecklistNoteForm,
     EngagementForm,
     HealthOverrideForm,
+    MilestoneForm,
     MilestoneUpdateForm,
     TeamMemberForm,
     transition_form_class,
@@ -51,6 +52,7 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
             or MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status, version=m.version)
         ),
         member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
+        milestone_form=forms.get("milestone_form") or MilestoneForm(prefix="milestone"),
         health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),
         checklist_form=ChecklistNoteForm(),
         action_form=ActionForm(),

@@ -15,6 +15,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -34,8 +35,8 @@ from wtforms.validators import (
 from tracker.models import Health, MemberRole, MilestoneStatus, Structure, label
 
 
-def _choices(enum) -> list[tuple[str, str]]:
-    return [(member.value, label(member.value)) for member in enum]
+def _choices(enum) -> list[SelectChoice]:
+    return [SelectChoice(member.value, label(member.value)) for member in enum]
 
 
 def _optional_int(value):
@@ -66,12 +67,12 @@ class EngagementForm(FlaskForm):
     version = HiddenField()
 
     def set_choices(self, providers, owners, contacts) -> None:
-        self.provider_id.choices = [("", "Choose a provider…")] + [
-            (p.id, p.name) for p in providers
+        self.provider_id.choices = [SelectChoice("", "Choose a provider…")] + [
+            SelectChoice(p.id, p.name) for p in providers
         ]
-        self.owner_id.choices = [(u.id, f"{u.name} ({label(u.role)})") for u in owners]
-        self.technical_contact_id.choices = [("", "Not named yet")] + [
-            (u.id, u.name) for u in contacts
+        self.owner_id.choices = [SelectChoice(u.id, f"{u.name} ({label(u.role)})") for u in owners]
+        self.technical_contact_id.choices = [SelectChoice("", "Not named yet")] + [
+            SelectChoice(u.id, u.name) for u in contacts
         ]
 
     def validate_provider_id(self, field) -> None:
@@ -136,13 +137,30 @@ class MilestoneUpdateForm(FlaskForm):
     version = HiddenField()
 
 
+class MilestoneForm(FlaskForm):
+    """A manager adds a milestone with measurable success criteria."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    due_date = DateField("Due", validators=[DataRequired(message="Give a due date.")])
+    success_criteria = TextAreaField(
+        "Measurable success criteria", validators=[DataRequired(), Length(max=5000)]
+    )
+
+    def data_for_service(self) -> dict:
+        return {
+            "title": self.title.data.strip(),
+            "due_date": self.due_date.data,
+            "success_criteria": self.success_criteria.data.strip(),
+        }
+
+
 class ChecklistNoteForm(FlaskForm):
     """Complete or reopen a checklist item, with an optional note."""
 
     note = StringField("Note", validators=[Length(max=2000)])
     status = SelectField(
         "Status",
-        choices=[("done", "Done"), ("not_applicable", "Not applicable")],
+        choices=[SelectChoice("done", "Done"), SelectChoice("not_applicable", "Not applicable")],
         default="done",
     )
 
@@ -184,7 +202,7 @@ def _input_field(spec):
     if spec.type == "date":
         return DateField(spec.label, validators=required)
     if spec.type == "choice":
-        return SelectField(spec.label, choices=[(c, label(c)) for c in spec.choices])
+        return SelectField(spec.label, choices=[SelectChoice(c, label(c)) for c in spec.choices])
     text_required = [DataRequired()] if spec.required else [Optional()]
     length = [Length(max=spec.max_length)] if spec.max_length else []
     return TextAreaField(spec.label, validators=text_required + length, description=spec.help)

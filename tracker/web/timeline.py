@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from tracker.models import Engagement, Milestone, label
 
-WIDTH, LEFT, RIGHT = 960, 20, 20
+WIDTH, LEFT, RIGHT = 960, 24, 64
 BAR_Y, BAR_H = 34, 22
 STATUS_COLOURS = {
     "planned": "#94a3b8",
@@ -87,9 +87,17 @@ def _milestone_svg(milestone: Milestone, scale: _Scale) -> str:
         f'<a href="#milestone-{milestone.id}"><g class="milestone status-{milestone.status}">'
         f"<title>{escape(text)}</title>"
         f'<polygon points="{points}" fill="{colour}" stroke="#fff" stroke-width="1.5"/>'
-        f'<text x="{x}" y="{BAR_Y - 8}" text-anchor="middle" fill="#1d2330" font-size="11">'
+        f'<text x="{x}" y="{BAR_Y - 8}" text-anchor="{_anchor(x)}" fill="#1d2330" '
+        f'font-size="11">'
         f"{escape(_short(milestone.title))}</text></g></a>"
     )
+
+
+def _anchor(x: float) -> str:
+    """Labels near an edge grow inwards so they are never clipped."""
+    if x > WIDTH - 70:
+        return "end"
+    return "start" if x < 70 else "middle"
 
 
 def _short(title: str) -> str:

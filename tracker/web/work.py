@@ -15,7 +15,13 @@ from tracker.services import checklists as checklist_service
 from tracker.services import milestones as milestone_service
 from tracker.services import team as team_service
 from tracker.web.engagements import render_engagement
-from tracker.web.forms import ActionForm, ChecklistNoteForm, MilestoneUpdateForm, TeamMemberForm
+from tracker.web.forms import (
+    ActionForm,
+    ChecklistNoteForm,
+    MilestoneForm,
+    MilestoneUpdateForm,
+    TeamMemberForm,
+)
 from tracker.web.responses import apply_errors, form_version
 
 bp = Blueprint("work", __name__)
@@ -110,6 +116,25 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
     return render_engagement(
         milestone.engagement_id, status=422, **{f"milestone_{milestone_id}": form}
     )
+
+
+@bp.post("/engagements/<int:engagement_id>/milestones")
+@login_required
+def add_milestone(engagement_id: int):
+    """A manager adds a milestone to the current period."""
+    form = MilestoneForm(prefix="milestone")
+    if form.validate_on_submit():
+        try:
+            milestone = milestone_service.create_milestone(
+                current_user, engagement_id, form.data_for_service()
+            )
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Milestone '{milestone.title}' added.", "success")
+            return _back(engagement_id, f"#milestone-{milestone.id}")
+    flash("The milestone was not added; see the form.", "error")
+    return render_engagement(engagement_id, status=422, milestone_form=form)
 
 
 @bp.post("/engagements/<int:engagement_id>/members")
