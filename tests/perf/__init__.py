@@ -1,0 +1,1 @@
+"""Performance at scale: generated data, query counts per request."""

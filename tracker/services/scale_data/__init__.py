@@ -1,0 +1,115 @@
+"""A generated data set at scale for `flask seed-demo --scale N` (benchmarks, load tests).
+
+Engagement number i of seed s is drawn from its own random stream, so the data
+is the same whatever the chunking, and a second run with a larger N only adds
+the missing engagements (idempotent per seed). People and providers of a seed
+are marked by name (`… [s42]`, `…@s42.scale.example`). Rows go in with bulk
+INSERTs per chunk (scale_data.bulk), never ORM objects one by one; the cached
+health is computed in memory by services.health.compute_health from the same
+facts it would read (scale_data.plans).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import date
+
+from sqlalchemy import func, insert, select
+
+from tracker.auth.passwords import hash_password
+from tracker.db_setup import utcnow
+from tracker.extensions import db
+from tracker.models import Engagement, ProviderOrganisation, User
+from tracker.services.scale_data.bulk import insert_plans
+from tracker.services.scale_data.plans import FIRST, LAST, People, build_plan
+from tracker.services.workflow import latest_definition
+
+PASSWORD = "demo-password"
+CHUNK = 250
+PROVIDERS, USERS_PER_PROVIDER, MANAGERS, INTERNALS = 50, 12, 150, 250  # ~1,000 users
+ORG_A = ["Northwind", "Quanta", "Helix", "Aurora", "Cobalt", "Lumen", "Vector", "Orbit", "Nimbus"]
+ORG_B = ["ML", "Labs", "Analytics", "AI", "Data Works", "Partners"]
+
+
+def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
+    """Make sure engagements 0..n-1 of this seed exist; commits; returns how many were added."""
+    started = time.perf_counter()
+    today = today or utcnow().date()
+    people = _ensure_people(seed)
+    existing = db.session.scalar(
+        select(func.count(Engagement.id)).where(Engagement.provider_id.in_(people.providers))
+    )
+    definition = latest_definition()
+    for low in range(existing, n, CHUNK):
+        plans = [
+            build_plan(i, seed, people, definition, today) for i in range(low, min(n, low + CHUNK))
+        ]
+        insert_plans(plans)
+        db.session.commit()
+    added = max(0, n - existing)
+    elapsed = time.perf_counter() - started
+    print(f"scale_data: {added} engagements added in {elapsed:.1f} s", file=sys.stderr)
+    return added
+
+
+# People ------------------------------------------------------------------------------
+
+
+def _ensure_people(seed: int) -> People:
+    """The seed's providers and users, created in bulk the first time."""
+    tag = f"[s{seed}]"
+    if not db.session.scalar(
+        select(func.count(ProviderOrganisation.id)).where(
+            ProviderOrganisation.name.like(f"% {tag}")
+        )
+    ):
+        _create_people(seed, tag)
+        db.session.commit()
+    return _load_people(seed, tag)
+
+
+def _create_people(seed: int, tag: str) -> None:
+    rng = random.Random(f"people-{seed}")
+    names = [f"{a} {b} {tag}" for a in ORG_A for b in ORG_B][:PROVIDERS]
+    db.session.execute(insert(ProviderOrganisation), [{"name": name} for name in names])
+    ids = db.session.scalars(
+        select(ProviderOrganisation.id).where(ProviderOrganisation.name.in_(names))
+    ).all()
+    password_hash = hash_password(PASSWORD)
+    rows = [("manager", None)] * MANAGERS + [("stakeholder", None)] * INTERNALS
+    rows += [("provider", pid) for pid in ids for _ in range(USERS_PER_PROVIDER)]
+    users = []
+    for j, (role, provider_id) in enumerate(rows):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        users.append(
+            {
+                "email": f"{first}.{last}.{j}@s{seed}.scale.example".lower(),
+                "name": f"{first} {last}",
+                "role": role,
+                "provider_id": provider_id,
+                "password_hash": password_hash,
+            }
+        )
+    db.session.execute(insert(User), users)
+
+
+def _load_people(seed: int, tag: str) -> People:
+    providers = db.session.scalars(
+        select(ProviderOrganisation.id)
+        .where(ProviderOrganisation.name.like(f"% {tag}"))
+        .order_by(ProviderOrganisation.id)
+    ).all()
+    people = People(list(providers), {pid: [] for pid in providers}, [], [])
+    query = select(User.id, User.name, User.role, User.provider_id).where(
+        User.email.like(f"%@s{seed}.scale.example")
+    )
+    for row in db.session.execute(query.order_by(User.id)):
+        if row.role == "provider":
+            people.provider_users[row.provider_id].append((row.id, row.name))
+        else:
+            (people.managers if row.role == "manager" else people.internals).append(
+                (row.id, row.name)
+            )
+    return people
