@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 import pytest
@@ -32,7 +32,8 @@ class RecordingHandler:
         with self.lock:
             if self.failures:
                 return self.failures.pop(0)
-            self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+            raw = envelope.original_content or envelope.content
+            self.messages.append(message_from_bytes(raw, policy=policy.default))
         return "250 OK queued"
 
 

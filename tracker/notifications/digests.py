@@ -82,6 +82,11 @@ def run_due(now: datetime | None = None) -> RunResult:
     return result
 
 
+def tick_step(now: datetime) -> int:
+    """The scheduler tick's digest step: how many digests were queued."""
+    return run_due(now).sent
+
+
 def run_subscription(subscription_id: int, now: datetime) -> tuple[int, int] | None:
     """Send the latest due period and skip older ones; None if another worker got there first."""
     subscription = db.session.get(Subscription, subscription_id)

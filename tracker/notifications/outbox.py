@@ -7,9 +7,9 @@ import hashlib
 from flask import current_app
 from sqlalchemy import select
 
-from tracker.db_setup import utcnow
 from tracker.extensions import db
 from tracker.models import OutboxEmail, User
+from tracker.notifications import clock
 
 
 def message_id_for(key: str) -> str:
@@ -47,7 +47,7 @@ def enqueue(
         html_body=html_body,
         headers=headers or {},
         category=category,
-        next_attempt_at=utcnow(),
+        next_attempt_at=clock.now(),  # the app's clock, so tests can move time
     )
     db.session.add(email)
     return email

@@ -28,6 +28,12 @@ def _reminders(now: datetime) -> int:
     return process_due(now)
 
 
+def _digests(now: datetime) -> int:
+    from tracker.notifications.digests import tick_step
+
+    return tick_step(now)
+
+
 def _delivery(now: datetime) -> int:
     from tracker.notifications.delivery import deliver_due
 
@@ -39,6 +45,7 @@ def _delivery(now: datetime) -> int:
 TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
     ("timers", _timers),
     ("reminders", _reminders),
+    ("digests", _digests),
     ("delivery", _delivery),
 ]
 
@@ -54,6 +61,4 @@ def run_tick(now: datetime | None = None) -> dict[str, int | str]:
             log.exception("scheduler step %s failed", name)
             db.session.rollback()
             results[name] = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            db.session.remove()
     return results
