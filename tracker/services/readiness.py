@@ -91,7 +91,8 @@ def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
 
 def score_facts(subject: Subject) -> Readiness:
     """The breakdown for one engagement's facts (pure: no database)."""
-    parts = [_shadow_part(subject), _adr_part(subject), _checklist_part(subject)]
+    # In the order of the default definition's close guards, so the gap lists read alike.
+    parts = [_checklist_part(subject), _shadow_part(subject), _adr_part(subject)]
     parts.append(_runbook_part(subject))
     score = math.floor(100 * sum(p.fraction for p in parts) / len(parts))
     if any(p.gaps for p in parts):
