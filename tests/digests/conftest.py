@@ -17,6 +17,7 @@ START = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)  # a Monday, before anyone's 08:0
 def subscribe(user, *, now=START, actor=None, **fields):
     """A subscription for `user` created at `now` (daily 08:00 in their zone by default)."""
     data = {"frequency": "daily", "send_time": time(8), "timezone": user.timezone, "scope": "all"}
+    data["user_id"] = user.id
     data.update(fields)
     return subscription_service.create_subscription(actor or user, data, now=now)
 

@@ -1,0 +1,148 @@
+"""Digest pages: manage subscriptions, preview my digest, and the no-login unsubscribe link."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, SelectMultipleField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Optional
+
+from tracker.auth.permissions import visible_clause
+from tracker.errors import ValidationFailed
+from tracker.extensions import csrf, db
+from tracker.models import Engagement, ProviderOrganisation, Role, User
+from tracker.notifications import digests
+from tracker.services import subscriptions as subscription_service
+from tracker.web.responses import apply_errors
+
+bp = Blueprint("digests", __name__, url_prefix="/digests")
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _int_or_none(value):
+    return None if value in (None, "", "None") else int(value)
+
+
+class SubscriptionForm(FlaskForm):
+    """Shape only; the service checks references and visibility."""
+
+    user_id = SelectField("Subscriber", coerce=_int_or_none, validators=[Optional()])
+    scope = SelectField(
+        "Engagements",
+        choices=[
+            SelectChoice("all", "All I can see"),
+            SelectChoice("provider", "One provider's"),
+            SelectChoice("chosen", "Chosen"),
+        ],
+    )
+    provider_id = SelectField("Provider", coerce=_int_or_none, validators=[Optional()])
+    engagement_ids = SelectMultipleField("Chosen engagements", coerce=int, validate_choice=False)
+    frequency = SelectField(
+        "How often", choices=[SelectChoice("daily", "Daily"), SelectChoice("weekly", "Weekly")]
+    )
+    weekday = SelectField(
+        "Weekday (weekly)", coerce=int, choices=[SelectChoice(i, d) for i, d in enumerate(WEEKDAYS)]
+    )
+    send_time = TimeField("Local send time", validators=[DataRequired()])
+    timezone = SelectField("Time zone", validators=[DataRequired()])
+
+
+def _form() -> SubscriptionForm:
+    form = SubscriptionForm()
+    user = current_user
+    people = [user]
+    if user.is_client_side:
+        stakeholders = select(User).where(User.role == Role.STAKEHOLDER, User.id != user.id)
+        people += db.session.scalars(stakeholders.order_by(User.name)).all()
+    form.user_id.choices = [SelectChoice(p.id, f"{p.name} ({p.email})") for p in people]
+    providers = db.session.scalars(select(ProviderOrganisation).order_by(ProviderOrganisation.name))
+    if user.is_provider:
+        providers = [user.provider] if user.provider else []
+    form.provider_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(p.id, p.name) for p in providers
+    ]
+    engagements = db.session.execute(
+        select(Engagement.id, Engagement.title)
+        .where(visible_clause(user), Engagement.closed_at.is_(None))
+        .order_by(Engagement.title)
+        .limit(500)
+    ).all()
+    form.engagement_ids.choices = [SelectChoice(e.id, e.title) for e in engagements]
+    form.timezone.choices = [SelectChoice(z, z) for z in sorted(available_timezones())]
+    if not form.is_submitted():
+        form.timezone.data = user.timezone or "UTC"
+        form.user_id.data = user.id
+    return form
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def subscriptions():
+    """My subscriptions (and, for admins and managers, stakeholders'), with a form to add one."""
+    form = _form()
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k not in ("csrf_token",)}
+        if data["frequency"] == "daily":
+            data.pop("weekday")
+        if data["scope"] != "chosen":
+            data.pop("engagement_ids")
+        try:
+            subscription_service.create_subscription(current_user, data)
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash("Subscribed. The first digest comes at the next send time.", "success")
+            return redirect(url_for("digests.subscriptions"))
+    rows = subscription_service.list_subscriptions(current_user)
+    status = 422 if form.is_submitted() else 200
+    page = render_template("digests/subscriptions.html", form=form, rows=rows, weekdays=WEEKDAYS)
+    return page, status
+
+
+@bp.post("/<int:subscription_id>/delete")
+@login_required
+def delete(subscription_id: int):
+    """Delete a subscription (own, or a stakeholder's); CSRFProtect checks the token."""
+    subscription_service.delete_subscription(current_user, subscription_id)
+    flash("Subscription deleted.", "success")
+    return redirect(url_for("digests.subscriptions"))
+
+
+@bp.post("/<int:subscription_id>/toggle")
+@login_required
+def toggle(subscription_id: int):
+    """Pause or resume a subscription."""
+    subscription = subscription_service.get_subscription(current_user, subscription_id)
+    subscription_service.update_subscription(
+        current_user, subscription_id, {"is_active": not subscription.is_active}
+    )
+    flash("Subscription resumed." if subscription.is_active else "Subscription paused.", "success")
+    return redirect(url_for("digests.subscriptions"))
+
+
+@bp.get("/preview")
+@login_required
+def preview():
+    """What my digest would look like now (the HTML email, in a frame)."""
+    message = digests.preview(current_user)
+    return render_template("digests/preview.html", message=message)
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_confirm(token: str):
+    """The link in every digest: a confirm button (no sign-in needed)."""
+    subscription = subscription_service.subscription_for_token(token)
+    return render_template("digests/unsubscribe.html", subscription=subscription, token=token)
+
+
+@bp.post("/unsubscribe/<token>")
+@csrf.exempt  # the signed token is the credential; mail clients' one-click POST has no form
+def unsubscribe(token: str):
+    """Unsubscribe (the confirm button, or an RFC 8058 one-click POST from a mail client)."""
+    subscription = subscription_service.unsubscribe(token)
+    return render_template("digests/unsubscribe.html", subscription=subscription, done=True)
