@@ -1,0 +1,130 @@
+"""The dashboard: filters and sorting in the URL, counts, and a constant number of queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from tests.factories import add_milestone, make_engagement, make_user
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Engagement
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'class="strong">([^<]+)</a>', html)
+
+
+@pytest.fixture
+def engagements(app):
+    with app.app_context():
+        owner = make_user("manager", name="Alice Owner")
+        ids = []
+        for title, provider in [("Bravo", "Northwind ML"), ("Alpha", "Quanta Labs")]:
+            ids.append(make_engagement(owner, provider=provider, title=title).id)
+        charlie = make_engagement(owner, provider="Northwind ML", title="Charlie")
+        charlie.state, charlie.health = "trial", "red"
+        charlie.health_reasons = [{"level": "red", "message": "Milestone 'X' is blocked"}]
+        charlie.trial_start = date.today() - timedelta(days=10)
+        charlie.trial_end = charlie.trial_start + timedelta(days=90)
+        db.session.commit()
+        add_milestone(charlie, days=-3, title="Late one", status="on_track")
+        add_milestone(charlie, days=5, title="Soon one")
+        return ids + [charlie.id]
+
+
+def test_dashboard_shows_rows_counts_and_row_facts(client, sign_in, engagements):
+    sign_in("manager")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert set(_titles(html)) == {"Alpha", "Bravo", "Charlie"}
+    assert "Trial · day 11 of 90" in html
+    assert "Late one" in html  # the next open milestone, overdue
+    assert "Milestone &#39;X&#39; is blocked" in html  # the reason behind the colour
+    counts = html.split('data-testid="health-counts"')[1].split("</div>")[0]
+    assert re.search(r'tile-count">1</span><span class="tile-label">Red', counts)
+    assert re.search(r'tile-count">2</span><span class="tile-label">Green', counts)
+
+
+def test_filters_and_sort_live_in_the_url(client, sign_in, engagements):
+    sign_in("manager")
+    assert _titles(client.get("/dashboard?sort=title").get_data(as_text=True)) == [
+        "Alpha",
+        "Bravo",
+        "Charlie",
+    ]
+    assert _titles(client.get("/dashboard?sort=-title").get_data(as_text=True)) == [
+        "Charlie",
+        "Bravo",
+        "Alpha",
+    ]
+    assert _titles(client.get("/dashboard?health=red").get_data(as_text=True)) == ["Charlie"]
+    assert _titles(client.get("/dashboard?state=discovery&sort=title").get_data(as_text=True)) == [
+        "Alpha",
+        "Bravo",
+    ]
+    html = client.get("/dashboard?state=trial").get_data(as_text=True)
+    assert 'href="/dashboard?state=trial&amp;sort=-health"' in html  # sorting keeps the filter
+
+
+def test_provider_filter(client, sign_in, engagements, app):
+    sign_in("manager")
+    with app.app_context():
+        provider_id = db.session.get(Engagement, engagements[1]).provider_id
+    html = client.get(f"/dashboard?provider={provider_id}").get_data(as_text=True)
+    assert _titles(html) == ["Alpha"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("health=purple", "health"),
+        ("state=nope", "state"),
+        ("sort=cost", "sort"),
+        ("page=0", "page"),
+    ],
+)
+def test_bad_filter_is_a_4xx_naming_the_field(client, sign_in, engagements, query, field):
+    sign_in("manager")
+    response = client.get(f"/dashboard?{query}", headers={"Accept": "text/html"})
+    assert response.status_code == 422
+    assert f"&#39;{field}&#39;" in response.get_data(as_text=True)
+
+
+def test_closed_engagements_are_not_live(client, sign_in, engagements, app):
+    with app.app_context():
+        from tracker.db_setup import utcnow
+
+        closed = db.session.get(Engagement, engagements[0])
+        closed.state, closed.closed_at = "closed", utcnow()
+        db.session.commit()
+    sign_in("manager")
+    assert "Bravo" not in _titles(client.get("/dashboard").get_data(as_text=True))
+    assert _titles(client.get("/dashboard?state=closed").get_data(as_text=True)) == ["Bravo"]
+
+
+def _add_engagements(app, count: int) -> None:
+    with app.app_context():
+        owner = make_user("manager")
+        for index in range(count):
+            engagement = make_engagement(owner, provider=f"Provider {index % 3}")
+            add_milestone(engagement, days=-1 - index)
+            add_milestone(engagement, days=10 + index)
+            item = db.session.scalars(
+                db.select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
+            ).first()
+            item.due_date = date.today() - timedelta(days=2)
+            db.session.commit()
+
+
+def test_dashboard_query_count_is_constant(client, sign_in, app, query_counter):
+    sign_in("manager")
+    _add_engagements(app, 2)
+    with query_counter() as few:
+        assert client.get("/dashboard").status_code == 200
+    _add_engagements(app, 10)
+    with query_counter() as many:
+        html = client.get("/dashboard").get_data(as_text=True)
+    assert len(_titles(html)) == 12
+    assert many.count == few.count, many.statements
+    assert many.count <= 12

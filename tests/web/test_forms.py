@@ -1,0 +1,271 @@
+"""Forms: bad input re-renders with messages and typed values; stale edits are refused."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import add_member, add_milestone, complete_checklist, make_engagement
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Engagement, Milestone, User
+from tracker.services import engagements as engagement_service
+
+
+@pytest.fixture
+def manager(sign_in):
+    return sign_in("manager")
+
+
+@pytest.fixture
+def engagement_id(app, manager):
+    with app.app_context():
+        owner = db.session.get(User, manager)
+        return make_engagement(owner, title="Forecasting pod").id
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _provider_id(app) -> int:
+    with app.app_context():
+        from tracker.services.users import get_or_create_provider
+
+        provider = get_or_create_provider("Northwind ML")
+        db.session.commit()
+        return provider.id
+
+
+def test_create_engagement_with_errors_keeps_what_was_typed(client, app, manager, post):
+    provider_id = _provider_id(app)
+    before = _count(app, Engagement)
+    response = post(
+        "/engagements/new",
+        {
+            "title": "",
+            "provider_id": str(provider_id),
+            "structure": "pod_2",
+            "owner_id": str(manager),
+            "problem_statement": "Typed problem statement survives",
+            "monthly_cost": "lots",
+            "currency": "EUR",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Typed problem statement survives" in html
+    assert 'data-field="title"' in html and 'data-field="monthly_cost"' in html
+    assert 'value="lots"' in html
+    assert _count(app, Engagement) == before
+
+
+def test_create_engagement_then_page_lists_every_unmet_start_requirement(
+    client, app, manager, post
+):
+    response = post(
+        "/engagements/new",
+        {
+            "title": "Invoice triage",
+            "provider_id": str(_provider_id(app)),
+            "structure": "single_specialist",
+            "owner_id": str(manager),
+            "monthly_cost": "20000",
+            "currency": "eur",
+        },
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "created in discovery" in html
+    with app.app_context():
+        engagement = db.session.scalar(
+            select(Engagement).where(Engagement.title == "Invoice triage")
+        )
+        assert engagement.currency == "EUR"
+        items = db.session.scalars(
+            select(ChecklistItem).where(
+                ChecklistItem.engagement_id == engagement.id,
+                ChecklistItem.kind.in_(["prerequisite", "placement"]),
+            )
+        ).all()
+    unmet = html.split('data-testid="unmet-start_trial"')[1].split("</ul>")[0]
+    for item in items:
+        assert f'href="#checklist-{item.id}"' in unmet
+        assert f'id="checklist-{item.id}"' in html
+    assert 'data-code="team_empty"' in unmet and 'href="#team"' in unmet
+    assert 'data-code="milestone_without_criteria"' in unmet
+
+
+def test_unknown_provider_is_reported_next_to_the_field(client, app, manager, post):
+    _provider_id(app)
+    response = post(
+        "/engagements/new",
+        {
+            "title": "X",
+            "provider_id": "98765",
+            "structure": "pod_2",
+            "owner_id": str(manager),
+            "monthly_cost": "1",
+            "currency": "EUR",
+        },
+    )
+    assert response.status_code == 422
+    assert 'data-field="provider_id"' in response.get_data(as_text=True)
+
+
+def _edit_form(engagement: Engagement, **changes) -> dict:
+    data = {
+        "title": engagement.title,
+        "provider_id": str(engagement.provider_id),
+        "structure": engagement.structure,
+        "owner_id": str(engagement.owner_id),
+        "monthly_cost": str(engagement.monthly_cost),
+        "currency": engagement.currency,
+        "version": str(engagement.version),
+    }
+    data.update(changes)
+    return data
+
+
+def test_edit_saves_with_the_current_version(client, app, engagement_id, post):
+    with app.app_context():
+        data = _edit_form(db.session.get(Engagement, engagement_id), title="Renamed pod")
+    response = post(f"/engagements/{engagement_id}/edit", data)
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).title == "Renamed pod"
+
+
+def test_stale_edit_is_refused_not_overwritten(client, app, manager, engagement_id, post):
+    with app.app_context():
+        data = _edit_form(db.session.get(Engagement, engagement_id), title="My rename")
+        someone = db.session.get(Engagement, engagement_id).owner
+        engagement_service.update_engagement(someone, engagement_id, {"title": "Their rename"})
+    response = post(f"/engagements/{engagement_id}/edit", data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 412
+    assert "Someone changed this engagement" in html
+    assert 'value="My rename"' in html  # what the user typed is kept to copy from
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).title == "Their rename"
+
+
+def test_start_trial_refused_changes_nothing_then_succeeds(client, app, engagement_id, post):
+    response = post(
+        f"/engagements/{engagement_id}/transitions/start_trial", {}, prefix="t-start_trial"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement.state == "discovery"
+        for kind in ("prerequisite", "placement"):
+            complete_checklist(engagement, kind)
+        add_member(engagement)
+        add_milestone(engagement, days=20)
+        version = engagement.version
+    response = post(
+        f"/engagements/{engagement_id}/transitions/start_trial",
+        {"t-start_trial-version": str(version)},
+        prefix="t-start_trial",
+        follow_redirects=True,
+    )
+    assert "Start the trial: done." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "trial"
+        titles = db.session.scalars(
+            select(Milestone.title).where(Milestone.engagement_id == engagement_id)
+        ).all()
+    assert len(titles) == 4
+
+
+def test_transition_input_errors_show_next_to_the_field(client, app, engagement_id, post):
+    response = post(
+        f"/engagements/{engagement_id}/transitions/terminate",
+        {"t-terminate-reason": "   "},
+        prefix="t-terminate",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'data-field="t-terminate-reason"' in html
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "discovery"
+
+
+def test_checklist_complete_and_reopen(client, app, engagement_id, post):
+    with app.app_context():
+        item_id = db.session.scalar(
+            select(ChecklistItem.id).where(ChecklistItem.engagement_id == engagement_id)
+        )
+    assert (
+        post(f"/checklist/{item_id}/complete", {"status": "done", "note": "ok"}).status_code == 302
+    )
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id).status == "done"
+    assert post(f"/checklist/{item_id}/reopen", {}).status_code == 302
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id).status == "open"
+
+
+def test_team_member_with_bad_allocation_keeps_the_name(client, app, engagement_id, post):
+    response = post(
+        f"/engagements/{engagement_id}/members",
+        {"member-name": "Kenji Sato", "member-role": "data_engineer", "member-allocation": "250"},
+        prefix="member",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="Kenji Sato"' in html and 'data-field="member-allocation"' in html
+    ok = post(
+        f"/engagements/{engagement_id}/members",
+        {
+            "member-name": "Kenji Sato",
+            "member-role": "data_engineer",
+            "member-allocation": "50",
+            "member-areas": "ingestion, dbt",
+            "member-is_external": "y",
+        },
+        prefix="member",
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        member = db.session.get(Engagement, engagement_id).members[0]
+        assert (member.name, member.allocation, member.areas) == (
+            "Kenji Sato",
+            50,
+            ["ingestion", "dbt"],
+        )
+
+
+def test_milestone_form_needs_criteria(client, app, engagement_id, post):
+    response = post(
+        f"/engagements/{engagement_id}/milestones",
+        {"milestone-title": "Baseline", "milestone-due_date": date.today().isoformat()},
+        prefix="milestone",
+    )
+    assert response.status_code == 422
+    assert 'data-field="milestone-success_criteria"' in response.get_data(as_text=True)
+    assert _count(app, Milestone) == 0
+
+
+def test_health_override_needs_a_note_and_then_applies(client, app, engagement_id, post):
+    until = (date.today() + timedelta(days=7)).isoformat()
+    bad = post(
+        f"/engagements/{engagement_id}/health",
+        {"health-health": "red", "health-until": until},
+        prefix="health",
+    )
+    assert bad.status_code == 422 and 'data-field="health-note"' in bad.get_data(as_text=True)
+    good = post(
+        f"/engagements/{engagement_id}/health",
+        {"health-health": "red", "health-note": "Sponsor left", "health-until": until},
+        prefix="health",
+    )
+    assert good.status_code == 302
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement.effective_health() == "red"
+    assert post(f"/engagements/{engagement_id}/health/clear", {}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).effective_health() == "green"

@@ -1,0 +1,119 @@
+"""The provider's weekly update, and the engagement page's constant query count."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import add_member, add_milestone, make_engagement, make_user
+from tracker.extensions import db
+from tracker.models import Milestone, MilestoneUpdate
+
+
+@pytest.fixture
+def milestone_id(app):
+    with app.app_context():
+        engagement = make_engagement(make_user("manager"), provider="Northwind ML")
+        return add_milestone(engagement, days=10, title="Eval harness").id
+
+
+def test_provider_updates_a_milestone_from_my_milestones(client, sign_in, post, app, milestone_id):
+    sign_in("provider", provider="Northwind ML")
+    page = client.get("/my-milestones").get_data(as_text=True)
+    assert "Eval harness" in page and f'name="m{milestone_id}-status"' in page
+    response = post(
+        f"/milestones/{milestone_id}/update",
+        {
+            "from": "my_milestones",
+            f"m{milestone_id}-status": "at_risk",
+            f"m{milestone_id}-note": "Data late",
+            f"m{milestone_id}-evidence": "https://wiki.example.com/x",
+            f"m{milestone_id}-version": "1",
+        },
+        prefix=f"m{milestone_id}",
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/my-milestones#milestone-{milestone_id}")
+    with app.app_context():
+        milestone = db.session.get(Milestone, milestone_id)
+        assert milestone.status == "at_risk"
+        assert milestone.updates[0].evidence == ["https://wiki.example.com/x"]
+        assert milestone.engagement.health == "amber"
+
+
+def test_bad_evidence_link_keeps_the_note_and_saves_nothing(
+    client, sign_in, post, app, milestone_id
+):
+    sign_in("provider", provider="Northwind ML")
+    response = post(
+        f"/milestones/{milestone_id}/update",
+        {
+            "from": "my_milestones",
+            f"m{milestone_id}-status": "blocked",
+            f"m{milestone_id}-note": "Typed note kept",
+            f"m{milestone_id}-evidence": "not a link",
+        },
+        prefix=f"m{milestone_id}",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Typed note kept" in html and f'data-field="m{milestone_id}-evidence"' in html
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).status == "planned"
+
+
+def test_stale_milestone_update_is_refused(client, sign_in, post, app, milestone_id):
+    sign_in("provider", provider="Northwind ML")
+    with app.app_context():
+        milestone = db.session.get(Milestone, milestone_id)
+        milestone.title = "Renamed meanwhile"
+        db.session.commit()
+    response = post(
+        f"/milestones/{milestone_id}/update",
+        {f"m{milestone_id}-status": "met", f"m{milestone_id}-version": "1"},
+        prefix=f"m{milestone_id}",
+        follow_redirects=True,
+    )
+    assert "reload" in response.get_data(as_text=True).lower()
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).status == "planned"
+
+
+def _grow(app, engagement_id: int, rows: int) -> None:
+    """More milestones (each with history), members and audit rows on one engagement."""
+    with app.app_context():
+        from tracker.models import Engagement
+
+        engagement = db.session.get(Engagement, engagement_id)
+        author = make_user("provider", provider="Northwind ML")
+        for index in range(rows):
+            milestone = add_milestone(engagement, days=5 + index)
+            for status in ("on_track", "at_risk"):
+                db.session.add(
+                    MilestoneUpdate(
+                        milestone_id=milestone.id,
+                        author_id=author.id,
+                        status=status,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            add_member(engagement, name=f"Member {index}")
+        db.session.commit()
+
+
+def test_engagement_page_query_count_is_constant(client, sign_in, app, query_counter):
+    sign_in("manager")
+    with app.app_context():
+        engagement_id = make_engagement(make_user("manager")).id
+    _grow(app, engagement_id, 1)
+    with query_counter() as few:
+        assert client.get(f"/engagements/{engagement_id}").status_code == 200
+    _grow(app, engagement_id, 8)
+    with query_counter() as many:
+        html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    with app.app_context():
+        total = len(db.session.scalars(select(Milestone.id)).all())
+    assert html.count('data-testid="milestone"') == total == 9
+    assert many.count == few.count, many.statements
