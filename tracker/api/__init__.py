@@ -17,11 +17,14 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 def api_modules() -> list:
     """Every API resource module; each has `blp` and `URL_PREFIX`."""
     from tracker.api import (
+        adrs,
+        artifacts,
         audit,
         checklists,
         engagements,
         me,
         milestones,
+        shadows,
         subscriptions,
         team,
         tokens,
@@ -29,7 +32,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions]
+    return [*resources, subscriptions, adrs, shadows, artifacts]
 
 
 def register_api(app: Flask) -> None:
