@@ -1,0 +1,430 @@
+"""HTTP benchmark at scale: the tracker under gunicorn vs a bare Flask floor, SQLite and PostgreSQL.
+
+Run from the repository root (docs/benchmarks.md, "HTTP at 10,000 engagements"):
+
+    .venv/bin/python benchmarks/http.py --engagements 10000 --backends sqlite,postgres
+
+For each backend: a fresh database (`flask db upgrade`, `flask seed-demo --scale N`),
+an API token (`flask tokens create`), the app under gunicorn with production settings
+and the floor app (benchmarks/floor_app.py) under the same settings on the same database.
+A closed-loop load generator (http.client, one keep-alive connection per client thread,
+loopback only, a bounded number of requests) warms each endpoint up, then measures
+p50/p95/p99 latency and requests/second. Prints a Markdown table per backend with each
+endpoint's ratio to the floor, the targets met or missed, and the servers' peak RSS.
+"""
+
+import sys
+from pathlib import Path
+
+# This file is named http.py: keep its directory off sys.path so `http.client` is the stdlib's.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+VENV = ROOT / ".venv" / "bin"
+MANAGER, PASSWORD = "manager@example.com", "demo-password"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+PAGE_P95_MS, API_FLOOR_RATIO, RSS_MB = 100.0, 3.0, 200.0
+
+
+@dataclass
+class Endpoint:
+    """One thing to measure: how to build the i-th request, and its target."""
+
+    name: str
+    method: str
+    path: object  # callable(i) -> str
+    body: object = None  # callable(i) -> dict | None
+    auth: str = "token"  # token | cookie | none
+    server: str = "app"  # app | floor
+    target: str = ""  # "p95<100" | "floor3x" | ""
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    statuses: dict = field(default_factory=dict)
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+# Database and servers -------------------------------------------------------------------
+
+
+def _env(url: str, workdir: Path) -> dict:
+    env = dict(os.environ, APP_ENV="production", DATABASE_URL=url, FLASK_APP="wsgi")
+    env.update(SECRET_KEY="benchmark-secret-" + "x" * 32, INSTANCE_PATH=str(workdir / "instance"))
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _flask(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [str(VENV / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout + done.stderr
+
+
+def prepare_database(env: dict, n: int, seed: int) -> tuple[float, str]:
+    """Migrate, seed the demo and N generated engagements; returns (seconds, API token)."""
+    _flask(env, "db", "upgrade")
+    started = time.perf_counter()
+    output = _flask(env, "seed-demo", "--scale", str(n), "--seed", str(seed))
+    print("\n".join(line for line in output.splitlines() if "scale_data" in line))
+    seconds = time.perf_counter() - started
+    token = _flask(env, "tokens", "create", MANAGER, "--name", "benchmark").split()[0]
+    return seconds, token
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(app_spec: str, env: dict, args) -> tuple[subprocess.Popen, int]:
+    """gunicorn with the benchmark's worker settings; waits until /healthz answers."""
+    port = _free_port()
+    command = [str(VENV / "gunicorn"), "-w", str(args.workers), "-k", args.worker_class]
+    if args.worker_class == "gthread":
+        command += ["--threads", str(args.threads)]
+    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if _request(port, "GET", "/healthz")[0] == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{app_spec} did not start")
+
+
+def peak_rss_mb(master_pid: int) -> tuple[float, list[float]]:
+    """VmHWM (peak resident set) of the gunicorn master and of each worker, in MB."""
+
+    def hwm(pid: int) -> float:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return hwm(master_pid), [hwm(int(pid)) for pid in children]
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# HTTP client ---------------------------------------------------------------------------------
+
+
+def _request(port, method, path, body=None, headers=None, connection=None):
+    conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    if connection is None:
+        conn.close()
+    return response.status, response.getheaders(), data
+
+
+def login(port: int) -> str:
+    """Sign in through the real form (with its CSRF token); returns the Cookie header."""
+    status, headers, page = _request(port, "GET", "/login")
+    cookies = _cookies(headers, {})
+    token = CSRF_RE.search(page.decode()).group(1)
+    form = f"email={MANAGER}&password={PASSWORD}&csrf_token={token}"
+    form_headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+    status, headers, _ = _request(port, "POST", "/login", form.encode(), form_headers)
+    if status != 302:
+        raise SystemExit(f"login failed with {status}")
+    return _cookies(headers, dict(c.split("=", 1) for c in cookies.split("; ") if c))
+
+
+def _cookies(headers, jar: dict) -> str:
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            jar[key] = rest.split(";", 1)[0]
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def _headers(endpoint: Endpoint, creds: dict) -> dict:
+    headers = {"Accept": "application/json" if endpoint.auth == "token" else "text/html"}
+    if endpoint.auth == "token":
+        headers["Authorization"] = f"Bearer {creds['token']}"
+    elif endpoint.auth == "cookie":
+        headers["Cookie"] = creds["cookie"]
+    return headers
+
+
+def run_load(endpoint, port, creds, indices, concurrency) -> Result:
+    """Closed loop: `concurrency` threads share the request indices; latency per request."""
+    result, lock, queue = Result(endpoint.name), threading.Lock(), list(reversed(indices))
+    headers = _headers(endpoint, creds)
+    if endpoint.body:
+        headers["Content-Type"] = "application/json"
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                i = queue.pop()
+            body = json.dumps(endpoint.body(i)).encode() if endpoint.body else None
+            started = time.perf_counter()
+            status, _, _ = _request(port, endpoint.method, endpoint.path(i), body, headers, conn)
+            elapsed = time.perf_counter() - started
+            with lock:
+                result.latencies.append(elapsed)
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                result.errors += status >= 400
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# What to measure --------------------------------------------------------------------------
+
+
+def pick_ids(url: str, seed: int) -> dict:
+    """Engagements, open milestones and trial engagements to aim requests at."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM engagement ORDER BY id")).scalars().all()
+        trial = (
+            conn.execute(text("SELECT id FROM engagement WHERE state = 'trial' ORDER BY id"))
+            .scalars()
+            .all()
+        )
+        milestones = (
+            conn.execute(
+                text(
+                    "SELECT m.id FROM milestone m JOIN engagement e ON e.id = m.engagement_id "
+                    "WHERE e.state IN ('trial', 'extension') AND m.status IN "
+                    "('planned', 'on_track', 'at_risk') ORDER BY m.id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    rng = random.Random(seed)
+    rng.shuffle(trial)
+    return {"all": ids, "trial": trial, "milestones": milestones, "rng": rng}
+
+
+def endpoints(pool: dict) -> list[Endpoint]:
+    """The six app endpoints of the issue and the floor, reads before writes."""
+    rng = pool["rng"]
+    some = [rng.choice(pool["all"]) for _ in range(5000)]
+    # Distinct milestones: two concurrent updates of one milestone would rightly get a 409.
+    open_ms = rng.sample(pool["milestones"], min(5000, len(pool["milestones"])))
+    status = ["on_track", "at_risk"]
+    return [
+        Endpoint("floor: one row as JSON", "GET", lambda i: f"/floor/{some[i]}", None, "none",
+                 "floor"),
+        Endpoint("dashboard page", "GET", lambda i: "/dashboard", None, "cookie", target="p95"),
+        Endpoint("engagement page", "GET", lambda i: f"/engagements/{some[i]}", None, "cookie",
+                 target="p95"),
+        Endpoint("API list (50, state=trial)", "GET",
+                 lambda i: f"/api/v1/engagements?state=trial&per_page=50&page={1 + i % 5}",
+                 target="floor"),
+        Endpoint("API detail", "GET", lambda i: f"/api/v1/engagements/{some[i]}", target="floor"),
+        Endpoint("milestone update (API)", "POST",
+                 lambda i: f"/api/v1/milestones/{open_ms[i]}/updates",
+                 lambda i: {"status": status[i % 2], "note": "Benchmark status report."}),
+        Endpoint("fire begin_review (API)", "POST",
+                 lambda i: f"/api/v1/engagements/{pool['trial'][i]}/transitions/begin_review",
+                 lambda i: {"inputs": {}}),
+    ]  # fmt: skip
+
+
+def measure_backend(backend: str, url: str, workdir: Path, args) -> dict:
+    """Seed, serve, warm up, measure every endpoint; returns the figures."""
+    env = _env(url, workdir)
+    seed_seconds, token = prepare_database(env, args.engagements, args.seed)
+    pool = pick_ids(url, args.seed)
+    app, app_port = start_server("wsgi:app", env, args)
+    floor, floor_port = start_server("benchmarks.floor_app:app", env, args)
+    try:
+        creds = {"token": token, "cookie": login(app_port)}
+        results = []
+        # Warm-up and measurement use distinct indices: a transition never fires twice.
+        warm, measured = range(args.warmup), range(args.warmup, args.warmup + args.requests)
+        for endpoint in endpoints(pool):
+            port = floor_port if endpoint.server == "floor" else app_port
+            run_load(endpoint, port, creds, list(warm), args.concurrency)
+            results.append(run_load(endpoint, port, creds, list(measured), args.concurrency))
+            print(f"  {backend}: {endpoint.name} p50 {results[-1].pct(0.5):.1f} ms", flush=True)
+        rss = {"app": peak_rss_mb(app.pid), "floor": peak_rss_mb(floor.pid)}
+    finally:
+        stop_server(app)
+        stop_server(floor)
+    return {"seed_seconds": seed_seconds, "results": results, "rss": rss, "pool": pool}
+
+
+# Report ---------------------------------------------------------------------------------------
+
+
+def _verdict(endpoint: Endpoint, result: Result, floor: Result) -> str:
+    if result.errors:
+        return f"MISSED: {result.errors} errors {result.statuses}"
+    if endpoint.target == "p95":
+        ok = result.pct(0.95) < PAGE_P95_MS
+        return f"{'met' if ok else 'MISSED'} (p95 < {PAGE_P95_MS:.0f} ms)"
+    if endpoint.target == "floor":
+        ok = result.pct(0.5) <= API_FLOOR_RATIO * floor.pct(0.5)
+        return f"{'met' if ok else 'MISSED'} (p50 <= {API_FLOOR_RATIO:.0f}x floor)"
+    return ""
+
+
+def report(backend: str, figures: dict, args) -> str:
+    """A Markdown table for one backend: latencies, throughput, ratio to the floor, targets."""
+    results = figures["results"]
+    floor = results[0]
+    lines = [
+        f"### {backend}: {args.engagements:,} engagements "
+        f"(generated in {figures['seed_seconds']:.0f} s incl. demo seed and process start)",
+        "",
+        "| endpoint | p50 ms | p95 ms | p99 ms | req/s | p50 ÷ floor | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for endpoint, result in zip(endpoints(figures["pool"]), results, strict=True):
+        ratio = result.pct(0.5) / floor.pct(0.5) if floor.pct(0.5) else 0.0
+        lines.append(
+            f"| {result.name} | {result.pct(0.5):.1f} | {result.pct(0.95):.1f} | "
+            f"{result.pct(0.99):.1f} | {result.rps:.0f} | {ratio:.1f} | "
+            f"{_verdict(endpoint, result, floor)} |"
+        )
+    lines += [
+        "",
+        _rss_line("app", figures["rss"]["app"]),
+        _rss_line("floor", figures["rss"]["floor"]),
+    ]
+    return "\n".join(lines)
+
+
+def _rss_line(name: str, rss: tuple[float, list[float]]) -> str:
+    master, workers = rss
+    worst = max(workers, default=0.0)
+    verdict = "met" if worst < RSS_MB else "MISSED"
+    shown = ", ".join(f"{w:.0f}" for w in workers)
+    return (
+        f"Peak RSS ({name}): master {master:.0f} MB, workers {shown} MB "
+        f"({verdict}: < {RSS_MB:.0f} MB per worker)."
+    )
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, load {load}"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engagements", type=int, default=10000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--requests", type=int, default=300, help="measured per endpoint")
+    parser.add_argument("--warmup", type=int, default=30, help="unmeasured, per endpoint")
+    parser.add_argument("--concurrency", type=int, default=2, help="client threads")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    return parser.parse_args(argv)
+
+
+def _database(backend: str, workdir: Path, stack: list) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}"
+    from tests.support.postgres import PostgresCluster
+
+    cluster = PostgresCluster().start()
+    stack.append(cluster)
+    return cluster.create_database("bench")
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} — {machine()}")
+    print(f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}; "
+          f"{args.concurrency} client threads; {args.warmup} warm-up + {args.requests} "
+          "measured requests per endpoint")  # fmt: skip
+    tables, raw = [], {}
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as tmp:
+            clusters: list = []
+            try:
+                figures = measure_backend(
+                    backend, _database(backend, Path(tmp), clusters), Path(tmp), args
+                )
+            finally:
+                for cluster in clusters:
+                    cluster.stop()
+        tables.append(report(backend, figures, args))
+        raw[backend] = {
+            r.name: {
+                "p50": r.pct(0.5),
+                "p95": r.pct(0.95),
+                "p99": r.pct(0.99),
+                "rps": r.rps,
+                "statuses": r.statuses,
+            }
+            for r in figures["results"]
+        }
+    print("\n\n".join(tables))
+    print(f"\nAfter the run: {machine()}")
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()
