@@ -75,6 +75,13 @@ class Readiness:
         return not self.gaps
 
 
+def readiness_for(actor: User, engagement_id: int) -> Readiness:
+    """Readiness of an engagement the actor may see (else NotFound)."""
+    from tracker.auth.permissions import get_visible_engagement
+
+    return readiness(get_visible_engagement(db.session, actor, engagement_id))
+
+
 def readiness(engagement: Engagement) -> Readiness:
     """Readiness of one engagement (fresh from the database)."""
     return readiness_many([engagement.id])[engagement.id]
