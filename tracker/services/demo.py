@@ -323,7 +323,9 @@ DEMO_EVENTS = {
 }
 
 # Feature modules that add their own demo data: "module:function", called with today.
-DEMO_EXTENSIONS: list[str] = []
+DEMO_EXTENSIONS: list[str] = [
+    "tracker.services.digest_demo:seed",
+]
 
 
 def _after_seed_hooks(today: date) -> None:
