@@ -11,6 +11,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.digests import bp as digests_bp
     from tracker.web.engagements import bp as engagements_bp
     from tracker.web.health import bp as health_bp
+    from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.main import bp as main_bp
     from tracker.web.work import bp as work_bp
 
@@ -22,3 +23,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(work_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
+    app.register_blueprint(knowledge_bp)
