@@ -112,3 +112,23 @@ def test_an_engagement_without_external_areas_or_adrs(ctx):
     assert parts["shadows"].detail == "No external member areas to hand over"
     assert parts["adrs"].detail == "No ADRs recorded yet"
     assert result.score == 75 and [g.code for g in result.gaps] == ["runbook_missing"]
+
+
+def test_demo_seed_has_adrs_shadows_and_a_superseded_adr(app):
+    from tracker.models import Adr, ShadowAssignment
+    from tracker.services import demo
+
+    with app.app_context():
+        assert demo.seed_demo() is True
+        statuses = set(db.session.scalars(db.select(Adr.status)))
+        assert {"superseded", "accepted", "proposed"} <= statuses
+        assignments = db.session.scalars(db.select(ShadowAssignment)).all()
+        assert assignments and all(a.sessions for a in assignments)
+        closed = db.session.scalar(
+            db.select(Engagement).where(Engagement.title == "Recommendations pilot")
+        )
+        assert readiness.readiness(closed).score == 100
+        handover = db.session.scalar(
+            db.select(Engagement).where(Engagement.state == "knowledge_transfer")
+        )
+        assert 0 < readiness.readiness(handover).score < 100

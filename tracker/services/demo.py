@@ -325,6 +325,7 @@ DEMO_EVENTS = {
 # Feature modules that add their own demo data: "module:function", called with today.
 DEMO_EXTENSIONS: list[str] = [
     "tracker.services.digest_demo:seed",
+    "tracker.services.knowledge_demo:seed",
 ]
 
 
