@@ -168,7 +168,7 @@ def period_text(engagement: Engagement, today: date) -> str:
         day = (today - start).days + 1
         return f"Day {day} of {(end - start).days} of the {name}"
     if engagement.state == "discovery" and engagement.discovery_start:
-        return f"Discovery, day {(today - engagement.discovery_start).days + 1}"
+        return f"Day {(today - engagement.discovery_start).days + 1} of discovery"
     if engagement.state == "closed":
         return f"Closed ({label(engagement.outcome or 'closed')})"
     return label(engagement.state)
