@@ -8,9 +8,7 @@ the schema itself never looks at the user.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from tracker.models import Health, Structure
 from tracker.schemas.common import (
@@ -25,9 +23,15 @@ from tracker.schemas.common import (
 )
 
 COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
-MAX_MONEY = Decimal("9999999999.99")  # Numeric(12, 2)
+MAX_MONEY = 9_999_999_999.99  # Numeric(12, 2); a float so the spec shows a number
 SORT_KEYS = ("title", "state", "health", "created_at", "updated_at", "trial_end", "id")
 STATES_MAX = 40
+
+
+def _money_in_range(value) -> None:
+    """0 to MAX_MONEY (a validator function: Range on a Decimal documents its bounds as text)."""
+    if not 0 <= value <= MAX_MONEY:
+        raise ValidationError(f"Must be between 0 and {MAX_MONEY:.2f}.")
 
 
 class EngagementWriteSchema(Schema):
@@ -43,7 +47,9 @@ class EngagementWriteSchema(Schema):
     internal_notes = Text(max_length=TEXT_MAX)
     discovery_start = fields.Date()
     monthly_cost = fields.Decimal(
-        places=2, validate=validate.Range(min=0, max=MAX_MONEY), metadata={"example": 30000}
+        places=2,
+        validate=_money_in_range,
+        metadata={"minimum": 0, "maximum": MAX_MONEY, "example": 30000},
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "EUR"})
 
