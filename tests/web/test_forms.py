@@ -269,3 +269,36 @@ def test_health_override_needs_a_note_and_then_applies(client, app, engagement_i
     assert post(f"/engagements/{engagement_id}/health/clear", {}).status_code == 302
     with app.app_context():
         assert db.session.get(Engagement, engagement_id).effective_health() == "green"
+
+
+def test_edit_and_remove_a_team_member(client, app, engagement_id, post):
+    with app.app_context():
+        member_id = add_member(db.session.get(Engagement, engagement_id), name="Ola Berg").id
+    page = client.get(f"/members/{member_id}/edit")
+    assert page.status_code == 200 and 'value="Ola Berg"' in page.get_data(as_text=True)
+    bad = post(
+        f"/members/{member_id}/edit", {"name": "", "role": "ml_engineer", "allocation": "50"}
+    )
+    assert bad.status_code == 422 and 'data-field="name"' in bad.get_data(as_text=True)
+    good = post(
+        f"/members/{member_id}/edit",
+        {"name": "Ola Berg", "role": "data_engineer", "allocation": "60", "areas": "etl"},
+    )
+    assert good.status_code == 302
+    with app.app_context():
+        member = db.session.get(Engagement, engagement_id).members[0]
+        assert (member.role, member.allocation, member.areas) == ("data_engineer", 60, ["etl"])
+    assert post(f"/members/{member_id}/delete", {}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).members == []
+
+
+def test_provider_may_not_edit_the_team(client, app, sign_in, post):
+    with app.app_context():
+        engagement = make_engagement(provider="Northwind ML")
+        member_id, other_id = add_member(engagement).id, engagement.id
+    sign_in("provider", provider="Northwind ML")
+    response = post(f"/members/{member_id}/delete", {}, headers={"Accept": "text/html"})
+    assert response.status_code == 403
+    with app.app_context():
+        assert len(db.session.get(Engagement, other_id).members) == 1
