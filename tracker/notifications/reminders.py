@@ -152,7 +152,7 @@ def provider_users(engagement: Engagement) -> list[User]:
 def _queue_email(reminder, rule, target, engagement, anchor, person: Recipient, now) -> None:
     context = email_context(rule, target, engagement, anchor, now)
     context.update(recipient=person.user, reason=person.reason)
-    enqueue(
+    email = enqueue(
         f"{reminder.key}:to:{person.user.id}",
         person.user,
         context["subject"],
@@ -161,6 +161,8 @@ def _queue_email(reminder, rule, target, engagement, anchor, person: Recipient, 
         headers={"X-Tracker-Reminder": reminder.rule},
         category="reminder",
     )
+    if email is not None:
+        email.next_attempt_at = now  # deliverable in the same tick
 
 
 def email_context(rule, target: Target, engagement: Engagement, anchor: date, now) -> dict:

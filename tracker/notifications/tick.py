@@ -37,7 +37,8 @@ def _digests(now: datetime) -> int:
 def _delivery(now: datetime) -> int:
     from tracker.notifications.delivery import deliver_due
 
-    return deliver_due(now)
+    # Everything queued earlier in this tick counts as due (it was queued after `now`).
+    return deliver_due(max(now, clock.now()))
 
 
 # (name, step(now) -> count). Order matters: timers first (a transition may plan
