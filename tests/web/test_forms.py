@@ -302,3 +302,27 @@ def test_provider_may_not_edit_the_team(client, app, sign_in, post):
     assert response.status_code == 403
     with app.app_context():
         assert len(db.session.get(Engagement, other_id).members) == 1
+
+
+def test_admin_overrides_unmet_requirements_with_a_written_reason(client, app, sign_in, post):
+    with app.app_context():
+        engagement_id = make_engagement(title="Urgent pod").id
+    sign_in("admin")
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Start the trial (override)" in html and 'name="t-start_trial-override_reason"' in html
+    blank = post(
+        f"/engagements/{engagement_id}/transitions/start_trial",
+        {"t-start_trial-override_reason": "  "},
+        prefix="t-start_trial",
+    )
+    assert blank.status_code == 302  # refused: the engine wants a written reason
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "discovery"
+    done = post(
+        f"/engagements/{engagement_id}/transitions/start_trial",
+        {"t-start_trial-override_reason": "Board approved a start before paperwork"},
+        prefix="t-start_trial",
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "trial"
