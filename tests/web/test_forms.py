@@ -326,3 +326,34 @@ def test_admin_overrides_unmet_requirements_with_a_written_reason(client, app, s
     assert done.status_code == 302
     with app.app_context():
         assert db.session.get(Engagement, engagement_id).state == "trial"
+
+
+def test_extend_needs_a_valid_length_then_moves_to_extension(client, app, engagement_id, post):
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        engagement.state = "milestone_review"
+        engagement.trial_start = date.today() - timedelta(days=91)
+        engagement.trial_end = engagement.period_end = date.today() - timedelta(days=1)
+        engagement.period_start = engagement.trial_start
+        db.session.commit()
+        add_milestone(engagement, days=-2, status="met")
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert 'name="t-extend-months"' in html and 'name="t-extend-review"' in html
+    short = post(
+        f"/engagements/{engagement_id}/transitions/extend",
+        {"t-extend-months": "2", "t-extend-review": "Typed review kept"},
+        prefix="t-extend",
+    )
+    body = short.get_data(as_text=True)
+    assert short.status_code == 422
+    assert 'data-field="t-extend-months"' in body and "Typed review kept" in body
+    done = post(
+        f"/engagements/{engagement_id}/transitions/extend",
+        {"t-extend-months": "6", "t-extend-review": "Met the bar; extend."},
+        prefix="t-extend",
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert (engagement.state, engagement.current_period) == ("extension", 1)
+        assert engagement.review_summary.startswith("Met the bar")
