@@ -97,3 +97,15 @@ def test_session_writes_need_the_csrf_token(client, auth, world, app):
     assert_error(client.patch(path, json={"title": "No token"}), 400)
     ok = client.patch(path, json={"title": "With token"}, headers={"X-CSRFToken": auth.csrf()})
     assert ok.status_code == 200
+
+
+def test_missing_body_where_one_is_documented_is_400_and_changes_nothing(api, world):
+    path = f"/engagements/{world.engagements['own']}"
+    tag = api.get(path, "manager").headers["ETag"]
+    assert_error(api.patch(path, "manager"), 400, "body_required", field="body")
+    assert api.get(path, "manager").headers["ETag"] == tag
+    assert api.patch(path, "manager", json={}).status_code == 200  # an empty object is a body
+
+
+def test_unauthenticated_write_without_body_is_still_401(api, world):
+    assert_error(api.post("/engagements"), 401)

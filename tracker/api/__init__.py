@@ -5,7 +5,7 @@ tracker/api/<resource>.py (with `blp` and `URL_PREFIX`; copy engagements.py),
 then list the module in `api_modules()`.
 """
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 
 from tracker.extensions import api, csrf
@@ -68,14 +68,27 @@ def document_errors_and_auth() -> None:
 
 
 def refuse_non_json_bodies() -> None:
-    """A request body on the API must be JSON: anything else is 415, not a confusing 422."""
-    from tracker.api.common import UnsupportedMediaType
+    """A request body on the API must be JSON (else 415) and present where one is documented
+    (else 400): webargs would read a missing body as {} and accept it."""
+    from tracker.api.common import MissingBody, UnsupportedMediaType
 
     if not request.path.startswith("/api/") or request.method not in BODY_METHODS:
         return
+    if not current_user.is_authenticated:
+        return  # the resource's own hook answers 401 first
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
     if has_body and not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")
+    if not has_body and _documents_a_required_body():
+        raise MissingBody("This request needs a JSON body.", errors={"body": ["Missing."]})
+
+
+def _documents_a_required_body() -> bool:
+    """Whether the matched view declares a required JSON body (flask-smorest's @arguments)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+    params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(p.get("in") == "json" and p.get("required") for p in params)
 
 
 def require_csrf_for_session_auth() -> None:

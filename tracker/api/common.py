@@ -39,6 +39,13 @@ class UnsupportedMediaType(TrackerError):
     code = "unsupported_media_type"
 
 
+class MissingBody(TrackerError):
+    """A write that documents a JSON body arrived without one."""
+
+    status = 400
+    code = "body_required"
+
+
 def require_login() -> None:
     """Blueprint hook: the API answers 401 JSON (never a redirect) without a valid caller."""
     if not current_user.is_authenticated:
