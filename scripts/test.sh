@@ -16,3 +16,6 @@ TEST_DB=sqlite $BIN/pytest
 
 echo "== pytest on PostgreSQL (browser tests already ran above)"
 TEST_DB=postgres $BIN/pytest -m "not browser" -q
+
+echo "== schemathesis CLI against a live gunicorn (seeded SQLite, one token per role)"
+bash scripts/api-fuzz.sh
