@@ -102,11 +102,19 @@ def list_engagements(
     column = SORT_COLUMNS[sort.lstrip("-")]
     order = column.desc() if sort.startswith("-") else column.asc()
     tiebreak = Engagement.id.desc() if sort.startswith("-") else Engagement.id.asc()
-    rows = db.session.scalars(
-        query.options(joinedload(Engagement.provider), joinedload(Engagement.owner))
+    # Sort and cut the page on narrow rows (ids) in a subquery, then join and load only
+    # those: sorting whole rows with provider and owner joined was ~6x slower at 10k.
+    page_ids = (
+        query.with_only_columns(Engagement.id)
         .order_by(order, tiebreak)
         .limit(per_page)
         .offset((page - 1) * per_page)
+    )
+    rows = db.session.scalars(
+        select(Engagement)
+        .where(Engagement.id.in_(page_ids))
+        .options(joinedload(Engagement.provider), joinedload(Engagement.owner))
+        .order_by(order, tiebreak)
     )
     return Page(list(rows.unique()), page, per_page, total or 0)
 
