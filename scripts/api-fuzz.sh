@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
-EXAMPLES=${API_FUZZ_EXAMPLES:-15}
+EXAMPLES=${API_FUZZ_EXAMPLES:-10}
 
 WORK=$(mktemp -d)
 SERVER_PID=""
@@ -44,6 +44,7 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 
+FAILED=""
 for role in stakeholder provider manager admin; do
     echo "-- schemathesis as $role"
     $BIN/schemathesis run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
@@ -51,5 +52,9 @@ for role in stakeholder provider manager admin; do
         --checks all --exclude-checks positive_data_acceptance \
         --exclude-path "/api/v1/tokens/{token_id}" \
         --max-examples "$EXAMPLES" --generation-deterministic \
-        --request-timeout 10 --no-color
+        --request-timeout 10 --no-color || FAILED="$FAILED $role"
 done
+if [ -n "$FAILED" ]; then
+    echo "schemathesis found failures as:$FAILED" >&2
+    exit 1
+fi

@@ -152,6 +152,8 @@ def test_team_member_add_update_remove_is_audited(api, world):
         ({"start_date": "2030-02-01", "end_date": "2030-01-01"}, "end_date"),
         ({"user_id": 99999}, "user_id"),
         ({"areas": ["x" * 101]}, "areas"),
+        ({"is_external": 0}, "is_external"),
+        ({"is_external": "yes"}, "is_external"),
     ],
 )
 def test_bad_team_members_are_422(api, world, body, field):

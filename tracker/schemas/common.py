@@ -23,6 +23,15 @@ class StrictInteger(fields.Integer):
         super().__init__(strict=True, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false: 1, 0, "yes" and "true" are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Text(fields.String):
     """A string with a length limit and only characters the database can store."""
 

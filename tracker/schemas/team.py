@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from tracker.models import MemberRole
-from tracker.schemas.common import NAME_MAX, Id, StrictInteger, Text
+from tracker.schemas.common import NAME_MAX, Id, StrictBoolean, StrictInteger, Text
 
 ROLES = [r.value for r in MemberRole]
 
@@ -15,7 +15,7 @@ class TeamMemberWriteSchema(Schema):
     name = Text(required=True, min_length=1, max_length=NAME_MAX)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    is_external = fields.Boolean()
+    is_external = StrictBoolean()
     allocation = StrictInteger(
         validate=validate.Range(min=1, max=100), metadata={"description": "Percent of full time"}
     )
