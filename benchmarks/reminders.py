@@ -1,0 +1,187 @@
+"""Benchmark: N due reminders planned, processed and delivered to a local SMTP server (aiosmtpd),
+and the cost of an idle tick with many future rows (with the query plan, to show the index).
+
+    .venv/bin/python benchmarks/reminders.py [--count 10000] [--idle-rows 100000] [--database URL]
+
+Without --database a fresh SQLite file in a temporary directory is used; pass a
+postgresql:// URL (an empty database) to measure PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+# The repo root instead of benchmarks/ (whose http.py would shadow the standard library's).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+from config import TestingConfig  # noqa: E402
+from tracker import create_app  # noqa: E402
+from tracker.db_setup import utcnow  # noqa: E402
+from tracker.extensions import db  # noqa: E402
+from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder  # noqa: E402
+from tracker.notifications.claims import _claimable  # noqa: E402
+from tracker.notifications.tick import run_tick  # noqa: E402
+from tracker.services import reminders as planning  # noqa: E402
+
+# The SMTP server runs in its own process: in-process, its thread competes for the GIL.
+SERVER = """
+import json, signal, sys, threading
+sys.path[0] = {root!r}
+from tests.support.smtp import SmtpServer
+server = SmtpServer().start()
+print(json.dumps(server.config()), flush=True)
+done = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: done.set())
+done.wait()
+ids = server.message_ids()
+server.stop()
+print(json.dumps({{"received": len(ids), "unique": len(set(ids))}}), flush=True)
+"""
+
+
+class SmtpProcess:
+    """aiosmtpd in a child process; `stop()` returns what it received."""
+
+    def __init__(self):
+        root = str(Path(__file__).resolve().parents[1])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER.format(root=root)], stdout=subprocess.PIPE, text=True
+        )
+        self.config = json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=60)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def _setup(url: str, smtp: SmtpProcess, mail_dir: str):
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=mail_dir, **smtp.config)
+    with app.app_context():
+        import tracker.models  # noqa: F401
+
+        db.create_all()
+    return app
+
+
+def _engagement() -> Engagement:
+    from tests import factories
+
+    owner = factories.make_user("manager")
+    engagement = factories.make_engagement(owner)
+    today = utcnow().date()
+    engagement.state, engagement.trial_start = "trial", today - timedelta(days=40)
+    engagement.trial_end = engagement.period_end = today + timedelta(days=50)
+    db.session.commit()
+    return engagement
+
+
+def _due_checklist_reminders(count: int) -> tuple[int, float]:
+    """`count` overdue checklist items (one due reminder each, to the item owner)."""
+    engagement = _engagement()
+    due = utcnow().date() - timedelta(days=2)
+    rows = [
+        dict(
+            engagement_id=engagement.id,
+            kind="placement",
+            title=f"Item {n}",
+            status="open",
+            owner_id=engagement.owner_id,
+            due_date=due,
+            position=n,
+            note="",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        for n in range(count)
+    ]
+    db.session.execute(insert(ChecklistItem), rows)
+    started = time.perf_counter()
+    planning.plan_reminders(engagement.id)
+    db.session.commit()
+    return engagement.id, time.perf_counter() - started
+
+
+def bench_delivery(app, count: int) -> float:
+    with app.app_context():
+        _, plan_seconds = _due_checklist_reminders(count)
+        due = db.session.scalar(select(func.count(Reminder.id)).where(Reminder.due_at <= utcnow()))
+        print(f"planned {due} due reminders in {plan_seconds:.2f} s")
+        started = time.perf_counter()
+        results = run_tick()
+        seconds = time.perf_counter() - started
+        sent = db.session.scalar(select(func.count()).where(OutboxEmail.status == "sent"))
+    print(f"tick: {results} in {seconds:.1f} s")
+    print(f"=> {sent / seconds:,.0f} reminders->messages/s end to end (process + render + SMTP)")
+    return seconds
+
+
+def bench_idle(app, rows: int) -> None:
+    with app.app_context():
+        engagement_id = db.session.scalar(select(Engagement.id))
+        future = utcnow() + timedelta(days=30)
+        batch = [
+            dict(
+                key=f"bench:{n}",
+                rule="milestone_due_soon",
+                engagement_id=engagement_id,
+                subject_type="milestone",
+                subject_id=n,
+                due_at=future + timedelta(minutes=n),
+                status="pending",
+                created_at=utcnow(),
+            )
+            for n in range(rows)
+        ]
+        db.session.execute(insert(Reminder), batch)
+        db.session.commit()
+        _explain(utcnow())
+        run_tick()
+        runs, started = 20, time.perf_counter()
+        for _ in range(runs):
+            run_tick()
+        per_tick = (time.perf_counter() - started) / runs
+    print(f"idle tick with {rows:,} pending future reminders: {per_tick * 1000:.1f} ms")
+
+
+def _explain(now) -> None:
+    query = select(Reminder.id).where(*_claimable(Reminder, Reminder.due_at, now))
+    query = query.order_by(Reminder.due_at, Reminder.id).limit(200)
+    dialect = db.engine.dialect
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+    print("claim query plan:")
+    for row in db.session.execute(text(prefix + sql)):
+        print("   ", " | ".join(str(v) for v in row))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--idle-rows", type=int, default=100_000)
+    parser.add_argument("--database", help="SQLAlchemy URL of an empty database")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
+    url = args.database or f"sqlite:///{workdir / 'bench.db'}"
+    smtp = SmtpProcess()
+    try:
+        app = _setup(url, smtp, str(workdir / "mail"))
+        print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+        bench_delivery(app, args.count)
+    finally:
+        print(f"SMTP server: {smtp.stop()}")
+    bench_idle(app, args.idle_rows)
+
+
+if __name__ == "__main__":
+    main()
