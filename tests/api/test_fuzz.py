@@ -69,7 +69,7 @@ def _run(operation, mode, headers, path_parameters, failures):
 
     try:
         run()
-    except Exception as exc:  # collect every operation's failure, then report them all
+    except (Exception, BaseExceptionGroup) as exc:  # report every operation's failures
         failures.append(f"{operation.label} [{mode.value}, ids={path_parameters}]: {_text(exc)}")
 
 
