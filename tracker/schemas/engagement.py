@@ -8,6 +8,8 @@ the schema itself never looks at the user.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from tracker.models import Health, Structure
@@ -122,8 +124,13 @@ class EngagementPageSchema(Schema):
     meta = fields.Nested(PageMetaSchema, required=True)
 
 
+@lru_cache(maxsize=8)
 def engagement_schema(can_view_cost: bool, *, many: bool = False, summary: bool = False) -> Schema:
-    """The field set for this audience (cost figures only when `can_view_cost`)."""
+    """The field set for this audience (cost figures only when `can_view_cost`).
+
+    Built once per combination: a schema instance keeps no state between dumps, and
+    building one took ~0.5 ms, a tenth of an API detail request (perf, issue 9).
+    """
     cls = EngagementSummarySchema if summary else EngagementSchema
     exclude = () if can_view_cost else tuple(f for f in COST_FIELDS if f in cls._declared_fields)
     return cls(many=many, exclude=exclude)
