@@ -177,3 +177,11 @@ def test_two_concurrent_firings_exactly_one_wins_on_postgres(pg_app):
             )
             == 1
         )
+
+
+def test_an_engagement_can_start_on_another_shipped_workflow(ctx):
+    engagement = make_engagement(workflow_name="fractional_lead")
+    assert engagement.workflow_name == "fractional_lead"
+    assert engagement.state == "discovery"
+    events = {o.event for o in transitions.available_transitions(engagement.owner, engagement.id)}
+    assert "start_trial" not in events

@@ -62,12 +62,13 @@ def create_engagement(actor: User, data: dict, *, today: date | None = None) -> 
     from tracker.services.workflow import latest_definition
 
     require(actor, Action.EDIT)
+    workflow_name = data.get("workflow_name")
     data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
     data.setdefault("owner_id", actor.id)
     errors = _check_references(data)
     if errors:
         raise ValidationFailed("The engagement could not be created.", errors=errors)
-    definition = latest_definition(data.pop("workflow_name", None))
+    definition = latest_definition(workflow_name)
     engagement = Engagement(
         **data,
         state=definition.initial_state,
