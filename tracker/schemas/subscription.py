@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from tracker.schemas.common import Id, StrictInteger, Text
+from tracker.schemas.common import Id, StrictBoolean, StrictInteger, Text
 
 SCOPES = ("all", "provider", "chosen")
 FREQUENCIES = ("daily", "weekly")
@@ -47,7 +47,7 @@ class SubscriptionWriteSchema(Schema):
     )
     send_time = fields.Time(metadata={"description": "Local send time, e.g. 08:00"})
     timezone = Text(max_length=64, metadata={"description": "IANA zone, e.g. Europe/Helsinki"})
-    is_active = fields.Boolean()
+    is_active = StrictBoolean()
 
 
 class SubscriptionUpdateSchema(SubscriptionWriteSchema):

@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
@@ -18,7 +17,6 @@ from tracker.models import (
     Engagement,
     ProviderOrganisation,
     Role,
-    TeamMember,
     User,
 )
 from tracker.services import audit
@@ -157,10 +155,3 @@ def _jsonable(value):
     if isinstance(value, Decimal):
         return str(value)
     return value
-
-
-def list_members(actor: User, engagement_id: int) -> list[TeamMember]:
-    engagement = get_visible_engagement(db.session, actor, engagement_id)
-    return list(
-        db.session.scalars(select(TeamMember).where(TeamMember.engagement_id == engagement.id))
-    )
