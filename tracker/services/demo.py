@@ -326,6 +326,7 @@ DEMO_EVENTS = {
 DEMO_EXTENSIONS: list[str] = [
     "tracker.services.digest_demo:seed",
     "tracker.services.knowledge_demo:seed",
+    "tracker.services.timers:seed_demo_timers",
 ]
 
 

@@ -64,3 +64,27 @@ def _finish(timer_id: int, worker: str, status: str, now: datetime, error: str) 
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
+
+
+def seed_demo_timers(today) -> int:
+    """Demo data: the review timer every trial/extension would have got on entering it."""
+    from sqlalchemy import select
+
+    from tracker.services.transitions import _start_of_day
+
+    ends = {"trial": "trial_end", "extension": "period_end"}
+    engagements = db.session.scalars(select(Engagement).where(Engagement.state.in_(ends)))
+    added = 0
+    for engagement in engagements:
+        day = getattr(engagement, ends[engagement.state])
+        if day is not None:
+            db.session.add(
+                WorkflowTimer(
+                    engagement_id=engagement.id,
+                    event="begin_review",
+                    from_state=engagement.state,
+                    due_at=_start_of_day(day),
+                )
+            )
+            added += 1
+    return added
