@@ -88,9 +88,9 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
     """Facts for many engagements in three queries (no per-engagement queries)."""
     milestones: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
-        select(Milestone.engagement_id, Milestone.title, Milestone.status, Milestone.period).where(
-            Milestone.engagement_id.in_(engagement_ids)
-        )
+        select(Milestone.engagement_id, Milestone.title, Milestone.status, Milestone.period)
+        .where(Milestone.engagement_id.in_(engagement_ids))
+        .order_by(Milestone.period, Milestone.due_date, Milestone.id)
     ):
         milestones[row.engagement_id].append((row.title, row.status, row.period))
     last_updates = dict(
