@@ -44,6 +44,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_auth(app)
     api.init_app(app)
+    # Importing the module installs its session hook: reminder rows are planned
+    # in the same flush as the milestone or checklist change that causes them.
+    import tracker.services.reminders  # noqa: F401
 
 
 def _migrations_dir():

@@ -6,8 +6,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-import tracker.services.reminders  # noqa: F401  (installs the reminder-planning session hook)
-
 cli = AppGroup("scheduler", help="The scheduler: timers, reminders and the email outbox.")
 
 
