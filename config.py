@@ -61,6 +61,8 @@ class Config:
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Engagement Tracker <tracker@localhost>")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
+    MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "engagement-tracker.local")  # Message-ID domain
+    REMINDER_SEND_HOUR = int(os.environ.get("REMINDER_SEND_HOUR", "8"))  # local hour, TIMEZONE
 
     SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", False)
     SCHEDULER_TICK_SECONDS = int(os.environ.get("SCHEDULER_TICK_SECONDS", "30"))
