@@ -77,6 +77,20 @@ class ValidationFailed(TrackerError):
     code = "validation_failed"
 
 
+class UnsupportedMediaType(TrackerError):
+    """A request body that is not JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class MissingBody(TrackerError):
+    """A write that documents a JSON body arrived without one."""
+
+    status = 400
+    code = "body_required"
+
+
 def error_body(status: int, code: str, message: str, errors=None, unmet=None) -> dict:
     """The single JSON error shape used by every endpoint."""
     return {

@@ -70,7 +70,7 @@ def document_errors_and_auth() -> None:
 def refuse_non_json_bodies() -> None:
     """A request body on the API must be JSON (else 415) and present where one is documented
     (else 400): webargs would read a missing body as {} and accept it."""
-    from tracker.api.common import MissingBody, UnsupportedMediaType
+    from tracker.errors import MissingBody, UnsupportedMediaType
 
     if not request.path.startswith("/api/") or request.method not in BODY_METHODS:
         return

@@ -15,7 +15,7 @@ from flask import Response, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema
 
-from tracker.errors import TrackerError, Unauthorized
+from tracker.errors import Unauthorized
 from tracker.models import User
 
 # Path ids: positive and within the database's integer range (else 404, never an overflow).
@@ -30,20 +30,6 @@ IF_MATCH = {
     "description": 'The ETag you read, e.g. "v3". Optional; if sent and stale, the answer is 412.',
 }
 ETAG_HEADER = {"ETag": {"description": 'The version of the resource, e.g. "v3"', "schema": {}}}
-
-
-class UnsupportedMediaType(TrackerError):
-    """A request body that is not JSON."""
-
-    status = 415
-    code = "unsupported_media_type"
-
-
-class MissingBody(TrackerError):
-    """A write that documents a JSON body arrived without one."""
-
-    status = 400
-    code = "body_required"
 
 
 def require_login() -> None:
