@@ -41,7 +41,11 @@ def outbox():
     )
     rows = db.session.scalars(query).all()
     return render_template(
-        "admin/outbox.html", rows=rows, counts=counts, status=status, statuses=STATUSES,
+        "admin/outbox.html",
+        rows=rows,
+        counts=counts,
+        status=status,
+        statuses=STATUSES,
         mail_dir=None if current_app.config.get("SMTP_HOST") else current_app.config["MAIL_DIR"],
     )
 
