@@ -145,8 +145,8 @@ class AuthActions:
         self.client = client
 
     def login(self, email: str, password: str = "password123", follow: bool = False):
-        page = self.client.get("/login")
-        token = csrf_from(page.get_data(as_text=True))
+        form = self.client.get("/login")
+        token = csrf_from(form.get_data(as_text=True))
         return self.client.post(
             "/login",
             data={"email": email, "password": password, "csrf_token": token},
@@ -155,8 +155,8 @@ class AuthActions:
 
     def csrf(self) -> str:
         """A CSRF token for the signed-in session (for API calls made with cookies)."""
-        page = self.client.get("/home")
-        return csrf_from(page.get_data(as_text=True))
+        home = self.client.get("/home")
+        return csrf_from(home.get_data(as_text=True))
 
     def logout(self):
         token = self.csrf()
@@ -195,3 +195,7 @@ def count_queries(app):
 @pytest.fixture
 def query_counter(app):
     return lambda: count_queries(app)
+
+
+# Imported last: it uses the helpers above. One import here = one shared Chromium.
+from tests.support.browser import browser, live_server, page  # noqa: E402, F401

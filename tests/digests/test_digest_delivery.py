@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, browser  # noqa: F401  (fixture)
+from tests.support.browser import ARTIFACTS
 from tracker.db_setup import utcnow
 from tracker.extensions import db
 from tracker.models import Subscription, User

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser, live_server, login, page, screenshot  # noqa: F401
+from tests.support.browser import login, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,101 @@
+"""Browser fixtures: a live server on a seeded SQLite file, Debian's Chromium via Playwright.
+
+The fixtures are imported once into tests/conftest.py so every test directory
+shares one Chromium (two sync Playwright instances cannot run in one thread).
+
+Locally a missing /usr/bin/chromium (or Playwright) skips with the reason;
+with CI=true it fails, because CI must exercise the real browser.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from config import TestingConfig
+from tests.conftest import _create_schema, require_or_skip
+from tracker import create_app
+from tracker.extensions import db
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "demo-password"
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The app on a fresh SQLite file with the demo data, served on a free port."""
+    from tracker.services.demo import seed_demo
+    from tracker.services.health import refresh_all
+
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    _create_schema(url)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=str(tmp_path / "mail"))
+    with app.app_context():
+        seed_demo()
+        refresh_all()  # the scheduler's job in production; health shows on the dashboard
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session."""
+    if not CHROMIUM.exists():
+        require_or_skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_or_skip("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) at a laptop's width."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def login(page, base_url: str, email: str) -> None:
+    """Sign in through the real form."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=role]")
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
