@@ -210,11 +210,13 @@ def _complete_checklists(engagement: Engagement, owner: User, today: date) -> No
         select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
     ).all()
     for index, item in enumerate(items):
-        item.due_date = (engagement.discovery_start or today) + timedelta(days=14 + index)
-        done = item.kind != "knowledge_transfer" or engagement.state == "closed"
+        is_kt = item.kind == "knowledge_transfer"
+        # Knowledge-transfer work is only scheduled once the wind-down begins.
+        item.due_date = None if is_kt else engagement.discovery_start + timedelta(days=14 + index)
+        done = not is_kt or engagement.state == "closed"
         if engagement.state == "discovery":
             done = item.kind == "prerequisite" and item.key in ("problem_statement",)
-            item.due_date = today + timedelta(days=index - 2)  # one overdue, one due today
+            item.due_date = None if is_kt else today + timedelta(days=index - 2)  # some overdue
         if engagement.state == "knowledge_transfer" and item.kind == "knowledge_transfer":
             done = item.key in ("architecture_overview", "access_handover")
             item.due_date = today + timedelta(days=7)
@@ -252,6 +254,31 @@ def _demo_milestones(engagement: Engagement, people: dict[str, User], today: dat
         db.session.flush()
         if status != "planned":
             _demo_update(milestone, provider_user, status, today)
+    if engagement.title.startswith("Demand"):
+        _demo_weekly_work(engagement, today)
+
+
+def _demo_weekly_work(engagement: Engagement, today: date) -> None:
+    """Two extra checkpoints so a first scheduler tick has provider reminders to send."""
+    for title, days, status, criteria in (
+        (
+            "Feature pipeline in staging",
+            -2,
+            "on_track",
+            "Nightly features land in staging by 06:00.",
+        ),
+        ("Backtest report", 6, "planned", "Backtest over 2024–2025 beats the baseline MAPE by 8%."),
+    ):
+        db.session.add(
+            Milestone(
+                engagement_id=engagement.id,
+                period=0,
+                title=title,
+                status=status,
+                due_date=today + timedelta(days=days),
+                success_criteria=criteria,
+            )
+        )
 
 
 def _demo_status(engagement: Engagement, due: date, today: date, offset: int) -> str:
