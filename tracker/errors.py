@@ -160,6 +160,24 @@ def _webargs_messages(error: HTTPException) -> dict:
     return flat
 
 
+def handle_integrity_error(error):
+    """A constraint the services did not foresee: refuse cleanly, never a 500."""
+    _rollback()
+    log.warning("constraint violation: %s", getattr(error, "orig", error))
+    return _render(
+        409,
+        "constraint_violation",
+        "That conflicts with data that already exists; nothing was saved.",
+    )
+
+
+def handle_data_error(error):
+    """A value the database cannot store (too long, out of range): bad input, not a bug."""
+    _rollback()
+    log.warning("data error: %s", getattr(error, "orig", error))
+    return _render(422, "invalid_value", "A value is too long or out of range; nothing was saved.")
+
+
 def handle_unexpected(error: Exception):
     """Anything else is a bug: log it, answer 500 in the same shape."""
     if isinstance(error, HTTPException):
@@ -181,6 +199,10 @@ def _rollback() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the handlers; later registrations replace flask-smorest's own."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
     app.register_error_handler(TrackerError, handle_tracker_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

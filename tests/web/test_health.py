@@ -31,3 +31,15 @@ def test_unknown_api_path_is_json_404(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.get_json()["code"] == "not_found"
+
+
+def test_unforeseen_constraint_violation_is_a_409_not_a_500(app, client):
+    from sqlalchemy.exc import IntegrityError
+
+    @app.get("/_boom")
+    def boom():
+        raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    response = client.get("/_boom", headers={"Accept": "application/json"})
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "constraint_violation"
