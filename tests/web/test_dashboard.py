@@ -127,4 +127,12 @@ def test_dashboard_query_count_is_constant(client, sign_in, app, query_counter):
         html = client.get("/dashboard").get_data(as_text=True)
     assert len(_titles(html)) == 12
     assert many.count == few.count, many.statements
-    assert many.count <= 12
+    assert many.count <= 17  # 12 for the rows and filters + 5 for readiness (readiness_many)
+
+
+def test_dashboard_shows_readiness_per_engagement(client, sign_in, app):
+    sign_in("manager")
+    _add_engagements(app, 2)
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert html.count('data-testid="readiness"') == 2
+    assert "Readiness" in html

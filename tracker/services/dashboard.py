@@ -28,6 +28,7 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.services.readiness import Readiness, readiness_many
 
 LIFECYCLE_ORDER = (
     "discovery",
@@ -65,6 +66,7 @@ class DashboardRow:
     next_milestone: Milestone | None = None
     overdue_milestones: int = 0
     overdue_checklist: int = 0
+    readiness: Readiness | None = None
 
     @property
     def overdue(self) -> int:
@@ -287,6 +289,8 @@ def _attach_row_facts(rows: list[DashboardRow], today: date) -> None:
     )
     for engagement_id, count in db.session.execute(late_items):
         by_id[engagement_id].overdue_checklist = count
+    for engagement_id, ready in readiness_many(ids).items():
+        by_id[engagement_id].readiness = ready
 
 
 def period_progress(engagement: Engagement, today: date) -> tuple[str, int, int] | None:
