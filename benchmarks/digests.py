@@ -20,8 +20,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
-# Import from the repository root, and NOT from benchmarks/ (a sibling http.py there would
-# shadow the standard library's http package).
+# Import the app from the repository root.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import event, insert, select  # noqa: E402

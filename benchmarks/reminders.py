@@ -19,7 +19,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-# The repo root instead of benchmarks/ (whose http.py would shadow the standard library's).
+# Import the app from the repository root.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from sqlalchemy import func, insert, select, text  # noqa: E402

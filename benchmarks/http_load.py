@@ -2,7 +2,7 @@
 
 Run from the repository root (docs/benchmarks.md, "HTTP at 10,000 engagements"):
 
-    .venv/bin/python benchmarks/http.py --engagements 10000 --backends sqlite,postgres
+    .venv/bin/python benchmarks/http_load.py --engagements 10000 --backends sqlite,postgres
 
 For each backend: a fresh database (`flask db upgrade`, `flask seed-demo --scale N`),
 an API token (`flask tokens create`), the app under gunicorn with production settings
@@ -16,9 +16,8 @@ endpoint's ratio to the floor, the targets met or missed, and the servers' peak 
 import sys
 from pathlib import Path
 
-# This file is named http.py: keep its directory off sys.path so `http.client` is the stdlib's.
+# Import the app from the repository root.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
