@@ -63,10 +63,16 @@ def available_transitions(actor: User, engagement_id: int, *, today=None) -> lis
     return engine_for(engagement).options(subject, actor_for(actor))
 
 
+_DIAGRAMS: dict[tuple[str, int, str, str], str] = {}
+
+
 def diagram_svg(engagement: Engagement) -> str:
-    """The lifecycle diagram with this engagement's state highlighted."""
+    """The lifecycle diagram with this engagement's state highlighted (drawn once per state)."""
     definition = definition_for(engagement.workflow_name, engagement.workflow_version)
-    return to_svg(definition, current=engagement.state)
+    key = (definition.name, definition.version, definition.content_hash, engagement.state)
+    if key not in _DIAGRAMS:
+        _DIAGRAMS[key] = to_svg(definition, current=engagement.state)
+    return _DIAGRAMS[key]
 
 
 def fire(
