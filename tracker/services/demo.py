@@ -256,6 +256,26 @@ def _demo_milestones(engagement: Engagement, people: dict[str, User], today: dat
             _demo_update(milestone, provider_user, status, today)
     if engagement.title.startswith("Demand"):
         _demo_weekly_work(engagement, today)
+    if engagement.state == "extension":
+        _demo_extension_milestones(engagement, provider_user, today)
+
+
+def _demo_extension_milestones(engagement: Engagement, author: User, today: date) -> None:
+    """The extension period's own checkpoints, the first already met."""
+    for offset in (30, 60, 90):
+        due = engagement.period_start + timedelta(days=offset)
+        milestone = Milestone(
+            engagement_id=engagement.id,
+            period=1,
+            due_date=due,
+            title=f"Extension 1 day-{offset} milestone",
+            status="met" if due < today else "planned",
+            success_criteria=f"Online A/B test: +{offset // 30}% click-through at equal latency.",
+        )
+        db.session.add(milestone)
+        db.session.flush()
+        if milestone.status == "met":
+            _demo_update(milestone, author, "met", today)
 
 
 def _demo_weekly_work(engagement: Engagement, today: date) -> None:
