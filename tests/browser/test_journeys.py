@@ -124,3 +124,8 @@ def test_dashboard_and_engagement_page_screenshots(live_server, page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/dashboard")
     screenshot(page, "dashboard-phone")
+    page.go_back()
+    page.wait_for_selector("[data-testid=timeline] svg")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the engagement page scrolls sideways on a phone ({width}px)"
+    screenshot(page, "engagement-phone")
