@@ -41,3 +41,10 @@ def test_demo_logins_work(app, auth):
     app.test_cli_runner().invoke(args=["seed-demo"])
     response = auth.login("priya@northwind.example", "demo-password")
     assert response.status_code == 302
+
+
+def test_seed_demo_computes_health_so_the_first_dashboard_is_not_all_green(app):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    with app.app_context():
+        colours = set(db.session.scalars(select(Engagement.health)))
+    assert {"red", "amber"} <= colours

@@ -385,3 +385,7 @@ def _after_seed_hooks(today: date) -> None:
         module_name, _, function = target.partition(":")
         getattr(importlib.import_module(module_name), function)(today)
     db.session.commit()
+    # Health is cached on each engagement; compute it once so the first dashboard is right.
+    from tracker.services.health import refresh_all
+
+    refresh_all()
