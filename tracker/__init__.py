@@ -44,8 +44,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_auth(app)
     api.init_app(app)
-    # Importing the module installs its session hook: reminder rows are planned
-    # in the same flush as the milestone or checklist change that causes them.
+    # Importing these modules installs their session hooks: reminder rows and the
+    # cached readiness score are written in the same flush as the change causing them.
+    import tracker.services.readiness  # noqa: F401
     import tracker.services.reminders  # noqa: F401
 
 

@@ -128,4 +128,4 @@ def test_override_needs_note_and_wins_until_expiry(engagement):
         health.override_health(engagement.owner, engagement.id, "red", "", None)
     assert "note" in caught.value.errors
     health.override_health(engagement.owner, engagement.id, "red", "Vendor dispute", None)
-    assert engagement.effective_health() == "red" and engagement.health == "green"
+    assert engagement.health_at() == "red" and engagement.health == "green"

@@ -265,10 +265,10 @@ def test_health_override_needs_a_note_and_then_applies(client, app, engagement_i
     assert good.status_code == 302
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
-        assert engagement.effective_health() == "red"
+        assert engagement.health_at() == "red"
     assert post(f"/engagements/{engagement_id}/health/clear", {}).status_code == 302
     with app.app_context():
-        assert db.session.get(Engagement, engagement_id).effective_health() == "green"
+        assert db.session.get(Engagement, engagement_id).health_at() == "green"
 
 
 def test_edit_and_remove_a_team_member(client, app, engagement_id, post):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Numeric, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Numeric, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db_setup import UTCDateTime, utcnow
@@ -25,7 +25,15 @@ class Engagement(Model):
 
     __tablename__ = "engagement"
     __table_args__ = (
-        Index("ix_engagement_state_health", "state", "health"),
+        Index("ix_engagement_state_health", "state", "effective_health"),
+        # Covers the dashboard's passes over every live engagement (count, by health,
+        # health-ranked page) without touching the wide rows.
+        Index("ix_engagement_live_health", "closed_at", "effective_health"),
+        Index("ix_engagement_state_updated", "state", "updated_at"),
+        # The scheduler's daily health refresh and override expiry (services.health).
+        Index("ix_engagement_live_computed", "closed_at", "health_computed_at"),
+        Index("ix_engagement_override_until", "health_override_until"),
+        Index("ix_engagement_readiness_score", "readiness_score"),
         Index("ix_engagement_provider_state", "provider_id", "state"),
         Index("ix_engagement_owner_state", "owner_id", "state"),
         Index("ix_engagement_trial_end", "trial_end"),
@@ -66,6 +74,15 @@ class Engagement(Model):
     health_override_note: Mapped[str | None] = mapped_column(Text)
     health_override_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     health_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # What lists filter, count and sort by: the live override, else `health`. Kept in
+    # step by the flush hook below and, as overrides expire, by the scheduler.
+    effective_health: Mapped[str] = mapped_column(
+        String(10), default="green", server_default="green"
+    )
+    # Knowledge-retention readiness cached for lists (services.readiness keeps it
+    # current on every flush that touches its inputs); None until first computed.
+    readiness_score: Mapped[int | None]
+    readiness_gaps: Mapped[int | None]
 
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -85,17 +102,26 @@ class Engagement(Model):
     def is_closed(self) -> bool:
         return self.closed_at is not None
 
-    def effective_health(self, now: datetime | None = None) -> str:
-        """The manager's override while it lasts, else the derived health."""
+    def has_live_override(self, now: datetime | None = None) -> bool:
+        """Whether a manager's health override is set and has not expired."""
         now = now or utcnow()
-        if self.health_override and (
+        return bool(self.health_override) and (
             self.health_override_until is None or self.health_override_until > now
-        ):
-            return self.health_override
-        return self.health
+        )
+
+    def health_at(self, now: datetime | None = None) -> str:
+        """The manager's override while it lasts, else the derived health."""
+        return self.health_override if self.has_live_override(now) else self.health
 
     def __repr__(self) -> str:
         return f"<Engagement {self.id} {self.title!r} {self.state}>"
+
+
+@event.listens_for(Engagement, "before_insert")
+@event.listens_for(Engagement, "before_update")
+def _store_effective_health(mapper, connection, engagement: Engagement) -> None:
+    """Whatever changed the health or its override, the stored effective value follows."""
+    engagement.effective_health = engagement.health_at() or "green"
 
 
 class TeamMember(Model):

@@ -138,7 +138,7 @@ def _section(engagement: Engagement, user: User, today: date, now: datetime) -> 
         provider=engagement.provider.name,
         state=engagement.state,
         period_text=period_text(engagement, today),
-        health=engagement.effective_health(now),
+        health=engagement.health_at(now),
         reasons=[_reason_text(r) for r in engagement.health_reasons or []],
         period_end=engagement.trial_end if engagement.state == "trial" else engagement.period_end,
     )

@@ -34,6 +34,12 @@ def _digests(now: datetime) -> int:
     return tick_step(now)
 
 
+def _health(now: datetime) -> int:
+    from tracker.services.health import refresh_due
+
+    return refresh_due(now)
+
+
 def _delivery(now: datetime) -> int:
     from tracker.notifications.delivery import deliver_due
 
@@ -42,10 +48,12 @@ def _delivery(now: datetime) -> int:
 
 
 # (name, step(now) -> count). Order matters: timers first (a transition may plan
-# reminders), then reminders (they queue email), then delivery sends the outbox.
+# reminders), then reminders (they queue email), health before digests (they show
+# it), then delivery sends the outbox.
 TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
     ("timers", _timers),
     ("reminders", _reminders),
+    ("health", _health),
     ("digests", _digests),
     ("delivery", _delivery),
 ]

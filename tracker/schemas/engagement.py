@@ -85,7 +85,7 @@ class EngagementSummarySchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     state = fields.String(required=True)
-    health = fields.Function(lambda e: e.effective_health(), required=True)
+    health = fields.Function(lambda e: e.health_at(), required=True)
     structure = fields.String(required=True)
     provider = fields.Nested(ProviderRefSchema, required=True)
     owner = fields.Nested(UserRefSchema, required=True)

@@ -8,9 +8,9 @@ never one query per row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.auth.permissions import visible_clause
@@ -28,7 +28,7 @@ from tracker.models import (
     Role,
     User,
 )
-from tracker.services.readiness import Readiness, readiness_many
+from tracker.services.readiness import readiness_many
 
 LIFECYCLE_ORDER = (
     "discovery",
@@ -66,7 +66,8 @@ class DashboardRow:
     next_milestone: Milestone | None = None
     overdue_milestones: int = 0
     overdue_checklist: int = 0
-    readiness: Readiness | None = None
+    readiness_score: int | None = None
+    readiness_gaps: int | None = None
 
     @property
     def overdue(self) -> int:
@@ -129,24 +130,15 @@ def parse_query(args) -> DashboardQuery:
     )
 
 
-def effective_health_expr(now: datetime):
-    """SQL for Engagement.effective_health(): a live manager override wins."""
-    live_override = and_(
-        Engagement.health_override.is_not(None),
-        or_(Engagement.health_override_until.is_(None), Engagement.health_override_until > now),
-    )
-    return case((live_override, Engagement.health_override), else_=Engagement.health)
-
-
 def _rank(expr, order) -> object:
     return case({value: index for index, value in enumerate(order)}, value=expr, else_=99)
 
 
-def _order_by(query: DashboardQuery, health):
+def _order_by(query: DashboardQuery):
     keys = {
         "title": func.lower(Engagement.title),
         "state": _rank(Engagement.state, LIFECYCLE_ORDER),
-        "health": _rank(health, [h.value for h in HEALTH_ORDER]),
+        "health": _rank(Engagement.effective_health, [h.value for h in HEALTH_ORDER]),
         "provider": func.lower(ProviderOrganisation.name),
         "owner": func.lower(User.name),
         "period_end": func.coalesce(Engagement.period_end, Engagement.trial_end),
@@ -157,14 +149,14 @@ def _order_by(query: DashboardQuery, health):
     return [primary, Engagement.id.asc()]
 
 
-def _base_filters(actor: User, query: DashboardQuery, health) -> list:
+def _base_filters(actor: User, query: DashboardQuery) -> list:
     clauses = [visible_clause(actor)]
     if query.state:
         clauses.append(Engagement.state == query.state)
     else:
         clauses.append(Engagement.closed_at.is_(None))  # "live" unless closed is asked for
     if query.health:
-        clauses.append(health == query.health)
+        clauses.append(Engagement.effective_health == query.health)
     if query.provider_id:
         clauses.append(Engagement.provider_id == query.provider_id)
     if query.owner_id:
@@ -174,20 +166,18 @@ def _base_filters(actor: User, query: DashboardQuery, health) -> list:
 
 def build_dashboard(actor: User, query: DashboardQuery, *, today: date | None = None) -> Dashboard:
     """The filtered, sorted page of visible engagements, with counts and per-row facts."""
-    now = utcnow()
-    today = today or now.date()
-    health = effective_health_expr(now)
-    clauses = _base_filters(actor, query, health)
-    rows = _page_rows(query, clauses, health)
-    total = db.session.scalar(select(func.count(Engagement.id)).where(*clauses)) or 0
+    today = today or utcnow().date()
+    clauses = _base_filters(actor, query)
+    rows = _page_rows(query, clauses)
+    board = Dashboard(query=query, rows=rows, total=0)
+    board.by_state, board.by_health = _counts(actor)
+    board.total = _total(query, clauses, board)
     _attach_row_facts(rows, today)
-    board = Dashboard(query=query, rows=rows, total=total)
-    board.by_state, board.by_health = _counts(actor, health)
     board.providers, board.owners = _filter_choices(actor)
     return board
 
 
-def _page_rows(query: DashboardQuery, clauses: list, health) -> list[DashboardRow]:
+def _page_rows(query: DashboardQuery, clauses: list) -> list[DashboardRow]:
     """The page's ids from the narrow engagement rows, then those rows with their joins.
 
     Sorting every live row with the provider and owner joined in cost ~3x more at
@@ -201,24 +191,34 @@ def _page_rows(query: DashboardQuery, clauses: list, health) -> list[DashboardRo
     if query.sort == "owner":
         ids_query = ids_query.join(User, User.id == Engagement.owner_id)
     ids = db.session.scalars(
-        ids_query.order_by(*_order_by(query, health))
+        ids_query.order_by(*_order_by(query))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     ).all()
     if not ids:
         return []
-    loaded = db.session.execute(
-        select(Engagement, health)
+    loaded = db.session.scalars(
+        select(Engagement)
         .join(ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id)
         .join(User, User.id == Engagement.owner_id)
         .options(contains_eager(Engagement.provider), contains_eager(Engagement.owner))
         .where(Engagement.id.in_(ids))
     )
-    by_id = {engagement.id: DashboardRow(engagement, value) for engagement, value in loaded}
+    by_id = {e.id: DashboardRow(e, e.effective_health) for e in loaded}
     return [by_id[engagement_id] for engagement_id in ids]
 
 
-def _counts(actor: User, health) -> tuple[dict[str, int], dict[str, int]]:
+def _total(query: DashboardQuery, clauses: list, board: Dashboard) -> int:
+    """How many engagements match; read off the badge counts when the filters allow."""
+    if query.provider_id is None and query.owner_id is None:
+        if query.state is None and query.health is None:
+            return sum(board.by_health.values())
+        if query.health is None:
+            return board.by_state.get(query.state, 0)
+    return db.session.scalar(select(func.count(Engagement.id)).where(*clauses)) or 0
+
+
+def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     """Live engagements by state and by health (the filters' badges), two GROUP BYs."""
     visible = visible_clause(actor)
     by_state = dict(
@@ -228,9 +228,9 @@ def _counts(actor: User, health) -> tuple[dict[str, int], dict[str, int]]:
     )
     by_health = dict(
         db.session.execute(
-            select(health, func.count())
+            select(Engagement.effective_health, func.count())
             .where(visible, Engagement.closed_at.is_(None))
-            .group_by(health)
+            .group_by(Engagement.effective_health)
         ).all()
     )
     ordered_states = {s: by_state.get(s, 0) for s in LIFECYCLE_ORDER}
@@ -257,7 +257,7 @@ def _filter_choices(actor: User) -> tuple[list[ProviderOrganisation], list[User]
 
 
 def _attach_row_facts(rows: list[DashboardRow], today: date) -> None:
-    """Next open milestone and overdue counts for the rows: three queries in total."""
+    """Next open milestone, overdue counts and readiness for the rows: three queries."""
     by_id = {row.engagement.id: row for row in rows}
     if not by_id:
         return
@@ -289,8 +289,23 @@ def _attach_row_facts(rows: list[DashboardRow], today: date) -> None:
     )
     for engagement_id, count in db.session.execute(late_items):
         by_id[engagement_id].overdue_checklist = count
-    for engagement_id, ready in readiness_many(ids).items():
-        by_id[engagement_id].readiness = ready
+    _attach_readiness(rows)
+
+
+def _attach_readiness(rows: list[DashboardRow]) -> None:
+    """The cached score; computed here only for rows not scored yet (after a migration)."""
+    unscored = [row.engagement.id for row in rows if row.engagement.readiness_score is None]
+    computed = readiness_many(unscored)
+    for row in rows:
+        engagement = row.engagement
+        if engagement.id in computed:
+            ready = computed[engagement.id]
+            row.readiness_score, row.readiness_gaps = ready.score, len(ready.gaps)
+        else:
+            row.readiness_score, row.readiness_gaps = (
+                engagement.readiness_score,
+                engagement.readiness_gaps,
+            )
 
 
 def period_progress(engagement: Engagement, today: date) -> tuple[str, int, int] | None:

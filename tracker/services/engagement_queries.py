@@ -3,18 +3,18 @@
 Every list here costs a constant number of SQL statements whatever the page
 size: one COUNT and one SELECT with the many-to-one rows a list shows
 (provider, owner) joined in. The filters use the indexed columns
-(state, health, provider_id, owner_id).
+(state, effective_health, provider_id, owner_id); the default sort, newest change
+first, walks the (state, updated_at) index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
-from tracker.db_setup import utcnow
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, Milestone, User
@@ -22,7 +22,7 @@ from tracker.models import AuditEvent, Engagement, Milestone, User
 SORT_COLUMNS = {
     "title": Engagement.title,
     "state": Engagement.state,
-    "health": Engagement.health,
+    "health": Engagement.effective_health,
     "created_at": Engagement.created_at,
     "updated_at": Engagement.updated_at,
     "trial_end": Engagement.trial_end,
@@ -53,19 +53,6 @@ class Page:
         }
 
 
-def _health_clause(health: str):
-    """Effective health: a live manager override wins over the derived value."""
-    now = utcnow()
-    override_live = and_(
-        Engagement.health_override.is_not(None),
-        or_(Engagement.health_override_until.is_(None), Engagement.health_override_until > now),
-    )
-    return or_(
-        and_(override_live, Engagement.health_override == health),
-        and_(~override_live, Engagement.health == health),
-    )
-
-
 def _like(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -76,7 +63,7 @@ def _filtered(actor: User, filters: dict) -> Select:
     if filters.get("state"):
         query = query.where(Engagement.state == filters["state"])
     if filters.get("health"):
-        query = query.where(_health_clause(filters["health"]))
+        query = query.where(Engagement.effective_health == filters["health"])
     if filters.get("provider_id"):
         query = query.where(Engagement.provider_id == filters["provider_id"])
     if filters.get("owner_id"):

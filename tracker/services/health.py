@@ -5,16 +5,19 @@ Rules (each adds a reason; the worst colour wins):
 - amber: a milestone is at risk; no provider update for 14 days while the period
   runs; an overdue prerequisite; the trial or period ends within 14 days and no
   review has begun.
-Health is cached on the engagement row so lists never recompute it.
+Health is cached on the engagement row so lists never recompute it: services
+refresh it when they change its inputs, and the scheduler's `health` step
+(`refresh_due`) recomputes what time alone changes: every live engagement once a
+day (UTC), and the stored effective health of overrides that have expired.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select, update
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.db_setup import utcnow
@@ -22,11 +25,13 @@ from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Health, Milestone, MilestoneUpdate, User
 from tracker.services import audit
+from tracker.services.readiness import store_readiness
 
 STALE_AFTER = timedelta(days=14)
 ENDING_SOON = timedelta(days=14)
 RUNNING_STATES = ("trial", "extension")
 _RANK = {Health.GREEN: 0, Health.AMBER: 1, Health.RED: 2}
+DAILY_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,6 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
 
 
 def _aware(value):
-    from datetime import UTC
-
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -139,10 +142,80 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
             engagement.health_computed_at = now
 
 
+def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int:
+    """The scheduler step: recompute health computed before today, or whose override ended.
+
+    Readiness is re-cached for the same engagements, and for any never scored.
+    At most `batch` engagements per call (a tick), so 10,000 engagements are caught
+    up within a few ticks after midnight without one long transaction. Writes with a
+    plain UPDATE: a derived value must not bump the row's version (that would make
+    every editor's ETag stale overnight) nor its `updated_at`. Commits.
+    """
+    now = now or utcnow()
+    midnight = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    ids = db.session.scalars(
+        select(Engagement.id)
+        .where(
+            Engagement.closed_at.is_(None),
+            or_(Engagement.health_computed_at.is_(None), Engagement.health_computed_at < midnight),
+        )
+        .limit(batch)
+    ).all()
+    expired = db.session.scalars(
+        select(Engagement.id).where(
+            Engagement.health_override_until <= now,
+            Engagement.effective_health != Engagement.health,
+        )
+    ).all()
+    unscored = db.session.scalars(
+        select(Engagement.id).where(Engagement.readiness_score.is_(None)).limit(batch)
+    ).all()  # rows from before the readiness cache (migration 0002)
+    chosen = sorted(set(ids) | set(expired))
+    if chosen:
+        _store_health(chosen, now)
+    if chosen or unscored:
+        store_readiness(set(chosen) | set(unscored))
+    db.session.commit()
+    return len(chosen) + len(set(unscored) - set(chosen))
+
+
+def _store_health(engagement_ids: list[int], now: datetime) -> None:
+    table = Engagement.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            health=bindparam("new_health"),
+            health_reasons=bindparam("new_reasons"),
+            effective_health=bindparam("new_effective"),
+            health_computed_at=now,
+            updated_at=table.c.updated_at,
+        )
+    )
+    facts = gather_facts(engagement_ids, now.date())
+    rows = []
+    for engagement in db.session.scalars(
+        select(Engagement).where(Engagement.id.in_(engagement_ids))
+    ):
+        health, reasons = compute_health(engagement, facts[engagement.id], now.date())
+        live = engagement.has_live_override(now)
+        rows.append(
+            {
+                "row_id": engagement.id,
+                "new_health": str(health),
+                "new_reasons": reasons,
+                "new_effective": engagement.health_override if live else str(health),
+            }
+        )
+    db.session.execute(statement, rows, execution_options={"synchronize_session": False})
+
+
 def refresh_all(*, now: datetime | None = None) -> int:
     """Recompute every live engagement (time alone changes health); commits."""
     ids = list(db.session.scalars(select(Engagement.id).where(Engagement.state != "closed")))
     refresh_health(ids, now=now)
+    db.session.flush()
+    store_readiness(ids)
     db.session.commit()
     return len(ids)
 

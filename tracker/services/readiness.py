@@ -5,6 +5,11 @@ default definition's `close` transition runs), applied to the same facts, so
 the breakdown and the close guard cannot disagree: the score is 100 exactly
 when those guards have nothing unmet. `readiness_many` loads any number of
 engagements in a constant number of queries (dashboard, digests, API lists).
+
+Lists read the score and the number of gaps from two cached columns on the
+engagement row. A session hook rewrites them in every flush that adds, changes or
+deletes one of their inputs (team members, shadows, ADRs, artifacts, checklist
+items), so no service has to remember to, and the cache commits with the change.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.extensions import db
 from tracker.models import (
@@ -37,6 +43,8 @@ from workflows.guards import (
 )
 
 KT = ChecklistKind.KNOWLEDGE_TRANSFER.value
+READINESS_INPUTS = (TeamMember, ShadowAssignment, Adr, Artifact, ChecklistItem)
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -201,3 +209,59 @@ def _subject(engagement_id: int, grouped) -> Subject:
         today=utcnow().date(),
         **{name: tuple(grouped[name].get(engagement_id, ())) for name in grouped},
     )
+
+
+# -- the cached score on the engagement row ---------------------------------------------------
+
+
+def store_readiness(engagement_ids: Iterable[int]) -> int:
+    """Recompute and cache score and gap count for these engagements (no commit).
+
+    A plain UPDATE, not an ORM change: a derived cache must not bump the row's
+    version (a provider's new ADR would otherwise make a manager's ETag stale) nor
+    its `updated_at`.
+    """
+    ids = sorted(set(engagement_ids))
+    table = Engagement.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            readiness_score=bindparam("score"),
+            readiness_gaps=bindparam("gaps"),
+            updated_at=table.c.updated_at,
+        )
+    )
+    for start in range(0, len(ids), _CHUNK):
+        scores = readiness_many(ids[start : start + _CHUNK])
+        rows = [{"row_id": i, "score": r.score, "gaps": len(r.gaps)} for i, r in scores.items()]
+        db.session.execute(statement, rows, execution_options={"synchronize_session": False})
+        _sync_identity_map(rows)
+    return len(ids)
+
+
+def _sync_identity_map(rows: list[dict]) -> None:
+    """Engagements already loaded in this session see the new values without a reload."""
+    for row in rows:
+        engagement = db.session.identity_map.get(db.session.identity_key(Engagement, row["row_id"]))
+        if engagement is not None:
+            set_committed_value(engagement, "readiness_score", row["score"])
+            set_committed_value(engagement, "readiness_gaps", row["gaps"])
+
+
+def _touched_engagements(session) -> set[int]:
+    touched = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, READINESS_INPUTS) and obj.engagement_id is not None:
+            touched.add(obj.engagement_id)
+        elif isinstance(obj, Engagement) and obj in session.new:
+            touched.add(obj.id)
+    return touched
+
+
+@event.listens_for(db.session, "after_flush")
+def _store_readiness_after_flush(session, flush_context) -> None:
+    """Re-cache readiness for every engagement whose inputs this flush changed."""
+    touched = _touched_engagements(session)
+    if touched:
+        store_readiness(touched)

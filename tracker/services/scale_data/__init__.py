@@ -50,6 +50,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
         db.session.commit()
     added = max(0, n - existing)
     if added:
+        _cache_readiness(people)
         # Planner statistics for the loaded tables (autovacuum would do it later on
         # PostgreSQL; SQLite never does): without them SQLite counts a page's overdue
         # checklist items through the status index, ~30x slower (docs/adr/0070).
@@ -61,6 +62,19 @@ def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
         file=sys.stderr,
     )
     return added
+
+
+def _cache_readiness(people: People) -> None:
+    """Bulk INSERTs skip the readiness session hook: score the generated rows once."""
+    from tracker.services.readiness import store_readiness
+
+    missing = db.session.scalars(
+        select(Engagement.id).where(
+            Engagement.provider_id.in_(people.providers), Engagement.readiness_score.is_(None)
+        )
+    ).all()
+    store_readiness(missing)
+    db.session.commit()
 
 
 # People ------------------------------------------------------------------------------

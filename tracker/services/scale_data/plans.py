@@ -379,4 +379,9 @@ def _set_health(plan: Plan, today: date) -> None:
         ),
     )
     health, reasons = compute_health(subject, facts, today)
-    row.update(health=str(health), health_reasons=reasons, health_computed_at=utcnow())
+    row.update(
+        health=str(health),
+        effective_health=str(health),  # bulk INSERTs skip the model's flush hook
+        health_reasons=reasons,
+        health_computed_at=utcnow(),
+    )
