@@ -38,9 +38,9 @@ def upgrade():
     # SQLite rebuild the table, and with foreign keys on, DROP TABLE cascades.
     with op.batch_alter_table('engagement', schema=None) as batch_op:
         batch_op.drop_index('ix_engagement_state_health')
-        batch_op.create_index('ix_engagement_state_health', ['state', 'effective_health'], unique=False)
-        batch_op.create_index('ix_engagement_live_health', ['closed_at', 'effective_health'], unique=False)
-        batch_op.create_index('ix_engagement_state_updated', ['state', 'updated_at'], unique=False)
+        batch_op.create_index('ix_engagement_state_health', ['state', 'effective_health', 'id'], unique=False)
+        batch_op.create_index('ix_engagement_live_health', ['closed_at', 'effective_health', 'id'], unique=False)
+        batch_op.create_index('ix_engagement_state_updated', ['state', 'updated_at', 'id'], unique=False)
         batch_op.create_index('ix_engagement_live_computed', ['closed_at', 'health_computed_at'], unique=False)
         batch_op.create_index('ix_engagement_override_until', ['health_override_until'], unique=False)
         batch_op.create_index('ix_engagement_readiness_score', ['readiness_score'], unique=False)

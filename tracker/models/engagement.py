@@ -25,11 +25,11 @@ class Engagement(Model):
 
     __tablename__ = "engagement"
     __table_args__ = (
-        Index("ix_engagement_state_health", "state", "effective_health"),
+        Index("ix_engagement_state_health", "state", "effective_health", "id"),
         # Covers the dashboard's passes over every live engagement (count, by health,
         # health-ranked page) without touching the wide rows.
-        Index("ix_engagement_live_health", "closed_at", "effective_health"),
-        Index("ix_engagement_state_updated", "state", "updated_at"),
+        Index("ix_engagement_live_health", "closed_at", "effective_health", "id"),
+        Index("ix_engagement_state_updated", "state", "updated_at", "id"),
         # The scheduler's daily health refresh and override expiry (services.health).
         Index("ix_engagement_live_computed", "closed_at", "health_computed_at"),
         Index("ix_engagement_override_until", "health_override_until"),
