@@ -3,6 +3,9 @@
 Served by the same gunicorn settings on the same database as the tracker, it
 measures what Flask + SQLAlchemy + gunicorn cost on this machine before any of
 our code runs: no login, no permissions, no templates, no ORM objects.
+A second endpoint reads a page of 50 rows with the provider's and owner's names,
+the least the API list can do, so a list is compared with a list as well as with
+the one-row floor the targets are stated against.
 Run from the repository root: `gunicorn benchmarks.floor_app:app` with DATABASE_URL set.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, abort, jsonify
+from flask import Flask, abort, jsonify, request
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, select
 
 metadata = MetaData()
@@ -22,7 +25,12 @@ engagement = Table(
     Column("state", String),
     Column("health", String),
     Column("version", Integer),
+    Column("provider_id", Integer),
+    Column("owner_id", Integer),
+    Column("updated_at", String),
 )
+provider = Table("provider_organisation", metadata, Column("id", Integer), Column("name", String))
+owner = Table("user", metadata, Column("id", Integer), Column("name", String))
 
 
 def _engine():
@@ -57,6 +65,29 @@ def floor(engagement_id: int):
     if row is None:
         abort(404)
     return jsonify(dict(row._mapping))
+
+
+@app.get("/floor/list")
+def floor_list():
+    """50 engagements of one state, newest change first, with provider and owner names."""
+    page = max(1, request.args.get("page", 1, type=int))
+    query = (
+        select(
+            engagement.c.id, engagement.c.title, engagement.c.state, engagement.c.health,
+            engagement.c.version, engagement.c.updated_at,
+            provider.c.id.label("provider_id"), provider.c.name.label("provider_name"),
+            owner.c.id.label("owner_id"), owner.c.name.label("owner_name"),
+        )
+        .join(provider, provider.c.id == engagement.c.provider_id)
+        .join(owner, owner.c.id == engagement.c.owner_id)
+        .where(engagement.c.state == request.args.get("state", "trial"))
+        .order_by(engagement.c.updated_at.desc(), engagement.c.id.desc())
+        .limit(50)
+        .offset((page - 1) * 50)
+    )  # fmt: skip
+    with db_engine.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(query)]
+    return jsonify(items=rows)
 
 
 @app.get("/healthz")

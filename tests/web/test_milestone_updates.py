@@ -117,3 +117,31 @@ def test_engagement_page_query_count_is_constant(client, sign_in, app, query_cou
         total = len(db.session.scalars(select(Milestone.id)).all())
     assert html.count('data-testid="milestone"') == total == 9
     assert many.count == few.count, many.statements
+
+
+def test_bad_update_on_the_engagement_page_keeps_input_and_marks_only_the_bad_field(
+    client, sign_in, post, app, milestone_id
+):
+    sign_in("provider", provider="Northwind ML")
+    with app.app_context():
+        engagement_id = db.session.get(Milestone, milestone_id).engagement_id
+    response = post(
+        f"/milestones/{milestone_id}/update",
+        {
+            f"m{milestone_id}-status": "blocked",
+            f"m{milestone_id}-note": "Typed <note> kept",
+            f"m{milestone_id}-evidence": "not a link",
+            f"m{milestone_id}-version": "1",
+        },
+        prefix=f"m{milestone_id}",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="milestone-{milestone_id}"' in html  # the engagement page, re-rendered
+    assert '<option selected value="blocked">Blocked</option>' in html
+    assert "Typed &lt;note&gt; kept</textarea>" in html
+    evidence = f'name="m{milestone_id}-evidence" placeholder="https://…" type="url"'
+    assert f'{evidence} value="not a link" aria-invalid="true"' in html
+    assert html.count('aria-invalid="true"') == 1
+    assert 'aria-invalid="None"' not in html
+    assert client.get(f"/engagements/{engagement_id}").status_code == 200

@@ -80,12 +80,12 @@ class EngagementQuerySchema(PageArgsSchema):
 
 
 class EngagementSummarySchema(Schema):
-    """One row of the engagement list."""
+    """One row of the engagement list: health is the stored effective value it filters on."""
 
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     state = fields.String(required=True)
-    health = fields.Function(lambda e: e.health_at(), required=True)
+    health = fields.String(attribute="effective_health", required=True)
     structure = fields.String(required=True)
     provider = fields.Nested(ProviderRefSchema, required=True)
     owner = fields.Nested(UserRefSchema, required=True)
@@ -101,6 +101,7 @@ class EngagementSummarySchema(Schema):
 class EngagementSchema(EngagementSummarySchema):
     """One engagement in full (cost fields and internal notes for the client side only)."""
 
+    health = fields.Function(lambda e: e.health_at(), required=True)
     technical_contact = fields.Nested(UserRefSchema, allow_none=True)
     problem_statement = fields.String(required=True)
     success_criteria = fields.String(required=True)
