@@ -162,10 +162,12 @@ def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int
         .limit(batch)
     ).all()
     expired = db.session.scalars(
-        select(Engagement.id).where(
+        select(Engagement.id)
+        .where(
             Engagement.health_override_until <= now,
             Engagement.effective_health != Engagement.health,
         )
+        .limit(batch)
     ).all()
     unscored = db.session.scalars(
         select(Engagement.id).where(Engagement.readiness_score.is_(None)).limit(batch)

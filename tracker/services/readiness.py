@@ -233,11 +233,32 @@ def store_readiness(engagement_ids: Iterable[int]) -> int:
         )
     )
     for start in range(0, len(ids), _CHUNK):
-        scores = readiness_many(ids[start : start + _CHUNK])
+        chunk = ids[start : start + _CHUNK]
+        _lock_rows(chunk)
+        scores = readiness_many(chunk)
         rows = [{"row_id": i, "score": r.score, "gaps": len(r.gaps)} for i, r in scores.items()]
         db.session.execute(statement, rows, execution_options={"synchronize_session": False})
         _sync_identity_map(rows)
     return len(ids)
+
+
+def _lock_rows(ids: list[int]) -> None:
+    """Serialise scoring per engagement, so the last writer has seen every input.
+
+    Without it two transactions changing different inputs (an artifact, a checklist
+    item) could each score without the other's change, and the later commit would
+    cache a stale score. On PostgreSQL, READ COMMITTED lets the waiter's next query
+    see what the holder committed. It is FOR NO KEY UPDATE because a child row's
+    foreign key check takes KEY SHARE on the engagement; FOR UPDATE would deadlock
+    two such transactions. SQLite serialises writers anyway (SQLAlchemy drops the
+    clause there).
+    """
+    db.session.execute(
+        select(Engagement.id)
+        .where(Engagement.id.in_(ids))
+        .order_by(Engagement.id)
+        .with_for_update(key_share=True)
+    )
 
 
 def _sync_identity_map(rows: list[dict]) -> None:
