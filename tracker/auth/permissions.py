@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from tracker.errors import Forbidden, NotFound
@@ -48,9 +48,10 @@ def visible_clause(user: User) -> ColumnElement[bool]:
         return true()
     if user.role == Role.PROVIDER:
         return Engagement.provider_id == (user.provider_id or -1)
-    return exists().where(
-        engagement_follower.c.engagement_id == Engagement.id,
-        engagement_follower.c.user_id == user.id,
+    # IN over the user's followed ids (the follower index), not a correlated EXISTS:
+    # SQLite ran the EXISTS once per engagement, ~3 ms per pass at 10,000.
+    return Engagement.id.in_(
+        select(engagement_follower.c.engagement_id).where(engagement_follower.c.user_id == user.id)
     )
 
 
