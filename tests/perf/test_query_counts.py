@@ -10,47 +10,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.perf.helpers import count_requests, first_ids, grow_to, manager_and_token
 from tracker.extensions import db
-from tracker.models import Engagement, User
+from tracker.models import Engagement
 from tracker.services import scale_data
-from tracker.services import users as user_service
 
 SEED = 17
-
-
-def _grow_to(app, n: int) -> None:
-    with app.app_context():
-        scale_data.generate(n, seed=SEED)
-        db.session.remove()
-
-
-def _manager_and_token(app) -> tuple[str, str]:
-    with app.app_context():
-        manager = db.session.scalar(
-            select(User).where(User.role == "manager", User.email.like(f"%@s{SEED}.scale%"))
-        )
-        _, secret = user_service.create_token(manager, "perf")
-        email = manager.email
-        db.session.remove()
-    return email, secret
-
-
-def _first_ids(app, count: int) -> list[int]:
-    with app.app_context():
-        ids = db.session.scalars(select(Engagement.id).order_by(Engagement.id).limit(count)).all()
-        db.session.remove()
-    return list(ids)
-
-
-def _counts(client, query_counter, requests: dict[str, tuple[str, dict]]) -> dict[str, int]:
-    counts = {}
-    for name, (url, headers) in requests.items():
-        client.get(url, headers=headers)  # warm: first-use loads (definitions, templates)
-        with query_counter() as counter:
-            response = client.get(url, headers=headers)
-        assert response.status_code == 200, (name, response.status_code)
-        counts[name] = counter.count
-    return counts
 
 
 def _requests(ids: list[int], token: str) -> dict[str, tuple[str, dict]]:
@@ -71,21 +36,21 @@ def _requests(ids: list[int], token: str) -> dict[str, tuple[str, dict]]:
 def test_pages_and_api_cost_the_same_queries_for_5_and_25_engagements(
     app, client, auth, query_counter
 ):
-    _grow_to(app, 5)
-    email, token = _manager_and_token(app)
+    grow_to(app, 5, SEED)
+    email, token = manager_and_token(app, SEED)
     assert auth.login(email, password=scale_data.PASSWORD).status_code == 302
-    requests = _requests(_first_ids(app, 5), token)
-    few = _counts(client, query_counter, requests)
-    _grow_to(app, 25)
-    many = _counts(client, query_counter, requests)
+    requests = _requests(first_ids(app, 5), token)
+    few = count_requests(client, query_counter, requests)
+    grow_to(app, 25, SEED)
+    many = count_requests(client, query_counter, requests)
     assert many == few
     assert all(count > 0 for count in few.values())
 
 
 def test_engagement_pages_cost_the_same_whatever_their_size(app, client, auth, query_counter):
     """Engagements in one state with different numbers of milestones, members and ADRs."""
-    _grow_to(app, 40)
-    email, token = _manager_and_token(app)
+    grow_to(app, 40, SEED)
+    email, token = manager_and_token(app, SEED)
     assert auth.login(email, password=scale_data.PASSWORD).status_code == 302
     with app.app_context():
         trial = db.session.scalars(
@@ -93,7 +58,7 @@ def test_engagement_pages_cost_the_same_whatever_their_size(app, client, auth, q
         ).all()
         db.session.remove()
     assert len(trial) >= 3
-    counts = _counts(client, query_counter, _requests(list(trial), token))
+    counts = count_requests(client, query_counter, _requests(list(trial), token))
     pages = {v for k, v in counts.items() if k.startswith("engagement page")}
     details = {v for k, v in counts.items() if k.startswith("api detail")}
     assert len(pages) == 1, counts

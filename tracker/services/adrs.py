@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
@@ -47,12 +48,23 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 T = TypeVar("T")
 
 
+# The author and the ADR superseded come in the same row; newer ADRs in one more query.
+_WITH_LINKS = (
+    joinedload(Adr.author),
+    joinedload(Adr.supersedes),
+    selectinload(Adr.superseded_by),
+)
+
+
 def list_adrs(actor: User, engagement_id: int) -> list[Adr]:
-    """The engagement's ADRs in number order."""
+    """The engagement's ADRs in number order, with authors and supersede links."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     return list(
         db.session.scalars(
-            select(Adr).where(Adr.engagement_id == engagement.id).order_by(Adr.number)
+            select(Adr)
+            .where(Adr.engagement_id == engagement.id)
+            .options(*_WITH_LINKS)
+            .order_by(Adr.number)
         )
     )
 
@@ -63,6 +75,7 @@ def get_adr(actor: User, adr_id: int) -> Adr:
         select(Adr)
         .join(Engagement, Engagement.id == Adr.engagement_id)
         .where(Adr.id == adr_id, visible_clause(actor))
+        .options(joinedload(Adr.author), joinedload(Adr.supersedes))
     )
     if adr is None:
         raise NotFound("ADR not found.")
@@ -71,7 +84,19 @@ def get_adr(actor: User, adr_id: int) -> Adr:
 
 def history(actor: User, adr_id: int) -> list[AdrRevision]:
     """Every revision of the ADR, oldest first."""
-    return list(get_adr(actor, adr_id).revisions)
+    return revisions_of(get_adr(actor, adr_id))
+
+
+def revisions_of(adr: Adr) -> list[AdrRevision]:
+    """The revisions of an ADR already checked as visible, with their authors (one query)."""
+    return list(
+        db.session.scalars(
+            select(AdrRevision)
+            .where(AdrRevision.adr_id == adr.id)
+            .options(joinedload(AdrRevision.author))
+            .order_by(AdrRevision.id)
+        )
+    )
 
 
 def create_adr(actor: User, engagement_id: int, data: dict, *, today: date | None = None) -> Adr:

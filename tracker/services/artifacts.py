@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
 from tracker.errors import Forbidden, NotFound, ValidationFailed
@@ -16,16 +17,20 @@ KINDS = ("runbook", "architecture_overview", "recording", "access_handover", "ot
 
 
 def list_artifacts(actor: User, engagement_id: int) -> list[Artifact]:
+    """The engagement's links by kind, with their owners (one query)."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     query = select(Artifact).where(Artifact.engagement_id == engagement.id)
-    return list(db.session.scalars(query.order_by(Artifact.kind, Artifact.id)))
+    query = query.options(joinedload(Artifact.owner)).order_by(Artifact.kind, Artifact.id)
+    return list(db.session.scalars(query))
 
 
 def get_artifact(actor: User, artifact_id: int) -> Artifact:
+    """One link the actor may see, with its owner."""
     artifact = db.session.scalar(
         select(Artifact)
         .join(Engagement, Engagement.id == Artifact.engagement_id)
         .where(Artifact.id == artifact_id, visible_clause(actor))
+        .options(joinedload(Artifact.owner))
     )
     if artifact is None:
         raise NotFound("Artifact not found.")

@@ -195,8 +195,16 @@ def list_milestones(actor: User, engagement_id: int) -> list[Milestone]:
 
 
 def history(actor: User, milestone_id: int) -> list[MilestoneUpdate]:
+    """The milestone's status updates, newest first, with their authors (one query)."""
     milestone, _ = _milestone_for(actor, milestone_id)
-    return list(milestone.updates)
+    return list(
+        db.session.scalars(
+            select(MilestoneUpdate)
+            .where(MilestoneUpdate.milestone_id == milestone.id)
+            .options(joinedload(MilestoneUpdate.author))
+            .order_by(MilestoneUpdate.created_at.desc())
+        )
+    )
 
 
 def my_milestones(actor: User, *, limit: int = 200) -> list[Milestone]:

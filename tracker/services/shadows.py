@@ -11,7 +11,7 @@ given for the old areas.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
 from tracker.db_setup import utcnow
@@ -20,29 +20,34 @@ from tracker.extensions import db
 from tracker.models import Engagement, Role, ShadowAssignment, ShadowSession, TeamMember, User
 from tracker.services import audit
 
+# Joined, not selectin: a selectin load of people skips its query when they are already
+# in the session (the signed-in user), so the count would depend on who is who.
+_PEOPLE = (
+    joinedload(ShadowAssignment.member),
+    joinedload(ShadowAssignment.shadow),
+    joinedload(ShadowAssignment.signed_off_by),
+)
+
 
 def list_shadows(actor: User, engagement_id: int) -> list[ShadowAssignment]:
-    """The engagement's shadow assignments with their sessions."""
+    """The engagement's shadow assignments with their people and sessions."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     query = (
         select(ShadowAssignment)
         .where(ShadowAssignment.engagement_id == engagement.id)
-        .options(
-            selectinload(ShadowAssignment.sessions),
-            selectinload(ShadowAssignment.shadow),
-            selectinload(ShadowAssignment.member),
-        )
+        .options(*_PEOPLE, selectinload(ShadowAssignment.sessions))
         .order_by(ShadowAssignment.id)
     )
     return list(db.session.scalars(query))
 
 
 def get_shadow(actor: User, assignment_id: int) -> ShadowAssignment:
-    """One assignment the actor may see."""
+    """One assignment the actor may see, with its people."""
     assignment = db.session.scalar(
         select(ShadowAssignment)
         .join(Engagement, Engagement.id == ShadowAssignment.engagement_id)
         .where(ShadowAssignment.id == assignment_id, visible_clause(actor))
+        .options(*_PEOPLE)
     )
     if assignment is None:
         raise NotFound("Shadow assignment not found.")

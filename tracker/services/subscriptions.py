@@ -11,6 +11,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import visible_clause
 from tracker.db_setup import utcnow
@@ -27,7 +28,11 @@ FREQUENCIES = ("daily", "weekly")
 
 def list_subscriptions(actor: User, *, user_id: int | None = None) -> list[Subscription]:
     """The actor's own subscriptions; admins and managers may ask for anyone's (or all)."""
-    query = select(Subscription).order_by(Subscription.user_id, Subscription.id)
+    query = (
+        select(Subscription)
+        .options(joinedload(Subscription.user), selectinload(Subscription.engagements))
+        .order_by(Subscription.user_id, Subscription.id)
+    )
     if not actor.is_client_side:
         query = query.where(Subscription.user_id == actor.id)
     elif user_id is not None:
@@ -37,7 +42,11 @@ def list_subscriptions(actor: User, *, user_id: int | None = None) -> list[Subsc
 
 def get_subscription(actor: User, subscription_id: int) -> Subscription:
     """A subscription the actor may manage; anybody else's does not exist for them."""
-    subscription = db.session.get(Subscription, subscription_id)
+    subscription = db.session.scalar(
+        select(Subscription)
+        .where(Subscription.id == subscription_id)
+        .options(joinedload(Subscription.user))
+    )
     if subscription is None or not _may_manage(actor, subscription.user):
         raise NotFound("Subscription not found.")
     return subscription

@@ -148,7 +148,12 @@ def show_adr(adr_id: int):
     )
     may_decide = can(current_user, Action.DECIDE_ADR, adr.engagement)
     return render_template(
-        "knowledge/adr.html", adr=adr, others=others, may_edit=may_edit, may_decide=may_decide
+        "knowledge/adr.html",
+        adr=adr,
+        revisions=adrs.revisions_of(adr),
+        others=others,
+        may_edit=may_edit,
+        may_decide=may_decide,
     )
 
 

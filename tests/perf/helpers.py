@@ -1,0 +1,74 @@
+"""What the query-count tests share: growing the scale data, signing in, counting one request."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Engagement, User
+from tracker.services import scale_data
+from tracker.services import users as user_service
+
+
+def grow_to(app, n: int, seed: int) -> None:
+    """Make sure the seed's engagements 0..n-1 exist (a larger n only tops up)."""
+    with app.app_context():
+        scale_data.generate(n, seed=seed)
+        db.session.remove()
+
+
+def scale_user_email(app, role: str, seed: int) -> str:
+    """The first generated user of this role for the seed (password scale_data.PASSWORD)."""
+    with app.app_context():
+        email = db.session.scalar(
+            select(User.email)
+            .where(User.role == role, User.email.like(f"%@s{seed}.scale%"))
+            .order_by(User.id)
+        )
+        db.session.remove()
+    return email
+
+
+def token_for(app, email: str, name: str = "perf") -> str:
+    """A new API token secret for the user with this email."""
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        _, secret = user_service.create_token(user, name)
+        db.session.remove()
+    return secret
+
+
+def manager_and_token(app, seed: int) -> tuple[str, str]:
+    """The seed's first manager and a fresh Bearer token for them."""
+    email = scale_user_email(app, "manager", seed)
+    return email, token_for(app, email)
+
+
+def first_ids(app, count: int) -> list[int]:
+    """The lowest engagement ids (the same engagements whatever the data grows to)."""
+    with app.app_context():
+        ids = db.session.scalars(select(Engagement.id).order_by(Engagement.id).limit(count)).all()
+        db.session.remove()
+    return list(ids)
+
+
+def count_get(client, query_counter, url: str, headers: dict | None = None) -> tuple[int, int]:
+    """(status, SQL statements) of a GET, after one warm-up request.
+
+    The warm-up absorbs first-use loads (workflow definitions, templates) and the
+    once-a-minute token `last_used_at` write, so only the request's own queries count.
+    """
+    client.get(url, headers=headers or {})
+    with query_counter() as counter:
+        response = client.get(url, headers=headers or {})
+    return response.status_code, counter.count
+
+
+def count_requests(client, query_counter, requests: dict[str, tuple[str, dict]]) -> dict[str, int]:
+    """SQL statements per named request (url, headers); every answer must be 200."""
+    found = {}
+    for name, (url, headers) in requests.items():
+        status, count = count_get(client, query_counter, url, headers)
+        assert status == 200, (name, status)
+        found[name] = count
+    return found
