@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Numeric, String, Table, Text, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    event,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db_setup import UTCDateTime, utcnow
@@ -122,6 +135,20 @@ class Engagement(Model):
 def _store_effective_health(mapper, connection, engagement: Engagement) -> None:
     """Whatever changed the health or its override, the stored effective value follows."""
     engagement.effective_health = engagement.health_at() or "green"
+
+
+def cached_values_update(**values) -> Update:
+    """An UPDATE of derived, cached columns for the row bound as `row_id`, many at once.
+
+    A plain UPDATE, not an ORM change, on purpose: a cache catching up must not bump
+    the row's version (it would make an editor's ETag stale) nor its `updated_at`.
+    """
+    table = Engagement.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(**values, updated_at=table.c.updated_at)
+    )
 
 
 class TeamMember(Model):

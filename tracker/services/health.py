@@ -17,13 +17,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.db_setup import utcnow
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Health, Milestone, MilestoneUpdate, User
+from tracker.models.engagement import cached_values_update
 from tracker.services import audit
 from tracker.services.readiness import store_readiness
 
@@ -182,17 +183,11 @@ def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int
 
 
 def _store_health(engagement_ids: list[int], now: datetime) -> None:
-    table = Engagement.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values(
-            health=bindparam("new_health"),
-            health_reasons=bindparam("new_reasons"),
-            effective_health=bindparam("new_effective"),
-            health_computed_at=now,
-            updated_at=table.c.updated_at,
-        )
+    statement = cached_values_update(
+        health=bindparam("new_health"),
+        health_reasons=bindparam("new_reasons"),
+        effective_health=bindparam("new_effective"),
+        health_computed_at=now,
     )
     facts = gather_facts(engagement_ids, now.date())
     rows = []

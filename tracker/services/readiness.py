@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,6 +34,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
+from tracker.models.engagement import cached_values_update
 from workflows import AdrFact, ArtifactFact, ChecklistFact, MemberFact, ShadowFact, Subject, Unmet
 from workflows.guards import (
     artifact_present,
@@ -217,20 +218,12 @@ def _subject(engagement_id: int, grouped) -> Subject:
 def store_readiness(engagement_ids: Iterable[int]) -> int:
     """Recompute and cache score and gap count for these engagements (no commit).
 
-    A plain UPDATE, not an ORM change: a derived cache must not bump the row's
-    version (a provider's new ADR would otherwise make a manager's ETag stale) nor
-    its `updated_at`.
+    Written with `cached_values_update`: a provider's new ADR must not make a
+    manager's ETag stale.
     """
     ids = sorted(set(engagement_ids))
-    table = Engagement.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values(
-            readiness_score=bindparam("score"),
-            readiness_gaps=bindparam("gaps"),
-            updated_at=table.c.updated_at,
-        )
+    statement = cached_values_update(
+        readiness_score=bindparam("score"), readiness_gaps=bindparam("gaps")
     )
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
