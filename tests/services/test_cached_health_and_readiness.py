@@ -401,3 +401,39 @@ def test_concurrent_changes_to_different_inputs_leave_the_score_of_both(pg_app):
     with pg_app.app_context():
         assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
         db.session.remove()
+
+
+@pytest.mark.postgres
+def test_two_schedulers_refreshing_the_same_rows_at_once_both_succeed(pg_app):
+    """Several scheduler processes run the health step at once: no deadlock, no error."""
+    import threading
+
+    with pg_app.app_context():
+        owner = make_user("manager")
+        ids = [make_engagement(owner, title=f"E{i}").id for i in range(40)]
+        db.session.remove()
+    now, barrier, results = _noon(1), threading.Barrier(3), []
+
+    def refresh():
+        with pg_app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                results.append(health.refresh_due(now=now))
+            except Exception as exc:  # reported by the assertion below
+                results.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=refresh) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) >= len(ids)
+    with pg_app.app_context():
+        stamps = db.session.scalars(
+            select(Engagement.health_computed_at).where(Engagement.id.in_(ids))
+        ).all()
+        assert set(stamps) == {now}
+        db.session.remove()

@@ -191,8 +191,10 @@ def _store_health(engagement_ids: list[int], now: datetime) -> None:
     )
     facts = gather_facts(engagement_ids, now.date())
     rows = []
+    # In id order, as store_readiness locks: two schedulers refreshing the same rows
+    # take their row locks in the same order and cannot deadlock.
     for engagement in db.session.scalars(
-        select(Engagement).where(Engagement.id.in_(engagement_ids))
+        select(Engagement).where(Engagement.id.in_(engagement_ids)).order_by(Engagement.id)
     ):
         health, reasons = compute_health(engagement, facts[engagement.id], now.date())
         live = engagement.has_live_override(now)
