@@ -379,7 +379,13 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured, per endpoint")
     parser.add_argument("--concurrency", type=int, default=2, help="client threads")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread"],
+        help="sync: the README's production command; gthread shares keep-alive connections "
+        "unevenly between workers (docs/adr/0072)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -399,7 +405,8 @@ def _database(backend: str, workdir: Path, stack: list) -> str:
 def main(argv=None) -> None:
     args = parse_args(argv)
     print(f"{time.strftime('%Y-%m-%d %H:%M')} — {machine()}")
-    print(f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}; "
+    threads = f" --threads {args.threads}" if args.worker_class == "gthread" else ""
+    print(f"gunicorn -w {args.workers} -k {args.worker_class}{threads}; "
           f"{args.concurrency} client threads; {args.warmup} warm-up + {args.requests} "
           "measured requests per endpoint")  # fmt: skip
     tables, raw = [], {}
