@@ -43,6 +43,7 @@ class Engagement(Model):
         # health-ranked page) without touching the wide rows.
         Index("ix_engagement_live_health", "closed_at", "effective_health", "id"),
         Index("ix_engagement_state_updated", "state", "updated_at", "id"),
+        Index("ix_engagement_health_updated", "effective_health", "updated_at", "id"),
         # The scheduler's daily health refresh and override expiry (services.health).
         Index("ix_engagement_live_computed", "closed_at", "health_computed_at"),
         Index("ix_engagement_override_until", "health_override_until"),
