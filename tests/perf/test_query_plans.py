@@ -6,8 +6,8 @@ but the plan does: SQLite's EXPLAIN QUERY PLAN says `SCAN engagement` for a tabl
 scan, `SCAN … USING INDEX` for a full walk of an index with a row lookup per entry,
 and `CORRELATED …` for a subquery run per row, whatever the number of rows. Each
 statement a request sends is explained with its own parameters, on 200 generated
-engagements with planner statistics. Pages are kept
-small (5 rows): when a page covers most of a small table SQLite rightly scans it.
+engagements with planner statistics. Pages are kept small (5 rows): when a page
+covers most of a small table, SQLite rightly scans it.
 """
 
 from __future__ import annotations
