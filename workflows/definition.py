@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from .expressions import Offset
+from .meaning import DEFAULT_PERIOD, HealthRules, ReadinessRules
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,14 @@ class State:
     on_enter: tuple[ActionCall, ...] = ()
     timers: tuple[TimerSpec, ...] = ()
     description: str = ""
+    phase: str = "active"
+    period: tuple[str, str] = DEFAULT_PERIOD
+    tone: str = "blue"
+
+    @property
+    def is_period(self) -> bool:
+        """A dated working period (a trial, an extension): its dates are `period`."""
+        return self.phase == "period"
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,8 @@ class Definition:
     content_hash: str
     source: str = "<string>"
     description: str = ""
+    health: HealthRules = HealthRules()
+    readiness: ReadinessRules = ReadinessRules()
 
     @property
     def initial_state(self) -> str:
@@ -136,6 +147,10 @@ class Definition:
     def final_states(self) -> tuple[str, ...]:
         """The names of the final states, in file order."""
         return tuple(s.name for s in self.states.values() if s.final)
+
+    def states_in_phase(self, *phases: str) -> tuple[str, ...]:
+        """The names of the states whose phase is one of `phases`, in file order."""
+        return tuple(s.name for s in self.states.values() if s.phase in phases)
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """Every transition out of `state`, in file order."""

@@ -70,6 +70,8 @@ class Engine:
                         and transition.overridable
                         and actor.role == "admin"
                     ),
+                    to_label=self.definition.states[transition.to].label,
+                    ends_early=_ends_early(self.definition, transition),
                 )
             )
         return options
@@ -129,3 +131,11 @@ def _check_override_request(actor: Actor, override_reason: str | None) -> str | 
     if not reason:
         raise InvalidInputs({"override_reason": ["Give a written reason for the override."]})
     return reason
+
+
+def _ends_early(definition, transition) -> bool:
+    """A transition into a final state whose outcome is not "completed"."""
+    if not definition.states[transition.to].final:
+        return False
+    outcomes = [a.params.get("outcome") for a in transition.actions if a.name == "set_outcome"]
+    return any(outcome != "completed" for outcome in outcomes)

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import reminders, validation
+from . import meaning, reminders, validation
 from .actions import ACTIONS
 from .definition import ActionCall, Definition, GuardCall, InputSpec, State, TimerSpec, Transition
 from .errors import InvalidDefinition, InvalidExpression
@@ -22,7 +22,9 @@ from .subject import ROLES
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {"name", "version", "title", "description", "states", "transitions", "reminders"}
+_TOP_KEYS |= {"health", "readiness"}
 _STATE_KEYS = {"label", "initial", "final", "on_enter", "timers", "description"}
+_STATE_KEYS |= {"phase", "period", "tone"}
 _TRANSITION_KEYS = {"event", "from", "to", "label", "roles", "guards", "inputs", "actions"}
 _TRANSITION_KEYS |= {"overridable", "description"}
 _INPUT_KEYS = {"name", "type", "label", "required", "min", "max", "max_length", "choices", "help"}
@@ -75,6 +77,8 @@ def _parse_document(raw: dict, problems: Problems) -> dict[str, Any]:
         "states": MappingProxyType(states),
         "transitions": tuple(transitions),
         "reminders": tuple(rules),
+        "health": meaning.parse_health(raw.get("health"), problems),
+        "readiness": meaning.parse_readiness(raw.get("readiness"), problems),
     }
 
 
@@ -115,14 +119,22 @@ def _parse_states(raw: object, problems: Problems) -> dict[str, State]:
             continue
         for key in table.keys() - _STATE_KEYS:
             problems.add(where, f"unknown key '{key}'")
+        initial = _flag(table, "initial", where, problems, default=False)
+        final = _flag(table, "final", where, problems, default=False)
+        phase, period, tone = meaning.parse_state_meaning(
+            table, where, problems, initial=initial, final=final
+        )
         states[name] = State(
             name=name,
             label=_text(table, "label", where, problems, default=name.replace("_", " ").title()),
-            initial=_flag(table, "initial", where, problems, default=False),
-            final=_flag(table, "final", where, problems, default=False),
+            initial=initial,
+            final=final,
             on_enter=_parse_actions(table.get("on_enter", []), f"{where}.on_enter", problems),
             timers=_parse_timers(table.get("timers", []), where, problems),
             description=_text(table, "description", where, problems, default=""),
+            phase=phase,
+            period=period,
+            tone=tone,
         )
     return states
 

@@ -34,6 +34,8 @@ class TransitionOption:
     inputs: tuple[InputSpec, ...]
     roles: tuple[str, ...]
     overridable: bool
+    to_label: str = ""
+    ends_early: bool = False  # closes the engagement without completing it (cancel, terminate)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the UI and the API."""

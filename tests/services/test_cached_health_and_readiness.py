@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.factories import add_member, make_engagement, make_user
+from tests.factories import add_member, add_milestone, make_engagement, make_user
 from tracker.db_setup import utcnow
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, TeamMember, User
@@ -40,8 +40,9 @@ class Handover:
 def handover(ctx) -> Handover:
     """An engagement in knowledge transfer: one external area, open KT checklist, no ADRs.
 
-    Its readiness is 25 with 7 gaps: ADRs count as done (none to decide), while the
-    5 KT items, the serving shadow and the runbook are missing.
+    Its readiness is 0 with 8 gaps: nothing recorded counts zero, so the 5 KT items,
+    the serving shadow, "no ADRs recorded yet" and the runbook are all missing.
+    Weights (the default [readiness] table): KT 30, shadows 30, ADRs 20, runbook 20.
     """
     manager = make_user("manager")
     provider = make_user("provider", provider="Northwind ML")
@@ -105,7 +106,7 @@ def _shadow_ready_for_sign_off(setup: Handover):
 
 
 def test_a_new_engagement_is_scored_when_it_is_created(handover):
-    assert _cached_readiness(handover.engagement.id) == (25, 7)
+    assert _cached_readiness(handover.engagement.id) == (0, 8)
     assert _cached_readiness(handover.engagement.id) == _fresh_readiness(handover.engagement.id)
 
 
@@ -124,14 +125,14 @@ def test_accepting_an_adr_recaches_readiness_without_bumping_version_or_updated_
     adrs.create_adr(handover.provider, engagement_id, {"title": "Use Ray"})
     before = _stamp(engagement_id)
     adrs.decide_adr(handover.manager, proposed.id, "accepted")
-    assert _cached_readiness(engagement_id) == (12, 8)  # (0 + 0 + 1/2 + 0) / 4; one proposed
+    assert _cached_readiness(engagement_id) == (10, 8)  # 20 x 1/2 of 100; one proposed
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
     assert _stamp(engagement_id) == before
 
 
 def test_a_flush_updates_an_engagement_already_loaded_before_any_commit(handover):
     engagement = db.session.get(Engagement, handover.engagement.id)
-    assert engagement.readiness_score == 25  # loaded now, so a commit will not expire it first
+    assert engagement.readiness_score == 0  # loaded now, so a commit will not expire it first
     item = db.session.scalars(
         select(ChecklistItem).where(
             ChecklistItem.engagement_id == engagement.id,
@@ -140,26 +141,26 @@ def test_a_flush_updates_an_engagement_already_loaded_before_any_commit(handover
     ).first()
     item.status = "done"
     db.session.flush()
-    assert (engagement.readiness_score, engagement.readiness_gaps) == (30, 6)
+    assert (engagement.readiness_score, engagement.readiness_gaps) == (6, 7)  # 30 x 1/5
     db.session.rollback()
 
 
 def test_signing_off_a_shadow_recaches_readiness(handover):
     engagement_id = handover.engagement.id
     assignment = _shadow_ready_for_sign_off(handover)
-    assert _cached_readiness(engagement_id) == (25, 7)  # sessions and a rating are not enough
+    assert _cached_readiness(engagement_id) == (0, 8)  # sessions and a rating are not enough
     shadows.sign_off(handover.manager, assignment.id)
-    assert _cached_readiness(engagement_id) == (50, 6)
+    assert _cached_readiness(engagement_id) == (30, 7)
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
 
 
 def test_adding_a_runbook_recaches_readiness_and_removing_it_restores_the_score(handover):
     engagement_id = handover.engagement.id
     runbook = artifacts.add_artifact(handover.provider, engagement_id, RUNBOOK)
-    assert _cached_readiness(engagement_id) == (50, 6)
+    assert _cached_readiness(engagement_id) == (20, 7)
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
     artifacts.remove_artifact(handover.provider, runbook.id)
-    assert _cached_readiness(engagement_id) == (25, 7)
+    assert _cached_readiness(engagement_id) == (0, 8)
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
 
 
@@ -174,7 +175,7 @@ def test_completing_a_knowledge_transfer_item_recaches_readiness(handover):
         .order_by(ChecklistItem.id)
     ).first()
     checklists.complete_item(handover.manager, item.id, note="walked through")
-    assert _cached_readiness(engagement_id) == (30, 6)  # (1/5 + 0 + 1 + 0) / 4
+    assert _cached_readiness(engagement_id) == (6, 7)  # 30 x 1/5 of 100
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
 
 
@@ -211,6 +212,7 @@ def test_refresh_due_recomputes_what_time_alone_changes_without_bumping_version(
     engagement.trial_start = engagement.period_start = today
     engagement.trial_end = engagement.period_end = today + timedelta(days=90)
     db.session.commit()
+    milestone = add_milestone(engagement, days=30)
     health.refresh_due(now=_noon(0))
     assert _column(engagement.id, Engagement.health, Engagement.effective_health) == (
         "green",
@@ -222,7 +224,14 @@ def test_refresh_due_recomputes_what_time_alone_changes_without_bumping_version(
         engagement.id, Engagement.health, Engagement.health_reasons, Engagement.effective_health
     )
     assert (stored, effective) == ("amber", "amber")
-    assert reasons == [{"level": "amber", "message": "No provider update for 15 days"}]
+    assert reasons == [
+        {
+            "code": "milestone_stale",
+            "level": "amber",
+            "message": f"No provider update on '{milestone.title}' for 15 days",
+            "anchor": f"milestone-{milestone.id}",
+        }
+    ]
     assert _stamp(engagement.id) == before
 
 
@@ -267,8 +276,8 @@ def test_refresh_due_scores_rows_never_scored(ctx):
     _null_readiness(first.id, second.id)
     before = _stamp(second.id)
     assert health.refresh_due(now=now + timedelta(hours=1)) == 2
-    assert _cached_readiness(first.id) == _fresh_readiness(first.id) == (50, 6)
-    assert _cached_readiness(second.id) == _fresh_readiness(second.id) == (25, 8)
+    assert _cached_readiness(first.id) == _fresh_readiness(first.id) == (0, 8)
+    assert _cached_readiness(second.id) == _fresh_readiness(second.id) == (0, 9)
     assert _stamp(second.id) == before
 
 
@@ -277,8 +286,8 @@ def test_dashboard_computes_readiness_for_rows_never_scored(handover):
     _null_readiness(handover.engagement.id)
     board = build_dashboard(handover.manager, DashboardQuery(sort="title"))
     rows = {row.engagement.title: (row.readiness_score, row.readiness_gaps) for row in board.rows}
-    assert rows["Churn handover"] == (25, 7)
-    assert rows["Already scored"] == _cached_readiness(other.id) == (50, 6)
+    assert rows["Churn handover"] == (0, 8)
+    assert rows["Already scored"] == _cached_readiness(other.id) == (0, 8)
     assert _cached_readiness(handover.engagement.id) == (None, None)  # reading writes nothing
 
 
@@ -333,7 +342,7 @@ def test_dashboard_page_shows_readiness_for_rows_never_scored(app, client, auth)
         db.session.remove()
     auth.login(email)
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'title="6 gap(s) before close" data-testid="readiness">50%</span>' in html
+    assert 'title="8 gaps in knowledge retention" data-testid="readiness">0%</span>' in html
     with app.app_context():
         assert _cached_readiness(engagement_id) == (None, None)
 

@@ -1,6 +1,6 @@
 """Provider milestone updates, checklist complete/reopen, and derived health."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -101,26 +101,33 @@ def test_overdue_prerequisite_makes_health_amber(engagement):
     item = db.session.scalars(
         select(ChecklistItem).where(ChecklistItem.kind == "prerequisite")
     ).first()
-    checklists.update_item(
-        engagement.owner, item.id, {"due_date": date.today() - timedelta(days=2)}
-    )
+    due = date.today() - timedelta(days=2)
+    checklists.update_item(engagement.owner, item.id, {"due_date": due})
     fresh = db.session.get(Engagement, engagement.id)
     assert fresh.health == "amber"
     assert fresh.health_reasons == [
-        {"level": "amber", "message": f"Prerequisite '{item.title}' is overdue"}
+        {
+            "code": "checklist_overdue",
+            "level": "amber",
+            "message": f"Prerequisite item '{item.title}' was due {due:%-d %b} (2 days ago)",
+            "anchor": f"checklist-{item.id}",
+        }
     ]
 
 
-def test_trial_ending_without_review_and_stale_updates_are_amber(engagement):
+def test_trial_ending_with_an_open_milestone_and_stale_updates_are_amber(engagement):
     engagement.state = "trial"
     engagement.period_start = engagement.trial_start = date.today() - timedelta(days=80)
-    engagement.period_end = engagement.trial_end = date.today() + timedelta(days=10)
+    engagement.period_end = engagement.trial_end = date.today() + timedelta(days=5)
+    db.session.commit()
+    milestone = add_milestone(engagement, days=3)
+    milestone.created_at = datetime.now(UTC) - timedelta(days=80)
     db.session.commit()
     health.refresh_health([engagement.id])
     messages = [r["message"] for r in engagement.health_reasons]
     assert engagement.health == "amber"
-    assert "Trial ends in 10 days and no review has begun" in messages
-    assert "No provider update for 80 days" in messages
+    assert "Trial ends in 5 days with 1 milestone without a verdict" in messages
+    assert f"No provider update on '{milestone.title}' for 80 days" in messages
 
 
 def test_override_needs_note_and_wins_until_expiry(engagement):

@@ -1,4 +1,4 @@
-"""Fixtures for workflow versioning: a private WORKFLOW_DIR holding the shipped v1, and a v2."""
+"""Fixtures for workflow versioning: a private WORKFLOW_DIR with a v1 (shipped text), and a v2."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 
 from workflows import DEFINITIONS_DIR
 
-V1_BYTES = (DEFINITIONS_DIR / "staff_augmentation.toml").read_bytes()
+SHIPPED_BYTES = (DEFINITIONS_DIR / "staff_augmentation.toml").read_bytes()
+# The versioning story starts at version 1: the shipped lifecycle, renumbered.
+V1_BYTES = re.sub(rb"^version = \d+$", b"version = 1", SHIPPED_BYTES, count=1, flags=re.M)
 
 
 def v2_bytes() -> bytes:
@@ -29,7 +31,7 @@ def write_v2(directory: Path) -> Path:
 
 @pytest.fixture
 def workflow_dir(tmp_path) -> Path:
-    """A definitions directory with only staff_augmentation v1 (the shipped bytes)."""
+    """A definitions directory with only staff_augmentation v1 (the shipped text as v1)."""
     directory = tmp_path / "definitions"
     directory.mkdir()
     (directory / "staff_augmentation.toml").write_bytes(V1_BYTES)

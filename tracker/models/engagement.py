@@ -107,6 +107,7 @@ class Engagement(Model):
     provider: Mapped[ProviderOrganisation] = relationship()
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     technical_contact: Mapped[User | None] = relationship(foreign_keys=[technical_contact_id])
+    health_override_by: Mapped[User | None] = relationship(foreign_keys=[health_override_by_id])
     members: Mapped[list[TeamMember]] = relationship(
         back_populates="engagement", cascade="all, delete-orphan", order_by="TeamMember.id"
     )

@@ -31,12 +31,13 @@ from tracker.models import (
     subscription_engagement,
 )
 from tracker.models.base import FINAL_MILESTONE_STATUSES
+from tracker.services import lifecycle
+from tracker.services.readiness import readiness_many
 
 DUE_WINDOW_DAYS = 14
 # A digest is read on a phone: past this many engagements it links to the dashboard instead.
 MAX_ENGAGEMENTS_SHOWN = 50
 HEALTH_ORDER = ("red", "amber", "green")
-OPEN_STATES = ("trial", "extension")
 
 
 @dataclass
@@ -47,6 +48,7 @@ class EngagementDigest:
     title: str
     provider: str
     state: str
+    state_label: str
     period_text: str
     health: str
     reasons: list[str]
@@ -56,8 +58,11 @@ class EngagementDigest:
     due: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
     readiness: int | None = None
+    readiness_detail: str | None = None
     needs_decision: str | None = None
     period_end: date | None = None
+    period_label: str | None = None
+    engagement: Engagement | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -113,7 +118,7 @@ def gather(subscription: Subscription, user: User, since: datetime, now: datetim
     severity = case({"red": 0, "amber": 1}, value=health, else_=2)
     rows = db.session.scalars(
         select(Engagement)
-        .options(joinedload(Engagement.provider))
+        .options(joinedload(Engagement.provider), joinedload(Engagement.health_override_by))
         .where(*clauses)
         .order_by(severity, Engagement.title, Engagement.id)
         .limit(MAX_ENGAGEMENTS_SHOWN)
@@ -132,24 +137,38 @@ def gather(subscription: Subscription, user: User, since: datetime, now: datetim
 
 
 def _section(engagement: Engagement, user: User, today: date, now: datetime) -> EngagementDigest:
+    period = lifecycle.current_period(engagement)
     section = EngagementDigest(
         id=engagement.id,
         title=engagement.title,
         provider=engagement.provider.name,
         state=engagement.state,
+        state_label=lifecycle.state_label(engagement),
         period_text=period_text(engagement, today),
         health=engagement.health_at(now),
         reasons=[_reason_text(r) for r in engagement.health_reasons or []],
-        period_end=engagement.trial_end if engagement.state == "trial" else engagement.period_end,
+        period_end=period.end if period else None,
+        period_label=period.label if period else None,
+        engagement=engagement,
     )
     if engagement.health_override and section.health == engagement.health_override:
-        section.reasons.append(f"Set by a manager: {engagement.health_override_note or ''}".strip())
+        section.reasons.insert(0, _override_text(engagement))
     if can(user, Action.VIEW_COST):
         section.cost_text = f"{engagement.currency} {engagement.monthly_cost:,.0f} a month"
         section.internal_note = engagement.internal_notes or None
-    if engagement.state == "milestone_review":
+    if lifecycle.phase_of(engagement) == "review":
         section.needs_decision = "In review: judge each milestone, then extend or wind down."
     return section
+
+
+def _override_text(engagement: Engagement) -> str:
+    """The override in words, beside what the data says (it never hides it)."""
+    who = engagement.health_override_by.name if engagement.health_override_by else "a manager"
+    until = engagement.health_override_until
+    text = f"Set to {engagement.health_override} by {who}"
+    text += f" until {until:%-d %b}" if until else ""
+    text += f": {engagement.health_override_note}" if engagement.health_override_note else ""
+    return f"{text}; the data says {engagement.health.capitalize()}"
 
 
 def _reason_text(reason) -> str:
@@ -160,18 +179,17 @@ def _reason_text(reason) -> str:
 
 def period_text(engagement: Engagement, today: date) -> str:
     """ "Day 40 of 90 of the trial", or the state's label when it has no dated period."""
-    start, end = engagement.period_start, engagement.period_end
-    if engagement.state == "trial":
-        start, end = engagement.trial_start or start, engagement.trial_end or end
-    if engagement.state in OPEN_STATES and start and end:
-        name = "trial" if engagement.state == "trial" else "extension"
-        day = (today - start).days + 1
-        return f"Day {day} of {(end - start).days} of the {name}"
-    if engagement.state == "discovery" and engagement.discovery_start:
-        return f"Day {(today - engagement.discovery_start).days + 1} of discovery"
-    if engagement.state == "closed":
-        return f"Closed ({label(engagement.outcome or 'closed')})"
-    return label(engagement.state)
+    progress = lifecycle.period_progress(engagement, today)
+    if progress:
+        name, day, total = progress
+        return f"Day {day} of {total} of the {name.lower()}"
+    phase = lifecycle.phase_of(engagement)
+    if phase == "setup" and engagement.discovery_start:
+        day = (today - engagement.discovery_start).days + 1
+        return f"Day {day} of {lifecycle.state_label(engagement).lower()}"
+    if phase == "final" and engagement.outcome:
+        return f"{lifecycle.state_label(engagement)} ({label(engagement.outcome)})"
+    return lifecycle.state_label(engagement)
 
 
 def _fill_details(sections: dict[int, EngagementDigest], since: datetime, today: date) -> None:
@@ -179,17 +197,18 @@ def _fill_details(sections: dict[int, EngagementDigest], since: datetime, today:
     if not sections:
         return
     ids = list(sections)
-    for engagement_id, text in _changes(ids, since):
+    for engagement_id, text in _changes(sections, since):
         sections[engagement_id].changes.append(text)
     _fill_due(sections, ids, today)
     _fill_decisions(sections, ids, today)
-    for engagement_id, score in _readiness(ids).items():
-        if engagement_id in sections:
-            sections[engagement_id].readiness = score
+    for engagement_id, (score, detail) in _readiness(ids).items():
+        sections[engagement_id].readiness = score
+        sections[engagement_id].readiness_detail = detail
 
 
-def _changes(ids: list[int], since: datetime) -> list[tuple[int, str]]:
+def _changes(sections: dict[int, EngagementDigest], since: datetime) -> list[tuple[int, str]]:
     """What happened since the previous digest, oldest first, as (engagement id, sentence)."""
+    ids = list(sections)
     found: list[tuple[datetime, int, str]] = []
     transitions = db.session.scalars(
         select(AuditEvent).where(
@@ -199,7 +218,11 @@ def _changes(ids: list[int], since: datetime) -> list[tuple[int, str]]:
         )
     )
     for event in transitions:
-        moved = f"{label(event.from_state or '')} → {label(event.to_state or '')}"
+        engagement = sections[event.engagement_id].engagement
+        names = (
+            lifecycle.label_of_state(engagement, n) for n in (event.from_state, event.to_state)
+        )
+        moved = " → ".join(names)
         text = f"{moved} ({event.actor_label})"
         found.append((event.created_at, event.engagement_id, text))
     updates = db.session.execute(
@@ -269,20 +292,15 @@ def _place(section: EngagementDigest, text: str, due: date, today: date) -> None
 
 
 def _fill_decisions(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:
-    """A trial or extension ending within the window with no review timer pending."""
+    """A running period ending within the window with no workflow timer pending."""
     horizon = today + timedelta(days=DUE_WINDOW_DAYS)
-    ending = [
-        s
-        for s in sections.values()
-        if s.state in OPEN_STATES and s.period_end is not None and s.period_end <= horizon
-    ]
+    ending = [s for s in sections.values() if s.period_end is not None and s.period_end <= horizon]
     if not ending:
         return
     scheduled = set(
         db.session.scalars(
             select(WorkflowTimer.engagement_id).where(
                 WorkflowTimer.engagement_id.in_([s.id for s in ending]),
-                WorkflowTimer.event == "begin_review",
                 WorkflowTimer.status == "pending",
             )
         )
@@ -290,27 +308,11 @@ def _fill_decisions(sections: dict[int, EngagementDigest], ids: list[int], today
     for section in ending:
         if section.id not in scheduled:
             section.needs_decision = (
-                f"The {section.state} ends {section.period_end:%-d %b} and no review is scheduled."
+                f"The {section.period_label} ends {section.period_end:%-d %b} "
+                "and no review is scheduled."
             )
 
 
-def _readiness(ids: list[int]) -> dict[int, int]:
-    """Knowledge-retention readiness (0–100) when that feature is installed."""
-    try:
-        from tracker.services.readiness import readiness_many
-    except ImportError:
-        return {}
-    scores = readiness_many(ids) or {}
-    return {k: _score(v) for k, v in scores.items() if _score(v) is not None}
-
-
-def _score(value) -> int | None:
-    if isinstance(value, int | float):
-        return round(value)
-    for attribute in ("score", "percent"):
-        found = getattr(value, attribute, None)
-        if found is None and isinstance(value, dict):
-            found = value.get(attribute)
-        if isinstance(found, int | float):
-            return round(found)
-    return None
+def _readiness(ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Knowledge-retention readiness (0–100) with its breakdown in words."""
+    return {i: (r.score, r.summary) for i, r in readiness_many(ids).items()}

@@ -28,16 +28,9 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.services import lifecycle
 from tracker.services.readiness import readiness_many
 
-LIFECYCLE_ORDER = (
-    "discovery",
-    "trial",
-    "milestone_review",
-    "extension",
-    "knowledge_transfer",
-    "closed",
-)
 HEALTH_ORDER = (Health.RED, Health.AMBER, Health.GREEN)
 SORTS = ("title", "state", "health", "provider", "owner", "period_end", "updated")
 MAX_PER_PAGE = 200
@@ -119,7 +112,7 @@ def parse_query(args) -> DashboardQuery:
     descending = sort.startswith("-")
     _choice_arg({"sort": sort.lstrip("-")}, "sort", SORTS)
     return DashboardQuery(
-        state=_choice_arg(args, "state", LIFECYCLE_ORDER),
+        state=_choice_arg(args, "state", lifecycle.known_states()),
         health=_choice_arg(args, "health", [h.value for h in HEALTH_ORDER]),
         provider_id=_int_arg(args, "provider", None, 1, 2**31),
         owner_id=_int_arg(args, "owner", None, 1, 2**31),
@@ -137,7 +130,7 @@ def _rank(expr, order) -> object:
 def _order_by(query: DashboardQuery):
     keys = {
         "title": func.lower(Engagement.title),
-        "state": _rank(Engagement.state, LIFECYCLE_ORDER),
+        "state": _rank(Engagement.state, lifecycle.known_states()),
         "health": _rank(Engagement.effective_health, [h.value for h in HEALTH_ORDER]),
         "provider": func.lower(ProviderOrganisation.name),
         "owner": func.lower(User.name),
@@ -233,7 +226,7 @@ def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
             .group_by(Engagement.effective_health)
         ).all()
     )
-    ordered_states = {s: by_state.get(s, 0) for s in LIFECYCLE_ORDER}
+    ordered_states = {s: by_state.get(s, 0) for s in lifecycle.known_states()}
     ordered_states.update({s: n for s, n in by_state.items() if s not in ordered_states})
     return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
 
@@ -307,18 +300,6 @@ def _attach_readiness(rows: list[DashboardRow]) -> None:
                 engagement.readiness_score,
                 engagement.readiness_gaps,
             )
-
-
-def period_progress(engagement: Engagement, today: date) -> tuple[str, int, int] | None:
-    """("Trial"|"Extension", day X, of N days) while a trial or extension is running."""
-    if engagement.state == "trial" and engagement.trial_start and engagement.trial_end:
-        start, end, name = engagement.trial_start, engagement.trial_end, "Trial"
-    elif engagement.state == "extension" and engagement.period_start and engagement.period_end:
-        start, end, name = engagement.period_start, engagement.period_end, "Extension"
-    else:
-        return None
-    total = max(1, (end - start).days)
-    return name, min(max(1, (today - start).days + 1), total), total
 
 
 def owner_choices() -> list[User]:

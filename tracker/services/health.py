@@ -1,126 +1,221 @@
-"""Red/amber/green health, derived from the data in one place, with a manager override.
+"""Red/amber/green health, derived from the data by one function, with a manager override.
 
-Rules (each adds a reason; the worst colour wins):
-- red: a milestone of the current period is missed or blocked;
-- amber: a milestone is at risk; no provider update for 14 days while the period
-  runs; an overdue prerequisite; the trial or period ends within 14 days and no
-  review has begun.
-Health is cached on the engagement row so lists never recompute it: services
-refresh it when they change its inputs, and the scheduler's `health` step
-(`refresh_due`) recomputes what time alone changes: every live engagement once a
-day (UTC), and the stored effective health of overrides that have expired.
+`compute_health` is the only place that judges. Each rule adds a reason with a
+stable code, a level and a sentence that names the item; the worst level wins.
+Thresholds come from the definition's [health] table (workflows/meaning.py):
+- milestone_overdue: past its due date without a final verdict: amber; red once
+  more than `overdue_red_after` late or once its period has ended;
+- milestone_blocked: red; milestone_at_risk: amber; milestone_missed (a missed
+  verdict in the current period): red;
+- milestone_stale: no provider update on an open milestone of the running period
+  for `stale_after`: amber;
+- checklist_overdue: an open checklist item past its due date: amber; red after
+  `checklist_red_after`;
+- period_ending: the running period ends within `period_ending_within` with
+  milestones not yet final: amber; period_over: it has ended and no review began;
+  period_without_milestones: a running period with nothing to judge it by: amber.
+So nothing overdue is ever Green. Health is cached on the engagement row so lists
+never recompute it: services refresh it when they change its inputs, and the
+scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
+every live engagement once a day (UTC), and overrides that have expired.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, or_, select
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.db_setup import utcnow
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement, Health, Milestone, MilestoneUpdate, User
+from tracker.models import ChecklistItem, Engagement, Health, Milestone, User, label
+from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.models.engagement import cached_values_update
-from tracker.services import audit
+from tracker.services import audit, lifecycle
 from tracker.services.readiness import store_readiness
+from workflows import State
+from workflows.meaning import HealthRules
 
-STALE_AFTER = timedelta(days=14)
-ENDING_SOON = timedelta(days=14)
-RUNNING_STATES = ("trial", "extension")
 _RANK = {Health.GREEN: 0, Health.AMBER: 1, Health.RED: 2}
 DAILY_BATCH = 2000
+AWAITING_VERDICT = "done"  # the provider says it is done; the manager has not judged it
+
+
+@dataclass(frozen=True)
+class MilestoneFact:
+    """What health reads of one milestone."""
+
+    id: int
+    title: str
+    status: str
+    period: int
+    due_date: date
+    last_update_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChecklistDueFact:
+    """An open checklist item that has a due date."""
+
+    id: int
+    title: str
+    kind: str
+    due_date: date
 
 
 @dataclass(frozen=True)
 class HealthFacts:
     """What health needs to know about one engagement beyond its own row."""
 
-    milestones: tuple = ()  # (title, status, period)
-    last_update_at: datetime | None = None
-    overdue_prerequisites: tuple = ()  # titles
+    milestones: tuple[MilestoneFact, ...] = ()
+    open_items: tuple[ChecklistDueFact, ...] = ()
 
 
-def compute_health(engagement: Engagement, facts: HealthFacts, today: date) -> tuple[str, list]:
-    """The derived health and every reason for it, as (colour, [{level, message}])."""
-    if engagement.state == "closed":
+def _reason(code: str, level: str, message: str, anchor: str | None = None) -> dict:
+    reason = {"code": code, "level": str(level), "message": message}
+    if anchor:
+        reason["anchor"] = anchor  # the id of the item on the engagement page
+    return reason
+
+
+def compute_health(
+    engagement,
+    facts: HealthFacts,
+    today: date,
+    *,
+    state: State | None = None,
+    rules: HealthRules | None = None,
+) -> tuple[str, list]:
+    """The derived health and every reason for it, as (colour, [{code, level, message}])."""
+    state = state or lifecycle.state_of(engagement)
+    rules = rules or lifecycle.health_rules(engagement)
+    if state.final:
         return Health.GREEN, []
-    reasons = _milestone_reasons(engagement, facts)
-    reasons += [
-        {"level": Health.AMBER, "message": f"Prerequisite '{title}' is overdue"}
-        for title in facts.overdue_prerequisites
-    ]
-    reasons += _period_reasons(engagement, facts, today)
+    reasons = _milestone_reasons(engagement, state, facts, today, rules)
+    reasons += _checklist_reasons(facts, today, rules)
+    reasons += _period_reasons(engagement, state, facts, today, rules)
     worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
-    return worst, reasons
+    return Health(worst), reasons
 
 
-def _milestone_reasons(engagement: Engagement, facts: HealthFacts) -> list[dict]:
+def _period_bounds(engagement, state: State) -> tuple[date | None, date | None]:
+    if not state.is_period:
+        return None, None
+    return tuple(getattr(engagement, key, None) for key in state.period)
+
+
+def _milestone_reasons(engagement, state, facts, today, rules) -> list[dict]:
     reasons = []
-    for title, status, period in facts.milestones:
-        if period != engagement.current_period:
+    start, end = _period_bounds(engagement, state)
+    for m in facts.milestones:
+        anchor = f"milestone-{m.id}"
+        if m.status in FINAL_MILESTONE_STATUSES:
+            if m.status == "missed" and m.period == engagement.current_period:
+                text = f"Milestone '{m.title}' was missed"
+                reasons.append(_reason("milestone_missed", Health.RED, text, anchor))
             continue
-        if status in ("missed", "blocked"):
-            reasons.append({"level": Health.RED, "message": f"Milestone '{title}' is {status}"})
-        elif status == "at_risk":
-            reasons.append({"level": Health.AMBER, "message": f"Milestone '{title}' is at risk"})
+        if m.status == "blocked":
+            text = f"Milestone '{m.title}' is blocked"
+            reasons.append(_reason("milestone_blocked", Health.RED, text, anchor))
+        elif m.status == "at_risk":
+            text = f"Milestone '{m.title}' is at risk"
+            reasons.append(_reason("milestone_at_risk", Health.AMBER, text, anchor))
+        if m.due_date < today:
+            reasons.append(_overdue_reason(engagement, state, m, today, rules, end))
+        elif state.is_period and start and m.status != AWAITING_VERDICT:
+            reasons += _stale_reason(m, start, today, rules)
     return reasons
 
 
-def _period_reasons(engagement: Engagement, facts: HealthFacts, today: date) -> list[dict]:
-    if engagement.state not in RUNNING_STATES or engagement.period_start is None:
+def _overdue_reason(engagement, state, m: MilestoneFact, today, rules, end) -> dict:
+    late = (today - m.due_date).days
+    period_over = m.period < engagement.current_period or not state.is_period
+    period_over = period_over or (end is not None and end < today)
+    red = late > rules.overdue_red_after.days or period_over
+    waiting = "is done and awaits a verdict" if m.status == AWAITING_VERDICT else "has no verdict"
+    text = f"Milestone '{m.title}' was due {m.due_date:%-d %b} ({_days(late)} ago) and {waiting}"
+    return _reason(
+        "milestone_overdue", Health.RED if red else Health.AMBER, text, f"milestone-{m.id}"
+    )
+
+
+def _stale_reason(m: MilestoneFact, start: date, today: date, rules) -> list[dict]:
+    seen = [start] + [d.date() for d in (m.last_update_at, m.created_at) if d is not None]
+    quiet = today - max(seen)
+    if quiet <= rules.stale_after:
         return []
+    text = f"No provider update on '{m.title}' for {_days(quiet.days)}"
+    return [_reason("milestone_stale", Health.AMBER, text, f"milestone-{m.id}")]
+
+
+def _checklist_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
     reasons = []
-    last = facts.last_update_at.date() if facts.last_update_at else engagement.period_start
-    if today - last > STALE_AFTER:
-        days = (today - last).days
-        reasons.append({"level": Health.AMBER, "message": f"No provider update for {days} days"})
-    end = engagement.period_end
-    if end is not None and timedelta(0) <= end - today <= ENDING_SOON:
-        which = "Trial" if engagement.state == "trial" else "Period"
-        reasons.append(
-            {
-                "level": Health.AMBER,
-                "message": f"{which} ends in {(end - today).days} days and no review has begun",
-            }
+    for item in facts.open_items:
+        if item.due_date >= today:
+            continue
+        late = (today - item.due_date).days
+        level = Health.RED if late > rules.checklist_red_after.days else Health.AMBER
+        text = (
+            f"{label(item.kind).capitalize()} item '{item.title}' was due "
+            f"{item.due_date:%-d %b} ({_days(late)} ago)"
         )
+        reasons.append(_reason("checklist_overdue", level, text, f"checklist-{item.id}"))
     return reasons
+
+
+def _period_reasons(engagement, state, facts, today, rules) -> list[dict]:
+    start, end = _period_bounds(engagement, state)
+    if start is None or end is None:
+        return []
+    if end < today:
+        text = f"{state.label} ended on {end:%-d %b} and no review has begun"
+        return [_reason("period_over", Health.AMBER, text)]
+    current = [m for m in facts.milestones if m.period == engagement.current_period]
+    if not current:
+        text = f"{state.label} has no milestones to judge it by"
+        return [_reason("period_without_milestones", Health.AMBER, text)]
+    pending = [m for m in current if m.status not in FINAL_MILESTONE_STATUSES]
+    if pending and end - today <= rules.period_ending_within:
+        count = f"{len(pending)} milestone{'s' if len(pending) != 1 else ''}"
+        text = f"{state.label} ends in {_days((end - today).days)} with {count} without a verdict"
+        return [_reason("period_ending", Health.AMBER, text)]
+    return []
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''}"
 
 
 def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFacts]:
-    """Facts for many engagements in three queries (no per-engagement queries)."""
+    """Facts for many engagements in two queries (no per-engagement queries)."""
     milestones: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
-        select(Milestone.engagement_id, Milestone.title, Milestone.status, Milestone.period)
+        select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
+        .add_columns(Milestone.period, Milestone.due_date, Milestone.last_update_at)
+        .add_columns(Milestone.created_at)
         .where(Milestone.engagement_id.in_(engagement_ids))
         .order_by(Milestone.period, Milestone.due_date, Milestone.id)
     ):
-        milestones[row.engagement_id].append((row.title, row.status, row.period))
-    last_updates = dict(
-        db.session.execute(
-            select(Milestone.engagement_id, func.max(MilestoneUpdate.created_at))
-            .join(MilestoneUpdate, MilestoneUpdate.milestone_id == Milestone.id)
-            .where(Milestone.engagement_id.in_(engagement_ids))
-            .group_by(Milestone.engagement_id)
-        ).all()
-    )
-    overdue: dict[int, list] = defaultdict(list)
+        fact = MilestoneFact(*row[1:6], _aware(row[6]), _aware(row[7]))
+        milestones[row.engagement_id].append(fact)
+    items: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
-        select(ChecklistItem.engagement_id, ChecklistItem.title).where(
+        select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.title)
+        .add_columns(ChecklistItem.kind, ChecklistItem.due_date)
+        .where(
             ChecklistItem.engagement_id.in_(engagement_ids),
-            ChecklistItem.kind == "prerequisite",
             ChecklistItem.status == "open",
-            ChecklistItem.due_date < today,
+            ChecklistItem.due_date.is_not(None),
         )
+        .order_by(ChecklistItem.due_date, ChecklistItem.id)
     ):
-        overdue[row.engagement_id].append(row.title)
-    return {
-        eid: HealthFacts(tuple(milestones[eid]), _aware(last_updates.get(eid)), tuple(overdue[eid]))
-        for eid in engagement_ids
-    }
+        items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
+    return {eid: HealthFacts(tuple(milestones[eid]), tuple(items[eid])) for eid in engagement_ids}
 
 
 def _aware(value):
@@ -175,14 +270,15 @@ def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int
     ).all()  # rows from before the readiness cache (migration 0002)
     chosen = sorted(set(ids) | set(expired))
     if chosen:
-        _store_health(chosen, now)
+        store_health(chosen, now)
     if chosen or unscored:
         store_readiness(set(chosen) | set(unscored))
     db.session.commit()
     return len(chosen) + len(set(unscored) - set(chosen))
 
 
-def _store_health(engagement_ids: list[int], now: datetime) -> None:
+def store_health(engagement_ids: list[int], now: datetime) -> None:
+    """Judge these engagements and cache the result with a plain UPDATE (no commit)."""
     statement = cached_values_update(
         health=bindparam("new_health"),
         health_reasons=bindparam("new_reasons"),
@@ -211,7 +307,7 @@ def _store_health(engagement_ids: list[int], now: datetime) -> None:
 
 def refresh_all(*, now: datetime | None = None) -> int:
     """Recompute every live engagement (time alone changes health); commits."""
-    ids = list(db.session.scalars(select(Engagement.id).where(Engagement.state != "closed")))
+    ids = list(db.session.scalars(select(Engagement.id).where(Engagement.closed_at.is_(None))))
     refresh_health(ids, now=now)
     db.session.flush()
     store_readiness(ids)

@@ -214,7 +214,7 @@ def my_milestones(actor: User, *, limit: int = 200) -> list[Milestone]:
         db.session.scalars(
             select(Milestone)
             .join(Engagement, Engagement.id == Milestone.engagement_id)
-            .where(visible_clause(actor), Engagement.state != "closed")
+            .where(visible_clause(actor), Engagement.closed_at.is_(None))
             .options(joinedload(Milestone.engagement).joinedload(Engagement.provider))
             .order_by(final_last, Milestone.due_date, Milestone.id)
             .limit(limit)

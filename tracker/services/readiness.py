@@ -1,10 +1,14 @@
 """Knowledge-retention readiness: a 0-100 score per engagement with its breakdown and gaps.
 
-The gaps come from the workflow engine's own guard functions (the ones the
-default definition's `close` transition runs), applied to the same facts, so
-the breakdown and the close guard cannot disagree: the score is 100 exactly
-when those guards have nothing unmet. `readiness_many` loads any number of
-engagements in a constant number of queries (dashboard, digests, API lists).
+Four parts, weighted by the definition's [readiness] table (workflows/meaning.py):
+the knowledge-transfer checklist, shadows signed off, ADRs decided and a runbook.
+A part with nothing recorded counts zero, not full credit ("ADRs: none recorded
+yet"); a part counts as not applicable only where the definition says so. The
+gaps come from the workflow engine's own guard functions (the ones the default
+definition's `close` transition runs), applied to the same facts, plus a gap for
+each applicable part with nothing recorded: the score is 100 exactly when there
+is no gap. `readiness_many` loads any number of engagements in a constant number
+of queries (dashboard, digests, API lists).
 
 Lists read the score and the number of gaps from two cached columns on the
 engagement row. A session hook rewrites them in every flush that adds, changes or
@@ -17,7 +21,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import aliased
@@ -35,6 +40,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.engagement import cached_values_update
+from tracker.services import lifecycle
 from workflows import AdrFact, ArtifactFact, ChecklistFact, MemberFact, ShadowFact, Subject, Unmet
 from workflows.guards import (
     artifact_present,
@@ -42,6 +48,7 @@ from workflows.guards import (
     no_proposed_adrs,
     shadows_signed_off,
 )
+from workflows.meaning import ReadinessRules
 
 KT = ChecklistKind.KNOWLEDGE_TRANSFER.value
 READINESS_INPUTS = (TeamMember, ShadowAssignment, Adr, Artifact, ChecklistItem)
@@ -58,10 +65,18 @@ class ReadinessPart:
     total: int
     detail: str
     gaps: tuple[Unmet, ...] = ()
+    weight: int = 0
+    applicable: bool = True
 
     @property
     def fraction(self) -> float:
-        return 1.0 if self.total == 0 else self.done / self.total
+        """Nothing recorded is nothing done: 0 of 0 counts zero."""
+        return 0.0 if self.total == 0 else self.done / self.total
+
+    @property
+    def points(self) -> float:
+        """What this part adds to the score (0 when not applicable)."""
+        return self.weight * self.fraction if self.applicable else 0.0
 
     @property
     def is_complete(self) -> bool:
@@ -77,7 +92,12 @@ class Readiness:
 
     @property
     def gaps(self) -> list[Unmet]:
-        return [gap for part in self.parts for gap in part.gaps]
+        return [gap for part in self.parts if part.applicable for gap in part.gaps]
+
+    @property
+    def summary(self) -> str:
+        """The breakdown in one line, for digests and tooltips."""
+        return "; ".join(f"{p.label}: {p.detail}" for p in self.parts if p.applicable)
 
     @property
     def is_ready(self) -> bool:
@@ -97,23 +117,57 @@ def readiness(engagement: Engagement) -> Readiness:
 
 
 def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
-    """Readiness of many engagements in five queries, whatever their number."""
+    """Readiness of many engagements in six queries, whatever their number."""
     ids = sorted(set(engagement_ids))
     if not ids:
         return {}
     facts = _load_facts(ids)
-    return {i: score_facts(facts[i]) for i in ids}
+    rules = _rules(ids)
+    return {i: score_facts(facts[i], rules[i]) for i in ids}
 
 
-def score_facts(subject: Subject) -> Readiness:
+def _rules(ids: list[int]) -> dict[int, ReadinessRules]:
+    """Each engagement's readiness rules, from the definition it runs on."""
+    rows = db.session.execute(
+        select(Engagement.id, Engagement.workflow_name, Engagement.workflow_version)
+        .add_columns(Engagement.workflow_hash, Engagement.state, Engagement.closed_at)
+        .where(Engagement.id.in_(ids))
+    )
+    found = {}
+    for row in rows:
+        keys = ("workflow_name", "workflow_version", "workflow_hash", "state", "closed_at")
+        facts = SimpleNamespace(**dict(zip(keys, row[1:], strict=True)))
+        found[row[0]] = lifecycle.readiness_rules(facts)
+    return {i: found.get(i, ReadinessRules()) for i in ids}
+
+
+def score_facts(subject: Subject, rules: ReadinessRules | None = None) -> Readiness:
     """The breakdown for one engagement's facts (pure: no database)."""
+    rules = rules or ReadinessRules()
     # In the order of the default definition's close guards, so the gap lists read alike.
     parts = [_checklist_part(subject), _shadow_part(subject), _adr_part(subject)]
     parts.append(_runbook_part(subject))
-    score = math.floor(100 * sum(p.fraction for p in parts) / len(parts))
-    if any(p.gaps for p in parts):
+    parts = [_weighed(part, rules) for part in parts]
+    weight = sum(p.weight for p in parts if p.applicable)
+    score = math.floor(100 * sum(p.points for p in parts) / weight) if weight else 0
+    if any(p.gaps for p in parts if p.applicable):
         score = min(score, 99)  # never round up to "ready" while something is missing
     return Readiness(score=score, parts=parts)
+
+
+def _weighed(part: ReadinessPart, rules: ReadinessRules) -> ReadinessPart:
+    applicable = part.name not in rules.not_applicable
+    gaps = part.gaps
+    if applicable and part.total == 0 and not gaps:
+        gaps = (Unmet("readiness_nothing_recorded", f"{part.label}: {part.detail.lower()}"),)
+    detail = part.detail if applicable else "not applicable to this kind of engagement"
+    return replace(
+        part,
+        weight=rules.weights.get(part.name, 0),
+        applicable=applicable,
+        gaps=gaps,
+        detail=detail,
+    )
 
 
 def _shadow_part(subject: Subject) -> ReadinessPart:
@@ -122,7 +176,7 @@ def _shadow_part(subject: Subject) -> ReadinessPart:
     done = total - len(gaps)
     detail = f"{done} of {total} external areas have a signed-off shadow"
     if total == 0:
-        detail = "No external member areas to hand over"
+        detail = "None recorded yet (no external member areas)"
     return ReadinessPart("shadows", "Shadows signed off", done, total, detail, gaps)
 
 
@@ -132,7 +186,7 @@ def _adr_part(subject: Subject) -> ReadinessPart:
     total = accepted + len(gaps)
     detail = f"{accepted} accepted, {len(gaps)} still proposed"
     if not subject.adrs:
-        detail = "No ADRs recorded yet"
+        detail = "None recorded yet"
     return ReadinessPart("adrs", "ADRs decided", accepted, total, detail, gaps)
 
 
@@ -140,15 +194,15 @@ def _checklist_part(subject: Subject) -> ReadinessPart:
     gaps = tuple(checklist_complete(subject, {"kind": KT}))
     total = sum(1 for c in subject.checklist if c.kind == KT)
     done = total - len(gaps)
-    detail = f"{done} of {total} knowledge-transfer items done"
+    detail = f"{done} of {total} knowledge-transfer items done" if total else "None recorded yet"
     return ReadinessPart("kt_checklist", "Knowledge-transfer checklist", done, total, detail, gaps)
 
 
 def _runbook_part(subject: Subject) -> ReadinessPart:
     gaps = tuple(artifact_present(subject, {"kind": "runbook"}))
     count = sum(1 for a in subject.artifacts if a.kind == "runbook")
-    detail = f"{count} runbook{'s' if count != 1 else ''} linked" if count else "No runbook yet"
-    return ReadinessPart("runbooks", "Runbooks present", min(count, 1), 1, detail, gaps)
+    detail = f"{count} runbook{'s' if count != 1 else ''} linked" if count else "None linked yet"
+    return ReadinessPart("runbooks", "Runbook", min(count, 1), 1, detail, gaps)
 
 
 def _load_facts(ids: list[int]) -> dict[int, Subject]:

@@ -11,6 +11,7 @@ from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowTimer
 from tracker.notifications.claims import claim
+from workflows.subject import DATE_KEYS
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -67,23 +68,25 @@ def _finish(timer_id: int, worker: str, status: str, now: datetime, error: str) 
 
 
 def seed_demo_timers(today) -> int:
-    """Demo data: the review timer every trial/extension would have got on entering it."""
+    """Demo data: the timers each live engagement's state would have set on entering it."""
     from sqlalchemy import select
 
-    from tracker.services.transitions import _start_of_day
+    from tracker.services import lifecycle
+    from tracker.services.transitions import start_of_day
 
-    ends = {"trial": "trial_end", "extension": "period_end"}
-    engagements = db.session.scalars(select(Engagement).where(Engagement.state.in_(ends)))
     added = 0
-    for engagement in engagements:
-        day = getattr(engagement, ends[engagement.state])
-        if day is not None:
+    for engagement in db.session.scalars(select(Engagement).where(Engagement.closed_at.is_(None))):
+        dates = {key: getattr(engagement, key) for key in DATE_KEYS}
+        for timer in lifecycle.state_of(engagement).timers:
+            day = timer.offset.resolve(dates)
+            if day is None:
+                continue
             db.session.add(
                 WorkflowTimer(
                     engagement_id=engagement.id,
-                    event="begin_review",
+                    event=timer.event,
                     from_state=engagement.state,
-                    due_at=_start_of_day(day),
+                    due_at=start_of_day(day),
                 )
             )
             added += 1

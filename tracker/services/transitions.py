@@ -176,12 +176,12 @@ def _replace_timers(engagement: Engagement, from_state: str, plan: Plan, now: da
                 engagement_id=engagement.id,
                 event=timer.event,
                 from_state=plan.to_state,
-                due_at=_start_of_day(day),
+                due_at=start_of_day(day),
             )
         )
 
 
-def _start_of_day(day) -> datetime:
+def start_of_day(day) -> datetime:
     """Midnight of that date in the deployment's time zone, as a UTC instant."""
     zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
     return datetime.combine(day, time(0), zone).astimezone(ZoneInfo("UTC"))

@@ -7,6 +7,7 @@ from flask import Flask
 from flask_login import current_user
 
 from tracker.models import label
+from tracker.services import lifecycle
 
 
 def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
@@ -33,7 +34,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(url_with, "url_with")
-    app.add_template_global(period_progress, "period_progress")
+    app.add_template_global(lifecycle.period_progress, "period_progress")
+    app.add_template_filter(lifecycle.state_label, "state_label")
+    app.add_template_filter(lifecycle.state_tone, "state_tone")
+    app.add_template_global(lifecycle.label_of_state, "label_of_state")
 
 
 def url_with(**changes) -> str:
@@ -43,13 +47,6 @@ def url_with(**changes) -> str:
     args = {k: v for k, v in request.args.items() if k not in changes}
     args.update({k: v for k, v in changes.items() if v not in (None, "")})
     return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
-def period_progress(engagement, today: date):
-    """("Trial", day, of days) while a trial or extension runs, else None."""
-    from tracker.services.dashboard import period_progress as progress
-
-    return progress(engagement, today)
 
 
 # (endpoint, text, roles that see it); links to pages not registered are left out.

@@ -23,7 +23,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services.dashboard import period_progress
+from tracker.services.lifecycle import period_progress
 from tracker.web.timeline import timeline_svg
 
 AUDIT_LIMIT = 100

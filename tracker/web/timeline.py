@@ -1,13 +1,15 @@
-"""A server-rendered SVG timeline: discovery, trial and extension periods with milestones."""
+"""A server-rendered SVG timeline: the setup span and each dated period, with milestones."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
 
 from markupsafe import Markup
 
 from tracker.models import Engagement, Milestone, label
+from tracker.services import lifecycle
 
 WIDTH, LEFT, RIGHT = 960, 24, 64
 BAR_Y, BAR_H = 34, 22
@@ -19,21 +21,55 @@ STATUS_COLOURS = {
     "met": "#166534",
     "missed": "#7f1d1d",
 }
-PERIOD_COLOURS = {"discovery": "#e2e8f0", "trial": "#c7d7f7", "extension": "#ddd0f5"}
+# Fills for a state's tone (workflows/meaning.py TONES), lighter than the badges.
+TONE_FILLS = {
+    "slate": "#e2e8f0",
+    "blue": "#c7d7f7",
+    "violet": "#ddd0f5",
+    "amber": "#fde7c2",
+    "teal": "#c9ece7",
+    "green": "#cdebd7",
+    "grey": "#e5e7eb",
+}
 
 
-def _spans(engagement: Engagement) -> list[tuple[str, date, date]]:
-    """(name, start, end) of each period that has dates."""
+@dataclass(frozen=True)
+class Span:
+    """A dated stretch of the lifecycle, drawn as a bar: which state, its label and tone."""
+
+    state: str
+    label: str
+    tone: str
+    start: date
+    end: date
+
+
+def _spans(engagement: Engagement) -> list[Span]:
+    """The setup span and every dated period the engagement's dates record."""
+    definition = lifecycle.definition_of(engagement)
+    if definition is None:
+        return []
+    states = list(definition.states.values())
+    periods = [s for s in states if s.is_period]
+    first = next((s for s in periods if s.period[0] == "trial_start"), None)
+    later = [s for s in periods if s is not first]
     spans = []
     trial_start, trial_end = engagement.trial_start, engagement.trial_end
+    if first and trial_start and trial_end:
+        spans.append(Span(first.name, first.label, first.tone, trial_start, trial_end))
+    has_later = engagement.current_period >= 1 and engagement.period_start and later
+    if has_later and engagement.period_end:
+        current = lifecycle.state_of(engagement)
+        state = current if current in later else later[-1]
+        spans.append(
+            Span(
+                state.name, state.label, state.tone, engagement.period_start, engagement.period_end
+            )
+        )
     if engagement.discovery_start:
-        end = trial_start or engagement.discovery_start + timedelta(days=28)
-        spans.append(("discovery", engagement.discovery_start, end))
-    if trial_start and trial_end:
-        spans.append(("trial", trial_start, trial_end))
-    has_extension = engagement.current_period >= 1 and engagement.period_start
-    if has_extension and engagement.period_end:
-        spans.append(("extension", engagement.period_start, engagement.period_end))
+        setup = definition.states[definition.initial_state]
+        end = spans[0].start if spans else engagement.discovery_start + timedelta(days=28)
+        spans.insert(0, Span(setup.name, setup.label, setup.tone, engagement.discovery_start, end))
     return spans
 
 
@@ -51,9 +87,10 @@ class _Scale:
 def timeline_svg(engagement: Engagement, milestones: list[Milestone], today: date) -> Markup:
     """The SVG markup (safe: every text is escaped here)."""
     spans = _spans(engagement)
-    days = [d for _, s, e in spans for d in (s, e)] + [m.due_date for m in milestones] + [today]
+    days = [d for span in spans for d in (span.start, span.end)]
+    days += [m.due_date for m in milestones] + [today]
     scale = _Scale(min(days) - timedelta(days=3), max(days) + timedelta(days=3))
-    parts = [_span_svg(name, start, end, scale) for name, start, end in spans]
+    parts = [_span_svg(span, scale) for span in spans]
     parts += [_milestone_svg(m, scale) for m in milestones]
     parts.append(_today_svg(today, scale))
     title = f"Timeline of {escape(engagement.title)}"
@@ -65,16 +102,17 @@ def timeline_svg(engagement: Engagement, milestones: list[Milestone], today: dat
     )
 
 
-def _span_svg(name: str, start: date, end: date, scale: _Scale) -> str:
-    x1, x2 = scale.x(start), scale.x(end)
-    text = f"{label(name)} · {start:%-d %b} – {end:%-d %b %Y}"
+def _span_svg(span: Span, scale: _Scale) -> str:
+    x1, x2 = scale.x(span.start), scale.x(span.end)
+    name = escape(span.label)
+    text = f"{span.label} · {span.start:%-d %b} – {span.end:%-d %b %Y}"
     return (
-        f'<g class="span span-{name}"><title>{escape(text)}</title>'
+        f'<g class="span span-{escape(span.state)}"><title>{escape(text)}</title>'
         f'<rect x="{x1}" y="{BAR_Y}" width="{max(2, x2 - x1)}" height="{BAR_H}" rx="4" '
-        f'fill="{PERIOD_COLOURS[name]}" stroke="#94a3b8"/>'
-        f'<text x="{x1 + 6}" y="{BAR_Y + 15}" fill="#1d2330">{escape(label(name))}</text>'
+        f'fill="{TONE_FILLS.get(span.tone, TONE_FILLS["grey"])}" stroke="#94a3b8"/>'
+        f'<text x="{x1 + 6}" y="{BAR_Y + 15}" fill="#1d2330">{name}</text>'
         f'<text x="{x1}" y="{BAR_Y + BAR_H + 16}" fill="#5b6474" font-size="11">'
-        f"{start:%-d %b}</text></g>"
+        f"{span.start:%-d %b}</text></g>"
     )
 
 

@@ -5,8 +5,8 @@ is the same whatever the chunking, and a second run with a larger N only adds
 the missing engagements (idempotent per seed). People and providers of a seed
 are marked by name (`… [s42]`, `…@s42.scale.example`). Rows go in with bulk
 INSERTs per chunk (scale_data.bulk), never ORM objects one by one; the cached
-health is computed in memory by services.health.compute_health from the same
-facts it would read (scale_data.plans).
+health is computed once the rows are in, by services.health.store_health from the same
+facts the services read, so the generated data is judged exactly as the app judges.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as clock
 
 from sqlalchemy import func, insert, select, text
 
@@ -50,6 +51,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
         db.session.commit()
     added = max(0, n - existing)
     if added:
+        _cache_health(people, today)
         _cache_readiness(people)
         # Planner statistics for the loaded tables (autovacuum would do it later on
         # PostgreSQL; SQLite never does): without them SQLite counts a page's overdue
@@ -77,6 +79,21 @@ def _analyze() -> None:
     else:
         db.session.execute(text("ANALYZE"))
         db.session.commit()
+
+
+def _cache_health(people: People, today: date) -> None:
+    """Bulk INSERTs skip the services: judge the generated rows once, as the app would."""
+    from tracker.services.health import store_health
+
+    missing = db.session.scalars(
+        select(Engagement.id).where(
+            Engagement.provider_id.in_(people.providers), Engagement.health_computed_at.is_(None)
+        )
+    ).all()
+    now = datetime.combine(today, clock(12), UTC)
+    for start in range(0, len(missing), 500):
+        store_health(missing[start : start + 500], now)
+    db.session.commit()
 
 
 def _cache_readiness(people: People) -> None:

@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
-from types import SimpleNamespace
 
-from tracker.db_setup import utcnow
 from tracker.services.checklist_templates import TEMPLATES
-from tracker.services.health import HealthFacts, compute_health
 
 STATES = ["discovery", "trial", "milestone_review", "extension", "knowledge_transfer", "closed"]
 STATE_WEIGHTS = [15, 25, 10, 20, 10, 20]
@@ -104,7 +101,6 @@ def build_plan(i: int, seed: int, people: People, definition, today: date) -> Pl
     _add_checklist(plan, rng, state, discovery_start, owner[0], today)
     _add_adrs(plan, rng, state, periods, authors)
     _add_audit(plan, rng, state, periods, discovery_start, (owner, authors), today)
-    _set_health(plan, today)
     return plan
 
 
@@ -362,26 +358,3 @@ _EVENTS = {
     "knowledge_transfer": "begin_knowledge_transfer",
     "closed": "close",
 }
-
-
-def _set_health(plan: Plan, today: date) -> None:
-    row = plan.row
-    subject = SimpleNamespace(**{k: row.get(k) for k in ("state", "period_start", "period_end")})
-    subject.current_period = row["current_period"]
-    stamps = [m["last_update_at"] for m, _ in plan.milestones if m["last_update_at"]]
-    facts = HealthFacts(
-        milestones=tuple((m["title"], m["status"], m["period"]) for m, _ in plan.milestones),
-        last_update_at=max(stamps, default=None),
-        overdue_prerequisites=tuple(
-            c["title"]
-            for c in plan.checklist
-            if c["kind"] == "prerequisite" and c["status"] == "open" and c["due_date"] < today
-        ),
-    )
-    health, reasons = compute_health(subject, facts, today)
-    row.update(
-        health=str(health),
-        effective_health=str(health),  # bulk INSERTs skip the model's flush hook
-        health_reasons=reasons,
-        health_computed_at=utcnow(),
-    )
