@@ -32,9 +32,14 @@ class ReadinessPartSchema(Schema):
     total = fields.Integer(required=True)
     detail = fields.String(required=True)
     gaps = fields.List(fields.Nested(UnmetSchema), required=True)
+    weight = fields.Integer(required=True, metadata={"description": "Share of the score"})
+    applicable = fields.Boolean(
+        required=True, metadata={"description": "False where the definition says it does not apply"}
+    )
 
 
 class ReadinessSchema(Schema):
     score = fields.Integer(required=True, metadata={"description": "0-100; 100 = ready to close"})
     is_ready = fields.Boolean(required=True)
     parts = fields.List(fields.Nested(ReadinessPartSchema), required=True)
+    summary = fields.String(required=True, metadata={"description": "The breakdown in words"})

@@ -79,6 +79,17 @@ class EngagementQuerySchema(PageArgsSchema):
     )
 
 
+class HealthReasonSchema(Schema):
+    """One reason for the derived health (tracker/services/health.py names the codes)."""
+
+    code = fields.String(
+        metadata={"description": "Stable, e.g. milestone_overdue, checklist_overdue"}
+    )
+    level = fields.String(required=True, validate=validate.OneOf([h.value for h in Health]))
+    message = fields.String(required=True)
+    anchor = fields.String(metadata={"description": "The item's id on the engagement page"})
+
+
 class EngagementSummarySchema(Schema):
     """One row of the engagement list: health is the stored effective value it filters on."""
 
@@ -94,6 +105,12 @@ class EngagementSummarySchema(Schema):
     period_end = fields.Date(allow_none=True)
     updated_at = fields.DateTime(required=True)
     version = fields.Integer(required=True)
+    readiness_score = fields.Integer(
+        allow_none=True, metadata={"description": "Knowledge-retention readiness, 0-100"}
+    )
+    readiness_gaps = fields.Integer(
+        allow_none=True, metadata={"description": "How many readiness gaps remain"}
+    )
     monthly_cost = fields.Float(metadata={"description": "Client side only"})
     currency = fields.String(metadata={"description": "Client side only"})
 
@@ -112,9 +129,20 @@ class EngagementSchema(EngagementSummarySchema):
     outcome = fields.String(allow_none=True)
     review_summary = fields.String(required=True)
     closed_at = fields.DateTime(allow_none=True)
-    health_reasons = fields.List(fields.Raw(), required=True)
+    derived_health = fields.String(
+        attribute="health",
+        required=True,
+        metadata={"description": "What the data says, whatever an override shows"},
+    )
+    health_reasons = fields.List(
+        fields.Nested(HealthReasonSchema),
+        required=True,
+        metadata={"description": "Why the data says so: one entry per rule that applies"},
+    )
     health_override = fields.String(allow_none=True)
     health_override_note = fields.String(allow_none=True)
+    health_override_until = fields.DateTime(allow_none=True)
+    health_override_by = fields.Nested(UserRefSchema, allow_none=True)
     workflow_name = fields.String(required=True)
     workflow_version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)

@@ -116,7 +116,7 @@ _SUMMARY_LOAD = (
             for name in (
                 "id", "title", "state", "effective_health", "structure", "provider_id",
                 "owner_id", "trial_start", "trial_end", "period_end", "updated_at",
-                "version", "monthly_cost", "currency",
+                "version", "monthly_cost", "currency", "readiness_score", "readiness_gaps",
             )
         ),
         raiseload=True,
@@ -137,6 +137,7 @@ def get_engagement(actor: User, engagement_id: int) -> Engagement:
             joinedload(Engagement.provider),
             joinedload(Engagement.owner),
             joinedload(Engagement.technical_contact),
+            joinedload(Engagement.health_override_by),
         )
     )
     if engagement is None:
