@@ -88,6 +88,7 @@ class Engagement(Model):
     health_override_note: Mapped[str | None] = mapped_column(Text)
     health_override_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     health_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    health_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What lists filter, count and sort by: the live override, else `health`. Kept in
     # step by the flush hook below and, as overrides expire, by the scheduler.
     effective_health: Mapped[str] = mapped_column(

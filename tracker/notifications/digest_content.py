@@ -166,6 +166,8 @@ def _override_text(engagement: Engagement) -> str:
     who = engagement.health_override_by.name if engagement.health_override_by else "a manager"
     until = engagement.health_override_until
     text = f"Set to {engagement.health_override} by {who}"
+    at = engagement.health_override_at
+    text += f" on {at:%-d %b}" if at else ""
     text += f" until {until:%-d %b}" if until else ""
     text += f": {engagement.health_override_note}" if engagement.health_override_note else ""
     return f"{text}; the data says {engagement.health.capitalize()}"

@@ -142,6 +142,7 @@ class EngagementSchema(EngagementSummarySchema):
     health_override = fields.String(allow_none=True)
     health_override_note = fields.String(allow_none=True)
     health_override_until = fields.DateTime(allow_none=True)
+    health_override_at = fields.DateTime(allow_none=True)
     health_override_by = fields.Nested(UserRefSchema, allow_none=True)
     workflow_name = fields.String(required=True)
     workflow_version = fields.Integer(required=True)

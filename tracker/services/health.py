@@ -334,6 +334,7 @@ def override_health(
     engagement.health_override_note = note.strip() if health else None
     engagement.health_override_until = until if health else None
     engagement.health_override_by_id = actor.id if health else None
+    engagement.health_override_at = utcnow() if health else None
     audit.record(
         engagement,
         actor,
