@@ -47,7 +47,7 @@ def register_extensions(app: Flask) -> None:
     # Importing these modules installs their session hooks: reminder rows and the
     # cached readiness score are written in the same flush as the change causing them.
     import tracker.services.readiness  # noqa: F401
-    import tracker.services.reminders  # noqa: F401
+    import tracker.services.reminder_planning  # noqa: F401
 
 
 def _migrations_dir():

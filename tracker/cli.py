@@ -68,12 +68,12 @@ def create_token_command(email, name):
 @with_appcontext
 def seed_demo_command(scale, seed):
     """Load the demo data set (idempotent: running it twice changes nothing)."""
-    from tracker.services import demo
+    from tracker.demo import seed as demo
 
     created = demo.seed_demo()
     click.echo("Demo data loaded." if created else "Demo data already present; nothing to do.")
     if scale:
-        from tracker.services import scale_data
+        from tracker.demo import scale_data
 
         count = scale_data.generate(scale, seed=seed)
         click.echo(f"Generated {count} synthetic engagements.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from tracker.notifications.digest_period import (
+from tracker.services.digest_period import (
     MAX_SKIPPED_PERIODS,
     Schedule,
     latest_period,

@@ -115,8 +115,8 @@ def test_an_engagement_without_external_areas_or_adrs(ctx):
 
 
 def test_demo_seed_has_adrs_shadows_and_a_superseded_adr(app):
+    from tracker.demo import seed as demo
     from tracker.models import Adr, ShadowAssignment
-    from tracker.services import demo
 
     with app.app_context():
         assert demo.seed_demo() is True

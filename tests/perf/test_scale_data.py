@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import (
     AuditEvent,
@@ -16,7 +17,6 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services import scale_data
 from tracker.services.checklist_templates import TEMPLATES
 from tracker.services.health import refresh_health
 

@@ -104,7 +104,7 @@ from config import TestingConfig
 from tracker import create_app
 from tracker.db_setup import utcnow
 from tracker.models import OutboxEmail
-from tracker.notifications.claims import claim
+from tracker.core.claims import claim
 app = create_app(TestingConfig)
 with app.app_context():
     worker, ids = claim(OutboxEmail, OutboxEmail.next_attempt_at, utcnow())

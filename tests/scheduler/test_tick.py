@@ -146,7 +146,7 @@ def _many_due_reminders(count: int) -> None:
 def _tick_in_thread(app, clock, errors):
     try:
         with app.app_context():
-            from tracker.notifications import clock as clock_module
+            from tracker.core import clock as clock_module
 
             clock_module.install(app, clock)
             run_tick()

@@ -19,9 +19,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import update
 
+from tracker.core.claims import claim
 from tracker.extensions import db
 from tracker.models import OutboxEmail
-from tracker.notifications.claims import claim
 
 log = logging.getLogger(__name__)
 BATCH = 200

@@ -21,12 +21,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from tracker.core import clock
 from tracker.db_setup import utcnow
 from tracker.extensions import db
 from tracker.models import DigestRun, Subscription, User
-from tracker.notifications import clock, outbox
+from tracker.notifications import outbox
 from tracker.notifications.digest_content import DigestContent, gather
-from tracker.notifications.digest_period import (
+from tracker.services.digest_period import (
     Period,
     next_send_at,
     periods_due,

@@ -57,7 +57,7 @@ def _check_references(data: dict) -> dict[str, list[str]]:
 
 def create_engagement(actor: User, data: dict, *, today: date | None = None) -> Engagement:
     """Create an engagement in its workflow's initial state with the standard checklists."""
-    from tracker.services.workflow import latest_definition
+    from tracker.services.workflow_registry import latest_definition
 
     require(actor, Action.EDIT)
     workflow_name = data.get("workflow_name")

@@ -18,8 +18,8 @@ from tracker.db_setup import utcnow
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, Subscription, User
-from tracker.notifications.digest_period import next_send_at, schedule_of
 from tracker.notifications.digests import subscription_id_from_token
+from tracker.services.digest_period import next_send_at, schedule_of
 
 FIELDS = ("scope", "provider_id", "frequency", "weekday", "send_time", "timezone", "is_active")
 SCOPES = ("all", "provider", "chosen")

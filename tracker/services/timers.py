@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import update
 
+from tracker.core.claims import claim
 from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowTimer
-from tracker.notifications.claims import claim
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -20,8 +20,8 @@ from tracker.services.engagements import (
     losing_race_is_conflict,
 )
 from tracker.services.subjects import build_subject
-from tracker.services.workflow import definition_for
 from tracker.services.workflow_actions import IMPLEMENTATIONS
+from tracker.services.workflow_registry import definition_for
 from workflows import (
     Actor,
     Engine,

@@ -9,11 +9,11 @@ def register_web(app: Flask) -> None:
     from tracker.web import filters, tokens  # noqa: F401  (tokens adds main.tokens)
     from tracker.web.admin import bp as admin_bp
     from tracker.web.digests import bp as digests_bp
+    from tracker.web.engagement_parts import bp as work_bp
     from tracker.web.engagements import bp as engagements_bp
-    from tracker.web.health import bp as health_bp
+    from tracker.web.healthz import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
-    from tracker.web.main import bp as main_bp
-    from tracker.web.work import bp as work_bp
+    from tracker.web.landing import bp as main_bp
 
     filters.init_app(app)
     app.register_blueprint(health_bp)

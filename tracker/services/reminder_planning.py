@@ -7,7 +7,7 @@ explicit functions below do the same for callers that want it spelled out.
 
 Invariant: at most one *pending* row per (rule, subject); its UNIQUE key is
 rule:subject_type:subject_id:due instant. A repeating rule plans its next occurrence
-when the current one is processed (tracker.notifications.reminders), so downtime gives
+when the current one is processed (tracker.notifications.reminder_delivery), so downtime gives
 one reminder per rule afterwards, not a burst.
 Why: docs/adr/0030-reminder-rows-planned-at-change-time.md.
 """
@@ -24,9 +24,9 @@ from sqlalchemy import event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, Reminder
-from tracker.notifications import clock
 from workflows import ReminderRule, UnknownDefinition
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class Target:
 
 def rules_for(engagement: Engagement) -> tuple[ReminderRule, ...]:
     """The reminder rules of the definition version this engagement runs on."""
-    from tracker.services.workflow import definition_for
+    from tracker.services.workflow_registry import definition_for
 
     try:
         return definition_for(engagement.workflow_name, engagement.workflow_version).reminders

@@ -25,7 +25,7 @@ from tracker.models import (
 )
 from tracker.services import users as user_service
 from tracker.services.engagements import add_standard_checklists
-from tracker.services.workflow import latest_definition
+from tracker.services.workflow_registry import latest_definition
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -371,8 +371,8 @@ DEMO_EVENTS = {
 
 # Feature modules that add their own demo data: "module:function", called with today.
 DEMO_EXTENSIONS: list[str] = [
-    "tracker.services.digest_demo:seed",
-    "tracker.services.knowledge_demo:seed",
+    "tracker.demo.digests:seed",
+    "tracker.demo.knowledge:seed",
     "tracker.services.timers:seed_demo_timers",
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
+from tracker.demo.scale_data.plans import Plan
 from tracker.extensions import db
 from tracker.models import (
     Adr,
@@ -18,7 +19,6 @@ from tracker.models import (
     TeamMember,
     engagement_follower,
 )
-from tracker.services.scale_data.plans import Plan
 
 
 def _insert_returning(model, rows: list[dict]) -> list[int]:

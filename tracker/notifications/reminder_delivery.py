@@ -11,12 +11,12 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from tracker.core.claims import claim
 from tracker.extensions import db
 from tracker.models import Engagement, Reminder, Role, TeamMember, User
-from tracker.notifications.claims import claim
 from tracker.notifications.outbox import enqueue
-from tracker.services import reminders as planning
-from tracker.services.reminders import SUBJECT_MODELS, Target
+from tracker.services import reminder_planning as planning
+from tracker.services.reminder_planning import SUBJECT_MODELS, Target
 
 log = logging.getLogger(__name__)
 BATCH = 200

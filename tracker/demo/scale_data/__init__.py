@@ -20,11 +20,11 @@ from sqlalchemy import func, insert, select, text
 
 from tracker.auth.passwords import hash_password
 from tracker.db_setup import utcnow
+from tracker.demo.scale_data.bulk import insert_plans
+from tracker.demo.scale_data.plans import FIRST, LAST, People, build_plan
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
-from tracker.services.scale_data.bulk import insert_plans
-from tracker.services.scale_data.plans import FIRST, LAST, People, build_plan
-from tracker.services.workflow import latest_definition
+from tracker.services.workflow_registry import latest_definition
 
 PASSWORD = "demo-password"
 CHUNK = 250
