@@ -15,7 +15,8 @@ from tests.digests.conftest import START, digest_emails, subscribe
 from tests.factories import make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import Engagement, Subscription, User
-from tracker.notifications.digests import run_due, unsubscribe_token
+from tracker.notifications.digests import run_due
+from tracker.services.subscriptions import unsubscribe_token
 from tracker.services.users import create_token
 
 Person = namedtuple("Person", "id email")

@@ -15,7 +15,7 @@ def test_healthz_answers_ok_with_database(client):
 
 def test_healthz_reports_503_when_database_fails(client):
     error = OperationalError("SELECT 1", {}, Exception("down"))
-    with mock.patch("tracker.web.healthz.db.session.execute", side_effect=error):
+    with mock.patch("tracker.services.system.db.session.execute", side_effect=error):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unavailable"

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -33,9 +32,9 @@ from tracker.services.digest_period import (
     periods_due,
     schedule_of,
 )
+from tracker.services.subscriptions import unsubscribe_token
 
 log = logging.getLogger(__name__)
-UNSUBSCRIBE_SALT = "digest-unsubscribe"
 
 
 @dataclass
@@ -227,24 +226,6 @@ def _unsubscribe_url(subscription: Subscription) -> str | None:
         return None
     base = current_app.config["BASE_URL"].rstrip("/")
     return f"{base}/digests/unsubscribe/{unsubscribe_token(subscription.id)}"
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_token(subscription_id: int) -> str:
-    """A signed token naming the subscription (no expiry: old emails keep working)."""
-    return _serializer().dumps(subscription_id)
-
-
-def subscription_id_from_token(token: str) -> int | None:
-    """The subscription id a token names, or None when it was tampered with."""
-    try:
-        value = _serializer().loads(token)
-    except BadSignature:
-        return None
-    return value if isinstance(value, int) else None
 
 
 def preview(user: User, now: datetime | None = None) -> DigestMessage:

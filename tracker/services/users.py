@@ -121,3 +121,9 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         token.revoked_at = utcnow()
         db.session.commit()
     return token
+
+
+def internal_users() -> list[User]:
+    """Active client-side people (anyone but providers), by name: who may shadow or own."""
+    query = select(User).where(User.role != Role.PROVIDER, User.is_active.is_(True))
+    return list(db.session.scalars(query.order_by(User.name)))

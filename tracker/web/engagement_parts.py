@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker.auth.permissions import Action, get_visible_engagement, require
+from tracker.auth.permissions import Action, require
 from tracker.auth.views import safe_next
 from tracker.db_setup import utcnow
-from tracker.errors import NotFound, StaleVersion, ValidationFailed
-from tracker.extensions import db
+from tracker.errors import StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
 from tracker.services import checklists as checklist_service
+from tracker.services import engagement_page
 from tracker.services import milestones as milestone_service
 from tracker.services import team as team_service
 from tracker.web.engagements import render_engagement
@@ -94,7 +94,7 @@ def update_milestone(milestone_id: int):
 def _after_update(milestone_id: int, from_my_list: bool):
     if from_my_list:
         return redirect(url_for("main.my_milestones") + f"#milestone-{milestone_id}")
-    milestone = db.session.get(Milestone, milestone_id)
+    milestone = engagement_page.visible_part(current_user, Milestone, milestone_id)
     return redirect(
         url_for("engagements.show", engagement_id=milestone.engagement_id)
         + f"#milestone-{milestone_id}"
@@ -188,16 +188,12 @@ def remove_member(member_id: int):
 
 def _visible(model, row_id: int):
     """A row whose engagement the user may see; NotFound otherwise (same answer either way)."""
-    row = db.session.get(model, row_id)
-    if row is None:
-        raise NotFound(f"{model.__name__} not found.")
-    get_visible_engagement(db.session, current_user, row.engagement_id)
-    return row
+    return engagement_page.visible_part(current_user, model, row_id)
 
 
 def _visible_member(member_id: int) -> TeamMember:
     """The member if the user may edit its engagement (NotFound/Forbidden otherwise)."""
     member = _visible(TeamMember, member_id)
-    engagement = get_visible_engagement(db.session, current_user, member.engagement_id)
+    engagement = engagement_page.visible_engagement(current_user, member.engagement_id)
     require(current_user, Action.EDIT, engagement)
     return member

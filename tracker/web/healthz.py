@@ -1,12 +1,8 @@
 """GET /healthz: the app answers and so does its database."""
 
-import time
-
 from flask import Blueprint, jsonify
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.extensions import db
+from tracker.services.system import database_status
 
 bp = Blueprint("health", __name__)
 
@@ -14,12 +10,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """200 with the database round-trip time, or 503 naming the failure."""
-    started = time.perf_counter()
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        return jsonify(status="error", database="unavailable", detail=type(exc).__name__), 503
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-    dialect = db.engine.dialect.name
-    return jsonify(status="ok", database="ok", dialect=dialect, db_ms=elapsed_ms)
+    status = database_status()
+    if not status.ok:
+        return jsonify(status="error", database="unavailable", detail=status.error), 503
+    return jsonify(status="ok", database="ok", dialect=status.dialect, db_ms=status.round_trip_ms)
