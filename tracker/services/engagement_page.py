@@ -1,6 +1,6 @@
 """What the engagement page and the forms on it read, each in one query (no per-row loads).
 
-The page itself is assembled in `tracker.web.overview`; everything here answers
+The page itself is assembled in `tracker.web.overview`. What takes an actor answers
 NotFound for what the actor may not see, exactly as for what does not exist.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.auth.permissions import get_visible_engagement, visible_clause
+from tracker.auth.permissions import get_visible_engagement
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import (
@@ -35,23 +35,6 @@ def visible_part(actor: User, model, row_id: int):
         raise NotFound(f"{model.__name__} not found.")
     get_visible_engagement(db.session, actor, row.engagement_id)
     return row
-
-
-def engagement_with_people(actor: User, engagement_id: int) -> Engagement:
-    """The engagement with the header's people and the team loaded; NotFound if invisible."""
-    engagement = db.session.scalar(
-        select(Engagement)
-        .where(Engagement.id == engagement_id, visible_clause(actor))
-        .options(
-            joinedload(Engagement.provider),
-            joinedload(Engagement.owner),
-            joinedload(Engagement.technical_contact),
-            selectinload(Engagement.members),
-        )
-    )
-    if engagement is None:
-        raise NotFound("Engagement not found.")
-    return engagement
 
 
 def checklists_by_kind(engagement_id: int) -> dict[str, list[ChecklistItem]]:

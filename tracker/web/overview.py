@@ -12,6 +12,7 @@ from tracker.auth.permissions import Action, can
 from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.services import engagement_page
 from tracker.services.dashboard import period_progress
+from tracker.services.engagement_queries import get_engagement
 from tracker.web.timeline import timeline_svg
 
 AUDIT_LIMIT = 100
@@ -40,7 +41,7 @@ class EngagementOverview:
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
     """Load the page's data; NotFound when the user may not see the engagement."""
-    engagement = engagement_page.engagement_with_people(actor, engagement_id)
+    engagement = get_engagement(actor, engagement_id)  # the team is loaded with one query
     milestones = engagement_page.milestones_with_updates(engagement.id)
     overview = EngagementOverview(
         engagement=engagement,
