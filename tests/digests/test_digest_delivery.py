@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.browser import ARTIFACTS
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Subscription, User
 from tracker.notifications.tick import run_tick
@@ -25,7 +25,7 @@ def _deliver_demo_digests(app) -> None:
         refresh_all()
         emails = {u.email for u in db.session.scalars(select(User).join(Subscription.user))}
         assert emails == {"stakeholder@example.com", "priya@northwind.example"}
-        results = run_tick(utcnow() + timedelta(days=7, hours=1))
+        results = run_tick(clock.now() + timedelta(days=7, hours=1))
         assert results["digests"] == 2, results
         db.session.remove()
 

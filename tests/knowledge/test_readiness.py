@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tests.factories import complete_checklist, make_engagement
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import GuardFailed
 from tracker.extensions import db
 from tracker.models import Engagement
@@ -20,7 +20,7 @@ SESSION = {"held_on": date(2025, 5, 2), "duration_minutes": 60, "topic": "Walkth
 def _close_guard_unmet(engagement) -> list:
     """What the engine's close transition reports, on the lead's subject builder."""
     engine = transitions.engine_for(engagement)
-    subject = transitions.build_subject(engagement, utcnow().date())
+    subject = transitions.build_subject(engagement, clock.now().date())
     close = engine.transition_for(engagement.state, "close")
     return engine.guard_unmet(close, subject)
 

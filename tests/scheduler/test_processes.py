@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.scheduler.helpers import add_milestone, trial_engagement
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder
 from tracker.notifications.delivery import deliver_due
@@ -56,12 +56,12 @@ def _wait_until(predicate, timeout: float = 120) -> bool:
 
 def _overdue_milestones(count: int) -> int:
     """`count` overdue milestones: one due overdue reminder each, to provider and owner."""
-    today = utcnow().date()
+    today = clock.now().date()
     engagement, _, _ = trial_engagement(today)
     for n in range(count):
         add_milestone(engagement, today - timedelta(days=1), title=f"M{n}")
     due = select(func.count(Reminder.id)).where(
-        Reminder.status == "pending", Reminder.due_at <= utcnow()
+        Reminder.status == "pending", Reminder.due_at <= clock.now()
     )
     return db.session.scalar(due)
 
@@ -102,12 +102,12 @@ import os, signal, sys
 sys.path.insert(0, {root!r})
 from config import TestingConfig
 from tracker import create_app
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.models import OutboxEmail
 from tracker.core.claims import claim
 app = create_app(TestingConfig)
 with app.app_context():
-    worker, ids = claim(OutboxEmail, OutboxEmail.next_attempt_at, utcnow())
+    worker, ids = claim(OutboxEmail, OutboxEmail.next_attempt_at, clock.now())
     print(len(ids), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)  # dies holding the lease, before sending
 """
@@ -130,8 +130,8 @@ def test_rows_claimed_by_a_killed_process_are_delivered_after_the_lease(make_app
     )
     assert done.returncode == -signal.SIGKILL and done.stdout.strip() == "5", done.stderr
     with app.app_context():
-        assert deliver_due(utcnow()) == 0  # still leased to the dead process
-        assert deliver_due(utcnow() + timedelta(minutes=6)) == 5
+        assert deliver_due(clock.now()) == 0  # still leased to the dead process
+        assert deliver_due(clock.now() + timedelta(minutes=6)) == 5
     assert sorted(m["To"] for m in smtp_server.messages) == [f"u{n}@example.com" for n in range(5)]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.factories import make_engagement, make_user
 from tests.workflow_binding.conftest import V1_BYTES, v2_bytes, write_v2
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, WorkflowTimer
 
@@ -38,10 +38,10 @@ def fleet(wf_app, workflow_dir) -> dict[str, int]:
                 engagement_id=ids["extended"],
                 event="begin_review",
                 from_state="extension",
-                due_at=utcnow() + timedelta(days=30),
+                due_at=clock.now() + timedelta(days=30),
             )
         )
-        db.session.get(Engagement, ids["closed"]).closed_at = utcnow()
+        db.session.get(Engagement, ids["closed"]).closed_at = clock.now()
         db.session.commit()
         write_v2(workflow_dir)
         ids["already_v2"] = make_engagement(manager, title="Already").id

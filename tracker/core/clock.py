@@ -1,24 +1,30 @@
-"""The scheduler's clock: real UTC time, or a clock a test (or a dry run) installs on the app."""
+"""The application's one clock: real UTC time, or a clock a test (or a dry run) installs.
+
+Everything that asks "what time is it?" calls `now()`: services, pages, the scheduler,
+and the models' created_at/updated_at defaults. A test freezes or moves time for all of
+them at once with `install(app, FixedClock(instant))`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
-
-from tracker.db_setup import utcnow
 
 EXTENSION_KEY = "tracker.clock"
 
 
 def now() -> datetime:
-    """The current instant as the app sees it: `app.extensions["tracker.clock"]()` if installed."""
+    """The current instant, timezone-aware UTC: the installed clock's, else real time.
+
+    Also the models' timestamp default (a callable without arguments).
+    """
     if has_app_context():
         clock = current_app.extensions.get(EXTENSION_KEY)
         if clock is not None:
             return clock()
-    return utcnow()
+    return datetime.now(UTC)
 
 
 class FixedClock:

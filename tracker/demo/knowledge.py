@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import (
     Adr,
@@ -86,7 +86,7 @@ def _shadows(engagement: Engagement, internal: User, signed: str, today: date) -
             start_date=today - timedelta(days=30),
             confidence=4 if is_signed else 2,
             signed_off_by_id=engagement.owner_id if is_signed else None,
-            signed_off_at=utcnow() - timedelta(days=2) if is_signed else None,
+            signed_off_at=clock.now() - timedelta(days=2) if is_signed else None,
         )
         for week in range(3):
             assignment.sessions.append(

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import (
     AuditEvent,
@@ -119,7 +119,7 @@ def seed_demo(today: date | None = None) -> bool:
     """Load the demo once; returns False (and changes nothing) when it is already there."""
     if db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0]["email"])):
         return False
-    today = today or utcnow().date()
+    today = today or clock.now().date()
     people = {row["email"]: _demo_user(row) for row in DEMO_USERS}
     db.session.flush()
     for spec in DEMO_ENGAGEMENTS:
@@ -223,7 +223,7 @@ def _complete_checklists(engagement: Engagement, owner: User, today: date) -> No
         if done:
             item.status = ChecklistStatus.DONE
             item.completed_by_id = owner.id
-            item.completed_at = utcnow() - timedelta(days=5)
+            item.completed_at = clock.now() - timedelta(days=5)
 
 
 def _demo_milestones(engagement: Engagement, people: dict[str, User], today: date) -> None:
@@ -312,7 +312,7 @@ def _demo_status(engagement: Engagement, due: date, today: date, offset: int) ->
 
 
 def _demo_update(milestone: Milestone, author: User, status: str, today: date) -> None:
-    milestone.last_update_at = utcnow() - timedelta(days=3)
+    milestone.last_update_at = clock.now() - timedelta(days=3)
     db.session.add(
         MilestoneUpdate(
             milestone_id=milestone.id,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, Role, User
@@ -131,7 +131,7 @@ def complete_item(
     _check_fields({"note": note})
     if item.is_complete and item.status == status:
         return item
-    item.status, item.completed_by_id, item.completed_at = status, actor.id, utcnow()
+    item.status, item.completed_by_id, item.completed_at = status, actor.id, clock.now()
     if note:
         item.note = note
     audit.record(

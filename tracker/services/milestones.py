@@ -10,7 +10,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, Milestone, MilestoneStatus, MilestoneUpdate, User
@@ -99,7 +99,7 @@ def record_update(
         evidence=_clean_evidence(evidence),
     )
     db.session.add(update)
-    milestone.status, milestone.last_update_at = status, utcnow()
+    milestone.status, milestone.last_update_at = status, clock.now()
     audit.record(
         engagement,
         actor,

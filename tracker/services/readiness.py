@@ -203,11 +203,11 @@ def _load_checklist(ids: list[int], grouped) -> None:
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
-    from tracker.db_setup import utcnow
+    from tracker.core import clock
 
     return Subject(
         state="",
-        today=utcnow().date(),
+        today=clock.now().date(),
         **{name: tuple(grouped[name].get(engagement_id, ())) for name in grouped},
     )
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, Subscription, User
@@ -113,7 +113,7 @@ def create_subscription(actor: User, data: dict, *, now: datetime | None = None)
         is_active=True,
     )
     subscription.user = subscriber
-    _apply(actor, subscriber, subscription, data, now or utcnow())
+    _apply(actor, subscriber, subscription, data, now or clock.now())
     db.session.add(subscription)
     db.session.commit()
     return subscription
@@ -124,7 +124,7 @@ def update_subscription(
 ) -> Subscription:
     """Change a subscription; its next send instant is recomputed from the new schedule."""
     subscription = get_subscription(actor, subscription_id)
-    _apply(actor, subscription.user, subscription, data, now or utcnow())
+    _apply(actor, subscription.user, subscription, data, now or clock.now())
     db.session.commit()
     return subscription
 

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, GuardFailed, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, User, WorkflowTimer
@@ -59,7 +59,7 @@ def actor_for(user: User) -> Actor:
 def available_transitions(actor: User, engagement_id: int, *, today=None) -> list[TransitionOption]:
     """Every transition out of the current state, allowed or with every unmet requirement."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    subject = build_subject(engagement, today or utcnow().date())
+    subject = build_subject(engagement, today or clock.now().date())
     return engine_for(engagement).options(subject, actor_for(actor))
 
 
@@ -102,7 +102,7 @@ def fire_as_scheduler(engagement_id: int, event: str, *, now: datetime | None = 
 
 def _fire(engagement, user, actor, event, inputs, override_reason, now) -> Engagement:
     with losing_race_is_conflict():
-        return _apply(engagement, user, actor, event, inputs, override_reason, now or utcnow())
+        return _apply(engagement, user, actor, event, inputs, override_reason, now or clock.now())
 
 
 def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Engagement:

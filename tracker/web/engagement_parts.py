@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
 from tracker.auth.views import safe_next
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
 from tracker.services import checklists as checklist_service
@@ -109,7 +109,7 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
         forms[milestone_id] = form
         page = render_template(
-            "main/my_milestones.html", milestones=milestones, forms=forms, today=utcnow().date()
+            "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
         )
         return page, 422
     milestone = _visible(Milestone, milestone_id)

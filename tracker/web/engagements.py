@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
 from tracker.services import dashboard as choices
 from tracker.services import engagements as engagement_service
@@ -32,7 +32,7 @@ bp = Blueprint("engagements", __name__)
 
 def render_engagement(engagement_id: int, *, status: int = 200, **forms):
     """The engagement page; `forms` replaces blank forms with submitted (invalid) ones."""
-    today = utcnow().date()
+    today = clock.now().date()
     overview = load_overview(current_user, engagement_id, today)
     transition_forms = {
         o.event: transition_form_class(o)(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.services import dashboard as dashboard_service
 from tracker.web.forms import MilestoneUpdateForm
 
@@ -36,7 +36,7 @@ def dashboard():
         return redirect(url_for("main.engagements", **request.args))
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
-    return render_template("main/dashboard.html", board=board, today=utcnow().date())
+    return render_template("main/dashboard.html", board=board, today=clock.now().date())
 
 
 @bp.get("/engagements")
@@ -45,7 +45,7 @@ def engagements():
     """The engagements list (a provider sees only their organisation's)."""
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
-    return render_template("main/engagements.html", board=board, today=utcnow().date())
+    return render_template("main/engagements.html", board=board, today=clock.now().date())
 
 
 @bp.get("/my-milestones")
@@ -57,5 +57,5 @@ def my_milestones():
     milestones = milestone_service.my_milestones(current_user)
     forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
     return render_template(
-        "main/my_milestones.html", milestones=milestones, forms=forms, today=utcnow().date()
+        "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
     )

@@ -19,7 +19,7 @@ from datetime import date
 from sqlalchemy import func, insert, select, text
 
 from tracker.auth.passwords import hash_password
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.demo.scale_data.bulk import insert_plans
 from tracker.demo.scale_data.plans import FIRST, LAST, People, build_plan
 from tracker.extensions import db
@@ -36,7 +36,7 @@ ORG_B = ["ML", "Labs", "Analytics", "AI", "Data Works", "Partners"]
 def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
     """Make sure engagements 0..n-1 of this seed exist; commits; returns how many were added."""
     started, cpu = time.perf_counter(), time.process_time()
-    today = today or utcnow().date()
+    today = today or clock.now().date()
     people = _ensure_people(seed)
     existing = db.session.scalar(
         select(func.count(Engagement.id)).where(Engagement.provider_id.in_(people.providers))

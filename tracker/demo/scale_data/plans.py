@@ -14,7 +14,7 @@ from datetime import time as clock
 from decimal import Decimal
 from types import SimpleNamespace
 
-from tracker.db_setup import utcnow
+from tracker.core import clock as app_clock
 from tracker.services.checklist_templates import TEMPLATES
 from tracker.services.health import HealthFacts, compute_health
 
@@ -383,5 +383,5 @@ def _set_health(plan: Plan, today: date) -> None:
         health=str(health),
         effective_health=str(health),  # bulk INSERTs skip the model's flush hook
         health_reasons=reasons,
-        health_computed_at=utcnow(),
+        health_computed_at=app_clock.now(),
     )
