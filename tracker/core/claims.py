@@ -5,6 +5,12 @@ free or expired. PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent
 schedulers take disjoint rows without waiting. SQLite ignores FOR UPDATE, so there the
 claim runs inside BEGIN IMMEDIATE (one writer at a time) and the UPDATE repeats the
 conditions. A worker that dies keeps its rows only until the lease runs out.
+
+`drain` is the loop every scheduler step that works on due rows runs (timers,
+reminders, outbox delivery): claim a batch, handle each row in its own transaction,
+repeat until a batch comes back short. It is the scheduler side's unit of work: the
+handler changes the session (rolling back what it must not keep) and `drain` commits
+after each row, so one row's failure never undoes another's work.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -55,3 +62,28 @@ def claim(
             )
         conn.commit()
     return worker, ids
+
+
+def drain(
+    model,
+    due_column,
+    now: datetime,
+    handle: Callable[[int, str], int],
+    *,
+    limit: int = 100,
+    lease: timedelta = DEFAULT_LEASE,
+) -> int:
+    """Claim due rows batch by batch, `handle(row_id, worker)` each, commit after each one.
+
+    Returns the sum of what the handler returned (e.g. how many were sent). An idle
+    drain is one indexed query. An exception from the handler is not caught here: the
+    row's changes are not committed and the caller (the scheduler tick) reports it.
+    """
+    done = 0
+    while True:
+        worker, ids = claim(model, due_column, now, limit=limit, lease=lease)
+        for row_id in ids:
+            done += handle(row_id, worker)
+            db.session.commit()
+        if len(ids) < limit:
+            return done

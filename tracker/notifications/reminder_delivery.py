@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tracker.core.claims import claim
+from tracker.core.claims import drain
 from tracker.extensions import db
 from tracker.models import Engagement, Reminder, Role, TeamMember, User
 from tracker.notifications.outbox import enqueue
@@ -39,16 +40,15 @@ class Recipient:
 
 def process_due(now: datetime, *, limit: int = BATCH) -> int:
     """Claim due reminder rows and queue their emails; returns how many reminders were sent."""
-    done = 0
-    while True:  # drain the backlog batch by batch; an idle tick is one indexed query
-        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit)
-        done += sum(_process_one(reminder_id, worker, now) for reminder_id in ids)
-        if len(ids) < limit:
-            return done
+    return drain(Reminder, Reminder.due_at, now, partial(_process_one, now=now), limit=limit)
 
 
 def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
-    """One reminder in one transaction: emails queued + row marked, or nothing at all."""
+    """One reminder in one transaction (drain commits): emails queued + row marked, or nothing.
+
+    Everything is flushed here, so a concurrent worker's duplicate email key fails in
+    this try block and only this reminder is given up.
+    """
     try:
         reminder = db.session.get(Reminder, reminder_id)
         if reminder is None or reminder.status != "pending" or reminder.claimed_by != worker:
@@ -68,7 +68,7 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
         if marked.rowcount != 1:  # our lease ran out and someone else took the row
             db.session.rollback()
             return 0
-        db.session.commit()
+        db.session.flush()
         return int(outcome == "sent")
     except IntegrityError:  # a concurrent worker queued the same email key first
         db.session.rollback()
