@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
-    event,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -134,10 +133,11 @@ class Engagement(Model):
         return f"<Engagement {self.id} {self.title!r} {self.state}>"
 
 
-@event.listens_for(Engagement, "before_insert")
-@event.listens_for(Engagement, "before_update")
-def _store_effective_health(mapper, connection, engagement: Engagement) -> None:
-    """Whatever changed the health or its override, the stored effective value follows."""
+def store_effective_health(mapper, connection, engagement: Engagement) -> None:
+    """Whatever changed the health or its override, the stored effective value follows.
+
+    A before insert/update mapper listener, installed by tracker.services.derived.
+    """
     engagement.effective_health = engagement.health_at() or "green"
 
 

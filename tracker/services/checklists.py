@@ -55,12 +55,6 @@ def _after_change(engagement: Engagement) -> None:
     from tracker.services import health
 
     health.refresh_health([engagement.id])
-    for hook in AFTER_CHECKLIST_CHANGE_HOOKS:
-        hook(engagement)
-
-
-# Features that plan work from checklist items (reminders) register `hook(engagement)`.
-AFTER_CHECKLIST_CHANGE_HOOKS: list = []
 
 
 def list_items(actor: User, engagement_id: int, kind: str | None = None) -> list[ChecklistItem]:

@@ -60,12 +60,6 @@ def _after_change(engagement: Engagement) -> None:
     from tracker.services import health
 
     health.refresh_health([engagement.id])
-    for hook in AFTER_MILESTONE_CHANGE_HOOKS:
-        hook(engagement)
-
-
-# Features that plan work from milestones (reminders) register `hook(engagement)`.
-AFTER_MILESTONE_CHANGE_HOOKS: list = []
 
 
 def record_update(

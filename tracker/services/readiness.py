@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -273,9 +273,11 @@ def _touched_engagements(session) -> set[int]:
     return touched
 
 
-@event.listens_for(db.session, "after_flush")
-def _store_readiness_after_flush(session, flush_context) -> None:
-    """Re-cache readiness for every engagement whose inputs this flush changed."""
+def store_readiness_after_flush(session, flush_context) -> None:
+    """Re-cache readiness for every engagement whose inputs this flush changed.
+
+    An `after_flush` listener, installed by tracker.services.derived.
+    """
     touched = _touched_engagements(session)
     if touched:
         store_readiness(touched)

@@ -1,9 +1,9 @@
 """Planning reminder rows from the workflow's [[reminders]] rules (no commits here).
 
 Rows are planned in the same transaction as the change that causes them: a session
-hook (`after_flush`) notices new or changed milestones, checklist items and engagement
-states/dates and re-plans their reminders, so no service has to remember to. The
-explicit functions below do the same for callers that want it spelled out.
+hook (`after_flush`, installed by tracker.services.derived) notices new or changed
+milestones, checklist items and engagement states/dates and re-plans their
+reminders, so no service has to remember to.
 
 Invariant: at most one *pending* row per (rule, subject); its UNIQUE key is
 rule:subject_type:subject_id:due instant. A repeating rule plans its next occurrence
@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -300,9 +300,11 @@ def _cancel_deleted(session, now: datetime) -> None:
             )
 
 
-@event.listens_for(db.session, "after_flush")
-def _replan_after_flush(session, flush_context) -> None:
-    """Re-plan reminders for whatever this flush changed (skipped when session.info asks)."""
+def replan_after_flush(session, flush_context) -> None:
+    """Re-plan reminders for whatever this flush changed (skipped when session.info asks).
+
+    An `after_flush` listener, installed by tracker.services.derived.
+    """
     if session.info.get("skip_reminder_planning"):
         return
     touched = _touched(session)

@@ -188,16 +188,10 @@ def _start_of_day(day) -> datetime:
 
 
 def _after_transition(engagement: Engagement, now: datetime) -> None:
-    """Keep derived data in step within the same transaction: health and reminders."""
+    """Keep health in step within the same transaction (all else: tracker.services.derived)."""
     from tracker.services import health
 
     health.refresh_health([engagement.id], now=now)
-    for hook in AFTER_TRANSITION_HOOKS:
-        hook(engagement, now)
-
-
-# Other features (reminders) register `hook(engagement, now)` here; called before commit.
-AFTER_TRANSITION_HOOKS: list = []
 
 
 def pending_timers(engagement_id: int) -> list[WorkflowTimer]:
