@@ -91,7 +91,7 @@ def init_app(app: Flask) -> None:
 
 
 def _add_optional_group(app: Flask, name: str) -> None:
-    """Command groups that live beside their feature (tracker/<feature>_cli.py style)."""
+    """A command group from tracker/commands/<name>.py (its module-level `cli` group)."""
     import importlib
 
     module = importlib.import_module(f"tracker.commands.{name}")

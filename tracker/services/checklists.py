@@ -11,7 +11,7 @@ from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
-from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, Role, User
+from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, User
 from tracker.services import audit
 from tracker.services.engagements import commit_or_stale
 
@@ -164,14 +164,3 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
 
 def _plain(value):
     return value.isoformat() if isinstance(value, date) else value
-
-
-def assignable_owners() -> list[User]:
-    """Users who can own checklist items: everyone active except provider staff."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.is_active.is_(True), User.role != Role.PROVIDER)
-            .order_by(User.name)
-        )
-    )

@@ -127,19 +127,6 @@ def plan_reminders(engagement_id: int, *, now: datetime | None = None) -> int:
     return _replan(engagement, _all_targets(engagement), now or clock.now())
 
 
-def replan_for_milestone(milestone: Milestone, *, now: datetime | None = None) -> int:
-    """Re-plan one milestone's reminders after its due date or status changed. No commit."""
-    engagement = db.session.get(Engagement, milestone.engagement_id)
-    target = Target("milestone", milestone.id, milestone)
-    return _replan(engagement, [target], now or clock.now())
-
-
-def replan_for_checklist_item(item: ChecklistItem, *, now: datetime | None = None) -> int:
-    """Re-plan one checklist item's reminders after it changed. No commit."""
-    engagement = db.session.get(Engagement, item.engagement_id)
-    return _replan(engagement, [Target("checklist", item.id, item)], now or clock.now())
-
-
 def _all_targets(engagement: Engagement) -> list[Target]:
     targets = [Target("period", engagement.id, engagement)]
     for kind, model in SUBJECT_MODELS.items():

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
@@ -192,13 +192,3 @@ def _after_transition(engagement: Engagement, now: datetime) -> None:
     from tracker.services import health
 
     health.refresh_health([engagement.id], now=now)
-
-
-def pending_timers(engagement_id: int) -> list[WorkflowTimer]:
-    return list(
-        db.session.scalars(
-            select(WorkflowTimer)
-            .where(WorkflowTimer.engagement_id == engagement_id, WorkflowTimer.status == "pending")
-            .order_by(WorkflowTimer.due_at)
-        )
-    )
