@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.commands.conftest import V1_BYTES, v2_bytes, write_v2
 from tests.factories import make_engagement, make_user
-from tests.workflow_binding.conftest import V1_BYTES, v2_bytes, write_v2
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, WorkflowTimer

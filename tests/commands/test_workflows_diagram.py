@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflow_binding.conftest import write_v2
+from tests.commands.conftest import write_v2
 
 HIGHLIGHT = {
     "mermaid": "    class trial current\n",

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories
-from tests.scheduler.helpers import T0, add_milestone, at, frozen, reminders_for, trial_engagement
+from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
 from tracker.extensions import db
 from tracker.models import Engagement, OutboxEmail, Reminder, WorkflowTimer
 from tracker.notifications.tick import TICK_STEPS, run_tick

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.digests.conftest import START, subscribe
 from tests.factories import make_engagement, make_user
+from tests.notifications.conftest import START, subscribe
 from tracker.extensions import db
 from tracker.models import DigestRun, OutboxEmail
 from tracker.notifications.digests import run_due

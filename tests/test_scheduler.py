@@ -19,14 +19,14 @@ import click
 import pytest
 from sqlalchemy import func, select
 
-from tests.scheduler.helpers import add_milestone, trial_engagement
+from tests.support.scheduler import add_milestone, trial_engagement
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder
 from tracker.notifications.delivery import deliver_due
 from tracker.notifications.outbox import enqueue
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.scheduler.helpers import T0, add_milestone, at, frozen, reminders_for, trial_engagement
+from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Reminder
 from tracker.services import reminder_planning as planning

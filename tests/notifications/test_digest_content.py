@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.digests.conftest import START, digest_emails, subscribe
 from tests.factories import add_milestone, make_engagement, make_user
+from tests.notifications.conftest import START, digest_emails, subscribe
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Milestone, MilestoneUpdate
 from tracker.notifications.digest_content import gather, period_text

@@ -11,8 +11,8 @@ from datetime import time
 
 import pytest
 
-from tests.digests.conftest import START, digest_emails, subscribe
 from tests.factories import make_engagement, make_user
+from tests.notifications.conftest import START, digest_emails, subscribe
 from tracker.extensions import db
 from tracker.models import Engagement, Subscription, User
 from tracker.notifications.digests import run_due

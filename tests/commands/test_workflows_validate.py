@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.workflow_binding.conftest import V1_BYTES
+from tests.commands.conftest import V1_BYTES
 
 BROKEN = (
     V1_BYTES.decode()

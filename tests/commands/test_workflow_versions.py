@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from sqlalchemy import func, select
 
+from tests.commands.conftest import V1_BYTES, write_v2
 from tests.factories import make_engagement, make_user
-from tests.workflow_binding.conftest import V1_BYTES, write_v2
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowDefinitionRecord
 from tracker.services import workflow_registry as workflow

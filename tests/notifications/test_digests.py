@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.digests.conftest import START, digest_emails, runs, subscribe
 from tests.factories import make_engagement, make_user
+from tests.notifications.conftest import START, digest_emails, runs, subscribe
 from tracker.extensions import db
 from tracker.models import AuditEvent, DigestRun
 from tracker.notifications.digests import run_due
