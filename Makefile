@@ -31,6 +31,7 @@ test: $(VENV)/.stamp-test
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.stamp-test
 	$(BIN)/ruff check --fix .

@@ -26,12 +26,12 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from tracker import create_app  # noqa: E402
-from tracker.db_setup import utcnow  # noqa: E402
+from tracker.core import clock  # noqa: E402
+from tracker.core.claims import _claimable  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder  # noqa: E402
-from tracker.notifications.claims import _claimable  # noqa: E402
 from tracker.notifications.tick import run_tick  # noqa: E402
-from tracker.services import reminders as planning  # noqa: E402
+from tracker.services import reminder_planning as planning  # noqa: E402
 
 # The SMTP server runs in its own process: in-process, its thread competes for the GIL.
 SERVER = """
@@ -79,7 +79,7 @@ def _engagement() -> Engagement:
 
     owner = factories.make_user("manager")
     engagement = factories.make_engagement(owner)
-    today = utcnow().date()
+    today = clock.now().date()
     engagement.state, engagement.trial_start = "trial", today - timedelta(days=40)
     engagement.trial_end = engagement.period_end = today + timedelta(days=50)
     db.session.commit()
@@ -89,7 +89,7 @@ def _engagement() -> Engagement:
 def _due_checklist_reminders(count: int) -> tuple[int, float]:
     """`count` overdue checklist items (one due reminder each, to the item owner)."""
     engagement = _engagement()
-    due = utcnow().date() - timedelta(days=2)
+    due = clock.now().date() - timedelta(days=2)
     rows = [
         dict(
             engagement_id=engagement.id,
@@ -100,8 +100,8 @@ def _due_checklist_reminders(count: int) -> tuple[int, float]:
             due_date=due,
             position=n,
             note="",
-            created_at=utcnow(),
-            updated_at=utcnow(),
+            created_at=clock.now(),
+            updated_at=clock.now(),
         )
         for n in range(count)
     ]
@@ -115,7 +115,9 @@ def _due_checklist_reminders(count: int) -> tuple[int, float]:
 def bench_delivery(app, count: int) -> float:
     with app.app_context():
         _, plan_seconds = _due_checklist_reminders(count)
-        due = db.session.scalar(select(func.count(Reminder.id)).where(Reminder.due_at <= utcnow()))
+        due = db.session.scalar(
+            select(func.count(Reminder.id)).where(Reminder.due_at <= clock.now())
+        )
         print(f"planned {due} due reminders in {plan_seconds:.2f} s")
         started = time.perf_counter()
         results = run_tick()
@@ -129,7 +131,7 @@ def bench_delivery(app, count: int) -> float:
 def bench_idle(app, rows: int) -> None:
     with app.app_context():
         engagement_id = db.session.scalar(select(Engagement.id))
-        future = utcnow() + timedelta(days=30)
+        future = clock.now() + timedelta(days=30)
         batch = [
             dict(
                 key=f"bench:{n}",
@@ -139,13 +141,13 @@ def bench_idle(app, rows: int) -> None:
                 subject_id=n,
                 due_at=future + timedelta(minutes=n),
                 status="pending",
-                created_at=utcnow(),
+                created_at=clock.now(),
             )
             for n in range(rows)
         ]
         db.session.execute(insert(Reminder), batch)
         db.session.commit()
-        _explain(utcnow())
+        _explain(clock.now())
         run_tick()
         runs, started = 20, time.perf_counter()
         for _ in range(runs):

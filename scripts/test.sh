@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything `make test` runs: lint, the API fuzzed over HTTP, the suite on SQLite,
-# the suite on PostgreSQL. Each pytest run starts (and always stops) its own
+# Everything `make test` runs: lint, the import contracts, the API fuzzed over HTTP,
+# the suite on SQLite, the suite on PostgreSQL. Each pytest run starts (and always stops) its own
 # throwaway PostgreSQL cluster. pytest runs last so its summary closes the log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,9 @@ bash scripts/ensure-system-packages.sh
 echo "== ruff"
 $BIN/ruff check .
 $BIN/ruff format --check .
+
+echo "== import contracts (pyproject.toml [tool.importlinter], docs/architecture.md)"
+$BIN/lint-imports
 
 echo "== schemathesis CLI against a live gunicorn (seeded SQLite, one token per role)"
 bash scripts/api-fuzz.sh

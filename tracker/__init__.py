@@ -37,17 +37,16 @@ def register_extensions(app: Flask) -> None:
     from tracker import db_setup
     from tracker.auth import init_app as init_auth
     from tracker.extensions import api, csrf, db, migrate
+    from tracker.services.derived import register_derived_data
+    from tracker.services.users import authenticate_token
 
     db_setup.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
-    init_auth(app)
+    init_auth(app, token_authenticator=authenticate_token)
     api.init_app(app)
-    # Importing these modules installs their session hooks: reminder rows and the
-    # cached readiness score are written in the same flush as the change causing them.
-    import tracker.services.readiness  # noqa: F401
-    import tracker.services.reminders  # noqa: F401
+    register_derived_data(app)  # every listener that keeps derived data current
 
 
 def _migrations_dir():

@@ -68,12 +68,12 @@ def create_token_command(email, name):
 @with_appcontext
 def seed_demo_command(scale, seed):
     """Load the demo data set (idempotent: running it twice changes nothing)."""
-    from tracker.services import demo
+    from tracker.demo import seed as demo
 
     created = demo.seed_demo()
     click.echo("Demo data loaded." if created else "Demo data already present; nothing to do.")
     if scale:
-        from tracker.services import scale_data
+        from tracker.demo import scale_data
 
         count = scale_data.generate(scale, seed=seed)
         click.echo(f"Generated {count} synthetic engagements.")
@@ -91,7 +91,7 @@ def init_app(app: Flask) -> None:
 
 
 def _add_optional_group(app: Flask, name: str) -> None:
-    """Command groups that live beside their feature (tracker/<feature>_cli.py style)."""
+    """A command group from tracker/commands/<name>.py (its module-level `cli` group)."""
     import importlib
 
     module = importlib.import_module(f"tracker.commands.{name}")

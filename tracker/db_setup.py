@@ -1,17 +1,12 @@
 """Database engine hooks and column types shared by every model."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask import Flask
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
-
-
-def utcnow() -> datetime:
-    """The current instant, timezone-aware UTC (use as a callable default)."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):

@@ -22,7 +22,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from tracker.db_setup import utcnow
+from tracker.core import clock
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -53,7 +53,7 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
         args=[app],
         seconds=int(app.config["SCHEDULER_TICK_SECONDS"]),
         id="tick",
-        next_run_time=utcnow(),
+        next_run_time=clock.now(),
         replace_existing=True,
     )
     return scheduler

@@ -39,7 +39,8 @@ _ACTIONS = (
             ),
         },
         "Create one milestone per offset, due anchor + offset days, in the current period, "
-        "titled 'Day <offset>' with empty success criteria; skip offsets already present.",
+        "titled '<period> day-<offset> milestone' (e.g. 'Trial day-30 milestone') with empty "
+        "success criteria; skip titles already present.",
     ),
     Action(
         "start_extension",
@@ -59,7 +60,8 @@ _ACTIONS = (
     Action(
         "record_reason",
         {"text": ParamSpec("str", "why it happened", required=True, accepts_input=True)},
-        "Store the reason (cancellation, termination) on the engagement and in the audit trail.",
+        "Name the reason (cancellation, termination) the transition records: the transition's "
+        "audit record keeps it with every other input; no engagement field is written.",
     ),
     Action(
         "set_outcome",

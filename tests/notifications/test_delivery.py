@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.scheduler.helpers import T0, frozen
+from tests.support.scheduler import T0, frozen
+from tracker.core.claims import claim
 from tracker.extensions import db
 from tracker.models import OutboxEmail
-from tracker.notifications.claims import claim
 from tracker.notifications.delivery import deliver_due
 from tracker.notifications.outbox import enqueue
 

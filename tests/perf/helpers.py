@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import Engagement, User
-from tracker.services import scale_data
 from tracker.services import users as user_service
 
 

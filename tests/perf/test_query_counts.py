@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.perf.helpers import count_requests, first_ids, grow_to, manager_and_token
+from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import Engagement
-from tracker.services import scale_data
 
 SEED = 17
 

@@ -35,8 +35,8 @@ from tests.factories import PASSWORD, make_user
 from tests.perf.helpers import count_get, first_ids, grow_to, scale_user_email, token_for
 from tests.perf.items import item_ids, provider_email, rich_engagements_by_state, sizes
 from tests.perf.scale_extras import Extras, add_rows
+from tracker.demo import scale_data
 from tracker.extensions import db
-from tracker.services import scale_data
 
 SEED = 17
 FEW, MANY = 5, 25

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import event, text
 
 from tests.perf.helpers import grow_to, scale_user_email, token_for
+from tracker.demo import scale_data
 from tracker.extensions import db
-from tracker.services import scale_data
 
 SEED = 23
 # A pass over every row that reads the wide rows: a table scan, or a full walk of an

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import add_member, add_milestone, make_engagement, make_user
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, TeamMember, User
 from tracker.services import adrs, artifacts, checklists, health, shadows
@@ -56,7 +56,7 @@ def handover(ctx) -> Handover:
 
 def _noon(days_from_today: int) -> datetime:
     """A fixed instant (12:00 UTC) so adding a few hours never crosses midnight."""
-    day = utcnow().date() + timedelta(days=days_from_today)
+    day = clock.now().date() + timedelta(days=days_from_today)
     return datetime.combine(day, time(12), tzinfo=UTC)
 
 
@@ -207,7 +207,7 @@ def test_refresh_due_keeps_a_live_override_and_ends_it_once_expired(handover):
 
 def test_refresh_due_recomputes_what_time_alone_changes_without_bumping_version(handover):
     engagement = handover.engagement
-    today = utcnow().date()
+    today = clock.now().date()
     engagement.state = "trial"
     engagement.trial_start = engagement.period_start = today
     engagement.trial_end = engagement.period_end = today + timedelta(days=90)

@@ -36,7 +36,7 @@ DEMO_PASSWORD = "demo-password"
 @pytest.fixture
 def live_server(tmp_path):
     """The app on a fresh SQLite file with the demo data, served on a free port."""
-    from tracker.services.demo import seed_demo
+    from tracker.demo.seed import seed_demo
     from tracker.services.health import refresh_all
 
     url = f"sqlite:///{tmp_path / 'browser.db'}"

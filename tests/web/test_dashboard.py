@@ -93,10 +93,10 @@ def test_bad_filter_is_a_4xx_naming_the_field(client, sign_in, engagements, quer
 
 def test_closed_engagements_are_not_live(client, sign_in, engagements, app):
     with app.app_context():
-        from tracker.db_setup import utcnow
+        from tracker.core import clock
 
         closed = db.session.get(Engagement, engagements[0])
-        closed.state, closed.closed_at = "closed", utcnow()
+        closed.state, closed.closed_at = "closed", clock.now()
         db.session.commit()
     sign_in("manager")
     assert "Bravo" not in _titles(client.get("/dashboard").get_data(as_text=True))

@@ -1,14 +1,23 @@
 """Authentication: who is asking (session cookie or Bearer token)."""
 
-from flask import Flask, g, request
+from collections.abc import Callable
+
+from flask import Flask, current_app, g, request
 from sqlalchemy import select
 
 from tracker.extensions import db, login_manager
 from tracker.models import User
 
+TOKEN_AUTHENTICATOR = "tracker.token_authenticator"
 
-def init_app(app: Flask) -> None:
-    """Configure Flask-Login for sessions and API tokens."""
+
+def init_app(app: Flask, *, token_authenticator: Callable[[str], User | None]) -> None:
+    """Configure Flask-Login for sessions and API tokens.
+
+    `token_authenticator(secret)` answers a Bearer token's user; it is a service (it
+    records the token's last use), handed in by create_app because auth sits below services.
+    """
+    app.extensions[TOKEN_AUTHENTICATOR] = token_authenticator
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -32,13 +41,11 @@ def load_user(session_id: str) -> User | None:
 
 def load_user_from_request(req) -> User | None:
     """Authenticate `Authorization: Bearer <token>` (API clients, scripts)."""
-    from tracker.auth.tokens import user_for_token
-
     header = req.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    user = user_for_token(secret.strip())
+    user = current_app.extensions[TOKEN_AUTHENTICATOR](secret.strip())
     if user is not None:
         g.auth_via_token = True
     return user

@@ -1,20 +1,17 @@
-"""Personal API tokens: created once, stored as a SHA-256, revocable."""
+"""Personal API tokens: created once, stored as a SHA-256, revocable (look-ups only; the
+last-used write is `tracker.services.users.authenticate_token`)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from tracker.db_setup import utcnow
 from tracker.extensions import db
 from tracker.models import ApiToken, User
 
 TOKEN_PREFIX = "et_"
-# Writing last_used_at on every request would turn reads into writes; once a minute is enough.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_token(secret: str) -> str:
@@ -26,8 +23,8 @@ def new_token_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def user_for_token(secret: str) -> User | None:
-    """The active user owning this active token, touching its last-used time."""
+def active_token(secret: str) -> tuple[ApiToken, User] | None:
+    """The active token with this secret and its active owner, or None (writes nothing)."""
     row = db.session.execute(
         select(ApiToken, User)
         .join(User, ApiToken.user_id == User.id)
@@ -35,10 +32,4 @@ def user_for_token(secret: str) -> User | None:
     ).first()
     if row is None or not row.User.is_active:
         return None
-    token = row.ApiToken
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        db.session.commit()
-        token.last_used_at = now
-    return row.User
+    return row.ApiToken, row.User

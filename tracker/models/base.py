@@ -5,7 +5,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.db_setup import UTCDateTime, utcnow
+from tracker.core import clock
+from tracker.db_setup import UTCDateTime
 from tracker.extensions import db
 
 Model = db.Model
@@ -99,4 +100,4 @@ def label(value: str) -> str:
 
 def created_at_column() -> Mapped[datetime]:
     """A non-null creation timestamp defaulting to now (evaluated per row)."""
-    return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    return mapped_column(UTCDateTime(), default=clock.now, nullable=False)

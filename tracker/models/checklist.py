@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db_setup import UTCDateTime, utcnow
+from tracker.core import clock
+from tracker.db_setup import UTCDateTime
 from tracker.models.base import ChecklistStatus, Model, created_at_column
 from tracker.models.engagement import Engagement
 from tracker.models.user import User
@@ -35,7 +36,9 @@ class ChecklistItem(Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=clock.now, onupdate=clock.now
+    )
 
     engagement: Mapped[Engagement] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

@@ -16,12 +16,12 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
-    event,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db_setup import UTCDateTime, utcnow
+from tracker.core import clock
+from tracker.db_setup import UTCDateTime
 from tracker.models.base import Model, created_at_column
 from tracker.models.user import ProviderOrganisation, User
 
@@ -100,7 +100,9 @@ class Engagement(Model):
     readiness_gaps: Mapped[int | None]
 
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=clock.now, onupdate=clock.now
+    )
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -120,7 +122,7 @@ class Engagement(Model):
 
     def has_live_override(self, now: datetime | None = None) -> bool:
         """Whether a manager's health override is set and has not expired."""
-        now = now or utcnow()
+        now = now or clock.now()
         return bool(self.health_override) and (
             self.health_override_until is None or self.health_override_until > now
         )
@@ -133,10 +135,11 @@ class Engagement(Model):
         return f"<Engagement {self.id} {self.title!r} {self.state}>"
 
 
-@event.listens_for(Engagement, "before_insert")
-@event.listens_for(Engagement, "before_update")
-def _store_effective_health(mapper, connection, engagement: Engagement) -> None:
-    """Whatever changed the health or its override, the stored effective value follows."""
+def store_effective_health(mapper, connection, engagement: Engagement) -> None:
+    """Whatever changed the health or its override, the stored effective value follows.
+
+    A before insert/update mapper listener, installed by tracker.services.derived.
+    """
     engagement.effective_health = engagement.health_at() or "green"
 
 

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db_setup import UTCDateTime, utcnow
+from tracker.core import clock
+from tracker.db_setup import UTCDateTime
 from tracker.models.base import Model, created_at_column
 from tracker.models.engagement import Engagement, TeamMember
 from tracker.models.user import User
@@ -32,7 +33,9 @@ class Adr(Model):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("adr.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=clock.now, onupdate=clock.now
+    )
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db_setup import UTCDateTime, utcnow
+from tracker.core import clock
+from tracker.db_setup import UTCDateTime
 from tracker.models.base import (
     FINAL_MILESTONE_STATUSES,
     MilestoneStatus,
@@ -36,7 +37,9 @@ class Milestone(Model):
     status: Mapped[str] = mapped_column(String(20), default=MilestoneStatus.PLANNED)
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=clock.now, onupdate=clock.now
+    )
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -14,14 +14,15 @@ import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import update
 
+from tracker.core.claims import drain
 from tracker.extensions import db
 from tracker.models import OutboxEmail
-from tracker.notifications.claims import claim
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -61,14 +62,10 @@ def backoff(attempts: int) -> timedelta:
 
 def deliver_due(now: datetime, *, limit: int = BATCH) -> int:
     """Claim due outbox rows batch by batch and send them; returns how many were delivered."""
-    delivered = 0
     transport = transport_for(current_app.config)
+    send_one = partial(_deliver_one, transport=transport, now=now)
     try:
-        while True:
-            worker, ids = claim(OutboxEmail, OutboxEmail.next_attempt_at, now, limit=limit)
-            delivered += sum(_deliver_one(row_id, worker, transport, now) for row_id in ids)
-            if len(ids) < limit:
-                return delivered
+        return drain(OutboxEmail, OutboxEmail.next_attempt_at, now, send_one, limit=limit)
     finally:
         transport.close()
 
@@ -96,8 +93,7 @@ def _deliver_one(row_id: int, worker: str, transport, now: datetime) -> int:
         .values(**values),
         execution_options={"synchronize_session": False},
     )
-    db.session.commit()
-    return int(values.get("status") == "sent")
+    return int(values.get("status") == "sent")  # drain commits the row's outcome
 
 
 def transport_for(config) -> SmtpTransport | FileTransport:

@@ -17,24 +17,23 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import DigestRun, Subscription, User
-from tracker.notifications import clock, outbox
+from tracker.notifications import outbox
 from tracker.notifications.digest_content import DigestContent, gather
-from tracker.notifications.digest_period import (
+from tracker.services.digest_period import (
     Period,
     next_send_at,
     periods_due,
     schedule_of,
 )
+from tracker.services.subscriptions import unsubscribe_token
 
 log = logging.getLogger(__name__)
-UNSUBSCRIBE_SALT = "digest-unsubscribe"
 
 
 @dataclass
@@ -72,8 +71,10 @@ def run_due(now: datetime | None = None) -> RunResult:
     ).all()
     db.session.rollback()
     result = RunResult()
-    for subscription_id in due_ids:
+    for subscription_id in due_ids:  # each subscription in its own transaction
         outcome = run_subscription(subscription_id, now)
+        if outcome is not None and not _commit(subscription_id):
+            outcome = None
         if outcome is None:
             result.lost_races += 1
         else:
@@ -87,8 +88,22 @@ def tick_step(now: datetime) -> int:
     return run_due(now).sent
 
 
+def _commit(subscription_id: int) -> bool:
+    """Commit one subscription's run; False when a concurrent worker recorded it first."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("digest for subscription %s already recorded", subscription_id)
+        return False
+    return True
+
+
 def run_subscription(subscription_id: int, now: datetime) -> tuple[int, int] | None:
-    """Send the latest due period and skip older ones; None if another worker got there first."""
+    """Send the latest due period and skip older ones; None if another worker got there first.
+
+    Writes the runs and the outbox row into the session; `run_due` commits them.
+    """
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None or subscription.next_due_at is None or subscription.next_due_at > now:
         db.session.rollback()
@@ -104,15 +119,8 @@ def run_subscription(subscription_id: int, now: datetime) -> tuple[int, int] | N
         db.session.rollback()
         return None
     if not periods:  # the schedule changed under us: just move on to the next period
-        db.session.commit()
         return (0, 0)
     _record_runs(subscription, periods, message, since, now)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        log.info("digest for subscription %s already recorded", subscription_id)
-        return None
     return (1, len(periods) - 1)
 
 
@@ -228,27 +236,9 @@ def _unsubscribe_url(subscription: Subscription) -> str | None:
     return f"{base}/digests/unsubscribe/{unsubscribe_token(subscription.id)}"
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_token(subscription_id: int) -> str:
-    """A signed token naming the subscription (no expiry: old emails keep working)."""
-    return _serializer().dumps(subscription_id)
-
-
-def subscription_id_from_token(token: str) -> int | None:
-    """The subscription id a token names, or None when it was tampered with."""
-    try:
-        value = _serializer().loads(token)
-    except BadSignature:
-        return None
-    return value if isinstance(value, int) else None
-
-
 def preview(user: User, now: datetime | None = None) -> DigestMessage:
     """The digest this user would get now: their first active subscription, else 'all, daily'."""
-    now = now or utcnow()
+    now = now or clock.now()
     subscription = db.session.scalar(
         select(Subscription)
         .where(Subscription.user_id == user.id, Subscription.is_active.is_(True))

@@ -7,9 +7,9 @@ import hashlib
 from flask import current_app
 from sqlalchemy import select
 
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, User
-from tracker.notifications import clock
 
 
 def message_id_for(key: str) -> str:

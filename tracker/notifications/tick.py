@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from tracker.core import clock
 from tracker.extensions import db
-from tracker.notifications import clock
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def _timers(now: datetime) -> int:
 
 
 def _reminders(now: datetime) -> int:
-    from tracker.notifications.reminders import process_due
+    from tracker.notifications.reminder_delivery import process_due
 
     return process_due(now)
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import (
     Conflict,
     Forbidden,
@@ -118,7 +118,7 @@ def create_adr(actor: User, engagement_id: int, data: dict, *, today: date | Non
             number=next_number(engagement.id),
             status="proposed",
             author_id=actor.id,
-            decided_on=data.get("decided_on") or today or utcnow().date(),
+            decided_on=data.get("decided_on") or today or clock.now().date(),
             **{k: data[k] for k in TEXT_FIELDS if k in data and k != "decided_on"},
         )
         adr.supersedes = _supersede_target(engagement, data.get("supersedes_id"))

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
-from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, Role, User
+from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, User
 from tracker.services import audit
 from tracker.services.engagements import commit_or_stale
 
@@ -55,12 +55,6 @@ def _after_change(engagement: Engagement) -> None:
     from tracker.services import health
 
     health.refresh_health([engagement.id])
-    for hook in AFTER_CHECKLIST_CHANGE_HOOKS:
-        hook(engagement)
-
-
-# Features that plan work from checklist items (reminders) register `hook(engagement)`.
-AFTER_CHECKLIST_CHANGE_HOOKS: list = []
 
 
 def list_items(actor: User, engagement_id: int, kind: str | None = None) -> list[ChecklistItem]:
@@ -131,7 +125,7 @@ def complete_item(
     _check_fields({"note": note})
     if item.is_complete and item.status == status:
         return item
-    item.status, item.completed_by_id, item.completed_at = status, actor.id, utcnow()
+    item.status, item.completed_by_id, item.completed_at = status, actor.id, clock.now()
     if note:
         item.note = note
     audit.record(
@@ -170,14 +164,3 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
 
 def _plain(value):
     return value.isoformat() if isinstance(value, date) else value
-
-
-def assignable_owners() -> list[User]:
-    """Users who can own checklist items: everyone active except provider staff."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.is_active.is_(True), User.role != Role.PROVIDER)
-            .order_by(User.name)
-        )
-    )

@@ -14,7 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.auth.permissions import visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
@@ -159,7 +159,7 @@ def _base_filters(actor: User, query: DashboardQuery) -> list:
 
 def build_dashboard(actor: User, query: DashboardQuery, *, today: date | None = None) -> Dashboard:
     """The filtered, sorted page of visible engagements, with counts and per-row facts."""
-    today = today or utcnow().date()
+    today = today or clock.now().date()
     clauses = _base_filters(actor, query)
     rows = _page_rows(query, clauses)
     board = Dashboard(query=query, rows=rows, total=0)

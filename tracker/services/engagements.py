@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
@@ -57,7 +57,7 @@ def _check_references(data: dict) -> dict[str, list[str]]:
 
 def create_engagement(actor: User, data: dict, *, today: date | None = None) -> Engagement:
     """Create an engagement in its workflow's initial state with the standard checklists."""
-    from tracker.services.workflow import latest_definition
+    from tracker.services.workflow_registry import latest_definition
 
     require(actor, Action.EDIT)
     workflow_name = data.get("workflow_name")
@@ -74,7 +74,7 @@ def create_engagement(actor: User, data: dict, *, today: date | None = None) -> 
         workflow_version=definition.version,
         workflow_hash=definition.content_hash,
     )
-    engagement.discovery_start = engagement.discovery_start or today or utcnow().date()
+    engagement.discovery_start = engagement.discovery_start or today or clock.now().date()
     db.session.add(engagement)
     db.session.flush()
     add_standard_checklists(engagement, owner_id=engagement.owner_id)

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import bindparam, or_, select
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Health, Milestone, User, label
@@ -226,7 +226,7 @@ def _aware(value):
 
 def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) -> None:
     """Recompute and cache health for these engagements (no commit)."""
-    now = now or utcnow()
+    now = now or clock.now()
     ids = list(engagement_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -247,7 +247,7 @@ def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int
     plain UPDATE: a derived value must not bump the row's version (that would make
     every editor's ETag stale overnight) nor its `updated_at`. Commits.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     midnight = datetime.combine(now.date(), time.min, tzinfo=UTC)
     ids = db.session.scalars(
         select(Engagement.id)
@@ -326,7 +326,7 @@ def override_health(
         errors["health"] = ["Choose green, amber or red."]
     if health is not None and not (note or "").strip():
         errors["note"] = ["Say why you override the derived health."]
-    if until is not None and until <= utcnow():
+    if until is not None and until <= clock.now():
         errors["until"] = ["The expiry must be in the future."]
     if errors:
         raise ValidationFailed("The override could not be saved.", errors=errors)
@@ -334,7 +334,7 @@ def override_health(
     engagement.health_override_note = note.strip() if health else None
     engagement.health_override_until = until if health else None
     engagement.health_override_by_id = actor.id if health else None
-    engagement.health_override_at = utcnow() if health else None
+    engagement.health_override_at = clock.now() if health else None
     audit.record(
         engagement,
         actor,

@@ -15,7 +15,7 @@ from flask import current_app
 
 from tracker.errors import TrackerError
 from tracker.models import Engagement
-from tracker.services import workflow
+from tracker.services import workflow_registry as workflow
 from workflows import Definition, State, UnknownDefinition, WorkflowError
 from workflows.meaning import DEFAULT_TONE, PHASES, HealthRules, ReadinessRules
 

@@ -10,7 +10,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, Milestone, MilestoneStatus, MilestoneUpdate, User
@@ -60,12 +60,6 @@ def _after_change(engagement: Engagement) -> None:
     from tracker.services import health
 
     health.refresh_health([engagement.id])
-    for hook in AFTER_MILESTONE_CHANGE_HOOKS:
-        hook(engagement)
-
-
-# Features that plan work from milestones (reminders) register `hook(engagement)`.
-AFTER_MILESTONE_CHANGE_HOOKS: list = []
 
 
 def record_update(
@@ -99,7 +93,7 @@ def record_update(
         evidence=_clean_evidence(evidence),
     )
     db.session.add(update)
-    milestone.status, milestone.last_update_at = status, utcnow()
+    milestone.status, milestone.last_update_at = status, clock.now()
     audit.record(
         engagement,
         actor,

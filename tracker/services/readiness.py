@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -257,11 +257,11 @@ def _load_checklist(ids: list[int], grouped) -> None:
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
-    from tracker.db_setup import utcnow
+    from tracker.core import clock
 
     return Subject(
         state="",
-        today=utcnow().date(),
+        today=clock.now().date(),
         **{name: tuple(grouped[name].get(engagement_id, ())) for name in grouped},
     )
 
@@ -327,9 +327,11 @@ def _touched_engagements(session) -> set[int]:
     return touched
 
 
-@event.listens_for(db.session, "after_flush")
-def _store_readiness_after_flush(session, flush_context) -> None:
-    """Re-cache readiness for every engagement whose inputs this flush changed."""
+def store_readiness_after_flush(session, flush_context) -> None:
+    """Re-cache readiness for every engagement whose inputs this flush changed.
+
+    An `after_flush` listener, installed by tracker.services.derived.
+    """
     touched = _touched_engagements(session)
     if touched:
         store_readiness(touched)

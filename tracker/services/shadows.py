@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, Role, ShadowAssignment, ShadowSession, TeamMember, User
@@ -153,7 +153,7 @@ def sign_off(actor: User, assignment_id: int) -> ShadowAssignment:
     if missing:
         raise Conflict(f"Cannot sign off yet: {'; '.join(missing)}.", errors={"shadow": missing})
     if not assignment.is_signed_off:
-        assignment.signed_off_at = utcnow()
+        assignment.signed_off_at = clock.now()
         assignment.signed_off_by_id = actor.id
         audit.record(engagement, actor, "shadow_signed_off", data={"shadow": assignment.id})
         db.session.commit()

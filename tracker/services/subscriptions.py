@@ -10,20 +10,61 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import visible_clause
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, Subscription, User
-from tracker.notifications.digest_period import next_send_at, schedule_of
-from tracker.notifications.digests import subscription_id_from_token
+from tracker.services.digest_period import next_send_at, schedule_of
 
 FIELDS = ("scope", "provider_id", "frequency", "weekday", "send_time", "timezone", "is_active")
 SCOPES = ("all", "provider", "chosen")
 FREQUENCIES = ("daily", "weekly")
+UNSUBSCRIBE_SALT = "digest-unsubscribe"
+CHOOSABLE_ENGAGEMENTS = 500
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(subscription_id: int) -> str:
+    """A signed token naming the subscription (no expiry: old emails keep working)."""
+    return _serializer().dumps(subscription_id)
+
+
+def subscription_id_from_token(token: str) -> int | None:
+    """The subscription id a token names, or None when it was tampered with."""
+    try:
+        value = _serializer().loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def form_choices(user: User) -> tuple[list[User], list[ProviderOrganisation], list]:
+    """What the subscription form offers `user`: subscribers, providers, open engagements."""
+    people = [user]
+    if user.is_client_side:
+        stakeholders = select(User).where(User.role == Role.STAKEHOLDER, User.id != user.id)
+        people += db.session.scalars(stakeholders.order_by(User.name)).all()
+    if user.is_provider:
+        providers = [user.provider] if user.provider else []
+    else:
+        by_name = select(ProviderOrganisation).order_by(ProviderOrganisation.name)
+        providers = list(db.session.scalars(by_name))
+    engagements = db.session.execute(
+        select(Engagement.id, Engagement.title)
+        .where(visible_clause(user), Engagement.closed_at.is_(None))
+        .order_by(Engagement.title)
+        .limit(CHOOSABLE_ENGAGEMENTS)
+    ).all()
+    return people, providers, engagements
 
 
 def list_subscriptions(actor: User, *, user_id: int | None = None) -> list[Subscription]:
@@ -72,7 +113,7 @@ def create_subscription(actor: User, data: dict, *, now: datetime | None = None)
         is_active=True,
     )
     subscription.user = subscriber
-    _apply(actor, subscriber, subscription, data, now or utcnow())
+    _apply(actor, subscriber, subscription, data, now or clock.now())
     db.session.add(subscription)
     db.session.commit()
     return subscription
@@ -83,7 +124,7 @@ def update_subscription(
 ) -> Subscription:
     """Change a subscription; its next send instant is recomputed from the new schedule."""
     subscription = get_subscription(actor, subscription_id)
-    _apply(actor, subscription.user, subscription, data, now or utcnow())
+    _apply(actor, subscription.user, subscription, data, now or clock.now())
     db.session.commit()
     return subscription
 

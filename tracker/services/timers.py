@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import update
 
+from tracker.core.claims import drain
 from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowTimer
-from tracker.notifications.claims import claim
 from workflows.subject import DATE_KEYS
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,7 @@ BATCH = 100
 
 def fire_due_timers(now: datetime, *, limit: int = BATCH) -> int:
     """Claim due pending timers and fire each; returns how many moved an engagement."""
-    done = 0
-    while True:  # drain the backlog batch by batch; an idle tick is one indexed query
-        worker, ids = claim(WorkflowTimer, WorkflowTimer.due_at, now, limit=limit)
-        done += sum(_fire_one(timer_id, worker, now) for timer_id in ids)
-        if len(ids) < limit:
-            return done
+    return drain(WorkflowTimer, WorkflowTimer.due_at, now, partial(_fire_one, now=now), limit=limit)
 
 
 def _fire_one(timer_id: int, worker: str, now: datetime) -> int:

@@ -6,10 +6,10 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, GuardFailed, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, User, WorkflowTimer
@@ -20,8 +20,8 @@ from tracker.services.engagements import (
     losing_race_is_conflict,
 )
 from tracker.services.subjects import build_subject
-from tracker.services.workflow import definition_for
 from tracker.services.workflow_actions import IMPLEMENTATIONS
+from tracker.services.workflow_registry import definition_for
 from workflows import (
     Actor,
     Engine,
@@ -59,7 +59,7 @@ def actor_for(user: User) -> Actor:
 def available_transitions(actor: User, engagement_id: int, *, today=None) -> list[TransitionOption]:
     """Every transition out of the current state, allowed or with every unmet requirement."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    subject = build_subject(engagement, today or utcnow().date())
+    subject = build_subject(engagement, today or clock.now().date())
     return engine_for(engagement).options(subject, actor_for(actor))
 
 
@@ -102,7 +102,7 @@ def fire_as_scheduler(engagement_id: int, event: str, *, now: datetime | None = 
 
 def _fire(engagement, user, actor, event, inputs, override_reason, now) -> Engagement:
     with losing_race_is_conflict():
-        return _apply(engagement, user, actor, event, inputs, override_reason, now or utcnow())
+        return _apply(engagement, user, actor, event, inputs, override_reason, now or clock.now())
 
 
 def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Engagement:
@@ -188,23 +188,7 @@ def start_of_day(day) -> datetime:
 
 
 def _after_transition(engagement: Engagement, now: datetime) -> None:
-    """Keep derived data in step within the same transaction: health and reminders."""
+    """Keep health in step within the same transaction (all else: tracker.services.derived)."""
     from tracker.services import health
 
     health.refresh_health([engagement.id], now=now)
-    for hook in AFTER_TRANSITION_HOOKS:
-        hook(engagement, now)
-
-
-# Other features (reminders) register `hook(engagement, now)` here; called before commit.
-AFTER_TRANSITION_HOOKS: list = []
-
-
-def pending_timers(engagement_id: int) -> list[WorkflowTimer]:
-    return list(
-        db.session.scalars(
-            select(WorkflowTimer)
-            .where(WorkflowTimer.engagement_id == engagement_id, WorkflowTimer.status == "pending")
-            .order_by(WorkflowTimer.due_at)
-        )
-    )

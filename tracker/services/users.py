@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tracker.auth.passwords import hash_password, verify_password
-from tracker.auth.tokens import hash_token, new_token_secret
-from tracker.db_setup import utcnow
+from tracker.auth.tokens import active_token, hash_token, new_token_secret
+from tracker.core import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import ApiToken, ProviderOrganisation, Role, User
 from tracker.models.user import new_session_nonce
+
+# Writing last_used_at on every request would turn reads into writes; once a minute is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -20,6 +24,20 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     ok = verify_password(user.password_hash if user else None, password or "")
     return user if ok and user is not None and user.is_active else None
+
+
+def authenticate_token(secret: str) -> User | None:
+    """The active owner of this active API token, touching its last-used time (Bearer auth)."""
+    found = active_token(secret)
+    if found is None:
+        return None
+    token, user = found
+    now = clock.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        db.session.commit()
+        token.last_used_at = now
+    return user
 
 
 def end_sessions(user: User) -> None:
@@ -118,6 +136,12 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     if token is None or (token.user_id != user.id and not user.is_admin):
         raise NotFound("Token not found.")
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = clock.now()
         db.session.commit()
     return token
+
+
+def internal_users() -> list[User]:
+    """Active client-side people (anyone but providers), by name: who may shadow or own."""
+    query = select(User).where(User.role != Role.PROVIDER, User.is_active.is_(True))
+    return list(db.session.scalars(query.order_by(User.name)))

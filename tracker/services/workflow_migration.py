@@ -17,7 +17,7 @@ from tracker.extensions import db
 from tracker.models import Engagement, Role, User, WorkflowTimer
 from tracker.services import audit
 from tracker.services.engagements import commit_or_stale
-from tracker.services.workflow import definition_for
+from tracker.services.workflow_registry import definition_for
 from workflows import Definition, MigrationResult, plan_migration
 
 CLI_LABEL = "flask workflows migrate"

@@ -6,16 +6,19 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.auth.views import bp as auth_bp
+    from tracker.extensions import csrf
     from tracker.web import filters, tokens  # noqa: F401  (tokens adds main.tokens)
     from tracker.web.admin import bp as admin_bp
     from tracker.web.digests import bp as digests_bp
+    from tracker.web.digests import unsubscribe as digests_unsubscribe
+    from tracker.web.engagement_parts import bp as work_bp
     from tracker.web.engagements import bp as engagements_bp
-    from tracker.web.health import bp as health_bp
+    from tracker.web.healthz import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
-    from tracker.web.main import bp as main_bp
-    from tracker.web.work import bp as work_bp
+    from tracker.web.landing import bp as main_bp
 
     filters.init_app(app)
+    csrf.exempt(digests_unsubscribe)  # the signed token in the URL is the credential
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)

@@ -6,14 +6,12 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import OutboxEmail
 from tracker.notifications.delivery import eml_name
+from tracker.services import outbox_admin
+from tracker.services.outbox_admin import STATUSES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-STATUSES = ("pending", "sent", "failed")
 PER_PAGE = 50
 
 
@@ -31,15 +29,8 @@ def outbox():
     status = request.args.get("status", "")
     if status and status not in STATUSES:
         abort(400, description=f"status must be one of {', '.join(STATUSES)}")
-    query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(PER_PAGE)
-    if status:
-        query = query.where(OutboxEmail.status == status)
-    counts = dict(
-        db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status))
-        .tuples()
-        .all()
-    )
-    rows = db.session.scalars(query).all()
+    counts = outbox_admin.outbox_counts()
+    rows = outbox_admin.outbox_rows(status, limit=PER_PAGE)
     return render_template(
         "admin/outbox.html",
         rows=rows,
@@ -53,7 +44,7 @@ def outbox():
 @bp.get("/outbox/<int:email_id>")
 def outbox_email(email_id: int):
     """One email: headers, both bodies, and the .eml file when it was written to MAIL_DIR."""
-    row = db.session.get(OutboxEmail, email_id)
+    row = outbox_admin.outbox_email(email_id)
     if row is None:
         abort(404)
     path = Path(current_app.config["MAIL_DIR"]) / eml_name(row)

@@ -7,15 +7,11 @@ from zoneinfo import available_timezones
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
-from tracker.auth.permissions import visible_clause
 from tracker.errors import ValidationFailed
-from tracker.extensions import csrf, db
-from tracker.models import Engagement, ProviderOrganisation, Role, User
 from tracker.notifications import digests
 from tracker.services import subscriptions as subscription_service
 from tracker.web.responses import apply_errors
@@ -55,23 +51,11 @@ class SubscriptionForm(FlaskForm):
 def _form() -> SubscriptionForm:
     form = SubscriptionForm()
     user = current_user
-    people = [user]
-    if user.is_client_side:
-        stakeholders = select(User).where(User.role == Role.STAKEHOLDER, User.id != user.id)
-        people += db.session.scalars(stakeholders.order_by(User.name)).all()
+    people, providers, engagements = subscription_service.form_choices(user)
     form.user_id.choices = [SelectChoice(p.id, f"{p.name} ({p.email})") for p in people]
-    providers = db.session.scalars(select(ProviderOrganisation).order_by(ProviderOrganisation.name))
-    if user.is_provider:
-        providers = [user.provider] if user.provider else []
     form.provider_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(p.id, p.name) for p in providers
     ]
-    engagements = db.session.execute(
-        select(Engagement.id, Engagement.title)
-        .where(visible_clause(user), Engagement.closed_at.is_(None))
-        .order_by(Engagement.title)
-        .limit(500)
-    ).all()
     form.engagement_ids.choices = [SelectChoice(e.id, e.title) for e in engagements]
     form.timezone.choices = [SelectChoice(z, z) for z in sorted(available_timezones())]
     if not form.is_submitted():
@@ -141,8 +125,11 @@ def unsubscribe_confirm(token: str):
 
 
 @bp.post("/unsubscribe/<token>")
-@csrf.exempt  # the signed token is the credential; mail clients' one-click POST has no form
 def unsubscribe(token: str):
-    """Unsubscribe (the confirm button, or an RFC 8058 one-click POST from a mail client)."""
+    """Unsubscribe (the confirm button, or an RFC 8058 one-click POST from a mail client).
+
+    Exempt from CSRF in `register_web`: the signed token is the credential, and a mail
+    client's one-click POST has no form.
+    """
     subscription = subscription_service.unsubscribe(token)
     return render_template("digests/unsubscribe.html", subscription=subscription, done=True)

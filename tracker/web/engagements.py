@@ -7,12 +7,12 @@ from datetime import UTC, datetime, time
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.db_setup import utcnow
+from tracker.auth.permissions import Action, require
+from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
-from tracker.extensions import db
 from tracker.services import dashboard as choices
 from tracker.services import engagements as engagement_service
+from tracker.services.engagement_page import visible_engagement
 from tracker.web.forms import (
     ActionForm,
     ChecklistNoteForm,
@@ -32,7 +32,7 @@ bp = Blueprint("engagements", __name__)
 
 def render_engagement(engagement_id: int, *, status: int = 200, **forms):
     """The engagement page; `forms` replaces blank forms with submitted (invalid) ones."""
-    today = utcnow().date()
+    today = clock.now().date()
     overview = load_overview(current_user, engagement_id, today)
     transition_forms = {
         o.event: transition_form_class(o)(
@@ -95,7 +95,7 @@ def new():
 @login_required
 def edit(engagement_id: int):
     """Edit the engagement; a stale version is refused with a message, never overwritten."""
-    engagement = get_visible_engagement(db.session, current_user, engagement_id)
+    engagement = visible_engagement(current_user, engagement_id)
     require(current_user, Action.EDIT, engagement)
     form = _engagement_form(obj=engagement)
     if form.validate_on_submit():

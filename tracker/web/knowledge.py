@@ -11,15 +11,14 @@ from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from tracker.auth.permissions import Action, can, get_visible_engagement
+from tracker.auth.permissions import Action, can
 from tracker.errors import Conflict, Forbidden, TrackerError, ValidationFailed
-from tracker.extensions import db
-from tracker.models import Engagement, Role, User
-from tracker.services import adr_exchange, adrs, artifacts, readiness, shadows
+from tracker.models import Engagement
+from tracker.services import adr_exchange, adrs, artifacts, readiness, shadows, system, users
 from tracker.services.adr_formats import PROFILES
 from tracker.services.artifacts import KINDS
+from tracker.services.engagement_page import visible_engagement
 
 bp = Blueprint("knowledge", __name__)
 
@@ -56,10 +55,8 @@ def render_markdown(text: str):
 
 
 def _page(engagement_id: int, *, status: int = 200, error: TrackerError | None = None):
-    engagement = get_visible_engagement(db.session, current_user, engagement_id)
-    internal_users = db.session.scalars(
-        select(User).where(User.role != Role.PROVIDER, User.is_active.is_(True)).order_by(User.name)
-    ).all()
+    engagement = visible_engagement(current_user, engagement_id)
+    internal_users = users.internal_users()
     body = render_template(
         "knowledge/index.html",
         k=knowledge_for(engagement),
@@ -85,7 +82,7 @@ def _handle(engagement_id: int, work, done_message: str | None, anchor: str = ""
     try:
         work()
     except (ValidationFailed, Conflict, Forbidden) as error:
-        db.session.rollback()
+        system.discard_changes()
         return _page(engagement_id, status=error.status, error=error)
     if done_message:
         flash(done_message, "success")

@@ -7,22 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.auth.permissions import Action, can, visible_clause
-from tracker.errors import NotFound
-from tracker.extensions import db
-from tracker.models import (
-    AuditEvent,
-    ChecklistItem,
-    ChecklistKind,
-    Engagement,
-    Milestone,
-    MilestoneUpdate,
-    TeamMember,
-    User,
-)
+from tracker.auth.permissions import Action, can
+from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.services import engagement_page
+from tracker.services.engagement_queries import get_engagement
 from tracker.services.lifecycle import period_progress
 from tracker.web.timeline import timeline_svg
 
@@ -52,25 +41,14 @@ class EngagementOverview:
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
     """Load the page's data; NotFound when the user may not see the engagement."""
-    engagement = db.session.scalar(  # the header's people and the team come along
-        select(Engagement)
-        .where(Engagement.id == engagement_id, visible_clause(actor))
-        .options(
-            joinedload(Engagement.provider),
-            joinedload(Engagement.owner),
-            joinedload(Engagement.technical_contact),
-            selectinload(Engagement.members),
-        )
-    )
-    if engagement is None:
-        raise NotFound("Engagement not found.")
-    milestones = _milestones(engagement.id)
+    engagement = get_engagement(actor, engagement_id)  # the team is loaded with one query
+    milestones = engagement_page.milestones_with_updates(engagement.id)
     overview = EngagementOverview(
         engagement=engagement,
-        checklists=_checklists(engagement.id),
+        checklists=engagement_page.checklists_by_kind(engagement.id),
         milestones=milestones,
         members=list(engagement.members),
-        audit=_audit(engagement.id),
+        audit=engagement_page.recent_audit(engagement.id, AUDIT_LIMIT),
         timeline=timeline_svg(engagement, milestones, today),
         progress=period_progress(engagement, today),
         cost_to_date=cost_to_date(engagement, today),
@@ -97,41 +75,6 @@ def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> Non
     overview.diagram = Markup(transitions.diagram_svg(engagement))
     if overview.can_fire and not engagement.is_closed:
         overview.options = transitions.available_transitions(actor, engagement.id, today=today)
-
-
-def _checklists(engagement_id: int) -> dict[str, list[ChecklistItem]]:
-    items = db.session.scalars(
-        select(ChecklistItem)
-        .where(ChecklistItem.engagement_id == engagement_id)
-        .options(joinedload(ChecklistItem.owner), joinedload(ChecklistItem.completed_by))
-        .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
-    ).all()
-    grouped: dict[str, list[ChecklistItem]] = {kind.value: [] for kind in ChecklistKind}
-    for item in items:
-        grouped.setdefault(item.kind, []).append(item)
-    return grouped
-
-
-def _milestones(engagement_id: int) -> list[Milestone]:
-    return list(
-        db.session.scalars(
-            select(Milestone)
-            .where(Milestone.engagement_id == engagement_id)
-            .options(selectinload(Milestone.updates).joinedload(MilestoneUpdate.author))
-            .order_by(Milestone.period, Milestone.due_date, Milestone.id)
-        )
-    )
-
-
-def _audit(engagement_id: int) -> list[AuditEvent]:
-    return list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.engagement_id == engagement_id)
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-            .limit(AUDIT_LIMIT)
-        )
-    )
 
 
 def cost_to_date(engagement: Engagement, today: date) -> Decimal:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from tracker.errors import NotFound, ValidationFailed
 from tracker.services import users
-from tracker.web.main import bp
+from tracker.web.landing import bp
 
 
 @bp.get("/tokens")

@@ -1,1 +1,0 @@
-"""Tests for stakeholder digests: periods, runs, content, unsubscribe, UI, API, CLI."""

@@ -1,0 +1,1 @@
+"""Feature-spanning journeys: whole flows through several layers (no single module owns them)."""

@@ -1,0 +1,203 @@
+"""The tick: due reminders become exactly one email each, timers fire, downtime is caught up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import factories
+from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
+from tracker.extensions import db
+from tracker.models import Engagement, OutboxEmail, Reminder, WorkflowTimer
+from tracker.notifications.tick import TICK_STEPS, run_tick
+
+TODAY = T0.date()
+pytestmark = pytest.mark.smtp
+
+
+@pytest.fixture
+def smtp_app(make_app, smtp_server):
+    return make_app(**smtp_server.config())
+
+
+def test_tick_steps_run_timers_then_reminders_and_deliver_last():
+    names = [name for name, _ in TICK_STEPS]
+    assert names.index("timers") < names.index("reminders") < names.index("delivery")
+    assert names[-1] == "delivery"
+
+
+def test_ticking_twice_sends_each_reminder_once(smtp_app, smtp_server):
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, owner, provider = trial_engagement(TODAY)
+        milestone = add_milestone(engagement, TODAY + timedelta(days=7), title="Day-60 baseline")
+        clock.set(at(TODAY) + timedelta(minutes=1))
+        first = run_tick()
+        second = run_tick()
+        provider_email, title = provider.email, engagement.title
+        link = f"http://localhost/engagements/{engagement.id}#milestone-{milestone.id}"
+    assert first["reminders"] == 1 and first["delivery"] == 1
+    assert set(second.values()) == {0}
+    [message] = smtp_server.messages
+    assert message["To"] == provider_email
+    assert message["Subject"] == (
+        f"Milestone “Day-60 baseline” is due in 7 days (Mon 9 Mar 2026) — {title}"
+    )
+    assert message.is_multipart() and message.get_content_type() == "multipart/alternative"
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    html = message.get_payload()[1].get_payload(decode=True).decode()
+    assert link in text and f'href="{link}"' in html
+    assert "You are getting this because you are on the Northwind ML team" in text
+
+
+def test_message_id_is_deterministic_from_the_key(smtp_app, smtp_server):
+    from tracker.notifications.outbox import message_id_for
+
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, _, provider = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=7))
+        clock.set(at(TODAY) + timedelta(minutes=1))
+        run_tick()
+        key = db.session.scalar(select(OutboxEmail.key))
+        assert smtp_server.message_ids() == [message_id_for(key)]
+
+
+def test_overdue_reminder_goes_to_provider_and_owner_then_every_three_days(smtp_app, smtp_server):
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, owner, provider = trial_engagement(TODAY)
+        milestone = add_milestone(engagement, TODAY)
+        clock.set(at(TODAY) + timedelta(minutes=1))
+        run_tick()
+        recipients = sorted(m["To"] for m in smtp_server.messages)
+        assert recipients == sorted([provider.email, owner.email])
+        clock.advance(days=2)
+        run_tick()
+        assert len(smtp_server.messages) == 2  # not yet: every 3 days
+        clock.advance(days=1)
+        run_tick()
+        assert len(smtp_server.messages) == 4
+        milestone.status = "met"  # resolved: the chain stops
+        db.session.commit()
+        clock.advance(days=3)
+        run_tick()
+        assert len(smtp_server.messages) == 4
+
+
+def test_six_hours_down_sends_each_missed_reminder_once_and_fires_the_trial_timer(
+    smtp_app, smtp_server
+):
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, owner, provider = trial_engagement(TODAY, trial_day=89)
+        trial_end = engagement.trial_end  # tomorrow
+        due_tomorrow = add_milestone(engagement, trial_end, title="Day-90")
+        db.session.add(
+            WorkflowTimer(
+                engagement_id=engagement.id,
+                event="begin_review",
+                from_state="trial",
+                due_at=at(trial_end) - timedelta(hours=8),  # midnight of the trial end
+            )
+        )
+        db.session.commit()
+        clock.set(at(TODAY) - timedelta(hours=1))  # last tick before the outage
+        run_tick()
+        assert smtp_server.messages == []
+        clock.set(at(trial_end) + timedelta(hours=2))  # ... down from 07:00 to 10:00 next day
+        assert run_tick()["timers"] == 1
+        run_tick()
+        state = db.session.get(Engagement, engagement.id).state
+        subjects = sorted(m["Subject"].split(" — ")[0] for m in smtp_server.messages)
+        sent = db.session.scalars(select(Reminder.rule).where(Reminder.status == "sent")).all()
+        next_overdue = reminders_for("milestone", due_tomorrow.id, "pending")[0].due_at
+        expected_next = at(trial_end + timedelta(days=3))
+    assert state == "milestone_review"
+    # Due in the gap: due_tomorrow (today 08:00) and overdue (trial end 08:00), each once,
+    # to the provider; the overdue one also to the owner.
+    assert sorted(sent) == ["milestone_due_tomorrow", "milestone_overdue"]
+    assert len(smtp_server.messages) == 3
+    assert len(set(smtp_server.message_ids())) == 3
+    assert subjects.count(f"Milestone “Day-90” is due today ({trial_end:%a %-d %b %Y})") == 3
+    assert next_overdue == expected_next
+
+
+def test_a_long_outage_sends_one_overdue_reminder_not_a_burst(smtp_app, smtp_server):
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, owner, provider = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=1))
+        clock.advance(days=20)  # six overdue occurrences fell due meanwhile
+        run_tick()
+        rules = sorted(m["X-Tracker-Reminder"] for m in smtp_server.messages)
+    assert rules == ["milestone_due_tomorrow", "milestone_overdue", "milestone_overdue"]
+
+
+def _many_due_reminders(count: int) -> None:
+    engagement, _, _ = trial_engagement(TODAY)
+    for n in range(count):
+        add_milestone(engagement, TODAY + timedelta(days=7), title=f"M{n}")
+
+
+def _tick_in_thread(app, clock, errors):
+    try:
+        with app.app_context():
+            from tracker.core import clock as clock_module
+
+            clock_module.install(app, clock)
+            run_tick()
+    except Exception as exc:  # surfaced by the assertion below
+        errors.append(exc)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_threads_ticking_at_once_send_each_reminder_once(make_app, smtp_server, backend):
+    app = make_app(backend, **smtp_server.config())
+    with app.app_context():
+        clock = frozen(app)
+        _many_due_reminders(40)
+        clock.set(at(TODAY) + timedelta(minutes=1))
+    errors: list = []
+    threads = [
+        threading.Thread(target=_tick_in_thread, args=(app, clock, errors)) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    ids = smtp_server.message_ids()
+    assert len(ids) == 40 and len(set(ids)) == 40
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(OutboxEmail.status == "sent")) == 40
+
+
+def test_a_timer_whose_engagement_left_the_state_is_cancelled(app, ctx):
+    clock = frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    timer = WorkflowTimer(
+        engagement_id=engagement.id, event="begin_review", from_state="trial", due_at=T0
+    )
+    db.session.add(timer)
+    engagement.state = "knowledge_transfer"
+    db.session.commit()
+    clock.advance(minutes=1)
+    assert run_tick()["timers"] == 0
+    assert db.session.get(WorkflowTimer, timer.id).status == "cancelled"
+    assert db.session.get(Engagement, engagement.id).state == "knowledge_transfer"
+
+
+def test_reminder_for_a_provider_engagement_never_reaches_another_provider(smtp_app, smtp_server):
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        other = factories.make_user("provider", provider="Quanta Labs")
+        engagement, _, provider = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=7))
+        clock.set(at(TODAY) + timedelta(minutes=1))
+        run_tick()
+        assert [m["To"] for m in smtp_server.messages] == [provider.email]
+        assert other.email not in {m["To"] for m in smtp_server.messages}

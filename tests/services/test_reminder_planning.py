@@ -1,0 +1,109 @@
+"""Reminder rows are planned in the transaction that changes the data, and re-planned on change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Reminder
+from tracker.services import reminder_planning as planning
+
+TODAY = T0.date()
+
+
+def test_new_milestone_gets_one_pending_row_per_rule(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=20))
+    rows = reminders_for("milestone", milestone.id, "pending")
+    assert [(r.rule, r.due_at) for r in rows] == [
+        ("milestone_due_soon", at(TODAY + timedelta(days=13))),
+        ("milestone_due_tomorrow", at(TODAY + timedelta(days=19))),
+        ("milestone_overdue", at(TODAY + timedelta(days=20))),
+    ]
+    assert rows[0].key == f"milestone_due_soon:milestone:{milestone.id}:20260315T0800Z"
+
+
+def test_reminder_row_exists_only_if_its_transaction_committed(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=20))
+    milestone.due_date = TODAY + timedelta(days=30)
+    db.session.flush()  # planned inside the open transaction ...
+    assert len(reminders_for("milestone", milestone.id, "pending")) == 3
+    moved = at(TODAY + timedelta(days=30))
+    assert any(r.due_at == moved for r in reminders_for("milestone", milestone.id))
+    db.session.rollback()  # ... and gone with it
+    dues = {r.due_at for r in reminders_for("milestone", milestone.id, "pending")}
+    assert at(TODAY + timedelta(days=30)) not in dues
+    assert at(TODAY + timedelta(days=20)) in dues
+
+
+def test_moving_the_due_date_cancels_and_replans(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=20))
+    milestone.due_date = TODAY + timedelta(days=40)
+    db.session.commit()
+    pending = reminders_for("milestone", milestone.id, "pending")
+    assert {r.due_at for r in pending} == {at(TODAY + timedelta(days=d)) for d in (33, 39, 40)}
+    assert len(reminders_for("milestone", milestone.id, "cancelled")) == 3
+
+
+def test_final_status_cancels_pending_reminders(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=5))
+    milestone.status = "met"
+    db.session.commit()
+    assert reminders_for("milestone", milestone.id, "pending") == []
+
+
+def test_completing_a_checklist_item_cancels_its_reminders(app, ctx):
+    frozen(app)
+    engagement, owner, _ = trial_engagement(TODAY)
+    item = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
+    ).first()
+    item.status, item.due_date = "open", TODAY + timedelta(days=3)
+    db.session.commit()
+    assert {r.rule for r in reminders_for("checklist", item.id, "pending")} == {
+        "checklist_due",
+        "checklist_overdue",
+    }
+    item.status = "done"
+    db.session.commit()
+    assert reminders_for("checklist", item.id, "pending") == []
+
+
+def test_overdue_repeating_rule_plans_latest_occurrence_not_a_backlog(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY - timedelta(days=10))
+    rows = reminders_for("milestone", milestone.id, "pending")
+    # Due 10 days ago, repeating every 3 days: one row, the occurrence of 9 days after due.
+    assert [(r.rule, r.due_at) for r in rows] == [
+        ("milestone_overdue", at(TODAY - timedelta(days=1)))
+    ]
+
+
+def test_rules_follow_the_state_leaving_trial_cancels_the_trial_reminder(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY, trial_day=80)
+    assert [r.rule for r in reminders_for("period", engagement.id, "pending")] == ["trial_ending"]
+    engagement.state = "knowledge_transfer"
+    db.session.commit()
+    assert reminders_for("period", engagement.id, "pending") == []
+
+
+def test_plan_reminders_is_idempotent(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    add_milestone(engagement, TODAY + timedelta(days=20))
+    before = db.session.scalar(select(func.count(Reminder.id)))
+    assert planning.plan_reminders(engagement.id) == 0
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Reminder.id))) == before

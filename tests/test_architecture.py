@@ -1,0 +1,38 @@
+"""House rules no linter checks: who may commit (docs/architecture.md, ADR 0112)."""
+
+import ast
+from pathlib import Path
+
+TRACKER = Path(__file__).resolve().parents[1] / "tracker"
+
+# Besides services: the scheduler side's per-row unit of work, the claim's own
+# transaction, the digest run's per-subscription commit, and the demo loader.
+MAY_COMMIT = {"core/claims.py", "notifications/digests.py"}
+MAY_COMMIT_UNDER = ("services/", "demo/")
+
+
+def _commits(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+
+
+def test_only_services_and_the_scheduler_unit_of_work_commit():
+    offenders = []
+    for path in sorted(TRACKER.rglob("*.py")):
+        name = path.relative_to(TRACKER).as_posix()
+        if name in MAY_COMMIT or name.startswith(MAY_COMMIT_UNDER):
+            continue
+        offenders += [f"tracker/{name}:{line}" for line in _commits(path)]
+    assert offenders == []
+
+
+def test_the_allowed_places_do_commit():
+    """The allowance is not stale: each file named above really commits."""
+    for name in MAY_COMMIT:
+        assert _commits(TRACKER / name), name

@@ -1,0 +1,76 @@
+"""Derived data: everything a change keeps current besides the rows it writes, in one place.
+
+A reader of any service finds here all that its flush and commit trigger. Derived
+values are written in the same transaction as the change that causes them (never
+by a later job that could miss one), except what time alone changes, which the
+scheduler's tick catches up. `register_derived_data(app)` is called by create_app
+and installs the listeners below; nothing is installed by importing a module.
+
+What is kept current, by what:
+
+- `Engagement.effective_health`: `models.engagement.store_effective_health`, a mapper
+  listener before every insert and update of an engagement (MAPPER_LISTENERS).
+- `Engagement.readiness_score` and `readiness_gaps`: `readiness.store_readiness_after_flush`,
+  after every flush that touches a readiness input (SESSION_LISTENERS).
+- `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
+  after every flush that touches a milestone, checklist item or engagement (SESSION_LISTENERS).
+- `Engagement.health` and `health_reasons`: `health.refresh_health`, called by the
+  transition, milestone and checklist services before their commit (CALLED_BY_SERVICES).
+- Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
+  "health" step (tracker/notifications/tick.py).
+
+To add derived data (a webhook row, a calendar sequence number): write the step as
+a function in the service that owns the data and add one line to SESSION_LISTENERS
+or MAPPER_LISTENERS (or, for a step the service must call with its own arguments,
+to CALLED_BY_SERVICES, which installs nothing and only says who calls it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import event
+
+from tracker.extensions import db
+from tracker.models import Engagement
+from tracker.models.engagement import store_effective_health
+from tracker.services.readiness import store_readiness_after_flush
+from tracker.services.reminder_planning import replan_after_flush
+
+
+@dataclass(frozen=True)
+class Listener:
+    target: object  # db.session (every session) or a mapped class
+    event: str
+    step: Callable
+    keeps: str
+
+
+# Run in this order after each flush: readiness first, then reminder planning.
+SESSION_LISTENERS: tuple[Listener, ...] = (
+    Listener(db.session, "after_flush", store_readiness_after_flush, "readiness score and gaps"),
+    Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
+)
+
+MAPPER_LISTENERS: tuple[Listener, ...] = (
+    Listener(Engagement, "before_insert", store_effective_health, "effective health"),
+    Listener(Engagement, "before_update", store_effective_health, "effective health"),
+)
+
+# Not installed: the services name these themselves, before their one commit.
+CALLED_BY_SERVICES: dict[str, tuple[str, ...]] = {
+    "tracker.services.health.refresh_health": (
+        "tracker.services.transitions (after a transition)",
+        "tracker.services.milestones (after a milestone or its update changes)",
+        "tracker.services.checklists (after a checklist item changes)",
+    ),
+}
+
+
+def register_derived_data(app: Flask | None = None) -> None:
+    """Install every listener once per process (the session and mappers are process-wide)."""
+    for listener in (*SESSION_LISTENERS, *MAPPER_LISTENERS):
+        if not event.contains(listener.target, listener.event, listener.step):
+            event.listen(listener.target, listener.event, listener.step)

@@ -1,0 +1,199 @@
+"""Actions on an engagement's parts: checklist items, milestone updates and the team."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from tracker.auth.permissions import Action, require
+from tracker.auth.views import safe_next
+from tracker.core import clock
+from tracker.errors import StaleVersion, ValidationFailed
+from tracker.models import ChecklistItem, Milestone, TeamMember
+from tracker.services import checklists as checklist_service
+from tracker.services import engagement_page
+from tracker.services import milestones as milestone_service
+from tracker.services import team as team_service
+from tracker.web.engagements import render_engagement
+from tracker.web.forms import (
+    ActionForm,
+    ChecklistNoteForm,
+    MilestoneForm,
+    MilestoneUpdateForm,
+    TeamMemberForm,
+)
+from tracker.web.responses import apply_errors, form_version
+
+bp = Blueprint("work", __name__)
+
+
+def _back(engagement_id: int, anchor: str = ""):
+    target = safe_next(request.form.get("next"))
+    return redirect(target or url_for("engagements.show", engagement_id=engagement_id) + anchor)
+
+
+@bp.post("/checklist/<int:item_id>/complete")
+@login_required
+def complete_item(item_id: int):
+    """Mark a checklist item done (or not applicable), with an optional note."""
+    form = ChecklistNoteForm()
+    if not form.validate_on_submit():
+        flash("The note is too long (at most 2000 characters).", "error")
+        item = _visible(ChecklistItem, item_id)
+        return _back(item.engagement_id, f"#checklist-{item_id}")
+    item = checklist_service.complete_item(
+        current_user, item_id, note=form.note.data or "", status=form.status.data
+    )
+    flash(f"'{item.title}' marked {form.status.data.replace('_', ' ')}.", "success")
+    return _back(item.engagement_id, f"#checklist-{item_id}")
+
+
+@bp.post("/checklist/<int:item_id>/reopen")
+@login_required
+def reopen_item(item_id: int):
+    """Reopen a completed checklist item."""
+    form = ChecklistNoteForm()
+    if not form.validate_on_submit():
+        flash("The form expired or the note is too long; try again.", "error")
+        item = _visible(ChecklistItem, item_id)
+        return _back(item.engagement_id, f"#checklist-{item_id}")
+    item = checklist_service.reopen_item(current_user, item_id, note=form.note.data or "")
+    flash(f"'{item.title}' reopened.", "success")
+    return _back(item.engagement_id, f"#checklist-{item_id}")
+
+
+@bp.post("/milestones/<int:milestone_id>/update")
+@login_required
+def update_milestone(milestone_id: int):
+    """The provider's status update (status, note, evidence link), from either page."""
+    form = MilestoneUpdateForm(prefix=f"m{milestone_id}")
+    from_my_list = request.form.get("from") == "my_milestones"
+    if form.validate_on_submit():
+        try:
+            update = milestone_service.record_update(
+                current_user,
+                milestone_id,
+                status=form.status.data,
+                note=form.note.data or "",
+                evidence=[form.evidence.data] if form.evidence.data else [],
+                expected_version=form_version(form),
+            )
+        except StaleVersion as error:
+            flash(error.message, "error")
+            return _after_update(milestone_id, from_my_list)
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(
+                f"'{update.milestone.title}' is now {update.status.replace('_', ' ')}.", "success"
+            )
+            return _after_update(milestone_id, from_my_list)
+    return _invalid_update(milestone_id, form, from_my_list)
+
+
+def _after_update(milestone_id: int, from_my_list: bool):
+    if from_my_list:
+        return redirect(url_for("main.my_milestones") + f"#milestone-{milestone_id}")
+    milestone = engagement_page.visible_part(current_user, Milestone, milestone_id)
+    return redirect(
+        url_for("engagements.show", engagement_id=milestone.engagement_id)
+        + f"#milestone-{milestone_id}"
+    )
+
+
+def _invalid_update(milestone_id: int, form, from_my_list: bool):
+    """Re-render the page the form came from, the typed values and messages kept."""
+    flash("The update was not saved; see the form.", "error")
+    if from_my_list:
+        milestones = milestone_service.my_milestones(current_user)
+        forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
+        forms[milestone_id] = form
+        page = render_template(
+            "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
+        )
+        return page, 422
+    milestone = _visible(Milestone, milestone_id)
+    return render_engagement(
+        milestone.engagement_id, status=422, **{f"milestone_{milestone_id}": form}
+    )
+
+
+@bp.post("/engagements/<int:engagement_id>/milestones")
+@login_required
+def add_milestone(engagement_id: int):
+    """A manager adds a milestone to the current period."""
+    form = MilestoneForm(prefix="milestone")
+    if form.validate_on_submit():
+        try:
+            milestone = milestone_service.create_milestone(
+                current_user, engagement_id, form.data_for_service()
+            )
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Milestone '{milestone.title}' added.", "success")
+            return _back(engagement_id, f"#milestone-{milestone.id}")
+    flash("The milestone was not added; see the form.", "error")
+    return render_engagement(engagement_id, status=422, milestone_form=form)
+
+
+@bp.post("/engagements/<int:engagement_id>/members")
+@login_required
+def add_member(engagement_id: int):
+    """Add a team member."""
+    form = TeamMemberForm(prefix="member")
+    if form.validate_on_submit():
+        try:
+            member = team_service.add_member(current_user, engagement_id, form.data_for_service())
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"{member.name} added to the team.", "success")
+            return _back(engagement_id, "#team")
+    flash("The team member was not added; see the form.", "error")
+    return render_engagement(engagement_id, status=422, member_form=form)
+
+
+@bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_member(member_id: int):
+    """Edit a team member on a page of its own."""
+    member = _visible_member(member_id)
+    form = TeamMemberForm(obj=member, areas=", ".join(member.areas or []))
+    if form.validate_on_submit():
+        try:
+            team_service.update_member(current_user, member_id, form.data_for_service())
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"{form.name.data} saved.", "success")
+            return _back(member.engagement_id, "#team")
+    status = 422 if form.is_submitted() else 200
+    return render_template("engagements/member_form.html", form=form, member=member), status
+
+
+@bp.post("/members/<int:member_id>/delete")
+@login_required
+def remove_member(member_id: int):
+    """Remove a team member."""
+    member = _visible_member(member_id)
+    engagement_id, name = member.engagement_id, member.name
+    if ActionForm().validate_on_submit():
+        team_service.remove_member(current_user, member_id)
+        flash(f"{name} removed from the team.", "success")
+    else:
+        flash("The form expired; try again.", "error")
+    return _back(engagement_id, "#team")
+
+
+def _visible(model, row_id: int):
+    """A row whose engagement the user may see; NotFound otherwise (same answer either way)."""
+    return engagement_page.visible_part(current_user, model, row_id)
+
+
+def _visible_member(member_id: int) -> TeamMember:
+    """The member if the user may edit its engagement (NotFound/Forbidden otherwise)."""
+    member = _visible(TeamMember, member_id)
+    engagement = engagement_page.visible_engagement(current_user, member.engagement_id)
+    require(current_user, Action.EDIT, engagement)
+    return member

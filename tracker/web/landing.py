@@ -1,0 +1,61 @@
+"""Landing pages: the dashboard, the engagements list and a provider's milestones."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from tracker.core import clock
+from tracker.services import dashboard as dashboard_service
+from tracker.web.forms import MilestoneUpdateForm
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Providers land on their milestones; everyone else on the dashboard."""
+    if current_user.is_provider:
+        return redirect(url_for("main.my_milestones"))
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.get("/home")
+@login_required
+def home():
+    """A plain welcome page (kept: bookmarks and the test helpers use it)."""
+    return render_template("main/home.html")
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    """Every live engagement the user may see, with counts, filters and sorting in the URL."""
+    if current_user.is_provider:
+        return redirect(url_for("main.engagements", **request.args))
+    query = dashboard_service.parse_query(request.args)
+    board = dashboard_service.build_dashboard(current_user, query)
+    return render_template("main/dashboard.html", board=board, today=clock.now().date())
+
+
+@bp.get("/engagements")
+@login_required
+def engagements():
+    """The engagements list (a provider sees only their organisation's)."""
+    query = dashboard_service.parse_query(request.args)
+    board = dashboard_service.build_dashboard(current_user, query)
+    return render_template("main/engagements.html", board=board, today=clock.now().date())
+
+
+@bp.get("/my-milestones")
+@login_required
+def my_milestones():
+    """A provider's open milestones across their engagements, due soonest first."""
+    from tracker.services import milestones as milestone_service
+
+    milestones = milestone_service.my_milestones(current_user)
+    forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
+    return render_template(
+        "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
+    )
