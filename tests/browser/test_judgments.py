@@ -52,7 +52,7 @@ def test_an_overdue_on_track_milestone_is_amber_on_the_dashboard_and_the_page(li
 def test_the_digest_says_amber_with_the_reason_next_to_the_overdue_block(
     make_app, smtp_server, browser
 ):
-    from tests.digests.test_digest_delivery import _deliver_demo_digests, _parts
+    from tests.journeys.test_digest_delivery import _deliver_demo_digests, _parts
 
     app = make_app(**smtp_server.config())
     _deliver_demo_digests(app)

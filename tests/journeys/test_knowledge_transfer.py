@@ -49,5 +49,5 @@ def test_manager_fills_every_knowledge_gap_and_closes(live_server, page):  # noq
     assert page.locator("[data-testid=unmet-close]").count() == 0
     page.click("[data-testid=transition-close]")
     page.click("[data-testid=confirm-close]")
-    page.wait_for_selector(".state-closed")
+    page.wait_for_selector("[data-testid=state]:text-is('Closed')")
     screenshot(page, "knowledge-closed")
