@@ -12,6 +12,9 @@ echo "== ruff"
 $BIN/ruff check .
 $BIN/ruff format --check .
 
+echo "== deptry (every import satisfied by a declared dependency)"
+$BIN/deptry .
+
 echo "== schemathesis CLI against a live gunicorn (seeded SQLite, one token per role)"
 bash scripts/api-fuzz.sh
 

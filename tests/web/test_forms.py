@@ -357,3 +357,47 @@ def test_extend_needs_a_valid_length_then_moves_to_extension(client, app, engage
         engagement = db.session.get(Engagement, engagement_id)
         assert (engagement.state, engagement.current_period) == ("extension", 1)
         assert engagement.review_summary.startswith("Met the bar")
+
+
+def test_team_member_with_an_email_is_added_and_edited_on_the_page(
+    client, app, engagement_id, post
+):
+    added = post(
+        f"/engagements/{engagement_id}/members",
+        {
+            "member-name": "Ines Duarte",
+            "member-email": "ines@northwind.example",
+            "member-role": "ml_engineer",
+            "member-allocation": "100",
+        },
+        prefix="member",
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:500]
+    with app.app_context():
+        member = db.session.get(Engagement, engagement_id).members[0]
+        member_id = member.id
+        assert member.email == "ines@northwind.example"
+    edited = post(
+        f"/members/{member_id}/edit",
+        {
+            "name": "Ines Duarte",
+            "email": "ines.d@northwind.example",
+            "role": "ml_engineer",
+            "allocation": "80",
+        },
+    )
+    assert edited.status_code == 302
+    bad = post(
+        f"/members/{member_id}/edit",
+        {
+            "name": "Ines Duarte",
+            "email": "not-an-address",
+            "role": "ml_engineer",
+            "allocation": "80",
+        },
+    )
+    assert bad.status_code == 422 and 'data-field="email"' in bad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).members[0].email == (
+            "ines.d@northwind.example"
+        )

@@ -33,6 +33,7 @@ from wtforms.validators import (
 )
 
 from tracker.models import Health, MemberRole, MilestoneStatus, Structure, label
+from tracker.schemas.engagement import MAX_MONEY
 
 
 def _choices(enum) -> list[SelectChoice]:
@@ -61,7 +62,7 @@ class EngagementForm(FlaskForm):
     internal_notes = TextAreaField("Internal notes", validators=[Length(max=10000)])
     discovery_start = DateField("Discovery start", validators=[Optional()])
     monthly_cost = DecimalField(
-        "Monthly cost", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+        "Monthly cost", places=2, validators=[InputRequired(), NumberRange(min=0, max=MAX_MONEY)]
     )
     currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(3, 3)])
     version = HiddenField()
