@@ -95,6 +95,10 @@ def add_milestone(
 
 
 def complete_checklist(engagement: Engagement, kind: str) -> None:
+    """Every item of the kind done; items bound to facts get their facts made true."""
+    if kind == "prerequisite":
+        engagement.problem_statement = engagement.problem_statement or "Cut forecast error"
+        engagement.technical_contact_id = engagement.technical_contact_id or engagement.owner_id
     for item in db.session.scalars(
         select(ChecklistItem).where(
             ChecklistItem.engagement_id == engagement.id, ChecklistItem.kind == kind

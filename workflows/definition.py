@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from .expressions import Offset
+from .facts import FactCall
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,14 @@ class ReminderRule:
 
 
 @dataclass(frozen=True)
+class ChecklistBinding:
+    """A checklist item (by template key) that is done exactly while `fact` holds."""
+
+    key: str
+    fact: FactCall
+
+
+@dataclass(frozen=True)
 class Definition:
     """A validated workflow definition (immutable)."""
 
@@ -126,6 +135,12 @@ class Definition:
     content_hash: str
     source: str = "<string>"
     description: str = ""
+    checklist: tuple[ChecklistBinding, ...] = ()
+
+    @property
+    def bindings(self) -> Mapping[str, FactCall]:
+        """Template key -> the fact that completes that checklist item."""
+        return {b.key: b.fact for b in self.checklist}
 
     @property
     def initial_state(self) -> str:

@@ -12,9 +12,19 @@ from typing import Any
 
 from . import reminders, validation
 from .actions import ACTIONS
-from .definition import ActionCall, Definition, GuardCall, InputSpec, State, TimerSpec, Transition
+from .definition import (
+    ActionCall,
+    ChecklistBinding,
+    Definition,
+    GuardCall,
+    InputSpec,
+    State,
+    TimerSpec,
+    Transition,
+)
 from .errors import InvalidDefinition, InvalidExpression
 from .expressions import parse_offset
+from .facts import FACTS, FactCall
 from .guards import GUARDS
 from .params import validate_params, with_defaults
 from .problems import Problems
@@ -22,6 +32,7 @@ from .subject import ROLES
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {"name", "version", "title", "description", "states", "transitions", "reminders"}
+_TOP_KEYS |= {"checklist"}
 _STATE_KEYS = {"label", "initial", "final", "on_enter", "timers", "description"}
 _TRANSITION_KEYS = {"event", "from", "to", "label", "roles", "guards", "inputs", "actions"}
 _TRANSITION_KEYS |= {"overridable", "description"}
@@ -67,7 +78,9 @@ def _parse_document(raw: dict, problems: Problems) -> dict[str, Any]:
     transitions = _parse_transitions(raw.get("transitions", []), states, problems)
     validation.check(states, transitions, problems)
     rules = reminders.parse_reminders(raw.get("reminders", []), states, problems)
+    checklist = _parse_checklist(raw.get("checklist", []), problems)
     return {
+        "checklist": tuple(checklist),
         "name": name,
         "version": version,
         "title": _text(raw, "title", "title", problems, default=str(name)),
@@ -187,6 +200,54 @@ def _parse_guards(raw: object, where: str, problems: Problems) -> tuple[GuardCal
     return tuple(calls)
 
 
+def _parse_fact(entry: object, spot: str, problems: Problems) -> FactCall | None:
+    name, params = _split_call(entry, "name")
+    if name is None:
+        problems.add(spot, "'fact' must be a fact name or a table with 'name'")
+    elif name not in FACTS:
+        problems.add(spot, f"unknown fact '{name}' (known: {', '.join(FACTS)})")
+    else:
+        spec = FACTS[name].params
+        errors = validate_params(spec, params)
+        for error in errors:
+            problems.add(spot, f"fact '{name}': {error}")
+        if not errors:
+            return FactCall(name, MappingProxyType(with_defaults(spec, params)))
+    return None
+
+
+def _parse_checklist(raw: object, problems: Problems) -> list[ChecklistBinding]:
+    """[[checklist]] entries: `key` (a template item's key) bound to a `fact`."""
+    bindings: list[ChecklistBinding] = []
+    for i, table in enumerate(_table_list(raw, "checklist", problems)):
+        key = table.get("key") if isinstance(table, dict) else None
+        spot = f"checklist[{i}] ({key})" if isinstance(key, str) else f"checklist[{i}]"
+        if not isinstance(table, dict) or set(table) != {"key", "fact"}:
+            problems.add(spot, "must be a table with exactly 'key' and 'fact'")
+            continue
+        if not isinstance(key, str) or not _NAME.match(key):
+            problems.add(spot, "'key' must be a lowercase identifier (a checklist item's key)")
+            continue
+        if any(b.key == key for b in bindings):
+            problems.add(spot, f"key '{key}' is bound more than once")
+        fact = _parse_fact(table["fact"], spot, problems)
+        if fact is not None:
+            bindings.append(ChecklistBinding(key, fact))
+    return bindings
+
+
+def _check_guard_inputs(guards, inputs, where: str, problems: Problems) -> None:
+    """A guard that reads an input needs the transition to declare it (as optional text)."""
+    declared = {spec.name: spec for spec in inputs}
+    for call in guards:
+        for name in GUARDS[call.name].inputs:
+            spec = declared.get(name)
+            if spec is None or spec.type != "text":
+                problems.add(where, f"guard '{call.name}' reads text input '{name}': declare it")
+            elif spec.required:
+                problems.add(where, f"guard '{call.name}': input '{name}' must be optional")
+
+
 def _parse_transitions(raw: object, states: dict[str, State], problems: Problems) -> list:
     transitions = []
     for i, table in enumerate(_table_list(raw, "transitions", problems)):
@@ -215,6 +276,8 @@ def _parse_transition(
     inputs = _parse_inputs(table.get("inputs", []), where, problems)
     input_types = {spec.name: spec.type for spec in inputs}
     actions = _parse_actions(table.get("actions", []), f"{where}: actions", problems, input_types)
+    guards = _parse_guards(table.get("guards", []), where, problems)
+    _check_guard_inputs(guards, inputs, where, problems)
     if not isinstance(event, str) or to not in states:
         return None
     return Transition(
@@ -223,7 +286,7 @@ def _parse_transition(
         to=to,
         label=_text(table, "label", where, problems, default=event.replace("_", " ").capitalize()),
         roles=_parse_roles(table.get("roles"), where, problems),
-        guards=_parse_guards(table.get("guards", []), where, problems),
+        guards=guards,
         inputs=inputs,
         actions=actions,
         from_any=from_any,

@@ -46,9 +46,11 @@ def test_other_provider_gets_not_found(engagement):
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"status": "done"}, "status"),
-        ({"status": "met", "evidence": ["javascript:alert(1)"]}, "evidence"),
-        ({"status": "met", "note": "x" * 5001}, "note"),
+        ({"status": "finished"}, "status"),
+        ({"status": "met"}, "status"),
+        ({"status": "missed"}, "status"),
+        ({"status": "done", "evidence": ["javascript:alert(1)"]}, "evidence"),
+        ({"status": "done", "note": "x" * 5001}, "note"),
     ],
 )
 def test_bad_update_names_the_field_and_changes_nothing(engagement, kwargs, field):
