@@ -1,5 +1,7 @@
 """Transitions, milestone updates, checklist items and team members through the API."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.api.conftest import assert_error
@@ -111,12 +113,13 @@ def test_my_milestones_lists_only_the_providers_own(api, world):
 
 def test_manager_creates_and_edits_a_milestone(api, world):
     path = f"/engagements/{world.engagements['own']}/milestones"
-    body = {"title": "Day 45", "due_date": "2030-01-15", "success_criteria": "AUC 0.9"}
+    day45, day60 = (date.today() + timedelta(days=n) for n in (45, 60))
+    body = {"title": "Day 45", "due_date": day45.isoformat(), "success_criteria": "AUC 0.9"}
     created = api.post(path, "manager", json=body)
     assert created.status_code == 201
     one = f"/milestones/{created.get_json()['id']}"
-    edited = api.patch(one, "manager", json={"due_date": "2030-02-01"})
-    assert edited.status_code == 200 and edited.get_json()["due_date"] == "2030-02-01"
+    edited = api.patch(one, "manager", json={"due_date": day60.isoformat()})
+    assert edited.status_code == 200 and edited.get_json()["due_date"] == day60.isoformat()
     assert_error(api.post(path, "manager", json={**body, "due_date": "15/01/2030"}), 422)
 
 

@@ -58,7 +58,8 @@ def test_start_trial_creates_milestones_timer_and_audit(ctx):
             )
         )
     )
-    assert [(d - fired.trial_start).days for d in dues] == [30, 60, 90]
+    # The plan already had a milestone due on day 30 (from _ready_for_trial): kept, not doubled.
+    assert [(d - fired.trial_start).days for d in dues] == [60, 90]
     timer = db.session.scalars(select(WorkflowTimer)).one()
     assert timer.event == "begin_review" and timer.due_at.date() == fired.trial_end
     audit_row = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "transition")).one()

@@ -91,8 +91,14 @@ def test_create_engagement_then_page_lists_every_unmet_start_requirement(
             )
         ).all()
     unmet = html.split('data-testid="unmet-start_trial"')[1].split("</ul>")[0]
+    fixed_on = {"problem_statement": "/edit", "technical_contact": "/edit"}
+    fixed_on["engagement_window"] = "#milestones"
     for item in items:
-        assert f'href="#checklist-{item.id}"' in unmet
+        # A bound item links to where its fact is fixed; a manual one to the item.
+        target = fixed_on.get(item.key, f"#checklist-{item.id}")
+        if target == "/edit":
+            target = f"/engagements/{engagement.id}/edit"
+        assert f'href="{target}"' in unmet
         assert f'id="checklist-{item.id}"' in html
     assert 'data-code="team_empty"' in unmet and 'href="#team"' in unmet
     assert 'data-code="milestone_without_criteria"' in unmet

@@ -95,7 +95,7 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
     milestones: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
         select(Milestone.engagement_id, Milestone.title, Milestone.status, Milestone.period)
-        .where(Milestone.engagement_id.in_(engagement_ids))
+        .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
         .order_by(Milestone.period, Milestone.due_date, Milestone.id)
     ):
         milestones[row.engagement_id].append((row.title, row.status, row.period))

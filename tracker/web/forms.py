@@ -155,6 +155,12 @@ class MilestoneForm(FlaskForm):
         }
 
 
+class MilestoneEditForm(MilestoneForm):
+    """A manager changes a milestone's title, due date or criteria (on the engagement page)."""
+
+    version = HiddenField()
+
+
 class ChecklistNoteForm(FlaskForm):
     """Complete or reopen a checklist item, with an optional note."""
 
