@@ -7,6 +7,8 @@ changes a fact calls it (docs/adr/0100).
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -37,8 +39,14 @@ def _writable(actor: User, engagement: Engagement) -> None:
         raise Conflict("The engagement is closed; its checklists are final.")
 
 
-def _check_fields(data: dict) -> None:
+def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
+    from tracker.services.milestones import due_date_problem
+
     errors: dict[str, list[str]] = {}
+    due = data.get("due_date")
+    if engagement is not None and isinstance(due, date):
+        if problem := due_date_problem(engagement, due):
+            errors["due_date"] = [problem]
     if "title" in data and not (data["title"] or "").strip():
         errors["title"] = ["Give the item a title."]
     if len(data.get("note") or "") > NOTE_MAX:
@@ -145,7 +153,7 @@ def add_item(actor: User, engagement_id: int, data: dict) -> ChecklistItem:
     """Add an item by hand to one of the engagement's checklists."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     _writable(actor, engagement)
-    _check_fields({**data, "kind": data.get("kind")})
+    _check_fields({**data, "kind": data.get("kind")}, engagement)
     item = ChecklistItem(
         engagement_id=engagement.id,
         kind=data["kind"],
@@ -166,7 +174,7 @@ def update_item(actor: User, item_id: int, data: dict) -> ChecklistItem:
     """Change an item's title, owner, due date or note."""
     item, engagement = _item_for(actor, item_id)
     _writable(actor, engagement)
-    _check_fields(data)
+    _check_fields(data, engagement)
     context = {"item_id": item.id, "title": item.title}
     changed = audit.record_changes(
         engagement, actor, "checklist_updated", item, data, ITEM_FIELDS, **context

@@ -111,6 +111,9 @@ def update_engagement(
     check_version(engagement, expected_version)
     data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
     errors = _check_references(data)
+    start, trial_start = data.get("discovery_start"), engagement.trial_start
+    if start is not None and trial_start is not None and start > trial_start:
+        errors["discovery_start"] = [f"Discovery cannot start after the trial ({trial_start})."]
     if errors:
         raise ValidationFailed("The engagement could not be saved.", errors=errors)
     if audit.record_changes(engagement, actor, "updated", engagement, data, EDITABLE_FIELDS):
