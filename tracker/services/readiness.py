@@ -18,6 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import aliased
@@ -191,25 +192,33 @@ def _load_shadows(ids: list[int], grouped) -> None:
 
 
 def _load_checklist(ids: list[int], grouped) -> None:
+    """KT items with their template key, and the facts their definition binds keys to
+    (so readiness judges a bound item by its fact, as the close guard does)."""
+    from tracker.services.workflow import definition_for
+
     owner = aliased(User)
     for row in db.session.execute(
         select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.kind)
         .add_columns(ChecklistItem.title, ChecklistItem.status, owner.name, ChecklistItem.due_date)
+        .add_columns(ChecklistItem.key, Engagement.workflow_name, Engagement.workflow_version)
+        .join(Engagement, Engagement.id == ChecklistItem.engagement_id)
         .outerjoin(owner, owner.id == ChecklistItem.owner_id)
         .where(ChecklistItem.engagement_id.in_(ids), ChecklistItem.kind == KT)
         .order_by(ChecklistItem.id)
     ):
-        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:]))
+        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:8]))
+        if row[0] not in grouped["bindings"]:
+            definition = definition_for(row[8], row[9])
+            grouped["bindings"][row[0]] = MappingProxyType(definition.bindings)
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
     from tracker.db_setup import utcnow
 
-    return Subject(
-        state="",
-        today=utcnow().date(),
-        **{name: tuple(grouped[name].get(engagement_id, ())) for name in grouped},
-    )
+    facts = {name: tuple(grouped[name].get(engagement_id, ())) for name in grouped}
+    facts.pop("bindings", None)
+    bindings = grouped["bindings"].get(engagement_id, MappingProxyType({}))
+    return Subject(state="", today=utcnow().date(), bindings=bindings, **facts)
 
 
 # -- the cached score on the engagement row ---------------------------------------------------
