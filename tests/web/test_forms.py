@@ -713,3 +713,93 @@ def test_transition_form_with_every_field(client, app, sign_in, post):
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert (engagement.state, engagement.outcome) == ("closed", "cancelled")
+
+
+# --- Bound checklist items, verdicts and milestone edits on the page ---------------------
+
+
+def _item_id(app, engagement_id, key) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(ChecklistItem.id).where(
+                ChecklistItem.engagement_id == engagement_id, ChecklistItem.key == key
+            )
+        )
+
+
+def test_a_bound_item_has_no_tick_button_and_a_forced_tick_is_refused(
+    client, app, engagement_id, post
+):
+    item_id = _item_id(app, engagement_id, "technical_contact")
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="bound-{item_id}"' in page
+    assert f'data-testid="complete-{item_id}"' not in page
+    refused = post(f"/checklist/{item_id}/complete", {"status": "done"}, follow_redirects=True)
+    assert "completes itself from the data" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id).status == "open"
+
+
+def test_naming_the_contact_on_the_edit_page_shows_done_from_the_data(
+    client, app, manager, engagement_id, post
+):
+    item_id = _item_id(app, engagement_id, "technical_contact")
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        form = {
+            "title": engagement.title,
+            "provider_id": str(engagement.provider_id),
+            "structure": engagement.structure,
+            "owner_id": str(manager),
+            "technical_contact_id": str(manager),
+            "monthly_cost": "30000",
+            "currency": "EUR",
+            "version": str(engagement.version),
+        }
+    assert post(f"/engagements/{engagement_id}/edit", form).status_code == 302
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="from-data-{item_id}"' in page
+    assert f'data-testid="reopen-{item_id}"' not in page
+
+
+def test_a_bad_due_date_on_the_edit_form_is_a_message_and_changes_nothing(
+    client, app, engagement_id, post
+):
+    with app.app_context():
+        milestone = add_milestone(db.session.get(Engagement, engagement_id))
+        milestone_id, due = milestone.id, milestone.due_date
+    prefix = f"edit{milestone_id}"
+    data = {
+        f"{prefix}-title": "Typo year",
+        f"{prefix}-due_date": "2020-01-15",
+        f"{prefix}-success_criteria": "Something",
+    }
+    response = post(f"/milestones/{milestone_id}/edit", data, prefix=prefix)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'data-field="{prefix}-due_date"' in html and "before the engagement started" in html
+    with app.app_context():
+        stored = db.session.get(Milestone, milestone_id)
+        assert (stored.title, stored.due_date) == ("Day-30 milestone", due)
+
+
+def test_the_provider_is_offered_progress_only_and_sees_the_verdict(client, app, sign_in, post):
+    manager_id = sign_in("manager")
+    with app.app_context():
+        engagement = make_engagement(db.session.get(User, manager_id), provider="Northwind ML")
+        milestone = add_milestone(engagement)
+        engagement_id, milestone_id = engagement.id, milestone.id
+    prefix = f"m{milestone_id}"
+    verdict = {f"{prefix}-status": "met", f"{prefix}-note": "Criteria met"}
+    assert post(f"/milestones/{milestone_id}/update", verdict, prefix=prefix).status_code == 302
+    sign_in("provider", provider="Northwind ML")
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="verdict-{milestone_id}"' in page and "given by" in page
+    options = page.split(f'id="{prefix}-status"')[1].split("</select>")[0]
+    assert 'value="done"' in options and 'value="met"' not in options
+    forced = post(
+        f"/milestones/{milestone_id}/update", {f"{prefix}-status": "missed"}, prefix=prefix
+    )
+    assert forced.status_code == 422 and "given by a manager" in forced.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).status == "met"

@@ -7,6 +7,7 @@ routes copy back onto the form so they show next to the field.
 
 from __future__ import annotations
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -32,7 +33,14 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from tracker.models import Health, MemberRole, MilestoneStatus, Structure, label
+from tracker.models import (
+    PROGRESS_MILESTONE_STATUSES,
+    Health,
+    MemberRole,
+    MilestoneStatus,
+    Structure,
+    label,
+)
 from tracker.schemas.engagement import MAX_MONEY
 
 
@@ -127,9 +135,18 @@ class TeamMemberForm(FlaskForm):
 
 
 class MilestoneUpdateForm(FlaskForm):
-    """The provider's weekly status update: status, note, one evidence link."""
+    """The provider's weekly status update: status, note, one evidence link.
 
-    status = SelectField("Status", choices=_choices(MilestoneStatus))
+    The service decides which statuses the user may set (met and missed are the
+    client side's verdict) and its message lands on the field; a provider is only
+    offered the progress statuses."""
+
+    status = SelectField("Status", choices=_choices(MilestoneStatus), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not getattr(current_user, "is_client_side", False):
+            self.status.choices = _choices(PROGRESS_MILESTONE_STATUSES)
     note = TextAreaField("Note", validators=[Length(max=5000)])
     evidence = URLField(
         "Evidence link",
