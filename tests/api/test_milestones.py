@@ -90,3 +90,11 @@ def test_a_bound_checklist_item_is_422_naming_status(api, world, app):
     item = api.get(f"/engagements/{world.engagements['own']}/checklist", "manager").get_json()
     bound = next(i for i in item if i["id"] == item_id)
     assert bound["status"] == "done" and bound["completed_by_id"] is None
+
+
+def test_a_checklist_due_date_before_the_start_is_422_and_changes_nothing(api, world):
+    item = f"/checklist-items/{world.items['own']}"
+    too_early = (date.today() - timedelta(days=400)).isoformat()
+    assert_error(api.patch(item, "manager", json={"due_date": too_early}), 422, field="due_date")
+    listed = api.get(f"/engagements/{world.engagements['own']}/checklist", "manager").get_json()
+    assert next(i for i in listed if i["id"] == world.items["own"])["due_date"] is None

@@ -126,3 +126,16 @@ def test_a_shadow_session_cannot_be_in_the_future(ctx):
         {"held_on": date.today(), "duration_minutes": 60, "topic": "Serving"},
     )
     assert done.id is not None
+
+
+def test_discovery_cannot_start_after_the_trial(ctx):
+    from tracker.services import engagements
+
+    engagement = make_engagement(discovery_start=date.today() - timedelta(days=30))
+    engagement.trial_start = date.today() - timedelta(days=10)
+    db.session.commit()
+    with pytest.raises(ValidationFailed) as caught:
+        engagements.update_engagement(
+            engagement.owner, engagement.id, {"discovery_start": date.today()}
+        )
+    assert "discovery_start" in caught.value.errors

@@ -191,3 +191,21 @@ def test_artifact_forms_with_every_field(client, auth, app, site):
     assert _submit(client, auth, _page(client, site), remove, {}).status_code == 303
     with app.app_context():
         assert db.session.get(Artifact, artifact_id) is None
+
+
+def test_a_session_in_the_future_is_a_message_next_to_the_date(client, auth, app, site):
+    with app.app_context():
+        admin = db.session.get(User, site["admin"])
+        data = {"member_id": site["member"], "shadow_id": site["internal"], "areas": ["serving"]}
+        from tracker.services import shadows
+
+        assignment_id = shadows.assign_shadow(admin, site["engagement"], data).id
+    future = (date.today() + timedelta(days=20)).isoformat()
+    form = {"held_on": future, "duration_minutes": "60", "topic": "Serving", "notes": ""}
+    response = _submit(
+        client, auth, _page(client, site), f"/shadows/{assignment_id}/sessions", form
+    )
+    assert response.status_code == 422
+    assert 'data-field="held_on"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(ShadowSession)).all() == []

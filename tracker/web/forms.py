@@ -147,6 +147,7 @@ class MilestoneUpdateForm(FlaskForm):
         super().__init__(*args, **kwargs)
         if not getattr(current_user, "is_client_side", False):
             self.status.choices = _choices(PROGRESS_MILESTONE_STATUSES)
+
     note = TextAreaField("Note", validators=[Length(max=5000)])
     evidence = URLField(
         "Evidence link",
