@@ -142,18 +142,17 @@ class MilestoneUpdateForm(FlaskForm):
     offered the progress statuses."""
 
     status = SelectField("Status", choices=_choices(MilestoneStatus), validate_choice=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not getattr(current_user, "is_client_side", False):
-            self.status.choices = _choices(PROGRESS_MILESTONE_STATUSES)
-
     note = TextAreaField("Note", validators=[Length(max=5000)])
     evidence = URLField(
         "Evidence link",
         validators=[Optional(), URL(message="Enter a full link (https://…)."), Length(max=2000)],
     )
     version = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not getattr(current_user, "is_client_side", False):
+            self.status.choices = _choices(PROGRESS_MILESTONE_STATUSES)
 
 
 class MilestoneForm(FlaskForm):
