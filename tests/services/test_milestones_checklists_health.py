@@ -100,6 +100,8 @@ def test_provider_cannot_complete_client_checklists(engagement):
 
 
 def test_overdue_prerequisite_makes_health_amber(engagement):
+    engagement.discovery_start = date.today() - timedelta(days=30)  # a due date needs a start
+    db.session.commit()
     item = db.session.scalars(
         select(ChecklistItem).where(ChecklistItem.kind == "prerequisite")
     ).first()
