@@ -184,36 +184,34 @@ def _parse_actions(
     return tuple(calls)
 
 
+def _resolve_call(entry: object, registry: Mapping, noun: str, spot: str, problems: Problems):
+    """(name, params with defaults) of a call to a registered guard or fact, checked
+    against its parameter specs; None (with the problem added) for an unknown name."""
+    name, params = _split_call(entry, "name")
+    if name is None:
+        problems.add(spot, f"each {noun} must be a name or a table with 'name'")
+        return None
+    if name not in registry:
+        problems.add(spot, f"unknown {noun} '{name}' (known: {', '.join(registry)})")
+        return None
+    spec = registry[name].params
+    for error in validate_params(spec, params):
+        problems.add(spot, f"{noun} '{name}': {error}")
+    return name, MappingProxyType(with_defaults(spec, params))
+
+
 def _parse_guards(raw: object, where: str, problems: Problems) -> tuple[GuardCall, ...]:
     calls = []
     for entry in _table_list(raw, f"{where}: guards", problems):
-        name, params = _split_call(entry, "name")
-        if name is None:
-            problems.add(where, "each guard must be a name or a table with 'name'")
-        elif name not in GUARDS:
-            problems.add(where, f"unknown guard '{name}' (known: {', '.join(GUARDS)})")
-        else:
-            spec = GUARDS[name].params
-            for error in validate_params(spec, params):
-                problems.add(where, f"guard '{name}': {error}")
-            calls.append(GuardCall(name, MappingProxyType(with_defaults(spec, params))))
+        resolved = _resolve_call(entry, GUARDS, "guard", where, problems)
+        if resolved is not None:
+            calls.append(GuardCall(*resolved))
     return tuple(calls)
 
 
 def _parse_fact(entry: object, spot: str, problems: Problems) -> FactCall | None:
-    name, params = _split_call(entry, "name")
-    if name is None:
-        problems.add(spot, "'fact' must be a fact name or a table with 'name'")
-    elif name not in FACTS:
-        problems.add(spot, f"unknown fact '{name}' (known: {', '.join(FACTS)})")
-    else:
-        spec = FACTS[name].params
-        errors = validate_params(spec, params)
-        for error in errors:
-            problems.add(spot, f"fact '{name}': {error}")
-        if not errors:
-            return FactCall(name, MappingProxyType(with_defaults(spec, params)))
-    return None
+    resolved = _resolve_call(entry, FACTS, "fact", spot, problems)
+    return FactCall(*resolved) if resolved is not None else None
 
 
 def _parse_checklist(raw: object, problems: Problems) -> list[ChecklistBinding]:
