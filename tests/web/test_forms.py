@@ -803,3 +803,31 @@ def test_the_provider_is_offered_progress_only_and_sees_the_verdict(client, app,
     assert forced.status_code == 422 and "given by a manager" in forced.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Milestone, milestone_id).status == "met"
+
+
+def test_an_early_review_on_the_page_asks_for_the_reason_next_to_the_field(
+    client, app, engagement_id, post
+):
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        engagement.state = "trial"
+        engagement.trial_start = engagement.period_start = date.today() - timedelta(days=10)
+        engagement.trial_end = engagement.period_end = date.today() + timedelta(days=80)
+        db.session.commit()
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert 'name="t-begin_review-reason"' in page
+    refused = post(
+        f"/engagements/{engagement_id}/transitions/begin_review", {}, prefix="t-begin_review"
+    )
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'data-field="t-begin_review-reason"' in body and "needs a written reason" in body
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "trial"
+    reason = {"t-begin_review-reason": "The sponsor moves to another unit"}
+    accepted = post(
+        f"/engagements/{engagement_id}/transitions/begin_review", reason, prefix="t-begin_review"
+    )
+    assert accepted.status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "milestone_review"
