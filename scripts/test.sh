@@ -14,6 +14,8 @@ $BIN/ruff format --check .
 
 echo "== import contracts (pyproject.toml [tool.importlinter], docs/architecture.md)"
 $BIN/lint-imports
+echo "== deptry (every import satisfied by a declared dependency)"
+$BIN/deptry .
 
 echo "== schemathesis CLI against a live gunicorn (seeded SQLite, one token per role)"
 bash scripts/api-fuzz.sh

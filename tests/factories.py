@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.models import Artifact, ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.services import engagements as engagement_service
 from tracker.services import users as user_service
 
@@ -95,6 +95,21 @@ def add_milestone(
 
 
 def complete_checklist(engagement: Engagement, kind: str) -> None:
+    """Every item of the kind done; items bound to facts get their facts made true."""
+    if kind == "prerequisite":
+        engagement.problem_statement = engagement.problem_statement or "Cut forecast error"
+        engagement.technical_contact_id = engagement.technical_contact_id or engagement.owner_id
+    if kind == "knowledge_transfer":  # the overview and the recordings are artifacts
+        for artifact_kind in ("architecture_overview", "recording"):
+            db.session.add(
+                Artifact(
+                    engagement_id=engagement.id,
+                    kind=artifact_kind,
+                    title=artifact_kind.replace("_", " ").capitalize(),
+                    url=f"https://wiki.example.com/{artifact_kind}",
+                    owner_id=engagement.owner_id,
+                )
+            )
     for item in db.session.scalars(
         select(ChecklistItem).where(
             ChecklistItem.engagement_id == engagement.id, ChecklistItem.kind == kind

@@ -39,8 +39,8 @@ _ACTIONS = (
             ),
         },
         "Create one milestone per offset, due anchor + offset days, in the current period, "
-        "titled '<period> day-<offset> milestone' (e.g. 'Trial day-30 milestone') with empty "
-        "success criteria; skip titles already present.",
+        "with empty success criteria, only where the plan has none: a milestone already due "
+        "within 7 days of that day counts.",
     ),
     Action(
         "start_extension",

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from .expressions import Offset
+from .facts import FactCall
 from .meaning import DEFAULT_PERIOD, HealthRules, ReadinessRules
 
 
@@ -123,6 +124,14 @@ class ReminderRule:
 
 
 @dataclass(frozen=True)
+class ChecklistBinding:
+    """A checklist item (by template key) that is done exactly while `fact` holds."""
+
+    key: str
+    fact: FactCall
+
+
+@dataclass(frozen=True)
 class Definition:
     """A validated workflow definition (immutable)."""
 
@@ -137,6 +146,12 @@ class Definition:
     description: str = ""
     health: HealthRules = HealthRules()
     readiness: ReadinessRules = ReadinessRules()
+    checklist: tuple[ChecklistBinding, ...] = ()
+
+    @property
+    def bindings(self) -> Mapping[str, FactCall]:
+        """Template key -> the fact that completes that checklist item."""
+        return {b.key: b.fact for b in self.checklist}
 
     @property
     def initial_state(self) -> str:

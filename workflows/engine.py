@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
 
 from .definition import ActionCall, Definition, Transition
 from .errors import InvalidInputs, TransitionNotAllowed, UnknownEvent
@@ -44,6 +46,7 @@ class Engine:
     def guard_unmet(self, transition: Transition, subject: Subject) -> list[Unmet]:
         """Every unmet requirement of every guard of the transition (never only the first)."""
         unmet: list[Unmet] = []
+        subject = replace(subject, bindings=MappingProxyType(self.definition.bindings))
         for call in transition.guards:
             unmet.extend(GUARDS[call.name].function(subject, call.params))
         return unmet
@@ -53,7 +56,8 @@ class Engine:
         options = []
         for transition in self.definition.transitions_from(subject.state):
             role_unmet = _role_unmet(transition, actor)
-            guard_unmet = self.guard_unmet(transition, subject)
+            asking = replace(subject, actor_role=actor.role, inputs=None)
+            guard_unmet = self.guard_unmet(transition, asking)
             unmet = tuple(role_unmet + guard_unmet)
             options.append(
                 TransitionOption(
@@ -99,7 +103,8 @@ class Engine:
         if role_unmet:
             raise TransitionNotAllowed(role_unmet)
         cleaned = clean_inputs(transition.inputs, inputs or {})
-        unmet = tuple(self.guard_unmet(transition, subject))
+        firing = replace(subject, actor_role=actor.role, inputs=MappingProxyType(dict(cleaned)))
+        unmet = tuple(self.guard_unmet(transition, firing))
         if unmet and (reason is None or not transition.overridable):
             raise TransitionNotAllowed(unmet)
         return self._build_plan(transition, subject.state, cleaned, unmet, reason)

@@ -22,12 +22,14 @@ _CHECKLIST_WORDING = {
 
 @dataclass(frozen=True)
 class Guard:
-    """A registered guard: its function, parameters and a one-line description for docs."""
+    """A registered guard: its function, parameters and a one-line description for docs;
+    `inputs` names the transition inputs it reads (checked at load time)."""
 
     name: str
     function: GuardFunction
     params: Mapping[str, ParamSpec]
     description: str
+    inputs: tuple[str, ...] = ()
 
 
 def short_date(day: date, today: date | None = None) -> str:
@@ -36,12 +38,27 @@ def short_date(day: date, today: date | None = None) -> str:
     return text if today is not None and day.year == today.year else f"{text} {day.year}"
 
 
+def _bound_unmet(code: str, noun: str, item, fact) -> Unmet:
+    """A bound item is judged by its fact, and the sentence says what to fix, and where."""
+    message = f"{noun} '{item.title}' is not done: {fact.missing()}"
+    ref = {"kind": "checklist", "id": item.id, "fact": fact.name, "fix": fact.fix}
+    return Unmet(code, message, ref)
+
+
 def checklist_complete(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
-    """Every checklist item of the given kind is done or not applicable."""
+    """Every checklist item of the given kind is done or not applicable (a bound one: its
+    fact holds, whatever the row says)."""
     code, noun = _CHECKLIST_WORDING[str(params["kind"])]
     unmet = []
     for item in subject.checklist:
-        if item.kind != params["kind"] or item.is_complete:
+        fact = subject.bindings.get(item.key) if item.key else None
+        if item.kind != params["kind"]:
+            continue
+        if fact is not None:
+            if not fact.holds(subject):
+                unmet.append(_bound_unmet(code, noun, item, fact))
+            continue
+        if item.is_complete:
             continue
         owner = f"owner: {item.owner_name}" if item.owner_name else "no owner"
         due = f", due {short_date(item.due_date, subject.today)}" if item.due_date else ""
@@ -143,6 +160,22 @@ def artifact_present(subject: Subject, params: Mapping[str, object]) -> list[Unm
     return [Unmet(f"{kind}_missing", message, {"kind": "artifact", "artifact_kind": kind})]
 
 
+def early_review_needs_reason(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
+    """A person beginning the review more than `within_days` before the period's end date
+    writes why (input `reason`); the scheduler's timer at the end always passes."""
+    end = subject.dates.get(str(params["end"]))
+    if subject.inputs is None or subject.actor_role == "system" or end is None:
+        return []  # judged when fired: the reason is an input of the firing
+    within, left = int(params["within_days"]), (end - subject.today).days
+    if left <= within or str(subject.inputs.get("reason") or "").strip():
+        return []
+    message = (
+        f"The period ends on {short_date(end, subject.today)}, in {left} days; beginning "
+        f"the review before its last {within} days needs a written reason"
+    )
+    return [Unmet("early_review_without_reason", message, {"kind": "input", "name": "reason"})]
+
+
 def date_set(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
     """The named engagement date (e.g. trial_end) is set."""
     key = str(params["date"])
@@ -153,7 +186,9 @@ def date_set(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
 
 
 def _guard(function: GuardFunction, **params: ParamSpec) -> Guard:
-    return Guard(function.__name__, function, params, (function.__doc__ or "").strip())
+    doc = " ".join((function.__doc__ or "").split())
+    inputs = ("reason",) if function is early_review_needs_reason else ()
+    return Guard(function.__name__, function, params, doc, inputs)
 
 
 GUARDS: Mapping[str, Guard] = MappingProxyType(
@@ -174,6 +209,11 @@ GUARDS: Mapping[str, Guard] = MappingProxyType(
             _guard(no_proposed_adrs),
             _guard(artifact_present, kind=ParamSpec("str", "artifact kind", required=True)),
             _guard(date_set, date=ParamSpec("date_key", "engagement date", required=True)),
+            _guard(
+                early_review_needs_reason,
+                within_days=ParamSpec("int", "days before the end", default=14, minimum=0),
+                end=ParamSpec("date_key", "the period's end date", default="period_end"),
+            ),
         )
     }
 )

@@ -12,9 +12,19 @@ from typing import Any
 
 from . import meaning, reminders, validation
 from .actions import ACTIONS
-from .definition import ActionCall, Definition, GuardCall, InputSpec, State, TimerSpec, Transition
+from .definition import (
+    ActionCall,
+    ChecklistBinding,
+    Definition,
+    GuardCall,
+    InputSpec,
+    State,
+    TimerSpec,
+    Transition,
+)
 from .errors import InvalidDefinition, InvalidExpression
 from .expressions import parse_offset
+from .facts import FACTS, FactCall
 from .guards import GUARDS
 from .params import validate_params, with_defaults
 from .problems import Problems
@@ -23,6 +33,7 @@ from .subject import ROLES
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {"name", "version", "title", "description", "states", "transitions", "reminders"}
 _TOP_KEYS |= {"health", "readiness"}
+_TOP_KEYS |= {"checklist"}
 _STATE_KEYS = {"label", "initial", "final", "on_enter", "timers", "description"}
 _STATE_KEYS |= {"phase", "period", "tone"}
 _TRANSITION_KEYS = {"event", "from", "to", "label", "roles", "guards", "inputs", "actions"}
@@ -69,7 +80,9 @@ def _parse_document(raw: dict, problems: Problems) -> dict[str, Any]:
     transitions = _parse_transitions(raw.get("transitions", []), states, problems)
     validation.check(states, transitions, problems)
     rules = reminders.parse_reminders(raw.get("reminders", []), states, problems)
+    checklist = _parse_checklist(raw.get("checklist", []), problems)
     return {
+        "checklist": tuple(checklist),
         "name": name,
         "version": version,
         "title": _text(raw, "title", "title", problems, default=str(name)),
@@ -183,20 +196,66 @@ def _parse_actions(
     return tuple(calls)
 
 
+def _resolve_call(entry: object, registry: Mapping, noun: str, spot: str, problems: Problems):
+    """(name, params with defaults) of a call to a registered guard or fact, checked
+    against its parameter specs; None (with the problem added) for an unknown name."""
+    name, params = _split_call(entry, "name")
+    if name is None:
+        problems.add(spot, f"each {noun} must be a name or a table with 'name'")
+        return None
+    if name not in registry:
+        problems.add(spot, f"unknown {noun} '{name}' (known: {', '.join(registry)})")
+        return None
+    spec = registry[name].params
+    for error in validate_params(spec, params):
+        problems.add(spot, f"{noun} '{name}': {error}")
+    return name, MappingProxyType(with_defaults(spec, params))
+
+
 def _parse_guards(raw: object, where: str, problems: Problems) -> tuple[GuardCall, ...]:
     calls = []
     for entry in _table_list(raw, f"{where}: guards", problems):
-        name, params = _split_call(entry, "name")
-        if name is None:
-            problems.add(where, "each guard must be a name or a table with 'name'")
-        elif name not in GUARDS:
-            problems.add(where, f"unknown guard '{name}' (known: {', '.join(GUARDS)})")
-        else:
-            spec = GUARDS[name].params
-            for error in validate_params(spec, params):
-                problems.add(where, f"guard '{name}': {error}")
-            calls.append(GuardCall(name, MappingProxyType(with_defaults(spec, params))))
+        resolved = _resolve_call(entry, GUARDS, "guard", where, problems)
+        if resolved is not None:
+            calls.append(GuardCall(*resolved))
     return tuple(calls)
+
+
+def _parse_fact(entry: object, spot: str, problems: Problems) -> FactCall | None:
+    resolved = _resolve_call(entry, FACTS, "fact", spot, problems)
+    return FactCall(*resolved) if resolved is not None else None
+
+
+def _parse_checklist(raw: object, problems: Problems) -> list[ChecklistBinding]:
+    """[[checklist]] entries: `key` (a template item's key) bound to a `fact`."""
+    bindings: list[ChecklistBinding] = []
+    for i, table in enumerate(_table_list(raw, "checklist", problems)):
+        key = table.get("key") if isinstance(table, dict) else None
+        spot = f"checklist[{i}] ({key})" if isinstance(key, str) else f"checklist[{i}]"
+        if not isinstance(table, dict) or set(table) != {"key", "fact"}:
+            problems.add(spot, "must be a table with exactly 'key' and 'fact'")
+            continue
+        if not isinstance(key, str) or not _NAME.match(key):
+            problems.add(spot, "'key' must be a lowercase identifier (a checklist item's key)")
+            continue
+        if any(b.key == key for b in bindings):
+            problems.add(spot, f"key '{key}' is bound more than once")
+        fact = _parse_fact(table["fact"], spot, problems)
+        if fact is not None:
+            bindings.append(ChecklistBinding(key, fact))
+    return bindings
+
+
+def _check_guard_inputs(guards, inputs, where: str, problems: Problems) -> None:
+    """A guard that reads an input needs the transition to declare it (as optional text)."""
+    declared = {spec.name: spec for spec in inputs}
+    for call in guards:
+        for name in GUARDS[call.name].inputs:
+            spec = declared.get(name)
+            if spec is None or spec.type != "text":
+                problems.add(where, f"guard '{call.name}' reads text input '{name}': declare it")
+            elif spec.required:
+                problems.add(where, f"guard '{call.name}': input '{name}' must be optional")
 
 
 def _parse_transitions(raw: object, states: dict[str, State], problems: Problems) -> list:
@@ -227,6 +286,8 @@ def _parse_transition(
     inputs = _parse_inputs(table.get("inputs", []), where, problems)
     input_types = {spec.name: spec.type for spec in inputs}
     actions = _parse_actions(table.get("actions", []), f"{where}: actions", problems, input_types)
+    guards = _parse_guards(table.get("guards", []), where, problems)
+    _check_guard_inputs(guards, inputs, where, problems)
     if not isinstance(event, str) or to not in states:
         return None
     return Transition(
@@ -235,7 +296,7 @@ def _parse_transition(
         to=to,
         label=_text(table, "label", where, problems, default=event.replace("_", " ").capitalize()),
         roles=_parse_roles(table.get("roles"), where, problems),
-        guards=_parse_guards(table.get("guards", []), where, problems),
+        guards=guards,
         inputs=inputs,
         actions=actions,
         from_any=from_any,

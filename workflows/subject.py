@@ -33,6 +33,7 @@ class ChecklistFact:
     status: str
     owner_name: str | None = None
     due_date: date | None = None
+    key: str | None = None  # the template key a definition's [[checklist]] binding names
 
     @property
     def is_complete(self) -> bool:
@@ -115,3 +116,11 @@ class Subject:
     artifacts: tuple[ArtifactFact, ...] = ()
     current_period: int = 0
     dates: Mapping[str, date | None] = field(default_factory=_empty_dates)
+    technical_contact: str | None = None  # the named internal contact's name
+    problem_statement: str = ""
+    # Set by the engine, not the application: who is asking, and the inputs supplied
+    # when a transition is fired (None while only listing the options).
+    actor_role: str | None = None
+    inputs: Mapping[str, object] | None = None
+    # The definition's checklist bindings: template key -> FactCall (workflows.facts).
+    bindings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))

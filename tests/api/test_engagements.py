@@ -178,3 +178,26 @@ def test_if_match_star_and_no_header_mean_any_version(api, world):
     star = api.patch(path, "manager", json={"title": "A"}, headers={"If-Match": "*"})
     assert star.status_code == 200
     assert api.patch(path, "manager", json={"title": "B"}).status_code == 200
+
+
+def _documented_cost_maximum(api) -> float:
+    spec = api.client.get("/api/v1/openapi.json").get_json()
+    return spec["components"]["schemas"]["EngagementWrite"]["properties"]["monthly_cost"]["maximum"]
+
+
+def test_monthly_cost_at_the_documented_maximum_is_stored_exactly(api, world, app):
+    maximum = _documented_cost_maximum(api)
+    body = {"title": "At the cap", "provider_id": _provider_id(api, world), "structure": "pod_2"}
+    response = api.post("/engagements", "manager", json={**body, "monthly_cost": maximum})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    with app.app_context():
+        stored = db.session.get(Engagement, response.get_json()["id"]).monthly_cost
+    assert str(stored) == "9999999999.99"
+
+
+def test_monthly_cost_a_cent_above_the_maximum_is_422_naming_the_field(api, world):
+    over = round(_documented_cost_maximum(api) + 0.01, 2)
+    body = {"title": "Over", "provider_id": _provider_id(api, world), "structure": "pod_2"}
+    body["monthly_cost"] = over
+    assert_error(api.post("/engagements", "manager", json=body), 422, field="monthly_cost")
+    assert api.get("/engagements", "manager").get_json()["meta"]["total"] == 2

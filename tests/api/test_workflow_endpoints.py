@@ -1,5 +1,7 @@
 """Transitions, milestone updates, checklist items and team members through the API."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.api.conftest import assert_error
@@ -111,12 +113,13 @@ def test_my_milestones_lists_only_the_providers_own(api, world):
 
 def test_manager_creates_and_edits_a_milestone(api, world):
     path = f"/engagements/{world.engagements['own']}/milestones"
-    body = {"title": "Day 45", "due_date": "2030-01-15", "success_criteria": "AUC 0.9"}
+    day45, day60 = (date.today() + timedelta(days=n) for n in (45, 60))
+    body = {"title": "Day 45", "due_date": day45.isoformat(), "success_criteria": "AUC 0.9"}
     created = api.post(path, "manager", json=body)
     assert created.status_code == 201
     one = f"/milestones/{created.get_json()['id']}"
-    edited = api.patch(one, "manager", json={"due_date": "2030-02-01"})
-    assert edited.status_code == 200 and edited.get_json()["due_date"] == "2030-02-01"
+    edited = api.patch(one, "manager", json={"due_date": day60.isoformat()})
+    assert edited.status_code == 200 and edited.get_json()["due_date"] == day60.isoformat()
     assert_error(api.post(path, "manager", json={**body, "due_date": "15/01/2030"}), 422)
 
 
@@ -161,3 +164,26 @@ def test_bad_team_members_are_422(api, world, body, field):
     payload = {"name": "Ana", "role": "data_engineer", **body}
     assert_error(api.post(path, "manager", json=payload), 422, field=field)
     assert len(api.get(path, "manager").get_json()) == 1
+
+
+def _judge_every_milestone(api, world, engagement_id):
+    for m in api.get(f"/engagements/{engagement_id}/milestones", "manager").get_json():
+        api.post(f"/milestones/{m['id']}/updates", "manager", json={"status": "met"})
+
+
+def test_early_review_needs_a_reason_then_extending_by_three_months_works(app, api, world):
+    """The reported 409: an early review, then a 3-month extension whose end fell on the
+    cancelled trial timer's instant. Now: 422 without a reason, then 200 twice."""
+    _ready_for_trial(app, world.engagements["own"])
+    path = f"/engagements/{world.engagements['own']}"
+    assert api.post(f"{path}/transitions/start_trial", "manager", json={}).status_code == 200
+    refused = api.post(f"{path}/transitions/begin_review", "manager", json={})
+    assert_error(refused, 422, field="reason")
+    assert api.get(path, "manager").get_json()["state"] == "trial"
+    early = {"inputs": {"reason": "The sponsor leaves; judge now"}}
+    assert api.post(f"{path}/transitions/begin_review", "manager", json=early).status_code == 200
+    _judge_every_milestone(api, world, world.engagements["own"])
+    extend = {"inputs": {"months": 3, "review": "Good start"}}
+    response = api.post(f"{path}/transitions/extend", "manager", json=extend)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["state"] == "extension"

@@ -37,16 +37,24 @@ def test_manager_creates_engagement_fixes_every_prerequisite_and_starts_the_tria
     codes = [unmet.nth(i).get_attribute("data-code") for i in range(unmet.count())]
     assert "team_empty" in codes and "milestone_without_criteria" in codes
     assert page.locator("[data-testid=transition-start_trial]").is_disabled()
-    # Every open prerequisite and placement item (4 + 3) links to the item to fix.
+    # The problem statement was written, so its item is done from the data. The other
+    # bound items link to where their fact is fixed; the manual ones (1 + 3) to the item.
     links = [unmet.locator("a").nth(i).get_attribute("href") for i in range(unmet.count())]
     checklist_links = [h for h in links if re.fullmatch(r"#checklist-\d+", h or "")]
-    assert len(checklist_links) == 7 and len(codes) == 9
+    assert len(checklist_links) == 4 and len(codes) == 8
     for href in checklist_links:
         assert page.locator(href).count() == 1
+    assert page.locator("text=Done from the data").count() == 1
+    edit_link = next(h for h in links if h and h.endswith("/edit"))
     screenshot(page, "manager-unmet-prerequisites")
 
     _complete_checklist(page, "prerequisite")
     _complete_checklist(page, "placement")
+    page.goto(f"{live_server}{edit_link}")
+    page.select_option("#technical_contact_id", label="Ivan Petrov")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Engagement saved.")
+    assert page.locator("text=Done from the data").count() == 2
     page.click("summary:has-text('Add a team member')")
     page.fill("#member-name", "Nina Volk")
     page.click("[data-testid=add-member]")

@@ -46,9 +46,11 @@ def test_other_provider_gets_not_found(engagement):
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"status": "done"}, "status"),
-        ({"status": "met", "evidence": ["javascript:alert(1)"]}, "evidence"),
-        ({"status": "met", "note": "x" * 5001}, "note"),
+        ({"status": "finished"}, "status"),
+        ({"status": "met"}, "status"),
+        ({"status": "missed"}, "status"),
+        ({"status": "done", "evidence": ["javascript:alert(1)"]}, "evidence"),
+        ({"status": "done", "note": "x" * 5001}, "note"),
     ],
 )
 def test_bad_update_names_the_field_and_changes_nothing(engagement, kwargs, field):
@@ -98,6 +100,8 @@ def test_provider_cannot_complete_client_checklists(engagement):
 
 
 def test_overdue_prerequisite_makes_health_amber(engagement):
+    engagement.discovery_start = date.today() - timedelta(days=30)  # a due date needs a start
+    db.session.commit()
     item = db.session.scalars(
         select(ChecklistItem).where(ChecklistItem.kind == "prerequisite")
     ).first()

@@ -1,6 +1,7 @@
 """Firing transitions: guards re-checked, one transaction, optimistic concurrency."""
 
 import threading
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -16,7 +17,7 @@ from tests.factories import (
 from tracker.errors import Conflict, Forbidden, GuardFailed, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, Milestone, WorkflowTimer
-from tracker.services import transitions
+from tracker.services import milestones, transitions
 
 
 def _ready_for_trial(engagement):
@@ -58,7 +59,8 @@ def test_start_trial_creates_milestones_timer_and_audit(ctx):
             )
         )
     )
-    assert [(d - fired.trial_start).days for d in dues] == [30, 60, 90]
+    # The plan already had a milestone due on day 30 (from _ready_for_trial): kept, not doubled.
+    assert [(d - fired.trial_start).days for d in dues] == [60, 90]
     timer = db.session.scalars(select(WorkflowTimer)).one()
     assert timer.event == "begin_review" and timer.due_at.date() == fired.trial_end
     audit_row = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "transition")).one()
@@ -185,3 +187,79 @@ def test_an_engagement_can_start_on_another_shipped_workflow(ctx):
     assert engagement.state == "discovery"
     events = {o.event for o in transitions.available_transitions(engagement.owner, engagement.id)}
     assert "start_trial" not in events
+
+
+# 2 Dec 2026 + 90 days and + 3 calendar months are the same day, 2 Mar 2027: the trial's
+# review timer and the extension's share an instant.
+SAME_INSTANT_DAY = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+def _judge_period(engagement, now):
+    for milestone in db.session.scalars(
+        select(Milestone).where(Milestone.engagement_id == engagement.id)
+    ):
+        milestones.record_update(engagement.owner, milestone.id, status="met")
+
+
+def test_extending_by_three_months_after_an_early_review_schedules_the_new_timer(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    now = SAME_INSTANT_DAY
+    transitions.fire(engagement.owner, engagement.id, "start_trial", now=now)
+    reason = {"reason": "The sponsor moves on; judge now"}
+    transitions.fire(engagement.owner, engagement.id, "begin_review", reason, now=now)
+    _judge_period(engagement, now)
+    extended = transitions.fire(
+        engagement.owner, engagement.id, "extend", {"months": 3, "review": "Good"}, now=now
+    )
+    assert extended.state == "extension" and extended.period_end == date(2027, 3, 2)
+    timers = db.session.scalars(select(WorkflowTimer).order_by(WorkflowTimer.id)).all()
+    assert [(t.from_state, t.status) for t in timers] == [
+        ("trial", "cancelled"),
+        ("extension", "pending"),
+    ]
+    assert timers[0].due_at == timers[1].due_at  # the instant they share
+    # Reviewing the extension early cancels its timer too; nothing is left pending.
+    transitions.fire(engagement.owner, engagement.id, "begin_review", reason, now=now)
+    pending = db.session.scalars(
+        select(WorkflowTimer).where(WorkflowTimer.status == "pending")
+    ).all()
+    assert pending == []
+
+
+def test_an_early_review_without_a_reason_is_422_naming_reason(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    transitions.fire(engagement.owner, engagement.id, "start_trial")
+    with pytest.raises(ValidationFailed) as caught:
+        transitions.fire(engagement.owner, engagement.id, "begin_review", {})
+    assert "reason" in caught.value.errors
+    assert "needs a written reason" in caught.value.errors["reason"][0]
+    assert db.session.get(Engagement, engagement.id).state == "trial"
+
+
+def test_a_review_in_the_last_two_weeks_needs_no_reason(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    started = transitions.fire(engagement.owner, engagement.id, "start_trial")
+    late = datetime.combine(started.trial_end - timedelta(days=14), datetime.min.time(), UTC)
+    fired = transitions.fire(engagement.owner, engagement.id, "begin_review", {}, now=late)
+    assert fired.state == "milestone_review"
+
+
+def test_reentering_a_period_never_adds_a_second_set_of_milestones(ctx):
+    engagement = make_engagement()
+    _ready_for_trial(engagement)
+    transitions.fire(engagement.owner, engagement.id, "start_trial")
+    before = _count(Milestone, engagement.id)
+    for call in engagement_definition_actions(engagement, "trial"):
+        transitions.IMPLEMENTATIONS[call.name](engagement, dict(call.params), datetime.now(UTC))
+    db.session.flush()
+    assert _count(Milestone, engagement.id) == before == 3  # day 30 (the plan's), 60, 90
+
+
+def engagement_definition_actions(engagement, state):
+    from tracker.services.workflow_registry import definition_for
+
+    definition = definition_for(engagement.workflow_name, engagement.workflow_version)
+    return [c for c in definition.states[state].on_enter if c.name == "create_milestones"]

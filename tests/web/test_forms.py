@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import csrf_from
 from tests.factories import add_member, add_milestone, complete_checklist, make_engagement
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, User
@@ -91,8 +92,14 @@ def test_create_engagement_then_page_lists_every_unmet_start_requirement(
             )
         ).all()
     unmet = html.split('data-testid="unmet-start_trial"')[1].split("</ul>")[0]
+    fixed_on = {"problem_statement": "/edit", "technical_contact": "/edit"}
+    fixed_on["engagement_window"] = "#milestones"
     for item in items:
-        assert f'href="#checklist-{item.id}"' in unmet
+        # A bound item links to where its fact is fixed; a manual one to the item.
+        target = fixed_on.get(item.key, f"#checklist-{item.id}")
+        if target == "/edit":
+            target = f"/engagements/{engagement.id}/edit"
+        assert f'href="{target}"' in unmet
         assert f'id="checklist-{item.id}"' in html
     assert 'data-code="team_empty"' in unmet and 'href="#team"' in unmet
     assert 'data-code="milestone_without_criteria"' in unmet
@@ -357,3 +364,470 @@ def test_extend_needs_a_valid_length_then_moves_to_extension(client, app, engage
         engagement = db.session.get(Engagement, engagement_id)
         assert (engagement.state, engagement.current_period) == ("extension", 1)
         assert engagement.review_summary.startswith("Met the bar")
+
+
+def test_team_member_with_an_email_is_added_and_edited_on_the_page(
+    client, app, engagement_id, post
+):
+    added = post(
+        f"/engagements/{engagement_id}/members",
+        {
+            "member-name": "Ines Duarte",
+            "member-email": "ines@northwind.example",
+            "member-role": "ml_engineer",
+            "member-allocation": "100",
+        },
+        prefix="member",
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:500]
+    with app.app_context():
+        member = db.session.get(Engagement, engagement_id).members[0]
+        member_id = member.id
+        assert member.email == "ines@northwind.example"
+    edited = post(
+        f"/members/{member_id}/edit",
+        {
+            "name": "Ines Duarte",
+            "email": "ines.d@northwind.example",
+            "role": "ml_engineer",
+            "allocation": "80",
+        },
+    )
+    assert edited.status_code == 302
+    bad = post(
+        f"/members/{member_id}/edit",
+        {
+            "name": "Ines Duarte",
+            "email": "not-an-address",
+            "role": "ml_engineer",
+            "allocation": "80",
+        },
+    )
+    assert bad.status_code == 422 and 'data-field="email"' in bad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).members[0].email == (
+            "ines.d@northwind.example"
+        )
+
+
+# --- Every page form, submitted with every field filled in -------------------------------
+# Each WTForms class of the application maps to the test below that submits all of its
+# fields with valid values through the real page and checks what was stored. A new form
+# class without such a test fails test_every_form_class_has_an_every_field_test.
+
+EVERY_FIELD_TESTS = {
+    "LoginForm": "test_login_form_with_every_field",
+    "SubscriptionForm": "test_subscription_form_with_every_field",
+    "EngagementForm": "test_engagement_form_with_every_field",
+    "TeamMemberForm": "test_team_member_form_with_every_field",
+    "MilestoneUpdateForm": "test_milestone_update_form_with_every_field",
+    "MilestoneForm": "test_milestone_form_with_every_field",
+    "MilestoneEditForm": "test_milestone_edit_and_action_forms_with_every_field",
+    "ActionForm": "test_milestone_edit_and_action_forms_with_every_field",
+    "ChecklistNoteForm": "test_checklist_note_form_with_every_field",
+    "HealthOverrideForm": "test_health_override_form_with_every_field",
+    "TransitionForm": "test_transition_form_with_every_field",
+}
+
+
+def _form_classes() -> dict[str, type]:
+    """Every FlaskForm subclass defined in the tracker package (by class name)."""
+    import importlib
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+
+    import tracker
+
+    found = {}
+    for info in pkgutil.walk_packages(tracker.__path__, "tracker."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, FlaskForm):
+                if value.__module__ == info.name:
+                    found[value.__name__] = value
+    return found
+
+
+def _field_names(form_cls, prefix: str = "") -> set[str]:
+    import inspect
+
+    from wtforms.fields.core import UnboundField
+
+    names = {n for n, _ in inspect.getmembers(form_cls, lambda v: isinstance(v, UnboundField))}
+    return {f"{prefix}-{n}" if prefix else n for n in names}
+
+
+def _sends_every_field(form_cls, data: dict, prefix: str = "") -> dict:
+    """`data` unchanged, after checking it fills every field of the form class."""
+    missing = _field_names(form_cls, prefix) - set(data)
+    assert not missing, f"{form_cls.__name__}: not submitted: {sorted(missing)}"
+    return data
+
+
+def test_every_form_class_has_an_every_field_test():
+    classes = set(_form_classes()) | {"TransitionForm"}  # built per transition at run time
+    assert classes == set(EVERY_FIELD_TESTS), "add an every-field test for each new form"
+    for test_name in EVERY_FIELD_TESTS.values():
+        assert callable(globals().get(test_name)), test_name
+
+
+def test_login_form_with_every_field(client, app, auth):
+    from tracker.auth.forms import LoginForm
+
+    with app.app_context():
+        from tests.factories import make_user
+
+        email = make_user("manager").email
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    data = {"email": email, "password": "password123", "remember": "y"}
+    response = client.post(
+        "/login", data={**_sends_every_field(LoginForm, data), "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert any(c.key == "remember_token" for c in client._cookies.values())
+
+
+def test_subscription_form_with_every_field(client, app, manager, post):
+    from tracker.models import Subscription
+    from tracker.web.digests import SubscriptionForm
+
+    with app.app_context():
+        engagement = make_engagement(db.session.get(User, manager), title="Subscribed one")
+        provider_id, engagement_id = engagement.provider_id, engagement.id
+    data = {
+        "user_id": str(manager),
+        "scope": "chosen",
+        "provider_id": str(provider_id),
+        "engagement_ids": [str(engagement_id)],
+        "frequency": "weekly",
+        "weekday": "2",
+        "send_time": "07:30",
+        "timezone": "Europe/Berlin",
+    }
+    response = post("/digests/", _sends_every_field(SubscriptionForm, data))
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        row = db.session.scalars(select(Subscription)).one()
+        assert (row.frequency, row.weekday, row.timezone) == ("weekly", 2, "Europe/Berlin")
+        assert row.send_time.strftime("%H:%M") == "07:30"
+
+
+def test_engagement_form_with_every_field(client, app, manager, post):
+    from tracker.web.forms import EngagementForm
+
+    with app.app_context():
+        from tests.factories import make_user
+
+        contact_id = make_user("stakeholder", name="Ivan Petrov").id
+    data = {
+        "title": "Every field",
+        "provider_id": str(_provider_id(app)),
+        "structure": "pod_4",
+        "owner_id": str(manager),
+        "technical_contact_id": str(contact_id),
+        "problem_statement": "Cut the forecast error",
+        "success_criteria": "MAPE below 8%",
+        "internal_notes": "Budget until June",
+        "discovery_start": date.today().isoformat(),
+        "monthly_cost": "9999999999.99",
+        "currency": "usd",
+        "version": "",
+    }
+    response = post("/engagements/new", _sends_every_field(EngagementForm, data))
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        stored = db.session.scalars(select(Engagement).where(Engagement.title == "Every field"))
+        engagement = stored.one()
+        assert (engagement.structure, engagement.technical_contact_id) == ("pod_4", contact_id)
+        assert (engagement.currency, str(engagement.monthly_cost)) == ("USD", "9999999999.99")
+        assert engagement.internal_notes == "Budget until June"
+        assert engagement.discovery_start == date.today()
+
+
+def test_team_member_form_with_every_field(client, app, engagement_id, post):
+    from tracker.web.forms import TeamMemberForm
+
+    start, end = date.today(), date.today() + timedelta(days=90)
+    data = {
+        "member-name": "Noor Haddad",
+        "member-email": "noor@northwind.example",
+        "member-role": "mlops_engineer",
+        "member-is_external": "y",
+        "member-allocation": "60",
+        "member-areas": "serving, monitoring",
+        "member-start_date": start.isoformat(),
+        "member-end_date": end.isoformat(),
+        "member-version": "",
+    }
+    data = _sends_every_field(TeamMemberForm, data, "member")
+    response = post(f"/engagements/{engagement_id}/members", data, prefix="member")
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        member = db.session.get(Engagement, engagement_id).members[0]
+        assert (member.email, member.role, member.allocation) == (
+            "noor@northwind.example",
+            "mlops_engineer",
+            60,
+        )
+        assert (member.areas, member.start_date, member.end_date) == (
+            ["serving", "monitoring"],
+            start,
+            end,
+        )
+
+
+def test_milestone_update_form_with_every_field(client, app, engagement_id, post):
+    from tracker.models import MilestoneUpdate
+    from tracker.web.forms import MilestoneUpdateForm
+
+    with app.app_context():
+        milestone = add_milestone(db.session.get(Engagement, engagement_id))
+        milestone_id, version = milestone.id, milestone.version
+    prefix = f"m{milestone_id}"
+    data = {
+        f"{prefix}-status": "met",  # the manager gives the verdict
+        f"{prefix}-note": "AUC 0.84 on the holdout",
+        f"{prefix}-evidence": "https://wiki.example.com/eval",
+        f"{prefix}-version": str(version),
+    }
+    data = _sends_every_field(MilestoneUpdateForm, data, prefix)
+    response = post(f"/milestones/{milestone_id}/update", data, prefix=prefix)
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        stored = db.session.get(Milestone, milestone_id)
+        update = db.session.scalars(select(MilestoneUpdate)).one()
+        assert (stored.status, stored.verdict_by_id) == ("met", update.author_id)
+        assert update.evidence == ["https://wiki.example.com/eval"]
+
+
+def test_milestone_form_with_every_field(client, app, engagement_id, post):
+    from tracker.web.forms import MilestoneForm
+
+    due = date.today() + timedelta(days=45)
+    data = {
+        "milestone-title": "Day-45 shadow launch",
+        "milestone-due_date": due.isoformat(),
+        "milestone-success_criteria": "Shadow traffic at 10% with p95 < 200 ms",
+    }
+    data = _sends_every_field(MilestoneForm, data, "milestone")
+    response = post(f"/engagements/{engagement_id}/milestones", data, prefix="milestone")
+    assert response.status_code == 302
+    with app.app_context():
+        stored = db.session.scalars(select(Milestone)).one()
+        assert (stored.title, stored.due_date) == ("Day-45 shadow launch", due)
+
+
+def test_milestone_edit_and_action_forms_with_every_field(client, app, engagement_id, post):
+    from tracker.web.forms import ActionForm, MilestoneEditForm
+
+    with app.app_context():
+        milestone = add_milestone(db.session.get(Engagement, engagement_id), criteria="")
+        milestone_id, version = milestone.id, milestone.version
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert (
+        f"/milestones/{milestone_id}/edit" in page and f"/milestones/{milestone_id}/remove" in page
+    )
+    prefix, due = f"edit{milestone_id}", date.today() + timedelta(days=50)
+    data = {
+        f"{prefix}-title": "Day-50 canary",
+        f"{prefix}-due_date": due.isoformat(),
+        f"{prefix}-success_criteria": "Canary error rate below 0.1%",
+        f"{prefix}-version": str(version),
+    }
+    data = _sends_every_field(MilestoneEditForm, data, prefix)
+    response = post(f"/milestones/{milestone_id}/edit", data, prefix=prefix)
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        stored = db.session.get(Milestone, milestone_id)
+        assert (stored.title, stored.due_date, stored.success_criteria) == (
+            "Day-50 canary",
+            due,
+            "Canary error rate below 0.1%",
+        )
+        version = stored.version
+    removed = post(
+        f"/milestones/{milestone_id}/remove",
+        _sends_every_field(ActionForm, {"version": str(version)}),
+    )
+    assert removed.status_code == 302
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id) is None
+
+
+def test_checklist_note_form_with_every_field(client, app, engagement_id, post):
+    from tracker.web.forms import ChecklistNoteForm
+
+    with app.app_context():
+        item_id = db.session.scalar(
+            select(ChecklistItem.id).where(
+                ChecklistItem.engagement_id == engagement_id, ChecklistItem.key == "ip_assignment"
+            )
+        )
+    data = _sends_every_field(ChecklistNoteForm, {"note": "Not needed", "status": "not_applicable"})
+    assert post(f"/checklist/{item_id}/complete", data).status_code == 302
+    with app.app_context():
+        item = db.session.get(ChecklistItem, item_id)
+        assert (item.status, item.note) == ("not_applicable", "Not needed")
+
+
+def test_health_override_form_with_every_field(client, app, engagement_id, post):
+    from tracker.web.forms import HealthOverrideForm
+
+    until = date.today() + timedelta(days=10)
+    data = {
+        "health-health": "amber",
+        "health-note": "Sponsor on leave",
+        "health-until": until.isoformat(),
+    }
+    data = _sends_every_field(HealthOverrideForm, data, "health")
+    assert post(f"/engagements/{engagement_id}/health", data, prefix="health").status_code == 302
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert (engagement.health_override, engagement.health_override_note) == (
+            "amber",
+            "Sponsor on leave",
+        )
+
+
+def test_transition_form_with_every_field(client, app, sign_in, post):
+    """The form built from a transition's inputs (cancel: reason) plus version and the
+    admin's override reason, every field filled."""
+    admin_id = sign_in("admin")
+    with app.app_context():
+        engagement = make_engagement(db.session.get(User, admin_id))
+        engagement_id, version = engagement.id, engagement.version
+    prefix = "t-cancel"
+    data = {
+        f"{prefix}-reason": "The budget moved to another team",
+        f"{prefix}-version": str(version),
+        f"{prefix}-override_reason": "",
+    }
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    from tests.support.html_forms import fields_of
+
+    sent_by_page = fields_of(page, f"/engagements/{engagement_id}/transitions/cancel")
+    assert sent_by_page - {f"{prefix}-csrf_token"} <= set(data)
+    response = post(f"/engagements/{engagement_id}/transitions/cancel", data, prefix=prefix)
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert (engagement.state, engagement.outcome) == ("closed", "cancelled")
+
+
+# --- Bound checklist items, verdicts and milestone edits on the page ---------------------
+
+
+def _item_id(app, engagement_id, key) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(ChecklistItem.id).where(
+                ChecklistItem.engagement_id == engagement_id, ChecklistItem.key == key
+            )
+        )
+
+
+def test_a_bound_item_has_no_tick_button_and_a_forced_tick_is_refused(
+    client, app, engagement_id, post
+):
+    item_id = _item_id(app, engagement_id, "technical_contact")
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="bound-{item_id}"' in page
+    assert f'data-testid="complete-{item_id}"' not in page
+    refused = post(f"/checklist/{item_id}/complete", {"status": "done"}, follow_redirects=True)
+    assert "completes itself from the data" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id).status == "open"
+
+
+def test_naming_the_contact_on_the_edit_page_shows_done_from_the_data(
+    client, app, manager, engagement_id, post
+):
+    item_id = _item_id(app, engagement_id, "technical_contact")
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        form = {
+            "title": engagement.title,
+            "provider_id": str(engagement.provider_id),
+            "structure": engagement.structure,
+            "owner_id": str(manager),
+            "technical_contact_id": str(manager),
+            "monthly_cost": "30000",
+            "currency": "EUR",
+            "version": str(engagement.version),
+        }
+    assert post(f"/engagements/{engagement_id}/edit", form).status_code == 302
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="from-data-{item_id}"' in page
+    assert f'data-testid="reopen-{item_id}"' not in page
+
+
+def test_a_bad_due_date_on_the_edit_form_is_a_message_and_changes_nothing(
+    client, app, engagement_id, post
+):
+    with app.app_context():
+        milestone = add_milestone(db.session.get(Engagement, engagement_id))
+        milestone_id, due = milestone.id, milestone.due_date
+    prefix = f"edit{milestone_id}"
+    data = {
+        f"{prefix}-title": "Typo year",
+        f"{prefix}-due_date": "2020-01-15",
+        f"{prefix}-success_criteria": "Something",
+    }
+    response = post(f"/milestones/{milestone_id}/edit", data, prefix=prefix)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'data-field="{prefix}-due_date"' in html and "before the engagement started" in html
+    with app.app_context():
+        stored = db.session.get(Milestone, milestone_id)
+        assert (stored.title, stored.due_date) == ("Day-30 milestone", due)
+
+
+def test_the_provider_is_offered_progress_only_and_sees_the_verdict(client, app, sign_in, post):
+    manager_id = sign_in("manager")
+    with app.app_context():
+        engagement = make_engagement(db.session.get(User, manager_id), provider="Northwind ML")
+        milestone = add_milestone(engagement)
+        engagement_id, milestone_id = engagement.id, milestone.id
+    prefix = f"m{milestone_id}"
+    verdict = {f"{prefix}-status": "met", f"{prefix}-note": "Criteria met"}
+    assert post(f"/milestones/{milestone_id}/update", verdict, prefix=prefix).status_code == 302
+    sign_in("provider", provider="Northwind ML")
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="verdict-{milestone_id}"' in page and "given by" in page
+    options = page.split(f'id="{prefix}-status"')[1].split("</select>")[0]
+    assert 'value="done"' in options and 'value="met"' not in options
+    forced = post(
+        f"/milestones/{milestone_id}/update", {f"{prefix}-status": "missed"}, prefix=prefix
+    )
+    assert forced.status_code == 422 and "given by a manager" in forced.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).status == "met"
+
+
+def test_an_early_review_on_the_page_asks_for_the_reason_next_to_the_field(
+    client, app, engagement_id, post
+):
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        engagement.state = "trial"
+        engagement.trial_start = engagement.period_start = date.today() - timedelta(days=10)
+        engagement.trial_end = engagement.period_end = date.today() + timedelta(days=80)
+        db.session.commit()
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert 'name="t-begin_review-reason"' in page
+    refused = post(
+        f"/engagements/{engagement_id}/transitions/begin_review", {}, prefix="t-begin_review"
+    )
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'data-field="t-begin_review-reason"' in body and "needs a written reason" in body
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "trial"
+    reason = {"t-begin_review-reason": "The sponsor moves to another unit"}
+    accepted = post(
+        f"/engagements/{engagement_id}/transitions/begin_review", reason, prefix="t-begin_review"
+    )
+    assert accepted.status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).state == "milestone_review"

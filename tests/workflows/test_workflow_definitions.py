@@ -140,6 +140,25 @@ BROKEN = {
         'to = ["item_owner"]\n',
         "staff.toml: reminders[0] (soon): 'item_owner' only applies to checklist reminders",
     ),
+    "unknown_fact": (
+        MINIMAL + '\n[[checklist]]\nkey = "technical_contact"\nfact = "contact_namd"\n',
+        "staff.toml: checklist[0] (technical_contact): unknown fact 'contact_namd'",
+    ),
+    "fact_missing_parameter": (
+        MINIMAL + '\n[[checklist]]\nkey = "recordings"\nfact = { name = "artifact_present" }\n',
+        "staff.toml: checklist[0] (recordings): fact 'artifact_present': missing parameter 'kind'",
+    ),
+    "key_bound_twice": (
+        MINIMAL
+        + '\n[[checklist]]\nkey = "k"\nfact = "team_has_member"\n'
+        + '\n[[checklist]]\nkey = "k"\nfact = "team_has_member"\n',
+        "staff.toml: checklist[1] (k): key 'k' is bound more than once",
+    ),
+    "guard_reads_an_undeclared_input": (
+        edit(GO, GO + '\nguards = ["early_review_needs_reason"]'),
+        "staff.toml: transitions[0] (go): guard 'early_review_needs_reason' reads text input "
+        "'reason': declare it",
+    ),
     "typo_in_key": (
         edit(GO, GO + '\ngaurds = ["no_proposed_adrs"]'),
         "staff.toml: transitions[0] (go): unknown key 'gaurds'",
@@ -195,3 +214,11 @@ def test_registries_document_every_entry():
     assert {"set_trial_window", "create_milestones", "start_extension"} <= set(ACTIONS)
     assert all(g.description for g in GUARDS.values())
     assert all(a.description for a in ACTIONS.values())
+
+
+def test_checklist_bindings_are_parsed_with_their_facts(catalog):
+    bindings = catalog.get("staff_augmentation").bindings
+    assert bindings["technical_contact"].name == "technical_contact_named"
+    assert bindings["problem_statement"].fix == "engagement_edit"
+    assert dict(bindings["recordings"].params) == {"kind": "recording"}
+    assert "data_access" not in bindings  # stays a manual item

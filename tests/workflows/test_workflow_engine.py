@@ -345,3 +345,33 @@ def test_team_too_small_when_fewer_than_count(tmp_path):
     assert [(u.code, u.message) for u in unmet] == [
         ("team_too_small", "The team has 1 member; it needs at least 2 members")
     ]
+
+
+def _subject_at(engine, state, today, period_end):
+    from types import MappingProxyType
+
+    from workflows import Subject
+    from workflows.subject import DATE_KEYS
+
+    dates = dict.fromkeys(DATE_KEYS)
+    dates["period_end"] = period_end
+    return Subject(state=state, today=today, dates=MappingProxyType(dates))
+
+
+def test_early_review_needs_a_reason_unless_in_the_last_days_or_the_system(engine):
+    from datetime import date
+
+    from workflows import Actor, TransitionNotAllowed
+
+    manager = Actor(1, "manager", "Dana")
+    early = _subject_at(engine, "trial", date(2026, 12, 2), date(2027, 3, 2))
+    options = {o.event: o for o in engine.options(early, manager)}
+    assert options["begin_review"].allowed  # judged when fired: the reason is an input
+    with pytest.raises(TransitionNotAllowed) as caught:
+        engine.plan(early, manager, "begin_review", {})
+    assert [u.code for u in caught.value.unmet] == ["early_review_without_reason"]
+    assert caught.value.unmet[0].ref == {"kind": "input", "name": "reason"}
+    assert engine.plan(early, manager, "begin_review", {"reason": "Sponsor leaves"})
+    assert engine.plan(early, Actor(None, "system", "scheduler"), "begin_review", {})
+    late = _subject_at(engine, "trial", date(2027, 2, 16), date(2027, 3, 2))  # 14 days left
+    assert engine.plan(late, manager, "begin_review", {})

@@ -3,7 +3,16 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.api.common import (
+    ETAG_HEADER,
+    ID,
+    IF_MATCH,
+    actor,
+    dump,
+    expected_version,
+    no_content,
+    protected,
+)
 from tracker.schemas.milestone import (
     MilestoneSchema,
     MilestoneUpdateFieldsSchema,
@@ -58,6 +67,14 @@ class MilestoneItem(MethodView):
             actor(), milestone_id, data, expected_version=expected_version()
         )
         return dump(MilestoneSchema(), milestone, version=milestone.version)
+
+    @blp.response(204)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
+    def delete(self, milestone_id):
+        """Remove a milestone (client side); one with status updates keeps its history."""
+        milestones.remove_milestone(actor(), milestone_id, expected_version=expected_version())
+        return no_content()
 
 
 @blp.route(f"/milestones/<{ID}:milestone_id>/updates")

@@ -17,6 +17,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
+from tracker.services import checklists
 from tracker.services.adrs import record_revision
 
 # engagement title -> (ADRs as (title, status, supersedes number), shadows signed off?, runbook?)
@@ -45,7 +46,8 @@ def seed(today: date) -> None:
         _adrs(engagement, adr_rows, today)
         _shadows(engagement, internal, signed, today)
         _artifacts(engagement, runbook)
-    db.session.flush()
+        db.session.flush()
+        checklists.sync_bound_items(engagement)  # KT items bound to artifacts follow them
 
 
 def _adrs(engagement: Engagement, rows, today: date) -> None:
@@ -102,8 +104,9 @@ def _shadows(engagement: Engagement, internal: User, signed: str, today: date) -
 
 def _artifacts(engagement: Engagement, runbook: bool) -> None:
     links = [("architecture_overview", "Architecture overview", "architecture")]
-    if runbook:
+    if runbook:  # the closed engagement handed everything over, recordings included
         links.append(("runbook", "On-call runbook", "runbook"))
+        links.append(("recording", "Walkthrough recordings", "recordings"))
     for kind, title, slug in links:
         db.session.add(
             Artifact(

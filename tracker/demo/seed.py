@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import (
+    FINAL_MILESTONE_STATUSES,
     AuditEvent,
     ChecklistItem,
     ChecklistStatus,
@@ -23,6 +24,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
+from tracker.services import checklists
 from tracker.services import users as user_service
 from tracker.services.engagements import add_standard_checklists
 from tracker.services.workflow_registry import latest_definition
@@ -182,6 +184,8 @@ def _demo_engagement(spec, people: dict[str, User], today: date) -> Engagement:
     _complete_checklists(engagement, owner, today)
     _demo_milestones(engagement, people, today)
     _demo_audit(engagement, owner, today)
+    # Items bound to facts (technical contact, problem statement…) follow the data.
+    checklists.sync_bound_items(engagement)
     return engagement
 
 
@@ -312,18 +316,35 @@ def _demo_status(engagement: Engagement, due: date, today: date, offset: int) ->
 
 
 def _demo_update(milestone: Milestone, author: User, status: str, today: date) -> None:
+    """The provider's report; a met/missed milestone was reported done by the provider
+    and then judged by the engagement's owner (verdicts are the client side's)."""
     milestone.last_update_at = clock.now() - timedelta(days=3)
+    final = status in FINAL_MILESTONE_STATUSES
     db.session.add(
         MilestoneUpdate(
             milestone_id=milestone.id,
             author_id=author.id,
             from_status="planned",
-            status=status,
+            status="done" if final else status,
             note="Weekly status: evaluation numbers attached.",
             evidence=["https://wiki.example.com/ml/eval-report"],
-            created_at=milestone.last_update_at,
+            created_at=milestone.last_update_at - (timedelta(days=1) if final else timedelta()),
         )
     )
+    if final:
+        owner_id = db.session.get(Engagement, milestone.engagement_id).owner_id
+        milestone.verdict_by_id, milestone.verdict_at = owner_id, milestone.last_update_at
+        db.session.add(
+            MilestoneUpdate(
+                milestone_id=milestone.id,
+                author_id=owner_id,
+                from_status="done",
+                status=status,
+                note="Verdict at the review against the success criteria.",
+                evidence=[],
+                created_at=milestone.last_update_at,
+            )
+        )
 
 
 def _demo_audit(engagement: Engagement, owner: User, today: date) -> None:

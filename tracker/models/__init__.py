@@ -3,6 +3,7 @@
 from tracker.models.audit import AuditEvent, WorkflowDefinitionRecord
 from tracker.models.base import (
     FINAL_MILESTONE_STATUSES,
+    PROGRESS_MILESTONE_STATUSES,
     ChecklistKind,
     ChecklistStatus,
     Health,
@@ -42,6 +43,7 @@ __all__ = [
     "MemberRole",
     "Milestone",
     "MilestoneStatus",
+    "PROGRESS_MILESTONE_STATUSES",
     "MilestoneUpdate",
     "OutboxEmail",
     "ProviderOrganisation",

@@ -60,17 +60,21 @@ class ChecklistStatus(StrEnum):
 
 
 class MilestoneStatus(StrEnum):
-    """A milestone's status as the provider reports it; met and missed are final."""
+    """A milestone's status: the provider reports progress up to "done" (awaiting the
+    verdict); met and missed are the final verdict, given by a manager or an admin."""
 
     PLANNED = "planned"
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
     BLOCKED = "blocked"
+    DONE = "done"
     MET = "met"
     MISSED = "missed"
 
 
 FINAL_MILESTONE_STATUSES = frozenset({MilestoneStatus.MET, MilestoneStatus.MISSED})
+# What a provider may report; the verdicts are the client side's.
+PROGRESS_MILESTONE_STATUSES = tuple(s for s in MilestoneStatus if s not in FINAL_MILESTONE_STATUSES)
 
 
 class Health(StrEnum):

@@ -27,6 +27,9 @@ class ChecklistItem(Model):
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagement.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
     key: Mapped[str | None] = mapped_column(String(60))  # template slug, None if added by hand
+    # The engagement fact the workflow definition binds this item to (None: ticked by hand).
+    # A bound item is done exactly while its fact holds (services.checklists.sync_bound_items).
+    fact: Mapped[str | None] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     due_date: Mapped[date | None]
@@ -43,6 +46,15 @@ class ChecklistItem(Model):
     engagement: Mapped[Engagement] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    @property
+    def is_bound(self) -> bool:
+        return self.fact is not None
+
+    @property
+    def is_from_data(self) -> bool:
+        """Completed because its fact holds, not by a person."""
+        return self.is_bound and self.is_complete and self.completed_by_id is None
 
     @property
     def is_complete(self) -> bool:

@@ -36,6 +36,11 @@ class Milestone(Model):
     success_criteria: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default=MilestoneStatus.PLANNED)
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The final verdict (met/missed) is a manager's or admin's: who gave it and when.
+    verdict_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Removed by a manager: kept with its history, left out of every judgment.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=clock.now, onupdate=clock.now
@@ -45,11 +50,16 @@ class Milestone(Model):
     __mapper_args__ = {"version_id_col": version}
 
     engagement: Mapped[Engagement] = relationship()
+    verdict_by: Mapped[User | None] = relationship(foreign_keys=[verdict_by_id])
     updates: Mapped[list[MilestoneUpdate]] = relationship(
         back_populates="milestone",
         cascade="all, delete-orphan",
         order_by="MilestoneUpdate.created_at.desc()",
     )
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
 
     @property
     def is_final(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db_setup import UTCDateTime
@@ -17,8 +17,19 @@ class WorkflowTimer(Model):
     """A transition the scheduler fires at an instant unless the state moved on."""
 
     __tablename__ = "workflow_timer"
+    # At most one *pending* timer per engagement, event and instant. Cancelled and fired
+    # rows stay as history and must not block a later period whose end falls on the
+    # same instant (extending by 3 months after an early review did; ADR 0101).
     __table_args__ = (
-        UniqueConstraint("engagement_id", "event", "due_at"),
+        Index(
+            "uq_workflow_timer_pending",
+            "engagement_id",
+            "event",
+            "due_at",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index("ix_workflow_timer_status_due", "status", "due_at"),
     )
 

@@ -266,6 +266,7 @@ def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date
         .where(
             Milestone.engagement_id.in_(ids),
             Milestone.status.not_in(list(FINAL_MILESTONE_STATUSES)),
+            Milestone.removed_at.is_(None),
             Milestone.due_date <= horizon,
         )
         .order_by(Milestone.due_date)

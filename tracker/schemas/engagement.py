@@ -8,6 +8,7 @@ the schema itself never looks at the user.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -25,7 +26,9 @@ from tracker.schemas.common import (
 )
 
 COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
-MAX_MONEY = 9_999_999_999.99  # Numeric(12, 2); a float so the spec shows a number
+# The largest Numeric(12, 2) value. Compared as a Decimal: the float 9999999999.99 is
+# really 9999999999.98999…, so comparing against it refused the documented maximum.
+MAX_MONEY = Decimal("9999999999.99")
 SORT_KEYS = ("title", "state", "health", "created_at", "updated_at", "trial_end", "id")
 STATES_MAX = 40
 
@@ -33,7 +36,7 @@ STATES_MAX = 40
 def _money_in_range(value) -> None:
     """0 to MAX_MONEY (a validator function: Range on a Decimal documents its bounds as text)."""
     if not 0 <= value <= MAX_MONEY:
-        raise ValidationError(f"Must be between 0 and {MAX_MONEY:.2f}.")
+        raise ValidationError(f"Must be between 0 and {MAX_MONEY}.")
 
 
 class EngagementWriteSchema(Schema):
@@ -51,7 +54,7 @@ class EngagementWriteSchema(Schema):
     monthly_cost = fields.Decimal(
         places=2,
         validate=_money_in_range,
-        metadata={"minimum": 0, "maximum": MAX_MONEY, "example": 30000},
+        metadata={"minimum": 0, "maximum": float(MAX_MONEY), "example": 30000},
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "EUR"})
 

@@ -24,9 +24,13 @@ class MilestoneUpdateFieldsSchema(Schema):
 
 
 class StatusUpdateWriteSchema(Schema):
-    """A provider's status report: status, a note and evidence links."""
+    """A provider's status report (planned … done), or a manager's verdict (met, missed)."""
 
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "met and missed (the verdict): managers and admins only"},
+    )
     note = Text(max_length=NOTE_MAX, load_default="")
     evidence = fields.List(
         fields.Url(schemes={"http", "https"}, validate=validate.Length(max=1000)),
@@ -56,4 +60,6 @@ class MilestoneSchema(Schema):
     success_criteria = fields.String(required=True)
     status = fields.String(required=True)
     last_update_at = fields.DateTime(allow_none=True)
+    verdict_by = fields.Nested(UserRefSchema, allow_none=True)
+    verdict_at = fields.DateTime(allow_none=True)
     version = fields.Integer(required=True)

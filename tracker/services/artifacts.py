@@ -11,7 +11,7 @@ from tracker.auth.permissions import Action, get_visible_engagement, require, vi
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Artifact, Engagement, User
-from tracker.services import audit
+from tracker.services import audit, checklists
 
 KINDS = ("runbook", "architecture_overview", "recording", "access_handover", "other")
 
@@ -58,6 +58,7 @@ def add_artifact(actor: User, engagement_id: int, data: dict) -> Artifact:
     db.session.add(artifact)
     db.session.flush()
     audit.record(engagement, actor, "artifact_added", data={"artifact": artifact.id})
+    checklists.sync_bound_items(engagement)
     db.session.commit()
     return artifact
 
@@ -71,6 +72,7 @@ def remove_artifact(actor: User, artifact_id: int) -> None:
         raise Forbidden("You may remove only links you added.")
     audit.record(engagement, actor, "artifact_removed", data={"title": artifact.title})
     db.session.delete(artifact)
+    checklists.sync_bound_items(engagement)
     db.session.commit()
 
 

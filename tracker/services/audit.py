@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, User
 
 SCHEDULER_LABEL = "scheduler"
+DATA_LABEL = "from the data"  # a change no person made: a bound checklist item followed its fact
 
 
 def record(
@@ -18,12 +23,13 @@ def record(
     to_state: str | None = None,
     reason: str | None = None,
     data: dict | None = None,
+    label: str | None = None,
 ) -> AuditEvent:
     """Add an audit row to the current transaction; it commits or rolls back with it."""
     entry = AuditEvent(
         engagement_id=engagement.id if engagement is not None else None,
         actor_id=actor.id if actor is not None else None,
-        actor_label=actor.name if actor is not None else SCHEDULER_LABEL,
+        actor_label=actor.name if actor is not None else (label or SCHEDULER_LABEL),
         kind=kind,
         event=event,
         from_state=from_state,
@@ -34,3 +40,42 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def _jsonable(value):
+    """A value as the audit trail stores it: dates as ISO text, Decimals as text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def apply_changes(target, data: Mapping, fields: Iterable[str]) -> dict[str, list]:
+    """Set each of `fields` present in `data` that differs on `target`.
+
+    Returns {field: [old, new]} in audit form; an empty dict when nothing changed.
+    """
+    changed: dict[str, list] = {}
+    for field in fields:
+        if field in data and getattr(target, field) != data[field]:
+            changed[field] = [_jsonable(getattr(target, field)), _jsonable(data[field])]
+            setattr(target, field, data[field])
+    return changed
+
+
+def record_changes(
+    engagement: Engagement,
+    actor: User | None,
+    kind: str,
+    target,
+    data: Mapping,
+    fields: Iterable[str],
+    **context,
+) -> dict[str, list]:
+    """Apply the changed fields to `target` and, if any changed, write one audit row
+    `kind` with `context` and the {field: [old, new]} diff. Returns the diff."""
+    changed = apply_changes(target, data, fields)
+    if changed:
+        record(engagement, actor, kind, data={**context, "changed": changed})
+    return changed

@@ -1,4 +1,9 @@
-"""Checklist items: add, edit, complete and reopen, each written to the audit trail."""
+"""Checklist items: add, edit, complete and reopen, each written to the audit trail.
+
+Items a workflow definition binds to a fact (its [[checklist]] entries) are not ticked by
+hand: `sync_bound_items` completes or reopens them from the data, and every service that
+changes a fact calls it (docs/adr/0100).
+"""
 
 from __future__ import annotations
 
@@ -34,8 +39,14 @@ def _writable(actor: User, engagement: Engagement) -> None:
         raise Conflict("The engagement is closed; its checklists are final.")
 
 
-def _check_fields(data: dict) -> None:
+def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
+    from tracker.services.milestones import due_date_problem
+
     errors: dict[str, list[str]] = {}
+    due = data.get("due_date")
+    if engagement is not None and isinstance(due, date):
+        if problem := due_date_problem(engagement, due):
+            errors["due_date"] = [problem]
     if "title" in data and not (data["title"] or "").strip():
         errors["title"] = ["Give the item a title."]
     if len(data.get("note") or "") > NOTE_MAX:
@@ -57,6 +68,68 @@ def _after_change(engagement: Engagement) -> None:
     health.refresh_health([engagement.id])
 
 
+def _bindings(engagement: Engagement) -> dict:
+    from tracker.services.workflow_registry import definition_for
+
+    return definition_for(engagement.workflow_name, engagement.workflow_version).bindings
+
+
+def sync_bound_items(engagement: Engagement, *, now=None) -> int:
+    """Make every bound item done exactly while its fact holds; returns how many moved.
+
+    Called explicitly, before the commit, by each service that changes a fact (the
+    engagement's fields, the team, milestones, artifacts). Writes no commit itself.
+    """
+    from tracker.services.subjects import build_subject
+
+    bindings = _bindings(engagement)
+    items = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
+    ).all()
+    if not any(item.key in bindings or item.fact for item in items):
+        return 0
+    now = now or clock.now()
+    db.session.flush()
+    subject = build_subject(engagement, now.date())
+    moved = sum(_sync_item(engagement, i, bindings.get(i.key), subject, now) for i in items)
+    if moved:
+        _after_change(engagement)
+    return moved
+
+
+def _sync_item(engagement, item: ChecklistItem, fact, subject, now) -> int:
+    item.fact = fact.name if fact is not None else None
+    if fact is None:
+        return 0
+    holds = fact.holds(subject)
+    if holds == (item.status == ChecklistStatus.DONE):
+        if holds:
+            item.completed_by_id = None  # done from the data has no manual completer
+        return 0
+    if holds:
+        item.status, item.completed_by_id, item.completed_at = ChecklistStatus.DONE, None, now
+        kind = "checklist_completed"
+    else:
+        item.status, item.completed_by_id, item.completed_at = ChecklistStatus.OPEN, None, None
+        kind = "checklist_reopened"
+    data = {"item_id": item.id, "title": item.title, "fact": fact.name, "from_data": True}
+    reason = None if holds else fact.missing()
+    audit.record(engagement, None, kind, reason=reason, data=data, label=audit.DATA_LABEL)
+    return 1
+
+
+def _refuse_by_hand(item: ChecklistItem, engagement: Engagement, status: str) -> None:
+    """A bound item follows its fact: ticking (or reopening) it by hand is refused."""
+    fact = _bindings(engagement).get(item.key) if item.key else None
+    if fact is None:
+        return
+    if status == ChecklistStatus.OPEN:
+        message = f"'{item.title}' is done from the data; it reopens when that changes."
+    else:
+        message = f"'{item.title}' completes itself from the data: {fact.missing()}."
+    raise ValidationFailed(message, errors={"status": [message]})
+
+
 def list_items(actor: User, engagement_id: int, kind: str | None = None) -> list[ChecklistItem]:
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     query = (
@@ -74,7 +147,7 @@ def add_item(actor: User, engagement_id: int, data: dict) -> ChecklistItem:
     """Add an item by hand to one of the engagement's checklists."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     _writable(actor, engagement)
-    _check_fields({**data, "kind": data.get("kind")})
+    _check_fields({**data, "kind": data.get("kind")}, engagement)
     item = ChecklistItem(
         engagement_id=engagement.id,
         kind=data["kind"],
@@ -95,20 +168,12 @@ def update_item(actor: User, item_id: int, data: dict) -> ChecklistItem:
     """Change an item's title, owner, due date or note."""
     item, engagement = _item_for(actor, item_id)
     _writable(actor, engagement)
-    _check_fields(data)
-    changed = {}
-    for field in ITEM_FIELDS:
-        if field in data and getattr(item, field) != data[field]:
-            old = getattr(item, field)
-            changed[field] = [_plain(old), _plain(data[field])]
-            setattr(item, field, data[field])
+    _check_fields(data, engagement)
+    context = {"item_id": item.id, "title": item.title}
+    changed = audit.record_changes(
+        engagement, actor, "checklist_updated", item, data, ITEM_FIELDS, **context
+    )
     if changed:
-        audit.record(
-            engagement,
-            actor,
-            "checklist_updated",
-            data={"item_id": item.id, "title": item.title, "changed": changed},
-        )
         _after_change(engagement)
         commit_or_stale()
     return item
@@ -125,6 +190,7 @@ def complete_item(
     _check_fields({"note": note})
     if item.is_complete and item.status == status:
         return item
+    _refuse_by_hand(item, engagement, status)
     item.status, item.completed_by_id, item.completed_at = status, actor.id, clock.now()
     if note:
         item.note = note
@@ -147,6 +213,7 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
     _check_fields({"note": note})
     if item.status == ChecklistStatus.OPEN:
         return item
+    _refuse_by_hand(item, engagement, ChecklistStatus.OPEN)
     item.status, item.completed_by_id, item.completed_at = ChecklistStatus.OPEN, None, None
     if note:
         item.note = note
@@ -160,7 +227,3 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
     _after_change(engagement)
     commit_or_stale()
     return item
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, date) else value

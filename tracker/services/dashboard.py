@@ -256,7 +256,9 @@ def _attach_row_facts(rows: list[DashboardRow], today: date) -> None:
     if not by_id:
         return
     ids = list(by_id)
-    open_status = Milestone.status.not_in([s.value for s in FINAL_MILESTONE_STATUSES])
+    open_status = Milestone.status.not_in([s.value for s in FINAL_MILESTONE_STATUSES]) & (
+        Milestone.removed_at.is_(None)
+    )
     upcoming = db.session.scalars(
         select(Milestone)
         .where(Milestone.engagement_id.in_(ids), open_status)

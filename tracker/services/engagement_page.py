@@ -54,8 +54,11 @@ def milestones_with_updates(engagement_id: int) -> list[Milestone]:
     return list(
         db.session.scalars(
             select(Milestone)
-            .where(Milestone.engagement_id == engagement_id)
-            .options(selectinload(Milestone.updates).joinedload(MilestoneUpdate.author))
+            .where(Milestone.engagement_id == engagement_id, Milestone.removed_at.is_(None))
+            .options(
+                selectinload(Milestone.updates).joinedload(MilestoneUpdate.author),
+                joinedload(Milestone.verdict_by),
+            )
             .order_by(Milestone.period, Milestone.due_date, Milestone.id)
         )
     )

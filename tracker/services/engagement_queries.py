@@ -163,7 +163,7 @@ def audit_timeline(actor: User, engagement_id: int, page: int = 1, per_page: int
 def get_milestone(actor: User, milestone_id: int) -> Milestone:
     """One milestone of an engagement the user may see (404 for anything else)."""
     milestone = db.session.get(Milestone, milestone_id)
-    if milestone is None:
+    if milestone is None or milestone.removed_at is not None:
         raise NotFound("Milestone not found.")
     get_visible_engagement(db.session, actor, milestone.engagement_id)
     return milestone

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -57,6 +56,7 @@ def _check_references(data: dict) -> dict[str, list[str]]:
 
 def create_engagement(actor: User, data: dict, *, today: date | None = None) -> Engagement:
     """Create an engagement in its workflow's initial state with the standard checklists."""
+    from tracker.services import checklists  # imports this module: a local import
     from tracker.services.workflow_registry import latest_definition
 
     require(actor, Action.EDIT)
@@ -79,6 +79,7 @@ def create_engagement(actor: User, data: dict, *, today: date | None = None) -> 
     db.session.flush()
     add_standard_checklists(engagement, owner_id=engagement.owner_id)
     audit.record(engagement, actor, "created", to_state=engagement.state)
+    checklists.sync_bound_items(engagement)
     db.session.commit()
     return engagement
 
@@ -103,21 +104,20 @@ def update_engagement(
     actor: User, engagement_id: int, data: dict, *, expected_version: int | None = None
 ) -> Engagement:
     """Change engagement fields; a stale expected_version is refused, never merged."""
+    from tracker.services import checklists  # imports this module: a local import
+
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     require(actor, Action.EDIT, engagement)
     check_version(engagement, expected_version)
     data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
     errors = _check_references(data)
+    start, trial_start = data.get("discovery_start"), engagement.trial_start
+    if start is not None and trial_start is not None and start > trial_start:
+        errors["discovery_start"] = [f"Discovery cannot start after the trial ({trial_start})."]
     if errors:
         raise ValidationFailed("The engagement could not be saved.", errors=errors)
-    changed = {}
-    for field, value in data.items():
-        old = getattr(engagement, field)
-        if old != value:
-            changed[field] = [_jsonable(old), _jsonable(value)]
-            setattr(engagement, field, value)
-    if changed:
-        audit.record(engagement, actor, "updated", data={"changed": changed})
+    if audit.record_changes(engagement, actor, "updated", engagement, data, EDITABLE_FIELDS):
+        checklists.sync_bound_items(engagement)
         commit_or_stale()
     return engagement
 
@@ -147,11 +147,3 @@ def losing_race_is_conflict():
         raise ConcurrentUpdate(
             "Someone else changed this at the same time; nothing was saved. Reload and retry."
         ) from exc
-
-
-def _jsonable(value):
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value

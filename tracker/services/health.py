@@ -198,7 +198,7 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
         select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
         .add_columns(Milestone.period, Milestone.due_date, Milestone.last_update_at)
         .add_columns(Milestone.created_at)
-        .where(Milestone.engagement_id.in_(engagement_ids))
+        .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
         .order_by(Milestone.period, Milestone.due_date, Milestone.id)
     ):
         fact = MilestoneFact(*row[1:6], _aware(row[6]), _aware(row[7]))

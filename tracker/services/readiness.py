@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
@@ -245,25 +245,33 @@ def _load_shadows(ids: list[int], grouped) -> None:
 
 
 def _load_checklist(ids: list[int], grouped) -> None:
+    """KT items with their template key, and the facts their definition binds keys to
+    (so readiness judges a bound item by its fact, as the close guard does)."""
+    from tracker.services.workflow_registry import definition_for
+
     owner = aliased(User)
     for row in db.session.execute(
         select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.kind)
         .add_columns(ChecklistItem.title, ChecklistItem.status, owner.name, ChecklistItem.due_date)
+        .add_columns(ChecklistItem.key, Engagement.workflow_name, Engagement.workflow_version)
+        .join(Engagement, Engagement.id == ChecklistItem.engagement_id)
         .outerjoin(owner, owner.id == ChecklistItem.owner_id)
         .where(ChecklistItem.engagement_id.in_(ids), ChecklistItem.kind == KT)
         .order_by(ChecklistItem.id)
     ):
-        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:]))
+        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:8]))
+        if row[0] not in grouped["bindings"]:
+            definition = definition_for(row[8], row[9])
+            grouped["bindings"][row[0]] = MappingProxyType(definition.bindings)
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
     from tracker.core import clock
 
-    return Subject(
-        state="",
-        today=clock.now().date(),
-        **{name: tuple(grouped[name].get(engagement_id, ())) for name in grouped},
-    )
+    facts = {name: tuple(grouped[name].get(engagement_id, ())) for name in grouped}
+    facts.pop("bindings", None)
+    bindings = grouped["bindings"].get(engagement_id, MappingProxyType({}))
+    return Subject(state="", today=clock.now().date(), bindings=bindings, **facts)
 
 
 # -- the cached score on the engagement row ---------------------------------------------------

@@ -34,7 +34,7 @@ UTC = ZoneInfo("UTC")
 SUBJECT_MODELS = {"milestone": Milestone, "checklist": ChecklistItem}
 _WATCHED = {
     Engagement: ("state", "trial_end", "period_end", "closed_at"),
-    Milestone: ("due_date", "status"),
+    Milestone: ("due_date", "status", "removed_at"),
     ChecklistItem: ("due_date", "status"),
 }
 
@@ -90,7 +90,7 @@ def applies(rule: ReminderRule, target: Target, engagement: Engagement) -> bool:
     if engagement.state not in rule.states:
         return False
     if target.kind == "milestone":
-        return not target.obj.is_final
+        return not (target.obj.is_final or target.obj.is_removed)
     if target.kind == "checklist":
         return not target.obj.is_complete
     return True

@@ -10,6 +10,8 @@ given for the old areas.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -110,6 +112,7 @@ def log_session(actor: User, assignment_id: int, data: dict) -> ShadowSession:
     if not (data.get("topic") or "").strip() or data.get("held_on") is None:
         field = "topic" if data.get("held_on") is not None else "held_on"
         raise ValidationFailed("The session could not be logged.", errors={field: ["Required."]})
+    _check_held_on(data["held_on"])
     session = ShadowSession(
         assignment_id=assignment.id,
         held_on=data["held_on"],
@@ -193,6 +196,17 @@ def _areas(member: TeamMember, areas) -> list[str]:
             errors={"areas": [f"{problem} {member.name}'s areas: {known}."]},
         )
     return list(dict.fromkeys(cleaned))
+
+
+def _check_held_on(held_on) -> None:
+    """A session is logged after it happened: never in the future (a day's slack for the
+    time zones ahead of UTC)."""
+    latest = clock.now().date() + timedelta(days=1)
+    if held_on > latest:
+        raise ValidationFailed(
+            "The session could not be logged.",
+            errors={"held_on": ["A session cannot be in the future; log it once it was held."]},
+        )
 
 
 def _check_dates(start, end) -> None:

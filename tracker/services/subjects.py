@@ -45,6 +45,7 @@ def _checklist_facts(engagement_id: int) -> tuple[ChecklistFact, ...]:
             status=i.status,
             owner_name=i.owner.name if i.owner else None,
             due_date=i.due_date,
+            key=i.key,
         )
         for i in items
     )
@@ -76,7 +77,9 @@ def _knowledge_facts(engagement_id: int) -> dict:
 
 def build_subject(engagement: Engagement, today: date) -> Subject:
     """Read every fact the engine's guards may need, fresh from the database."""
-    milestones = _rows(Milestone, engagement.id)
+    milestones = [m for m in _rows(Milestone, engagement.id) if m.removed_at is None]
+    contact_id = engagement.technical_contact_id
+    contact = db.session.get(User, contact_id) if contact_id is not None else None
     members = _rows(TeamMember, engagement.id)
     return Subject(
         state=engagement.state,
@@ -99,5 +102,7 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
         ),
         current_period=engagement.current_period,
         dates={key: getattr(engagement, key) for key in DATE_KEYS},
+        technical_contact=contact.name if contact is not None else None,
+        problem_statement=engagement.problem_statement or "",
         **_knowledge_facts(engagement.id),
     )

@@ -10,7 +10,7 @@ from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, TeamMember, User
-from tracker.services import audit
+from tracker.services import audit, checklists
 
 MEMBER_FIELDS = (
     "user_id",
@@ -71,6 +71,7 @@ def add_member(actor: User, engagement_id: int, data: dict) -> TeamMember:
     audit.record(
         engagement, actor, "team_member_added", data={"member_id": member.id, "name": member.name}
     )
+    checklists.sync_bound_items(engagement)
     db.session.commit()
     return member
 
@@ -91,6 +92,7 @@ def update_member(actor: User, member_id: int, data: dict) -> TeamMember:
             "team_member_updated",
             data={"member_id": member.id, "fields": sorted(changed)},
         )
+        checklists.sync_bound_items(engagement)
         db.session.commit()
     return member
 
@@ -102,4 +104,5 @@ def remove_member(actor: User, member_id: int) -> None:
         engagement, actor, "team_member_removed", data={"member_id": member.id, "name": member.name}
     )
     db.session.delete(member)
+    checklists.sync_bound_items(engagement)
     db.session.commit()

@@ -142,10 +142,19 @@ def _plan(engagement, actor, event, inputs, override_reason, now) -> Plan:
     except TransitionNotAllowed as exc:
         if any(u.code in ("role_not_allowed", "override_not_allowed") for u in exc.unmet):
             raise Forbidden(str(exc), unmet=list(exc.unmet)) from exc
+        _refuse_missing_inputs(exc.unmet)
         raise GuardFailed(
             f"'{event}' cannot be fired yet: {len(exc.unmet)} requirement(s) unmet.",
             unmet=list(exc.unmet),
         ) from exc
+
+
+def _refuse_missing_inputs(unmet) -> None:
+    """Guards that only want an input (e.g. a reason for an early review) are bad input:
+    a 422 naming the field, so the page shows the message next to it."""
+    if unmet and all((u.ref or {}).get("kind") == "input" for u in unmet):
+        errors = {u.ref["name"]: [u.message + "."] for u in unmet}
+        raise ValidationFailed("The transition's inputs are incomplete.", errors=errors)
 
 
 def _audit_data(plan: Plan) -> dict:

@@ -26,28 +26,34 @@ def set_trial_window(engagement: Engagement, params: dict, now: datetime) -> Non
     engagement.current_period = 0
 
 
+PLAN_TOLERANCE_DAYS = 7  # a milestone due this close to day N already covers day N
+
+
 def create_milestones(engagement: Engagement, params: dict, now: datetime) -> None:
-    """One milestone per offset from the anchor date; offsets already present are skipped."""
+    """One milestone per offset from the anchor date, only where the plan has none: an
+    existing (not removed) milestone due within 7 days of that day counts, so entering
+    the state again, or a plan the manager already wrote, never gets a second set."""
     anchor = getattr(engagement, params.get("anchor", "period_start")) or now.date()
     period = engagement.current_period
-    existing = set(
+    planned = list(
         db.session.scalars(
-            select(Milestone.title).where(
-                Milestone.engagement_id == engagement.id, Milestone.period == period
+            select(Milestone.due_date).where(
+                Milestone.engagement_id == engagement.id, Milestone.removed_at.is_(None)
             )
         )
     )
     label = "Trial" if period == 0 else f"Extension {period}"
     for offset in params.get("offsets", [30, 60, 90]):
-        title = f"{label} day-{offset} milestone"
-        if title in existing:
+        due = anchor + timedelta(days=offset)
+        if any(abs((day - due).days) <= PLAN_TOLERANCE_DAYS for day in planned):
             continue
+        planned.append(due)
         db.session.add(
             Milestone(
                 engagement_id=engagement.id,
                 period=period,
-                title=title,
-                due_date=anchor + timedelta(days=offset),
+                title=f"{label} day-{offset} milestone",
+                due_date=due,
                 success_criteria="",
             )
         )

@@ -18,6 +18,7 @@ from tracker.web.engagements import render_engagement
 from tracker.web.forms import (
     ActionForm,
     ChecklistNoteForm,
+    MilestoneEditForm,
     MilestoneForm,
     MilestoneUpdateForm,
     TeamMemberForm,
@@ -41,9 +42,13 @@ def complete_item(item_id: int):
         flash("The note is too long (at most 2000 characters).", "error")
         item = _visible(ChecklistItem, item_id)
         return _back(item.engagement_id, f"#checklist-{item_id}")
-    item = checklist_service.complete_item(
-        current_user, item_id, note=form.note.data or "", status=form.status.data
-    )
+    try:
+        item = checklist_service.complete_item(
+            current_user, item_id, note=form.note.data or "", status=form.status.data
+        )
+    except ValidationFailed as error:  # a bound item while its fact is false
+        flash(error.message, "error")
+        return _back(_visible(ChecklistItem, item_id).engagement_id, f"#checklist-{item_id}")
     flash(f"'{item.title}' marked {form.status.data.replace('_', ' ')}.", "success")
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
@@ -57,7 +62,11 @@ def reopen_item(item_id: int):
         flash("The form expired or the note is too long; try again.", "error")
         item = _visible(ChecklistItem, item_id)
         return _back(item.engagement_id, f"#checklist-{item_id}")
-    item = checklist_service.reopen_item(current_user, item_id, note=form.note.data or "")
+    try:
+        item = checklist_service.reopen_item(current_user, item_id, note=form.note.data or "")
+    except ValidationFailed as error:  # a bound item while its fact holds
+        flash(error.message, "error")
+        return _back(_visible(ChecklistItem, item_id).engagement_id, f"#checklist-{item_id}")
     flash(f"'{item.title}' reopened.", "success")
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
@@ -135,6 +144,42 @@ def add_milestone(engagement_id: int):
             return _back(engagement_id, f"#milestone-{milestone.id}")
     flash("The milestone was not added; see the form.", "error")
     return render_engagement(engagement_id, status=422, milestone_form=form)
+
+
+@bp.post("/milestones/<int:milestone_id>/edit")
+@login_required
+def edit_milestone(milestone_id: int):
+    """A manager changes a milestone's title, due date or success criteria."""
+    milestone = _visible(Milestone, milestone_id)
+    form = MilestoneEditForm(prefix=f"edit{milestone_id}")
+    if form.validate_on_submit():
+        try:
+            milestone_service.update_milestone(
+                current_user, milestone_id, form.data_for_service(), form_version(form)
+            )
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Milestone '{form.title.data.strip()}' saved.", "success")
+            return _back(milestone.engagement_id, f"#milestone-{milestone_id}")
+    flash("The milestone was not saved; see the form.", "error")
+    forms = {f"milestone_edit_{milestone_id}": form}
+    return render_engagement(milestone.engagement_id, status=422, **forms)
+
+
+@bp.post("/milestones/<int:milestone_id>/remove")
+@login_required
+def remove_milestone(milestone_id: int):
+    """A manager removes a milestone (one with updates keeps its history)."""
+    milestone = _visible(Milestone, milestone_id)
+    engagement_id, title = milestone.engagement_id, milestone.title
+    form = ActionForm()
+    if form.validate_on_submit():
+        milestone_service.remove_milestone(current_user, milestone_id, form_version(form))
+        flash(f"Milestone '{title}' removed.", "success")
+    else:
+        flash("The form expired; try again.", "error")
+    return _back(engagement_id, "#milestones")
 
 
 @bp.post("/engagements/<int:engagement_id>/members")

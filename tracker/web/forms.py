@@ -7,6 +7,7 @@ routes copy back onto the form so they show next to the field.
 
 from __future__ import annotations
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -32,7 +33,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from tracker.models import Health, MemberRole, MilestoneStatus, Structure, label
+from tracker.models import (
+    PROGRESS_MILESTONE_STATUSES,
+    Health,
+    MemberRole,
+    MilestoneStatus,
+    Structure,
+    label,
+)
+from tracker.schemas.engagement import MAX_MONEY
 
 
 def _choices(enum) -> list[SelectChoice]:
@@ -61,7 +70,7 @@ class EngagementForm(FlaskForm):
     internal_notes = TextAreaField("Internal notes", validators=[Length(max=10000)])
     discovery_start = DateField("Discovery start", validators=[Optional()])
     monthly_cost = DecimalField(
-        "Monthly cost", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+        "Monthly cost", places=2, validators=[InputRequired(), NumberRange(min=0, max=MAX_MONEY)]
     )
     currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(3, 3)])
     version = HiddenField()
@@ -126,15 +135,24 @@ class TeamMemberForm(FlaskForm):
 
 
 class MilestoneUpdateForm(FlaskForm):
-    """The provider's weekly status update: status, note, one evidence link."""
+    """The provider's weekly status update: status, note, one evidence link.
 
-    status = SelectField("Status", choices=_choices(MilestoneStatus))
+    The service decides which statuses the user may set (met and missed are the
+    client side's verdict) and its message lands on the field; a provider is only
+    offered the progress statuses."""
+
+    status = SelectField("Status", choices=_choices(MilestoneStatus), validate_choice=False)
     note = TextAreaField("Note", validators=[Length(max=5000)])
     evidence = URLField(
         "Evidence link",
         validators=[Optional(), URL(message="Enter a full link (https://…)."), Length(max=2000)],
     )
     version = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not getattr(current_user, "is_client_side", False):
+            self.status.choices = _choices(PROGRESS_MILESTONE_STATUSES)
 
 
 class MilestoneForm(FlaskForm):
@@ -152,6 +170,12 @@ class MilestoneForm(FlaskForm):
             "due_date": self.due_date.data,
             "success_criteria": self.success_criteria.data.strip(),
         }
+
+
+class MilestoneEditForm(MilestoneForm):
+    """A manager changes a milestone's title, due date or criteria (on the engagement page)."""
+
+    version = HiddenField()
 
 
 class ChecklistNoteForm(FlaskForm):

@@ -1,0 +1,98 @@
+"""The fact registry: named truths about an engagement that a checklist item can be bound to.
+
+A definition binds a checklist item (by its template key) to a fact; the item is then done
+exactly while the fact holds. Each fact says, in a sentence, what is missing while it does
+not hold and where that is fixed (`fix`: a place the page links to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .params import ParamSpec
+from .subject import Subject
+
+# Where a missing fact is put right; the application maps each to a link.
+FIX_PLACES = ("engagement_edit", "team", "milestones", "knowledge")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A registered fact: whether it holds, what is missing while not, and where it is fixed."""
+
+    name: str
+    holds: Callable[[Subject, Mapping[str, object]], bool]
+    missing: Callable[[Mapping[str, object]], str]
+    fix: str
+    params: Mapping[str, ParamSpec]
+    description: str
+
+
+@dataclass(frozen=True)
+class FactCall:
+    """A fact named in a definition, with its parameters (defaults filled in)."""
+
+    name: str
+    params: Mapping[str, object]
+
+    def holds(self, subject: Subject) -> bool:
+        return FACTS[self.name].holds(subject, self.params)
+
+    def missing(self) -> str:
+        return FACTS[self.name].missing(self.params)
+
+    @property
+    def fix(self) -> str:
+        return FACTS[self.name].fix
+
+
+def _artifact_noun(params: Mapping[str, object]) -> str:
+    return str(params["kind"]).replace("_", " ")
+
+
+_FACTS = (
+    Fact(
+        "technical_contact_named",
+        lambda s, p: s.technical_contact is not None,
+        lambda p: "no internal technical contact is named yet; name one on the engagement",
+        "engagement_edit",
+        {},
+        "An internal technical contact is named on the engagement.",
+    ),
+    Fact(
+        "problem_statement_written",
+        lambda s, p: bool(s.problem_statement.strip()),
+        lambda p: "the problem statement is empty; write it on the engagement",
+        "engagement_edit",
+        {},
+        "The engagement's problem statement is written.",
+    ),
+    Fact(
+        "success_criteria_written",
+        lambda s, p: any(m.success_criteria.strip() for m in s.milestones),
+        lambda p: "no milestone has measurable success criteria yet; add them to a milestone",
+        "milestones",
+        {},
+        "At least one milestone has measurable success criteria.",
+    ),
+    Fact(
+        "team_has_member",
+        lambda s, p: bool(s.members),
+        lambda p: "the team has no members yet; add one",
+        "team",
+        {},
+        "The team has at least one member.",
+    ),
+    Fact(
+        "artifact_present",
+        lambda s, p: any(a.kind == p["kind"] for a in s.artifacts),
+        lambda p: f"no {_artifact_noun(p)} has been added yet; add one under knowledge retention",
+        "knowledge",
+        {"kind": ParamSpec("str", "artifact kind", required=True)},
+        "At least one knowledge-retention artifact of the given kind is attached.",
+    ),
+)
+
+FACTS: Mapping[str, Fact] = MappingProxyType({f.name: f for f in _FACTS})
