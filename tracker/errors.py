@@ -91,6 +91,13 @@ class MissingBody(TrackerError):
     code = "body_required"
 
 
+class BodyTooDeep(TrackerError):
+    """A JSON body nested deeper than any operation needs (MAX_JSON_DEPTH)."""
+
+    status = 400
+    code = "json_too_deep"
+
+
 def error_body(status: int, code: str, message: str, errors=None, unmet=None) -> dict:
     """The single JSON error shape used by every endpoint."""
     return {

@@ -5,6 +5,8 @@ tracker/api/<resource>.py (with `blp` and `URL_PREFIX`; copy engagements.py),
 then list the module in `api_modules()`.
 """
 
+import re
+
 from flask import Flask, current_app, request
 from flask_login import current_user
 
@@ -12,6 +14,9 @@ from tracker.extensions import api, csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# JSON strings (with escapes) are skipped; only brackets outside them count for depth.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def api_modules() -> list:
@@ -81,6 +86,23 @@ def refuse_non_json_bodies() -> None:
         raise UnsupportedMediaType("Send the request body as application/json.")
     if not has_body and _documents_a_required_body():
         raise MissingBody("This request needs a JSON body.", errors={"body": ["Missing."]})
+    if has_body:
+        _refuse_deep_json(request.get_data(cache=True), current_app.config["MAX_JSON_DEPTH"])
+
+
+def _refuse_deep_json(body: bytes, limit: int) -> None:
+    """400 before parsing when nesting passes `limit`: the parsers recurse, and 1,000
+    levels raised RecursionError (a 500). Stops counting at the first level too many."""
+    from tracker.errors import BodyTooDeep
+
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > limit:
+            raise BodyTooDeep(
+                f"The JSON body is nested more than {limit} levels deep.",
+                errors={"body": [f"Nest at most {limit} levels."]},
+            )
 
 
 def _documents_a_required_body() -> bool:
