@@ -63,9 +63,11 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "knowledge.show_adr": [("manager", "/adrs/{adr}")],
     "digests.subscriptions": [("manager", "/digests/")],
     "digests.preview": [("manager", "/digests/preview")],
+    "digests.preview_html": [("manager", "/digests/preview/html")],
     "digests.unsubscribe_confirm": [("anonymous", "/digests/unsubscribe/{unsubscribe}")],
     "admin.outbox": [("admin", "/admin/outbox"), ("admin", "/admin/outbox?status=pending")],
     "admin.outbox_email": [("admin", "/admin/outbox/{email}")],
+    "admin.outbox_email_html": [("admin", "/admin/outbox/{email}/html")],
     "me.Me": [("manager_api", f"{API}/me"), ("provider_api", f"{API}/me")],
     "Engagements.Engagements": [
         ("manager_api", f"{API}/engagements?per_page=50"),

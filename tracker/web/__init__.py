@@ -6,7 +6,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.auth.views import bp as auth_bp
-    from tracker.web import converters, filters, tokens  # noqa: F401  (tokens adds main.tokens)
+    from tracker.web import converters, filters, security_headers, tokens  # noqa: F401  (tokens adds main.tokens)
     from tracker.web.admin import bp as admin_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.engagements import bp as engagements_bp
@@ -17,6 +17,7 @@ def register_web(app: Flask) -> None:
 
     converters.init_app(app)
     filters.init_app(app)
+    security_headers.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications.delivery import eml_name
+from tracker.web.security_headers import framed_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 STATUSES = ("pending", "sent", "failed")
@@ -59,3 +60,12 @@ def outbox_email(email_id: int):
     path = Path(current_app.config["MAIL_DIR"]) / eml_name(row)
     eml = path.read_text(errors="replace") if path.is_file() else None
     return render_template("admin/outbox_email.html", row=row, eml=eml)
+
+
+@bp.get("/outbox/<int:email_id>/html")
+def outbox_email_html(email_id: int):
+    """The HTML body alone, framed by the page above under its own policy (inline styles)."""
+    row = db.session.get(OutboxEmail, email_id)
+    if row is None or not row.html_body:
+        abort(404)
+    return framed_email(row.html_body)
