@@ -46,6 +46,7 @@ def register_api(app: Flask) -> None:
     for module in api_modules():
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+    app.before_request(throttle_bearer_tokens)
     app.before_request(refuse_non_json_bodies)
     app.before_request(require_csrf_for_session_auth)
 
@@ -70,6 +71,21 @@ def document_errors_and_auth() -> None:
         "sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"}
     )
     api.spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+
+
+def throttle_bearer_tokens() -> None:
+    """A Bearer token that matches nothing counts as a failed sign-in from the client's
+    address (services/login_throttle.py); a locked address gets 429 whatever it sends.
+    The 401 for a bad token is left to the resource."""
+    from tracker.services import login_throttle
+
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.lower().startswith("bearer "):
+        return
+    login_throttle.check(None, request.remote_addr)
+    if not current_user.is_authenticated:
+        if wait := login_throttle.record_failure(None, request.remote_addr):
+            raise login_throttle.too_many(wait)
 
 
 def refuse_non_json_bodies() -> None:

@@ -5,13 +5,13 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
-    from tracker.auth.views import bp as auth_bp
     from tracker.web import converters, filters, security_headers, tokens  # noqa: F401  (tokens adds main.tokens)
     from tracker.web.admin import bp as admin_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.engagements import bp as engagements_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
+    from tracker.web.login import bp as auth_bp
     from tracker.web.main import bp as main_bp
     from tracker.web.work import bp as work_bp
 

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
-from tracker.auth.views import safe_next
 from tracker.db_setup import utcnow
 from tracker.errors import NotFound, StaleVersion, ValidationFailed
 from tracker.extensions import db
@@ -22,6 +21,7 @@ from tracker.web.forms import (
     MilestoneUpdateForm,
     TeamMemberForm,
 )
+from tracker.web.login import safe_next
 from tracker.web.responses import apply_errors, form_version
 
 bp = Blueprint("work", __name__)
