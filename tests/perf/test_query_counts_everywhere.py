@@ -54,6 +54,7 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "main.engagements": [("manager", "/engagements"), ("provider", "/engagements")],
     "main.my_milestones": [("provider", "/my-milestones")],
     "main.tokens": [("manager", "/tokens")],
+    "auth.change_password": [("manager", "/account/password")],
     "engagements.show": [("manager", "/engagements/{engagement}")],
     "engagements.new": [("manager", "/engagements/new")],
     "engagements.edit": [("manager", "/engagements/{engagement}/edit")],

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, true
+
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, User
+from tracker.schemas.engagement import COST_FIELDS
 
 SCHEDULER_LABEL = "scheduler"
+# Changes to fields only the client side may see are their own kind of entry, so the
+# trail of anyone else leaves them out in SQL (paging stays exact) instead of showing
+# that "monthly cost" changed with the value blanked.
+COST_CHANGE_KIND = "cost_updated"
+
+
+def audience_clause(can_view_cost: bool) -> ColumnElement[bool]:
+    """WHERE clause for the entries this audience may read."""
+    return true() if can_view_cost else AuditEvent.kind != COST_CHANGE_KIND
+
+
+def split_changes(changed: dict) -> tuple[dict, dict]:
+    """(fields anyone who sees the engagement may see, cost fields) of a change set."""
+    visible = {k: v for k, v in changed.items() if k not in COST_FIELDS}
+    restricted = {k: v for k, v in changed.items() if k in COST_FIELDS}
+    return visible, restricted
 
 
 def record(

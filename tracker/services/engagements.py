@@ -116,8 +116,12 @@ def update_engagement(
         if old != value:
             changed[field] = [_jsonable(old), _jsonable(value)]
             setattr(engagement, field, value)
+    visible, restricted = audit.split_changes(changed)
+    if visible:
+        audit.record(engagement, actor, "updated", data={"changed": visible})
+    if restricted:
+        audit.record(engagement, actor, audit.COST_CHANGE_KIND, data={"changed": restricted})
     if changed:
-        audit.record(engagement, actor, "updated", data={"changed": changed})
         commit_or_stale()
     return engagement
 

@@ -23,6 +23,8 @@ from tracker.models import (
     TeamMember,
     User,
 )
+from tracker.schemas.engagement import COST_FIELDS
+from tracker.services.audit import audience_clause
 from tracker.services.dashboard import period_progress
 from tracker.web.timeline import timeline_svg
 
@@ -46,6 +48,7 @@ class EngagementOverview:
     can_edit: bool = False
     can_fire: bool = False
     can_view_cost: bool = False
+    hidden_fields: tuple = ()  # left out of the audit trail's "edited …" for this viewer
     can_update_milestones: bool = False
     can_complete_checklist: bool = False
 
@@ -70,7 +73,7 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
         checklists=_checklists(engagement.id),
         milestones=milestones,
         members=list(engagement.members),
-        audit=_audit(engagement.id),
+        audit=_audit(engagement.id, can(actor, Action.VIEW_COST, engagement)),
         timeline=timeline_svg(engagement, milestones, today),
         progress=period_progress(engagement, today),
         cost_to_date=cost_to_date(engagement, today),
@@ -85,6 +88,7 @@ def _set_permissions(overview: EngagementOverview, actor: User) -> None:
     overview.can_edit = can(actor, Action.EDIT, engagement)
     overview.can_fire = can(actor, Action.FIRE, engagement)
     overview.can_view_cost = can(actor, Action.VIEW_COST, engagement)
+    overview.hidden_fields = () if overview.can_view_cost else COST_FIELDS
     overview.can_update_milestones = can(actor, Action.UPDATE_MILESTONE, engagement)
     overview.can_complete_checklist = can(actor, Action.COMPLETE_CHECKLIST, engagement)
 
@@ -123,11 +127,11 @@ def _milestones(engagement_id: int) -> list[Milestone]:
     )
 
 
-def _audit(engagement_id: int) -> list[AuditEvent]:
+def _audit(engagement_id: int, can_view_cost: bool) -> list[AuditEvent]:
     return list(
         db.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.engagement_id == engagement_id)
+            .where(AuditEvent.engagement_id == engagement_id, audience_clause(can_view_cost))
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(AUDIT_LIMIT)
         )

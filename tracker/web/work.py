@@ -189,15 +189,18 @@ def remove_member(member_id: int):
 def _visible(model, row_id: int):
     """A row whose engagement the user may see; NotFound otherwise (same answer either way)."""
     row = db.session.get(model, row_id)
+    missing = f"{model.__name__} not found."
     if row is None:
-        raise NotFound(f"{model.__name__} not found.")
-    get_visible_engagement(db.session, current_user, row.engagement_id)
+        raise NotFound(missing)
+    get_visible_engagement(db.session, current_user, row.engagement_id, missing)
     return row
 
 
 def _visible_member(member_id: int) -> TeamMember:
     """The member if the user may edit its engagement (NotFound/Forbidden otherwise)."""
     member = _visible(TeamMember, member_id)
-    engagement = get_visible_engagement(db.session, current_user, member.engagement_id)
+    engagement = get_visible_engagement(
+        db.session, current_user, member.engagement_id, "TeamMember not found."
+    )
     require(current_user, Action.EDIT, engagement)
     return member
