@@ -192,3 +192,39 @@ def test_unknown_email_costs_as_much_as_a_wrong_password(make_app):
     known = min(timed("slow@example.com") for _ in range(3))
     unknown = min(timed("nobody-here@example.com") for _ in range(3))
     assert unknown > 0.5 * known and known > 0.5 * unknown, (known, unknown)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_app):
+    app = make_app(PROXY_FIX_X_FOR=1)
+    client = app.test_client()
+
+    def attempt(n: int, forwarded: str):
+        form = client.get("/login")
+        return client.post(
+            "/login",
+            data={
+                "email": f"u{n}@example.com",
+                "password": "x" * 12,
+                "csrf_token": csrf_from(form.text),
+            },
+            headers={"X-Forwarded-For": forwarded},
+        )
+
+    statuses = [attempt(n, "203.0.113.7").status_code for n in range(20)]
+    assert statuses[-1] == 429
+    assert attempt(99, "203.0.113.8").status_code == 400  # another client behind the proxy
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client):
+    for n in range(20):
+        form = client.get("/login")
+        response = client.post(
+            "/login",
+            data={
+                "email": f"u{n}@example.com",
+                "password": "x" * 12,
+                "csrf_token": csrf_from(form.text),
+            },
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},  # spoofed: all one real address
+        )
+    assert response.status_code == 429

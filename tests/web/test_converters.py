@@ -94,3 +94,26 @@ def test_a_bad_sort_names_the_parameter(walker, page, sort):
     response = _signed_in_client(app, emails["admin"]).get(page, query_string={"sort": sort})
     assert response.status_code == 422
     assert "sort" in response.get_data(as_text=True)
+
+
+HOSTILE_VALUES = ("-", "0", "-1", str(2**63), "abc", "x" * 500, "%00")
+
+
+@pytest.mark.parametrize("page", ["/dashboard", "/engagements"])
+@pytest.mark.parametrize("name", ["state", "health", "provider", "owner", "page", "per_page"])
+def test_every_list_parameter_is_validated_and_named(walker, page, name):
+    app, _tokens, emails = walker
+    client = _signed_in_client(app, emails["admin"])
+    for value in HOSTILE_VALUES:
+        response = client.get(page, query_string={name: value})
+        assert response.status_code == 422, (name, value, response.status_code)
+        assert f"&#39;{name}&#39;" in response.text or f"'{name}'" in response.text
+
+
+def test_outbox_and_export_parameters_are_validated(walker):
+    app, _tokens, emails = walker
+    client = _signed_in_client(app, emails["admin"])
+    outbox = client.get("/admin/outbox", query_string={"status": "-"})
+    assert outbox.status_code == 400 and "status" in outbox.text
+    export = client.get("/engagements/1/knowledge/export", query_string={"profile": "-"})
+    assert 400 <= export.status_code < 500 and "profile" in export.text

@@ -82,6 +82,8 @@ def throttle_bearer_tokens() -> None:
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.lower().startswith("bearer "):
         return
+    if (request.endpoint or "").startswith("api-docs."):
+        return  # the OpenAPI document and docs page are public; a token there proves nothing
     login_throttle.check(None, request.remote_addr)
     if not current_user.is_authenticated:
         if wait := login_throttle.record_failure(None, request.remote_addr):

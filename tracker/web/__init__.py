@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.main import bp as main_bp
     from tracker.web.work import bp as work_bp
 
+    _trust_proxies(app)
     converters.init_app(app)
     filters.init_app(app)
     security_headers.init_app(app)
@@ -26,3 +27,13 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind N reverse proxies, take the client address (sign-in throttling counts per
+    address) and scheme from their X-Forwarded-* headers; with none, trust no header."""
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
