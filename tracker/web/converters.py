@@ -15,7 +15,8 @@ MAX_ID = 2**31 - 1
 class BoundedIdConverter(IntegerConverter):
     """`int` with min=1 and max=2^31-1 unless a route names its own bounds."""
 
-    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):  # noqa: A002
+    # The parameter names are werkzeug's (rules pass them by keyword: `int(max=…)`).
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
