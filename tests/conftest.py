@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from config import TestingConfig
+from tests.factories import PASSWORD
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
 from tests.support.smtp import smtp_server  # noqa: F401  (fixture shared by every test dir)
 from tracker import create_app
@@ -144,7 +145,7 @@ class AuthActions:
     def __init__(self, client):
         self.client = client
 
-    def login(self, email: str, password: str = "password123", follow: bool = False):
+    def login(self, email: str, password: str = PASSWORD, follow: bool = False):
         form = self.client.get("/login")
         token = csrf_from(form.get_data(as_text=True))
         return self.client.post(

@@ -12,7 +12,7 @@ from tracker.models import Artifact, ChecklistItem, Engagement, Milestone, TeamM
 from tracker.services import engagements as engagement_service
 from tracker.services import users as user_service
 
-PASSWORD = "password123"
+PASSWORD = "kettle-ocean-57-lantern"  # meets the password policy (12+, not common)
 _seq = itertools.count(1)
 
 

@@ -24,7 +24,7 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder
 from tracker.notifications.delivery import deliver_due
-from tracker.notifications.outbox import enqueue
+from tracker.services.outbox import enqueue
 
 ROOT = Path(__file__).resolve().parents[1]
 FLASK = str(ROOT / ".venv" / "bin" / "flask")

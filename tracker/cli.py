@@ -47,6 +47,20 @@ def create_user_command(email, name, role, provider, timezone, password):
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option(help="Prompted for when not given.")
+def set_password_command(email, password):
+    """Give a user a new password (the policy applies); their sessions end."""
+    from tracker.services import users
+
+    try:
+        users.set_password(users.get_user_by_email(email), password)
+    except TrackerError as error:
+        _fail(error)
+    click.echo(f"Password changed for {email}; their sessions were signed out.")
+
+
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")

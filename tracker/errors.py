@@ -91,6 +91,24 @@ class MissingBody(TrackerError):
     code = "body_required"
 
 
+class TooManyAttempts(TrackerError):
+    """Sign-in (form or API token) refused for a while after repeated failures."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BodyTooDeep(TrackerError):
+    """A JSON body nested deeper than any operation needs (MAX_JSON_DEPTH)."""
+
+    status = 400
+    code = "json_too_deep"
+
+
 def error_body(status: int, code: str, message: str, errors=None, unmet=None) -> dict:
     """The single JSON error shape used by every endpoint."""
     return {
@@ -125,6 +143,8 @@ def _render(status: int, code: str, message: str, errors=None, unmet=None, heade
 def handle_tracker_error(error: TrackerError):
     unmet = [_unmet_dict(u) for u in error.unmet]
     headers = {"WWW-Authenticate": 'Bearer realm="api"'} if error.status == 401 else None
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return _render(error.status, error.code, error.message, error.errors, unmet, headers)
 
 

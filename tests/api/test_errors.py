@@ -109,3 +109,28 @@ def test_missing_body_where_one_is_documented_is_400_and_changes_nothing(api, wo
 
 def test_unauthenticated_write_without_body_is_still_401(api, world):
     assert_error(api.post("/engagements"), 401)
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 100_000])
+def test_deeply_nested_json_is_a_400_naming_the_body(api, world, depth):
+    own = world.engagements["own"]
+    body = "[" * depth + "]" * depth
+    response = api.post(
+        f"/engagements/{own}/milestones", "manager", data=body, content_type="application/json"
+    )
+    assert_error(response, 400, "json_too_deep", field="body")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api, world):
+    own = world.engagements["own"]
+    title = '[[[[{{{{\\"' * 20
+    response = api.post(f"/engagements/{own}/milestones", "manager", json={"title": title})
+    assert response.status_code == 422  # the milestone's own rules, not json_too_deep
+    assert response.get_json()["code"] != "json_too_deep"
+
+
+def test_nesting_within_the_limit_is_parsed(api, world):
+    own = world.engagements["own"]
+    nested = {"a": [[[[{"b": [1]}]]]]}
+    response = api.post(f"/engagements/{own}/milestones", "manager", json=nested)
+    assert response.get_json()["code"] == "validation_failed"

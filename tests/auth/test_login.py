@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import csrf_from
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_wrong_password_or_unknown_user_get_the_same_generic_message(auth, manag
 
 
 def test_login_without_csrf_token_is_refused(client, manager):
-    response = client.post("/login", data={"email": manager, "password": "password123"})
+    response = client.post("/login", data={"email": manager, "password": PASSWORD})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
 
@@ -47,7 +47,7 @@ def test_next_redirect_is_followed_only_when_same_site(client, manager, next_url
     token = csrf_from(client.get("/login").get_data(as_text=True))
     response = client.post(
         f"/login?next={next_url}",
-        data={"email": manager, "password": "password123", "csrf_token": token},
+        data={"email": manager, "password": PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == expected
@@ -74,7 +74,7 @@ def test_remember_cookie_is_httponly_and_lax(client, manager):
     token = csrf_from(client.get("/login").get_data(as_text=True))
     response = client.post(
         "/login",
-        data={"email": manager, "password": "password123", "remember": "y", "csrf_token": token},
+        data={"email": manager, "password": PASSWORD, "remember": "y", "csrf_token": token},
     )
     cookies = response.headers.getlist("Set-Cookie")
     remember = next(c for c in cookies if c.startswith("remember_token="))

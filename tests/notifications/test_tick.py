@@ -54,7 +54,7 @@ def test_ticking_twice_sends_each_reminder_once(smtp_app, smtp_server):
 
 
 def test_message_id_is_deterministic_from_the_key(smtp_app, smtp_server):
-    from tracker.notifications.outbox import message_id_for
+    from tracker.services.outbox import message_id_for
 
     with smtp_app.app_context():
         clock = frozen(smtp_app)

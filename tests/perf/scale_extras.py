@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Adr, User
-from tracker.notifications import outbox
-from tracker.services import adrs, artifacts, subscriptions
+from tracker.services import adrs, artifacts, outbox, subscriptions
 from tracker.services import users as user_service
 
 

@@ -15,7 +15,8 @@ from tracker.services import checklists, health
 
 def _overdue_engagement():
     manager = make_user("manager", name="Dana Lee")
-    engagement = make_engagement(manager, title="Overdue contact")
+    started = date.today() - timedelta(days=30)
+    engagement = make_engagement(manager, title="Overdue contact", discovery_start=started)
     item = db.session.scalars(
         select(ChecklistItem).where(
             ChecklistItem.engagement_id == engagement.id, ChecklistItem.kind == "prerequisite"

@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from tests.factories import add_member, add_milestone, complete_checklist, make_engagement
+from tests.factories import (
+    PASSWORD,
+    add_member,
+    add_milestone,
+    complete_checklist,
+    make_engagement,
+)
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, User
 from tracker.services import engagements as engagement_service
@@ -417,6 +423,7 @@ def test_team_member_with_an_email_is_added_and_edited_on_the_page(
 
 EVERY_FIELD_TESTS = {
     "LoginForm": "test_login_form_with_every_field",
+    "PasswordChangeForm": "test_password_change_form_with_every_field",
     "SubscriptionForm": "test_subscription_form_with_every_field",
     "EngagementForm": "test_engagement_form_with_every_field",
     "TeamMemberForm": "test_team_member_form_with_every_field",
@@ -480,7 +487,7 @@ def test_login_form_with_every_field(client, app, auth):
 
         email = make_user("manager").email
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    data = {"email": email, "password": "password123", "remember": "y"}
+    data = {"email": email, "password": PASSWORD, "remember": "y"}
     response = client.post(
         "/login", data={**_sends_every_field(LoginForm, data), "csrf_token": token}
     )
@@ -831,3 +838,23 @@ def test_an_early_review_on_the_page_asks_for_the_reason_next_to_the_field(
     assert accepted.status_code == 302
     with app.app_context():
         assert db.session.get(Engagement, engagement_id).state == "milestone_review"
+
+
+def test_password_change_form_with_every_field(client, app, auth):
+    from tracker.auth.forms import PasswordChangeForm
+
+    with app.app_context():
+        from tests.factories import make_user
+
+        email = make_user("manager").email
+    auth.login(email)
+    token = csrf_from(client.get("/account/password").get_data(as_text=True))
+    new = "violet harbour kettle 42"
+    data = {"current_password": PASSWORD, "password": new, "confirm": new}
+    response = client.post(
+        "/account/password",
+        data={**_sends_every_field(PasswordChangeForm, data), "csrf_token": token},
+    )
+    assert response.status_code == 302
+    auth.logout()
+    assert auth.login(email, new).status_code == 302

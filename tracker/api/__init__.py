@@ -5,6 +5,8 @@ tracker/api/<resource>.py (with `blp` and `URL_PREFIX`; copy engagements.py),
 then list the module in `api_modules()`.
 """
 
+import re
+
 from flask import Flask, current_app, request
 from flask_login import current_user
 
@@ -12,6 +14,9 @@ from tracker.extensions import api, csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# JSON strings (with escapes) are skipped; only brackets outside them count for depth.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def api_modules() -> list:
@@ -41,6 +46,7 @@ def register_api(app: Flask) -> None:
     for module in api_modules():
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+    app.before_request(throttle_bearer_tokens)
     app.before_request(refuse_non_json_bodies)
     app.before_request(require_csrf_for_session_auth)
 
@@ -67,6 +73,23 @@ def document_errors_and_auth() -> None:
     api.spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
 
 
+def throttle_bearer_tokens() -> None:
+    """A Bearer token that matches nothing counts as a failed sign-in from the client's
+    address (services/login_throttle.py); a locked address gets 429 whatever it sends.
+    The 401 for a bad token is left to the resource."""
+    from tracker.services import login_throttle
+
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.lower().startswith("bearer "):
+        return
+    if (request.endpoint or "").startswith("api-docs."):
+        return  # the OpenAPI document and docs page are public; a token there proves nothing
+    login_throttle.check(None, request.remote_addr)
+    if not current_user.is_authenticated:
+        if wait := login_throttle.record_failure(None, request.remote_addr):
+            raise login_throttle.too_many(wait)
+
+
 def refuse_non_json_bodies() -> None:
     """A request body on the API must be JSON (else 415) and present where one is documented
     (else 400): webargs would read a missing body as {} and accept it."""
@@ -81,6 +104,23 @@ def refuse_non_json_bodies() -> None:
         raise UnsupportedMediaType("Send the request body as application/json.")
     if not has_body and _documents_a_required_body():
         raise MissingBody("This request needs a JSON body.", errors={"body": ["Missing."]})
+    if has_body:
+        _refuse_deep_json(request.get_data(cache=True), current_app.config["MAX_JSON_DEPTH"])
+
+
+def _refuse_deep_json(body: bytes, limit: int) -> None:
+    """400 before parsing when nesting passes `limit`: the parsers recurse, and 1,000
+    levels raised RecursionError (a 500). Stops counting at the first level too many."""
+    from tracker.errors import BodyTooDeep
+
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > limit:
+            raise BodyTooDeep(
+                f"The JSON body is nested more than {limit} levels deep.",
+                errors={"body": [f"Nest at most {limit} levels."]},
+            )
 
 
 def _documents_a_required_body() -> bool:

@@ -1,5 +1,7 @@
 """Password hashing with Argon2id (the OWASP first choice)."""
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -8,12 +10,21 @@ from flask import current_app
 _STRONG = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
 # Test suites hash hundreds of passwords; the algorithm is the same, only cheaper.
 _FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-# A fixed hash to verify against when the user is unknown, so timing does not tell.
-_DUMMY_HASH = _FAST.hash("not-a-real-password")
+# Hashes to verify against when the user is unknown, so timing does not tell. Verifying
+# costs what the *stored* hash's parameters say: the dummy must use the live hasher's
+# parameters (a cheap dummy made unknown emails answer in 5 ms instead of 120).
+_DUMMY_HASHES: dict[int, str] = {}
 
 
 def _hasher() -> PasswordHasher:
     return _FAST if current_app.config.get("PASSWORD_HASH_FAST") else _STRONG
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash of nothing anyone knows, made once per process with the hasher's parameters."""
+    if id(hasher) not in _DUMMY_HASHES:
+        _DUMMY_HASHES[id(hasher)] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[id(hasher)]
 
 
 def hash_password(password: str) -> str:
@@ -23,7 +34,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; spends similar time when there is no hash."""
+    hasher = _hasher()
     try:
-        return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False

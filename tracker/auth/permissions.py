@@ -85,11 +85,18 @@ def require(user: User, action: Action, engagement: Engagement | None = None) ->
         raise Forbidden(f"Your role ({user.role}) may not {action.value.replace('_', ' ')}.")
 
 
-def get_visible_engagement(session: Session, user: User, engagement_id: int) -> Engagement:
-    """Load an engagement the user may see, or raise NotFound (same answer either way)."""
+def get_visible_engagement(
+    session: Session, user: User, engagement_id: int, missing: str = "Engagement not found."
+) -> Engagement:
+    """Load an engagement the user may see, or raise NotFound (same answer either way).
+
+    A part of an engagement (milestone, checklist item, team member) passes its own
+    `missing` ("Milestone not found."), so a part of an invisible engagement answers
+    exactly like a part that does not exist.
+    """
     engagement = session.scalar(
         select(Engagement).where(Engagement.id == engagement_id, visible_clause(user))
     )
     if engagement is None:
-        raise NotFound("Engagement not found.")
+        raise NotFound(missing)
     return engagement

@@ -16,6 +16,7 @@ from tracker.models.base import (
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
 from tracker.models.knowledge import Adr, AdrRevision, Artifact, ShadowAssignment, ShadowSession
+from tracker.models.login_throttle import LoginThrottle
 from tracker.models.milestone import Milestone, MilestoneUpdate
 from tracker.models.notification import (
     DigestRun,
@@ -40,6 +41,7 @@ __all__ = [
     "DigestRun",
     "Engagement",
     "Health",
+    "LoginThrottle",
     "MemberRole",
     "Milestone",
     "MilestoneStatus",

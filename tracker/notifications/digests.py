@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import DigestRun, Subscription, User
-from tracker.notifications import outbox
 from tracker.notifications.digest_content import DigestContent, gather
+from tracker.services import outbox
 from tracker.services.digest_period import (
     Period,
     next_send_at,

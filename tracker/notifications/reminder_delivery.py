@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from tracker.core.claims import drain
 from tracker.extensions import db
 from tracker.models import Engagement, Reminder, Role, TeamMember, User
-from tracker.notifications.outbox import enqueue
 from tracker.services import reminder_planning as planning
+from tracker.services.outbox import enqueue
 from tracker.services.reminder_planning import SUBJECT_MODELS, Target
 
 log = logging.getLogger(__name__)

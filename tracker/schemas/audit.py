@@ -1,4 +1,4 @@
-"""Audit trail schemas; the non-cost audience never sees cost figures in recorded changes."""
+"""Audit trail schemas; the non-cost audience never sees cost fields in recorded changes."""
 
 from marshmallow import Schema, fields
 
@@ -21,7 +21,8 @@ class AuditEventSchema(Schema):
 
 
 class RedactedAuditEventSchema(AuditEventSchema):
-    """For providers and stakeholders: changed cost fields are named but their values hidden."""
+    """For providers and stakeholders: cost fields are left out of recorded changes
+    altogether (entries that changed only them are not even read: services/audit.py)."""
 
     data = fields.Method("redacted_data", required=True)
 
@@ -29,9 +30,7 @@ class RedactedAuditEventSchema(AuditEventSchema):
         data = dict(event.data or {})
         changed = data.get("changed")
         if isinstance(changed, dict):
-            data["changed"] = {
-                k: (["(hidden)", "(hidden)"] if k in COST_FIELDS else v) for k, v in changed.items()
-            }
+            data["changed"] = {k: v for k, v in changed.items() if k not in COST_FIELDS}
         return data
 
 

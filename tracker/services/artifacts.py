@@ -7,7 +7,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
+from tracker.auth.permissions import (
+    Action,
+    can_see,
+    get_visible_engagement,
+    require,
+    visible_clause,
+)
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Artifact, Engagement, User
@@ -43,7 +49,11 @@ def add_artifact(actor: User, engagement_id: int, data: dict) -> Artifact:
     require(actor, Action.LOG_KNOWLEDGE, engagement)
     errors = _problems(data)
     owner_id = data.get("owner_id") or actor.id
-    if db.session.get(User, owner_id) is None:
+    owner = db.session.get(User, owner_id)
+    # Provider users may name only people who see the engagement too (their colleagues,
+    # the client side, its followers); anyone else answers like a user that does not
+    # exist, so no names of other organisations' people come back.
+    if owner is None or not (actor.is_client_side or can_see(owner, engagement)):
         errors["owner_id"] = ["No such user."]
     if errors:
         raise ValidationFailed("The artifact could not be added.", errors=errors)

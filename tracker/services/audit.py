@@ -6,11 +6,30 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import ColumnElement, true
+
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, User
+from tracker.schemas.engagement import COST_FIELDS
 
 SCHEDULER_LABEL = "scheduler"
 DATA_LABEL = "from the data"  # a change no person made: a bound checklist item followed its fact
+# Changes to fields only the client side may see are their own kind of entry, so the
+# trail of anyone else leaves them out in SQL (paging stays exact) instead of showing
+# that "monthly cost" changed with the value blanked.
+COST_CHANGE_KIND = "cost_updated"
+
+
+def audience_clause(can_view_cost: bool) -> ColumnElement[bool]:
+    """WHERE clause for the entries this audience may read."""
+    return true() if can_view_cost else AuditEvent.kind != COST_CHANGE_KIND
+
+
+def split_changes(changed: dict) -> tuple[dict, dict]:
+    """(fields anyone who sees the engagement may see, cost fields) of a change set."""
+    visible = {k: v for k, v in changed.items() if k not in COST_FIELDS}
+    restricted = {k: v for k, v in changed.items() if k in COST_FIELDS}
+    return visible, restricted
 
 
 def record(
@@ -76,6 +95,9 @@ def record_changes(
     """Apply the changed fields to `target` and, if any changed, write one audit row
     `kind` with `context` and the {field: [old, new]} diff. Returns the diff."""
     changed = apply_changes(target, data, fields)
-    if changed:
-        record(engagement, actor, kind, data={**context, "changed": changed})
+    visible, restricted = split_changes(changed)
+    if visible:
+        record(engagement, actor, kind, data={**context, "changed": visible})
+    if restricted:  # cost fields: an entry of their own, left out of other audiences' trails
+        record(engagement, actor, COST_CHANGE_KIND, data={**context, "changed": restricted})
     return changed

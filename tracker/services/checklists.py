@@ -29,7 +29,9 @@ def _item_for(actor: User, item_id: int) -> tuple[ChecklistItem, Engagement]:
     item = db.session.get(ChecklistItem, item_id)
     if item is None:
         raise NotFound("Checklist item not found.")
-    engagement = get_visible_engagement(db.session, actor, item.engagement_id)
+    engagement = get_visible_engagement(
+        db.session, actor, item.engagement_id, missing="Checklist item not found."
+    )
     return item, engagement
 
 

@@ -110,13 +110,14 @@ def parse_query(args) -> DashboardQuery:
     """Read filters from request args; a bad value raises ValidationFailed naming the field."""
     sort = (args.get("sort") or "health").strip()
     descending = sort.startswith("-")
-    _choice_arg({"sort": sort.lstrip("-")}, "sort", SORTS)
+    # "-" alone leaves an empty key, which _choice_arg reads as "not given": name it invalid.
+    _choice_arg({"sort": sort.removeprefix("-") or sort}, "sort", SORTS)
     return DashboardQuery(
         state=_choice_arg(args, "state", lifecycle.known_states()),
         health=_choice_arg(args, "health", [h.value for h in HEALTH_ORDER]),
-        provider_id=_int_arg(args, "provider", None, 1, 2**31),
-        owner_id=_int_arg(args, "owner", None, 1, 2**31),
-        sort=sort.lstrip("-"),
+        provider_id=_int_arg(args, "provider", None, 1, 2**31 - 1),
+        owner_id=_int_arg(args, "owner", None, 1, 2**31 - 1),
+        sort=sort.removeprefix("-"),
         descending=descending,
         page=_int_arg(args, "page", 1, 1, 100000),
         per_page=_int_arg(args, "per_page", 50, 1, MAX_PER_PAGE),

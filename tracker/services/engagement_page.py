@@ -21,19 +21,23 @@ from tracker.models import (
     MilestoneUpdate,
     User,
 )
+from tracker.services.audit import audience_clause
 
 
-def visible_engagement(actor: User, engagement_id: int) -> Engagement:
-    """The engagement if `actor` may see it; NotFound otherwise."""
-    return get_visible_engagement(db.session, actor, engagement_id)
+def visible_engagement(actor: User, engagement_id: int, missing: str | None = None) -> Engagement:
+    """The engagement if `actor` may see it; NotFound (saying `missing`) otherwise."""
+    return get_visible_engagement(
+        db.session, actor, engagement_id, missing or "Engagement not found."
+    )
 
 
 def visible_part(actor: User, model, row_id: int):
     """A row of an engagement (checklist item, milestone, member) `actor` may see."""
     row = db.session.get(model, row_id)
+    missing = f"{model.__name__} not found."  # the same answer whether absent or invisible
     if row is None:
-        raise NotFound(f"{model.__name__} not found.")
-    get_visible_engagement(db.session, actor, row.engagement_id)
+        raise NotFound(missing)
+    get_visible_engagement(db.session, actor, row.engagement_id, missing)
     return row
 
 
@@ -64,11 +68,12 @@ def milestones_with_updates(engagement_id: int) -> list[Milestone]:
     )
 
 
-def recent_audit(engagement_id: int, limit: int) -> list[AuditEvent]:
+def recent_audit(engagement_id: int, limit: int, can_view_cost: bool) -> list[AuditEvent]:
+    """The newest entries this audience may read (cost changes only for the client side)."""
     return list(
         db.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.engagement_id == engagement_id)
+            .where(AuditEvent.engagement_id == engagement_id, audience_clause(can_view_cost))
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )

@@ -14,10 +14,17 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, load_only
 
-from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
+from tracker.auth.permissions import (
+    Action,
+    can,
+    get_visible_engagement,
+    require,
+    visible_clause,
+)
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, Milestone, ProviderOrganisation, User
+from tracker.services.audit import audience_clause
 
 SORT_COLUMNS = {
     "title": Engagement.title,
@@ -148,7 +155,9 @@ def get_engagement(actor: User, engagement_id: int) -> Engagement:
 def audit_timeline(actor: User, engagement_id: int, page: int = 1, per_page: int = 50) -> Page:
     """The engagement's audit trail, newest first, one page of it."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    where = AuditEvent.engagement_id == engagement.id
+    where = (AuditEvent.engagement_id == engagement.id) & audience_clause(
+        can(actor, Action.VIEW_COST, engagement)
+    )
     total = db.session.scalar(select(func.count(AuditEvent.id)).where(where))
     rows = db.session.scalars(
         select(AuditEvent)
@@ -165,5 +174,5 @@ def get_milestone(actor: User, milestone_id: int) -> Milestone:
     milestone = db.session.get(Milestone, milestone_id)
     if milestone is None or milestone.removed_at is not None:
         raise NotFound("Milestone not found.")
-    get_visible_engagement(db.session, actor, milestone.engagement_id)
+    get_visible_engagement(db.session, actor, milestone.engagement_id, "Milestone not found.")
     return milestone

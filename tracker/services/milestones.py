@@ -42,7 +42,10 @@ def _milestone_for(actor: User, milestone_id: int) -> tuple[Milestone, Engagemen
     milestone = db.session.get(Milestone, milestone_id)
     if milestone is None:
         raise NotFound("Milestone not found.")
-    return milestone, get_visible_engagement(db.session, actor, milestone.engagement_id)
+    engagement = get_visible_engagement(
+        db.session, actor, milestone.engagement_id, missing="Milestone not found."
+    )
+    return milestone, engagement
 
 
 def _check_version(milestone: Milestone, expected_version: int | None) -> None:

@@ -178,6 +178,7 @@ def _apply(actor: User, subscriber: User, subscription: Subscription, data: dict
         merged["weekday"] = None
     chosen_ids = data.get("engagement_ids")
     errors = _field_errors(merged)
+    _provider_error(actor, merged, errors)
     engagements = _chosen(actor, subscriber, merged, chosen_ids, subscription, errors)
     if errors:
         raise ValidationFailed("The subscription could not be saved.", errors=errors)
@@ -208,11 +209,28 @@ def _field_errors(merged: dict) -> dict[str, list[str]]:
         ZoneInfo(str(merged["timezone"]))
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = [f"Unknown time zone {merged['timezone']!r}."]
-    if merged["scope"] == "provider":
-        provider_id = merged["provider_id"]
-        if provider_id is None or db.session.get(ProviderOrganisation, provider_id) is None:
-            errors["provider_id"] = ["Choose an existing provider organisation."]
     return errors
+
+
+def _provider_error(actor: User, merged: dict, errors: dict) -> None:
+    """A provider scope names an organisation the actor may see; any other id answers like
+    one that does not exist (a provider user could otherwise probe other organisations)."""
+    if merged["scope"] != "provider":
+        return
+    provider_id = merged["provider_id"]
+    if not isinstance(provider_id, int) or not _provider_visible(actor, provider_id):
+        errors["provider_id"] = ["Choose an existing provider organisation."]
+
+
+def _provider_visible(actor: User, provider_id: int) -> bool:
+    if actor.is_client_side:
+        return db.session.get(ProviderOrganisation, provider_id) is not None
+    if actor.role == Role.PROVIDER:
+        return actor.provider_id == provider_id
+    visible = select(Engagement.id).where(
+        Engagement.provider_id == provider_id, visible_clause(actor)
+    )
+    return db.session.scalar(visible.limit(1)) is not None
 
 
 def _chosen(actor, subscriber, merged, chosen_ids, subscription, errors) -> list | None:

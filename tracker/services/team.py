@@ -41,7 +41,9 @@ def _member_for_edit(actor: User, member_id: int) -> tuple[Engagement, TeamMembe
     member = db.session.get(TeamMember, member_id)
     if member is None:
         raise NotFound("Team member not found.")
-    engagement = get_visible_engagement(db.session, actor, member.engagement_id)
+    engagement = get_visible_engagement(
+        db.session, actor, member.engagement_id, missing="Team member not found."
+    )
     require(actor, Action.EDIT, engagement)
     return engagement, member
 

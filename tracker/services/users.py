@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 
+from tracker.auth import password_policy
 from tracker.auth.passwords import hash_password, verify_password
 from tracker.auth.tokens import active_token, hash_token, new_token_secret
 from tracker.core import clock
@@ -14,16 +15,30 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import ApiToken, ProviderOrganisation, Role, User
 from tracker.models.user import new_session_nonce
+from tracker.services import login_throttle
 
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, else None (no hint which was wrong)."""
-    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+def authenticate(email: str, password: str, address: str | None = None) -> User | None:
+    """The active user with this email and password, else None (no hint which was wrong).
+
+    Throttled per email and per client address (services/login_throttle.py): a locked
+    key raises TooManyAttempts before the password is looked at. Unknown emails cost
+    one hash verification too, so timing does not tell which accounts exist.
+    """
+    email = (email or "").strip().lower()
+    login_throttle.check(email, address)
+    user = db.session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password or "")
-    return user if ok and user is not None and user.is_active else None
+    if ok and user is not None and user.is_active:
+        login_throttle.record_success(email)
+        return user
+    wait = login_throttle.record_failure(email, address, user)
+    if wait is not None:  # this failure started a lock: say so now, not on the next try
+        raise login_throttle.too_many(wait)
+    return None
 
 
 def authenticate_token(secret: str) -> User | None:
@@ -42,6 +57,30 @@ def authenticate_token(secret: str) -> User | None:
 
 def end_sessions(user: User) -> None:
     """Invalidate every session and remember-cookie of this user."""
+    user.session_nonce = new_session_nonce()
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str, address: str | None = None) -> None:
+    """The signed-in user's own change: the current password first (throttled like a
+    sign-in), then the policy; other sessions end. Raises ValidationFailed naming the field."""
+    login_throttle.check(user.email, address)
+    if not verify_password(user.password_hash, current or ""):
+        if wait := login_throttle.record_failure(user.email, address, user):
+            raise login_throttle.too_many(wait)
+        raise ValidationFailed(
+            "The password was not changed.",
+            errors={"current_password": ["This is not your current password."]},
+        )
+    set_password(user, new)
+
+
+def set_password(user: User, new: str) -> None:
+    """Give the user a new password under the policy and end their other sessions; commit."""
+    refused = password_policy.problems(new or "", email=user.email, name=user.name)
+    if refused:
+        raise ValidationFailed("The password was not changed.", errors={"password": refused})
+    user.password_hash = hash_password(new)
     user.session_nonce = new_session_nonce()
     db.session.commit()
 
@@ -90,8 +129,10 @@ def create_user(
     errors = _validate_user_fields(email, role, provider, timezone)
     if db.session.scalar(select(User.id).where(User.email == email)):
         errors.setdefault("email", []).append("A user with this email already exists.")
-    if password is not None and len(password) < 8:
-        errors["password"] = ["Use at least 8 characters."]
+    if password is not None and (
+        refused := password_policy.problems(password, email=email, name=name)
+    ):
+        errors["password"] = refused
     if errors:
         raise ValidationFailed("The user could not be created.", errors=errors)
     user = User(email=email, name=name.strip(), role=role, timezone=timezone)

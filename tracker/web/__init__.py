@@ -5,9 +5,8 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
-    from tracker.auth.views import bp as auth_bp
     from tracker.extensions import csrf
-    from tracker.web import filters, tokens  # noqa: F401  (tokens adds main.tokens)
+    from tracker.web import converters, filters, security_headers, tokens  # noqa: F401
     from tracker.web.admin import bp as admin_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.digests import unsubscribe as digests_unsubscribe
@@ -16,9 +15,13 @@ def register_web(app: Flask) -> None:
     from tracker.web.healthz import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.landing import bp as main_bp
+    from tracker.web.login import bp as auth_bp
 
+    _trust_proxies(app)
+    converters.init_app(app)
     filters.init_app(app)
     csrf.exempt(digests_unsubscribe)  # the signed token in the URL is the credential
+    security_headers.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -27,3 +30,13 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind N reverse proxies, take the client address (sign-in throttling counts per
+    address) and scheme from their X-Forwarded-* headers; with none, trust no header."""
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from tracker.notifications.delivery import eml_name
 from tracker.services import outbox_admin
 from tracker.services.outbox_admin import STATUSES
+from tracker.web.security_headers import framed_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -50,3 +51,12 @@ def outbox_email(email_id: int):
     path = Path(current_app.config["MAIL_DIR"]) / eml_name(row)
     eml = path.read_text(errors="replace") if path.is_file() else None
     return render_template("admin/outbox_email.html", row=row, eml=eml)
+
+
+@bp.get("/outbox/<int:email_id>/html")
+def outbox_email_html(email_id: int):
+    """The HTML body alone, framed by the page above under its own policy (inline styles)."""
+    row = outbox_admin.outbox_email(email_id)
+    if row is None or not row.html_body:
+        abort(404)
+    return framed_email(row.html_body)

@@ -15,6 +15,7 @@ from tracker.errors import ValidationFailed
 from tracker.notifications import digests
 from tracker.services import subscriptions as subscription_service
 from tracker.web.responses import apply_errors
+from tracker.web.security_headers import framed_email
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -115,6 +116,13 @@ def preview():
     """What my digest would look like now (the HTML email, in a frame)."""
     message = digests.preview(current_user)
     return render_template("digests/preview.html", message=message)
+
+
+@bp.get("/preview/html")
+@login_required
+def preview_html():
+    """The preview's HTML body alone, for the page's sandboxed frame (its own policy)."""
+    return framed_email(digests.preview(current_user).html)
 
 
 @bp.get("/unsubscribe/<token>")

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
-from tracker.auth.views import safe_next
 from tracker.core import clock
 from tracker.errors import StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
@@ -23,6 +22,7 @@ from tracker.web.forms import (
     MilestoneUpdateForm,
     TeamMemberForm,
 )
+from tracker.web.login import safe_next
 from tracker.web.responses import apply_errors, form_version
 
 bp = Blueprint("work", __name__)
@@ -239,6 +239,8 @@ def _visible(model, row_id: int):
 def _visible_member(member_id: int) -> TeamMember:
     """The member if the user may edit its engagement (NotFound/Forbidden otherwise)."""
     member = _visible(TeamMember, member_id)
-    engagement = engagement_page.visible_engagement(current_user, member.engagement_id)
+    engagement = engagement_page.visible_engagement(
+        current_user, member.engagement_id, "TeamMember not found."
+    )
     require(current_user, Action.EDIT, engagement)
     return member

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from tracker.auth.permissions import Action, can
 from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.schemas.engagement import COST_FIELDS
 from tracker.services import engagement_page
 from tracker.services.engagement_queries import get_engagement
 from tracker.services.lifecycle import period_progress
@@ -35,6 +36,7 @@ class EngagementOverview:
     can_edit: bool = False
     can_fire: bool = False
     can_view_cost: bool = False
+    hidden_fields: tuple = ()  # left out of the audit trail's "edited …" for this viewer
     can_update_milestones: bool = False
     can_complete_checklist: bool = False
 
@@ -48,7 +50,9 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
         checklists=engagement_page.checklists_by_kind(engagement.id),
         milestones=milestones,
         members=list(engagement.members),
-        audit=engagement_page.recent_audit(engagement.id, AUDIT_LIMIT),
+        audit=engagement_page.recent_audit(
+            engagement.id, AUDIT_LIMIT, can(actor, Action.VIEW_COST, engagement)
+        ),
         timeline=timeline_svg(engagement, milestones, today),
         progress=period_progress(engagement, today),
         cost_to_date=cost_to_date(engagement, today),
@@ -63,6 +67,7 @@ def _set_permissions(overview: EngagementOverview, actor: User) -> None:
     overview.can_edit = can(actor, Action.EDIT, engagement)
     overview.can_fire = can(actor, Action.FIRE, engagement)
     overview.can_view_cost = can(actor, Action.VIEW_COST, engagement)
+    overview.hidden_fields = () if overview.can_view_cost else COST_FIELDS
     overview.can_update_milestones = can(actor, Action.UPDATE_MILESTONE, engagement)
     overview.can_complete_checklist = can(actor, Action.COMPLETE_CHECKLIST, engagement)
 

@@ -1,4 +1,4 @@
-"""Queueing email in the outbox: a row in the caller's transaction, unique by key."""
+"""The outbox: each email is a row written in the transaction that caused it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,87 @@
+"""Sign-in, sign-out and password change pages (endpoints `auth.*`, as before the move)."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from tracker.auth.forms import LoginForm, PasswordChangeForm
+from tracker.errors import TooManyAttempts, ValidationFailed
+from tracker.services import users as user_service
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form; on success go to `next` (if safe) or the dashboard."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "auth/login.html", form=form
+        ), 200 if request.method == "GET" else 400
+    try:
+        user = user_service.authenticate(form.email.data, form.password.data, request.remote_addr)
+    except TooManyAttempts as error:
+        form.password.errors.append(error.message)
+        page = render_template("auth/login.html", form=form)
+        return page, 429, {"Retry-After": str(error.retry_after)}
+    if user is None:  # the same words whether the email exists or not
+        form.password.errors.append("Email or password is not correct.")
+        return render_template("auth/login.html", form=form), 400
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(user, remember=form.remember.data)
+    flash(f"Signed in as {user.name}.", "success")
+    return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change my password: the current one, then a new one under the policy."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "auth/password.html", form=form
+        ), 200 if request.method == "GET" else 400
+    user = current_user._get_current_object()
+    try:
+        user_service.change_password(
+            user, form.current_password.data, form.password.data, request.remote_addr
+        )
+    except (ValidationFailed, TooManyAttempts) as error:
+        _show_errors(form, error)
+        status = 429 if isinstance(error, TooManyAttempts) else 422
+        return render_template("auth/password.html", form=form), status
+    login_user(user)  # the change ended every session, this one included: start a new one
+    flash("Your password was changed; other sessions were signed out.", "success")
+    return redirect(url_for("main.index"))
+
+
+def _show_errors(form, error) -> None:
+    fields = getattr(error, "errors", None) or {"current_password": [error.message]}
+    for name, messages in fields.items():
+        getattr(form, name, form.password).errors.extend(messages)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End the session everywhere: rotating the nonce invalidates old cookies too."""
+    user_service.end_sessions(current_user)
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
