@@ -68,6 +68,10 @@ class Config:
     SCHEDULER_TICK_SECONDS = int(os.environ.get("SCHEDULER_TICK_SECONDS", "30"))
     WORKFLOW_DIR = os.environ.get("WORKFLOW_DIR", str(BASE_DIR / "workflows" / "definitions"))
     DEFAULT_WORKFLOW = os.environ.get("DEFAULT_WORKFLOW", "staff_augmentation")
+    # Outgoing webhooks (docs/adr/0092): targets on private networks are refused unless allowed.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+    WEBHOOK_REQUIRE_HTTPS = _bool("WEBHOOK_REQUIRE_HTTPS", False)
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))
     PASSWORD_HASH_FAST = False  # tests only: a cheaper KDF so the suite stays quick
 
 
@@ -95,6 +99,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WEBHOOK_REQUIRE_HTTPS = _bool("WEBHOOK_REQUIRE_HTTPS", True)
 
     @classmethod
     def check(cls) -> None:

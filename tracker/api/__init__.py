@@ -20,6 +20,7 @@ def api_modules() -> list:
         adrs,
         artifacts,
         audit,
+        calendar,
         checklists,
         engagements,
         me,
@@ -32,7 +33,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions, adrs, shadows, artifacts]
+    return [*resources, subscriptions, adrs, shadows, artifacts, calendar]
 
 
 def register_api(app: Flask) -> None:

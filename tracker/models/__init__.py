@@ -14,6 +14,13 @@ from tracker.models.base import (
 )
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.integration import (
+    CalendarEntry,
+    CalendarFeed,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from tracker.models.knowledge import Adr, AdrRevision, Artifact, ShadowAssignment, ShadowSession
 from tracker.models.milestone import Milestone, MilestoneUpdate
 from tracker.models.notification import (
@@ -33,6 +40,8 @@ __all__ = [
     "ApiToken",
     "Artifact",
     "AuditEvent",
+    "CalendarEntry",
+    "CalendarFeed",
     "ChecklistItem",
     "ChecklistKind",
     "ChecklistStatus",
@@ -53,6 +62,9 @@ __all__ = [
     "Subscription",
     "TeamMember",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkflowDefinitionRecord",
     "WorkflowTimer",
     "engagement_follower",

@@ -8,6 +8,7 @@ def register_web(app: Flask) -> None:
     from tracker.auth.views import bp as auth_bp
     from tracker.web import filters, tokens  # noqa: F401  (tokens adds main.tokens)
     from tracker.web.admin import bp as admin_bp
+    from tracker.web.calendar import bp as calendar_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.engagements import bp as engagements_bp
     from tracker.web.health import bp as health_bp
@@ -24,3 +25,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)
+    app.register_blueprint(calendar_bp)

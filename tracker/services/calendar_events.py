@@ -1,0 +1,297 @@
+"""The events of a calendar feed and their iCalendar text: a constant number of queries.
+
+Sources: milestone due dates, the engagement's period end dates, pending (and past)
+workflow timers such as a scheduled review, checklist items the user owns, and shadow
+sign-off targets. Every event is all-day, has a UID per object, a SEQUENCE that rises
+whenever its date, summary or status changes (a stored counter, see CalendarEntry), a
+DTSTAMP of that change, and STATUS:CANCELLED once the item is completed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from icalendar import Calendar, Event
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from tracker.db_setup import utcnow
+from tracker.extensions import db
+from tracker.models import (
+    CalendarEntry,
+    ChecklistItem,
+    Engagement,
+    Milestone,
+    ShadowAssignment,
+    WorkflowTimer,
+    label,
+)
+from tracker.services.calendar_feed import (
+    FeedScope,
+    owned_items_clause,
+    scoped_ids,
+    shadow_clause,
+)
+from tracker.services.workflow import definition_for
+
+PRODID = "-//Engagement Tracker//Calendar feed//EN"
+
+
+@dataclass
+class FeedItem:
+    """One all-day event before it becomes iCalendar text."""
+
+    uid: str
+    day: date
+    summary: str
+    engagement: Engagement
+    cancelled: bool = False
+    category: str = "Engagement"
+    sequence: int = 0
+    stamp: object = None
+
+    @property
+    def fingerprint(self) -> str:
+        material = f"{self.day.isoformat()}|{self.summary}|{self.cancelled}"
+        return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "engagement-tracker.local"
+
+
+def state_label(engagement: Engagement) -> str:
+    """The state's label from the engagement's own definition version."""
+    try:
+        definition = definition_for(engagement.workflow_name, engagement.workflow_version)
+    except Exception:  # an unknown definition must not break a feed: fall back to the name
+        return label(engagement.state)
+    state = definition.states.get(engagement.state)
+    return state.label if state else label(engagement.state)
+
+
+def _timer_label(timer: WorkflowTimer, engagement: Engagement) -> str:
+    try:
+        definition = definition_for(engagement.workflow_name, engagement.workflow_version)
+        transition = definition.find_transition(timer.from_state, timer.event)
+    except Exception:
+        transition = None
+    return transition.label if transition else label(timer.event)
+
+
+def collect_items(scope: FeedScope) -> list[FeedItem]:
+    """Every event of the feed, from five queries whatever their number."""
+    host = _host()
+    engagements = {e.id: e for e in db.session.scalars(select(Engagement).where(scope.clause))}
+    items = _engagement_dates(engagements.values(), host)
+    items += _milestones(scope, engagements, host)
+    items += _timers(scope, engagements, host)
+    items += _checklist_items(scope, host)
+    items += _shadow_targets(scope, host)
+    items.sort(key=lambda item: (item.day, item.uid))
+    return items
+
+
+def _engagement_dates(engagements, host: str) -> list[FeedItem]:
+    items = []
+    for e in engagements:
+        for column, words in (("trial_end", "trial window ends"), ("period_end", "period ends")):
+            day = getattr(e, column)
+            if day is None or (column == "trial_end" and e.period_end == day):
+                continue
+            items.append(
+                FeedItem(
+                    uid=f"engagement-{e.id}-{column.replace('_', '-')}@{host}",
+                    day=day,
+                    summary=f"{e.title}: {words}",
+                    engagement=e,
+                    cancelled=e.is_closed,
+                    category="Period end",
+                )
+            )
+    return items
+
+
+def _milestones(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
+    rows = db.session.scalars(
+        select(Milestone).where(Milestone.engagement_id.in_(scoped_ids(scope)))
+    )
+    return [
+        FeedItem(
+            uid=f"milestone-{m.id}@{host}",
+            day=m.due_date,
+            summary=f"{engagements[m.engagement_id].title}: milestone '{m.title}' due",
+            engagement=engagements[m.engagement_id],
+            cancelled=m.is_final,
+            category="Milestone",
+        )
+        for m in rows
+    ]
+
+
+def _timers(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
+    """Scheduled transitions (a review at the period's end); a cancelled one is CANCELLED."""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    rows = db.session.scalars(
+        select(WorkflowTimer).where(WorkflowTimer.engagement_id.in_(scoped_ids(scope)))
+    )
+    items = []
+    for timer in rows:
+        engagement = engagements[timer.engagement_id]
+        items.append(
+            FeedItem(
+                uid=f"timer-{timer.id}@{host}",
+                day=timer.due_at.astimezone(zone).date(),
+                summary=f"{engagement.title}: {_timer_label(timer, engagement)} (scheduled)",
+                engagement=engagement,
+                cancelled=timer.status == "cancelled",
+                category="Review",
+            )
+        )
+    return items
+
+
+def _checklist_items(scope: FeedScope, host: str) -> list[FeedItem]:
+    rows = db.session.scalars(
+        select(ChecklistItem)
+        .options(joinedload(ChecklistItem.engagement))
+        .where(owned_items_clause(scope))
+    )
+    return [
+        FeedItem(
+            uid=f"checklist-{item.id}@{host}",
+            day=item.due_date,
+            summary=f"{item.engagement.title}: {item.title}",
+            engagement=item.engagement,
+            cancelled=item.is_complete,
+            category="Checklist",
+        )
+        for item in rows
+    ]
+
+
+def _shadow_targets(scope: FeedScope, host: str) -> list[FeedItem]:
+    """Sign-off targets of shadow assignments in scope, or where the user is the shadow."""
+    rows = db.session.scalars(
+        select(ShadowAssignment)
+        .options(joinedload(ShadowAssignment.engagement), joinedload(ShadowAssignment.member))
+        .where(shadow_clause(scope))
+    )
+    return [
+        FeedItem(
+            uid=f"shadow-{a.id}@{host}",
+            day=a.end_date,
+            summary=f"{a.engagement.title}: shadow sign-off for {a.member.name}",
+            engagement=a.engagement,
+            cancelled=a.signed_off_at is not None,
+            category="Shadow sign-off",
+        )
+        for a in rows
+    ]
+
+
+def assign_sequences(items: list[FeedItem]) -> None:
+    """Give each item its stored SEQUENCE, bumping it where the fingerprint changed.
+
+    Two statements at most besides the read (one executemany each for new and changed
+    entries), then one commit. Losing an insert race to another feed request retries.
+    """
+    for _attempt in range(3):
+        try:
+            _sync_entries(items)
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("calendar entries kept changing under this request")
+
+
+def _sync_entries(items: list[FeedItem]) -> None:
+    if not items:
+        return
+    now = utcnow()
+    stored = {
+        row.uid: row
+        for row in db.session.execute(
+            select(CalendarEntry.id, CalendarEntry.uid, CalendarEntry.fingerprint,
+                   CalendarEntry.sequence, CalendarEntry.changed_at)
+            .where(CalendarEntry.uid.in_([item.uid for item in items]))
+        )
+    }  # fmt: skip
+    new, changed = [], []
+    for item in items:
+        row = stored.get(item.uid)
+        if row is None:
+            item.sequence, item.stamp = 0, now
+            new.append({"uid": item.uid, "fingerprint": item.fingerprint, "sequence": 0,
+                        "changed_at": now})  # fmt: skip
+        elif row.fingerprint != item.fingerprint:
+            item.sequence, item.stamp = row.sequence + 1, now
+            changed.append({"row_id": row.id, "fp": item.fingerprint, "seq": row.sequence + 1})
+        else:
+            item.sequence, item.stamp = row.sequence, row.changed_at
+    if new:
+        db.session.execute(insert(CalendarEntry), new)
+    if changed:
+        _bump(changed, now)
+
+
+def _bump(changed: list[dict], now) -> None:
+    table = CalendarEntry.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.sequence == bindparam("seq") - 1)
+        .values(fingerprint=bindparam("fp"), sequence=bindparam("seq"), changed_at=now)
+    )
+    db.session.execute(statement, changed, execution_options={"synchronize_session": False})
+
+
+def _description(item: FeedItem) -> str:
+    """State, health with its reasons, and the link back; never cost figures."""
+    e = item.engagement
+    lines = [f"Status: {state_label(e)}", f"Health: {e.effective_health}"]
+    lines += [f"- {reason.get('message', '')}" for reason in (e.health_reasons or [])]
+    lines.append(engagement_link(e))
+    return "\n".join(lines)
+
+
+def engagement_link(engagement: Engagement) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/engagements/{engagement.id}"
+
+
+def to_ical(items: list[FeedItem], name: str) -> bytes:
+    """The VCALENDAR text (CRLF line ends and 75-octet folding come from `icalendar`)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    for item in items:
+        event = Event()
+        event.add("uid", item.uid)
+        event.add("dtstamp", item.stamp)
+        event.add("dtstart", item.day)
+        event.add("dtend", item.day + timedelta(days=1))
+        event.add("summary", item.summary)
+        event.add("description", _description(item))
+        event.add("url", engagement_link(item.engagement))
+        event.add("categories", [item.category])
+        event.add("sequence", item.sequence)
+        event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def render_feed(scope: FeedScope, name: str) -> bytes:
+    """Collect, sequence (committing new counters) and serialise one feed."""
+    items = collect_items(scope)
+    assign_sequences(items)
+    return to_ical(items, name)
