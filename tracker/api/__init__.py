@@ -23,6 +23,7 @@ def api_modules() -> list:
         calendar,
         checklists,
         engagements,
+        exports,
         me,
         milestones,
         shadows,
@@ -33,7 +34,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions, adrs, shadows, artifacts, calendar]
+    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports]
 
 
 def register_api(app: Flask) -> None:

@@ -11,6 +11,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.calendar import bp as calendar_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.engagements import bp as engagements_bp
+    from tracker.web.exports import bp as exports_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.main import bp as main_bp
@@ -26,3 +27,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(exports_bp)
