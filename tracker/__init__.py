@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     # cached readiness score are written in the same flush as the change causing them.
     import tracker.services.readiness  # noqa: F401
     import tracker.services.reminders  # noqa: F401
+    import tracker.services.webhook_events  # noqa: F401  (webhook rows, docs/adr/0092)
 
 
 def _migrations_dir():
