@@ -31,10 +31,11 @@ def api_modules() -> list:
         team,
         tokens,
         transitions,
+        webhooks,
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports]
+    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports, webhooks]
 
 
 def register_api(app: Flask) -> None:

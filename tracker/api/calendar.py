@@ -12,14 +12,12 @@ blp = protected(Blueprint("Calendar", __name__, description="Personal calendar f
 
 
 def _body(feed) -> dict:
-    return CalendarFeedSchema().dump(
-        {
-            "url": calendar_feed.feed_url(feed),
-            "scope": feed.scope,
-            "created_at": feed.created_at,
-            "rotated_at": feed.rotated_at,
-        }
-    )
+    return {
+        "url": calendar_feed.feed_url(feed),
+        "scope": feed.scope,
+        "created_at": feed.created_at,
+        "rotated_at": feed.rotated_at,
+    }
 
 
 @blp.route("")

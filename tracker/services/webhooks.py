@@ -27,19 +27,10 @@ from tracker.db_setup import utcnow
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from tracker.schemas.webhook import EVENT_TYPES as WEBHOOK_EVENT_TYPES
 
-EVENT_TYPES = (
-    "engagement.created",
-    "engagement.transitioned",
-    "engagement.health_changed",
-    "engagement.closed",
-    "milestone.status_changed",
-    "milestone.verdict_given",
-    "checklist_item.completed",
-    "checklist_item.reopened",
-    "adr.status_changed",
-    "shadow.signed_off",
-)
+# The one list of event types lives with the schema that validates them.
+EVENT_TYPES = WEBHOOK_EVENT_TYPES
 TEST_EVENT = "webhook.test"
 SCHEMA_VERSION = 1
 SECRET_PREFIX = "whsec_"
