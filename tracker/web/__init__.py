@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.health import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.main import bp as main_bp
+    from tracker.web.webhooks import bp as webhooks_bp
     from tracker.web.work import bp as work_bp
 
     filters.init_app(app)
@@ -28,3 +29,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(knowledge_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(webhooks_bp)

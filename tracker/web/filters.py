@@ -61,6 +61,7 @@ NAV_LINKS = [
     ("calendar.index", "Calendar", {"admin", "manager", "provider", "stakeholder"}),
     ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
     ("admin.outbox", "Outbox", {"admin"}),
+    ("webhooks_admin.index", "Webhooks", {"admin"}),
 ]
 
 
