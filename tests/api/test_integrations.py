@@ -20,6 +20,12 @@ def test_calendar_url_is_made_once_and_rotation_kills_the_old_one(api, client):
     assert_error(api.get("/me/calendar"), 401)
 
 
+def test_calendar_scope_all_is_for_the_client_side(api):
+    assert api.patch("/me/calendar", "manager", json={"scope": "all"}).get_json()["scope"] == "all"
+    assert_error(api.patch("/me/calendar", "provider", json={"scope": "all"}), 422, field="scope")
+    assert_error(api.patch("/me/calendar", "manager", json={"scope": "x"}), 422, field="scope")
+
+
 @pytest.mark.parametrize("role", ["manager", "provider", "stakeholder"])
 def test_only_admins_manage_webhooks(api, role):
     assert_error(api.get("/webhooks", role), 403)

@@ -1,10 +1,10 @@
-"""/api/v1/me/calendar: the caller's iCalendar feed URL (created on first use) and rotation."""
+"""/api/v1/me/calendar: the caller's iCalendar feed URL (made on first use), scope, rotation."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from tracker.api.common import actor, protected
-from tracker.schemas.calendar import CalendarFeedSchema
+from tracker.schemas.calendar import CalendarFeedSchema, CalendarScopeSchema
 from tracker.services import calendar_feed
 
 URL_PREFIX = "/me/calendar"
@@ -26,6 +26,12 @@ class CalendarFeedItem(MethodView):
     def get(self):
         """Your feed's address (made on first use); subscribe to it in any calendar app."""
         return _body(calendar_feed.get_or_create_feed(actor()))
+
+    @blp.arguments(CalendarScopeSchema)
+    @blp.response(200, CalendarFeedSchema)
+    def patch(self, data):
+        """Managers and admins: "mine" (owned or followed engagements) or "all"."""
+        return _body(calendar_feed.set_scope(actor(), data["scope"]))
 
 
 @blp.route("/rotate")

@@ -1,6 +1,6 @@
 """Calendar feed schemas: the subscription URL (it holds the feed's secret)."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class CalendarFeedSchema(Schema):
@@ -13,3 +13,11 @@ class CalendarFeedSchema(Schema):
     )
     created_at = fields.DateTime(required=True)
     rotated_at = fields.DateTime(allow_none=True)
+
+
+class CalendarScopeSchema(Schema):
+    scope = fields.String(
+        required=True,
+        validate=validate.OneOf(("mine", "all")),
+        metadata={"description": "all is for admins and managers"},
+    )
