@@ -117,6 +117,7 @@ def test_safe_cell_covers_every_owasp_start():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # generating 10,000 engagements takes minutes on a busy machine
 def test_ten_thousand_rows_stream_in_constant_queries(app, query_counter):
     from tracker.services import scale_data
     from tracker.services.dashboard import DashboardQuery

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g
 from icalendar import Calendar, Event
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -66,22 +66,32 @@ def _host() -> str:
     return urlsplit(current_app.config["BASE_URL"]).hostname or "engagement-tracker.local"
 
 
+def _definition(engagement: Engagement):
+    """The engagement's definition version, looked up once per request (flask.g).
+
+    `definition_for` may query (it records a first-seen definition), so a feed or export of
+    10,000 engagements must not call it per row.
+    """
+    cache = g.setdefault("_definitions_by_version", {})
+    key = (engagement.workflow_name, engagement.workflow_version)
+    if key not in cache:
+        try:
+            cache[key] = definition_for(*key)
+        except Exception:  # an unknown definition must not break a feed: names fall back
+            cache[key] = None
+    return cache[key]
+
+
 def state_label(engagement: Engagement) -> str:
     """The state's label from the engagement's own definition version."""
-    try:
-        definition = definition_for(engagement.workflow_name, engagement.workflow_version)
-    except Exception:  # an unknown definition must not break a feed: fall back to the name
-        return label(engagement.state)
-    state = definition.states.get(engagement.state)
+    definition = _definition(engagement)
+    state = definition.states.get(engagement.state) if definition else None
     return state.label if state else label(engagement.state)
 
 
 def _timer_label(timer: WorkflowTimer, engagement: Engagement) -> str:
-    try:
-        definition = definition_for(engagement.workflow_name, engagement.workflow_version)
-        transition = definition.find_transition(timer.from_state, timer.event)
-    except Exception:
-        transition = None
+    definition = _definition(engagement)
+    transition = definition.find_transition(timer.from_state, timer.event) if definition else None
     return transition.label if transition else label(timer.event)
 
 
