@@ -214,3 +214,14 @@ def test_query_count_is_constant_in_the_number_of_events(app, client, world, que
     with query_counter() as many:
         client.get(path)
     assert many.count == few.count, many.statements
+
+
+def test_events_older_than_the_history_window_are_left_out(app, client, world):
+    with app.app_context():
+        engagement = db.session.get(Engagement, world["engagement"])
+        old = add_milestone(engagement, days=-100, title="Long ago")
+        recent = add_milestone(engagement, days=-10, title="Last week")
+        old_id, recent_id = old.id, recent.id
+    uids = set(_events(client.get(_feed_path(app, world["manager"])).data))
+    assert f"milestone-{recent_id}@localhost" in uids
+    assert f"milestone-{old_id}@localhost" not in uids

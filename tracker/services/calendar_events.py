@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -99,7 +99,7 @@ def collect_items(scope: FeedScope) -> list[FeedItem]:
     """Every event of the feed, from five queries whatever their number."""
     host = _host()
     engagements = {e.id: e for e in db.session.scalars(select(Engagement).where(scope.clause))}
-    items = _engagement_dates(engagements.values(), host)
+    items = _engagement_dates(engagements.values(), host, scope.since)
     items += _milestones(scope, engagements, host)
     items += _timers(scope, engagements, host)
     items += _checklist_items(scope, host)
@@ -108,12 +108,24 @@ def collect_items(scope: FeedScope) -> list[FeedItem]:
     return items
 
 
-def _engagement_dates(engagements, host: str) -> list[FeedItem]:
+def _since(column, scope: FeedScope, *, instant: bool = False) -> tuple:
+    """The WHERE condition leaving out events before the feed's history window."""
+    if scope.since is None:
+        return ()
+    start = datetime.combine(scope.since, time.min, tzinfo=UTC) if instant else scope.since
+    return (column >= start,)
+
+
+def _engagement_dates(engagements, host: str, since: date | None) -> list[FeedItem]:
     items = []
     for e in engagements:
         for column, words in (("trial_end", "trial window ends"), ("period_end", "period ends")):
             day = getattr(e, column)
-            if day is None or (column == "trial_end" and e.period_end == day):
+            if (
+                day is None
+                or (since and day < since)
+                or (column == "trial_end" and e.period_end == day)
+            ):
                 continue
             items.append(
                 FeedItem(
@@ -130,7 +142,9 @@ def _engagement_dates(engagements, host: str) -> list[FeedItem]:
 
 def _milestones(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
     rows = db.session.scalars(
-        select(Milestone).where(Milestone.engagement_id.in_(scoped_ids(scope)))
+        select(Milestone).where(
+            Milestone.engagement_id.in_(scoped_ids(scope)), *_since(Milestone.due_date, scope)
+        )
     )
     return [
         FeedItem(
@@ -149,7 +163,10 @@ def _timers(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
     """Scheduled transitions (a review at the period's end); a cancelled one is CANCELLED."""
     zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
     rows = db.session.scalars(
-        select(WorkflowTimer).where(WorkflowTimer.engagement_id.in_(scoped_ids(scope)))
+        select(WorkflowTimer).where(
+            WorkflowTimer.engagement_id.in_(scoped_ids(scope)),
+            *_since(WorkflowTimer.due_at, scope, instant=True),
+        )
     )
     items = []
     for timer in rows:
@@ -171,7 +188,7 @@ def _checklist_items(scope: FeedScope, host: str) -> list[FeedItem]:
     rows = db.session.scalars(
         select(ChecklistItem)
         .options(joinedload(ChecklistItem.engagement))
-        .where(owned_items_clause(scope))
+        .where(owned_items_clause(scope), *_since(ChecklistItem.due_date, scope))
     )
     return [
         FeedItem(
@@ -191,7 +208,7 @@ def _shadow_targets(scope: FeedScope, host: str) -> list[FeedItem]:
     rows = db.session.scalars(
         select(ShadowAssignment)
         .options(joinedload(ShadowAssignment.engagement), joinedload(ShadowAssignment.member))
-        .where(shadow_clause(scope))
+        .where(shadow_clause(scope), *_since(ShadowAssignment.end_date, scope))
     )
     return [
         FeedItem(

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -39,6 +39,9 @@ SECRET_PREFIX = "cal_"
 SECRET_LENGTH = len(SECRET_PREFIX) + 43  # 32 bytes, URL-safe base64 without padding
 SCOPES = ("mine", "all")
 FEED_NOT_FOUND = "Calendar feed not found."
+# Calendar clients show what is coming; events older than this are left out of the feed
+# (a 10,000-engagement "all" feed would otherwise carry every milestone ever planned).
+HISTORY = timedelta(days=90)
 
 
 def _secret_for(nonce: str) -> str:
@@ -126,6 +129,7 @@ class FeedScope:
     user: User
     clause: ColumnElement[bool]
     engagement_id: int | None = None
+    since: date | None = None  # events before this day are left out (HISTORY)
 
 
 def scope_for(feed: CalendarFeed, engagement_id: int | None = None) -> FeedScope:
@@ -136,16 +140,19 @@ def scope_for(feed: CalendarFeed, engagement_id: int | None = None) -> FeedScope
     """
     user = feed.user
     visible = visible_clause(user)
+    since = utcnow().date() - HISTORY
     if engagement_id is not None:
         if not user.is_client_side:
             raise NotFound(FEED_NOT_FOUND)
-        return FeedScope(user, and_(visible, Engagement.id == engagement_id), engagement_id)
+        clause = and_(visible, Engagement.id == engagement_id)
+        return FeedScope(user, clause, engagement_id, since)
     if user.is_client_side and feed.scope != "all":
         followed = select(engagement_follower.c.engagement_id).where(
             engagement_follower.c.user_id == user.id
         )
-        return FeedScope(user, or_(Engagement.owner_id == user.id, Engagement.id.in_(followed)))
-    return FeedScope(user, visible)
+        clause = or_(Engagement.owner_id == user.id, Engagement.id.in_(followed))
+        return FeedScope(user, clause, since=since)
+    return FeedScope(user, visible, since=since)
 
 
 def scoped_ids(scope: FeedScope):
@@ -224,6 +231,7 @@ def etag_for(feed: CalendarFeed, scope: FeedScope, probe: tuple) -> str:
             user.role,
             user.provider_id,
             scope.engagement_id,
+            scope.since,
             current_app.config["BASE_URL"],
             probe,
         )
