@@ -225,3 +225,18 @@ def test_events_older_than_the_history_window_are_left_out(app, client, world):
     uids = set(_events(client.get(_feed_path(app, world["manager"])).data))
     assert f"milestone-{recent_id}@localhost" in uids
     assert f"milestone-{old_id}@localhost" not in uids
+
+
+def test_query_count_is_constant_in_the_number_of_engagements(app, client, world, query_counter):
+    path = _feed_path(app, world["manager"])
+    client.get(path)
+    with query_counter() as few:
+        client.get(path)
+    with app.app_context():
+        manager = db.session.get(User, world["manager"])
+        for n in range(6):
+            add_milestone(make_engagement(manager, title=f"More {n}"), days=n + 1)
+    client.get(path)
+    with query_counter() as many:
+        client.get(path)
+    assert many.count == few.count, [s[:60] for s in many.statements]

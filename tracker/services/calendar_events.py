@@ -223,22 +223,6 @@ def _shadow_targets(scope: FeedScope, host: str) -> list[FeedItem]:
     ]
 
 
-def assign_sequences(items: list[FeedItem]) -> None:
-    """Give each item its stored SEQUENCE, bumping it where the fingerprint changed.
-
-    Two statements at most besides the read (one executemany each for new and changed
-    entries), then one commit. Losing an insert race to another feed request retries.
-    """
-    for _attempt in range(3):
-        try:
-            _sync_entries(items)
-            db.session.commit()
-            return
-        except IntegrityError:
-            db.session.rollback()
-    raise RuntimeError("calendar entries kept changing under this request")
-
-
 def _sync_entries(items: list[FeedItem]) -> None:
     if not items:
         return
@@ -318,7 +302,19 @@ def to_ical(items: list[FeedItem], name: str) -> bytes:
 
 
 def render_feed(scope: FeedScope, name: str) -> bytes:
-    """Collect, sequence (committing new counters) and serialise one feed."""
-    items = collect_items(scope)
-    assign_sequences(items)
-    return to_ical(items, name)
+    """Collect, sequence and serialise one feed, then commit the new or bumped counters.
+
+    Serialised before the commit (which expires every loaded row: reading them afterwards
+    would cost one query per engagement). Losing an insert race to another request for an
+    overlapping feed starts again; SEQUENCE stays monotone either way.
+    """
+    for _attempt in range(3):
+        items = collect_items(scope)
+        try:
+            _sync_entries(items)
+            body = to_ical(items, name)
+            db.session.commit()
+            return body
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("calendar entries kept changing under this request")
