@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tracker.demo.seed import DEMO_PASSWORD
 
 from tests.factories import PASSWORD, make_user
 from tracker.auth import password_policy
+from tracker.demo.seed import DEMO_PASSWORD
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import User

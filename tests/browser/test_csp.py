@@ -44,7 +44,6 @@ PER_ROUTE = 2  # URLs visited per route and role (e.g. two engagements)
 def csp_server(tmp_path):
     """The demo after one scheduler tick (so the outbox holds real emails), served live."""
     from tracker.demo.seed import seed_demo
-
     from tracker.notifications.tick import run_tick
 
     url = f"sqlite:///{tmp_path / 'csp.db'}"

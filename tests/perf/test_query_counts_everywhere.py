@@ -99,6 +99,9 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "Subscriptions.Subscriptions": [("manager_api", f"{API}/subscriptions")],
     "Subscriptions.SubscriptionItem": [("manager_api", f"{API}/subscriptions/{{subscription}}")],
     "Tokens.Tokens": [("manager_api", f"{API}/tokens")],
+    "calendar.index": [("manager", "/calendar"), ("provider", "/calendar")],
+    "Calendar.CalendarFeedItem": [("manager_api", f"{API}/me/calendar")],
+    "webhooks_admin.index": [("admin", "/admin/webhooks")],
 }
 
 SKIPPED: dict[str, str] = {
@@ -108,6 +111,20 @@ SKIPPED: dict[str, str] = {
     "health.healthz": "liveness probe: one fixed check, lists nothing",
     "auth.login": "the sign-in form; shows nothing from the database",
     "main.index": "only redirects (302) to /dashboard or /my-milestones, both covered",
+    "calendar.feed": "secret URL; constant queries asserted in tests/web/test_calendar.py",
+    "calendar.engagement_feed": "secret URL; as calendar.feed (tests/web/test_calendar.py)",
+    "exports.engagements_csv": "streamed CSV: queries per batch asserted in test_csv_export.py",
+    "exports.milestones_csv": "streamed CSV of one engagement; a fixed three queries",
+    "exports.checklist_csv": "streamed CSV of one engagement; a fixed three queries",
+    "exports.audit_csv": "streamed CSV of one engagement; one query read with yield_per",
+    "Exports.EngagementExport": "streamed CSV: as exports.engagements_csv",
+    "Exports.MilestonesExport": "streamed CSV: as exports.milestones_csv",
+    "Exports.ChecklistExport": "streamed CSV: as exports.checklist_csv",
+    "Exports.AuditExport": "streamed CSV: as exports.audit_csv",
+    "webhooks_admin.show": "admin page of one endpoint: one endpoint and a LIMIT-100 log join",
+    "Webhooks.Webhooks": "admin-only API (no admin token here); one query over endpoints",
+    "Webhooks.WebhookItem": "admin-only API: one primary-key read",
+    "Webhooks.WebhookDeliveries": "admin-only API: one LIMIT-100 joined query",
 }
 
 # endpoint -> reason, for an N+1 that lives in a file this change may not touch.

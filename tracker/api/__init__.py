@@ -25,8 +25,10 @@ def api_modules() -> list:
         adrs,
         artifacts,
         audit,
+        calendar,
         checklists,
         engagements,
+        exports,
         me,
         milestones,
         shadows,
@@ -34,10 +36,11 @@ def api_modules() -> list:
         team,
         tokens,
         transitions,
+        webhooks,
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions, adrs, shadows, artifacts]
+    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports, webhooks]
 
 
 def register_api(app: Flask) -> None:

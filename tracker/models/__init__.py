@@ -15,6 +15,13 @@ from tracker.models.base import (
 )
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.integration import (
+    CalendarEntry,
+    CalendarFeed,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from tracker.models.knowledge import Adr, AdrRevision, Artifact, ShadowAssignment, ShadowSession
 from tracker.models.login_throttle import LoginThrottle
 from tracker.models.milestone import Milestone, MilestoneUpdate
@@ -35,6 +42,8 @@ __all__ = [
     "ApiToken",
     "Artifact",
     "AuditEvent",
+    "CalendarEntry",
+    "CalendarFeed",
     "ChecklistItem",
     "ChecklistKind",
     "ChecklistStatus",
@@ -57,6 +66,9 @@ __all__ = [
     "Subscription",
     "TeamMember",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkflowDefinitionRecord",
     "WorkflowTimer",
     "engagement_follower",

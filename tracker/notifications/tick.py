@@ -47,14 +47,22 @@ def _delivery(now: datetime) -> int:
     return deliver_due(max(now, clock.now()))
 
 
+def _webhooks(now: datetime) -> int:
+    from tracker.notifications.webhook_delivery import deliver_due
+
+    return deliver_due(max(now, clock.now()))
+
+
 # (name, step(now) -> count). Order matters: timers first (a transition may plan
 # reminders), then reminders (they queue email), health before digests (they show
-# it), then delivery sends the outbox.
+# it), webhooks before email (an endpoint disabled in this tick mails its admin in it),
+# then delivery sends the outbox.
 TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
     ("timers", _timers),
     ("reminders", _reminders),
     ("health", _health),
     ("digests", _digests),
+    ("webhooks", _webhooks),
     ("delivery", _delivery),
 ]
 

@@ -16,6 +16,9 @@ What is kept current, by what:
   after every flush that touches a milestone, checklist item or engagement (SESSION_LISTENERS).
 - `Engagement.health` and `health_reasons`: `health.refresh_health`, called by the
   transition, milestone and checklist services before their commit (CALLED_BY_SERVICES).
+- `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
+  after every flush that changes an engagement, milestone, checklist item, ADR or shadow
+  (SESSION_LISTENERS); transitions call `webhook_events.queue_transition_events` themselves.
 - Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
   "health" step (tracker/notifications/tick.py).
 
@@ -38,6 +41,7 @@ from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
 from tracker.services.readiness import store_readiness_after_flush
 from tracker.services.reminder_planning import replan_after_flush
+from tracker.services.webhook_events import queue_after_flush as queue_webhook_events
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,12 @@ class Listener:
     keeps: str
 
 
-# Run in this order after each flush: readiness first, then reminder planning.
+# Run in this order after each flush: readiness first, then reminder planning, then the
+# webhook rows (docs/adr/0092) for the flush's events.
 SESSION_LISTENERS: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", store_readiness_after_flush, "readiness score and gaps"),
     Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
+    Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
 )
 
 MAPPER_LISTENERS: tuple[Listener, ...] = (

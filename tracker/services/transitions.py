@@ -13,7 +13,7 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, GuardFailed, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, User, WorkflowTimer
-from tracker.services import audit
+from tracker.services import audit, webhook_events
 from tracker.services.engagements import (
     check_version,
     commit_or_stale,
@@ -124,6 +124,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
         reason=plan.cleaned_inputs.get("reason") or plan.override_reason,
         data=_audit_data(plan),
     )
+    webhook_events.queue_transition_events(engagement, user, plan, from_state)
     db.session.flush()
     _after_transition(engagement, now)
     commit_or_stale()

@@ -8,14 +8,17 @@ def register_web(app: Flask) -> None:
     from tracker.extensions import csrf
     from tracker.web import converters, filters, security_headers, tokens  # noqa: F401
     from tracker.web.admin import bp as admin_bp
+    from tracker.web.calendar import bp as calendar_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.digests import unsubscribe as digests_unsubscribe
     from tracker.web.engagement_parts import bp as work_bp
     from tracker.web.engagements import bp as engagements_bp
+    from tracker.web.exports import bp as exports_bp
     from tracker.web.healthz import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.landing import bp as main_bp
     from tracker.web.login import bp as auth_bp
+    from tracker.web.webhooks import bp as webhooks_bp
 
     _trust_proxies(app)
     converters.init_app(app)
@@ -30,6 +33,9 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def _trust_proxies(app: Flask) -> None:

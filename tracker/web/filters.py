@@ -55,8 +55,10 @@ NAV_LINKS = [
     ("main.my_milestones", "My milestones", {"provider"}),
     ("main.engagements", "Engagements", {"provider"}),
     ("digests.subscriptions", "Digests", {"admin", "manager", "provider", "stakeholder"}),
+    ("calendar.index", "Calendar", {"admin", "manager", "provider", "stakeholder"}),
     ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
     ("admin.outbox", "Outbox", {"admin"}),
+    ("webhooks_admin.index", "Webhooks", {"admin"}),
 ]
 
 

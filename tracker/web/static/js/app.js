@@ -25,3 +25,24 @@
   window.addEventListener("hashchange", highlight);
   highlight();
 })();
+// Copy buttons: <button data-copy-target="ID"> copies the value of the input with that id.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var id = button.getAttribute("data-copy-target");
+      var source = document.getElementById(id);
+      var status = document.querySelector('[data-copy-status="' + id + '"]');
+      function done(text) { if (status) { status.textContent = text; } }
+      source.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.value).then(
+          function () { done("Copied."); },
+          function () { done(document.execCommand("copy") ? "Copied." : "Press Ctrl+C to copy."); }
+        );
+      } else {
+        done(document.execCommand("copy") ? "Copied." : "Press Ctrl+C to copy.");
+      }
+    });
+  });
+})();

@@ -1,0 +1,61 @@
+"""CSV exports in the API: the engagement list (same filters and sort as GET /engagements)
+and one engagement's milestones with history, checklist and audit trail."""
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from tracker.api.common import ID, actor, protected
+from tracker.core import clock
+from tracker.schemas.export import EngagementExportQuerySchema
+from tracker.services import csv_export
+
+URL_PREFIX = "/engagements"
+blp = protected(Blueprint("Exports", __name__, description="CSV exports"))
+CSV_DOC = {"description": "UTF-8 CSV with a byte-order mark and a header row"}
+
+
+def csv_response(chunks, filename: str) -> Response:
+    """A streamed text/csv attachment; the app context stays open until the last row."""
+    response = Response(stream_with_context(chunks), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@blp.route("/export.csv")
+class EngagementExport(MethodView):
+    @blp.arguments(EngagementExportQuerySchema, location="query")
+    @blp.response(200, content_type="text/csv", **CSV_DOC)
+    def get(self, args):
+        """Every engagement GET /engagements selects, as CSV (cost columns for the client side)."""
+        sort = args.pop("sort")
+        today = clock.now().date()
+        chunks = csv_export.api_list_csv(actor(), args, sort, today)
+        return csv_response(chunks, f"engagements-{today.isoformat()}.csv")
+
+
+@blp.route(f"/<{ID}:engagement_id>/milestones.csv")
+class MilestonesExport(MethodView):
+    @blp.response(200, content_type="text/csv", **CSV_DOC)
+    def get(self, engagement_id):
+        """The engagement's milestones, one row per status update."""
+        chunks = csv_export.milestones_csv(actor(), engagement_id)
+        return csv_response(chunks, f"engagement-{engagement_id}-milestones.csv")
+
+
+@blp.route(f"/<{ID}:engagement_id>/checklist.csv")
+class ChecklistExport(MethodView):
+    @blp.response(200, content_type="text/csv", **CSV_DOC)
+    def get(self, engagement_id):
+        """The engagement's checklist items."""
+        chunks = csv_export.checklist_csv(actor(), engagement_id)
+        return csv_response(chunks, f"engagement-{engagement_id}-checklist.csv")
+
+
+@blp.route(f"/<{ID}:engagement_id>/audit.csv")
+class AuditExport(MethodView):
+    @blp.response(200, content_type="text/csv", **CSV_DOC)
+    def get(self, engagement_id):
+        """The engagement's audit trail, oldest first."""
+        chunks = csv_export.audit_csv(actor(), engagement_id)
+        return csv_response(chunks, f"engagement-{engagement_id}-audit.csv")
