@@ -81,7 +81,10 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
 
 def _handle(reminder: Reminder, now: datetime) -> str:
     """Queue the emails if the reminder still holds ("sent"), else "skipped"."""
-    engagement = reminder.engagement
+    # Judged under the engagement's row lock, so a hold committed after the claim wins.
+    engagement = db.session.get(
+        Engagement, reminder.engagement_id, with_for_update=True, populate_existing=True
+    )
     rule = {r.name: r for r in planning.rules_for(engagement)}.get(reminder.rule)
     target = _target(reminder, engagement)
     if rule is None or target is None or not planning.applies(rule, target, engagement):

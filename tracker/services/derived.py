@@ -16,6 +16,8 @@ What is kept current, by what:
   after every flush that touches a milestone, checklist item or engagement (SESSION_LISTENERS).
 - `Engagement.health` and `health_reasons`: `health.refresh_health`, called by the
   transition, milestone and checklist services before their commit (CALLED_BY_SERVICES).
+- `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
+  moves without a transition: `timers.replan_timers_after_flush` (SESSION_LISTENERS).
 - Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
   "health" step (tracker/notifications/tick.py).
 
@@ -38,6 +40,7 @@ from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
 from tracker.services.readiness import store_readiness_after_flush
 from tracker.services.reminder_planning import replan_after_flush
+from tracker.services.timers import replan_timers_after_flush
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Listener:
 SESSION_LISTENERS: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", store_readiness_after_flush, "readiness score and gaps"),
     Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
+    Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
 )
 
 MAPPER_LISTENERS: tuple[Listener, ...] = (

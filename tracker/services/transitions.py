@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,7 +13,7 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, GuardFailed, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, User, WorkflowTimer
-from tracker.services import audit
+from tracker.services import audit, holds
 from tracker.services.engagements import (
     check_version,
     commit_or_stale,
@@ -113,6 +113,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
         IMPLEMENTATIONS[action.name](engagement, action.params, now)
     if plan.is_final:
         engagement.closed_at = now
+    hold = _hold_bookkeeping(engagement, plan, now)
     _replace_timers(engagement, from_state, plan, now)
     audit.record(
         engagement,
@@ -122,7 +123,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
         from_state=from_state,
         to_state=plan.to_state,
         reason=plan.cleaned_inputs.get("reason") or plan.override_reason,
-        data=_audit_data(plan),
+        data=_audit_data(plan, hold),
     )
     db.session.flush()
     _after_transition(engagement, now)
@@ -157,11 +158,29 @@ def _refuse_missing_inputs(unmet) -> None:
         raise ValidationFailed("The transition's inputs are incomplete.", errors=errors)
 
 
-def _audit_data(plan: Plan) -> dict:
-    data = {"inputs": plan.cleaned_inputs}
+def _hold_bookkeeping(engagement: Engagement, plan: Plan, now: datetime) -> dict | None:
+    """Entering a hold records it; resuming moves the dates on (services.holds)."""
+    if plan.pauses:
+        holds.begin(engagement, plan, now)
+    elif plan.resumes:
+        return holds.end(engagement, plan, now)
+    elif engagement.paused_from_state is not None:
+        holds.clear(engagement)  # left the hold another way (terminated while on hold)
+    return None
+
+
+def _audit_data(plan: Plan, hold: dict | None = None) -> dict:
+    data = {"inputs": {k: _plain(v) for k, v in plan.cleaned_inputs.items()}}
+    if hold is not None:
+        data["hold"] = hold
     if plan.overridden:
         data["overridden"] = [u.to_dict() for u in plan.overridden]
     return data
+
+
+def _plain(value):
+    """An input as JSON keeps it (a date input as its ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _replace_timers(engagement: Engagement, from_state: str, plan: Plan, now: datetime) -> None:
