@@ -27,7 +27,7 @@ def _fire_one(timer_id: int, worker: str, now: datetime) -> int:
     """Fire one timer; a timer whose engagement left `from_state` is cancelled instead."""
     from tracker.services.transitions import fire_as_scheduler
 
-    timer = db.session.get(WorkflowTimer, timer_id)
+    timer = db.session.get(WorkflowTimer, timer_id, populate_existing=True)
     if timer is None or timer.status != "pending" or timer.claimed_by != worker:
         db.session.rollback()
         return 0
@@ -94,6 +94,12 @@ def replan_timers_after_flush(session, flush_context) -> None:
             replan_timers(session, obj)
 
 
+def _was_unset(engagement: Engagement, key: str) -> bool:
+    """The date just went from unset to set (the timer could not be set on entry)."""
+    history = inspect(engagement).attrs[key].history
+    return history.has_changes() and all(old is None for old in history.deleted)
+
+
 def replan_timers(session, engagement: Engagement) -> None:
     """Each timer of the current state due where its date expression now resolves:
     moved, cancelled when its date was cleared, or added when its date was set."""
@@ -112,7 +118,7 @@ def replan_timers(session, engagement: Engagement) -> None:
         day = spec.offset.resolve(dates)
         due = start_of_day(day) if day is not None else None
         rows = [row for row in pending if row.event == spec.event]
-        if not rows and due is not None:
+        if not rows and due is not None and _was_unset(engagement, spec.offset.anchor):
             session.execute(
                 insert(WorkflowTimer).values(
                     engagement_id=engagement.id,
