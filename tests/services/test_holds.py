@@ -206,4 +206,3 @@ def test_bad_holds_and_resumes_are_refused_and_change_nothing(held_world):
     assert engagement.is_closed and engagement.paused_from_state is None
     with pytest.raises(Conflict):
         _hold(ids)  # closed
-
