@@ -86,7 +86,7 @@ def test_a_21_day_hold_stops_the_clock_and_resume_moves_every_date_on(held_world
     assert engagement.pause_reason == "Client budget freeze"
     assert _pending_timers(ids["engagement"]) == []
     assert engagement.health == "amber"
-    assert [r["code"] for r in engagement.health_reasons] == ["on_hold"]
+    assert [r["code"] for r in engagement.health_reasons] == ["paused"]
     assert engagement.health_reasons[0]["message"] == (
         f"On hold since {TODAY:%-d %b}, reason: Client budget freeze; "
         f"expected to resume {TODAY + timedelta(days=14):%-d %b}"
@@ -98,7 +98,7 @@ def test_a_21_day_hold_stops_the_clock_and_resume_moves_every_date_on(held_world
     engagement = db.session.get(Engagement, ids["engagement"])
     assert engagement.state == "on_hold"
     # Not red, not stale, not overdue: only the hold (the day-35 milestone stays quiet).
-    assert [r["code"] for r in engagement.health_reasons] == ["on_hold"]
+    assert [r["code"] for r in engagement.health_reasons] == ["paused"]
     # The only mail in 21 days: the owner is told the expected resume date has passed.
     sent = db.session.scalars(select(Reminder.rule).where(Reminder.status == "sent")).all()
     assert sent == ["hold_past_expected_resume"]

@@ -11,6 +11,8 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
   for `stale_after`: amber;
 - checklist_overdue: an open checklist item past its due date: amber; red after
   `checklist_red_after`;
+- paused (a state whose phase is "paused"): amber, "On hold since …, reason …"; on
+  hold the clock stops, so only blocked, at-risk and missed milestones count beside it;
 - period_ending: the running period ends within `period_ending_within` with
   milestones not yet final: amber; period_over: it has ended and no review began;
   period_without_milestones: a running period with nothing to judge it by: amber.
@@ -114,7 +116,7 @@ def _on_hold(engagement, facts: HealthFacts) -> tuple[str, list]:
     text += f", reason: {reason}" if reason else ""
     expected = getattr(engagement, "expected_resume", None)
     text += f"; expected to resume {expected:%-d %b}" if expected else ""
-    reasons = [_reason("on_hold", Health.AMBER, text)]
+    reasons = [_reason("paused", Health.AMBER, text)]
     for m in facts.milestones:
         anchor = f"milestone-{m.id}"
         if m.status == "blocked":
