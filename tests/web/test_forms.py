@@ -875,6 +875,8 @@ def test_a_manager_puts_an_engagement_on_hold_and_resumes_it_on_the_page(
     html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert "On hold since" in html and "Budget freeze" in html
     assert 'name="t-resume-shift_dates"' in html
+    board = client.get("/dashboard").get_data(as_text=True)  # the dashboard shows the hold
+    assert 'data-testid="hold"' in board and "(from Trial): Budget freeze" in board
     with app.app_context():  # the hold began ten days ago
         engagement = db.session.get(Engagement, engagement_id)
         engagement.paused_at = engagement.paused_at - timedelta(days=10)
