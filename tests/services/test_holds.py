@@ -14,7 +14,15 @@ from tests.support.scheduler import T0, add_milestone, at, frozen, outbox_keys, 
 from tracker.core import claims
 from tracker.errors import Conflict, ValidationFailed
 from tracker.extensions import db
-from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, Reminder, WorkflowTimer
+from tracker.models import (
+    AuditEvent,
+    ChecklistItem,
+    Engagement,
+    Milestone,
+    OutboxEmail,
+    Reminder,
+    WorkflowTimer,
+)
 from tracker.notifications.tick import run_tick
 from tracker.services import timers, transitions
 from tracker.services.transitions import start_of_day
@@ -103,6 +111,9 @@ def test_a_21_day_hold_stops_the_clock_and_resume_moves_every_date_on(held_world
     sent = db.session.scalars(select(Reminder.rule).where(Reminder.status == "sent")).all()
     assert sent == ["hold_past_expected_resume"]
     assert [k.split(":")[0] for k in outbox_keys()] == ["hold_past_expected_resume"]
+    subject = db.session.scalars(select(OutboxEmail.subject)).one()
+    expected = TODAY + timedelta(days=14)
+    assert subject.startswith(f"The hold was expected to end on {expected:%a %-d %b %Y}")
 
     engagement = _resume(ids)
     moved = timedelta(days=21)

@@ -30,6 +30,7 @@ ACTIONS = {
     "then extend or begin knowledge transfer.",
 }
 PERIOD_NAMES = {"trial_end": "The 90-day trial", "period_end": "The current period"}
+HOLD_ACTION = "Resume the engagement once work restarts, or tell the team the new date."
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,20 @@ def email_context(rule, target: Target, engagement: Engagement, anchor: date, no
     days = (anchor - now.astimezone(zone).date()).days
     what = _what(rule, target)
     when = _when(days, "ends" if target.kind == "period" else "is due", anchor)
+    action = ACTIONS[target.kind]
+    if rule.anchor == "expected_resume":  # a hold that outlasts its expected resume date
+        what, when, action = (
+            "The hold",
+            f"was expected to end on {anchor:%a %-d %b %Y}",
+            HOLD_ACTION,
+        )
     fragment = "" if target.kind == "period" else f"#{target.kind}-{target.id}"
     base = current_app.config["BASE_URL"].rstrip("/")
     return {
         "subject": f"{what} {when} — {engagement.title}",
         "what": what,
         "when": when,
-        "action": ACTIONS[target.kind],
+        "action": action,
         "link": f"{base}/engagements/{engagement.id}{fragment}",
         "engagement": engagement,
         "rule": rule,
