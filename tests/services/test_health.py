@@ -114,6 +114,15 @@ def test_no_provider_update_for_longer_than_the_threshold_is_amber():
     assert _judge([_milestone(updated_days_ago=14)])[0] == "green"
 
 
+def test_the_days_on_hold_do_not_count_towards_staleness():
+    quiet = _milestone(updated_days_ago=30)  # the last update came before a 21-day hold
+    resumed = _engagement()
+    resumed.resumed_at = datetime.combine(TODAY - timedelta(days=9), datetime.min.time(), UTC)
+    assert _judge([quiet], engagement=resumed)[0] == "green"
+    resumed.resumed_at -= timedelta(days=6)  # 15 quiet days since the resume
+    assert _codes(_judge([quiet], engagement=resumed)[1]) == [("milestone_stale", "amber")]
+
+
 def test_staleness_does_not_accrue_outside_a_running_period():
     quiet = _milestone(updated_days_ago=40)
     assert _judge([quiet], state=_phase("setup")) == ("green", [])
