@@ -89,7 +89,23 @@ def fire(
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     require(actor, Action.FIRE, engagement)
     check_version(engagement, expected_version)
-    return _fire(engagement, actor, actor_for(actor), event, inputs or {}, override_reason, now)
+    inputs = _dates_from_text(engagement, event, inputs or {})
+    return _fire(engagement, actor, actor_for(actor), event, inputs, override_reason, now)
+
+
+def _dates_from_text(engagement: Engagement, event: str, inputs: dict) -> dict:
+    """A `date` input given as ISO text (JSON has no dates) becomes a date; anything
+    else is left for the engine to refuse ("Enter a date.")."""
+    transition = engine_for(engagement).definition.find_transition(engagement.state, event)
+    typed = dict(inputs)
+    for spec in transition.inputs if transition is not None else ():
+        value = typed.get(spec.name)
+        if spec.type == "date" and isinstance(value, str):
+            try:
+                typed[spec.name] = date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+    return typed
 
 
 def fire_as_scheduler(engagement_id: int, event: str, *, now: datetime | None = None) -> Engagement:
