@@ -11,6 +11,8 @@ from .expressions import Offset
 from .facts import FactCall
 from .meaning import DEFAULT_PERIOD, HealthRules, ReadinessRules
 
+PREVIOUS = "$previous"  # the `to` of a history transition
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -103,6 +105,11 @@ class Transition:
     overridable: bool = True
     index: int = 0
 
+    @property
+    def history(self) -> bool:
+        """A history transition (`to = "$previous"`): back to the state the hold began in."""
+        return self.to == PREVIOUS
+
 
 @dataclass(frozen=True)
 class ReminderRule:
@@ -170,6 +177,15 @@ class Definition:
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """Every transition out of `state`, in file order."""
         return tuple(t for t in self.transitions if state in t.from_states)
+
+    def returns_to(self, transition: Transition) -> tuple[str, ...]:
+        """The states a transition may lead to: for a history transition, every state
+        from which its paused source state can be entered, in file order."""
+        if not transition.history:
+            return (transition.to,)
+        sources = set(transition.from_states)
+        pausing = {s for t in self.transitions if t.to in sources for s in t.from_states}
+        return tuple(n for n in self.states if n in pausing)
 
     def find_transition(self, state: str, event: str) -> Transition | None:
         """The transition `event` out of `state`, or None."""

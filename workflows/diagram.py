@@ -13,7 +13,12 @@ CURRENT_STROKE = "#b45309"
 
 
 def _edges(defn: Definition) -> list[tuple[str, str, Transition]]:
-    return [(source, t.to, t) for t in defn.transitions for source in t.from_states]
+    return [
+        (source, target, t)
+        for t in defn.transitions
+        for source in t.from_states
+        for target in defn.returns_to(t)
+    ]
 
 
 def _mermaid_text(text: str) -> str:

@@ -55,6 +55,9 @@ class Engine:
         """Every transition out of the subject's state, with whether `actor` may fire it now."""
         options = []
         for transition in self.definition.transitions_from(subject.state):
+            target = self._target(transition, subject)
+            if target is None:
+                continue  # a history transition with nowhere recorded to return to
             role_unmet = _role_unmet(transition, actor)
             asking = replace(subject, actor_role=actor.role, inputs=None)
             guard_unmet = self.guard_unmet(transition, asking)
@@ -63,7 +66,7 @@ class Engine:
                 TransitionOption(
                     event=transition.event,
                     label=transition.label,
-                    to_state=transition.to,
+                    to_state=target,
                     allowed=not unmet,
                     unmet=unmet,
                     inputs=transition.inputs,
@@ -74,11 +77,19 @@ class Engine:
                         and transition.overridable
                         and actor.role == "admin"
                     ),
-                    to_label=self.definition.states[transition.to].label,
+                    to_label=self.definition.states[target].label,
                     ends_early=_ends_early(self.definition, transition),
                 )
             )
         return options
+
+    def _target(self, transition: Transition, subject: Subject) -> str | None:
+        """Where the transition leads from this subject: a history transition returns to
+        the recorded `paused_from` (None when that is not a state it may return to)."""
+        if not transition.history:
+            return transition.to
+        back = subject.paused_from
+        return back if back in self.definition.returns_to(transition) else None
 
     def transition_for(self, state: str, event: str) -> Transition:
         """The transition `event` out of `state`; raises UnknownEvent naming what exists."""
@@ -98,6 +109,10 @@ class Engine:
     ) -> Plan:
         """The plan for firing `event` now, or raise why not (role, inputs, then guards)."""
         transition = self.transition_for(subject.state, event)
+        target = self._target(transition, subject)
+        if target is None:
+            message = f"'{event}' has no state to return to: none was recorded on entering the hold"
+            raise TransitionNotAllowed([Unmet("no_state_to_return_to", message, None)])
         reason = _check_override_request(actor, override_reason)
         role_unmet = _role_unmet(transition, actor)
         if role_unmet:
@@ -107,21 +122,25 @@ class Engine:
         unmet = tuple(self.guard_unmet(transition, firing))
         if unmet and (reason is None or not transition.overridable):
             raise TransitionNotAllowed(unmet)
-        return self._build_plan(transition, subject.state, cleaned, unmet, reason)
+        return self._build_plan(transition, subject.state, target, cleaned, unmet, reason)
 
-    def _build_plan(self, transition, from_state, cleaned, overridden, reason) -> Plan:
-        target = self.definition.states[transition.to]
-        calls = transition.actions + target.on_enter
+    def _build_plan(self, transition, from_state, to_state, cleaned, overridden, reason) -> Plan:
+        target = self.definition.states[to_state]
+        # Resuming is not entering anew: the state's on_enter actions (a trial window,
+        # a milestone plan) ran when it was first entered; its timers are set again.
+        calls = transition.actions + (() if transition.history else target.on_enter)
         return Plan(
             event=transition.event,
             from_state=from_state,
-            to_state=transition.to,
+            to_state=to_state,
             actions=tuple(_substitute(call, cleaned) for call in calls),
             timers=tuple(PlannedTimer(t.event, t.at) for t in target.timers),
             cleaned_inputs=cleaned,
             overridden=overridden,
             override_reason=reason if overridden else None,
             is_final=target.final,
+            pauses=target.phase == "paused",
+            resumes=transition.history,
         )
 
 
@@ -140,7 +159,7 @@ def _check_override_request(actor: Actor, override_reason: str | None) -> str | 
 
 def _ends_early(definition, transition) -> bool:
     """A transition into a final state whose outcome is not "completed"."""
-    if not definition.states[transition.to].final:
+    if transition.history or not definition.states[transition.to].final:
         return False
     outcomes = [a.params.get("outcome") for a in transition.actions if a.name == "set_outcome"]
     return any(outcome != "completed" for outcome in outcomes)

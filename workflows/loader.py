@@ -13,6 +13,7 @@ from typing import Any
 from . import meaning, reminders, validation
 from .actions import ACTIONS
 from .definition import (
+    PREVIOUS,
     ActionCall,
     ChecklistBinding,
     Definition,
@@ -280,15 +281,15 @@ def _parse_transition(
     event, to = table.get("event"), table.get("to")
     if not isinstance(event, str) or not _NAME.match(event):
         problems.add(where, "'event' missing or not a lowercase identifier")
-    if to not in states:
+    if to not in states and to != PREVIOUS:
         problems.add(where, f"unknown target state '{to}'")
-    from_states, from_any = _parse_from(table.get("from"), where, states, problems)
+    from_states, from_any = _parse_from(table.get("from"), to, where, states, problems)
     inputs = _parse_inputs(table.get("inputs", []), where, problems)
     input_types = {spec.name: spec.type for spec in inputs}
     actions = _parse_actions(table.get("actions", []), f"{where}: actions", problems, input_types)
     guards = _parse_guards(table.get("guards", []), where, problems)
     _check_guard_inputs(guards, inputs, where, problems)
-    if not isinstance(event, str) or to not in states:
+    if not isinstance(event, str) or (to not in states and to != PREVIOUS):
         return None
     return Transition(
         event=event,
@@ -306,10 +307,16 @@ def _parse_transition(
 
 
 def _parse_from(
-    raw: object, where: str, states: dict[str, State], problems: Problems
+    raw: object, to: object, where: str, states: dict[str, State], problems: Problems
 ) -> tuple[tuple[str, ...], bool]:
     if raw == "*":
-        return tuple(n for n, s in states.items() if not s.final), True
+        # Every open state but the target; into a hold, every running (not paused) state.
+        pausing = to in states and states[to].phase == "paused"
+        return tuple(
+            n
+            for n, s in states.items()
+            if not s.final and n != to and not (pausing and s.phase == "paused")
+        ), True
     names = [raw] if isinstance(raw, str) else raw
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         problems.add(where, "'from' must be a state name, a list of state names, or \"*\"")

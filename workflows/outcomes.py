@@ -80,3 +80,5 @@ class Plan:
     overridden: tuple[Unmet, ...] = ()
     override_reason: str | None = None
     is_final: bool = False
+    pauses: bool = False  # enters a paused state: the app records where from and why
+    resumes: bool = False  # a history transition: back to the state the hold began in

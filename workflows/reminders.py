@@ -100,8 +100,8 @@ def _recipients(raw: object, subject: str, where: str, problems: Problems) -> tu
 
 
 def _states(raw: object, states: dict, where: str, problems: Problems) -> tuple[str, ...]:
-    if raw is None:
-        return tuple(n for n, s in states.items() if not s.final)
+    if raw is None:  # every running state: a hold pauses reminders unless a rule names it
+        return tuple(n for n, s in states.items() if not s.final and s.phase != "paused")
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
         problems.add(where, "'states' must be a list of state names")
         return ()

@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 ROLES = ("admin", "manager", "provider", "stakeholder", "system")
 DATE_KEYS = ("discovery_start", "trial_start", "trial_end", "period_start", "period_end")
+DATE_KEYS += ("expected_resume",)  # set while on hold, when a resume date was given
 CHECKLIST_KINDS = ("prerequisite", "placement", "knowledge_transfer")
 CHECKLIST_COMPLETE = frozenset({"done", "not_applicable"})
 MILESTONE_FINAL = frozenset({"met", "missed"})
@@ -117,6 +118,7 @@ class Subject:
     current_period: int = 0
     dates: Mapping[str, date | None] = field(default_factory=_empty_dates)
     technical_contact: str | None = None  # the named internal contact's name
+    paused_from: str | None = None  # while on hold: the state a history transition returns to
     problem_statement: str = ""
     # Set by the engine, not the application: who is asking, and the inputs supplied
     # when a transition is fired (None while only listing the options).

@@ -34,7 +34,7 @@ def layered_columns(defn: Definition) -> list[list[str]]:
     while frontier:
         node = frontier.pop(0)
         for t in defn.transitions:
-            if node in t.from_states and not t.from_any and t.to not in depth:
+            if node in t.from_states and not (t.from_any or t.history) and t.to not in depth:
                 depth[t.to] = depth[node] + 1
                 frontier.append(t.to)
     open_depths = [d for n, d in depth.items() if not defn.states[n].final]

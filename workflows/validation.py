@@ -29,6 +29,7 @@ def check(states: dict[str, State], transitions: list[Transition], problems: Pro
     _check_duplicates(states, transitions, problems)
     _check_timers(states, transitions, problems)
     _check_on_enter(states, transitions, problems)
+    _check_holds(states, transitions, problems)
 
 
 def _check_initial(states: dict[str, State], problems: Problems) -> str | None:
@@ -65,8 +66,22 @@ def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:
     return seen
 
 
+def _returns_to(transition: Transition, transitions: list[Transition]) -> set[str]:
+    """Where a transition may lead: a history transition, to every state its (paused)
+    source can be entered from."""
+    if not transition.history:
+        return {transition.to}
+    sources = set(transition.from_states)
+    return {s for t in transitions if t.to in sources for s in t.from_states}
+
+
 def _check_reachable(initial: str, states, transitions: list[Transition], problems) -> None:
-    edges = [(s, t.to) for t in transitions for s in t.from_states]
+    edges = [
+        (s, target)
+        for t in transitions
+        for s in t.from_states
+        for target in _returns_to(t, transitions)
+    ]
     reachable = _closure({initial}, edges)
     finals = {n for n, s in states.items() if s.final}
     can_finish = _closure(finals, [(b, a) for a, b in edges])
@@ -90,6 +105,32 @@ def _check_duplicates(states, transitions: list[Transition], problems: Problems)
                 )
             else:
                 first[key] = transition
+
+
+def _check_holds(states: dict[str, State], transitions: list[Transition], problems) -> None:
+    """A history transition leaves a paused state; a hold is entered from running states
+    only (so there is always a state to return to) and has a history transition out."""
+    paused = {n for n, s in states.items() if s.phase == "paused"}
+    for transition in transitions:
+        if transition.history and not set(transition.from_states) <= paused:
+            others = ", ".join(sorted(set(transition.from_states) - paused))
+            problems.add(
+                where(transition),
+                f'a history transition (to = "$previous") must leave a paused state, not {others}',
+            )
+        elif not transition.history and transition.to in paused:
+            inside = sorted(set(transition.from_states) & paused)
+            if inside:
+                problems.add(
+                    where(transition),
+                    f"a hold is entered from running states, not from paused '{inside[0]}'",
+                )
+    for name in sorted(paused):
+        if not any(t.history and name in t.from_states for t in transitions):
+            problems.add(
+                f"states.{name}",
+                'a paused state needs a history transition out (to = "$previous")',
+            )
 
 
 def _keys(transition: Transition) -> set[tuple[str, str]]:

@@ -1,11 +1,14 @@
 """Engagement list (filters, sort, pages, constant queries), create, update, ETag/If-Match."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.api.conftest import assert_error
 from tests.factories import make_engagement, make_user
 from tracker.extensions import db
-from tracker.models import Engagement
+from tracker.models import Engagement, WorkflowTimer
+from tracker.services.transitions import start_of_day
 
 
 def _provider_id(api, world):
@@ -201,3 +204,64 @@ def test_monthly_cost_a_cent_above_the_maximum_is_422_naming_the_field(api, worl
     body["monthly_cost"] = over
     assert_error(api.post("/engagements", "manager", json=body), 422, field="monthly_cost")
     assert api.get("/engagements", "manager").get_json()["meta"]["total"] == 2
+
+
+def _into_trial(app, engagement_id):
+    """Put the engagement in a running trial with the review timer entering it sets."""
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        engagement.state = "trial"
+        engagement.trial_start = engagement.period_start = date.today()
+        engagement.trial_end = engagement.period_end = date.today() + timedelta(days=90)
+        db.session.add(
+            WorkflowTimer(
+                engagement_id=engagement_id,
+                event="begin_review",
+                from_state="trial",
+                due_at=start_of_day(engagement.trial_end),
+            )
+        )
+        db.session.commit()
+        return engagement.trial_end
+
+
+def _pending_due(app, engagement_id):
+    with app.app_context():
+        return db.session.scalars(
+            db.select(WorkflowTimer.due_at).where(
+                WorkflowTimer.engagement_id == engagement_id, WorkflowTimer.status == "pending"
+            )
+        ).all()
+
+
+def test_patching_the_trial_end_moves_its_review_timer(app, api, world):
+    eid = world.engagements["own"]
+    end = _into_trial(app, eid)
+    shorter = end - timedelta(days=30)
+    body = {"trial_end": shorter.isoformat(), "period_end": shorter.isoformat()}
+    response = api.patch(f"/engagements/{eid}", "manager", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["trial_end"] == shorter.isoformat()
+    with app.app_context():
+        assert _pending_due(app, eid) == [start_of_day(shorter)]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"trial_end": "2020-01-01"}, "trial_end"),  # before the trial starts
+        ({"period_end": None}, "period_end"),
+    ],
+)
+def test_a_bad_date_move_is_422_naming_the_field_and_changes_nothing(app, api, world, body, field):
+    eid = world.engagements["own"]
+    _into_trial(app, eid)
+    before = _pending_due(app, eid)
+    assert_error(api.patch(f"/engagements/{eid}", "manager", json=body), 422, field=field)
+    assert _pending_due(app, eid) == before
+
+
+def test_a_period_date_not_set_yet_cannot_be_patched(api, world):
+    eid = world.engagements["own"]  # still in discovery: no trial dates
+    response = api.patch(f"/engagements/{eid}", "manager", json={"trial_end": "2027-01-01"})
+    assert_error(response, 422, field="trial_end")

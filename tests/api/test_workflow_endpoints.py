@@ -187,3 +187,28 @@ def test_early_review_needs_a_reason_then_extending_by_three_months_works(app, a
     response = api.post(f"{path}/transitions/extend", "manager", json=extend)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["state"] == "extension"
+
+
+def test_hold_and_resume_through_the_api(app, api, world):
+    path = f"/engagements/{world.engagements['own']}"
+    assert_error(api.post(f"{path}/transitions/resume", "manager", json={}), 409)  # not held
+    bad = {"inputs": {"reason": "Budget freeze", "expected_resume": "soon"}}
+    assert_error(
+        api.post(f"{path}/transitions/put_on_hold", "manager", json=bad),
+        422,
+        field="expected_resume",
+    )
+    back = (date.today() + timedelta(days=21)).isoformat()
+    body = {"inputs": {"reason": "Budget freeze", "expected_resume": back}}
+    held = api.post(f"{path}/transitions/put_on_hold", "manager", json=body)
+    assert held.status_code == 200, held.get_data(as_text=True)
+    assert held.get_json()["state"] == "on_hold"
+    with app.app_context():
+        engagement = db.session.get(Engagement, world.engagements["own"])
+        assert engagement.expected_resume.isoformat() == back
+        assert engagement.paused_from_state == "discovery"
+    assert_error(api.post(f"{path}/transitions/put_on_hold", "manager", json=body), 409)
+    options = {o["event"]: o for o in api.get(f"{path}/transitions", "manager").get_json()}
+    assert options["resume"]["to_state"] == "discovery"
+    resumed = api.post(f"{path}/transitions/resume", "manager", json={"inputs": {}})
+    assert resumed.status_code == 200 and resumed.get_json()["state"] == "discovery"

@@ -99,6 +99,30 @@ def test_period_text_counts_days_of_the_trial(ctx):
     assert period_text(engagement, date(2026, 2, 9)) == "Day 40 of 90 of the trial"
 
 
+def test_period_text_shows_the_hold_instead_of_the_day_count(ctx):
+    from datetime import UTC, datetime
+
+    from tracker.services import transitions
+
+    manager = make_user("manager")
+    engagement = make_engagement(manager)
+    engagement.state = "trial"
+    engagement.trial_start = engagement.period_start = date(2026, 1, 1)
+    engagement.trial_end = engagement.period_end = date(2026, 4, 1)
+    db.session.commit()
+    when = datetime(2026, 2, 9, 10, 0, tzinfo=UTC)
+    transitions.fire(
+        manager,
+        engagement.id,
+        "put_on_hold",
+        {"reason": "Data access slipped", "expected_resume": date(2026, 3, 2)},
+        now=when,
+    )
+    assert period_text(engagement, date(2026, 2, 20)) == (
+        "On hold since 9 Feb (from Trial): Data access slipped; expected back 2 Mar"
+    )
+
+
 def test_trial_ending_without_a_review_timer_needs_a_decision(ctx):
     manager = make_user("manager")
     engagement = make_engagement(manager, title="LLM support assistant")

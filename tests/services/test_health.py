@@ -114,6 +114,15 @@ def test_no_provider_update_for_longer_than_the_threshold_is_amber():
     assert _judge([_milestone(updated_days_ago=14)])[0] == "green"
 
 
+def test_the_days_on_hold_do_not_count_towards_staleness():
+    quiet = _milestone(updated_days_ago=30)  # the last update came before a 21-day hold
+    resumed = _engagement()
+    resumed.resumed_at = datetime.combine(TODAY - timedelta(days=9), datetime.min.time(), UTC)
+    assert _judge([quiet], engagement=resumed)[0] == "green"
+    resumed.resumed_at -= timedelta(days=6)  # 15 quiet days since the resume
+    assert _codes(_judge([quiet], engagement=resumed)[1]) == [("milestone_stale", "amber")]
+
+
 def test_staleness_does_not_accrue_outside_a_running_period():
     quiet = _milestone(updated_days_ago=40)
     assert _judge([quiet], state=_phase("setup")) == ("green", [])
@@ -156,7 +165,8 @@ def test_a_final_state_has_no_reasons():
 # -- the property: whatever the data, an overdue item is never shown as Green ------------------
 
 STATUSES = ("planned", "on_track", "at_risk", "blocked", "done", "met", "missed")
-LIVE_STATES = [s for s in DEFINITION.states.values() if not s.final]
+LIVE_STATES = [s for s in DEFINITION.states.values() if not s.final and s.phase != "paused"]
+HOLD = next(s for s in DEFINITION.states.values() if s.phase == "paused")
 
 milestones = st.lists(
     st.builds(
@@ -206,3 +216,21 @@ def test_nothing_overdue_is_ever_green(milestones, items, state, start, days, cu
     assert set(overdue) <= anchors  # every overdue item is named, not only the first
     rank = {"green": 0, "amber": 1, "red": 2}
     assert rank[health] == max((rank[r["level"]] for r in reasons), default=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(milestones=milestones, items=items, start=st.dates(TODAY - timedelta(days=400), TODAY))
+def test_on_hold_the_clock_never_turns_anything_red(milestones, items, start):
+    engagement = _engagement(start=start)
+    engagement.paused_at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    engagement.pause_reason = "Budget freeze"
+    health, reasons = _judge(milestones, items, state=HOLD, engagement=engagement)
+    assert reasons[0]["code"] == "paused" and reasons[0]["level"] == "amber"
+    assert reasons[0]["message"] == "On hold since 1 Mar, reason: Budget freeze"
+    # Only what people said counts beside the hold: no overdue, stale or period reasons.
+    said = {"milestone_blocked", "milestone_at_risk", "milestone_missed"}
+    assert {r["code"] for r in reasons[1:]} <= said
+    said_red = any(
+        m.status == "blocked" or (m.status == "missed" and m.period == 0) for m in milestones
+    )
+    assert health == ("red" if said_red else "amber")

@@ -107,3 +107,55 @@ def test_plan_reminders_is_idempotent(app, ctx):
     assert planning.plan_reminders(engagement.id) == 0
     db.session.commit()
     assert db.session.scalar(select(func.count(Reminder.id))) == before
+
+
+def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instant(app, ctx):
+    from tracker.notifications.tick import run_tick
+    from tracker.services import milestones
+
+    clock = frozen(app)
+    engagement, owner, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=3), title="Day-43")
+    clock.set(at(TODAY + timedelta(days=2)) + timedelta(minutes=5))
+    run_tick()  # "due tomorrow" goes out for the old date
+    sent = [r.key for r in reminders_for("milestone", milestone.id, "sent")]
+    milestones.update_milestone(owner, milestone.id, {"due_date": TODAY + timedelta(days=20)})
+    pending = reminders_for("milestone", milestone.id, "pending")
+    assert {r.due_at for r in pending} == {at(TODAY + timedelta(days=d)) for d in (13, 19, 20)}
+    clock.set(at(TODAY + timedelta(days=3)) + timedelta(minutes=5))  # the old due day
+    assert run_tick()["reminders"] == 0
+    clock.set(at(TODAY + timedelta(days=13)) + timedelta(minutes=5))
+    assert run_tick()["reminders"] == 1
+    assert run_tick()["reminders"] == 0
+    keys = [r.key for r in reminders_for("milestone", milestone.id, "sent")]
+    assert keys[: len(sent)] == sent and len(keys) == len(sent) + 1
+
+
+def test_a_checklist_due_date_edited_by_the_service_moves_its_reminder(app, ctx):
+    from tracker.notifications.tick import run_tick
+    from tracker.services import checklists
+
+    clock = frozen(app)
+    engagement, owner, _ = trial_engagement(TODAY)
+    item = db.session.scalars(
+        select(ChecklistItem).where(
+            ChecklistItem.engagement_id == engagement.id, ChecklistItem.fact.is_(None)
+        )
+    ).first()
+    checklists.update_item(owner, item.id, {"due_date": TODAY + timedelta(days=2)})
+    pending = reminders_for("checklist", item.id, "pending")
+    assert [(r.rule, r.due_at) for r in pending] == [
+        ("checklist_due", at(TODAY + timedelta(days=2))),
+        ("checklist_overdue", at(TODAY + timedelta(days=3))),
+    ]
+    checklists.update_item(owner, item.id, {"due_date": TODAY + timedelta(days=6)})
+    pending = reminders_for("checklist", item.id, "pending")
+    assert [(r.rule, r.due_at) for r in pending] == [
+        ("checklist_due", at(TODAY + timedelta(days=6))),
+        ("checklist_overdue", at(TODAY + timedelta(days=7))),
+    ]
+    clock.set(at(TODAY + timedelta(days=2)) + timedelta(minutes=5))
+    assert run_tick()["reminders"] == 0
+    clock.set(at(TODAY + timedelta(days=6)) + timedelta(minutes=5))
+    assert run_tick()["reminders"] == 1
+    assert run_tick()["reminders"] == 0

@@ -540,6 +540,9 @@ def test_engagement_form_with_every_field(client, app, manager, post):
         "monthly_cost": "9999999999.99",
         "currency": "usd",
         "version": "",
+        # The period dates are set by the workflow and only moved on the edit page
+        # (test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer).
+        **dict.fromkeys(("trial_start", "trial_end", "period_start", "period_end"), ""),
     }
     response = post("/engagements/new", _sends_every_field(EngagementForm, data))
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
@@ -858,3 +861,93 @@ def test_password_change_form_with_every_field(client, app, auth):
     assert response.status_code == 302
     auth.logout()
     assert auth.login(email, new).status_code == 302
+
+
+def _running_trial(app, engagement_id, *, days_in=20):
+    """The engagement `days_in` days into its trial, with the review timer it set on entry."""
+    from tracker.models import WorkflowTimer
+    from tracker.services.transitions import start_of_day
+
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        engagement.state = "trial"
+        engagement.trial_start = engagement.period_start = date.today() - timedelta(days=days_in)
+        engagement.trial_end = engagement.period_end = engagement.trial_start + timedelta(days=90)
+        engagement.discovery_start = engagement.trial_start - timedelta(days=14)
+        db.session.add(
+            WorkflowTimer(
+                engagement_id=engagement_id,
+                event="begin_review",
+                from_state="trial",
+                due_at=start_of_day(engagement.trial_end),
+            )
+        )
+        db.session.commit()
+        return engagement.trial_end
+
+
+def test_a_manager_puts_an_engagement_on_hold_and_resumes_it_on_the_page(
+    client, app, engagement_id, post
+):
+    end = _running_trial(app, engagement_id)
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert 'name="t-put_on_hold-reason"' in html and 'name="t-put_on_hold-expected_resume"' in html
+    url = f"/engagements/{engagement_id}/transitions/put_on_hold"
+    refused = post(url, {"t-put_on_hold-reason": " "}, prefix="t-put_on_hold")
+    assert refused.status_code == 422
+    assert 'data-field="t-put_on_hold-reason"' in refused.get_data(as_text=True)
+    back = (date.today() + timedelta(days=14)).isoformat()
+    form = {"t-put_on_hold-reason": "Budget freeze", "t-put_on_hold-expected_resume": back}
+    assert post(url, form, prefix="t-put_on_hold").status_code == 302
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "On hold since" in html and "Budget freeze" in html
+    assert 'name="t-resume-shift_dates"' in html
+    board = client.get("/dashboard").get_data(as_text=True)  # the dashboard shows the hold
+    assert 'data-testid="hold"' in board and "(from Trial): Budget freeze" in board
+    with app.app_context():  # the hold began ten days ago
+        engagement = db.session.get(Engagement, engagement_id)
+        engagement.paused_at = engagement.paused_at - timedelta(days=10)
+        db.session.commit()
+    resumed = post(
+        f"/engagements/{engagement_id}/transitions/resume",
+        {"t-resume-shift_dates": "yes"},
+        prefix="t-resume",
+    )
+    assert resumed.status_code == 302
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement.state == "trial"
+        assert engagement.trial_end == end + timedelta(days=10)
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f"{end + timedelta(days=10):%-d %b %Y}" in html or (
+        (end + timedelta(days=10)).isoformat() in html
+    )
+
+
+def test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer(
+    client, app, engagement_id, post
+):
+    from tracker.models import WorkflowTimer
+    from tracker.services.transitions import start_of_day
+
+    end = _running_trial(app, engagement_id)
+    html = client.get(f"/engagements/{engagement_id}/edit").get_data(as_text=True)
+    assert 'name="trial_end"' in html and 'name="period_end"' in html
+    shorter = (end - timedelta(days=30)).isoformat()
+    with app.app_context():
+        data = _edit_form(
+            db.session.get(Engagement, engagement_id), trial_end=shorter, period_end=shorter
+        )
+    assert post(f"/engagements/{engagement_id}/edit", data).status_code == 302
+    with app.app_context():
+        due = db.session.scalars(
+            select(WorkflowTimer.due_at).where(
+                WorkflowTimer.engagement_id == engagement_id, WorkflowTimer.status == "pending"
+            )
+        ).all()
+        assert due == [start_of_day(end - timedelta(days=30))]
+    with app.app_context():
+        data = _edit_form(db.session.get(Engagement, engagement_id), trial_end="2000-01-01")
+    refused = post(f"/engagements/{engagement_id}/edit", data)
+    assert refused.status_code == 422
+    assert 'data-field="trial_end"' in refused.get_data(as_text=True)

@@ -193,7 +193,13 @@ def test_wildcard_from_covers_every_non_final_state(catalog):
         "milestone_review",
         "extension",
         "knowledge_transfer",
+        "on_hold",  # a hold can be ended by terminating the engagement
     }
+    hold = next(
+        t for t in catalog.get("staff_augmentation").transitions if t.event == "put_on_hold"
+    )
+    # Into a hold, "*" means every running state: never the hold itself.
+    assert set(hold.from_states) == set(terminate.from_states) - {"on_hold"}
 
 
 def test_reminder_rules_are_parsed_with_signed_offsets(catalog):
@@ -222,3 +228,73 @@ def test_checklist_bindings_are_parsed_with_their_facts(catalog):
     assert bindings["problem_statement"].fix == "engagement_edit"
     assert dict(bindings["recordings"].params) == {"kind": "recording"}
     assert "data_access" not in bindings  # stays a manual item
+
+
+HOLD = """
+[states.held]
+phase = "paused"
+
+[[transitions]]
+event = "hold"
+from = "*"
+to = "held"
+roles = ["manager"]
+
+[[transitions]]
+event = "resume"
+from = "held"
+to = "$previous"
+roles = ["manager"]
+"""
+
+
+def test_a_hold_and_its_history_transition_load(tmp_path):
+    path = tmp_path / "mini.toml"
+    path.write_text(MINIMAL + HOLD)
+    definition = load_definition(path)
+    hold = definition.find_transition("a", "hold")
+    resume = definition.find_transition("held", "resume")
+    assert set(hold.from_states) == {"a", "b"} and resume.history
+    assert definition.returns_to(resume) == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            MINIMAL
+            + HOLD.replace('from = "held"\nto = "$previous"', 'from = "a"\nto = "$previous"'),
+            'staff.toml: transitions[3] (resume): a history transition (to = "$previous") '
+            "must leave a paused state, not a",
+        ),
+        (
+            MINIMAL + HOLD.replace('to = "$previous"', 'to = "a"'),
+            "staff.toml: states.held: a paused state needs a history transition out",
+        ),
+        (
+            MINIMAL
+            + HOLD
+            + '\n[states.frozen]\nphase = "paused"\n\n[[transitions]]\nevent = "freeze"\n'
+            'from = "held"\nto = "frozen"\nroles = ["manager"]\n\n[[transitions]]\n'
+            'event = "thaw"\nfrom = "frozen"\nto = "$previous"\nroles = ["manager"]\n',
+            "staff.toml: transitions[4] (freeze): a hold is entered from running states, "
+            "not from paused 'held'",
+        ),
+        (
+            MINIMAL + HOLD.replace('to = "held"', 'to = "done"'),
+            "staff.toml: states.held: unreachable from the initial state 'a'",
+        ),
+    ],
+)
+def test_broken_holds_are_refused_at_load(tmp_path, text, message):
+    assert any(error.startswith(message) for error in errors_for(tmp_path, text)), errors_for(
+        tmp_path, text
+    )
+
+
+def test_reminders_without_states_skip_a_hold(catalog):
+    definition = catalog.get("staff_augmentation")
+    rules = {r.name: r for r in definition.reminders}
+    assert "on_hold" not in rules["checklist_due"].states
+    assert rules["hold_past_expected_resume"].states == ("on_hold",)
+    assert rules["hold_past_expected_resume"].anchor == "expected_resume"

@@ -78,6 +78,7 @@ def test_options_list_every_transition_out_of_the_state(engine):
         ("extend", "extension"),
         ("begin_knowledge_transfer", "knowledge_transfer"),
         ("terminate", "closed"),
+        ("put_on_hold", "on_hold"),
     ]
     assert [i.name for i in options[0].inputs] == ["months", "review"]
 
@@ -210,7 +211,7 @@ def test_unknown_event_names_the_state_and_the_events_that_exist(engine):
         engine.plan(ready_subject("trial"), actor("manager"), "extend", {"months": 6})
     assert str(caught.value) == (
         "Event 'extend' is not defined from state 'trial'; "
-        "available events: begin_review, terminate"
+        "available events: begin_review, terminate, put_on_hold"
     )
 
 
@@ -375,3 +376,37 @@ def test_early_review_needs_a_reason_unless_in_the_last_days_or_the_system(engin
     assert engine.plan(early, Actor(None, "system", "scheduler"), "begin_review", {})
     late = _subject_at(engine, "trial", date(2027, 2, 16), date(2027, 3, 2))  # 14 days left
     assert engine.plan(late, manager, "begin_review", {})
+
+
+def test_resume_returns_to_the_state_the_hold_began_in(engine):
+    held = ready_subject("on_hold", paused_from="extension")
+    options = {o.event: o for o in engine.options(held, actor("manager"))}
+    assert options["resume"].to_state == "extension" and options["resume"].allowed
+    plan = engine.plan(held, actor("manager"), "resume", {"shift_dates": "no"})
+    assert (plan.to_state, plan.resumes, plan.pauses) == ("extension", True, False)
+    # No on_enter actions again (no second milestone plan), but its timers are set again.
+    assert plan.actions == ()
+    assert plan.timers == (PlannedTimer("begin_review", "period_end"),)
+
+
+def test_put_on_hold_needs_a_reason_and_takes_an_expected_resume_date(engine):
+    with pytest.raises(InvalidInputs) as caught:
+        engine.plan(ready_subject("trial"), actor("manager"), "put_on_hold", {})
+    assert "reason" in caught.value.errors
+    plan = engine.plan(
+        ready_subject("trial"),
+        actor("manager"),
+        "put_on_hold",
+        {"reason": "Budget freeze", "expected_resume": date(2026, 4, 1)},
+    )
+    assert (plan.to_state, plan.pauses, plan.timers) == ("on_hold", True, ())
+
+
+def test_a_hold_without_a_recorded_state_cannot_resume(engine):
+    held = ready_subject("on_hold")  # paused_from unknown
+    assert "resume" not in {o.event for o in engine.options(held, actor("manager"))}
+    with pytest.raises(TransitionNotAllowed) as caught:
+        engine.plan(held, actor("manager"), "resume", {})
+    assert caught.value.unmet[0].code == "no_state_to_return_to"
+    with pytest.raises(TransitionNotAllowed):
+        engine.plan(ready_subject("on_hold", paused_from="closed"), actor("manager"), "resume")

@@ -79,6 +79,12 @@ class Engagement(Model):
     workflow_name: Mapped[str] = mapped_column(String(100))
     workflow_version: Mapped[int]
     workflow_hash: Mapped[str] = mapped_column(String(64))
+    # While on hold (a state whose phase is "paused"): where it paused from, when and why.
+    paused_from_state: Mapped[str | None] = mapped_column(String(40))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    expected_resume: Mapped[date | None]
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last hold's end
 
     # Health is derived from the data and cached here so lists need no recomputation.
     health: Mapped[str] = mapped_column(String(10), default="green")

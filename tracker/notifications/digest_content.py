@@ -180,7 +180,11 @@ def _reason_text(reason) -> str:
 
 
 def period_text(engagement: Engagement, today: date) -> str:
-    """ "Day 40 of 90 of the trial", or the state's label when it has no dated period."""
+    """ "Day 40 of 90 of the trial", or the state's label when it has no dated period;
+    on hold, the hold ("On hold since 3 Dec (from Trial): Budget freeze")."""
+    held = lifecycle.hold_text(engagement)
+    if held:
+        return held
     progress = lifecycle.period_progress(engagement, today)
     if progress:
         name, day, total = progress

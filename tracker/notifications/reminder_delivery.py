@@ -30,6 +30,7 @@ ACTIONS = {
     "then extend or begin knowledge transfer.",
 }
 PERIOD_NAMES = {"trial_end": "The 90-day trial", "period_end": "The current period"}
+HOLD_ACTION = "Resume the engagement once work restarts, or tell the team the new date."
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,10 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
 
 def _handle(reminder: Reminder, now: datetime) -> str:
     """Queue the emails if the reminder still holds ("sent"), else "skipped"."""
-    engagement = reminder.engagement
+    # Judged under the engagement's row lock, so a hold committed after the claim wins.
+    engagement = db.session.get(
+        Engagement, reminder.engagement_id, with_for_update=True, populate_existing=True
+    )
     rule = {r.name: r for r in planning.rules_for(engagement)}.get(reminder.rule)
     target = _target(reminder, engagement)
     if rule is None or target is None or not planning.applies(rule, target, engagement):
@@ -171,13 +175,20 @@ def email_context(rule, target: Target, engagement: Engagement, anchor: date, no
     days = (anchor - now.astimezone(zone).date()).days
     what = _what(rule, target)
     when = _when(days, "ends" if target.kind == "period" else "is due", anchor)
+    action = ACTIONS[target.kind]
+    if rule.anchor == "expected_resume":  # a hold that outlasts its expected resume date
+        what, when, action = (
+            "The hold",
+            f"was expected to end on {anchor:%a %-d %b %Y}",
+            HOLD_ACTION,
+        )
     fragment = "" if target.kind == "period" else f"#{target.kind}-{target.id}"
     base = current_app.config["BASE_URL"].rstrip("/")
     return {
         "subject": f"{what} {when} — {engagement.title}",
         "what": what,
         "when": when,
-        "action": ACTIONS[target.kind],
+        "action": action,
         "link": f"{base}/engagements/{engagement.id}{fragment}",
         "engagement": engagement,
         "rule": rule,

@@ -65,6 +65,11 @@ class EngagementUpdateSchema(EngagementWriteSchema):
     title = Text(min_length=1, max_length=NAME_MAX)
     provider_id = Id()
     structure = fields.String(validate=validate.OneOf([s.value for s in Structure]))
+    # Once the workflow has set them: moving one moves its timers and reminders.
+    trial_start = fields.Date()
+    trial_end = fields.Date()
+    period_start = fields.Date()
+    period_end = fields.Date()
 
 
 class EngagementQuerySchema(PageArgsSchema):

@@ -19,6 +19,8 @@ What is kept current, by what:
 - `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
   after every flush that changes an engagement, milestone, checklist item, ADR or shadow
   (SESSION_LISTENERS); transitions call `webhook_events.queue_transition_events` themselves.
+- `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
+  moves without a transition: `timers.replan_timers_after_flush` (SESSION_LISTENERS).
 - Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
   "health" step (tracker/notifications/tick.py).
 
@@ -41,6 +43,7 @@ from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
 from tracker.services.readiness import store_readiness_after_flush
 from tracker.services.reminder_planning import replan_after_flush
+from tracker.services.timers import replan_timers_after_flush
 from tracker.services.webhook_events import queue_after_flush as queue_webhook_events
 
 
@@ -58,6 +61,7 @@ SESSION_LISTENERS: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", store_readiness_after_flush, "readiness score and gaps"),
     Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
+    Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
 )
 
 MAPPER_LISTENERS: tuple[Listener, ...] = (

@@ -35,6 +35,10 @@ EDITABLE_FIELDS = (
     "monthly_cost",
     "currency",
 )
+# Dates an edit may move once the workflow has set them (a shortened trial, a period
+# that slips): their timers and reminders follow in the same transaction (derived.py).
+DATE_FIELDS = ("trial_start", "trial_end", "period_start", "period_end")
+DATE_PAIRS = (("trial_start", "trial_end"), ("period_start", "period_end"))
 
 
 def _check_references(data: dict) -> dict[str, list[str]]:
@@ -109,17 +113,33 @@ def update_engagement(
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     require(actor, Action.EDIT, engagement)
     check_version(engagement, expected_version)
-    data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
-    errors = _check_references(data)
-    start, trial_start = data.get("discovery_start"), engagement.trial_start
-    if start is not None and trial_start is not None and start > trial_start:
-        errors["discovery_start"] = [f"Discovery cannot start after the trial ({trial_start})."]
+    fields = EDITABLE_FIELDS + DATE_FIELDS
+    data = {k: v for k, v in data.items() if k in fields}
+    errors = _check_references(data) | _date_errors(engagement, data)
     if errors:
         raise ValidationFailed("The engagement could not be saved.", errors=errors)
-    if audit.record_changes(engagement, actor, "updated", engagement, data, EDITABLE_FIELDS):
+    if audit.record_changes(engagement, actor, "updated", engagement, data, fields):
         checklists.sync_bound_items(engagement)
         commit_or_stale()
     return engagement
+
+
+def _date_errors(engagement: Engagement, data: dict) -> dict[str, list[str]]:
+    """Dates keep their order after the edit: discovery before the trial, each start
+    before its end. A period date the workflow has not set yet cannot be edited."""
+    errors: dict[str, list[str]] = {}
+    after = {key: data.get(key, getattr(engagement, key)) for key in ("discovery_start",)}
+    after |= {key: data.get(key, getattr(engagement, key)) for key in DATE_FIELDS}
+    for key in DATE_FIELDS:
+        if key in data and (data[key] is None or getattr(engagement, key) is None):
+            errors[key] = ["This date is set when the period starts; it can be moved, not set."]
+    start, trial_start = after["discovery_start"], after["trial_start"]
+    if start is not None and trial_start is not None and start > trial_start:
+        errors["discovery_start"] = [f"Discovery cannot start after the trial ({trial_start})."]
+    for first, last in DATE_PAIRS:
+        if after[first] and after[last] and after[first] > after[last] and last not in errors:
+            errors[last] = [f"The end cannot come before the start ({after[first]})."]
+    return errors
 
 
 def check_version(engagement: Engagement, expected_version: int | None) -> None:

@@ -11,6 +11,8 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
   for `stale_after`: amber;
 - checklist_overdue: an open checklist item past its due date: amber; red after
   `checklist_red_after`;
+- paused (a state whose phase is "paused"): amber, "On hold since …, reason …"; on
+  hold the clock stops, so only blocked, at-risk and missed milestones count beside it;
 - period_ending: the running period ends within `period_ending_within` with
   milestones not yet final: amber; period_over: it has ended and no review began;
   period_without_milestones: a running period with nothing to judge it by: amber.
@@ -96,10 +98,37 @@ def compute_health(
     rules = rules or lifecycle.health_rules(engagement)
     if state.final:
         return Health.GREEN, []
+    if state.phase == "paused":
+        return _on_hold(engagement, facts)
     reasons = _milestone_reasons(engagement, state, facts, today, rules)
     reasons += _checklist_reasons(facts, today, rules)
     reasons += _period_reasons(engagement, state, facts, today, rules)
     worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
+    return Health(worst), reasons
+
+
+def _on_hold(engagement, facts: HealthFacts) -> tuple[str, list]:
+    """On hold the clock stops: nothing turns overdue, stale or late, so only what the
+    people said (a blocked, at-risk or missed milestone) counts beside the hold itself."""
+    since = getattr(engagement, "paused_at", None)
+    text = "On hold" + (f" since {since:%-d %b}" if since else "")
+    reason = getattr(engagement, "pause_reason", "")
+    text += f", reason: {reason}" if reason else ""
+    expected = getattr(engagement, "expected_resume", None)
+    text += f"; expected to resume {expected:%-d %b}" if expected else ""
+    reasons = [_reason("paused", Health.AMBER, text)]
+    for m in facts.milestones:
+        anchor = f"milestone-{m.id}"
+        if m.status == "blocked":
+            text = f"Milestone '{m.title}' is blocked"
+            reasons.append(_reason("milestone_blocked", Health.RED, text, anchor))
+        elif m.status == "at_risk":
+            text = f"Milestone '{m.title}' is at risk"
+            reasons.append(_reason("milestone_at_risk", Health.AMBER, text, anchor))
+        elif m.status == "missed" and m.period == engagement.current_period:
+            text = f"Milestone '{m.title}' was missed"
+            reasons.append(_reason("milestone_missed", Health.RED, text, anchor))
+    worst = max((r["level"] for r in reasons), key=_RANK.__getitem__)
     return Health(worst), reasons
 
 
@@ -128,7 +157,7 @@ def _milestone_reasons(engagement, state, facts, today, rules) -> list[dict]:
         if m.due_date < today:
             reasons.append(_overdue_reason(engagement, state, m, today, rules, end))
         elif state.is_period and start and m.status != AWAITING_VERDICT:
-            reasons += _stale_reason(m, start, today, rules)
+            reasons += _stale_reason(m, _quiet_since(engagement, start), today, rules)
     return reasons
 
 
@@ -142,6 +171,13 @@ def _overdue_reason(engagement, state, m: MilestoneFact, today, rules, end) -> d
     return _reason(
         "milestone_overdue", Health.RED if red else Health.AMBER, text, f"milestone-{m.id}"
     )
+
+
+def _quiet_since(engagement, start: date) -> date:
+    """Staleness counts from the period start, or from the end of the last hold (the
+    days on hold do not count)."""
+    resumed = getattr(engagement, "resumed_at", None)
+    return max(start, resumed.date()) if resumed is not None else start
 
 
 def _stale_reason(m: MilestoneFact, start: date, today: date, rules) -> list[dict]:

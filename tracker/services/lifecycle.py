@@ -117,6 +117,22 @@ def period_progress(engagement: Engagement, today: date) -> tuple[str, int, int]
     return period.progress(today) if period else None
 
 
+def hold_text(engagement: Engagement) -> str | None:
+    """ "On hold since 3 Dec (from Trial): Budget freeze; expected back 24 Dec" while the
+    engagement is in a paused state, else None (dashboard, digests, calendar)."""
+    if phase_of(engagement) != "paused":
+        return None
+    text = "On hold"
+    if engagement.paused_at is not None:
+        text += f" since {engagement.paused_at:%-d %b}"
+    if engagement.paused_from_state:
+        text += f" (from {label_of_state(engagement, engagement.paused_from_state)})"
+    text += f": {engagement.pause_reason}" if engagement.pause_reason else ""
+    if engagement.expected_resume is not None:
+        text += f"; expected back {engagement.expected_resume:%-d %b}"
+    return text
+
+
 def health_rules(engagement: Engagement) -> HealthRules:
     """The health thresholds of the engagement's definition."""
     definition = definition_of(engagement)

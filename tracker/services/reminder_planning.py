@@ -28,12 +28,13 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, Reminder
 from workflows import ReminderRule, UnknownDefinition
+from workflows.subject import DATE_KEYS
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
 SUBJECT_MODELS = {"milestone": Milestone, "checklist": ChecklistItem}
 _WATCHED = {
-    Engagement: ("state", "trial_end", "period_end", "closed_at"),
+    Engagement: ("state", *DATE_KEYS, "closed_at"),
     Milestone: ("due_date", "status", "removed_at"),
     ChecklistItem: ("due_date", "status"),
 }

@@ -103,6 +103,7 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
         current_period=engagement.current_period,
         dates={key: getattr(engagement, key) for key in DATE_KEYS},
         technical_contact=contact.name if contact is not None else None,
+        paused_from=engagement.paused_from_state,
         problem_statement=engagement.problem_statement or "",
         **_knowledge_facts(engagement.id),
     )

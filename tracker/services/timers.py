@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import update
+from sqlalchemy import insert, inspect, select, update
 
 from tracker.core.claims import drain
 from tracker.errors import TrackerError
@@ -27,11 +27,19 @@ def _fire_one(timer_id: int, worker: str, now: datetime) -> int:
     """Fire one timer; a timer whose engagement left `from_state` is cancelled instead."""
     from tracker.services.transitions import fire_as_scheduler
 
-    timer = db.session.get(WorkflowTimer, timer_id)
+    timer = db.session.get(WorkflowTimer, timer_id, populate_existing=True)
     if timer is None or timer.status != "pending" or timer.claimed_by != worker:
         db.session.rollback()
         return 0
-    engagement = db.session.get(Engagement, timer.engagement_id)
+    # Re-check under the engagement's row lock: a hold (or any transition) committed
+    # after the claim has cancelled this timer or moved the state, and wins.
+    engagement = db.session.get(
+        Engagement, timer.engagement_id, with_for_update=True, populate_existing=True
+    )
+    db.session.refresh(timer)
+    if timer.status != "pending" or timer.claimed_by != worker or timer.due_at > now:
+        db.session.rollback()  # cancelled, taken over, or moved later by a date change
+        return 0
     if engagement is None or engagement.state != timer.from_state:
         _finish(timer_id, worker, "cancelled", now, "the engagement left the state")
         return 0
@@ -61,6 +69,74 @@ def _finish(timer_id: int, worker: str, status: str, now: datetime, error: str) 
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
+
+
+# -- date changes move the timers that count from them ---------------------------------
+
+
+def _dates_moved(obj) -> bool:
+    """An engagement whose dates changed without a transition (which sets its own timers)."""
+    state = inspect(obj)
+    if state.attrs.state.history.has_changes():
+        return False
+    return any(state.attrs[key].history.has_changes() for key in DATE_KEYS)
+
+
+def replan_timers_after_flush(session, flush_context) -> None:
+    """Re-plan the pending timers of engagements whose dates changed in this flush.
+
+    An `after_flush` listener, installed by tracker.services.derived: a period end
+    edited on the page, through the API or by a data migration moves its review timer
+    in the same transaction, so nothing fires at the old instant.
+    """
+    for obj in list(session.dirty):
+        if isinstance(obj, Engagement) and not obj.is_closed and _dates_moved(obj):
+            replan_timers(session, obj)
+
+
+def _was_unset(engagement: Engagement, key: str) -> bool:
+    """The date just went from unset to set (the timer could not be set on entry)."""
+    history = inspect(engagement).attrs[key].history
+    return history.has_changes() and all(old is None for old in history.deleted)
+
+
+def replan_timers(session, engagement: Engagement) -> None:
+    """Each timer of the current state due where its date expression now resolves:
+    moved, cancelled when its date was cleared, or added when its date was set."""
+    from tracker.services import lifecycle
+    from tracker.services.transitions import start_of_day
+
+    dates = {key: getattr(engagement, key) for key in DATE_KEYS}
+    pending = session.execute(
+        select(WorkflowTimer.id, WorkflowTimer.event, WorkflowTimer.due_at).where(
+            WorkflowTimer.engagement_id == engagement.id,
+            WorkflowTimer.status == "pending",
+            WorkflowTimer.from_state == engagement.state,
+        )
+    ).all()
+    for spec in lifecycle.state_of(engagement).timers:
+        day = spec.offset.resolve(dates)
+        due = start_of_day(day) if day is not None else None
+        rows = [row for row in pending if row.event == spec.event]
+        if not rows and due is not None and _was_unset(engagement, spec.offset.anchor):
+            session.execute(
+                insert(WorkflowTimer).values(
+                    engagement_id=engagement.id,
+                    event=spec.event,
+                    from_state=engagement.state,
+                    due_at=due,
+                )
+            )
+        for row in rows:
+            values = {"due_at": due, "lease_until": None, "claimed_by": None}
+            if due is None:
+                values = {"status": "cancelled", "last_error": "its date was cleared"}
+            elif row.due_at == due:
+                continue
+            session.execute(
+                update(WorkflowTimer).where(WorkflowTimer.id == row.id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def seed_demo_timers(today) -> int:

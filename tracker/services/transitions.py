@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,7 +13,7 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, GuardFailed, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, User, WorkflowTimer
-from tracker.services import audit, webhook_events
+from tracker.services import audit, holds, webhook_events
 from tracker.services.engagements import (
     check_version,
     commit_or_stale,
@@ -89,7 +89,23 @@ def fire(
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     require(actor, Action.FIRE, engagement)
     check_version(engagement, expected_version)
-    return _fire(engagement, actor, actor_for(actor), event, inputs or {}, override_reason, now)
+    inputs = _dates_from_text(engagement, event, inputs or {})
+    return _fire(engagement, actor, actor_for(actor), event, inputs, override_reason, now)
+
+
+def _dates_from_text(engagement: Engagement, event: str, inputs: dict) -> dict:
+    """A `date` input given as ISO text (JSON has no dates) becomes a date; anything
+    else is left for the engine to refuse ("Enter a date.")."""
+    transition = engine_for(engagement).definition.find_transition(engagement.state, event)
+    typed = dict(inputs)
+    for spec in transition.inputs if transition is not None else ():
+        value = typed.get(spec.name)
+        if spec.type == "date" and isinstance(value, str):
+            try:
+                typed[spec.name] = date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+    return typed
 
 
 def fire_as_scheduler(engagement_id: int, event: str, *, now: datetime | None = None) -> Engagement:
@@ -113,6 +129,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
         IMPLEMENTATIONS[action.name](engagement, action.params, now)
     if plan.is_final:
         engagement.closed_at = now
+    hold = _hold_bookkeeping(engagement, plan, now)
     _replace_timers(engagement, from_state, plan, now)
     audit.record(
         engagement,
@@ -122,7 +139,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
         from_state=from_state,
         to_state=plan.to_state,
         reason=plan.cleaned_inputs.get("reason") or plan.override_reason,
-        data=_audit_data(plan),
+        data=_audit_data(plan, hold),
     )
     webhook_events.queue_transition_events(engagement, user, plan, from_state)
     db.session.flush()
@@ -158,11 +175,29 @@ def _refuse_missing_inputs(unmet) -> None:
         raise ValidationFailed("The transition's inputs are incomplete.", errors=errors)
 
 
-def _audit_data(plan: Plan) -> dict:
-    data = {"inputs": plan.cleaned_inputs}
+def _hold_bookkeeping(engagement: Engagement, plan: Plan, now: datetime) -> dict | None:
+    """Entering a hold records it; resuming moves the dates on (services.holds)."""
+    if plan.pauses:
+        holds.begin(engagement, plan, now)
+    elif plan.resumes:
+        return holds.end(engagement, plan, now)
+    elif engagement.paused_from_state is not None:
+        holds.clear(engagement)  # left the hold another way (terminated while on hold)
+    return None
+
+
+def _audit_data(plan: Plan, hold: dict | None = None) -> dict:
+    data = {"inputs": {k: _plain(v) for k, v in plan.cleaned_inputs.items()}}
+    if hold is not None:
+        data["hold"] = hold
     if plan.overridden:
         data["overridden"] = [u.to_dict() for u in plan.overridden]
     return data
+
+
+def _plain(value):
+    """An input as JSON keeps it (a date input as its ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _replace_timers(engagement: Engagement, from_state: str, plan: Plan, now: datetime) -> None:

@@ -69,6 +69,11 @@ class EngagementForm(FlaskForm):
     success_criteria = TextAreaField("Success criteria", validators=[Length(max=10000)])
     internal_notes = TextAreaField("Internal notes", validators=[Length(max=10000)])
     discovery_start = DateField("Discovery start", validators=[Optional()])
+    # Editable once the workflow set them (blank leaves them as they are).
+    trial_start = DateField("Trial start", validators=[Optional()])
+    trial_end = DateField("Trial end", validators=[Optional()])
+    period_start = DateField("Period start", validators=[Optional()])
+    period_end = DateField("Period end", validators=[Optional()])
     monthly_cost = DecimalField(
         "Monthly cost", places=2, validators=[InputRequired(), NumberRange(min=0, max=MAX_MONEY)]
     )
@@ -102,6 +107,10 @@ class EngagementForm(FlaskForm):
             "discovery_start": self.discovery_start.data,
             "monthly_cost": self.monthly_cost.data,
             "currency": self.currency.data.strip().upper(),
+        } | {
+            key: getattr(self, key).data
+            for key in ("trial_start", "trial_end", "period_start", "period_end")
+            if getattr(self, key).data is not None
         }
 
 
