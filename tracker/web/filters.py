@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from tracker.models import label
 from tracker.services import lifecycle
+from tracker.web.timeline import legend_svg
 
 
 def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(url_with, "url_with")
+    app.add_template_global(legend_svg, "status_mark")
     app.add_template_global(lifecycle.period_progress, "period_progress")
     app.add_template_filter(lifecycle.state_label, "state_label")
     app.add_template_filter(lifecycle.state_tone, "state_tone")
