@@ -55,7 +55,7 @@ def url_with(**changes) -> str:
 NAV_LINKS = [
     ("main.dashboard", "Dashboard", {"admin", "manager", "stakeholder"}),
     ("main.my_milestones", "My milestones", {"provider"}),
-    ("main.engagements", "Engagements", {"provider"}),
+    ("main.engagements", "Engagements", {"manager", "provider"}),
     ("digests.subscriptions", "Digests", {"admin", "manager", "provider", "stakeholder"}),
     ("calendar.index", "Calendar", {"admin", "manager", "provider", "stakeholder"}),
     ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
