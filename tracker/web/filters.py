@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from tracker.models import label
 from tracker.services import lifecycle
+from tracker.web.readiness_bar import part_swatch, readiness_bar_svg
 from tracker.web.timeline import legend_svg
 
 
@@ -36,6 +37,8 @@ def init_app(app: Flask) -> None:
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(url_with, "url_with")
     app.add_template_global(legend_svg, "status_mark")
+    app.add_template_global(readiness_bar_svg, "readiness_bar")
+    app.add_template_global(part_swatch, "part_swatch")
     app.add_template_global(lifecycle.period_progress, "period_progress")
     app.add_template_filter(lifecycle.state_label, "state_label")
     app.add_template_filter(lifecycle.state_tone, "state_tone")
