@@ -169,3 +169,15 @@ def test_dashboard_shows_readiness_per_engagement(client, sign_in, app):
     html = client.get("/dashboard").get_data(as_text=True)
     assert html.count('data-testid="readiness"') == 2
     assert "Readiness" in html
+
+
+def test_dashboard_draws_each_rows_readiness_as_a_bar_of_its_parts(client, sign_in, engagements):
+    sign_in("manager")
+    html = client.get("/dashboard?sort=title").get_data(as_text=True)
+    rows = html.split('data-testid="engagement-row"')[1:]
+    assert len(rows) == 3
+    for row in rows:
+        bar = row.split('class="readiness-bar compact"', 1)[1].split("</svg>", 1)[0]
+        assert bar.count('class="readiness-segment"') >= 3
+        assert "<title>Knowledge-transfer checklist (" in bar
+        assert 'class="visually-hidden">Knowledge-transfer checklist:' in row

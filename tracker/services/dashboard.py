@@ -32,7 +32,7 @@ from tracker.models import (
 )
 from tracker.services import lifecycle
 from tracker.services.engagement_queries import like_pattern
-from tracker.services.readiness import readiness_many
+from tracker.services.readiness import Readiness, readiness_many
 
 HEALTH_ORDER = (Health.RED, Health.AMBER, Health.GREEN)
 SORTS = ("title", "state", "health", "provider", "owner", "period_end", "updated")
@@ -66,6 +66,7 @@ class DashboardRow:
     overdue_checklist: int = 0
     readiness_score: int | None = None
     readiness_gaps: int | None = None
+    readiness: Readiness | None = None  # the parts, for the dashboard's bar (page rows only)
 
     @property
     def overdue(self) -> int:
@@ -206,6 +207,7 @@ def build_dashboard(actor: User, query: DashboardQuery, *, today: date | None = 
     board.by_state, board.by_health = _counts(actor)
     board.total = _total(query, clauses, board)
     _attach_row_facts(rows, today)
+    _attach_readiness_parts(rows)
     board.providers, board.owners = _filter_choices(actor)
     return board
 
@@ -371,6 +373,18 @@ def _attach_readiness(rows: list[DashboardRow]) -> None:
                 engagement.readiness_score,
                 engagement.readiness_gaps,
             )
+
+
+def _attach_readiness_parts(rows: list[DashboardRow]) -> None:
+    """Each row's readiness breakdown (a fixed six queries for the page, whatever its size).
+
+    Only the dashboard page draws the parts; exports and digests read the cached score.
+    """
+    breakdown = readiness_many(row.engagement.id for row in rows)
+    for row in rows:
+        row.readiness = breakdown.get(row.engagement.id)
+        if row.readiness is not None:
+            row.readiness_score, row.readiness_gaps = row.readiness.score, len(row.readiness.gaps)
 
 
 def owner_choices() -> list[User]:
