@@ -63,3 +63,51 @@ def test_on_a_phone_the_timeline_scrolls_and_opens_with_today_in_view(live_serve
     wrap.screenshot(
         path=str(screenshot(page, "timeline-phone").with_name("timeline-phone-crop.png"))
     )
+
+
+def _contrast(page, selector: str) -> float:
+    """WCAG contrast of the element's text colour against its own background."""
+    return page.locator(selector).first.evaluate(
+        """el => {
+          const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+          const lum = c => { const v = rgb(c).map(x => x / 255).map(
+              x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+            return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+          const s = getComputedStyle(el);
+          const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+          return (a + 0.05) / (b + 0.05);
+        }"""
+    )
+
+
+def _luminance_of_background(page) -> float:
+    return page.evaluate(
+        """() => { const c = getComputedStyle(document.body).backgroundColor;
+          return c.match(/\\d+/g).slice(0, 3).map(Number).reduce((a, b) => a + b, 0) / 765; }"""
+    )
+
+
+def test_amber_badges_read_at_4_5_to_1_in_light_and_dark(live_server, browser):
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        page = context.new_page()
+        login(page, live_server, "manager@example.com")
+        page.goto(f"{live_server}/dashboard")
+        assert page.locator(".health-amber").count() >= 1
+        assert _contrast(page, ".health-amber") >= 4.5, scheme
+        bright = _luminance_of_background(page)
+        assert (bright < 0.2) if scheme == "dark" else (bright > 0.8), (scheme, bright)
+        screenshot(page, f"dashboard-{scheme}")
+        context.close()
+
+
+def test_the_skip_link_is_the_first_stop_and_lands_on_the_content(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/dashboard")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to the content"
+    box = page.locator(".skip-link").bounding_box()
+    assert box["y"] >= 0  # shown when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"

@@ -18,11 +18,11 @@ def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
 
 
 def format_datetime(value: datetime | None, tz: str | None = None) -> str:
-    """A UTC instant shown in the viewer's time zone."""
+    """A UTC instant shown in the viewer's time zone, naming the zone (3 Mar 2026 14:05 CET)."""
     if value is None:
         return ""
     zone = tz or (getattr(current_user, "timezone", None) or "UTC")
-    return value.astimezone(ZoneInfo(zone)).strftime("%-d %b %Y %H:%M")
+    return value.astimezone(ZoneInfo(zone)).strftime("%-d %b %Y %H:%M %Z")
 
 
 def format_money(value, currency: str = "EUR") -> str:
