@@ -32,6 +32,13 @@ UNREACHED = {
     "health.healthz": "JSON for load balancers",
     "api-docs.openapi_json": "JSON document (the docs page loading it is crawled)",
     "knowledge.export": "a zip download, not a page",
+    "exports.engagements_csv": "a CSV download, not a page",
+    "exports.milestones_csv": "a CSV download, not a page",
+    "exports.checklist_csv": "a CSV download, not a page",
+    "exports.audit_csv": "a CSV download, not a page",
+    "calendar.feed": "an iCalendar feed for calendar apps, not a page",
+    "calendar.engagement_feed": "an iCalendar feed for calendar apps, not a page",
+    "webhooks_admin.show": "the demo registers no webhook endpoint to link to",
     "digests.unsubscribe_confirm": "reached from an email link; loaded explicitly below",
     "auth.login": "loaded before signing in, below",
 }

@@ -82,6 +82,7 @@ def test_provider_filter(client, sign_in, engagements, app):
         ("state=nope", "state"),
         ("sort=cost", "sort"),
         ("page=0", "page"),
+        ("q=" + "x" * 201, "q"),
     ],
 )
 def test_bad_filter_is_a_4xx_naming_the_field(client, sign_in, engagements, query, field):
@@ -89,6 +90,38 @@ def test_bad_filter_is_a_4xx_naming_the_field(client, sign_in, engagements, quer
     response = client.get(f"/dashboard?{query}", headers={"Accept": "text/html"})
     assert response.status_code == 422
     assert f"&#39;{field}&#39;" in response.get_data(as_text=True)
+
+
+def test_search_matches_title_problem_provider_and_owner_and_stays_in_the_url(
+    client, sign_in, engagements, app
+):
+    with app.app_context():
+        alpha = db.session.get(Engagement, engagements[1])
+        alpha.problem_statement = "Cut FORECAST error by a third"
+        db.session.commit()
+    sign_in("manager")
+    assert _titles(client.get("/dashboard?q=charl").get_data(as_text=True)) == ["Charlie"]
+    assert _titles(client.get("/dashboard?q=forecast").get_data(as_text=True)) == ["Alpha"]
+    assert _titles(client.get("/dashboard?q=quanta").get_data(as_text=True)) == ["Alpha"]
+    by_owner = _titles(client.get("/dashboard?q=alice%20OWNER&sort=title").get_data(as_text=True))
+    assert by_owner == ["Alpha", "Bravo", "Charlie"]
+    html = client.get("/dashboard?q=%25_").get_data(as_text=True)
+    assert _titles(html) == []  # LIKE wildcards are searched for literally
+    html = client.get("/dashboard?q=brav").get_data(as_text=True)
+    assert _titles(html) == ["Bravo"]
+    assert 'name="q" value="brav"' in html  # the box shows what was searched
+    assert 'href="/dashboard?q=brav&amp;sort=-health"' in html  # sorting keeps the search
+    html = client.get("/dashboard?q=ha&per_page=1").get_data(as_text=True)
+    assert "Page 1 of 2 · 2 engagements" in html  # the total counts the search too
+
+
+def test_managers_and_providers_have_an_engagements_link(client, sign_in, engagements):
+    sign_in("manager")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/engagements"' in html.split("</nav>")[0]
+    sign_in("stakeholder")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/engagements"' not in html.split("</nav>")[0]
 
 
 def test_closed_engagements_are_not_live(client, sign_in, engagements, app):
@@ -136,3 +169,15 @@ def test_dashboard_shows_readiness_per_engagement(client, sign_in, app):
     html = client.get("/dashboard").get_data(as_text=True)
     assert html.count('data-testid="readiness"') == 2
     assert "Readiness" in html
+
+
+def test_dashboard_draws_each_rows_readiness_as_a_bar_of_its_parts(client, sign_in, engagements):
+    sign_in("manager")
+    html = client.get("/dashboard?sort=title").get_data(as_text=True)
+    rows = html.split('data-testid="engagement-row"')[1:]
+    assert len(rows) == 3
+    for row in rows:
+        bar = row.split('class="readiness-bar compact"', 1)[1].split("</svg>", 1)[0]
+        assert bar.count('class="readiness-segment"') >= 3
+        assert "<title>Knowledge-transfer checklist (" in bar
+        assert 'class="visually-hidden">Knowledge-transfer checklist:' in row

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.auth.permissions import visible_clause
@@ -31,11 +31,13 @@ from tracker.models import (
     User,
 )
 from tracker.services import lifecycle
-from tracker.services.readiness import readiness_many
+from tracker.services.engagement_queries import like_pattern
+from tracker.services.readiness import Readiness, readiness_many
 
 HEALTH_ORDER = (Health.RED, Health.AMBER, Health.GREEN)
 SORTS = ("title", "state", "health", "provider", "owner", "period_end", "updated")
 MAX_PER_PAGE = 200
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DashboardQuery:
     health: str | None = None
     provider_id: int | None = None
     owner_id: int | None = None
+    q: str | None = None  # words to find in the title, problem, provider or owner
     sort: str = "health"
     descending: bool = False
     page: int = 1
@@ -63,6 +66,7 @@ class DashboardRow:
     overdue_checklist: int = 0
     readiness_score: int | None = None
     readiness_gaps: int | None = None
+    readiness: Readiness | None = None  # the parts, for the dashboard's bar (page rows only)
 
     @property
     def overdue(self) -> int:
@@ -108,6 +112,16 @@ def _choice_arg(args, name: str, choices) -> str | None:
     return raw or None
 
 
+def _search_arg(args) -> str | None:
+    raw = " ".join((args.get("q") or "").split())
+    if len(raw) > MAX_SEARCH:
+        raise ValidationFailed(
+            f"'q' must be at most {MAX_SEARCH} characters.",
+            errors={"q": [f"At most {MAX_SEARCH} characters."]},
+        )
+    return raw or None
+
+
 def parse_query(args) -> DashboardQuery:
     """Read filters from request args; a bad value raises ValidationFailed naming the field."""
     sort = (args.get("sort") or "health").strip()
@@ -119,6 +133,7 @@ def parse_query(args) -> DashboardQuery:
         health=_choice_arg(args, "health", [h.value for h in HEALTH_ORDER]),
         provider_id=_int_arg(args, "provider", None, 1, 2**31 - 1),
         owner_id=_int_arg(args, "owner", None, 1, 2**31 - 1),
+        q=_search_arg(args),
         sort=sort.removeprefix("-"),
         descending=descending,
         page=_int_arg(args, "page", 1, 1, 100000),
@@ -157,7 +172,30 @@ def _base_filters(actor: User, query: DashboardQuery) -> list:
         clauses.append(Engagement.provider_id == query.provider_id)
     if query.owner_id:
         clauses.append(Engagement.owner_id == query.owner_id)
+    if query.q:
+        clauses.append(_search_clause(query.q))
     return clauses
+
+
+def _search_clause(text: str):
+    """Case-insensitive: the title, the problem statement, the provider's or owner's name.
+
+    The provider and owner are matched by id subqueries, so the page's id query
+    needs no joins and the search adds no statement.
+    """
+    pattern = like_pattern(text)
+
+    def matches(column):
+        return func.lower(column).like(pattern, escape="\\")
+
+    return or_(
+        matches(Engagement.title),
+        matches(Engagement.problem_statement),
+        Engagement.provider_id.in_(
+            select(ProviderOrganisation.id).where(matches(ProviderOrganisation.name))
+        ),
+        Engagement.owner_id.in_(select(User.id).where(matches(User.name))),
+    )
 
 
 def build_dashboard(actor: User, query: DashboardQuery, *, today: date | None = None) -> Dashboard:
@@ -169,6 +207,7 @@ def build_dashboard(actor: User, query: DashboardQuery, *, today: date | None = 
     board.by_state, board.by_health = _counts(actor)
     board.total = _total(query, clauses, board)
     _attach_row_facts(rows, today)
+    _attach_readiness_parts(rows)
     board.providers, board.owners = _filter_choices(actor)
     return board
 
@@ -235,7 +274,7 @@ def _load_rows(ids: list[int]) -> list[DashboardRow]:
 
 def _total(query: DashboardQuery, clauses: list, board: Dashboard) -> int:
     """How many engagements match; read off the badge counts when the filters allow."""
-    if query.provider_id is None and query.owner_id is None:
+    if query.provider_id is None and query.owner_id is None and query.q is None:
         if query.state is None and query.health is None:
             return sum(board.by_health.values())
         if query.health is None:
@@ -334,6 +373,18 @@ def _attach_readiness(rows: list[DashboardRow]) -> None:
                 engagement.readiness_score,
                 engagement.readiness_gaps,
             )
+
+
+def _attach_readiness_parts(rows: list[DashboardRow]) -> None:
+    """Each row's readiness breakdown (a fixed six queries for the page, whatever its size).
+
+    Only the dashboard page draws the parts; exports and digests read the cached score.
+    """
+    breakdown = readiness_many(row.engagement.id for row in rows)
+    for row in rows:
+        row.readiness = breakdown.get(row.engagement.id)
+        if row.readiness is not None:
+            row.readiness_score, row.readiness_gaps = row.readiness.score, len(row.readiness.gaps)
 
 
 def owner_choices() -> list[User]:

@@ -60,7 +60,8 @@ class Page:
         }
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """A LIKE pattern finding the text anywhere, its wildcards escaped (use escape="\\")."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -76,7 +77,7 @@ def _filtered(actor: User, filters: dict) -> Select:
     if filters.get("owner_id"):
         query = query.where(Engagement.owner_id == filters["owner_id"])
     if filters.get("q"):
-        pattern = _like(filters["q"])
+        pattern = like_pattern(filters["q"])
         query = query.where(
             or_(
                 func.lower(Engagement.title).like(pattern, escape="\\"),

@@ -8,6 +8,8 @@ from flask_login import current_user
 
 from tracker.models import label
 from tracker.services import lifecycle
+from tracker.web.readiness_bar import part_swatch, readiness_bar_svg
+from tracker.web.timeline import legend_svg
 
 
 def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
@@ -16,11 +18,11 @@ def format_date(value: date | None, fmt: str = "%-d %b %Y") -> str:
 
 
 def format_datetime(value: datetime | None, tz: str | None = None) -> str:
-    """A UTC instant shown in the viewer's time zone."""
+    """A UTC instant shown in the viewer's time zone, naming the zone (3 Mar 2026 14:05 CET)."""
     if value is None:
         return ""
     zone = tz or (getattr(current_user, "timezone", None) or "UTC")
-    return value.astimezone(ZoneInfo(zone)).strftime("%-d %b %Y %H:%M")
+    return value.astimezone(ZoneInfo(zone)).strftime("%-d %b %Y %H:%M %Z")
 
 
 def format_money(value, currency: str = "EUR") -> str:
@@ -34,6 +36,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(url_with, "url_with")
+    app.add_template_global(legend_svg, "status_mark")
+    app.add_template_global(readiness_bar_svg, "readiness_bar")
+    app.add_template_global(part_swatch, "part_swatch")
     app.add_template_global(lifecycle.period_progress, "period_progress")
     app.add_template_global(lifecycle.hold_text, "hold_text")
     app.add_template_filter(lifecycle.state_label, "state_label")
@@ -54,7 +59,7 @@ def url_with(**changes) -> str:
 NAV_LINKS = [
     ("main.dashboard", "Dashboard", {"admin", "manager", "stakeholder"}),
     ("main.my_milestones", "My milestones", {"provider"}),
-    ("main.engagements", "Engagements", {"provider"}),
+    ("main.engagements", "Engagements", {"manager", "provider"}),
     ("digests.subscriptions", "Digests", {"admin", "manager", "provider", "stakeholder"}),
     ("calendar.index", "Calendar", {"admin", "manager", "provider", "stakeholder"}),
     ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),

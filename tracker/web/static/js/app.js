@@ -46,3 +46,13 @@
     });
   });
 })();
+// On a narrow screen the timeline scrolls sideways: start with today in the middle of view.
+(function () {
+  "use strict";
+  document.querySelectorAll(".timeline-wrap").forEach(function (wrap) {
+    var svg = wrap.querySelector("svg[data-today]");
+    if (!svg || wrap.scrollWidth <= wrap.clientWidth) { return; }
+    var today = parseFloat(svg.getAttribute("data-today")) * svg.getBoundingClientRect().width;
+    wrap.scrollLeft = Math.max(0, today - wrap.clientWidth / 2);
+  });
+})();

@@ -1,0 +1,113 @@
+"""What the pages look like in a real browser: timeline labels apart, today in view on a phone."""
+
+from __future__ import annotations
+
+import itertools
+
+from tests.browser.conftest import ARTIFACTS, login, screenshot
+
+
+def _engagement_links(page, base: str) -> list[str]:
+    page.goto(f"{base}/dashboard")
+    links = page.locator("[data-testid=engagement-row] a.strong")
+    return [links.nth(i).get_attribute("href") for i in range(links.count())]
+
+
+def _overlap(a, b) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_no_two_timeline_labels_overlap_on_any_demo_engagement(live_server, page):
+    login(page, live_server, "manager@example.com")
+    hrefs = _engagement_links(page, live_server)
+    assert len(hrefs) >= 6
+    checked = 0
+    for href in hrefs:
+        page.goto(f"{live_server}{href}")
+        page.wait_for_selector("[data-testid=timeline] svg")
+        labels = page.locator("[data-testid=timeline] .milestone text")
+        boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+        for a, b in itertools.combinations(boxes, 2):
+            assert not _overlap(a, b), (href, a, b)
+        checked += len(boxes) > 1
+        if len(boxes) > 2:
+            card = page.locator("#timeline")
+            card.screenshot(path=str(ARTIFACTS / f"timeline-{href.rsplit('/', 1)[-1]}.png"))
+    assert checked >= 3  # several pages have more than one milestone to keep apart
+    # the legend pictures each status with its own shape
+    assert page.locator(".legend-item svg.legend-mark").count() == 6
+
+
+def test_on_a_phone_the_timeline_scrolls_and_opens_with_today_in_view(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/dashboard")
+    page.locator("[data-testid=engagement-row]").filter(has_text="LLM support").locator(
+        "a.strong"
+    ).click()
+    page.wait_for_selector("[data-testid=timeline] svg")
+    wrap = page.locator("[data-testid=timeline]")
+    sizes = wrap.evaluate("w => [w.scrollWidth, w.clientWidth, w.scrollLeft]")
+    assert sizes[0] > sizes[1], "the timeline should scroll sideways, not shrink, on a phone"
+    view = wrap.bounding_box()
+    today = page.locator("[data-testid=timeline] .today line").bounding_box()
+    assert view["x"] <= today["x"] <= view["x"] + view["width"], (view, today, sizes)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the page scrolls sideways on a phone ({width}px)"
+    assert sizes[2] > 0, "today is past the first screenful, so the timeline starts scrolled"
+    wrap.screenshot(
+        path=str(screenshot(page, "timeline-phone").with_name("timeline-phone-crop.png"))
+    )
+
+
+def _contrast(page, selector: str) -> float:
+    """WCAG contrast of the element's text colour against its own background."""
+    return page.locator(selector).first.evaluate(
+        """el => {
+          const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+          const lum = c => { const v = rgb(c).map(x => x / 255).map(
+              x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+            return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+          const s = getComputedStyle(el);
+          const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+          return (a + 0.05) / (b + 0.05);
+        }"""
+    )
+
+
+def _luminance_of_background(page) -> float:
+    return page.evaluate(
+        """() => { const c = getComputedStyle(document.body).backgroundColor;
+          return c.match(/\\d+/g).slice(0, 3).map(Number).reduce((a, b) => a + b, 0) / 765; }"""
+    )
+
+
+def test_amber_badges_read_at_4_5_to_1_in_light_and_dark(live_server, browser):
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        page = context.new_page()
+        login(page, live_server, "manager@example.com")
+        page.goto(f"{live_server}/dashboard")
+        assert page.locator(".health-amber").count() >= 1
+        assert _contrast(page, ".health-amber") >= 4.5, scheme
+        bright = _luminance_of_background(page)
+        assert (bright < 0.2) if scheme == "dark" else (bright > 0.8), (scheme, bright)
+        screenshot(page, f"dashboard-{scheme}")
+        context.close()
+
+
+def test_the_skip_link_is_the_first_stop_and_lands_on_the_content(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/dashboard")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to the content"
+    box = page.locator(".skip-link").bounding_box()
+    assert box["y"] >= 0  # shown when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
