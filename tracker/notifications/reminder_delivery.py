@@ -12,6 +12,7 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from tracker.core import failures
 from tracker.core.claims import drain
 from tracker.extensions import db
 from tracker.models import Engagement, Reminder, Role, TeamMember, User
@@ -73,9 +74,10 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
     except IntegrityError:  # a concurrent worker queued the same email key first
         db.session.rollback()
         return 0
-    except Exception:
+    except Exception as exc:
         log.exception("reminder %s failed; it is retried after its lease", reminder_id)
         db.session.rollback()
+        failures.record("reminder", reminder_id, f"{type(exc).__name__}: {exc} (retried later)")
         return 0
 
 
