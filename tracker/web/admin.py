@@ -11,6 +11,7 @@ from tracker.core import clock
 from tracker.notifications.delivery import eml_name
 from tracker.services import outbox_admin
 from tracker.services.outbox_admin import STATUSES
+from tracker.services.workflow_registry import definition_errors
 from tracker.web.security_headers import framed_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,6 +41,7 @@ def outbox():
         status=status,
         statuses=STATUSES,
         mail_dir=None if current_app.config.get("SMTP_HOST") else current_app.config["MAIL_DIR"],
+        definition_errors=definition_errors(),
     )
 
 

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 from tracker.core import clock
 from tracker.services.scheduler_status import scheduler_health
 from tracker.services.system import database_status
+from tracker.services.workflow_registry import definition_errors
 
 bp = Blueprint("health", __name__)
 
@@ -15,8 +16,9 @@ def healthz():
 
     `scheduler.steps` gives each tick step's last run and last clean run (no error, no
     failed row); `oldest_due_seconds` how long the oldest due row has waited; `failed`
-    the rows given up on, per kind. Monitoring alerts on these; the status stays "ok"
-    while the app and its database answer.
+    the rows given up on, per kind. `workflow_definition_errors` names each malformed
+    definition file (only its engagements are refused). Monitoring alerts on these; the
+    status stays "ok" while the app and its database answer.
     """
     status = database_status()
     if not status.ok:
@@ -33,4 +35,5 @@ def healthz():
         dialect=status.dialect,
         db_ms=status.round_trip_ms,
         scheduler=scheduler,
+        workflow_definition_errors=definition_errors(),
     )
