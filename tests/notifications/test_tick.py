@@ -135,7 +135,13 @@ def test_a_long_outage_sends_one_overdue_reminder_not_a_burst(smtp_app, smtp_ser
         clock.advance(days=20)  # six overdue occurrences fell due meanwhile
         run_tick()
         rules = sorted(m["X-Tracker-Reminder"] for m in smtp_server.messages)
-    assert rules == ["milestone_due_tomorrow", "milestone_overdue", "milestone_overdue"]
+        statuses = dict(db.session.execute(select(Reminder.rule, Reminder.status)).tuples().all())
+        subjects = {m["Subject"] for m in smtp_server.messages}
+    # The "due tomorrow" reminder, reached 19 days late, is superseded by the overdue one:
+    # recorded as skipped, not sent as a look-alike "is overdue by 19 days".
+    assert rules == ["milestone_overdue", "milestone_overdue"]
+    assert statuses["milestone_due_tomorrow"] == "skipped"
+    assert len(subjects) == 1 and "is overdue by 19 days" in subjects.pop()
 
 
 def _many_due_reminders(count: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -91,6 +91,9 @@ def _handle(reminder: Reminder, now: datetime) -> str:
     anchor = planning.anchor_date(rule, target, engagement)
     if anchor is None or not planning.is_occurrence(rule, anchor, reminder.due_at):
         return "skipped"
+    if superseded(rule, anchor, now):
+        log.info("reminder %s (%s) skipped: its item is already overdue", reminder.id, rule.name)
+        return "skipped"
     people = recipients_for(rule, target, engagement)
     for person in people:
         _queue_email(reminder, rule, target, engagement, anchor, person, now)
@@ -99,6 +102,18 @@ def _handle(reminder: Reminder, now: datetime) -> str:
         next_due = reminder.due_at + steps * rule.repeat_every
         planning.insert_next(rule, engagement.id, target.kind, target.id, next_due, now)
     return "sent" if people else "skipped"
+
+
+def superseded(rule, anchor: date, now: datetime) -> bool:
+    """A one-off "before the date" reminder reached only after the date (catch-up).
+
+    Sent now it would read "is overdue by N days", a look-alike of the overdue rule's
+    email with another Message-ID; so it is recorded as skipped instead.
+    """
+    if rule.repeat_every is not None or rule.offset >= timedelta(0):
+        return False
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    return now.astimezone(zone).date() > anchor
 
 
 def _target(reminder: Reminder, engagement: Engagement) -> Target | None:
