@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -134,7 +135,13 @@ def test_a_long_outage_sends_one_overdue_reminder_not_a_burst(smtp_app, smtp_ser
         clock.advance(days=20)  # six overdue occurrences fell due meanwhile
         run_tick()
         rules = sorted(m["X-Tracker-Reminder"] for m in smtp_server.messages)
-    assert rules == ["milestone_due_tomorrow", "milestone_overdue", "milestone_overdue"]
+        statuses = dict(db.session.execute(select(Reminder.rule, Reminder.status)).tuples().all())
+        subjects = {m["Subject"] for m in smtp_server.messages}
+    # The "due tomorrow" reminder, reached 19 days late, is superseded by the overdue one:
+    # recorded as skipped, not sent as a look-alike "is overdue by 19 days".
+    assert rules == ["milestone_overdue", "milestone_overdue"]
+    assert statuses["milestone_due_tomorrow"] == "skipped"
+    assert len(subjects) == 1 and "is overdue by 19 days" in subjects.pop()
 
 
 def _many_due_reminders(count: int) -> None:
@@ -201,3 +208,61 @@ def test_reminder_for_a_provider_engagement_never_reaches_another_provider(smtp_
         run_tick()
         assert [m["To"] for m in smtp_server.messages] == [provider.email]
         assert other.email not in {m["To"] for m in smtp_server.messages}
+
+
+def test_failed_rows_show_in_the_tick_exit_code_healthz_and_are_requeued(
+    smtp_app, smtp_server, caplog
+):
+    from tracker.services.outbox import enqueue
+
+    runner, client = smtp_app.test_cli_runner(), smtp_app.test_client()
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        for n in range(3):
+            enqueue(f"fail:{n}", f"u{n}@example.com", f"Hello {n}", "body")
+        db.session.commit()
+        ids = sorted(db.session.scalars(select(OutboxEmail.message_id)))
+    smtp_server.fail_next(550, "5.1.1 no such user", times=3)
+    failed = runner.invoke(args=["scheduler", "tick"])
+    assert failed.exit_code == 1, failed.output
+    report = json.loads(failed.output)
+    assert report["delivery"] == 0 and report["failed"] == {"delivery": 3}
+    assert "550 5.1.1 no such user (given up)" in caplog.text
+    health = client.get("/healthz").get_json()["scheduler"]
+    assert health["failed"]["outbox"] == 3
+    assert health["steps"]["delivery"]["last_success_at"] is None
+    assert health["steps"]["delivery"]["last_failures"] == 3
+    assert "550 5.1.1 no such user" in health["steps"]["delivery"]["last_error"]
+    assert health["steps"]["timers"]["last_success_at"] == T0.isoformat()
+
+    clock.set(T0 + timedelta(minutes=5))
+    retried = runner.invoke(args=["outbox", "retry"])
+    assert retried.exit_code == 0 and "requeued 3 failed emails" in retried.output
+    again = runner.invoke(args=["scheduler", "tick"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["delivery"] == 3 and "failed" not in json.loads(again.output)
+    assert sorted(smtp_server.message_ids()) == ids  # the same Message-IDs as before
+    health = client.get("/healthz").get_json()["scheduler"]
+    assert health["failed"]["outbox"] == 0
+    assert health["steps"]["delivery"]["last_success_at"] == (T0 + timedelta(minutes=5)).isoformat()
+
+
+def test_a_reminder_that_raises_is_counted_and_stays_pending(smtp_app, smtp_server, monkeypatch):
+    from tracker.notifications import reminder_delivery
+
+    def broken(reminder, now):
+        raise ValueError("definition file broken.toml is malformed")
+
+    monkeypatch.setattr(reminder_delivery, "_handle", broken)
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, _, _ = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=7), title="Day-60 baseline")
+        when = at(TODAY) + timedelta(minutes=1)
+        clock.set(when)
+        results = run_tick()
+        pending = db.session.scalar(
+            select(func.count()).where(Reminder.status == "pending", Reminder.due_at <= when)
+        )
+    assert results["reminders"] == 0 and results["failed"]["reminders"] >= 1
+    assert pending == results["failed"]["reminders"]  # retried after the lease, not lost

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
@@ -159,3 +160,33 @@ def test_a_checklist_due_date_edited_by_the_service_moves_its_reminder(app, ctx)
     clock.set(at(TODAY + timedelta(days=6)) + timedelta(minutes=5))
     assert run_tick()["reminders"] == 1
     assert run_tick()["reminders"] == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_planning_more_than_10000_rows_in_one_call(make_app, backend):
+    """One INSERT of 10,002 rows x 8 columns would exceed PostgreSQL's 65,535 parameters."""
+    from sqlalchemy import insert
+
+    from tracker.models import Milestone
+
+    app = make_app(backend)
+    with app.app_context():
+        frozen(app)
+        engagement, _, _ = trial_engagement(T0.date())
+        due = T0.date() + timedelta(days=30)
+        count = 3334  # three rules each: due soon, due tomorrow, overdue
+        rows = [
+            {"engagement_id": engagement.id, "title": f"M{n}", "due_date": due, "version": 1}
+            for n in range(count)
+        ]
+        db.session.execute(insert(Milestone), rows)
+        planned = planning.plan_reminders(engagement.id)
+        db.session.commit()
+        stored = db.session.scalar(
+            select(func.count()).where(
+                Reminder.engagement_id == engagement.id,
+                Reminder.subject_type == "milestone",
+                Reminder.status == "pending",
+            )
+        )
+    assert planned == stored == 3 * count >= 10_000

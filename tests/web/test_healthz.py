@@ -43,3 +43,26 @@ def test_unforeseen_constraint_violation_is_a_409_not_a_500(app, client):
     response = client.get("/_boom", headers={"Accept": "application/json"})
     assert response.status_code == 409
     assert response.get_json()["code"] == "constraint_violation"
+
+
+def test_healthz_reports_the_oldest_due_row_and_no_steps_before_any_tick(app, client):
+    from datetime import timedelta
+
+    from tests.support.scheduler import T0, frozen
+    from tracker.extensions import db
+    from tracker.services.outbox import enqueue
+
+    with app.app_context():
+        frozen(app)
+        assert client.get("/healthz").get_json()["scheduler"] == {
+            "steps": {},
+            "oldest_due_seconds": None,
+            "failed": {"outbox": 0, "timers": 0, "webhooks": 0},
+        }
+        late = enqueue("late", "late@example.com", "Late", "body")
+        late.next_attempt_at = T0 - timedelta(seconds=90)
+        future = enqueue("future", "future@example.com", "Future", "body")
+        future.next_attempt_at = T0 + timedelta(hours=1)
+        db.session.commit()
+        body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["scheduler"]["oldest_due_seconds"] == 90.0

@@ -11,13 +11,13 @@ cli = AppGroup("scheduler", help="The scheduler: timers, reminders and the email
 
 @cli.command("tick")
 def tick_command():
-    """Run one tick now: fire due timers, send due reminders, deliver the outbox."""
+    """Run one tick now; exits 1 when a step raised or any row failed (`failed` per step)."""
     from tracker.notifications.tick import run_tick
 
     results = run_tick()
     click.echo(json.dumps(results, sort_keys=True))
-    if any(isinstance(value, str) for value in results.values()):
-        raise SystemExit(1)
+    if "failed" in results or any(isinstance(value, str) for value in results.values()):
+        raise SystemExit(1)  # a step raised or some of its rows failed (see the log)
 
 
 @cli.command("run")

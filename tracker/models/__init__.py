@@ -33,6 +33,7 @@ from tracker.models.notification import (
     WorkflowTimer,
     subscription_engagement,
 )
+from tracker.models.scheduler_step import SchedulerStep
 from tracker.models.user import ApiToken, ProviderOrganisation, User
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "MilestoneUpdate",
     "OutboxEmail",
     "ProviderOrganisation",
+    "SchedulerStep",
     "Reminder",
     "Role",
     "ShadowAssignment",

@@ -96,6 +96,7 @@ class OutboxEmail(Model):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     last_reply: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when given up on
     created_at: Mapped[datetime] = created_at_column()
 
     to_user: Mapped[User | None] = relationship()

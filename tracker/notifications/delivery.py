@@ -20,6 +20,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import update
 
+from tracker.core import failures
 from tracker.core.claims import drain
 from tracker.extensions import db
 from tracker.models import OutboxEmail
@@ -81,12 +82,15 @@ def _deliver_one(row_id: int, worker: str, transport, now: datetime) -> int:
         reply = transport.send(message, row)
         values.update(status="sent", sent_at=now, last_reply=reply)
     except PermanentFailure as exc:
-        values.update(status="failed", last_reply=str(exc))
+        values.update(status="failed", failed_at=now, last_reply=str(exc))
+        failures.record("email", row_id, f"{exc} (given up)")
     except TemporaryFailure as exc:
         gave_up = values["attempts"] >= MAX_ATTEMPTS
         values.update(last_reply=str(exc), next_attempt_at=now + backoff(values["attempts"]))
         if gave_up:
-            values["status"] = "failed"
+            values.update(status="failed", failed_at=now)
+        later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
+        failures.record("email", row_id, f"{exc} ({later})")
     db.session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == row_id, OutboxEmail.claimed_by == worker)

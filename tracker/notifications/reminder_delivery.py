@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from tracker.core import failures
 from tracker.core.claims import drain
 from tracker.extensions import db
 from tracker.models import Engagement, Reminder, Role, TeamMember, User
@@ -74,9 +75,10 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
     except IntegrityError:  # a concurrent worker queued the same email key first
         db.session.rollback()
         return 0
-    except Exception:
+    except Exception as exc:
         log.exception("reminder %s failed; it is retried after its lease", reminder_id)
         db.session.rollback()
+        failures.record("reminder", reminder_id, f"{type(exc).__name__}: {exc} (retried later)")
         return 0
 
 
@@ -93,6 +95,9 @@ def _handle(reminder: Reminder, now: datetime) -> str:
     anchor = planning.anchor_date(rule, target, engagement)
     if anchor is None or not planning.is_occurrence(rule, anchor, reminder.due_at):
         return "skipped"
+    if superseded(rule, anchor, now):
+        log.info("reminder %s (%s) skipped: its item is already overdue", reminder.id, rule.name)
+        return "skipped"
     people = recipients_for(rule, target, engagement)
     for person in people:
         _queue_email(reminder, rule, target, engagement, anchor, person, now)
@@ -101,6 +106,18 @@ def _handle(reminder: Reminder, now: datetime) -> str:
         next_due = reminder.due_at + steps * rule.repeat_every
         planning.insert_next(rule, engagement.id, target.kind, target.id, next_due, now)
     return "sent" if people else "skipped"
+
+
+def superseded(rule, anchor: date, now: datetime) -> bool:
+    """A one-off "before the date" reminder reached only after the date (catch-up).
+
+    Sent now it would read "is overdue by N days", a look-alike of the overdue rule's
+    email with another Message-ID; so it is recorded as skipped instead.
+    """
+    if rule.repeat_every is not None or rule.offset >= timedelta(0):
+        return False
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    return now.astimezone(zone).date() > anchor
 
 
 def _target(reminder: Reminder, engagement: Engagement) -> Target | None:

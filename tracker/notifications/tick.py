@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from tracker.core import clock
+from tracker.core import clock, failures
 from tracker.extensions import db
 
 log = logging.getLogger(__name__)
@@ -67,15 +67,39 @@ TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
 ]
 
 
-def run_tick(now: datetime | None = None) -> dict[str, int | str]:
-    """Run every step once (in an app context); one failing step does not stop the others."""
+def run_tick(now: datetime | None = None) -> dict:
+    """Run every step once (in an app context); one failing step does not stop the others.
+
+    Returns each step's count; a step that raised gives "error: ..." instead, and
+    `"failed": {step: n}` lists the steps where rows failed (absent when none did).
+    Each step's outcome is recorded for /healthz.
+    """
     now = now or clock.now()
-    results: dict[str, int | str] = {}
+    results: dict = {}
+    failed: dict[str, int] = {}
     for name, step in TICK_STEPS:
-        try:
-            results[name] = step(now)
-        except Exception as exc:  # logged and reported; the next tick tries again
-            log.exception("scheduler step %s failed", name)
-            db.session.rollback()
-            results[name] = f"error: {type(exc).__name__}: {exc}"
+        error = None
+        with failures.collect() as seen:
+            try:
+                results[name] = step(now)
+            except Exception as exc:  # logged and reported; the next tick tries again
+                log.exception("scheduler step %s failed", name)
+                db.session.rollback()
+                error = f"error: {type(exc).__name__}: {exc}"
+                results[name] = error
+        if seen.count:
+            failed[name] = seen.count
+        _record(name, seen.count, error or ("; ".join(seen.reasons) or None))
+    if failed:
+        results["failed"] = failed
     return results
+
+
+def _record(name: str, count: int, error: str | None) -> None:
+    from tracker.services.scheduler_status import record_step
+
+    try:
+        record_step(name, clock.now(), failures=count, error=error)
+    except Exception:  # bookkeeping must never stop the tick
+        log.exception("could not record scheduler step %s", name)
+        db.session.rollback()

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import update
 
+from tracker.core import failures
 from tracker.core.claims import claim
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
@@ -141,10 +142,14 @@ def _deliver_one(delivery_id: int, worker: str, now: datetime) -> int:
     body = json.dumps(delivery.event.payload, separators=(",", ":"), sort_keys=True).encode()
     db.session.rollback()  # hold no transaction (or SQLite lock) during the HTTP request
     outcome = _attempt(target, body)
+    values = _result_values(target, outcome, now)
+    if not outcome.delivered:
+        gave_up = " (given up)" if values.get("status") == "failed" else " (retried later)"
+        failures.record("webhook delivery", delivery_id, f"{outcome.error}{gave_up}")
     db.session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker)
-        .values(**_result_values(target, outcome, now)),
+        .values(**values),
         execution_options={"synchronize_session": False},
     )
     _track_endpoint(target, outcome, now)

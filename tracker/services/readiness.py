@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import (
     Adr,
@@ -261,8 +262,18 @@ def _load_checklist(ids: list[int], grouped) -> None:
     ):
         grouped["checklist"][row[0]].append(ChecklistFact(*row[1:8]))
         if row[0] not in grouped["bindings"]:
-            definition = definition_for(row[8], row[9])
-            grouped["bindings"][row[0]] = MappingProxyType(definition.bindings)
+            grouped["bindings"][row[0]] = MappingProxyType(
+                _bindings(definition_for, row[8], row[9])
+            )
+
+
+def _bindings(definition_for, name: str, version: int) -> dict:
+    """The definition's checklist bindings; none when it cannot be loaded (a broken file
+    must not stop scoring every other engagement: the error shows on /healthz)."""
+    try:
+        return dict(definition_for(name, version).bindings)
+    except TrackerError:
+        return {}
 
 
 def _subject(engagement_id: int, grouped) -> Subject:

@@ -15,6 +15,7 @@ Why: docs/adr/0030-reminder-rows-planned-at-change-time.md.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -204,32 +205,49 @@ def _plan_one(rule, target, engagement, pending, done, now, keep) -> dict | None
     }
 
 
+# Bound parameters per statement: PostgreSQL's protocol allows 65,535 and SQLite's
+# default SQLITE_MAX_VARIABLE_NUMBER is 32,766; stay under both (ADR 0133).
+PARAMETER_LIMIT = 32_000
+
+
+def chunks(items: list, per_item: int = 1) -> Iterator[list]:
+    """`items` in slices whose bound parameters (per_item each) fit PARAMETER_LIMIT."""
+    size = max(PARAMETER_LIMIT // max(per_item, 1), 1)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _set_status(ids: list[int], status: str, now: datetime) -> None:
-    if ids:
+    for part in chunks(ids):
         db.session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(ids), Reminder.status == "pending")
+            .where(Reminder.id.in_(part), Reminder.status == "pending")
             .values(status=status, processed_at=now),
             execution_options={"synchronize_session": False},
         )
 
 
 def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING; a key cancelled earlier becomes pending again."""
+    """INSERT ... ON CONFLICT (key) DO NOTHING; a key cancelled earlier becomes pending again.
+
+    Both statements are chunked under the driver's parameter limit, so one call may plan
+    any number of rows.
+    """
     revive = [cancelled[row["key"]] for row in rows if row["key"] in cancelled]
     fresh = [row for row in rows if row["key"] not in cancelled]
-    if revive:
+    for part in chunks(revive):
         db.session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(revive))
+            .where(Reminder.id.in_(part))
             .values(status="pending", processed_at=None, lease_until=None, claimed_by=None),
             execution_options={"synchronize_session": False},
         )
     if fresh:
         insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        db.session.execute(
-            insert(Reminder).values(fresh).on_conflict_do_nothing(index_elements=["key"])
-        )
+        for part in chunks(fresh, per_item=len(fresh[0])):
+            db.session.execute(
+                insert(Reminder).values(part).on_conflict_do_nothing(index_elements=["key"])
+            )
 
 
 def insert_next(

@@ -8,6 +8,7 @@ from functools import partial
 
 from sqlalchemy import insert, inspect, select, update
 
+from tracker.core import failures
 from tracker.core.claims import drain
 from tracker.errors import TrackerError
 from tracker.extensions import db
@@ -52,11 +53,13 @@ def _fire_one(timer_id: int, worker: str, now: datetime) -> int:
     except TrackerError as exc:
         db.session.rollback()
         _finish(timer_id, worker, "failed", now, f"{exc.code}: {exc.message}")
+        failures.record("timer", timer_id, f"{exc.code}: {exc.message} (given up)")
         return 0
     except Exception as exc:  # a bug: keep the timer pending, retried after the lease
         log.exception("timer %s failed", timer_id)
         db.session.rollback()
         _finish(timer_id, worker, "pending", now, f"{type(exc).__name__}: {exc}")
+        failures.record("timer", timer_id, f"{type(exc).__name__}: {exc} (retried later)")
         return 0
     return 1
 

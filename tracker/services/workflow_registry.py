@@ -56,9 +56,35 @@ def _fingerprint(directory: Path) -> tuple:
     return tuple(found)
 
 
+class DefinitionBroken(Conflict):
+    """The file for this workflow is malformed: only its engagements are refused (ADR 0131)."""
+
+    code = "workflow_definition_broken"
+
+
 @lru_cache(maxsize=8)
 def _catalog(directory: str, fingerprint: tuple) -> Catalog:
-    return Catalog.load(Path(directory))
+    catalog = Catalog.load(Path(directory), strict=False)
+    for file, errors in catalog.errors.items():
+        log.error("workflow definition %s is disabled: %s", file, "; ".join(errors))
+    return catalog
+
+
+def definition_errors() -> dict[str, list[str]]:
+    """The malformed files in WORKFLOW_DIR (file name -> errors); the others still work."""
+    return catalog().errors
+
+
+def _refuse_if_broken(name: str) -> None:
+    """Raise DefinitionBroken naming the file when a malformed file holds `name`."""
+    broken = catalog().broken_files_for(name)
+    if broken:
+        details = "; ".join(e for file in broken for e in catalog().errors[file])
+        message = (
+            f"The workflow definition file {', '.join(broken)} is malformed, so engagements "
+            f"on '{name}' are paused until it is fixed: {details}"
+        )
+        raise DefinitionBroken(message, errors={"workflow_definition": [message]})
 
 
 def load_catalog(directory: str | Path) -> Catalog:
@@ -79,6 +105,7 @@ def latest_definition(name: str | None = None) -> Definition:
     its record) here; the caller's commit keeps the record.
     """
     name = name or current_app.config["DEFAULT_WORKFLOW"]
+    _refuse_if_broken(name)  # the broken file may be the newest version
     try:
         definition = catalog().latest(name)
     except UnknownDefinition as exc:
@@ -92,6 +119,7 @@ def definition_for(name: str, version: int) -> Definition:
     try:
         definition = catalog().get(name, version)
     except UnknownDefinition:
+        _refuse_if_broken(name)
         return stored_definition(name, version)
     ensure_recorded(definition)
     return definition

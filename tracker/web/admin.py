@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker.core import clock
 from tracker.notifications.delivery import eml_name
 from tracker.services import outbox_admin
 from tracker.services.outbox_admin import STATUSES
+from tracker.services.workflow_registry import definition_errors
 from tracker.web.security_headers import framed_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,7 +41,19 @@ def outbox():
         status=status,
         statuses=STATUSES,
         mail_dir=None if current_app.config.get("SMTP_HOST") else current_app.config["MAIL_DIR"],
+        definition_errors=definition_errors(),
     )
+
+
+@bp.post("/outbox/retry")
+def outbox_retry():
+    """Requeue every failed email (or one category's), like `flask outbox retry`."""
+    category = request.form.get("category", "")
+    if category and category not in outbox_admin.outbox_categories():
+        abort(400, description="category: no email has this category")
+    count = outbox_admin.requeue_failed(clock.now(), category=category or None)
+    flash(f"Requeued {count} failed email{'s' if count != 1 else ''}.", "success")
+    return redirect(url_for("admin.outbox", status="pending"))
 
 
 @bp.get("/outbox/<int:email_id>")
