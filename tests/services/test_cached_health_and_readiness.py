@@ -342,7 +342,7 @@ def test_dashboard_page_shows_readiness_for_rows_never_scored(app, client, auth)
         db.session.remove()
     auth.login(email)
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'title="8 gaps in knowledge retention" data-testid="readiness">0%</span>' in html
+    assert 'title="Knowledge-retention readiness: 8 gaps" data-testid="readiness">0%</span>' in html
     with app.app_context():
         assert _cached_readiness(engagement_id) == (None, None)
 
