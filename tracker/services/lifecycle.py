@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from flask import current_app
 
@@ -147,15 +148,15 @@ def readiness_rules(engagement: Engagement) -> ReadinessRules:
 
 def known_states() -> list[str]:
     """Every state name of the definitions on disk, ordered by phase then file order."""
+    return list(_state_order(workflow.catalog()))
+
+
+@lru_cache(maxsize=4)
+def _state_order(catalog) -> tuple[str, ...]:
+    """Computed once per catalog (a changed file makes a new catalog object)."""
     seen: dict[str, tuple[int, int]] = {}
-    for definition in workflow.catalog():
+    for definition in catalog:
         for index, state in enumerate(definition.states.values()):
             rank = (PHASE_ORDER[state.phase], index)
             seen[state.name] = min(seen.get(state.name, rank), rank)
-    return sorted(seen, key=seen.__getitem__)
-
-
-def states_in_phase(*phases: str) -> list[str]:
-    """Names of the states, in any definition on disk, whose phase is one of `phases`."""
-    names = {n for d in workflow.catalog() for n in d.states_in_phase(*phases)}
-    return sorted(names)
+    return tuple(sorted(seen, key=seen.__getitem__))

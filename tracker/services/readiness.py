@@ -28,7 +28,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import (
     Adr,
@@ -42,7 +41,16 @@ from tracker.models import (
 )
 from tracker.models.engagement import cached_values_update
 from tracker.services import lifecycle
-from workflows import AdrFact, ArtifactFact, ChecklistFact, MemberFact, ShadowFact, Subject, Unmet
+from workflows import (
+    AdrFact,
+    ArtifactFact,
+    ChecklistFact,
+    Definition,
+    MemberFact,
+    ShadowFact,
+    Subject,
+    Unmet,
+)
 from workflows.guards import (
     artifact_present,
     checklist_complete,
@@ -122,24 +130,28 @@ def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
     ids = sorted(set(engagement_ids))
     if not ids:
         return {}
-    facts = _load_facts(ids)
-    rules = _rules(ids)
-    return {i: score_facts(facts[i], rules[i]) for i in ids}
+    definitions = _definitions(ids)
+    facts = _load_facts(ids, definitions)
+    return {i: score_facts(facts[i], _readiness_rules(definitions[i])) for i in ids}
 
 
-def _rules(ids: list[int]) -> dict[int, ReadinessRules]:
-    """Each engagement's readiness rules, from the definition it runs on."""
+def _definitions(ids: list[int]) -> dict[int, Definition | None]:
+    """Each engagement's definition (None when it cannot be loaded), one query for all."""
+    keys = ("workflow_name", "workflow_version", "workflow_hash", "state", "closed_at")
     rows = db.session.execute(
-        select(Engagement.id, Engagement.workflow_name, Engagement.workflow_version)
-        .add_columns(Engagement.workflow_hash, Engagement.state, Engagement.closed_at)
-        .where(Engagement.id.in_(ids))
+        select(Engagement.id, *(getattr(Engagement, key) for key in keys)).where(
+            Engagement.id.in_(ids)
+        )
     )
-    found = {}
-    for row in rows:
-        keys = ("workflow_name", "workflow_version", "workflow_hash", "state", "closed_at")
-        facts = SimpleNamespace(**dict(zip(keys, row[1:], strict=True)))
-        found[row[0]] = lifecycle.readiness_rules(facts)
-    return {i: found.get(i, ReadinessRules()) for i in ids}
+    found = {
+        row[0]: lifecycle.definition_of(SimpleNamespace(**dict(zip(keys, row[1:], strict=True))))
+        for row in rows
+    }
+    return {i: found.get(i) for i in ids}
+
+
+def _readiness_rules(definition: Definition | None) -> ReadinessRules:
+    return definition.readiness if definition is not None else ReadinessRules()
 
 
 def score_facts(subject: Subject, rules: ReadinessRules | None = None) -> Readiness:
@@ -206,9 +218,13 @@ def _runbook_part(subject: Subject) -> ReadinessPart:
     return ReadinessPart("runbooks", "Runbook", min(count, 1), 1, detail, gaps)
 
 
-def _load_facts(ids: list[int]) -> dict[int, Subject]:
-    """Members, shadows, ADRs, artifacts and KT items of every engagement: one query each."""
+def _load_facts(ids: list[int], definitions: dict[int, Definition | None]) -> dict[int, Subject]:
+    """Members, shadows, ADRs, artifacts and KT items of every engagement: one query each;
+    the checklist bindings from each engagement's definition."""
     grouped: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for i, definition in definitions.items():
+        bindings = definition.bindings if definition is not None else {}
+        grouped["bindings"][i] = MappingProxyType(dict(bindings))
     for row in db.session.execute(
         select(TeamMember.engagement_id, TeamMember.id, TeamMember.name)
         .add_columns(TeamMember.is_external, TeamMember.areas)
@@ -246,34 +262,18 @@ def _load_shadows(ids: list[int], grouped) -> None:
 
 
 def _load_checklist(ids: list[int], grouped) -> None:
-    """KT items with their template key, and the facts their definition binds keys to
-    (so readiness judges a bound item by its fact, as the close guard does)."""
-    from tracker.services.workflow_registry import definition_for
-
+    """KT items with their template key (readiness judges a bound item by its fact, as the
+    close guard does; the bindings come with the definitions)."""
     owner = aliased(User)
     for row in db.session.execute(
         select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.kind)
         .add_columns(ChecklistItem.title, ChecklistItem.status, owner.name, ChecklistItem.due_date)
-        .add_columns(ChecklistItem.key, Engagement.workflow_name, Engagement.workflow_version)
-        .join(Engagement, Engagement.id == ChecklistItem.engagement_id)
+        .add_columns(ChecklistItem.key)
         .outerjoin(owner, owner.id == ChecklistItem.owner_id)
         .where(ChecklistItem.engagement_id.in_(ids), ChecklistItem.kind == KT)
         .order_by(ChecklistItem.id)
     ):
         grouped["checklist"][row[0]].append(ChecklistFact(*row[1:8]))
-        if row[0] not in grouped["bindings"]:
-            grouped["bindings"][row[0]] = MappingProxyType(
-                _bindings(definition_for, row[8], row[9])
-            )
-
-
-def _bindings(definition_for, name: str, version: int) -> dict:
-    """The definition's checklist bindings; none when it cannot be loaded (a broken file
-    must not stop scoring every other engagement: the error shows on /healthz)."""
-    try:
-        return dict(definition_for(name, version).bindings)
-    except TrackerError:
-        return {}
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
