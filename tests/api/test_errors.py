@@ -54,12 +54,12 @@ def test_validation_error_is_422_with_field_messages(api, world):
 
 
 def test_unexpected_error_is_500_in_the_same_shape(app, api, world, monkeypatch):
-    from tracker.services import engagement_queries
+    from tracker.services import engagement_list
 
     def boom(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(engagement_queries, "list_engagements", boom)
+    monkeypatch.setattr(engagement_list, "list_page", boom)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert_error(api.get("/engagements", "manager"), 500, "internal_error")
 

@@ -85,7 +85,7 @@ def scaled(app, sqlite_only):
     [
         ("manager", "/dashboard?per_page=5"),
         ("manager", "/dashboard?health=red&per_page=5"),
-        ("manager", "/dashboard?state=trial&sort=-updated&per_page=5"),
+        ("manager", "/dashboard?state=trial&sort=-updated_at&per_page=5"),
         ("stakeholder", "/dashboard?per_page=5"),
         ("manager", "/api/v1/engagements?state=trial&per_page=5"),
         ("manager", "/api/v1/engagements?health=amber&per_page=5"),

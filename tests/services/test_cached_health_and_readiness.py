@@ -20,7 +20,8 @@ from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, TeamMember, User
 from tracker.services import adrs, artifacts, checklists, health, shadows
 from tracker.services import users as user_service
-from tracker.services.dashboard import DashboardQuery, build_dashboard
+from tracker.services.dashboard import build_dashboard
+from tracker.services.engagement_list import ListQuery
 from tracker.services.readiness import readiness_many
 
 RUNBOOK = {"kind": "runbook", "title": "Serving runbook", "url": "https://wiki.example.com/rb"}
@@ -284,7 +285,9 @@ def test_refresh_due_scores_rows_never_scored(ctx):
 def test_dashboard_computes_readiness_for_rows_never_scored(handover):
     other = make_engagement(handover.manager, title="Already scored")
     _null_readiness(handover.engagement.id)
-    board = build_dashboard(handover.manager, DashboardQuery(sort="title"))
+    board = build_dashboard(
+        handover.manager, ListQuery(sort="title", descending=False, live_only=True)
+    )
     rows = {row.engagement.title: (row.readiness_score, row.readiness_gaps) for row in board.rows}
     assert rows["Churn handover"] == (0, 8)
     assert rows["Already scored"] == _cached_readiness(other.id) == (0, 8)

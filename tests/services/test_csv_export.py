@@ -117,13 +117,14 @@ def test_safe_cell_covers_every_owasp_start():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # generating 10,000 engagements takes minutes on a busy machine
-def test_ten_thousand_rows_stream_in_constant_queries(app, query_counter):
+@pytest.mark.timeout(600)
+def test_thousands_of_rows_stream_in_constant_queries(app, query_counter):
+    # Five batches prove the per-batch cost is constant; benchmarks/exports.py times 10,000.
     from tracker.demo import scale_data
-    from tracker.services.dashboard import DashboardQuery
+    from tracker.services.engagement_list import ListQuery
 
     with app.app_context():
-        scale_data.generate(10_000, seed=14)
+        scale_data.generate(2_500, seed=14)
         actor = db.session.scalar(db.select(User).where(User.role == "admin").limit(1))
         actor = actor or make_user("admin")
         total = db.session.scalar(
@@ -132,7 +133,9 @@ def test_ten_thousand_rows_stream_in_constant_queries(app, query_counter):
         from datetime import date
 
         with query_counter() as counter:
-            chunks = csv_export.dashboard_csv(actor, DashboardQuery(sort="title"), date.today())
+            chunks = csv_export.engagements_csv(
+                actor, ListQuery(sort="title", descending=False, live_only=True), date.today()
+            )
             first = next(chunks)
             largest = len(first)
             lines = first.count("\r\n")
@@ -141,6 +144,7 @@ def test_ten_thousand_rows_stream_in_constant_queries(app, query_counter):
                 lines += chunk.count("\r\n")
         assert lines == total + 1
         batches = -(-total // csv_export.BATCH)
-        # per batch: ids, rows, next milestones, late milestones, late items (+1 last empty)
-        assert counter.count <= 5 * batches + 6, counter.count
+        # per batch: the page, next milestones, late milestones, late items (+1 last empty)
+        assert batches >= 4
+        assert counter.count <= 4 * batches + 6, counter.count
         assert largest < 200_000  # chunks stay small: nothing holds the whole export

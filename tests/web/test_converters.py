@@ -100,7 +100,7 @@ HOSTILE_VALUES = ("-", "0", "-1", str(2**63), "abc", "x" * 500, "%00")
 
 
 @pytest.mark.parametrize("page", ["/dashboard", "/engagements"])
-@pytest.mark.parametrize("name", ["state", "health", "provider", "owner", "page", "per_page"])
+@pytest.mark.parametrize("name", ["state", "health", "provider_id", "owner_id", "page", "per_page"])
 def test_every_list_parameter_is_validated_and_named(walker, page, name):
     app, _tokens, emails = walker
     client = _signed_in_client(app, emails["admin"])

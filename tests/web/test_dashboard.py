@@ -71,7 +71,7 @@ def test_provider_filter(client, sign_in, engagements, app):
     sign_in("manager")
     with app.app_context():
         provider_id = db.session.get(Engagement, engagements[1]).provider_id
-    html = client.get(f"/dashboard?provider={provider_id}").get_data(as_text=True)
+    html = client.get(f"/dashboard?provider_id={provider_id}").get_data(as_text=True)
     assert _titles(html) == ["Alpha"]
 
 

@@ -28,7 +28,7 @@ from tracker.schemas.engagement import (
     EngagementWriteSchema,
     engagement_schema,
 )
-from tracker.services import engagement_queries, engagements
+from tracker.services import engagement_list, engagement_queries, engagements
 
 URL_PREFIX = "/engagements"
 blp = protected(Blueprint("Engagements", __name__, description="Engagements"))
@@ -45,8 +45,8 @@ class Engagements(MethodView):
     @blp.response(200, EngagementPageSchema)
     def get(self, args):
         """Engagements you may see; filter by state, health, provider, owner or text."""
-        paging = {k: args.pop(k) for k in ("sort", "page", "per_page")}
-        page = engagement_queries.list_engagements(actor(), args, **paging)
+        query = engagement_list.query_from_args(args)
+        page = engagement_list.list_page(actor(), query, facts=False)
         schema = engagement_schema(can(actor(), Action.VIEW_COST), many=True, summary=True)
         return page_response(schema, page)
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from tracker.api.common import ID, actor, protected
 from tracker.core import clock
 from tracker.schemas.export import EngagementExportQuerySchema
-from tracker.services import csv_export
+from tracker.services import csv_export, engagement_list
 
 URL_PREFIX = "/engagements"
 blp = protected(Blueprint("Exports", __name__, description="CSV exports"))
@@ -28,9 +28,9 @@ class EngagementExport(MethodView):
     @blp.response(200, content_type="text/csv", **CSV_DOC)
     def get(self, args):
         """Every engagement GET /engagements selects, as CSV (cost columns for the client side)."""
-        sort = args.pop("sort")
         today = clock.now().date()
-        chunks = csv_export.api_list_csv(actor(), args, sort, today)
+        query = engagement_list.query_from_args(args)
+        chunks = csv_export.engagements_csv(actor(), query, today)
         return csv_response(chunks, f"engagements-{today.isoformat()}.csv")
 
 

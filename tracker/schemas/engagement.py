@@ -29,7 +29,14 @@ COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
 # The largest Numeric(12, 2) value. Compared as a Decimal: the float 9999999999.99 is
 # really 9999999999.98999…, so comparing against it refused the documented maximum.
 MAX_MONEY = Decimal("9999999999.99")
-SORT_KEYS = ("title", "state", "health", "created_at", "updated_at", "trial_end", "id")
+# The one sort vocabulary of every engagement list (services/engagement_list.py): the API,
+# the dashboard, the engagements page and the CSV exports. State sorts in lifecycle order,
+# health worst first.
+SORT_KEYS = (
+    "title", "state", "health", "provider", "owner", "period_end", "trial_end",
+    "created_at", "updated_at", "id",
+)  # fmt: skip
+SEARCH_MAX = 200
 STATES_MAX = 40
 
 
@@ -79,11 +86,17 @@ class EngagementQuerySchema(PageArgsSchema):
     health = fields.String(validate=validate.OneOf([h.value for h in Health]))
     provider_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     owner_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    q = Text(max_length=100, metadata={"description": "Words in the title or problem statement"})
+    q = Text(
+        max_length=SEARCH_MAX,
+        metadata={"description": "Words in the title, problem statement, provider or owner name"},
+    )
     sort = fields.String(
         load_default="-updated_at",
         validate=validate.OneOf([*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]),
-        metadata={"description": "A field name; prefix '-' for descending"},
+        metadata={
+            "description": "A sort key; prefix '-' for descending. State sorts in lifecycle "
+            "order, health worst first (red, amber, green)."
+        },
     )
 
 

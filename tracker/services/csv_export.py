@@ -18,11 +18,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tracker.auth.permissions import Action, can, get_visible_engagement, require
+from tracker.auth.permissions import Action, can, get_visible_engagement
 from tracker.extensions import db
 from tracker.models import AuditEvent, ChecklistItem, Milestone, MilestoneUpdate, User, label
-from tracker.services import dashboard, engagement_queries, lifecycle
+from tracker.services import engagement_list, lifecycle
 from tracker.services.calendar_events import engagement_link, state_label
+from tracker.services.engagement_list import ListQuery, ListRow
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -77,7 +78,7 @@ def engagement_header(actor: User) -> tuple[str, ...]:
     return ENGAGEMENT_COLUMNS + (COST_COLUMNS if can(actor, Action.VIEW_COST) else ())
 
 
-def _engagement_row(row: dashboard.DashboardRow, today: date, with_cost: bool) -> list:
+def _engagement_row(row: ListRow, today: date, with_cost: bool) -> list:
     e = row.engagement
     progress = lifecycle.period_progress(e, today)
     reasons = "; ".join(r.get("message", "") for r in (e.health_reasons or []))
@@ -95,33 +96,14 @@ def _engagement_row(row: dashboard.DashboardRow, today: date, with_cost: bool) -
     return cells
 
 
-def dashboard_csv(actor: User, query: dashboard.DashboardQuery, today: date) -> Iterator[str]:
-    """The dashboard's rows with its filters and sort, every page of them."""
+def engagements_csv(actor: User, query: ListQuery, today: date) -> Iterator[str]:
+    """Every engagement a list's filters and sort select (the dashboard's or the API's), as CSV."""
     with_cost = can(actor, Action.VIEW_COST)
 
     def rows():
-        for batch in dashboard.rows_in_batches(actor, query, today=today, batch=BATCH):
+        for batch in engagement_list.rows_in_batches(actor, query, today=today, batch=BATCH):
             for row in batch:
                 yield _engagement_row(row, today, with_cost)
-
-    return stream_csv(engagement_header(actor), rows())
-
-
-def api_list_csv(actor: User, filters: dict, sort: str, today: date) -> Iterator[str]:
-    """GET /engagements' selection (same filters and sort) as CSV, page by page."""
-    require(actor, Action.VIEW)
-    with_cost = can(actor, Action.VIEW_COST)
-
-    def rows():
-        page = 1
-        while True:
-            chunk = engagement_queries.list_engagements(actor, filters, sort, page, BATCH)
-            ids = [e.id for e in chunk.items]
-            for row in dashboard.rows_for_ids(ids, today=today):
-                yield _engagement_row(row, today, with_cost)
-            if page >= chunk.pages:
-                return
-            page += 1
 
     return stream_csv(engagement_header(actor), rows())
 

@@ -30,7 +30,7 @@ def engagements_csv():
     """The dashboard or engagements list with the same filters and sort, every page."""
     query = dashboard_service.parse_query(request.args)
     today = clock.now().date()
-    chunks = csv_export.dashboard_csv(current_user, query, today)
+    chunks = csv_export.engagements_csv(current_user, query, today)
     return csv_response(chunks, f"engagements-{today.isoformat()}.csv")
 
 
