@@ -181,3 +181,13 @@ def test_dashboard_draws_each_rows_readiness_as_a_bar_of_its_parts(client, sign_
         assert bar.count('class="readiness-segment"') >= 3
         assert "<title>Knowledge-transfer checklist (" in bar
         assert 'class="visually-hidden">Knowledge-transfer checklist:' in row
+
+
+def test_state_tiles_and_choices_come_from_the_definitions_in_use(client, sign_in, engagements):
+    """Everything here runs the staff-augmentation lifecycle: the other file's states
+    (engaged, review, handover) are neither tiles nor filter choices."""
+    sign_in("manager")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'value="trial"' in html and 'value="milestone_review"' in html
+    for foreign in ("engaged", "review", "handover"):
+        assert f'value="{foreign}"' not in html, foreign

@@ -73,11 +73,14 @@ def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int
 def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     """Engagements by state and live ones by health (the filters' badges), two GROUP BYs."""
     visible = visible_clause(actor)
-    by_state = dict(
-        db.session.execute(
-            select(Engagement.state, func.count()).where(visible).group_by(Engagement.state)
-        ).all()
-    )
+    by_workflow_state = db.session.execute(
+        select(Engagement.workflow_name, Engagement.state, func.count())
+        .where(visible)
+        .group_by(Engagement.workflow_name, Engagement.state)
+    ).all()
+    by_state: dict[str, int] = {}
+    for _name, state, count in by_workflow_state:
+        by_state[state] = by_state.get(state, 0) + count
     by_health = dict(
         db.session.execute(
             select(Engagement.effective_health, func.count())
@@ -85,7 +88,10 @@ def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
             .group_by(Engagement.effective_health)
         ).all()
     )
-    ordered_states = {s: by_state.get(s, 0) for s in lifecycle.known_states()}
+    # The states of the definitions in use, so a deployment on one lifecycle does not see
+    # "0" tiles for the states of another file on disk.
+    in_use = {name for name, _state, _count in by_workflow_state}
+    ordered_states = {s: by_state.get(s, 0) for s in lifecycle.known_states(in_use)}
     ordered_states.update({s: n for s, n in by_state.items() if s not in ordered_states})
     return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
 
