@@ -66,6 +66,22 @@ class EngagementWriteSchema(Schema):
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "EUR"})
 
 
+class EngagementCreateSchema(EngagementWriteSchema):
+    """POST: the create fields and the workflow the engagement runs on."""
+
+    workflow_name = Text(
+        min_length=1,
+        max_length=NAME_MAX,
+        metadata={
+            "description": "The workflow definition to run on, at its newest version: a `name` "
+            "from GET /api/v1/workflows. Default: the deployment's default workflow. An "
+            "unknown name, or one whose definition file is malformed, is a 422 naming "
+            "this field.",
+            "example": "staff_augmentation",
+        },
+    )
+
+
 class EngagementUpdateSchema(EngagementWriteSchema):
     """PATCH: any subset of the create fields."""
 
