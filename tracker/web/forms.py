@@ -138,7 +138,8 @@ class WorkflowMigrationForm(FlaskForm):
     state_map = StringField(
         "State map",
         validators=[Optional(), Length(max=2000)],
-        description="For states the target version no longer has: old=new, comma-separated.",
+        description="For states the target version no longer has: old=new, comma-separated "
+        "(what --map takes).",
     )
 
 
