@@ -87,3 +87,12 @@ def test_workflow_name_is_in_the_openapi_document(client):
     ref = body["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert "workflow_name" in spec["components"]["schemas"][ref]["properties"]
     assert "/api/v1/workflows" in spec["paths"]
+
+
+def test_the_workflow_cannot_be_changed_by_patch(app, api, world):
+    engagement_id = world.engagements["own"]
+    path = f"/engagements/{engagement_id}"
+    before = api.get(path, "manager").get_json()
+    response = api.patch(path, "manager", json={"workflow_name": "fractional_lead"})
+    assert_error(response, 422, field="workflow_name")
+    assert api.get(path, "manager").get_json() == before

@@ -21,11 +21,11 @@ from tracker.api.common import (
 )
 from tracker.auth.permissions import Action, can
 from tracker.schemas.engagement import (
-    EngagementCreateSchema,
     EngagementPageSchema,
     EngagementQuerySchema,
     EngagementSchema,
     EngagementUpdateSchema,
+    EngagementWriteSchema,
     engagement_schema,
 )
 from tracker.services import engagement_list, engagement_queries, engagements
@@ -50,7 +50,7 @@ class Engagements(MethodView):
         schema = engagement_schema(can(actor(), Action.VIEW_COST), many=True, summary=True)
         return page_response(schema, page)
 
-    @blp.arguments(EngagementCreateSchema)
+    @blp.arguments(EngagementWriteSchema)
     @blp.response(201, EngagementSchema, headers=ETAG_HEADER)
     def post(self, data):
         """Create an engagement in its workflow's first state (admins and managers)."""

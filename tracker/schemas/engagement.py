@@ -64,11 +64,6 @@ class EngagementWriteSchema(Schema):
         metadata={"minimum": 0, "maximum": float(MAX_MONEY), "example": 30000},
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "EUR"})
-
-
-class EngagementCreateSchema(EngagementWriteSchema):
-    """POST: the create fields and the workflow the engagement runs on."""
-
     workflow_name = Text(
         min_length=1,
         max_length=NAME_MAX,
@@ -83,7 +78,10 @@ class EngagementCreateSchema(EngagementWriteSchema):
 
 
 class EngagementUpdateSchema(EngagementWriteSchema):
-    """PATCH: any subset of the create fields."""
+    """PATCH: any subset of the create fields (the workflow is chosen once, at create)."""
+
+    class Meta:
+        exclude = ("workflow_name",)
 
     title = Text(min_length=1, max_length=NAME_MAX)
     provider_id = Id()
