@@ -108,3 +108,34 @@ def test_a_malformed_state_map_names_the_field(text, message):
     with pytest.raises(ValidationFailed) as caught:
         parse_state_map(text)
     assert message in caught.value.errors["map"][0]
+
+
+def test_an_engagement_on_hold_moves_only_if_resume_has_somewhere_to_return(app, fleet):
+    with app.app_context():
+        held = db.session.get(Engagement, fleet["extended"])
+        held.state, held.paused_from_state, held.paused_at = "on_hold", "extension", clock.now()
+        db.session.commit()
+        admin = db.session.get(User, fleet["admin"])
+        blocked = migrate_engagements("staff_augmentation", 2, dry_run=False, actor=admin)
+        [move] = [m for m in blocked.moves if m.engagement_id == fleet["extended"]]
+        assert not move.ok and not move.moved
+        assert (
+            "on hold from 'extension'" in move.problems[0]
+            and "--map extension=" in move.problems[0]
+        )
+        db.session.expire_all()
+        assert db.session.get(Engagement, fleet["extended"]).workflow_version == 1
+
+        state_map = {"extension": "extension_period"}
+        moved = migrate_engagements("staff_augmentation", 2, state_map, dry_run=False, actor=admin)
+        [move] = [m for m in moved.moves if m.engagement_id == fleet["extended"]]
+        assert move.moved and move.to_state == "on_hold"
+        held = db.session.get(Engagement, fleet["extended"])
+        assert (held.workflow_version, held.state) == (2, "on_hold")
+        assert held.paused_from_state == "extension_period"
+        audit = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.kind == "migration", AuditEvent.engagement_id == held.id
+            )
+        ).one()
+        assert audit.data["paused_from"] == ["extension", "extension_period"]

@@ -135,6 +135,7 @@ def _migrate_one(engagement_id, source, to_def, state_map, report, actor) -> Eng
         return None
     own_map = {old: new for old, new in state_map.items() if old in source.states}
     [plan] = plan_migration(source, to_def, {engagement.id: engagement.state}, own_map)
+    plan = _check_hold(plan, engagement.paused_from_state, own_map, to_def)
     move = replace(base, to_state=plan.to_state, ok=plan.ok, problems=plan.problems)
     if not plan.ok:
         return move
@@ -144,6 +145,21 @@ def _migrate_one(engagement_id, source, to_def, state_map, report, actor) -> Eng
     except ConcurrentUpdate as exc:
         return replace(move, ok=False, problems=(exc.message,))
     return replace(move, moved=not report.dry_run)
+
+
+def _check_hold(plan: MigrationResult, paused_from, state_map, to_def) -> MigrationResult:
+    """On hold, resume must find its state in the target: else a problem naming the map."""
+    if paused_from is None:
+        return plan
+    target = state_map.get(paused_from, paused_from)
+    if target in to_def.states:
+        return plan
+    problem = (
+        f"on hold from '{paused_from}', which {to_def.name} v{to_def.version} does not have, "
+        f"so resume would have nowhere to return to; map it with --map {paused_from}=<state> "
+        f"(states: {', '.join(to_def.states)})"
+    )
+    return replace(plan, ok=False, problems=(*plan.problems, problem))
 
 
 def _finish(dry_run: bool) -> None:
@@ -192,6 +208,9 @@ def _apply(
     engagement.state = plan.to_state
     engagement.workflow_version = to_def.version
     engagement.workflow_hash = to_def.content_hash
+    paused_from = engagement.paused_from_state
+    if paused_from is not None:  # resume returns to the mapped state (checked in _check_hold)
+        engagement.paused_from_state = state_map.get(paused_from, paused_from)
     timers = _carry_timers(engagement.id, plan.from_state, plan.to_state, to_def)
     entry = audit.record(
         engagement,
@@ -207,6 +226,11 @@ def _apply(
             "to_hash": to_def.content_hash,
             "state_map": state_map,
             "timers": timers,
+            **(
+                {"paused_from": [paused_from, engagement.paused_from_state]}
+                if paused_from is not None
+                else {}
+            ),
         },
     )
     if actor is None:
