@@ -102,6 +102,15 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "calendar.index": [("manager", "/calendar"), ("provider", "/calendar")],
     "Calendar.CalendarFeedItem": [("manager_api", f"{API}/me/calendar")],
     "webhooks_admin.index": [("admin", "/admin/webhooks")],
+    "workflows_admin.index": [("admin", "/admin/workflows")],
+    # Here every engagement is on the newest version, so this measures the page and the
+    # version listing; each engagement on another version costs its own dry run by design
+    # (the same per-engagement path as the real migration, rolled back).
+    "workflows_admin.migrate_preview": [("admin", "/admin/workflows/staff_augmentation/migrate")],
+    "Workflows.Workflows": [
+        ("manager_api", f"{API}/workflows"),
+        ("provider_api", f"{API}/workflows"),
+    ],
 }
 
 SKIPPED: dict[str, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tracker.errors import GuardFailed
+from tracker.errors import GuardFailed, ValidationFailed
 from tracker.services import transitions
 from tracker.services.workflow_registry import DefinitionBroken, definition_errors
 from workflows import DEFINITIONS_DIR
@@ -36,8 +36,10 @@ def test_a_broken_file_refuses_only_its_engagements_and_names_the_file(make_app,
         with pytest.raises(DefinitionBroken, match="fractional_lead.toml is malformed") as caught:
             transitions.fire(owner, lead_id, "anything")
         assert caught.value.status == 409
-        with pytest.raises(DefinitionBroken, match="fractional_lead.toml"):
+        # Creating on it is a choice the caller can change: 422 naming workflow_name.
+        with pytest.raises(ValidationFailed, match="fractional_lead.toml") as refused:
             factories.make_engagement(owner, workflow_name="fractional_lead")
+        assert "fractional_lead.toml" in refused.value.errors["workflow_name"][0]
         # The other workflow still runs: its engine answers with its own guards.
         with pytest.raises(GuardFailed, match="requirement"):
             transitions.fire(owner, staff_id, _first_event(owner, staff_id))

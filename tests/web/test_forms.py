@@ -426,6 +426,8 @@ EVERY_FIELD_TESTS = {
     "PasswordChangeForm": "test_password_change_form_with_every_field",
     "SubscriptionForm": "test_subscription_form_with_every_field",
     "EngagementForm": "test_engagement_form_with_every_field",
+    "NewEngagementForm": "test_new_engagement_form_with_every_field",
+    "WorkflowMigrationForm": "test_workflow_migration_form_with_every_field",
     "TeamMemberForm": "test_team_member_form_with_every_field",
     "MilestoneUpdateForm": "test_milestone_update_form_with_every_field",
     "MilestoneForm": "test_milestone_form_with_every_field",
@@ -553,6 +555,52 @@ def test_engagement_form_with_every_field(client, app, manager, post):
         assert (engagement.currency, str(engagement.monthly_cost)) == ("USD", "9999999999.99")
         assert engagement.internal_notes == "Budget until June"
         assert engagement.discovery_start == date.today()
+
+
+def test_new_engagement_form_with_every_field(client, app, manager, post):
+    from tracker.web.forms import NewEngagementForm
+
+    dates = ("trial_start", "trial_end", "period_start", "period_end")
+    data = {
+        "title": "Every field, other workflow",
+        "provider_id": str(_provider_id(app)),
+        "structure": "single_specialist",
+        "owner_id": str(manager),
+        "technical_contact_id": "",
+        "problem_statement": "A part-time lead",
+        "success_criteria": "A roadmap",
+        "internal_notes": "",
+        "discovery_start": date.today().isoformat(),
+        "monthly_cost": "8000",
+        "currency": "EUR",
+        "version": "",
+        "workflow_name": "fractional_lead",
+        **dict.fromkeys(dates, ""),
+    }
+    response = post("/engagements/new", _sends_every_field(NewEngagementForm, data))
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        title = "Every field, other workflow"
+        engagement = db.session.scalars(select(Engagement).where(Engagement.title == title)).one()
+        assert engagement.workflow_name == "fractional_lead"
+        assert engagement.success_criteria == "A roadmap"
+
+
+def test_workflow_migration_form_with_every_field(client, app, sign_in, post):
+    from tracker.services.workflow_registry import catalog
+    from tracker.web.forms import WorkflowMigrationForm
+
+    sign_in("admin")
+    with app.app_context():
+        latest = catalog().latest("staff_augmentation").version
+    data = {"to_version": str(latest), "state_map": "discovery=discovery"}
+    response = post(
+        "/admin/workflows/staff_augmentation/migrate",
+        _sends_every_field(WorkflowMigrationForm, data),
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html[:400]
+    assert f"Migrated to v{latest}" in html and "0 moved, 0 cannot move" in html
 
 
 def test_team_member_form_with_every_field(client, app, engagement_id, post):

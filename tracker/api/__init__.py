@@ -37,10 +37,12 @@ def api_modules() -> list:
         tokens,
         transitions,
         webhooks,
+        workflows,
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports, webhooks]
+    others = [subscriptions, adrs, shadows, artifacts, calendar, exports, webhooks, workflows]
+    return [*resources, *others]
 
 
 def register_api(app: Flask) -> None:

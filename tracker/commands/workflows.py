@@ -105,16 +105,13 @@ def diagram_command(name, version, fmt, current):
 
 
 def _parse_map(ctx, param, values) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for value in values:
-        old, sep, new = value.partition("=")
-        old, new = old.strip(), new.strip()
-        if not sep or not old or not new:
-            raise click.BadParameter(f"'{value}' is not old=new", param=param)
-        if old in mapping and mapping[old] != new:
-            raise click.BadParameter(f"'{old}' is mapped twice", param=param)
-        mapping[old] = new
-    return mapping
+    """The same parser as the admin page's state map field."""
+    from tracker.services.workflow_migration import parse_state_map
+
+    try:
+        return parse_state_map(list(values))
+    except TrackerError as error:
+        raise click.BadParameter("; ".join(error.errors["map"]), param=param) from None
 
 
 @cli.command("migrate")

@@ -64,10 +64,24 @@ class EngagementWriteSchema(Schema):
         metadata={"minimum": 0, "maximum": float(MAX_MONEY), "example": 30000},
     )
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "EUR"})
+    workflow_name = Text(
+        min_length=1,
+        max_length=NAME_MAX,
+        metadata={
+            "description": "The workflow definition to run on, at its newest version: a `name` "
+            "from GET /api/v1/workflows. Default: the deployment's default workflow. An "
+            "unknown name, or one whose definition file is malformed, is a 422 naming "
+            "this field.",
+            "example": "staff_augmentation",
+        },
+    )
 
 
 class EngagementUpdateSchema(EngagementWriteSchema):
-    """PATCH: any subset of the create fields."""
+    """PATCH: any subset of the create fields (the workflow is chosen once, at create)."""
+
+    class Meta:
+        exclude = ("workflow_name",)
 
     title = Text(min_length=1, max_length=NAME_MAX)
     provider_id = Id()

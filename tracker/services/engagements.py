@@ -61,7 +61,7 @@ def _check_references(data: dict) -> dict[str, list[str]]:
 def create_engagement(actor: User, data: dict, *, today: date | None = None) -> Engagement:
     """Create an engagement in its workflow's initial state with the standard checklists."""
     from tracker.services import checklists  # imports this module: a local import
-    from tracker.services.workflow_registry import latest_definition
+    from tracker.services.workflow_registry import DefinitionBroken, latest_definition
 
     require(actor, Action.EDIT)
     workflow_name = data.get("workflow_name")
@@ -70,7 +70,10 @@ def create_engagement(actor: User, data: dict, *, today: date | None = None) -> 
     errors = _check_references(data)
     if errors:
         raise ValidationFailed("The engagement could not be created.", errors=errors)
-    definition = latest_definition(workflow_name)
+    try:
+        definition = latest_definition(workflow_name)
+    except DefinitionBroken as exc:  # a choice the caller can change: name the field
+        raise ValidationFailed(exc.message, errors={"workflow_name": [exc.message]}) from exc
     engagement = Engagement(
         **data,
         state=definition.initial_state,

@@ -3,6 +3,9 @@
 The pure planning is workflows.plan_migration; this module finds the engagements,
 applies the moves one transaction per engagement (state, version, hash, pending
 timers, an audit row of kind "migration") and reports what happened to each.
+`flask workflows migrate` and the admin page (/admin/workflows/<name>/migrate) both
+call `migrate_engagements`. A dry run goes through the same steps, flush and derived
+data included, and rolls each engagement back instead of committing it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from tracker.errors import ConcurrentUpdate, Forbidden, TrackerError, Validation
 from tracker.extensions import db
 from tracker.models import Engagement, Role, User, WorkflowTimer
 from tracker.services import audit
-from tracker.services.engagements import commit_or_stale
+from tracker.services.engagements import commit_or_stale, losing_race_is_conflict
 from tracker.services.workflow_registry import definition_for
 from workflows import Definition, MigrationResult, plan_migration
 
@@ -132,15 +135,65 @@ def _migrate_one(engagement_id, source, to_def, state_map, report, actor) -> Eng
         return None
     own_map = {old: new for old, new in state_map.items() if old in source.states}
     [plan] = plan_migration(source, to_def, {engagement.id: engagement.state}, own_map)
+    plan = _check_hold(plan, engagement.paused_from_state, own_map, to_def)
     move = replace(base, to_state=plan.to_state, ok=plan.ok, problems=plan.problems)
-    if report.dry_run or not plan.ok:
+    if not plan.ok:
         return move
     _apply(engagement, plan, (source, to_def), own_map, actor)
     try:
-        commit_or_stale()
+        _finish(report.dry_run)
     except ConcurrentUpdate as exc:
         return replace(move, ok=False, problems=(exc.message,))
-    return replace(move, moved=True)
+    return replace(move, moved=not report.dry_run)
+
+
+def _check_hold(plan: MigrationResult, paused_from, state_map, to_def) -> MigrationResult:
+    """On hold, resume must find its state in the target: else a problem naming the map."""
+    if paused_from is None:
+        return plan
+    target = state_map.get(paused_from, paused_from)
+    if target in to_def.states:
+        return plan
+    problem = (
+        f"on hold from '{paused_from}', which {to_def.name} v{to_def.version} does not have, "
+        f"so resume would have nowhere to return to; map it with --map {paused_from}=<state> "
+        f"(states: {', '.join(to_def.states)})"
+    )
+    return replace(plan, ok=False, problems=(*plan.problems, problem))
+
+
+def _finish(dry_run: bool) -> None:
+    """Commit one engagement's move; a dry run flushes it (every check runs) and rolls back."""
+    if not dry_run:
+        commit_or_stale()
+        return
+    try:
+        with losing_race_is_conflict():
+            db.session.flush()
+    finally:
+        db.session.rollback()
+
+
+def parse_state_map(values) -> dict[str, str]:
+    """'old=new' items (a list, or one string split on commas and lines) -> {old: new}."""
+    if isinstance(values, str):
+        values = [v for line in values.splitlines() for v in line.split(",")]
+    mapping: dict[str, str] = {}
+    errors = []
+    for value in values:
+        if not value.strip():
+            continue
+        old, sep, new = value.partition("=")
+        old, new = old.strip(), new.strip()
+        if not sep or not old or not new:
+            errors.append(f"'{value.strip()}' is not old=new")
+        elif old in mapping and mapping[old] != new:
+            errors.append(f"'{old}' is mapped twice")
+        else:
+            mapping[old] = new
+    if errors:
+        raise ValidationFailed("The state map is invalid.", errors={"map": errors})
+    return mapping
 
 
 def _apply(
@@ -155,6 +208,9 @@ def _apply(
     engagement.state = plan.to_state
     engagement.workflow_version = to_def.version
     engagement.workflow_hash = to_def.content_hash
+    paused_from = engagement.paused_from_state
+    if paused_from is not None:  # resume returns to the mapped state (checked in _check_hold)
+        engagement.paused_from_state = state_map.get(paused_from, paused_from)
     timers = _carry_timers(engagement.id, plan.from_state, plan.to_state, to_def)
     entry = audit.record(
         engagement,
@@ -170,6 +226,11 @@ def _apply(
             "to_hash": to_def.content_hash,
             "state_map": state_map,
             "timers": timers,
+            **(
+                {"paused_from": [paused_from, engagement.paused_from_state]}
+                if paused_from is not None
+                else {}
+            ),
         },
     )
     if actor is None:

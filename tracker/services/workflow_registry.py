@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.errors import Conflict, ValidationFailed
+from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowDefinitionRecord
 from workflows import (
@@ -30,6 +30,7 @@ from workflows import (
     UnknownDefinition,
     load_definition,
     parse_definition,
+    to_svg,
 )
 
 log = logging.getLogger(__name__)
@@ -302,15 +303,18 @@ class DefinitionSummary:
     file: str | None
     recorded: bool
     engagements: int
+    open_engagements: int = 0
 
 
-def _engagement_counts() -> dict[tuple[str, int], int]:
+def _engagement_counts() -> dict[tuple[str, int], tuple[int, int]]:
+    """(name, version) -> (all engagements, open ones), in one grouped query."""
+    open_ = func.count(Engagement.id).filter(Engagement.closed_at.is_(None))
     rows = db.session.execute(
-        select(Engagement.workflow_name, Engagement.workflow_version, func.count()).group_by(
+        select(Engagement.workflow_name, Engagement.workflow_version, func.count(), open_).group_by(
             Engagement.workflow_name, Engagement.workflow_version
         )
     )
-    return {(name, version): count for name, version, count in rows}
+    return {(name, version): (count, opened) for name, version, count, opened in rows}
 
 
 def definition_summaries() -> list[DefinitionSummary]:
@@ -329,7 +333,65 @@ def definition_summaries() -> list[DefinitionSummary]:
                 content_hash=digest or (record.content_hash if record else None),
                 file=Path(definition.source).name if definition else None,
                 recorded=record is not None,
-                engagements=counts.get(key, 0),
+                engagements=counts.get(key, (0, 0))[0],
+                open_engagements=counts.get(key, (0, 0))[1],
             )
         )
     return summaries
+
+
+@dataclass(frozen=True)
+class WorkflowChoice:
+    """A workflow a new engagement may start on: the newest version of one name."""
+
+    name: str
+    version: int
+    title: str
+    description: str
+    default: bool
+    versions: tuple[int, ...]
+
+
+def workflow_choices() -> list[WorkflowChoice]:
+    """The workflows a new engagement can run on (newest version each), the default first.
+
+    A name with a malformed file is left out: creating on it is refused (ADR 0131)."""
+    cat, default = catalog(), current_app.config["DEFAULT_WORKFLOW"]
+    choices = [
+        WorkflowChoice(
+            name=name,
+            version=cat.latest(name).version,
+            title=cat.latest(name).title,
+            description=cat.latest(name).description,
+            default=name == default,
+            versions=tuple(cat.versions(name)),
+        )
+        for name in cat.names()
+        if not cat.broken_files_for(name)
+    ]
+    return sorted(choices, key=lambda choice: (not choice.default, choice.title))
+
+
+_DIAGRAMS: dict[tuple[str, int, str], str] = {}
+
+
+def diagram_svg(name: str, version: int | None = None) -> str:
+    """The lifecycle diagram of a definition (newest version by default), drawn once."""
+    definition = catalog().get(name, version) if version is None else definition_for(name, version)
+    key = (definition.name, definition.version, definition.content_hash)
+    if key not in _DIAGRAMS:
+        _DIAGRAMS[key] = to_svg(definition)
+    return _DIAGRAMS[key]
+
+
+def versions_of(name: str) -> list[DefinitionSummary]:
+    """Every known version of one workflow with its counts; NotFound for a name nobody knows."""
+    rows = [row for row in definition_summaries() if row.name == name]
+    if not rows and not catalog().broken_files_for(name):
+        raise NotFound(f"No workflow named '{name}'.")
+    return rows
+
+
+def default_workflow_name() -> str:
+    """The workflow new engagements start on when none is chosen (DEFAULT_WORKFLOW)."""
+    return current_app.config["DEFAULT_WORKFLOW"]

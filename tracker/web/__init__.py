@@ -19,6 +19,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.landing import bp as main_bp
     from tracker.web.login import bp as auth_bp
     from tracker.web.webhooks import bp as webhooks_bp
+    from tracker.web.workflows_admin import bp as workflows_admin_bp
 
     _trust_proxies(app)
     converters.init_app(app)
@@ -36,6 +37,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(workflows_admin_bp)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from tracker.auth.permissions import Action, require
 from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
 from tracker.services import dashboard as choices
 from tracker.services import engagements as engagement_service
+from tracker.services import lifecycle, workflow_registry
 from tracker.services.engagement_page import visible_engagement
 from tracker.web.forms import (
     ActionForm,
@@ -21,6 +23,7 @@ from tracker.web.forms import (
     MilestoneEditForm,
     MilestoneForm,
     MilestoneUpdateForm,
+    NewEngagementForm,
     TeamMemberForm,
     transition_form_class,
     transition_inputs,
@@ -72,8 +75,8 @@ def show(engagement_id: int):
     return render_engagement(engagement_id)
 
 
-def _engagement_form(**kwargs) -> EngagementForm:
-    form = EngagementForm(**kwargs)
+def _engagement_form(form_class=EngagementForm, **kwargs) -> EngagementForm:
+    form = form_class(**kwargs)
     form.set_choices(choices.provider_choices(), choices.owner_choices(), choices.contact_choices())
     return form
 
@@ -81,19 +84,27 @@ def _engagement_form(**kwargs) -> EngagementForm:
 @bp.route("/engagements/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """A manager creates an engagement; it starts in discovery with the standard checklists."""
+    """A manager creates an engagement on a chosen workflow, in its first state, with the
+    standard checklists; each workflow's diagram is on the form."""
     require(current_user, Action.EDIT)
-    form = _engagement_form(owner_id=current_user.id)
+    workflows = workflow_registry.workflow_choices()
+    form = _engagement_form(NewEngagementForm, owner_id=current_user.id)
+    form.set_workflows(workflows)
     if form.validate_on_submit():
         try:
             engagement = engagement_service.create_engagement(current_user, form.data_for_service())
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
-            flash(f"Engagement '{engagement.title}' created in discovery.", "success")
+            state = lifecycle.state_label(engagement).lower()
+            flash(f"Engagement '{engagement.title}' created in {state}.", "success")
             return redirect(url_for("engagements.show", engagement_id=engagement.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("engagements/form.html", form=form, engagement=None), status
+    diagrams = {w.name: Markup(workflow_registry.diagram_svg(w.name)) for w in workflows}
+    page = render_template(
+        "engagements/form.html", form=form, engagement=None, workflows=workflows, diagrams=diagrams
+    )
+    return page, status
 
 
 @bp.route("/engagements/<int:engagement_id>/edit", methods=["GET", "POST"])

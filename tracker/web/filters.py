@@ -65,6 +65,7 @@ NAV_LINKS = [
     ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
     ("admin.outbox", "Outbox", {"admin"}),
     ("webhooks_admin.index", "Webhooks", {"admin"}),
+    ("workflows_admin.index", "Workflows", {"admin"}),
 ]
 
 

@@ -16,6 +16,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -112,6 +113,34 @@ class EngagementForm(FlaskForm):
             for key in ("trial_start", "trial_end", "period_start", "period_end")
             if getattr(self, key).data is not None
         }
+
+
+class NewEngagementForm(EngagementForm):
+    """Create an engagement: the engagement form plus the workflow it runs on."""
+
+    workflow_name = RadioField("Workflow", validators=[DataRequired("Choose a workflow.")])
+
+    def set_workflows(self, workflows) -> None:
+        """The shipped workflows (services/workflow_registry.workflow_choices)."""
+        self.workflow_name.choices = [SelectChoice(w.name, w.title) for w in workflows]
+        if self.workflow_name.data is None:
+            default = next((w.name for w in workflows if w.default), None)
+            self.workflow_name.data = default
+
+    def data_for_service(self) -> dict:
+        return super().data_for_service() | {"workflow_name": self.workflow_name.data}
+
+
+class WorkflowMigrationForm(FlaskForm):
+    """Admin: the target version of one workflow and an optional state map (old=new)."""
+
+    to_version = SelectField("Target version", coerce=int)
+    state_map = StringField(
+        "State map",
+        validators=[Optional(), Length(max=2000)],
+        description="For states the target version no longer has: old=new, comma-separated "
+        "(what --map takes).",
+    )
 
 
 class TeamMemberForm(FlaskForm):
