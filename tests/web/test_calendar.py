@@ -240,3 +240,37 @@ def test_query_count_is_constant_in_the_number_of_engagements(app, client, world
     with query_counter() as many:
         client.get(path)
     assert many.count == few.count, [s[:60] for s in many.statements]
+
+
+def test_a_hold_is_one_event_until_its_expected_resume_and_leaves_on_resume(app, client, world):
+    from tracker.services import transitions
+
+    path = _feed_path(app, world["manager"])
+    host = "localhost"
+    uid = f"engagement-{world['engagement']}-hold@{host}"
+    assert uid not in _events(client.get(path).data)
+    back = date.today() + timedelta(days=21)
+    with app.app_context():
+        manager = db.session.get(User, world["manager"])
+        transitions.fire(
+            manager, world["engagement"], "put_on_hold",
+            {"reason": "Client budget freeze", "expected_resume": back},
+        )  # fmt: skip
+    body = client.get(path).data
+    assert_strict_rfc5545(body)
+    events = _events(body)
+    hold = events[uid]
+    assert str(hold["SUMMARY"]) == "Ranking — Jörg's team: on hold (Client budget freeze)"
+    assert str(hold["CATEGORIES"].cats[0]) == "On hold"
+    assert hold.decoded("DTSTART") == date.today()
+    assert hold.decoded("DTEND") == back  # exclusive: the engagement is expected back that day
+    # The other events of the engagement say it is on hold too.
+    milestone = events[f"milestone-{world['milestone']}@{host}"]
+    assert "On hold since" in str(milestone["DESCRIPTION"])
+    parsed = vobject.readOne(body.decode("utf-8"))
+    [read] = [e for e in parsed.vevent_list if e.uid.value == uid]
+    assert read.dtend.value == back
+    with app.app_context():
+        manager = db.session.get(User, world["manager"])
+        transitions.fire(manager, world["engagement"], "resume", {})
+    assert uid not in _events(client.get(path).data)

@@ -55,10 +55,12 @@ class FeedItem:
     category: str = "Engagement"
     sequence: int = 0
     stamp: object = None
+    last_day: date | None = None  # a span of days (a hold until its expected resume)
 
     @property
     def fingerprint(self) -> str:
-        material = f"{self.day.isoformat()}|{self.summary}|{self.cancelled}"
+        last = self.last_day.isoformat() if self.last_day else ""
+        material = f"{self.day.isoformat()}|{last}|{self.summary}|{self.cancelled}"
         return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -82,6 +84,7 @@ def collect_items(scope: FeedScope) -> list[FeedItem]:
     host = _host()
     engagements = {e.id: e for e in db.session.scalars(select(Engagement).where(scope.clause))}
     items = _engagement_dates(engagements.values(), host, scope.since)
+    items += _holds(engagements.values(), host)
     items += _milestones(scope, engagements, host)
     items += _timers(scope, engagements, host)
     items += _checklist_items(scope, host)
@@ -119,6 +122,33 @@ def _engagement_dates(engagements, host: str, since: date | None) -> list[FeedIt
                     category="Period end",
                 )
             )
+    return items
+
+
+def _holds(engagements, host: str) -> list[FeedItem]:
+    """An engagement on hold: one event from the day it paused to its expected resume
+    (the day it paused alone when no resume date was given). Its UID is the
+    engagement's, so a hold's new expected date is the same event with a higher
+    SEQUENCE; after the resume the event leaves the feed."""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    items = []
+    for e in engagements:
+        text = lifecycle.hold_text(e)
+        if text is None:
+            continue
+        start = (e.paused_at or clock.now()).astimezone(zone).date()
+        until = e.expected_resume
+        summary = f"{e.title}: on hold" + (f" ({e.pause_reason})" if e.pause_reason else "")
+        items.append(
+            FeedItem(
+                uid=f"engagement-{e.id}-hold@{host}",
+                day=start,
+                last_day=until - timedelta(days=1) if until and until > start else None,
+                summary=summary,
+                engagement=e,
+                category="On hold",
+            )
+        )
     return items
 
 
@@ -249,6 +279,9 @@ def _description(item: FeedItem) -> str:
     """State, health with its reasons, and the link back; never cost figures."""
     e = item.engagement
     lines = [f"Status: {state_label(e)}", f"Health: {e.effective_health}"]
+    held = lifecycle.hold_text(e)
+    if held:
+        lines.insert(1, held)
     lines += [f"- {reason.get('message', '')}" for reason in (e.health_reasons or [])]
     lines.append(engagement_link(e))
     return "\n".join(lines)
@@ -282,7 +315,7 @@ def _event(item: FeedItem) -> Event:
     event.add("uid", item.uid)
     event.add("dtstamp", item.stamp)
     event.add("dtstart", item.day)
-    event.add("dtend", item.day + timedelta(days=1))
+    event.add("dtend", (item.last_day or item.day) + timedelta(days=1))  # exclusive
     event.add("summary", item.summary)
     event.add("description", _description(item))
     event.add("url", engagement_link(item.engagement))
