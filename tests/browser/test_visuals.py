@@ -132,3 +132,17 @@ def test_on_a_phone_the_header_is_one_row_with_a_menu_button(live_server, page):
 
     page.set_viewport_size({"width": 1280, "height": 900})
     assert button.is_hidden() and menu.is_visible()  # folded only on a phone
+
+
+def test_on_a_phone_the_health_card_comes_before_the_lifecycle(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/dashboard")
+    page.locator("a:text-is('Demand forecasting pod')").first.click()
+    health = page.locator("#health").bounding_box()
+    lifecycle = page.locator("#lifecycle").bounding_box()
+    assert health["y"] + health["height"] <= lifecycle["y"], (health, lifecycle)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    health = page.locator("#health").bounding_box()
+    lifecycle = page.locator("#lifecycle").bounding_box()
+    assert health["x"] > lifecycle["x"] and abs(health["y"] - lifecycle["y"]) < 2  # side by side
