@@ -250,10 +250,11 @@ def test_failed_rows_show_in_the_tick_exit_code_healthz_and_are_requeued(
 def test_a_reminder_that_raises_is_counted_and_stays_pending(smtp_app, smtp_server, monkeypatch):
     from tracker.notifications import reminder_delivery
 
-    def broken(reminder, now):
+    def broken(*args, **kwargs):
         raise ValueError("definition file broken.toml is malformed")
 
-    monkeypatch.setattr(reminder_delivery, "_handle", broken)
+    # `decide` is the judgment both the batch and the one-by-one path run.
+    monkeypatch.setattr(reminder_delivery, "decide", broken)
     with smtp_app.app_context():
         clock = frozen(smtp_app)
         engagement, _, _ = trial_engagement(TODAY)
