@@ -267,3 +267,32 @@ def test_a_reminder_that_raises_is_counted_and_stays_pending(smtp_app, smtp_serv
         )
     assert results["reminders"] == 0 and results["failed"]["reminders"] >= 1
     assert pending == results["failed"]["reminders"]  # retried after the lease, not lost
+
+
+def _due_milestones(engagements: int, per_engagement: int) -> None:
+    for _ in range(engagements):
+        engagement, _, _ = trial_engagement(TODAY)
+        for n in range(per_engagement):
+            add_milestone(engagement, TODAY + timedelta(days=7), title=f"M{n}")
+
+
+def test_due_reminders_materialise_in_the_same_statements_for_4_or_36(app, query_counter):
+    """A claimed batch is turned into outbox rows set-based: the statement count does not
+    grow with the reminders, their engagements or their recipients (no N+1)."""
+    from tracker.notifications.reminder_delivery import process_due
+
+    with app.app_context():
+        clock = frozen(app)
+        clock.set(at(TODAY) + timedelta(minutes=1))  # the "due in 7 days" rule is due
+        counts = []
+        for engagements, each in ((1, 4), (3, 12)):
+            _due_milestones(engagements, each)
+            db.session.remove()
+            with query_counter() as counter:
+                sent = process_due(at(TODAY) + timedelta(minutes=1))
+            counts.append((counter.count, sent))
+        emails = db.session.scalar(select(func.count()).select_from(OutboxEmail))
+    (small, small_sent), (large, large_sent) = counts
+    assert (small_sent, large_sent) == (4, 36)
+    assert emails > 40  # several provider users (the engagements share one provider)
+    assert small == large
