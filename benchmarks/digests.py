@@ -226,13 +226,24 @@ def main() -> None:
 
 def run(app) -> None:
     from tracker.models import DigestRun
+    from tracker.notifications import digest_content
     from tracker.notifications.digests import run_due
 
+    gathers = []
+    real_gather = digest_content.gather
+
+    def counting_gather(*args):
+        gathers.append(1)
+        return real_gather(*args)
+
+    digest_content.gather = counting_gather
     statements = StatementLog()
     event.listen(db.engine, "before_cursor_execute", statements)
     started = time.perf_counter()
     result = run_due(NOW)
     elapsed = time.perf_counter() - started
+    digest_content.gather = real_gather
+    print(f"distinct scopes gathered: {len(gathers)} (for {result.sent} digests)")
     print(f"{platform.python_version()} on {db.engine.dialect.name}, {platform.machine()}")
     print(f"digests sent: {result.sent}, skipped: {result.skipped}")
     print(f"total: {elapsed:.1f} s, {1000 * elapsed / max(result.sent, 1):.1f} ms per digest")
@@ -243,7 +254,30 @@ def run(app) -> None:
     sizes = sorted({len(d.get("engagements", [])) for d in shown})
     print(f"engagements shown per digest: {sizes[0]}..{sizes[-1]}")
     event.remove(db.engine, "before_cursor_execute", statements)
+    floor()
     per_digest(app)
+
+
+def floor() -> None:
+    """The floor: the same digests rendered (HTML + text) from content already gathered,
+    with no claim, no bookkeeping, no outbox write: what one run cannot go below."""
+    from tracker.notifications.digest_content import ScopeCache
+    from tracker.notifications.digests import build_message
+
+    subscriptions = db.session.scalars(select(Subscription).order_by(Subscription.id)).all()
+    users = {u.id: u for u in db.session.scalars(select(User))}
+    cache = ScopeCache()
+    since = NOW - timedelta(days=1)
+    for subscription in subscriptions:  # warm: every scope gathered once
+        build_message(subscription, users[subscription.user_id], since, NOW, scopes=cache)
+    started = time.perf_counter()
+    for subscription in subscriptions:
+        build_message(subscription, users[subscription.user_id], since, NOW, scopes=cache)
+    elapsed = time.perf_counter() - started
+    print(
+        f"floor (render only, {len(subscriptions)} digests, scopes cached): {elapsed:.1f} s, "
+        f"{1000 * elapsed / max(len(subscriptions), 1):.1f} ms per digest"
+    )
 
 
 def per_digest(app) -> None:
