@@ -59,9 +59,19 @@ def _bulk(model_or_table, rows: list[dict], chunk: int = 5000) -> None:
         db.session.execute(insert(model_or_table), rows[start : start + chunk])
 
 
-def _engagement_row(i: int, owner_id: int, rng: random.Random) -> dict:
+def _workflow() -> tuple[int, str]:
+    """The shipped definition's version and hash, so engagements run on the file (as real
+    ones do); a hash no file or record matches made every look-up a query."""
+    from tracker.services.workflow_registry import catalog
+
+    definition = catalog().latest("staff_augmentation")
+    return definition.version, definition.content_hash
+
+
+def _engagement_row(i: int, owner_id: int, rng: random.Random, workflow: tuple) -> dict:
     state = STATES[i % len(STATES)]
     start = TODAY - timedelta(days=rng.randint(5, 200))
+    health = rng.choice(["green", "green", "amber", "red"])
     return {
         "title": f"Engagement {i:05d}",
         "provider_id": 1 + i % PROVIDERS,
@@ -74,12 +84,13 @@ def _engagement_row(i: int, owner_id: int, rng: random.Random) -> dict:
         "period_start": start,
         "period_end": start + timedelta(days=90),
         "monthly_cost": 30000,
-        "health": rng.choice(["green", "green", "amber", "red"]),
+        "health": health,
+        "effective_health": health,  # what the flush hook would store (no override)
         "health_reasons": [{"level": "amber", "message": "Milestone 'Day-60' is at risk"}],
         "internal_notes": "Budget approved by finance.",
         "workflow_name": "staff_augmentation",
-        "workflow_version": 1,
-        "workflow_hash": "0" * 64,
+        "workflow_version": workflow[0],
+        "workflow_hash": workflow[1],
         "version": 1,
     }
 
@@ -166,7 +177,9 @@ def seed(subscribers: int, engagements: int) -> None:
     _bulk(ProviderOrganisation, [{"name": f"Provider {n}"} for n in range(1, PROVIDERS + 1)])
     _bulk(User, _users(1, "admin", 0))
     owner_id = db.session.scalar(select(User.id))
-    _bulk(Engagement, [_engagement_row(i, owner_id, rng) for i in range(engagements)])
+    workflow = _workflow()
+    rows = [_engagement_row(i, owner_id, rng, workflow) for i in range(engagements)]
+    _bulk(Engagement, rows)
     ids = db.session.scalars(select(Engagement.id)).all()
     _children(ids, rng)
     managers, providers = int(subscribers * 0.3), int(subscribers * 0.3)
