@@ -139,9 +139,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--database", help="SQLAlchemy URL of an empty database")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL cluster (tests/support)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-planning-"))
     url = args.database or f"sqlite:///{workdir / 'bench.db'}"
+    cluster = None
+    if args.postgres:
+        from tests.support.postgres import PostgresCluster
+
+        cluster = PostgresCluster().start()
+        url = cluster.create_database("bench")
+    try:
+        _run(url, args.count, workdir)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _run(url: str, count: int, workdir: Path) -> None:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=str(workdir / "mail"))
     with app.app_context():
         import tracker.models  # noqa: F401
@@ -152,8 +169,8 @@ def main() -> None:
         print(f"database: {db.engine.url.render_as_string(hide_password=True).split('@')[-1]}")
         engagement = _engagement()
         engagement_id = engagement.id
-        _items(engagement, args.count)
-        n = args.count
+        _items(engagement, count)
+        n = count
 
         planned, plan_s, plan_q = _timed(lambda: planning.plan_reminders(engagement_id), statements)
         floor_plan_s = _floor_reminders(engagement_id, n)
