@@ -31,16 +31,19 @@ def api_modules() -> list:
         exports,
         me,
         milestones,
+        providers,
         shadows,
         subscriptions,
         team,
         tokens,
         transitions,
+        users,
         webhooks,
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports, webhooks]
+    admin = [webhooks, users, providers]
+    return [*resources, subscriptions, adrs, shadows, artifacts, calendar, exports, *admin]
 
 
 def register_api(app: Flask) -> None:
