@@ -4,7 +4,8 @@ deactivate, reactivate). Non-admins get 403, as on /webhooks."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, actor
+from tracker.api.users import admins_only
 from tracker.schemas.user import (
     AdminProviderSchema,
     DeactivateSchema,
@@ -14,7 +15,7 @@ from tracker.schemas.user import (
 from tracker.services import providers
 
 URL_PREFIX = "/providers"
-blp = protected(
+blp = admins_only(
     Blueprint("Providers", __name__, description="Provider organisations (admins only)")
 )
 

@@ -14,7 +14,21 @@ from tracker.schemas.user import (
 from tracker.services import user_admin
 
 URL_PREFIX = "/users"
-blp = protected(Blueprint("Users", __name__, description="User accounts (admins only)"))
+
+
+def admins_only(blp):
+    """Sign-in, then 403 for anyone but an admin, before the body is even parsed (so a
+    non-admin learns nothing from field errors); the services check again."""
+    protected(blp)
+
+    @blp.before_request
+    def require_admin():
+        user_admin.require_admin(actor())
+
+    return blp
+
+
+blp = admins_only(Blueprint("Users", __name__, description="User accounts (admins only)"))
 
 
 @blp.route("")
