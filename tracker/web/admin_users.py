@@ -48,7 +48,7 @@ def _users_page(**context):
         users=user_admin.list_users(current_user),
         providers=[p for p in providers.list_providers(current_user) if p.is_active],
         roles=ROLES,
-        trail=user_admin.admin_trail(current_user, ADMIN_KINDS, limit=20),
+        changes=user_admin.admin_trail(current_user, ADMIN_KINDS, limit=20),
         **context,
     )
 
@@ -144,7 +144,7 @@ def _providers_page(**context):
         "admin/providers.html",
         providers=rows,
         counts=providers.counts([p.id for p in rows]),
-        trail=user_admin.admin_trail(current_user, PROVIDER_KINDS, limit=20),
+        changes=user_admin.admin_trail(current_user, PROVIDER_KINDS, limit=20),
         **context,
     )
 
