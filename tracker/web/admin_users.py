@@ -20,9 +20,9 @@ USER_FIELDS = ("email", "name", "role", "provider_id", "timezone")
 @bp.before_request
 @login_required
 def admins_only():
-    """Admins only; other roles get 403, as on the other admin pages."""
+    """Admins only; to anyone else these pages do not exist (404, like the workflows pages)."""
     if not current_user.is_admin:
-        abort(403)
+        abort(404)
 
 
 def _form(fields) -> dict:
