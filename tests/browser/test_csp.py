@@ -13,6 +13,7 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from werkzeug.serving import make_server
 
 from config import TestingConfig
@@ -44,6 +45,8 @@ UNREACHED = {
 }
 # getAttribute, not .href: links inside the SVG diagram have an SVGAnimatedString there.
 _HREFS = "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)"
+AXE = Axe()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PER_ROUTE = 2  # URLs visited per route and role (e.g. two engagements)
 
 
@@ -111,7 +114,7 @@ def _shape(path: str) -> str:
 
 def _crawl(page, base: str, adapter, watcher: Watcher) -> set[str]:
     """Breadth-first over same-site links; returns the endpoints reached."""
-    queue, seen_urls, per_shape = ["/", "/home"], set(), {}
+    queue, seen_urls, per_shape, audited = ["/", "/home"], set(), {}, set()
     while queue:
         path = queue.pop(0)
         if path in seen_urls:
@@ -124,9 +127,23 @@ def _crawl(page, base: str, adapter, watcher: Watcher) -> set[str]:
         overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
         if overflow > 0:
             watcher.problems.append(f"{path}: scrolls sideways by {overflow} px")
+        endpoint = adapter.match(urlsplit(path).path, method="GET")[0]
+        if endpoint not in audited:  # axe once per page kind and role: it costs ~0.3 s
+            audited.add(endpoint)
+            watcher.problems += [f"{path}: {v}" for v in _serious_axe_violations(page)]
         for href in page.eval_on_selector_all("a[href]", _HREFS):
             _enqueue(href, base, adapter, queue, seen_urls, per_shape)
     return {adapter.match(path, method="GET")[0] for path in watcher.documents}
+
+
+def _serious_axe_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG findings on the page as loaded."""
+    results = AXE.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [
+        f"axe {v['id']} ({v['impact']}) at {v['nodes'][0]['target']}: {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _enqueue(href, base, adapter, queue, seen, per_shape) -> None:
@@ -155,17 +172,23 @@ def _page_endpoints(app) -> set[str]:
     } | {"api-docs.openapi_swagger_ui"}
 
 
-@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
-def test_every_page_as_every_role_meets_the_csp_and_fits_the_width(
-    csp_server, browser, width, height
+@pytest.mark.parametrize(
+    "width,height,scheme", [(1280, 900, "light"), (390, 844, "dark")], ids=["laptop", "phone-dark"]
+)
+def test_every_page_as_every_role_meets_the_csp_fits_and_passes_axe(
+    csp_server, browser, width, height, scheme
 ):
-    """Every page as every role: no CSP violation, no script error, no sideways scroll."""
+    """Every page as every role, on a laptop in light mode and a phone in dark mode: no CSP
+    violation, no script error, no sideways scroll, no serious or critical axe-core finding
+    (WCAG 2.2 A and AA, contrast included)."""
     app, base, token = csp_server
     adapter = app.url_map.bind("127.0.0.1")
     reached: set[str] = set()
     problems: list[str] = []
     for role, email in ROLES.items():
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, color_scheme=scheme
+        )
         page = context.new_page()
         watcher = Watcher(page)
         page.goto(f"{base}/digests/unsubscribe/{token}")
@@ -175,6 +198,7 @@ def test_every_page_as_every_role_meets_the_csp_and_fits_the_width(
         reached |= _crawl(page, base, adapter, watcher)
         page.goto(f"{base}/api/v1/docs")
         page.wait_for_selector(".swagger-ui .info")  # the init script really ran
+        watcher.problems += [f"/api/v1/docs: {v}" for v in _serious_axe_violations(page)]
         reached.add("api-docs.openapi_swagger_ui")
         problems += [f"[{role}] {p}" for p in watcher.problems]
         context.close()

@@ -163,7 +163,7 @@ def timeline_svg(engagement: Engagement, milestones: list[Milestone], today: dat
     parts.append(_today_svg(today, scale, bar_y))
     title = f"Timeline of {escape(engagement.title)}"
     return Markup(
-        f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" role="group" '
         f'aria-label="{title}" xmlns="http://www.w3.org/2000/svg" '
         f'data-today="{scale.x(today) / WIDTH:.3f}" '
         f'font-family="system-ui, DejaVu Sans, sans-serif" font-size="12">'
