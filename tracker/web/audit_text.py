@@ -8,6 +8,7 @@ the sentence, so the sentence starts with the verb: "Completed 'Data access read
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date
 
@@ -15,6 +16,7 @@ from tracker.models import label
 from tracker.services.lifecycle import label_of_state
 
 QUOTE_MAX = 80
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def audit_sentence(entry, engagement, hidden_fields: Iterable[str] = ()) -> str:
@@ -51,6 +53,11 @@ def _dates(old, new) -> str:
     return f"{_day(old)} → {_day(new)}"
 
 
+def _is_day(value) -> bool:
+    """A date as the trail stores it (ISO text), or no date at all."""
+    return value in (None, "") or isinstance(value, date) or bool(_ISO_DAY.fullmatch(str(value)))
+
+
 def _value(field: str, value) -> str:
     if value in (None, ""):
         return "none"
@@ -73,7 +80,7 @@ def _change(field: str, old, new, title: str | None, names: dict | None = None) 
         return f"{label(field.removesuffix('_id'))}{of} {old or 'none'} → {new or 'none'}"
     if field.endswith("_id"):
         return f"Changed the {label(field.removesuffix('_id')).lower()}{of}"
-    if field.endswith("date"):
+    if _is_day(old) and _is_day(new):
         return f"{label(field)}{of} {_dates(old, new)}"
     if field in ("note", "success_criteria", "description") and new:
         return f"{label(field)}{of} set to {_q(new)}"
