@@ -15,7 +15,12 @@ CASES = [
     ("created", {}, {"to_state": "discovery"}, "Created it in Discovery"),
     (
         "updated",
-        {"changed": {"title": ["Pod", "Forecasting pod"], "trial_end": ["2026-12-22", "2027-01-05"]}},
+        {
+            "changed": {
+                "title": ["Pod", "Forecasting pod"],
+                "trial_end": ["2026-12-22", "2027-01-05"],
+            }
+        },
         {},
         "Renamed 'Pod' to 'Forecasting pod'; trial end 22 Dec 2026 → 5 Jan 2027",
     ),

@@ -240,3 +240,54 @@ def test_query_count_is_constant_in_the_number_of_engagements(app, client, world
     with query_counter() as many:
         client.get(path)
     assert many.count == few.count, [s[:60] for s in many.statements]
+
+
+def test_a_hold_is_a_span_until_the_expected_day_then_until_the_resume(app, client, world):
+    """On hold: one event from the hold's first day to the day it is expected back; after
+    the resume the same event (same UID, higher SEQUENCE) ends on the day it resumed."""
+    from tracker.services import transitions
+
+    today = date.today()
+    with app.app_context():
+        engagement = db.session.get(Engagement, world["engagement"])
+        engagement.state = "trial"  # a running trial, as the start transition leaves it
+        engagement.trial_start = engagement.period_start = today - timedelta(days=20)
+        engagement.trial_end = engagement.period_end = today + timedelta(days=70)
+        db.session.commit()
+        manager = db.session.get(User, world["manager"])
+        back = today + timedelta(days=14)
+        transitions.fire(
+            manager,
+            engagement.id,
+            "put_on_hold",
+            {"reason": "Budget freeze", "expected_resume": back},
+        )
+        engagement = db.session.get(Engagement, world["engagement"])
+        engagement.paused_at -= timedelta(days=9)  # the hold began nine days ago
+        db.session.commit()
+        start = engagement.paused_at.date()
+    path = _feed_path(app, world["manager"])
+    uid = f"engagement-{world['engagement']}-hold-{start:%Y%m%d}@localhost"
+    held = _events(client.get(path).data)[uid]
+    assert held.decoded("DTSTART") == start and held.decoded("DTEND") == back
+    assert "on hold (expected back" in str(held["SUMMARY"])
+    assert str(held["CATEGORIES"].cats[0]) == "Hold" and str(held["STATUS"]) == "CONFIRMED"
+    assert int(held["SEQUENCE"]) == 0
+    stakeholder = _events(client.get(_feed_path(app, world["stakeholder"])).data)
+    assert uid in stakeholder  # who sees the engagement sees its hold
+    with app.app_context():
+        other = make_user("provider", provider="Quanta").id
+    assert uid not in _events(client.get(_feed_path(app, other)).data)  # another provider
+    with app.app_context():  # resumed today, five days before it was expected back
+        transitions.fire(
+            db.session.get(User, world["manager"]),
+            world["engagement"],
+            "resume",
+            {"shift_dates": "no"},
+        )
+    events = _events(client.get(path).data)
+    resumed = events[uid]
+    assert resumed.decoded("DTSTART") == start and resumed.decoded("DTEND") == today
+    assert int(resumed["SEQUENCE"]) == 1
+    assert "on hold (9 days, resumed" in str(resumed["SUMMARY"])
+    assert [u for u in events if "-hold-" in u] == [uid]
