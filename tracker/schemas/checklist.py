@@ -31,6 +31,10 @@ class ChecklistItemUpdateSchema(Schema):
     evidence = Text(max_length=EVIDENCE_MAX)
 
 
+class ChecklistMoveSchema(Schema):
+    direction = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+
+
 class CompleteSchema(Schema):
     note = Text(max_length=NOTE_MAX, load_default="")
     status = fields.String(load_default="done", validate=validate.OneOf(["done", "not_applicable"]))
