@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import ARTIFACTS, login, screenshot
 
 TITLE = "Demand forecasting pod"  # 40 days into its trial in the demo data
 
@@ -59,3 +59,6 @@ def test_a_manager_edits_a_milestone_and_a_checklist_item(live_server, page):
     trail = page.locator("[data-testid=audit]").inner_text()
     assert f"Note of '{item_title}' set to 'Access granted for two of three'" in trail, trail
     screenshot(page, "part-editing")
+    page.locator(f"[data-testid=open-edit-item-{item_id}]").click()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(f"#checklist-{item_id}").screenshot(path=str(ARTIFACTS / "part-editing-item.png"))
