@@ -398,3 +398,19 @@ def test_the_provider_and_a_stakeholder_may_not_edit_parts(
     if role == "provider":
         page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
         assert f"/checklist/{item_id}/edit" not in page and "open-add-item" not in page
+
+
+def test_an_owner_outside_the_choices_stays_selected(client, app, engagement_id, item):
+    """Offered owners are the client side and the provider's people; an owner set through
+    the API outside them (a stakeholder) is still the selected one, so a save keeps them."""
+    item_id = item[0]
+    with app.app_context():
+        stakeholder = make_user("stakeholder", name="Sam Follower")
+        db.session.get(ChecklistItem, item_id).owner_id = stakeholder.id
+        other = make_user("provider", provider="Quanta", name="Quanta Person")
+        db.session.commit()
+        ids = stakeholder.id, other.id
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    select_html = html.split(f'name="item{item_id}-owner_id"', 1)[1].split("</select>", 1)[0]
+    assert f'selected value="{ids[0]}"' in select_html
+    assert f'value="{ids[1]}"' not in select_html  # another organisation's provider

@@ -327,8 +327,17 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
     return item
 
 
-def owner_choices() -> list[User]:
-    """Active users who may own a checklist item, by name (one query per page)."""
-    return list(
-        db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name))
+def owner_choices(engagement: Engagement) -> list[User]:
+    """Who the page offers as an item's owner: active users who see the engagement
+    because of their role or organisation (the client side and its provider's people),
+    by name; one query per page. Stakeholders who follow it are left out."""
+    from sqlalchemy import or_
+
+    from tracker.models import Role
+
+    sees = or_(
+        User.role.in_([Role.ADMIN, Role.MANAGER]),
+        (User.role == Role.PROVIDER) & (User.provider_id == engagement.provider_id),
     )
+    query = select(User).where(User.is_active.is_(True), sees).order_by(User.name)
+    return list(db.session.scalars(query))

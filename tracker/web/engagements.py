@@ -79,7 +79,7 @@ def _checklist_forms(overview, forms: dict) -> dict:
         return {"checklist_item_form": None, "checklist_edit_form_for": lambda item: None}
     from tracker.services import checklists as checklist_service
 
-    owners = checklist_service.owner_choices()
+    owners = checklist_service.owner_choices(overview.engagement)
     add_form = forms.get("checklist_item_form") or ChecklistItemForm(prefix="item")
     add_form.set_owners(owners)
 
@@ -87,7 +87,10 @@ def _checklist_forms(overview, forms: dict) -> dict:
         form = forms.get(f"checklist_edit_{item.id}") or ChecklistItemEditForm(
             prefix=f"item{item.id}", obj=item, version=item.version
         )
-        form.set_owners(owners)
+        # an owner set through the API outside these choices stays selectable, so a
+        # save that did not touch the owner does not clear it
+        extra = [item.owner] if item.owner is not None and item.owner not in owners else []
+        form.set_owners(owners + extra)
         return form
 
     return {"checklist_item_form": add_form, "checklist_edit_form_for": edit_form_for}
