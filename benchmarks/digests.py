@@ -59,9 +59,19 @@ def _bulk(model_or_table, rows: list[dict], chunk: int = 5000) -> None:
         db.session.execute(insert(model_or_table), rows[start : start + chunk])
 
 
-def _engagement_row(i: int, owner_id: int, rng: random.Random) -> dict:
+def _workflow() -> tuple[int, str]:
+    """The shipped definition's version and hash, so engagements run on the file (as real
+    ones do); a hash no file or record matches made every look-up a query."""
+    from tracker.services.workflow_registry import catalog
+
+    definition = catalog().latest("staff_augmentation")
+    return definition.version, definition.content_hash
+
+
+def _engagement_row(i: int, owner_id: int, rng: random.Random, workflow: tuple) -> dict:
     state = STATES[i % len(STATES)]
     start = TODAY - timedelta(days=rng.randint(5, 200))
+    health = rng.choice(["green", "green", "amber", "red"])
     return {
         "title": f"Engagement {i:05d}",
         "provider_id": 1 + i % PROVIDERS,
@@ -74,12 +84,13 @@ def _engagement_row(i: int, owner_id: int, rng: random.Random) -> dict:
         "period_start": start,
         "period_end": start + timedelta(days=90),
         "monthly_cost": 30000,
-        "health": rng.choice(["green", "green", "amber", "red"]),
+        "health": health,
+        "effective_health": health,  # what the flush hook would store (no override)
         "health_reasons": [{"level": "amber", "message": "Milestone 'Day-60' is at risk"}],
         "internal_notes": "Budget approved by finance.",
         "workflow_name": "staff_augmentation",
-        "workflow_version": 1,
-        "workflow_hash": "0" * 64,
+        "workflow_version": workflow[0],
+        "workflow_hash": workflow[1],
         "version": 1,
     }
 
@@ -166,7 +177,9 @@ def seed(subscribers: int, engagements: int) -> None:
     _bulk(ProviderOrganisation, [{"name": f"Provider {n}"} for n in range(1, PROVIDERS + 1)])
     _bulk(User, _users(1, "admin", 0))
     owner_id = db.session.scalar(select(User.id))
-    _bulk(Engagement, [_engagement_row(i, owner_id, rng) for i in range(engagements)])
+    workflow = _workflow()
+    rows = [_engagement_row(i, owner_id, rng, workflow) for i in range(engagements)]
+    _bulk(Engagement, rows)
     ids = db.session.scalars(select(Engagement.id)).all()
     _children(ids, rng)
     managers, providers = int(subscribers * 0.3), int(subscribers * 0.3)
@@ -226,13 +239,24 @@ def main() -> None:
 
 def run(app) -> None:
     from tracker.models import DigestRun
+    from tracker.notifications import digest_content
     from tracker.notifications.digests import run_due
 
+    gathers = []
+    real_gather = digest_content.gather
+
+    def counting_gather(*args):
+        gathers.append(1)
+        return real_gather(*args)
+
+    digest_content.gather = counting_gather
     statements = StatementLog()
     event.listen(db.engine, "before_cursor_execute", statements)
     started = time.perf_counter()
     result = run_due(NOW)
     elapsed = time.perf_counter() - started
+    digest_content.gather = real_gather
+    print(f"distinct scopes gathered: {len(gathers)} (for {result.sent} digests)")
     print(f"{platform.python_version()} on {db.engine.dialect.name}, {platform.machine()}")
     print(f"digests sent: {result.sent}, skipped: {result.skipped}")
     print(f"total: {elapsed:.1f} s, {1000 * elapsed / max(result.sent, 1):.1f} ms per digest")
@@ -243,7 +267,30 @@ def run(app) -> None:
     sizes = sorted({len(d.get("engagements", [])) for d in shown})
     print(f"engagements shown per digest: {sizes[0]}..{sizes[-1]}")
     event.remove(db.engine, "before_cursor_execute", statements)
+    floor()
     per_digest(app)
+
+
+def floor() -> None:
+    """The floor: the same digests rendered (HTML + text) from content already gathered,
+    with no claim, no bookkeeping, no outbox write: what one run cannot go below."""
+    from tracker.notifications.digest_content import ScopeCache
+    from tracker.notifications.digests import build_message
+
+    subscriptions = db.session.scalars(select(Subscription).order_by(Subscription.id)).all()
+    users = {u.id: u for u in db.session.scalars(select(User))}
+    cache = ScopeCache()
+    since = NOW - timedelta(days=1)
+    for subscription in subscriptions:  # warm: every scope gathered once
+        build_message(subscription, users[subscription.user_id], since, NOW, scopes=cache)
+    started = time.perf_counter()
+    for subscription in subscriptions:
+        build_message(subscription, users[subscription.user_id], since, NOW, scopes=cache)
+    elapsed = time.perf_counter() - started
+    print(
+        f"floor (render only, {len(subscriptions)} digests, scopes cached): {elapsed:.1f} s, "
+        f"{1000 * elapsed / max(len(subscriptions), 1):.1f} ms per digest"
+    )
 
 
 def per_digest(app) -> None:

@@ -121,6 +121,9 @@ def _crawl(page, base: str, adapter, watcher: Watcher) -> set[str]:
         assert response is not None and response.status < 500, path
         assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", ""), path
         page.wait_for_load_state("load")
+        overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            watcher.problems.append(f"{path}: scrolls sideways by {overflow} px")
         for href in page.eval_on_selector_all("a[href]", _HREFS):
             _enqueue(href, base, adapter, queue, seen_urls, per_shape)
     return {adapter.match(path, method="GET")[0] for path in watcher.documents}
@@ -152,13 +155,17 @@ def _page_endpoints(app) -> set[str]:
     } | {"api-docs.openapi_swagger_ui"}
 
 
-def test_every_page_as_every_role_meets_the_csp(csp_server, browser):
+@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_every_page_as_every_role_meets_the_csp_and_fits_the_width(
+    csp_server, browser, width, height
+):
+    """Every page as every role: no CSP violation, no script error, no sideways scroll."""
     app, base, token = csp_server
     adapter = app.url_map.bind("127.0.0.1")
     reached: set[str] = set()
     problems: list[str] = []
     for role, email in ROLES.items():
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         watcher = Watcher(page)
         page.goto(f"{base}/digests/unsubscribe/{token}")
@@ -171,5 +178,5 @@ def test_every_page_as_every_role_meets_the_csp(csp_server, browser):
         reached.add("api-docs.openapi_swagger_ui")
         problems += [f"[{role}] {p}" for p in watcher.problems]
         context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)
     assert _page_endpoints(app) - reached - set(UNREACHED) == set()

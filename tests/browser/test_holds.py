@@ -53,3 +53,32 @@ def test_a_manager_pauses_and_resumes_and_sees_the_new_dates(live_server, page, 
     moved = trial_end + timedelta(days=21)
     assert f"{moved:%-d %b %Y}" in dates, dates
     screenshot(page, "hold-resumed")
+
+
+def test_transition_controls_are_real_buttons_that_say_whether_they_are_open(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/dashboard")
+    page.locator(f"a:text-is('{TITLE}')").first.click()
+    toggle = page.locator("[data-testid=transition-put_on_hold]")
+    assert toggle.evaluate("el => el.tagName") == "BUTTON"
+    assert page.locator("[data-testid=transitions] summary").count() == 0
+    form = page.locator("#transition-form-put_on_hold")
+    assert toggle.get_attribute("aria-expanded") == "false" and form.is_hidden()
+    toggle.focus()
+    page.keyboard.press("Enter")  # a keyboard opens it like a click
+    assert toggle.get_attribute("aria-expanded") == "true" and form.is_visible()
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "false" and form.is_hidden()
+
+
+def test_without_script_every_transition_form_is_shown(live_server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        login(page, live_server, "manager@example.com")
+        page.goto(f"{live_server}/dashboard")
+        page.locator(f"a:text-is('{TITLE}')").first.click()
+        assert page.locator("[data-testid=transition-put_on_hold]").is_hidden()
+        assert page.locator("[data-testid=confirm-put_on_hold]").is_visible()
+    finally:
+        context.close()

@@ -111,3 +111,38 @@ def test_the_skip_link_is_the_first_stop_and_lands_on_the_content(live_server, p
     assert box["y"] >= 0  # shown when focused
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_on_a_phone_the_header_is_one_row_with_a_menu_button(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/dashboard")
+    header = page.locator("header.topbar")
+    button = page.locator("[data-testid=menu-button]")
+    menu = page.locator("#site-menu")
+    assert button.is_visible() and menu.is_hidden()
+    assert header.bounding_box()["height"] < 64  # it wrapped to ~150 px before
+    button.click()
+    assert button.get_attribute("aria-expanded") == "true"
+    assert page.locator("nav.nav a:text-is('Dashboard')").is_visible()
+    button.click()
+    assert menu.is_hidden()
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390, width
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert button.is_hidden() and menu.is_visible()  # folded only on a phone
+
+
+def test_on_a_phone_the_health_card_comes_before_the_lifecycle(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/dashboard")
+    page.locator("a:text-is('Demand forecasting pod')").first.click()
+    health = page.locator("#health").bounding_box()
+    lifecycle = page.locator("#lifecycle").bounding_box()
+    assert health["y"] + health["height"] <= lifecycle["y"], (health, lifecycle)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    health = page.locator("#health").bounding_box()
+    lifecycle = page.locator("#lifecycle").bounding_box()
+    assert health["x"] > lifecycle["x"] and abs(health["y"] - lifecycle["y"]) < 2  # side by side

@@ -113,3 +113,51 @@ def test_inactive_subscription_gets_nothing(ctx):
     assert run_due(START + timedelta(days=2)).sent == 0
     assert db.session.query(DigestRun).count() == 0
     assert subscription.next_due_at is None
+
+
+def test_a_new_york_catch_up_digest_names_its_period_not_the_utc_or_local_day_of_the_run(ctx):
+    manager = make_user("manager", timezone="America/New_York")
+    subscription = subscribe(manager)  # 08:00 New York = 13:00 UTC in early March
+    run_due(datetime(2026, 3, 2, 13, tzinfo=UTC))  # 2 Mar sent
+    # Back at 06:00 on 5 Mar in New York (11:00 UTC): the latest due period is 4 Mar's.
+    result = run_due(datetime(2026, 3, 5, 11, tzinfo=UTC))
+    latest = digest_emails()[-1]
+    assert (result.sent, result.skipped) == (1, 1)
+    assert runs(subscription.id)[-1].period_key == "2026-03-04"
+    assert latest.subject.startswith("Engagement digest, 4 Mar 2026:")
+
+
+def test_digests_are_gathered_once_per_distinct_scope_and_rendered_per_recipient(ctx, monkeypatch):
+    from tracker.notifications import digest_content
+
+    gathered = []
+    real_gather = digest_content.gather
+
+    def counting_gather(subscription, user, *args):
+        gathered.append(user.id)
+        return real_gather(subscription, user, *args)
+
+    monkeypatch.setattr(digest_content, "gather", counting_gather)
+    managers = [make_user("manager") for _ in range(3)]
+    engagements = [make_engagement(managers[0], title=f"E{n}") for n in range(3)]
+    alike = [make_user("stakeholder") for _ in range(2)]
+    other = make_user("stakeholder")
+    for engagement in engagements[:2]:
+        engagement.followers.extend(alike)
+    engagements[2].followers.append(other)
+    db.session.commit()
+    for person in [*managers, *alike, other]:
+        subscribe(person)
+    result = run_due(START.replace(hour=9))
+    emails = digest_emails()
+    # Scopes: every manager's "everything", the two identical follow sets, the other one.
+    assert result.sent == 6 and len(gathered) == 3
+    assert sorted(e.to_address for e in emails) == sorted(
+        p.email for p in [*managers, *alike, other]
+    )
+    for email in emails:
+        name = next(p.name for p in [*managers, *alike, other] if p.email == email.to_address)
+        assert f"For {name}" in email.text_body
+    for email in emails:
+        if email.to_address in {p.email for p in alike}:
+            assert "E1" in email.text_body and "E2" not in email.text_body

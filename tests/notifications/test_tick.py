@@ -250,10 +250,11 @@ def test_failed_rows_show_in_the_tick_exit_code_healthz_and_are_requeued(
 def test_a_reminder_that_raises_is_counted_and_stays_pending(smtp_app, smtp_server, monkeypatch):
     from tracker.notifications import reminder_delivery
 
-    def broken(reminder, now):
+    def broken(*args, **kwargs):
         raise ValueError("definition file broken.toml is malformed")
 
-    monkeypatch.setattr(reminder_delivery, "_handle", broken)
+    # `decide` is the judgment both the batch and the one-by-one path run.
+    monkeypatch.setattr(reminder_delivery, "decide", broken)
     with smtp_app.app_context():
         clock = frozen(smtp_app)
         engagement, _, _ = trial_engagement(TODAY)
@@ -266,3 +267,86 @@ def test_a_reminder_that_raises_is_counted_and_stays_pending(smtp_app, smtp_serv
         )
     assert results["reminders"] == 0 and results["failed"]["reminders"] >= 1
     assert pending == results["failed"]["reminders"]  # retried after the lease, not lost
+
+
+def _due_milestones(engagements: int, per_engagement: int) -> None:
+    for _ in range(engagements):
+        engagement, _, _ = trial_engagement(TODAY)
+        for n in range(per_engagement):
+            add_milestone(engagement, TODAY + timedelta(days=7), title=f"M{n}")
+
+
+def test_due_reminders_materialise_in_the_same_statements_for_4_or_36(app, query_counter):
+    """A claimed batch is turned into outbox rows set-based: the statement count does not
+    grow with the reminders, their engagements or their recipients (no N+1)."""
+    from tracker.notifications.reminder_delivery import process_due
+
+    with app.app_context():
+        clock = frozen(app)
+        clock.set(at(TODAY) + timedelta(minutes=1))  # the "due in 7 days" rule is due
+        counts = []
+        for engagements, each in ((1, 4), (3, 12)):
+            _due_milestones(engagements, each)
+            db.session.remove()
+            with query_counter() as counter:
+                sent = process_due(at(TODAY) + timedelta(minutes=1))
+            counts.append((counter.count, sent))
+        emails = db.session.scalar(select(func.count()).select_from(OutboxEmail))
+    (small, small_sent), (large, large_sent) = counts
+    assert (small_sent, large_sent) == (4, 36)
+    assert emails > 40  # several provider users (the engagements share one provider)
+    assert small == large
+
+
+def test_three_days_down_then_one_tick_catches_up_once_each(smtp_app, smtp_server):
+    """Every overdue item reminded once, saying how late it is now; no look-alikes from
+    superseded one-offs; the due timer fired once; one digest per subscriber naming the
+    period it covers in the subscriber's zone."""
+    from tests.notifications.conftest import subscribe
+
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, owner, provider = trial_engagement(TODAY, trial_day=88)
+        early = add_milestone(engagement, TODAY + timedelta(days=1), title="Early")
+        late = add_milestone(engagement, TODAY + timedelta(days=2), title="Late")
+        early_due, late_due = early.due_date, late.due_date
+        db.session.add(
+            WorkflowTimer(
+                engagement_id=engagement.id,
+                event="begin_review",
+                from_state="trial",
+                due_at=at(engagement.trial_end) - timedelta(hours=8),  # in the outage
+            )
+        )
+        new_york = factories.make_user("manager", timezone="America/New_York")
+        subscribe(new_york, now=T0)
+        subscribe(owner, now=T0, timezone="UTC")
+        db.session.commit()
+        ny_email, owner_email = new_york.email, owner.email
+        run_tick()  # the last tick before the outage (2 Mar 10:00 UTC)
+        before = len(smtp_server.messages)
+        clock.set(T0 + timedelta(days=3))  # 5 Mar 10:00 UTC; 06:00 in New York
+        results = run_tick()
+        caught_up = smtp_server.messages[before:]
+        fired = db.session.scalars(select(WorkflowTimer.status)).all()
+        state = db.session.get(Engagement, engagement.id).state
+    reminders = [m for m in caught_up if m["X-Tracker-Reminder"]]
+    digests = [m for m in caught_up if m["Subject"].startswith("Engagement digest")]
+    subjects = sorted(m["Subject"].split(" — ")[0] for m in reminders)
+    assert results["timers"] == 1 and fired == ["fired"] and state == "milestone_review"
+    looks = [(m["To"], m["Subject"]) for m in caught_up]
+    assert len(looks) == len(set(looks))  # no look-alike duplicates
+    assert {m["X-Tracker-Reminder"] for m in reminders} == {"milestone_overdue"}
+    by_item = {s for s in subjects}
+    assert by_item == {
+        f"Milestone “Early” is overdue by 2 days (since {early_due:%a %-d %b %Y})",
+        f"Milestone “Late” is overdue by 1 day (since {late_due:%a %-d %b %Y})",
+    }
+    # Each overdue item once per recipient (the rule's recipients, each once).
+    assert subjects.count(next(iter(by_item))) == len(reminders) // 2
+    assert sorted((m["To"], m["Subject"].split(":")[0]) for m in digests) == sorted(
+        [
+            (ny_email, "Engagement digest, 4 Mar 2026"),  # 08:00 on 5 Mar not yet
+            (owner_email, "Engagement digest, 5 Mar 2026"),
+        ]
+    )

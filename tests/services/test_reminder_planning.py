@@ -190,3 +190,53 @@ def test_planning_more_than_10000_rows_in_one_call(make_app, backend):
             )
         )
     assert planned == stored == 3 * count >= 10_000
+
+
+def _engagement_with_milestones(count: int, due) -> int:
+    from sqlalchemy import insert
+
+    from tracker.models import Milestone
+
+    engagement, _, _ = trial_engagement(TODAY)
+    rows = [
+        {"engagement_id": engagement.id, "title": f"M{n}", "due_date": due, "version": 1}
+        for n in range(count)
+    ]
+    db.session.execute(insert(Milestone), rows)
+    planning.plan_reminders(engagement.id)
+    db.session.commit()
+    return engagement.id
+
+
+def _replan_statements(app, query_counter, engagement_id: int) -> tuple[int, int]:
+    """(statements, rows added) to re-plan after every milestone's due date moved."""
+    from sqlalchemy import update
+
+    from tracker.models import Milestone
+
+    db.session.execute(
+        update(Milestone)
+        .where(Milestone.engagement_id == engagement_id)
+        .values(due_date=TODAY + timedelta(days=40))
+    )
+    db.session.commit()
+    with query_counter() as counter:
+        added = planning.plan_reminders(engagement_id)
+        db.session.commit()
+    return counter.count, added
+
+
+def test_replanning_costs_the_same_statements_for_30_or_600_pending_rows(app, ctx, query_counter):
+    """Re-planning is set-based: a fixed number of statements, whatever the row count
+    (below one chunk of PARAMETER_LIMIT); it used to compare every rule x target with
+    every pending row (quadratic: ~5 minutes at 10,000 rows)."""
+    frozen(app)
+    small = _engagement_with_milestones(10, TODAY + timedelta(days=30))
+    large = _engagement_with_milestones(200, TODAY + timedelta(days=30))
+    small_count, small_added = _replan_statements(app, query_counter, small)
+    large_count, large_added = _replan_statements(app, query_counter, large)
+    cancelled = db.session.scalar(
+        select(func.count()).where(Reminder.engagement_id == large, Reminder.status == "cancelled")
+    )
+    assert (small_added, large_added, cancelled) == (30, 600, 600)
+    assert small_count == large_count <= 8

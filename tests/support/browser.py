@@ -90,7 +90,7 @@ def login(page, base_url: str, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=role]")
+    page.wait_for_selector("[data-testid=role]", state="attached")  # folded away on a phone
 
 
 def screenshot(page, name: str) -> Path:

@@ -242,52 +242,35 @@ def test_query_count_is_constant_in_the_number_of_engagements(app, client, world
     assert many.count == few.count, [s[:60] for s in many.statements]
 
 
-def test_a_hold_is_a_span_until_the_expected_day_then_until_the_resume(app, client, world):
-    """On hold: one event from the hold's first day to the day it is expected back; after
-    the resume the same event (same UID, higher SEQUENCE) ends on the day it resumed."""
+def test_a_hold_is_one_event_until_its_expected_resume_and_leaves_on_resume(app, client, world):
     from tracker.services import transitions
 
-    today = date.today()
-    with app.app_context():
-        engagement = db.session.get(Engagement, world["engagement"])
-        engagement.state = "trial"  # a running trial, as the start transition leaves it
-        engagement.trial_start = engagement.period_start = today - timedelta(days=20)
-        engagement.trial_end = engagement.period_end = today + timedelta(days=70)
-        db.session.commit()
-        manager = db.session.get(User, world["manager"])
-        back = today + timedelta(days=14)
-        transitions.fire(
-            manager,
-            engagement.id,
-            "put_on_hold",
-            {"reason": "Budget freeze", "expected_resume": back},
-        )
-        engagement = db.session.get(Engagement, world["engagement"])
-        engagement.paused_at -= timedelta(days=9)  # the hold began nine days ago
-        db.session.commit()
-        start = engagement.paused_at.date()
     path = _feed_path(app, world["manager"])
-    uid = f"engagement-{world['engagement']}-hold-{start:%Y%m%d}@localhost"
-    held = _events(client.get(path).data)[uid]
-    assert held.decoded("DTSTART") == start and held.decoded("DTEND") == back
-    assert "on hold (expected back" in str(held["SUMMARY"])
-    assert str(held["CATEGORIES"].cats[0]) == "Hold" and str(held["STATUS"]) == "CONFIRMED"
-    assert int(held["SEQUENCE"]) == 0
-    stakeholder = _events(client.get(_feed_path(app, world["stakeholder"])).data)
-    assert uid in stakeholder  # who sees the engagement sees its hold
+    host = "localhost"
+    uid = f"engagement-{world['engagement']}-hold@{host}"
+    assert uid not in _events(client.get(path).data)
+    back = date.today() + timedelta(days=21)
     with app.app_context():
-        other = make_user("provider", provider="Quanta").id
-    assert uid not in _events(client.get(_feed_path(app, other)).data)  # another provider
-    with app.app_context():  # resumed today, five days before it was expected back
+        manager = db.session.get(User, world["manager"])
         transitions.fire(
-            db.session.get(User, world["manager"]),
-            world["engagement"],
-            "resume",
-            {"shift_dates": "no"},
-        )
-    events = _events(client.get(path).data)
-    resumed = events[uid]
-    assert resumed.decoded("DTSTART") == start and resumed.decoded("DTEND") == today
-    assert int(resumed["SEQUENCE"]) == 1
-    assert "on hold (9 days, resumed" in str(resumed["SUMMARY"])
-    assert [u for u in events if "-hold-" in u] == [uid]
+            manager, world["engagement"], "put_on_hold",
+            {"reason": "Client budget freeze", "expected_resume": back},
+        )  # fmt: skip
+    body = client.get(path).data
+    assert_strict_rfc5545(body)
+    events = _events(body)
+    hold = events[uid]
+    assert str(hold["SUMMARY"]) == "Ranking — Jörg's team: on hold (Client budget freeze)"
+    assert str(hold["CATEGORIES"].cats[0]) == "On hold"
+    assert hold.decoded("DTSTART") == date.today()
+    assert hold.decoded("DTEND") == back  # exclusive: the engagement is expected back that day
+    # The other events of the engagement say it is on hold too.
+    milestone = events[f"milestone-{world['milestone']}@{host}"]
+    assert "On hold since" in str(milestone["DESCRIPTION"])
+    parsed = vobject.readOne(body.decode("utf-8"))
+    [read] = [e for e in parsed.vevent_list if e.uid.value == uid]
+    assert read.dtend.value == back
+    with app.app_context():
+        manager = db.session.get(User, world["manager"])
+        transitions.fire(manager, world["engagement"], "resume", {})
+    assert uid not in _events(client.get(path).data)

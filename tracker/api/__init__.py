@@ -31,18 +31,21 @@ def api_modules() -> list:
         exports,
         me,
         milestones,
+        providers,
         shadows,
         subscriptions,
         team,
         tokens,
         transitions,
+        users,
         webhooks,
         workflows,
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    others = [subscriptions, adrs, shadows, artifacts, calendar, exports, webhooks, workflows]
-    return [*resources, *others]
+    admin = [webhooks, users, providers]
+    others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
+    return [*resources, *others, *admin]
 
 
 def register_api(app: Flask) -> None:

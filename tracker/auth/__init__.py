@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db, login_manager
 from tracker.models import User
@@ -29,12 +30,14 @@ def init_app(app: Flask, *, token_authenticator: Callable[[str], User | None]) -
 
 
 def load_user(session_id: str) -> User | None:
-    """Resolve "id:nonce" from the session; a rotated nonce means signed out."""
+    """Resolve "id:nonce" from the session or remember cookie; a rotated nonce means signed
+    out, and a deactivated user (or organisation) is refused on the very next request."""
     user_id, _, nonce = session_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_nonce != nonce:
+    # The organisation comes in the same query: can_sign_in needs it, and so does the page.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.provider)])
+    if user is None or not user.can_sign_in or user.session_nonce != nonce:
         return None
     return user
 

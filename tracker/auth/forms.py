@@ -24,3 +24,13 @@ class PasswordChangeForm(FlaskForm):
         "New password again",
         validators=[DataRequired(), EqualTo("password", message="The two entries differ.")],
     )
+
+
+class SetPasswordForm(FlaskForm):
+    """A new password twice, from an emailed single-use link (no current password)."""
+
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("password", message="The two entries differ.")],
+    )

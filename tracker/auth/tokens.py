@@ -7,9 +7,10 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from tracker.extensions import db
-from tracker.models import ApiToken, User
+from tracker.models import ApiToken, ProviderOrganisation, User
 
 TOKEN_PREFIX = "et_"
 
@@ -24,12 +25,15 @@ def new_token_secret() -> str:
 
 
 def active_token(secret: str) -> tuple[ApiToken, User] | None:
-    """The active token with this secret and its active owner, or None (writes nothing)."""
+    """The active token with this secret and its owner who may sign in, or None (writes
+    nothing). A deactivated owner or organisation makes every token answer None at once."""
     row = db.session.execute(
         select(ApiToken, User)
         .join(User, ApiToken.user_id == User.id)
+        .outerjoin(ProviderOrganisation, User.provider_id == ProviderOrganisation.id)
+        .options(contains_eager(User.provider))
         .where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None or not row.User.is_active:
+    if row is None or not row.User.can_sign_in:
         return None
     return row.ApiToken, row.User

@@ -34,7 +34,7 @@ from tracker.models.notification import (
     subscription_engagement,
 )
 from tracker.models.scheduler_step import SchedulerStep
-from tracker.models.user import ApiToken, ProviderOrganisation, User
+from tracker.models.user import ApiToken, PasswordLink, ProviderOrganisation, User
 
 __all__ = [
     "FINAL_MILESTONE_STATUSES",
@@ -58,6 +58,7 @@ __all__ = [
     "PROGRESS_MILESTONE_STATUSES",
     "MilestoneUpdate",
     "OutboxEmail",
+    "PasswordLink",
     "ProviderOrganisation",
     "SchedulerStep",
     "Reminder",

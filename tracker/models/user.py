@@ -20,6 +20,8 @@ class ProviderOrganisation(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     website: Mapped[str | None] = mapped_column(String(300))
+    # A deactivated organisation's people cannot sign in; its engagements stay readable.
+    is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = created_at_column()
 
     users: Mapped[list[User]] = relationship(back_populates="provider")
@@ -48,6 +50,7 @@ class User(Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
 
     provider: Mapped[ProviderOrganisation | None] = relationship(back_populates="users")
@@ -72,6 +75,23 @@ class User(Model):
     @property
     def is_provider(self) -> bool:
         return self.role == Role.PROVIDER
+
+    @property
+    def can_sign_in(self) -> bool:
+        """Active, and not one of a deactivated provider organisation's people.
+
+        Every credential checks this: the password form, the session and remember
+        cookies (auth.load_user), API tokens and calendar feed URLs."""
+        return self.is_active and (self.provider is None or self.provider.is_active)
+
+    @property
+    def status(self) -> str:
+        """What the admin list shows: active, invited (no password yet) or why not."""
+        if not self.is_active:
+            return "deactivated"
+        if self.provider is not None and not self.provider.is_active:
+            return "organisation_deactivated"
+        return "active" if self.password_hash else "invited"
 
     @property
     def is_client_side(self) -> bool:
@@ -101,3 +121,24 @@ class ApiToken(Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PasswordLink(Model):
+    """A single-use, expiring link to set a password (an invitation or a reset).
+
+    Only the SHA-256 of the URL secret is stored. A link is spent when used, revoked
+    when a newer one is sent or the account is deactivated (docs/adr/0150)."""
+
+    __tablename__ = "password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # invite | reset
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

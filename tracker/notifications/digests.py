@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import DigestRun, Subscription, User
-from tracker.notifications.digest_content import DigestContent, gather
+from tracker.notifications.digest_content import DigestContent, ScopeCache
 from tracker.services import outbox
 from tracker.services.digest_period import (
     Period,
@@ -71,8 +71,9 @@ def run_due(now: datetime | None = None) -> RunResult:
     ).all()
     db.session.rollback()
     result = RunResult()
+    scopes = ScopeCache()  # one gather per distinct scope in this run (ADR 0166)
     for subscription_id in due_ids:  # each subscription in its own transaction
-        outcome = run_subscription(subscription_id, now)
+        outcome = run_subscription(subscription_id, now, scopes)
         if outcome is not None and not _commit(subscription_id):
             outcome = None
         if outcome is None:
@@ -99,7 +100,9 @@ def _commit(subscription_id: int) -> bool:
     return True
 
 
-def run_subscription(subscription_id: int, now: datetime) -> tuple[int, int] | None:
+def run_subscription(
+    subscription_id: int, now: datetime, scopes: ScopeCache | None = None
+) -> tuple[int, int] | None:
     """Send the latest due period and skip older ones; None if another worker got there first.
 
     Writes the runs and the outbox row into the session; `run_due` commits them.
@@ -114,7 +117,9 @@ def run_subscription(subscription_id: int, now: datetime) -> tuple[int, int] | N
     message = None
     if periods:
         since = previous_sent_until(subscription.id) or now - schedule.step
-        message = build_message(subscription, subscription.user, since, now)
+        message = build_message(
+            subscription, subscription.user, since, now, period=periods[-1], scopes=scopes
+        )
     if not _claim(subscription.id, due_from, next_send_at(schedule, now)):
         db.session.rollback()
         return None
@@ -192,12 +197,23 @@ def previous_sent_until(subscription_id: int) -> datetime | None:
 
 
 def build_message(
-    subscription: Subscription, user: User, since: datetime, now: datetime
+    subscription: Subscription,
+    user: User,
+    since: datetime,
+    now: datetime,
+    *,
+    period: Period | None = None,
+    scopes: ScopeCache | None = None,
 ) -> DigestMessage:
-    """Gather and render the digest for this subscription as of `now` (writes nothing)."""
+    """Gather and render the digest for this subscription as of `now` (writes nothing).
+
+    `period` is the one being sent: the subject names its local date (after an outage
+    the run may be a day later, or before the send time, in the subscriber's zone).
+    """
     zone = ZoneInfo(subscription.timezone or user.timezone or "UTC")
     today = now.astimezone(zone).date()
-    content = gather(subscription, user, since, now, today)
+    scopes = scopes if scopes is not None else ScopeCache()
+    content = scopes.gather(subscription, user, since, now, today)
     unsubscribe_url = _unsubscribe_url(subscription)
     context = {
         "digest": content,
@@ -214,7 +230,7 @@ def build_message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
     return DigestMessage(
-        subject=subject_line(content),
+        subject=subject_line(content, period, subscription.frequency),
         text=render_template("email/digest.txt", **context),
         html=render_template("email/digest.html", **context),
         headers=headers,
@@ -222,11 +238,16 @@ def build_message(
     )
 
 
-def subject_line(content: DigestContent) -> str:
-    """ "Engagement digest, 22 Nov: 1 red, 2 amber, 4 green"."""
+def subject_line(content: DigestContent, period: Period | None = None, frequency="daily") -> str:
+    """ "Engagement digest, 22 Nov 2026: 1 red, 2 amber, 4 green" (the period's local date;
+    "week of 16 Nov 2026" for a weekly one); a preview names today."""
     parts = [f"{content.counts[h]} {h}" for h in ("red", "amber", "green") if content.counts[h]]
     summary = ", ".join(parts) if parts else "no engagements"
-    return f"Engagement digest, {content.today:%-d %b %Y}: {summary}"
+    day = period.local_date if period is not None else content.today
+    when = f"{day:%-d %b %Y}"
+    if frequency == "weekly" and period is not None:
+        when = f"week of {day - timedelta(days=day.weekday()):%-d %b %Y}"
+    return f"Engagement digest, {when}: {summary}"
 
 
 def _unsubscribe_url(subscription: Subscription) -> str | None:

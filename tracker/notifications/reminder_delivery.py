@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.core import failures
-from tracker.core.claims import drain
+from tracker.core.claims import claim
 from tracker.extensions import db
-from tracker.models import Engagement, Reminder, Role, TeamMember, User
+from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder, Role, TeamMember, User
 from tracker.services import reminder_planning as planning
-from tracker.services.outbox import enqueue
+from tracker.services.outbox import enqueue, message_id_for
 from tracker.services.reminder_planning import SUBJECT_MODELS, Target
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,222 @@ class Recipient:
 
 
 def process_due(now: datetime, *, limit: int = BATCH) -> int:
-    """Claim due reminder rows and queue their emails; returns how many reminders were sent."""
-    return drain(Reminder, Reminder.due_at, now, partial(_process_one, now=now), limit=limit)
+    """Claim due reminder rows and queue their emails; returns how many reminders were sent.
+
+    Each claimed batch is materialised set-based in one transaction (ADR 0165): a fixed
+    number of reads for the whole batch, the emails and the next occurrences as bulk
+    INSERTs, the rows marked with one UPDATE per outcome, one commit. If anything in the
+    batch fails, it is rolled back and its rows are processed one by one, so a failing
+    row is counted and retried alone and never holds up the others (ADR 0130).
+    """
+    sent = 0
+    while True:
+        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit)
+        if ids:
+            sent += _process_batch(ids, worker, now)
+        if len(ids) < limit:
+            return sent
+
+
+def _process_batch(ids: list[int], worker: str, now: datetime) -> int:
+    try:
+        sent = materialise(ids, worker, now)
+        db.session.commit()
+        return sent
+    except Exception as exc:  # isolate the culprit: the same rows, one transaction each
+        db.session.rollback()
+        log.info("reminder batch of %s fell back to one by one: %s", len(ids), exc)
+    sent = 0
+    for reminder_id in ids:
+        sent += _process_one(reminder_id, worker, now)
+        db.session.commit()
+    return sent
+
+
+class _LostLease(Exception):
+    """Some rows of the batch were taken over by another worker since the claim."""
+
+
+def materialise(ids: list[int], worker: str, now: datetime) -> int:
+    """Turn claimed reminder rows into outbox emails, set-based; returns how many were sent.
+
+    Writes into the session without committing; raises if any row cannot be handled
+    (the caller then falls back to one row per transaction).
+    """
+    reminders = db.session.scalars(
+        select(Reminder)
+        .where(Reminder.id.in_(ids), Reminder.status == "pending", Reminder.claimed_by == worker)
+        .order_by(Reminder.id)
+    ).all()
+    if not reminders:
+        return 0
+    engagements = _locked_engagements({r.engagement_id for r in reminders})
+    targets = _targets_of(reminders, engagements)
+    providers = _provider_users_of(list(engagements.values()))
+    renderer = Renderer()
+    emails: list[dict] = []
+    nexts: list[tuple] = []
+    outcomes: dict[str, list[int]] = defaultdict(list)
+    rules_of: dict[int, dict] = {}
+    for reminder in reminders:
+        engagement = engagements.get(reminder.engagement_id)
+        if engagement is not None and engagement.id not in rules_of:
+            rules_of[engagement.id] = {r.name: r for r in planning.rules_for(engagement)}
+        rules = rules_of.get(reminder.engagement_id, {})
+        target = targets.get((reminder.subject_type, reminder.subject_id))
+        if reminder.subject_type == "period" and engagement is not None:
+            target = Target("period", engagement.id, engagement)
+        decision = decide(reminder, rules.get(reminder.rule), target, engagement, now, providers)
+        outcome, rule, anchor, people = decision
+        for person in people:
+            emails.append(
+                _email_row(reminder, rule, target, engagement, anchor, person, now, renderer)
+            )
+        if outcome == "sent" and rule.repeat_every is not None:
+            nexts.append(
+                (
+                    rule.name,
+                    engagement.id,
+                    target.kind,
+                    target.id,
+                    next_instant(reminder, rule, now),
+                )
+            )
+        outcomes[outcome].append(reminder.id)
+    _insert_emails(emails)
+    planning.insert_next(nexts, now)
+    marked = 0
+    for outcome, part_ids in outcomes.items():
+        for part in planning.chunks(part_ids):
+            marked += db.session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id.in_(part),
+                    Reminder.claimed_by == worker,
+                    Reminder.status == "pending",
+                )
+                .values(status=outcome, processed_at=now, lease_until=None),
+                execution_options={"synchronize_session": False},
+            ).rowcount
+    if marked != len(reminders):
+        raise _LostLease(f"{len(reminders) - marked} rows were taken over")
+    return len(outcomes.get("sent", ()))
+
+
+def _locked_engagements(ids: set[int]) -> dict[int, Engagement]:
+    """The batch's engagements under row locks, taken in id order (no deadlock between
+    two workers), then loaded fresh with what the emails need."""
+    ordered = sorted(ids)
+    for part in planning.chunks(ordered):
+        db.session.execute(
+            select(Engagement.id)
+            .where(Engagement.id.in_(part))
+            .order_by(Engagement.id)
+            .with_for_update()
+        ).all()
+    found: dict[int, Engagement] = {}
+    for part in planning.chunks(ordered):
+        rows = db.session.scalars(
+            select(Engagement)
+            .where(Engagement.id.in_(part))
+            .options(
+                joinedload(Engagement.owner),
+                joinedload(Engagement.provider),
+                selectinload(Engagement.followers),
+            )
+            .execution_options(populate_existing=True)
+        ).unique()
+        found.update({e.id: e for e in rows})
+    return found
+
+
+def _targets_of(reminders, engagements: dict[int, Engagement]) -> dict[tuple[str, int], Target]:
+    """The milestones and checklist items the batch is about: one query per kind."""
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for r in reminders:
+        if r.subject_type in SUBJECT_MODELS:
+            wanted[r.subject_type].append(r.subject_id)
+    found: dict[tuple[str, int], Target] = {}
+    for kind, subject_ids in wanted.items():
+        model = SUBJECT_MODELS[kind]
+        query = select(model)
+        if model is ChecklistItem:
+            query = query.options(joinedload(ChecklistItem.owner))
+        for part in planning.chunks(sorted(set(subject_ids))):
+            for obj in db.session.scalars(query.where(model.id.in_(part))):
+                if obj.engagement_id in engagements:
+                    found[(kind, obj.id)] = Target(kind, obj.id, obj)
+    return found
+
+
+def _provider_users_of(engagements: list[Engagement]) -> dict[int, list[User]]:
+    """provider_users() for every engagement of the batch, in two queries."""
+    if not engagements:
+        return {}
+    org_ids = sorted({e.provider_id for e in engagements})
+    by_org: dict[int, list[User]] = defaultdict(list)
+    org_users = select(User).where(User.role == Role.PROVIDER, User.provider_id.in_(org_ids))
+    for user in db.session.scalars(org_users.order_by(User.id)):
+        by_org[user.provider_id].append(user)
+    members: dict[int, list[User]] = defaultdict(list)
+    team = (
+        select(TeamMember.engagement_id, User)
+        .join(User, TeamMember.user_id == User.id)
+        .where(
+            TeamMember.engagement_id.in_([e.id for e in engagements]), User.role == Role.PROVIDER
+        )
+    )
+    for engagement_id, user in db.session.execute(team):
+        members[engagement_id].append(user)
+    result = {}
+    for e in engagements:
+        users = {u.id: u for u in by_org.get(e.provider_id, ())}
+        users.update({u.id: u for u in members.get(e.id, ()) if u.id not in users})
+        result[e.id] = list(users.values())
+    return result
+
+
+def _insert_emails(rows: list[dict]) -> None:
+    """Bulk INSERT ... ON CONFLICT (key) DO NOTHING, chunked: a key already queued (by a
+    concurrent worker, or before a crash) is left as it is."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for part in planning.chunks(rows, per_item=len(rows[0])):
+        db.session.execute(
+            insert(OutboxEmail).values(part).on_conflict_do_nothing(index_elements=["key"])
+        )
+
+
+class Renderer:
+    """The reminder templates, loaded once per batch and rendered per email."""
+
+    def __init__(self) -> None:
+        env = current_app.jinja_env
+        self.text = env.get_template("email/reminder.txt")
+        self.html = env.get_template("email/reminder.html")
+
+
+def _email_row(reminder, rule, target, engagement, anchor, person, now, renderer) -> dict:
+    context = email_context(rule, target, engagement, anchor, now)
+    context.update(recipient=person.user, reason=person.reason)
+    key = f"{reminder.key}:to:{person.user.id}"
+    return {
+        "key": key,
+        "message_id": message_id_for(key),
+        "to_address": person.user.email,
+        "to_user_id": person.user.id,
+        "subject": context["subject"][:300],
+        "text_body": renderer.text.render(**context),
+        "html_body": renderer.html.render(**context),
+        "headers": {"X-Tracker-Reminder": reminder.rule},
+        "category": "reminder",
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,  # deliverable in the same tick
+        "created_at": now,
+    }
 
 
 def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
@@ -90,22 +307,38 @@ def _handle(reminder: Reminder, now: datetime) -> str:
     )
     rule = {r.name: r for r in planning.rules_for(engagement)}.get(reminder.rule)
     target = _target(reminder, engagement)
-    if rule is None or target is None or not planning.applies(rule, target, engagement):
-        return "skipped"
-    anchor = planning.anchor_date(rule, target, engagement)
-    if anchor is None or not planning.is_occurrence(rule, anchor, reminder.due_at):
-        return "skipped"
-    if superseded(rule, anchor, now):
-        log.info("reminder %s (%s) skipped: its item is already overdue", reminder.id, rule.name)
-        return "skipped"
-    people = recipients_for(rule, target, engagement)
+    outcome, rule, anchor, people = decide(reminder, rule, target, engagement, now)
     for person in people:
         _queue_email(reminder, rule, target, engagement, anchor, person, now)
-    if rule.repeat_every is not None:
-        steps = (now - reminder.due_at) // rule.repeat_every + 1
-        next_due = reminder.due_at + steps * rule.repeat_every
-        planning.insert_next(rule, engagement.id, target.kind, target.id, next_due, now)
-    return "sent" if people else "skipped"
+    if outcome == "sent" and rule.repeat_every is not None:
+        next_due = next_instant(reminder, rule, now)
+        planning.insert_next([(rule.name, engagement.id, target.kind, target.id, next_due)], now)
+    return outcome
+
+
+def decide(reminder, rule, target, engagement, now: datetime, providers=None):
+    """(outcome, rule, anchor, recipients): whether the reminder still holds, and for whom.
+
+    The one judgment both the batch and the one-by-one path use.
+    """
+    if engagement is None or rule is None or target is None:
+        return "skipped", rule, None, []
+    if not planning.applies(rule, target, engagement):
+        return "skipped", rule, None, []
+    anchor = planning.anchor_date(rule, target, engagement)
+    if anchor is None or not planning.is_occurrence(rule, anchor, reminder.due_at):
+        return "skipped", rule, anchor, []
+    if superseded(rule, anchor, now):
+        log.info("reminder %s (%s) skipped: its item is already overdue", reminder.id, rule.name)
+        return "skipped", rule, anchor, []
+    people = recipients_for(rule, target, engagement, providers)
+    return ("sent" if people else "skipped"), rule, anchor, people
+
+
+def next_instant(reminder: Reminder, rule, now: datetime) -> datetime:
+    """A repeating rule's first occurrence after `now` (catch-up plans one, not a backlog)."""
+    steps = (now - reminder.due_at) // rule.repeat_every + 1
+    return reminder.due_at + steps * rule.repeat_every
 
 
 def superseded(rule, anchor: date, now: datetime) -> bool:
@@ -130,17 +363,20 @@ def _target(reminder: Reminder, engagement: Engagement) -> Target | None:
     return Target(reminder.subject_type, obj.id, obj)
 
 
-def recipients_for(rule, target: Target, engagement: Engagement) -> list[Recipient]:
-    """Each active person the rule names, once, with the reason they are getting it."""
+def recipients_for(rule, target: Target, engagement: Engagement, providers=None) -> list[Recipient]:
+    """Each active person the rule names, once, with the reason they are getting it.
+
+    `providers` maps engagement id -> provider users when the caller loaded them in bulk.
+    """
     found: dict[int, Recipient] = {}
     for role in rule.recipients:
-        for user, reason in _people(role, target, engagement):
+        for user, reason in _people(role, target, engagement, providers):
             if user is not None and user.is_active and user.id not in found:
                 found[user.id] = Recipient(user, reason)
     return list(found.values())
 
 
-def _people(role: str, target: Target, engagement: Engagement):
+def _people(role: str, target: Target, engagement: Engagement, providers=None):
     title = engagement.title
     if role == "owner":
         return [(engagement.owner, f"you own the engagement “{title}”")]
@@ -153,7 +389,8 @@ def _people(role: str, target: Target, engagement: Engagement):
         return [(u, f"you follow the engagement “{title}”") for u in engagement.followers]
     if role == "provider":
         reason = f"you are on the {engagement.provider.name} team for “{title}”"
-        return [(u, reason) for u in provider_users(engagement)]
+        users = providers[engagement.id] if providers is not None else provider_users(engagement)
+        return [(u, reason) for u in users]
     return []
 
 

@@ -1,12 +1,10 @@
 """The events of a calendar feed and their iCalendar text: a constant number of queries.
 
 Sources: milestone due dates, the engagement's period end dates, pending (and past)
-workflow timers such as a scheduled review, checklist items the user owns, shadow
-sign-off targets, and holds (a span from the day the engagement was put on hold to the
-day it is expected back, then to the day it resumed). Every event is all-day, has a
-UID per object, a SEQUENCE that rises whenever its date, summary or status changes (a
-stored counter, see CalendarEntry), a DTSTAMP of that change, and STATUS:CANCELLED once
-the item is completed.
+workflow timers such as a scheduled review, checklist items the user owns, and shadow
+sign-off targets. Every event is all-day, has a UID per object, a SEQUENCE that rises
+whenever its date, summary or status changes (a stored counter, see CalendarEntry), a
+DTSTAMP of that change, and STATUS:CANCELLED once the item is completed.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from sqlalchemy.orm import joinedload
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import (
-    AuditEvent,
     CalendarEntry,
     ChecklistItem,
     Engagement,
@@ -58,13 +55,12 @@ class FeedItem:
     category: str = "Engagement"
     sequence: int = 0
     stamp: object = None
-    end: date | None = None  # the day after the last one, for a span (a hold); else day + 1
+    last_day: date | None = None  # a span of days (a hold until its expected resume)
 
     @property
     def fingerprint(self) -> str:
-        material = f"{self.day.isoformat()}|{self.summary}|{self.cancelled}"
-        if self.end is not None:  # a one-day event keeps the fingerprint it always had
-            material += f"|{self.end.isoformat()}"
+        last = self.last_day.isoformat() if self.last_day else ""
+        material = f"{self.day.isoformat()}|{last}|{self.summary}|{self.cancelled}"
         return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -84,11 +80,11 @@ def _timer_label(timer: WorkflowTimer, engagement: Engagement) -> str:
 
 
 def collect_items(scope: FeedScope) -> list[FeedItem]:
-    """Every event of the feed, from six queries whatever their number."""
+    """Every event of the feed, from five queries whatever their number."""
     host = _host()
     engagements = {e.id: e for e in db.session.scalars(select(Engagement).where(scope.clause))}
     items = _engagement_dates(engagements.values(), host, scope.since)
-    items += _holds(scope, engagements, host)
+    items += _holds(engagements.values(), host)
     items += _milestones(scope, engagements, host)
     items += _timers(scope, engagements, host)
     items += _checklist_items(scope, host)
@@ -129,46 +125,30 @@ def _engagement_dates(engagements, host: str, since: date | None) -> list[FeedIt
     return items
 
 
-def _hold_item(engagement: Engagement, host: str, start: date, end: date, words: str):
-    """One hold as a span; its UID is the engagement and the day the hold began, so the
-    event put in calendars while on hold is the one that gets its real end on resume."""
-    return FeedItem(
-        uid=f"engagement-{engagement.id}-hold-{start:%Y%m%d}@{host}",
-        day=start,
-        end=max(end, start + timedelta(days=1)),
-        summary=f"{engagement.title}: {words}",
-        engagement=engagement,
-        category="Hold",
-    )
-
-
-def _holds(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
-    """The current hold of each engagement on hold (until the day it is expected back, or
-    one day when nobody said), and every finished hold from the resumes in the trail."""
+def _holds(engagements, host: str) -> list[FeedItem]:
+    """An engagement on hold: one event from the day it paused to its expected resume
+    (the day it paused alone when no resume date was given). Its UID is the
+    engagement's, so a hold's new expected date is the same event with a higher
+    SEQUENCE; after the resume the event leaves the feed."""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
     items = []
-    for e in engagements.values():
-        if e.paused_at is None or lifecycle.phase_of(e) != "paused":
+    for e in engagements:
+        text = lifecycle.hold_text(e)
+        if text is None:
             continue
-        start = e.paused_at.date()
-        expected = e.expected_resume
-        words = "on hold" + (f" (expected back {expected.day} {expected:%b})" if expected else "")
-        items.append(_hold_item(e, host, start, expected or start, words))
-    resumes = db.session.execute(
-        select(AuditEvent.engagement_id, AuditEvent.created_at, AuditEvent.data).where(
-            AuditEvent.engagement_id.in_(scoped_ids(scope)),
-            AuditEvent.kind == "transition",
-            *_since(AuditEvent.created_at, scope, instant=True),
+        start = (e.paused_at or clock.now()).astimezone(zone).date()
+        until = e.expected_resume
+        summary = f"{e.title}: on hold" + (f" ({e.pause_reason})" if e.pause_reason else "")
+        items.append(
+            FeedItem(
+                uid=f"engagement-{e.id}-hold@{host}",
+                day=start,
+                last_day=until - timedelta(days=1) if until and until > start else None,
+                summary=summary,
+                engagement=e,
+                category="On hold",
+            )
         )
-    )
-    for engagement_id, at, data in resumes:
-        hold = (data or {}).get("hold")
-        if not hold or engagement_id not in engagements:
-            continue
-        days = int(hold.get("held_days") or 0)
-        end = at.date()  # held_days counts UTC days, as paused_at does
-        words = f"on hold ({days} day{'s' if days != 1 else ''}, resumed {end.day} {end:%b})"
-        start = end - timedelta(days=days)
-        items.append(_hold_item(engagements[engagement_id], host, start, end, words))
     return items
 
 
@@ -299,6 +279,9 @@ def _description(item: FeedItem) -> str:
     """State, health with its reasons, and the link back; never cost figures."""
     e = item.engagement
     lines = [f"Status: {state_label(e)}", f"Health: {e.effective_health}"]
+    held = lifecycle.hold_text(e)
+    if held:
+        lines.insert(1, held)
     lines += [f"- {reason.get('message', '')}" for reason in (e.health_reasons or [])]
     lines.append(engagement_link(e))
     return "\n".join(lines)
@@ -332,7 +315,7 @@ def _event(item: FeedItem) -> Event:
     event.add("uid", item.uid)
     event.add("dtstamp", item.stamp)
     event.add("dtstart", item.day)
-    event.add("dtend", item.end or item.day + timedelta(days=1))
+    event.add("dtend", (item.last_day or item.day) + timedelta(days=1))  # exclusive
     event.add("summary", item.summary)
     event.add("description", _description(item))
     event.add("url", engagement_link(item.engagement))

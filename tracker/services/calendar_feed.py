@@ -29,6 +29,7 @@ from tracker.models import (
     ChecklistItem,
     Engagement,
     Milestone,
+    ProviderOrganisation,
     ShadowAssignment,
     User,
     WorkflowTimer,
@@ -108,16 +109,18 @@ def set_scope(actor: User, scope: str) -> CalendarFeed:
 
 
 def feed_for_secret(secret: str) -> CalendarFeed:
-    """The feed (with its active user loaded) behind a URL secret; NotFound otherwise."""
+    """The feed (with its user loaded) behind a URL secret; NotFound otherwise, and for a
+    user who may not sign in (deactivated, or of a deactivated organisation)."""
     if len(secret) != SECRET_LENGTH or not secret.startswith(SECRET_PREFIX):
         raise NotFound(FEED_NOT_FOUND)
     feed = db.session.scalar(
         select(CalendarFeed)
         .join(User, User.id == CalendarFeed.user_id)
-        .options(contains_eager(CalendarFeed.user))
+        .outerjoin(ProviderOrganisation, User.provider_id == ProviderOrganisation.id)
+        .options(contains_eager(CalendarFeed.user).contains_eager(User.provider))
         .where(CalendarFeed.secret_hash == _hash(secret), User.is_active.is_(True))
     )
-    if feed is None:
+    if feed is None or not feed.user.can_sign_in:
         raise NotFound(FEED_NOT_FOUND)
     return feed
 

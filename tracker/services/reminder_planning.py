@@ -15,6 +15,7 @@ Why: docs/adr/0030-reminder-rows-planned-at-change-time.md.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -155,9 +156,12 @@ def _replan(engagement: Engagement | None, targets: list[Target], now: datetime)
         ).where(Reminder.engagement_id == engagement.id)
     ).all()
     done = {r.key for r in existing if r.status in ("sent", "skipped")}
-    pending = [
-        r for r in existing if r.status == "pending" and (r.subject_type, r.subject_id) in wanted
-    ]
+    # Pending rows grouped by (rule, subject): each rule x target looks up only its own
+    # rows, so re-planning is linear in the rows, not rows x targets (ADR 0165).
+    pending: dict[tuple[str, str, int], list] = defaultdict(list)
+    for r in existing:
+        if r.status == "pending" and (r.subject_type, r.subject_id) in wanted:
+            pending[(r.rule, r.subject_type, r.subject_id)].append(r)
     keep: set[int] = set()
     rows = []
     for target in targets:
@@ -165,7 +169,7 @@ def _replan(engagement: Engagement | None, targets: list[Target], now: datetime)
             row = _plan_one(rule, target, engagement, pending, done, now, keep)
             if row is not None:
                 rows.append(row)
-    cancel = [r.id for r in pending if r.id not in keep]
+    cancel = [r.id for group in pending.values() for r in group if r.id not in keep]
     _set_status(cancel, "cancelled", now)
     _insert_or_revive(rows, {r.key: r.id for r in existing if r.status == "cancelled"})
     return len(rows)
@@ -180,11 +184,8 @@ def _plan_one(rule, target, engagement, pending, done, now, keep) -> dict | None
         return None
     current = [
         r.id
-        for r in pending
-        if r.rule == rule.name
-        and r.subject_type == target.kind
-        and r.subject_id == target.id
-        and is_occurrence(rule, anchor, r.due_at)
+        for r in pending.get((rule.name, target.kind, target.id), ())
+        if is_occurrence(rule, anchor, r.due_at)
     ]
     if current:
         keep.update(current)
@@ -193,12 +194,16 @@ def _plan_one(rule, target, engagement, pending, done, now, keep) -> dict | None
     key = reminder_key(rule.name, target.kind, target.id, due) if due else None
     if due is None or key in done:
         return None
+    return _row(rule.name, engagement.id, target.kind, target.id, due, now)
+
+
+def _row(rule_name: str, engagement_id: int, kind: str, sid: int, due: datetime, now) -> dict:
     return {
-        "key": key,
-        "rule": rule.name,
-        "engagement_id": engagement.id,
-        "subject_type": target.kind,
-        "subject_id": target.id,
+        "key": reminder_key(rule_name, kind, sid, due),
+        "rule": rule_name,
+        "engagement_id": engagement_id,
+        "subject_type": kind,
+        "subject_id": sid,
         "due_at": due,
         "status": "pending",
         "created_at": now,
@@ -250,21 +255,13 @@ def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
             )
 
 
-def insert_next(
-    rule: ReminderRule, engagement_id: int, kind: str, sid: int, due: datetime, now: datetime
-) -> None:
-    """Plan a repeating rule's next occurrence (used after one is processed)."""
-    row = {
-        "key": reminder_key(rule.name, kind, sid, due),
-        "rule": rule.name,
-        "engagement_id": engagement_id,
-        "subject_type": kind,
-        "subject_id": sid,
-        "due_at": due,
-        "status": "pending",
-        "created_at": now,
-    }
-    _insert_or_revive([row], {})
+def insert_next(rows: list[tuple[str, int, str, int, datetime]], now: datetime) -> None:
+    """Plan repeating rules' next occurrences in bulk (after a batch was processed).
+
+    Each row is (rule name, engagement id, subject type, subject id, due instant); the
+    INSERT ... ON CONFLICT DO NOTHING statements are chunked like any other planning.
+    """
+    _insert_or_revive([_row(*row, now) for row in rows], {})
 
 
 # -- the session hook: plan in the same transaction as whatever changed the data ------------
@@ -291,14 +288,18 @@ def _touched(session) -> dict[int, set]:
 
 
 def _cancel_deleted(session, now: datetime) -> None:
+    """Cancel the pending rows of deleted milestones and items: one UPDATE per kind."""
+    gone: dict[str, list[int]] = defaultdict(list)
     for obj in session.deleted:
         if type(obj) in (Milestone, ChecklistItem):
-            kind = "milestone" if type(obj) is Milestone else "checklist"
+            gone["milestone" if type(obj) is Milestone else "checklist"].append(obj.id)
+    for kind, ids in gone.items():
+        for part in chunks(ids):
             session.execute(
                 update(Reminder)
                 .where(
                     Reminder.subject_type == kind,
-                    Reminder.subject_id == obj.id,
+                    Reminder.subject_id.in_(part),
                     Reminder.status == "pending",
                 )
                 .values(status="cancelled", processed_at=now),

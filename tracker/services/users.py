@@ -32,8 +32,9 @@ def authenticate(email: str, password: str, address: str | None = None) -> User 
     login_throttle.check(email, address)
     user = db.session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password or "")
-    if ok and user is not None and user.is_active:
-        login_throttle.record_success(email)
+    if ok and user is not None and user.can_sign_in:
+        user.last_login_at = clock.now()
+        login_throttle.record_success(email)  # commits the last sign-in time with it
         return user
     wait = login_throttle.record_failure(email, address, user)
     if wait is not None:  # this failure started a lock: say so now, not on the next try

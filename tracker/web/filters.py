@@ -68,6 +68,8 @@ NAV_LINKS = [
     ("main.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
     ("admin.outbox", "Outbox", {"admin"}),
     ("webhooks_admin.index", "Webhooks", {"admin"}),
+    ("admin_users.users", "Users", {"admin"}),
+    ("admin_users.providers", "Organisations", {"admin"}),
     ("workflows_admin.index", "Workflows", {"admin"}),
 ]
 

@@ -1,13 +1,15 @@
-"""Sign-in, sign-out and password change pages (endpoints `auth.*`, as before the move)."""
+"""Sign-in, sign-out, password change and set-password-by-link pages (endpoints `auth.*`)."""
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker.auth.forms import LoginForm, PasswordChangeForm
-from tracker.errors import TooManyAttempts, ValidationFailed
+from tracker.auth.forms import LoginForm, PasswordChangeForm, SetPasswordForm
+from tracker.errors import NotFound, TooManyAttempts, ValidationFailed
+from tracker.services import password_links
 from tracker.services import users as user_service
+from tracker.services.password_links import LinkRefused
 
 bp = Blueprint("auth", __name__)
 
@@ -84,4 +86,31 @@ def logout():
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/set/<secret>", methods=["GET", "POST"])
+def set_password(secret: str):
+    """Choose a password from an emailed invitation or reset link (single use, expiring).
+
+    A used, replaced or expired link shows why (410) and changes nothing."""
+    form = SetPasswordForm()
+    try:
+        link = password_links.open_link(secret)
+    except (NotFound, LinkRefused) as error:
+        return render_template("auth/set_password.html", refused=error.message), error.status
+    if not form.validate_on_submit():
+        page = render_template("auth/set_password.html", form=form, user=link.user)
+        return page, 200 if request.method == "GET" else 400
+    try:
+        user = password_links.set_password_with_link(secret, form.password.data)
+    except ValidationFailed as error:
+        form.password.errors.extend(error.errors.get("password", [error.message]))
+        return render_template("auth/set_password.html", form=form, user=link.user), 422
+    except LinkRefused as error:
+        return render_template("auth/set_password.html", refused=error.message), error.status
+    if current_user.is_authenticated:
+        logout_user()  # someone else's session in this browser must not carry on
+    session.clear()
+    flash(f"Your password is set, {user.name}. Sign in with it now.", "success")
     return redirect(url_for("auth.login"))

@@ -5,6 +5,21 @@
   document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
+  // Disclosure buttons: <button data-toggles="ID" hidden> shows and hides the element with
+  // that id. Server-side the button is hidden and the element shown, so without this
+  // script everything is still reachable; with it, elements marked data-collapsed start
+  // folded away and the button (aria-expanded) says which way it is.
+  document.querySelectorAll("button[data-toggles]").forEach(function (button) {
+    var target = document.getElementById(button.getAttribute("data-toggles"));
+    if (!target) { return; }
+    function show(open) {
+      target.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    show(!target.hasAttribute("data-collapsed"));
+    button.hidden = false;
+    button.addEventListener("click", function () { show(target.hidden); });
+  });
   // Ask before destructive actions (remove member, terminate).
   document.querySelectorAll("[data-confirm]").forEach(function (el) {
     el.addEventListener("submit", function (event) {

@@ -4,8 +4,8 @@ The engagement page edits items (title, owner, due date, note, evidence) where t
 managers can collide; `version` makes a stale save a refusal instead of an overwrite,
 as for milestones (issue 15 section 3).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
