@@ -139,6 +139,52 @@ CASES = [
     ("adr_deprecated", {"adr": 3}, {}, "Deprecated ADR 3"),
     ("adrs_imported", {"count": 2}, {}, "Imported 2 ADR(s)"),
     ("sign_in_throttled", {"failures": 5}, {}, "Sign-ins slowed after 5 failed attempts"),
+    (
+        "user_created",
+        {"email": "a@x.io", "role": "manager"},
+        {},
+        "Created the account of a@x.io (manager)",
+    ),
+    ("user_invited", {"email": "a@x.io", "role": "provider"}, {}, "Invited a@x.io as provider"),
+    (
+        "user_updated",
+        {"email": "a@x.io", "changed": {"role": ["manager", "admin"]}},
+        {},
+        "Role of 'a@x.io' 'manager' → 'admin'",
+    ),
+    ("user_deactivated", {"email": "a@x.io"}, {}, "Deactivated a@x.io"),
+    ("user_reactivated", {"email": "a@x.io"}, {}, "Reactivated a@x.io"),
+    (
+        "password_link_sent",
+        {"email": "a@x.io", "purpose": "reset"},
+        {},
+        "Sent a password reset link to a@x.io",
+    ),
+    (
+        "password_set_by_link",
+        {"email": "a@x.io", "purpose": "invite"},
+        {},
+        "Set the password of a@x.io through an invitation link",
+    ),
+    ("provider_created", {"name": "Quanta"}, {}, "Created the provider organisation 'Quanta'"),
+    (
+        "provider_updated",
+        {"name": "Quanta Labs", "changed": {"name": ["Quanta", "Quanta Labs"]}},
+        {},
+        "Renamed 'Quanta' to 'Quanta Labs'",
+    ),
+    (
+        "provider_deactivated",
+        {"name": "Quanta"},
+        {},
+        "Deactivated the provider organisation 'Quanta'",
+    ),
+    (
+        "provider_reactivated",
+        {"name": "Quanta"},
+        {},
+        "Reactivated the provider organisation 'Quanta'",
+    ),
 ]
 
 
@@ -185,6 +231,7 @@ def _kinds_written_by_the_code() -> set[str]:
     kinds |= {"checklist_completed", "checklist_reopened", "milestone_update"}
     kinds |= {"milestone_verdict", "cost_updated"}
     kinds |= {"adr_accepted", "adr_rejected", "adr_deprecated"}
+    kinds |= {"user_created", "user_invited"}
     return kinds
 
 

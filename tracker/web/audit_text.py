@@ -73,7 +73,7 @@ def _value(field: str, value) -> str:
 def _change(field: str, old, new, title: str | None, names: dict | None = None) -> str:
     """One changed field of a titled object (or of the engagement when title is None)."""
     of = f" of {_q(title)}" if title is not None else ""
-    if field == "title":
+    if field in ("title", "name"):
         return f"Renamed {_q(old)} to {_q(new)}"
     if names and field in names:  # an id whose names the service kept (an owner)
         old, new = names[field]
@@ -185,14 +185,31 @@ def _adr(verb: str) -> Callable:
     return lambda entry, data, engagement, hidden: f"{verb} ADR {data.get('adr')}"
 
 
-def _titled(verb: str) -> Callable:
+def _titled(verb: str, key: str = "title") -> Callable:
     """'Added the milestone 'Day-90 review'' (or without the title when none was kept)."""
 
     def phrase(entry, data, engagement, hidden) -> str:
-        title = data.get("title")
+        title = data.get(key)
         return f"{verb} {_q(title)}" if title else verb
 
     return phrase
+
+
+def _who(data) -> str:
+    return data.get("email") or data.get("name") or "a user"
+
+
+LINKS = {"invite": "an invitation link", "reset": "a password reset link"}
+
+
+def _link_sent(entry, data, engagement, hidden) -> str:
+    link = LINKS.get(data.get("purpose"), "a set-password link")
+    return f"Sent {link} to {_who(data)}"
+
+
+def _link_used(entry, data, engagement, hidden) -> str:
+    link = LINKS.get(data.get("purpose"), "a set-password link")
+    return f"Set the password of {_who(data)} through {link}"
 
 
 SENTENCES: dict[str, Callable] = {
@@ -230,6 +247,17 @@ SENTENCES: dict[str, Callable] = {
     "adr_rejected": _adr("Rejected"),
     "adr_deprecated": _adr("Deprecated"),
     "adrs_imported": lambda e, d, eng, h: f"Imported {d.get('count', 0)} ADR(s)",
+    "user_created": lambda e, d, eng, h: f"Created the account of {_who(d)} ({d.get('role')})",
+    "user_invited": lambda e, d, eng, h: f"Invited {_who(d)} as {d.get('role')}",
+    "user_updated": lambda e, d, eng, h: _changes(d, _who(d), h),
+    "user_deactivated": lambda e, d, eng, h: f"Deactivated {_who(d)}",
+    "user_reactivated": lambda e, d, eng, h: f"Reactivated {_who(d)}",
+    "password_link_sent": _link_sent,
+    "password_set_by_link": _link_used,
+    "provider_created": _titled("Created the provider organisation", "name"),
+    "provider_updated": lambda e, d, eng, h: _changes(d, d.get("name"), h),
+    "provider_deactivated": _titled("Deactivated the provider organisation", "name"),
+    "provider_reactivated": _titled("Reactivated the provider organisation", "name"),
     "sign_in_throttled": lambda e, d, eng, h: (
         f"Sign-ins slowed after {d.get('failures', 0)} failed attempts"
     ),
