@@ -240,3 +240,19 @@ def test_every_kind_the_code_writes_has_a_sentence_and_a_case():
     assert len(written) > 25  # the scan found the calls
     assert written <= set(SENTENCES), sorted(written - set(SENTENCES))
     assert set(SENTENCES) <= {case[0] for case in CASES}
+
+
+def test_the_admin_trail_reads_in_sentences(client, app, sign_in):
+    from tracker.extensions import db
+    from tracker.models import User
+    from tracker.services import user_admin
+
+    admin_id = sign_in("admin")
+    with app.app_context():
+        from tests.factories import make_user
+
+        target = make_user("manager", email="leaving@example.com")
+        user_admin.deactivate_user(db.session.get(User, admin_id), target.id, "Left the company")
+        target_id = target.id
+    html = client.get(f"/admin/users/{target_id}").get_data(as_text=True)
+    assert '<span data-testid="audit-sentence">Deactivated leaving@example.com</span>' in html
