@@ -434,6 +434,8 @@ EVERY_FIELD_TESTS = {
     "MilestoneEditForm": "test_milestone_edit_and_action_forms_with_every_field",
     "ActionForm": "test_milestone_edit_and_action_forms_with_every_field",
     "ChecklistNoteForm": "test_checklist_note_form_with_every_field",
+    "ChecklistItemForm": "test_checklist_item_form_with_every_field",
+    "ChecklistItemEditForm": "test_checklist_item_edit_form_with_every_field",
     "HealthOverrideForm": "test_health_override_form_with_every_field",
     "TransitionForm": "test_transition_form_with_every_field",
 }
@@ -999,3 +1001,73 @@ def test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer(
     refused = post(f"/engagements/{engagement_id}/edit", data)
     assert refused.status_code == 422
     assert 'data-field="trial_end"' in refused.get_data(as_text=True)
+
+
+def test_checklist_item_form_with_every_field(client, app, engagement_id, post, manager):
+    from tracker.web.forms import ChecklistItemForm
+
+    due = date.today() + timedelta(days=9)
+    data = {
+        "item-kind": "placement",
+        "item-title": "Laptop shipped",
+        "item-owner_id": str(manager),
+        "item-due_date": due.isoformat(),
+        "item-note": "Via the usual courier",
+        "item-evidence": "https://tickets.example.com/IT-7",
+    }
+    response = post(
+        f"/engagements/{engagement_id}/checklist",
+        _sends_every_field(ChecklistItemForm, data, "item"),
+        prefix="item",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        item = db.session.scalars(
+            select(ChecklistItem).where(ChecklistItem.title == "Laptop shipped")
+        ).one()
+        assert (item.kind, item.owner_id, item.due_date, item.note, item.evidence) == (
+            "placement",
+            manager,
+            due,
+            "Via the usual courier",
+            "https://tickets.example.com/IT-7",
+        )
+
+
+def test_checklist_item_edit_form_with_every_field(client, app, engagement_id, post, manager):
+    from tracker.web.forms import ChecklistItemEditForm
+
+    with app.app_context():
+        item = db.session.scalars(
+            select(ChecklistItem).where(
+                ChecklistItem.engagement_id == engagement_id, ChecklistItem.fact.is_(None)
+            )
+        ).first()
+        item_id, version = item.id, item.version
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f"/checklist/{item_id}/edit" in page and f'name="item{item_id}-title"' in page
+    prefix, due = f"item{item_id}", date.today() + timedelta(days=12)
+    data = {
+        f"{prefix}-title": "Accounts created (SSO)",
+        f"{prefix}-owner_id": str(manager),
+        f"{prefix}-due_date": due.isoformat(),
+        f"{prefix}-note": "Two of three done",
+        f"{prefix}-evidence": "https://tickets.example.com/IT-9",
+        f"{prefix}-version": str(version),
+    }
+    response = post(
+        f"/checklist/{item_id}/edit",
+        _sends_every_field(ChecklistItemEditForm, data, prefix),
+        prefix=prefix,
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    with app.app_context():
+        stored = db.session.get(ChecklistItem, item_id)
+        assert (stored.title, stored.owner_id, stored.due_date, stored.note, stored.evidence) == (
+            "Accounts created (SSO)",
+            manager,
+            due,
+            "Two of three done",
+            "https://tickets.example.com/IT-9",
+        )
+        assert stored.version == version + 1

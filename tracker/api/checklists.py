@@ -3,11 +3,21 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, dump, protected
+from tracker.api.common import (
+    ETAG_HEADER,
+    ID,
+    IF_MATCH,
+    actor,
+    dump,
+    expected_version,
+    no_content,
+    protected,
+)
 from tracker.schemas.checklist import (
     ChecklistItemSchema,
     ChecklistItemUpdateSchema,
     ChecklistItemWriteSchema,
+    ChecklistMoveSchema,
     ChecklistQuerySchema,
     CompleteSchema,
     ReopenSchema,
@@ -37,10 +47,33 @@ class Checklist(MethodView):
 @blp.route(f"/checklist-items/<{ID}:item_id>")
 class ChecklistItemView(MethodView):
     @blp.arguments(ChecklistItemUpdateSchema)
-    @blp.response(200, ChecklistItemSchema)
+    @blp.response(200, ChecklistItemSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
     def patch(self, data, item_id):
-        """Change an item's title, owner, due date or note."""
-        return checklists.update_item(actor(), item_id, data)
+        """Change an item's title, owner, due date, note or evidence link."""
+        item = checklists.update_item(actor(), item_id, data, expected_version())
+        return dump(ChecklistItemSchema(), item, version=item.version)
+
+    @blp.response(204)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
+    def delete(self, item_id):
+        """Remove an item added by hand (one bound to a fact stays: 422)."""
+        checklists.remove_item(actor(), item_id, expected_version())
+        return no_content()
+
+
+@blp.route(f"/checklist-items/<{ID}:item_id>/move")
+class MoveItem(MethodView):
+    @blp.arguments(ChecklistMoveSchema)
+    @blp.response(200, ChecklistItemSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, response="PRECONDITION_FAILED")
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data, item_id):
+        """Move the item one place up or down within its checklist."""
+        item = checklists.move_item(actor(), item_id, data["direction"], expected_version())
+        return dump(ChecklistItemSchema(), item, version=item.version)
 
 
 @blp.route(f"/checklist-items/<{ID}:item_id>/complete")

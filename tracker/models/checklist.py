@@ -35,6 +35,8 @@ class ChecklistItem(Model):
     due_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(20), default=ChecklistStatus.OPEN)
     note: Mapped[str] = mapped_column(Text, default="")
+    # A link to what shows the item is done (a ticket, a document); "" when none.
+    evidence: Mapped[str] = mapped_column(String(500), default="", server_default="")
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     position: Mapped[int] = mapped_column(default=0)
@@ -42,6 +44,9 @@ class ChecklistItem(Model):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=clock.now, onupdate=clock.now
     )
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     engagement: Mapped[Engagement] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

@@ -7,6 +7,7 @@ from tracker.schemas.common import NAME_MAX, Id, Text
 
 KINDS = [k.value for k in ChecklistKind]
 NOTE_MAX = 5000
+EVIDENCE_MAX = 500
 
 
 class ChecklistQuerySchema(Schema):
@@ -19,6 +20,7 @@ class ChecklistItemWriteSchema(Schema):
     owner_id = Id(allow_none=True)
     due_date = fields.Date(allow_none=True)
     note = Text(max_length=NOTE_MAX)
+    evidence = Text(max_length=EVIDENCE_MAX)
 
 
 class ChecklistItemUpdateSchema(Schema):
@@ -26,6 +28,11 @@ class ChecklistItemUpdateSchema(Schema):
     owner_id = Id(allow_none=True)
     due_date = fields.Date(allow_none=True)
     note = Text(max_length=NOTE_MAX)
+    evidence = Text(max_length=EVIDENCE_MAX)
+
+
+class ChecklistMoveSchema(Schema):
+    direction = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
 
 
 class CompleteSchema(Schema):
@@ -50,3 +57,5 @@ class ChecklistItemSchema(Schema):
     completed_by_id = fields.Integer(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     position = fields.Integer(required=True)
+    evidence = fields.String(required=True)
+    version = fields.Integer(required=True)

@@ -67,7 +67,9 @@ def add_artifact(actor: User, engagement_id: int, data: dict) -> Artifact:
     )
     db.session.add(artifact)
     db.session.flush()
-    audit.record(engagement, actor, "artifact_added", data={"artifact": artifact.id})
+    audit.record(
+        engagement, actor, "artifact_added", data={"artifact": artifact.id, "title": artifact.title}
+    )
     checklists.sync_bound_items(engagement)
     db.session.commit()
     return artifact

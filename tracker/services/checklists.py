@@ -14,14 +14,15 @@ from sqlalchemy.orm import selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
-from tracker.errors import Conflict, NotFound, ValidationFailed
+from tracker.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, User
 from tracker.services import audit
-from tracker.services.engagements import commit_or_stale
+from tracker.services.engagements import commit_or_stale, losing_race_is_conflict
 
-ITEM_FIELDS = ("title", "owner_id", "due_date", "note")
+ITEM_FIELDS = ("title", "owner_id", "due_date", "note", "evidence")
 NOTE_MAX = 5000
+EVIDENCE_MAX = 500
 
 
 def _item_for(actor: User, item_id: int) -> tuple[ChecklistItem, Engagement]:
@@ -53,6 +54,8 @@ def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
         errors["title"] = ["Give the item a title."]
     if len(data.get("note") or "") > NOTE_MAX:
         errors["note"] = [f"At most {NOTE_MAX} characters."]
+    if problem := _evidence_problem(data.get("evidence") or ""):
+        errors["evidence"] = [problem]
     owner_id = data.get("owner_id")
     if owner_id is not None:
         owner = db.session.get(User, owner_id)
@@ -62,6 +65,27 @@ def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
         errors["kind"] = ["Kind must be prerequisite, placement or knowledge_transfer."]
     if errors:
         raise ValidationFailed("The checklist item could not be saved.", errors=errors)
+
+
+def _evidence_problem(link: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not link:
+        return None
+    if len(link) > EVIDENCE_MAX:
+        return f"At most {EVIDENCE_MAX} characters."
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "Give a link starting with http:// or https://."
+    return None
+
+
+def _check_version(item: ChecklistItem, expected_version: int | None) -> None:
+    if expected_version is not None and item.version != expected_version:
+        raise StaleVersion(
+            "Someone changed this checklist item since you loaded it; reload and try again.",
+            errors={"version": [f"expected {expected_version}, current {item.version}"]},
+        )
 
 
 def _after_change(engagement: Engagement) -> None:
@@ -166,18 +190,90 @@ def add_item(actor: User, engagement_id: int, data: dict) -> ChecklistItem:
     return item
 
 
-def update_item(actor: User, item_id: int, data: dict) -> ChecklistItem:
-    """Change an item's title, owner, due date or note."""
+def update_item(
+    actor: User, item_id: int, data: dict, expected_version: int | None = None
+) -> ChecklistItem:
+    """Change an item's title, owner, due date, note or evidence link.
+
+    A changed due date re-plans the item's reminders through services/derived.py when
+    the session flushes; nothing here plans them."""
     item, engagement = _item_for(actor, item_id)
     _writable(actor, engagement)
+    _check_version(item, expected_version)
     _check_fields(data, engagement)
-    context = {"item_id": item.id, "title": item.title}
+    context: dict = {"item_id": item.id, "title": item.title}
+    if "owner_id" in data and data["owner_id"] != item.owner_id:  # names for the trail
+        new_owner = db.session.get(User, data["owner_id"]) if data["owner_id"] else None
+        context["owner"] = [item.owner.name if item.owner else None, new_owner and new_owner.name]
     changed = audit.record_changes(
         engagement, actor, "checklist_updated", item, data, ITEM_FIELDS, **context
     )
     if changed:
+        with losing_race_is_conflict():
+            db.session.flush()
+            _after_change(engagement)
+            commit_or_stale()
+    return item
+
+
+def remove_item(actor: User, item_id: int, expected_version: int | None = None) -> None:
+    """Delete an item added to a checklist; one the workflow binds to a fact stays (it is
+    how the definition's requirement shows on the page)."""
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_version(item, expected_version)
+    if item.is_bound:
+        message = f"'{item.title}' follows the data ({item.fact}); it cannot be removed."
+        raise ValidationFailed(message, errors={"item": [message]})
+    audit.record(
+        engagement,
+        actor,
+        "checklist_removed",
+        data={"item_id": item.id, "title": item.title, "kind": item.kind, "status": item.status},
+    )
+    with losing_race_is_conflict():
+        db.session.delete(item)
+        db.session.flush()
         _after_change(engagement)
         commit_or_stale()
+
+
+def move_item(
+    actor: User, item_id: int, direction: str, expected_version: int | None = None
+) -> ChecklistItem:
+    """Move an item one place up or down within its checklist (positions become 0..n-1)."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed("Bad direction.", errors={"direction": ["Use up or down."]})
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_version(item, expected_version)
+    siblings = list(
+        db.session.scalars(
+            select(ChecklistItem)
+            .where(ChecklistItem.engagement_id == engagement.id, ChecklistItem.kind == item.kind)
+            .order_by(ChecklistItem.position, ChecklistItem.id)
+        )
+    )
+    index = siblings.index(item)
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(siblings):
+        return item  # already first (or last): nothing to move, nothing recorded
+    siblings[index], siblings[target] = siblings[target], siblings[index]
+    for position, sibling in enumerate(siblings):
+        if sibling.position != position:
+            sibling.position = position
+    audit.record(
+        engagement,
+        actor,
+        "checklist_moved",
+        data={
+            "item_id": item.id,
+            "title": item.title,
+            "direction": direction,
+            "position": [index + 1, target + 1],
+        },
+    )
+    commit_or_stale()
     return item
 
 
@@ -229,3 +325,19 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
     _after_change(engagement)
     commit_or_stale()
     return item
+
+
+def owner_choices(engagement: Engagement) -> list[User]:
+    """Who the page offers as an item's owner: active users who see the engagement
+    because of their role or organisation (the client side and its provider's people),
+    by name; one query per page. Stakeholders who follow it are left out."""
+    from sqlalchemy import or_
+
+    from tracker.models import Role
+
+    sees = or_(
+        User.role.in_([Role.ADMIN, Role.MANAGER]),
+        (User.role == Role.PROVIDER) & (User.provider_id == engagement.provider_id),
+    )
+    query = select(User).where(User.is_active.is_(True), sees).order_by(User.name)
+    return list(db.session.scalars(query))

@@ -92,7 +92,7 @@ def update_member(actor: User, member_id: int, data: dict) -> TeamMember:
             engagement,
             actor,
             "team_member_updated",
-            data={"member_id": member.id, "fields": sorted(changed)},
+            data={"member_id": member.id, "name": member.name, "fields": sorted(changed)},
         )
         checklists.sync_bound_items(engagement)
         db.session.commit()

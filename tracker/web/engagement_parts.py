@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
 from tracker.core import clock
-from tracker.errors import StaleVersion, ValidationFailed
+from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
 from tracker.services import checklists as checklist_service
 from tracker.services import engagement_page
@@ -16,6 +16,8 @@ from tracker.services import team as team_service
 from tracker.web.engagements import render_engagement
 from tracker.web.forms import (
     ActionForm,
+    ChecklistItemEditForm,
+    ChecklistItemForm,
     ChecklistNoteForm,
     MilestoneEditForm,
     MilestoneForm,
@@ -23,7 +25,7 @@ from tracker.web.forms import (
     TeamMemberForm,
 )
 from tracker.web.login import safe_next
-from tracker.web.responses import apply_errors, form_version
+from tracker.web.responses import apply_errors, form_version, is_stale
 
 bp = Blueprint("work", __name__)
 
@@ -157,14 +159,18 @@ def edit_milestone(milestone_id: int):
             milestone_service.update_milestone(
                 current_user, milestone_id, form.data_for_service(), form_version(form)
             )
-        except ValidationFailed as error:
+        except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
             apply_errors(form, error)
+            if not isinstance(error, ValidationFailed):
+                # a newer version is on the page now: saving again overwrites knowingly
+                form.version.data = str(_visible(Milestone, milestone_id).version)
         else:
             flash(f"Milestone '{form.title.data.strip()}' saved.", "success")
             return _back(milestone.engagement_id, f"#milestone-{milestone_id}")
     flash("The milestone was not saved; see the form.", "error")
     forms = {f"milestone_edit_{milestone_id}": form}
-    return render_engagement(milestone.engagement_id, status=422, **forms)
+    status = 412 if is_stale(form) else 422
+    return render_engagement(milestone.engagement_id, status=status, **forms)
 
 
 @bp.post("/milestones/<int:milestone_id>/remove")
@@ -175,11 +181,104 @@ def remove_milestone(milestone_id: int):
     engagement_id, title = milestone.engagement_id, milestone.title
     form = ActionForm()
     if form.validate_on_submit():
-        milestone_service.remove_milestone(current_user, milestone_id, form_version(form))
+        try:
+            milestone_service.remove_milestone(current_user, milestone_id, form_version(form))
+        except (StaleVersion, ConcurrentUpdate) as error:
+            flash(f"Milestone '{title}' was not removed: {error.message}", "error")
+            return _back(engagement_id, f"#milestone-{milestone_id}")
         flash(f"Milestone '{title}' removed.", "success")
     else:
         flash("The form expired; try again.", "error")
     return _back(engagement_id, "#milestones")
+
+
+@bp.post("/engagements/<int:engagement_id>/checklist")
+@login_required
+def add_item(engagement_id: int):
+    """A manager adds an item to one of the engagement's checklists."""
+    form = ChecklistItemForm(prefix="item")
+    form.set_owners([])  # the service checks the owner; the page re-renders the full list
+    if form.validate_on_submit():
+        try:
+            item = checklist_service.add_item(current_user, engagement_id, form.data_for_service())
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Checklist item '{item.title}' added.", "success")
+            return _back(engagement_id, f"#checklist-{item.id}")
+    flash("The checklist item was not added; see the form.", "error")
+    return render_engagement(engagement_id, status=422, checklist_item_form=form)
+
+
+@bp.post("/checklist/<int:item_id>/edit")
+@login_required
+def edit_item(item_id: int):
+    """A manager changes an item's title, owner, due date, note or evidence link."""
+    item = _editable_item(item_id)
+    form = ChecklistItemEditForm(prefix=f"item{item_id}")
+    form.set_owners([])
+    if form.validate_on_submit():
+        try:
+            checklist_service.update_item(
+                current_user, item_id, form.data_for_service(), form_version(form)
+            )
+        except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
+            apply_errors(form, error)
+            if not isinstance(error, ValidationFailed):
+                form.version.data = str(_visible(ChecklistItem, item_id).version)
+        else:
+            flash(f"Checklist item '{form.title.data.strip()}' saved.", "success")
+            return _back(item.engagement_id, f"#checklist-{item_id}")
+    flash("The checklist item was not saved; see the form.", "error")
+    status = 412 if is_stale(form) else 422
+    forms = {f"checklist_edit_{item_id}": form}
+    return render_engagement(item.engagement_id, status=status, **forms)
+
+
+@bp.post("/checklist/<int:item_id>/remove")
+@login_required
+def remove_item(item_id: int):
+    """A manager removes an item added to a checklist."""
+    item = _editable_item(item_id)
+    engagement_id, title = item.engagement_id, item.title
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return _back(engagement_id, f"#checklist-{item_id}")
+    try:
+        checklist_service.remove_item(current_user, item_id, form_version(form))
+    except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
+        flash(f"'{title}' was not removed: {error.message}", "error")
+        return _back(engagement_id, f"#checklist-{item_id}")
+    flash(f"Checklist item '{title}' removed.", "success")
+    return _back(engagement_id, "#checklists")
+
+
+@bp.post("/checklist/<int:item_id>/move/<any(up, down):direction>")
+@login_required
+def move_item(item_id: int, direction: str):
+    """Move an item one place up or down within its checklist."""
+    item = _editable_item(item_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; try again.", "error")
+    else:
+        try:
+            checklist_service.move_item(current_user, item_id, direction, form_version(form))
+        except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
+            flash(f"'{item.title}' was not moved: {error.message}", "error")
+    return _back(item.engagement_id, f"#checklist-{item_id}")
+
+
+def _editable_item(item_id: int) -> ChecklistItem:
+    """The item if the user may change its checklist: 404 when its engagement is not
+    visible, 403 when visible but not theirs to edit (as for the team)."""
+    item = _visible(ChecklistItem, item_id)
+    engagement = engagement_page.visible_engagement(
+        current_user, item.engagement_id, "Checklist item not found."
+    )
+    require(current_user, Action.COMPLETE_CHECKLIST, engagement)
+    return item
 
 
 @bp.post("/engagements/<int:engagement_id>/members")

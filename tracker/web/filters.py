@@ -44,6 +44,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lifecycle.state_label, "state_label")
     app.add_template_filter(lifecycle.state_tone, "state_tone")
     app.add_template_global(lifecycle.label_of_state, "label_of_state")
+    from tracker.web.audit_text import audit_sentence
+
+    app.add_template_global(audit_sentence, "audit_sentence")
 
 
 def url_with(**changes) -> str:

@@ -36,6 +36,7 @@ from wtforms.validators import (
 
 from tracker.models import (
     PROGRESS_MILESTONE_STATUSES,
+    ChecklistKind,
     Health,
     MemberRole,
     MilestoneStatus,
@@ -225,6 +226,45 @@ class ChecklistNoteForm(FlaskForm):
         choices=[SelectChoice("done", "Done"), SelectChoice("not_applicable", "Not applicable")],
         default="done",
     )
+
+
+class ChecklistItemForm(FlaskForm):
+    """A manager adds an item to one of the engagement's checklists."""
+
+    kind = SelectField("Checklist", choices=_choices(ChecklistKind))
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    owner_id = SelectField("Owner", coerce=_optional_int, validate_choice=False)
+    due_date = DateField("Due", validators=[Optional()])
+    note = TextAreaField("Note", validators=[Length(max=5000)])
+    evidence = URLField(
+        "Evidence link",
+        validators=[Optional(), URL(message="Enter a full link (https://…)."), Length(max=500)],
+    )
+
+    def set_owners(self, users) -> None:
+        """The owner choices (the service checks the chosen one exists and is active)."""
+        self.owner_id.choices = [SelectChoice("", "No owner")] + [
+            SelectChoice(u.id, u.name) for u in users
+        ]
+
+    def data_for_service(self) -> dict:
+        data = {
+            "title": self.title.data.strip(),
+            "owner_id": self.owner_id.data,
+            "due_date": self.due_date.data,
+            "note": (self.note.data or "").strip(),
+            "evidence": (self.evidence.data or "").strip(),
+        }
+        if self.kind is not None:
+            data["kind"] = self.kind.data
+        return data
+
+
+class ChecklistItemEditForm(ChecklistItemForm):
+    """A manager changes an item's title, owner, due date, note or evidence link."""
+
+    kind = None  # an item stays on its checklist
+    version = HiddenField()
 
 
 class HealthOverrideForm(FlaskForm):

@@ -1,0 +1,64 @@
+"""A manager edits a milestone and a checklist item on the engagement page and reads the
+change in the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.browser.conftest import ARTIFACTS, login, screenshot
+
+TITLE = "Demand forecasting pod"  # 40 days into its trial in the demo data
+
+
+def _span(old: date, new: date) -> str:
+    if old.year == new.year:
+        return f"{old.day} {old:%b} → {new.day} {new:%b}"
+    return f"{old.day} {old:%b %Y} → {new.day} {new:%b %Y}"
+
+
+def test_a_manager_edits_a_milestone_and_a_checklist_item(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/dashboard")
+    page.locator(f"a:text-is('{TITLE}')").first.click()
+    page.wait_for_selector("#milestones")
+
+    summary = page.locator("[data-testid^=open-edit-milestone-]").first
+    milestone_id = summary.get_attribute("data-testid").rsplit("-", 1)[1]
+    summary.click()
+    title = page.locator(f"[name=edit{milestone_id}-title]").input_value()
+    due_field = page.locator(f"[name=edit{milestone_id}-due_date]")
+    old_due = date.fromisoformat(due_field.input_value())
+    new_due = old_due + timedelta(days=14)
+    due_field.fill(new_due.isoformat())
+    page.locator(f"[data-testid=save-milestone-{milestone_id}]").click()
+    page.wait_for_selector(".flash, [role=status], #milestones")
+    card = page.locator(f"#milestone-{milestone_id}")
+    assert f"due {new_due.day} {new_due:%b %Y}" in card.inner_text() or (
+        new_due.isoformat() in card.inner_text()
+    ), card.inner_text()
+    trail = page.locator("[data-testid=audit]").inner_text()
+    assert f"Due date of '{title}' {_span(old_due, new_due)}" in trail, trail
+
+    item_summary = page.locator("[data-testid^=open-edit-item-]").first
+    item_id = item_summary.get_attribute("data-testid").rsplit("-", 1)[1]
+    item_summary.click()
+    item_title = page.locator(f"[name=item{item_id}-title]").input_value()
+    page.fill(f"[name=item{item_id}-evidence]", "not a link")
+    page.fill(f"[name=item{item_id}-note]", "Access granted for two of three")
+    page.locator(f"[data-testid=save-item-{item_id}]").click()
+    # refused: the form is open again with the message and what was typed
+    page.wait_for_selector(f"[data-field='item{item_id}-evidence']")
+    assert page.locator(f"[name=item{item_id}-note]").input_value() == (
+        "Access granted for two of three"
+    )
+    page.fill(f"[name=item{item_id}-evidence]", "https://tickets.example.com/IT-42")
+    page.locator(f"[data-testid=save-item-{item_id}]").click()
+    page.wait_for_selector(f"[data-testid=evidence-{item_id}]")
+    row = page.locator(f"#checklist-{item_id}").inner_text()
+    assert "Access granted for two of three" in row
+    trail = page.locator("[data-testid=audit]").inner_text()
+    assert f"Note of '{item_title}' set to 'Access granted for two of three'" in trail, trail
+    screenshot(page, "part-editing")
+    page.locator(f"[data-testid=open-edit-item-{item_id}]").click()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(f"#checklist-{item_id}").screenshot(path=str(ARTIFACTS / "part-editing-item.png"))

@@ -1,0 +1,416 @@
+"""Milestones and checklist items edited on the engagement page: every refusal keeps what
+was typed and changes nothing; every change is in the audit trail as a sentence."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import add_milestone, make_engagement, make_user
+from tests.support.scheduler import at, reminders_for
+from tracker.extensions import db
+from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, User
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def manager(sign_in):
+    return sign_in("manager")
+
+
+@pytest.fixture
+def engagement_id(app, manager):
+    """An engagement ten days into its trial (reminders are planned in that state)."""
+    with app.app_context():
+        engagement = make_engagement(db.session.get(User, manager), title="Forecasting pod")
+        start = TODAY - timedelta(days=10)
+        engagement.state = "trial"
+        engagement.trial_start = engagement.period_start = start
+        engagement.trial_end = engagement.period_end = start + timedelta(days=90)
+        db.session.commit()
+        return engagement.id
+
+
+@pytest.fixture
+def milestone(app, engagement_id):
+    with app.app_context():
+        m = add_milestone(db.session.get(Engagement, engagement_id), days=20, title="Day-60")
+        return m.id, m.version
+
+
+@pytest.fixture
+def item(app, engagement_id):
+    """A hand-ticked item (bound to no fact) of the engagement."""
+    with app.app_context():
+        row = db.session.scalars(
+            select(ChecklistItem)
+            .where(ChecklistItem.engagement_id == engagement_id, ChecklistItem.fact.is_(None))
+            .order_by(ChecklistItem.id)
+        ).first()
+        return row.id, row.version, row.title
+
+
+def _audit_sentences(client, engagement_id) -> list[str]:
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    found = re.findall(r'data-testid="audit-sentence">([^<]*)</span>', html)
+    return [s.replace("&#39;", "'").replace("&amp;", "&") for s in found]
+
+
+def _audit_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%b}"
+
+
+# --- milestones ---------------------------------------------------------------------------
+
+
+def _milestone_data(milestone_id, version, **overrides) -> dict:
+    p = f"edit{milestone_id}"
+    fields = {
+        "title": "Day-60",
+        "due_date": (TODAY + timedelta(days=20)).isoformat(),
+        "success_criteria": "Metric +5%",
+        "version": str(version),
+        **overrides,
+    }
+    return {f"{p}-{k}": v for k, v in fields.items()}
+
+
+def test_moving_a_milestone_due_date_replans_its_reminders_and_reads_as_a_sentence(
+    client, app, engagement_id, milestone, post
+):
+    milestone_id, version = milestone
+    new_due = TODAY + timedelta(days=34)
+    data = _milestone_data(milestone_id, version, due_date=new_due.isoformat())
+    response = post(f"/milestones/{milestone_id}/edit", data, prefix=f"edit{milestone_id}")
+    assert response.status_code == 302
+    with app.app_context():
+        pending = reminders_for("milestone", milestone_id, "pending")
+        assert pending and max(r.due_at for r in pending) == at(new_due)
+        assert all(
+            r.due_at <= at(new_due) and r.due_at != at(TODAY + timedelta(days=20)) for r in pending
+        )
+    old = TODAY + timedelta(days=20)
+    assert f"Due date of 'Day-60' {_dates(old, new_due)}" in _audit_sentences(client, engagement_id)
+
+
+def _dates(a: date, b: date) -> str:
+    return (
+        f"{_day(a)} → {_day(b)}" if a.year == b.year else f"{a.day} {a:%b %Y} → {b.day} {b:%b %Y}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "  ", "This field is required."),
+        ("due_date", "", "Give a due date."),
+        ("due_date", "2001-01-01", "before the engagement started"),
+        ("success_criteria", "", "This field is required."),
+    ],
+)
+def test_each_bad_milestone_field_is_refused_keeping_the_rest(
+    client, app, engagement_id, milestone, post, field, value, message
+):
+    milestone_id, version = milestone
+    data = _milestone_data(milestone_id, version, **{"title": "Day-60 typed", field: value})
+    if field == "title":
+        data[f"edit{milestone_id}-success_criteria"] = "Typed criteria kept"
+    before = _audit_count(app)
+    response = post(f"/milestones/{milestone_id}/edit", data, prefix=f"edit{milestone_id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html
+    assert f'data-field="edit{milestone_id}-{field}"' in html
+    kept = "Typed criteria kept" if field == "title" else 'value="Day-60 typed"'
+    assert kept in html
+    with app.app_context():
+        stored = db.session.get(Milestone, milestone_id)
+        assert (stored.title, stored.version) == ("Day-60", version)
+    assert _audit_count(app) == before
+
+
+def test_a_stale_milestone_save_is_refused_and_keeps_what_was_typed(
+    client, app, engagement_id, milestone, post
+):
+    milestone_id, version = milestone
+    first = _milestone_data(milestone_id, version, title="Renamed by the first")
+    assert post(f"/milestones/{milestone_id}/edit", first).status_code == 302
+    late = _milestone_data(milestone_id, version, title="Typed by the second")
+    response = post(f"/milestones/{milestone_id}/edit", late)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 412
+    assert "since you loaded it" in html and 'value="Typed by the second"' in html
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).title == "Renamed by the first"
+    sentences = _audit_sentences(client, engagement_id)
+    assert "Renamed 'Day-60' to 'Renamed by the first'" in sentences
+    assert not any("Typed by the second" in s for s in sentences)
+
+
+def test_removing_a_milestone_is_audited_and_a_stale_remove_changes_nothing(
+    client, app, engagement_id, milestone, post
+):
+    milestone_id, version = milestone
+    stale = post(f"/milestones/{milestone_id}/remove", {"version": str(version + 5)})
+    assert stale.status_code == 302
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id) is not None
+    assert post(f"/milestones/{milestone_id}/remove", {"version": str(version)}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id) is None
+    assert "Removed the milestone 'Day-60'" in _audit_sentences(client, engagement_id)
+    again = post(f"/milestones/{milestone_id}/edit", _milestone_data(milestone_id, version))
+    assert again.status_code == 404
+
+
+def test_adding_a_milestone_reads_as_a_sentence(client, app, engagement_id, post):
+    due = TODAY + timedelta(days=40)
+    data = {
+        "milestone-title": "Day-40 canary",
+        "milestone-due_date": due.isoformat(),
+        "milestone-success_criteria": "Error rate < 1%",
+    }
+    assert (
+        post(f"/engagements/{engagement_id}/milestones", data, prefix="milestone").status_code
+        == 302
+    )
+    assert "Added the milestone 'Day-40 canary'" in _audit_sentences(client, engagement_id)
+
+
+# --- checklist items ----------------------------------------------------------------------
+
+
+def _item_data(item_id, version, **overrides) -> dict:
+    p = f"item{item_id}"
+    fields = {
+        "title": "Accounts",
+        "owner_id": "",
+        "due_date": "",
+        "note": "",
+        "evidence": "",
+        "version": str(version),
+        **overrides,
+    }
+    return {f"{p}-{k}": v for k, v in fields.items()}
+
+
+def test_editing_an_item_due_date_replans_its_reminders_and_names_the_change(
+    client, app, engagement_id, item, post, manager
+):
+    item_id, version, title = item
+    due = TODAY + timedelta(days=6)
+    with app.app_context():
+        old_owner = db.session.get(ChecklistItem, item_id).owner
+        old_name = old_owner.name if old_owner else "none"
+        new_owner = make_user("manager", name="Rosa Quint")
+        new_owner_id = new_owner.id
+    data = _item_data(
+        item_id, version, title=title, due_date=due.isoformat(), owner_id=str(new_owner_id)
+    )
+    assert post(f"/checklist/{item_id}/edit", data).status_code == 302
+    with app.app_context():
+        pending = reminders_for("checklist", item_id, "pending")
+        assert [(r.rule, r.due_at) for r in pending] == [
+            ("checklist_due", at(due)),
+            ("checklist_overdue", at(due + timedelta(days=1))),
+        ]
+        assert db.session.get(ChecklistItem, item_id).owner_id == new_owner_id
+    sentences = _audit_sentences(client, engagement_id)
+    entry = next(s for s in sentences if s.startswith("Owner of"))
+    assert entry.startswith(f"Owner of '{title}' {old_name} → Rosa Quint")
+    assert f"due date of '{title}' none → {due.day} {due:%b %Y}" in entry
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", " ", "This field is required."),
+        ("evidence", "not a link", "Enter a full link"),
+        ("due_date", "2001-02-03", "before the engagement started"),
+        ("owner_id", "987654", "No such user."),
+        ("note", "x" * 5001, "5000"),
+    ],
+)
+def test_each_bad_item_field_is_refused_keeping_the_rest(
+    client, app, engagement_id, item, post, field, value, message
+):
+    item_id, version, title = item
+    data = _item_data(
+        item_id, version, **{"title": "Typed title", "note": "Typed note kept", field: value}
+    )
+    before = _audit_count(app)
+    response = post(f"/checklist/{item_id}/edit", data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html and f'data-field="item{item_id}-{field}"' in html
+    if field != "title":
+        assert 'value="Typed title"' in html
+    if field != "note":
+        assert "Typed note kept" in html
+    with app.app_context():
+        stored = db.session.get(ChecklistItem, item_id)
+        assert (stored.title, stored.version, stored.note) == (title, version, "")
+    assert _audit_count(app) == before
+
+
+def test_a_stale_item_save_is_refused_and_keeps_what_was_typed(
+    client, app, engagement_id, item, post
+):
+    item_id, version, title = item
+    assert (
+        post(f"/checklist/{item_id}/edit", _item_data(item_id, version, title="First")).status_code
+        == 302
+    )
+    response = post(f"/checklist/{item_id}/edit", _item_data(item_id, version, title="Second"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 412
+    assert "since you loaded it" in html and 'value="Second"' in html
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id).title == "First"
+
+
+def test_adding_an_item_with_a_bad_link_keeps_the_title(client, app, engagement_id, post):
+    data = {
+        "item-kind": "placement",
+        "item-title": "Badge issued",
+        "item-owner_id": "",
+        "item-due_date": "",
+        "item-note": "",
+        "item-evidence": "ftp:/x",
+    }
+    before = _audit_count(app)
+    response = post(f"/engagements/{engagement_id}/checklist", data, prefix="item")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="Badge issued"' in html and 'data-field="item-evidence"' in html
+    assert _audit_count(app) == before
+    data["item-evidence"] = "https://tickets.example.com/B-1"
+    assert post(f"/engagements/{engagement_id}/checklist", data, prefix="item").status_code == 302
+    assert "Added the checklist item 'Badge issued'" in _audit_sentences(client, engagement_id)
+
+
+def test_items_move_up_and_down_within_their_checklist(client, app, engagement_id, item, post):
+    with app.app_context():
+        first = db.session.get(ChecklistItem, item[0])
+        kind = first.kind
+
+        def order():
+            db.session.expire_all()
+            return list(
+                db.session.scalars(
+                    select(ChecklistItem.id)
+                    .where(ChecklistItem.engagement_id == engagement_id, ChecklistItem.kind == kind)
+                    .order_by(ChecklistItem.position, ChecklistItem.id)
+                )
+            )
+
+        start = order()
+        top = db.session.get(ChecklistItem, start[0])
+        item_id, version, title = top.id, top.version, top.title
+    assert len(start) >= 2
+    assert post(f"/checklist/{item_id}/move/down", {"version": str(version)}).status_code == 302
+    with app.app_context():
+        moved = order()
+        assert moved[:2] == [start[1], item_id] and sorted(moved) == sorted(start)
+        version = db.session.get(ChecklistItem, item_id).version
+    assert f"Moved '{title}' down (place 1 → 2)" in _audit_sentences(client, engagement_id)
+    before = _audit_count(app)
+    post(f"/checklist/{start[1]}/move/up", {"version": "999"})  # stale: nothing moves
+    with app.app_context():
+        assert order() == moved
+    assert _audit_count(app) == before
+    assert post(f"/checklist/{item_id}/move/up", {"version": str(version)}).status_code == 302
+    with app.app_context():
+        assert order() == start
+    assert post(f"/checklist/{item_id}/move/sideways", {"version": "1"}).status_code == 404
+
+
+def test_removing_an_item_is_audited_and_a_bound_item_stays(client, app, engagement_id, item, post):
+    item_id, version, title = item
+    assert post(f"/checklist/{item_id}/remove", {"version": str(version)}).status_code == 302
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id) is None
+        assert reminders_for("checklist", item_id, "pending") == []
+        bound = db.session.scalars(
+            select(ChecklistItem).where(
+                ChecklistItem.engagement_id == engagement_id, ChecklistItem.fact.is_not(None)
+            )
+        ).first()
+        bound_id, bound_version = bound.id, bound.version
+    assert f"Removed the checklist item '{title}'" in _audit_sentences(client, engagement_id)
+    refused = post(f"/checklist/{bound_id}/remove", {"version": str(bound_version)})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.get(ChecklistItem, bound_id) is not None
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'data-testid="remove-item-{bound_id}"' not in page
+
+
+# --- who may ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "status"), [("provider", 403), ("stakeholder", 404)])
+def test_the_provider_and_a_stakeholder_may_not_edit_parts(
+    client, app, sign_in, post, role, status
+):
+    with app.app_context():
+        engagement = make_engagement(make_user("manager"), provider="Northwind ML")
+        m = add_milestone(engagement, days=20, title="Day-60")
+        row = db.session.scalars(
+            select(ChecklistItem).where(
+                ChecklistItem.engagement_id == engagement.id, ChecklistItem.fact.is_(None)
+            )
+        ).first()
+        milestone_id, item_id, engagement_id = m.id, row.id, engagement.id
+        item_title, item_version = row.title, row.version
+    sign_in(role, provider="Northwind ML" if role == "provider" else None)
+    attempts = [
+        (f"/milestones/{milestone_id}/edit", _milestone_data(milestone_id, 1, title="X")),
+        (f"/milestones/{milestone_id}/remove", {"version": "1"}),
+        (f"/checklist/{item_id}/edit", _item_data(item_id, item_version, title="X")),
+        (f"/checklist/{item_id}/remove", {"version": str(item_version)}),
+        (f"/checklist/{item_id}/move/down", {"version": str(item_version)}),
+    ]
+    before = _audit_count(app)
+    for url, data in attempts:
+        response = post(url, data, headers={"Accept": "text/html"})
+        assert response.status_code == status, url
+    add = post(
+        f"/engagements/{engagement_id}/checklist",
+        {"item-kind": "placement", "item-title": "X"},
+        prefix="item",
+        headers={"Accept": "text/html"},
+    )
+    assert add.status_code == status
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).title == "Day-60"
+        assert db.session.get(ChecklistItem, item_id).title == item_title
+    assert _audit_count(app) == before
+    if role == "provider":
+        page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+        assert f"/checklist/{item_id}/edit" not in page and "open-add-item" not in page
+
+
+def test_an_owner_outside_the_choices_stays_selected(client, app, engagement_id, item):
+    """Offered owners are the client side and the provider's people; an owner set through
+    the API outside them (a stakeholder) is still the selected one, so a save keeps them."""
+    item_id = item[0]
+    with app.app_context():
+        stakeholder = make_user("stakeholder", name="Sam Follower")
+        db.session.get(ChecklistItem, item_id).owner_id = stakeholder.id
+        other = make_user("provider", provider="Quanta", name="Quanta Person")
+        db.session.commit()
+        ids = stakeholder.id, other.id
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    select_html = html.split(f'name="item{item_id}-owner_id"', 1)[1].split("</select>", 1)[0]
+    assert f'selected value="{ids[0]}"' in select_html
+    assert f'value="{ids[1]}"' not in select_html  # another organisation's provider
