@@ -103,6 +103,8 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "Calendar.CalendarFeedItem": [("manager_api", f"{API}/me/calendar")],
     "webhooks_admin.index": [("admin", "/admin/webhooks")],
     "workflows_admin.index": [("admin", "/admin/workflows")],
+    "admin_users.users": [("admin", "/admin/users")],
+    "admin_users.providers": [("admin", "/admin/providers")],
     # Here every engagement is on the newest version, so this measures the page and the
     # version listing; each engagement on another version costs its own dry run by design
     # (the same per-engagement path as the real migration, rolled back).
@@ -134,6 +136,15 @@ SKIPPED: dict[str, str] = {
     "Webhooks.Webhooks": "admin-only API (no admin token here); one query over endpoints",
     "Webhooks.WebhookItem": "admin-only API: one primary-key read",
     "Webhooks.WebhookDeliveries": "admin-only API: one LIMIT-100 joined query",
+    "admin_users.user": "admin page of one user: a primary-key read, the organisation list "
+    "and a LIMIT-50 trail (no rows under a user grow it)",
+    "admin_users.provider": "admin page of one organisation: a primary-key read, its people "
+    "and a LIMIT-50 trail",
+    "auth.set_password": "secret emailed link: one look-up by token hash (tests/web)",
+    "Users.Users": "admin-only API (no admin token here); one joined query over users",
+    "Users.UserItem": "admin-only API: one primary-key read with its organisation",
+    "Providers.Providers": "admin-only API (no admin token here); one query over organisations",
+    "Providers.ProviderItem": "admin-only API: one primary-key read",
 }
 
 # endpoint -> reason, for an N+1 that lives in a file this change may not touch.
