@@ -85,7 +85,7 @@ def drain(
         for row_id in ids:
             done += handle(row_id, worker)
             db.session.commit()
-        if len(ids) < limit:
+        if len(ids) < limit or stopping.is_set():
             return done
 
 

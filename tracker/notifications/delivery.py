@@ -141,7 +141,6 @@ def _failure(row: OutboxEmail, exc: Exception) -> dict:
     if isinstance(exc, PermanentFailure):
         values.update(status="failed", failed_at=failed_at)
         failures.record("email", row.id, f"{exc} (given up)")
-        log.warning("outbox %s to %s failed: %s (given up)", row.id, row.to_address, exc)
         return values
     gave_up = attempts >= MAX_ATTEMPTS
     values.update(next_attempt_at=failed_at + backoff(attempts))
@@ -149,7 +148,6 @@ def _failure(row: OutboxEmail, exc: Exception) -> dict:
         values.update(status="failed", failed_at=failed_at)
     later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
     failures.record("email", row.id, f"{exc} ({later})")
-    log.warning("outbox %s to %s failed: %s (%s)", row.id, row.to_address, exc, later)
     return values
 
 
