@@ -8,7 +8,13 @@ TRACKER = Path(__file__).resolve().parents[1] / "tracker"
 # Besides services: the scheduler side's per-row unit of work, the claim's own
 # transaction, the digest run's per-subscription commit, a webhook attempt's result
 # (its HTTP request runs outside any transaction, docs/adr/0093), and the demo loader.
-MAY_COMMIT = {"core/claims.py", "notifications/digests.py", "notifications/webhook_delivery.py"}
+# delivery.py: one commit per outbox batch is its unit of work (ADR 0160).
+MAY_COMMIT = {
+    "core/claims.py",
+    "notifications/delivery.py",
+    "notifications/digests.py",
+    "notifications/webhook_delivery.py",
+}
 MAY_COMMIT_UNDER = ("services/", "demo/")
 
 
