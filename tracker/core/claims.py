@@ -85,5 +85,78 @@ def drain(
         for row_id in ids:
             done += handle(row_id, worker)
             db.session.commit()
-        if len(ids) < limit:
+        if len(ids) < limit or stopping.is_set():
             return done
+
+
+# Set by the scheduler process on SIGTERM: loops finish the batch in flight, then stop.
+stopping = threading.Event()
+
+
+def renew(model, ids: list[int], worker: str, lease: timedelta, engine=None) -> int:
+    """Push the lease of this worker's still-pending `ids` to now + `lease`; returns rows kept."""
+    from tracker.core import clock
+
+    if not ids:
+        return 0
+    with (engine or db.engine).begin() as conn:
+        result = conn.execute(
+            update(model)
+            .where(model.id.in_(ids), model.claimed_by == worker, model.status == "pending")
+            .values(lease_until=clock.now() + lease)
+        )
+    return result.rowcount
+
+
+def release(model, ids: list[int], worker: str, engine=None) -> None:
+    """Give rows back at once (a clean stop, or rows a batch did not reach)."""
+    if not ids:
+        return
+    with (engine or db.engine).begin() as conn:
+        conn.execute(
+            update(model)
+            .where(model.id.in_(ids), model.claimed_by == worker, model.status == "pending")
+            .values(lease_until=None, claimed_by=None)
+        )
+
+
+class Heartbeat:
+    """Renews a batch's lease every lease/3 in a thread while the batch is in flight.
+
+    `expires_at` (monotonic) is when the lease last renewed runs out; a worker checks
+    `safe()` before each irreversible act (an SMTP DATA, an HTTP POST) and stops the
+    batch if the lease might have lapsed, so no row is ever worked on by two live
+    workers even when renewals fail (the database is unreachable, the process stalls).
+    """
+
+    def __init__(self, model, ids: list[int], worker: str, lease: timedelta):
+        import time
+
+        self._time = time.monotonic
+        self.model, self.ids, self.worker, self.lease = model, list(ids), worker, lease
+        self.engine = db.engine
+        self.expires_at = self._time() + lease.total_seconds()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while not self._stop.wait(interval):
+            started = self._time()
+            try:
+                renew(self.model, self.ids, self.worker, self.lease, self.engine)
+            except Exception:  # the next beat tries again; safe() stops the batch meanwhile
+                continue
+            self.expires_at = started + self.lease.total_seconds()
+
+    def safe(self, margin: float) -> bool:
+        """True while at least `margin` seconds of the lease are left."""
+        return self._time() + margin < self.expires_at
