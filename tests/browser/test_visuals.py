@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from tests.browser.conftest import ARTIFACTS, login, screenshot
+from tests.browser.test_csp import csp_server  # noqa: F401, F811  (a fixture)
 
 
 def _engagement_links(page, base: str) -> list[str]:
@@ -146,3 +147,43 @@ def test_on_a_phone_the_health_card_comes_before_the_lifecycle(live_server, page
     health = page.locator("#health").bounding_box()
     lifecycle = page.locator("#lifecycle").bounding_box()
     assert health["x"] > lifecycle["x"] and abs(health["y"] - lifecycle["y"]) < 2  # side by side
+
+
+def test_the_knowledge_remove_control_reads_at_4_5_to_1(live_server, browser):
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        page = context.new_page()
+        login(page, live_server, "manager@example.com")
+        removes = None
+        for href in _engagement_links(page, live_server):
+            page.goto(f"{live_server}{href}/knowledge")
+            removes = page.locator("#artifacts button.link", has_text="remove")
+            if removes.count():
+                break
+        assert removes is not None and removes.count() >= 1
+        ratio = removes.first.evaluate(
+            """el => {
+              const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+              const lum = c => { const v = rgb(c).map(x => x / 255).map(
+                  x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+                return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+              let bg = el, c = 'rgba(0, 0, 0, 0)';
+              while (bg && (c = getComputedStyle(bg).backgroundColor).endsWith(', 0)')) {
+                bg = bg.parentElement; }
+              const [a, b] = [lum(getComputedStyle(el).color), lum(c)].sort((x, y) => y - x);
+              return (a + 0.05) / (b + 0.05);
+            }"""
+        )
+        assert ratio >= 4.5, (scheme, ratio)
+        context.close()
+
+
+def test_the_outbox_message_page_does_not_scroll_sideways(csp_server, page):  # noqa: F811
+    _, base, _ = csp_server  # the demo after one tick: the outbox holds real emails
+    login(page, base, "admin@example.com")
+    page.goto(f"{base}/admin/outbox")
+    links = page.locator("main a[href*='/admin/outbox/']")
+    assert links.count() >= 1
+    page.goto(base + links.first.get_attribute("href"))
+    scroll = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+    assert scroll[0] <= scroll[1], scroll
