@@ -60,9 +60,6 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")  # starttls | ssl | none
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
-    # Outbox batches: rows per claim/connection/commit, and the (renewed) lease; 0 = 0.5 s x batch.
-    OUTBOX_BATCH = int(os.environ.get("OUTBOX_BATCH", "200"))
-    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "0"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Engagement Tracker <tracker@localhost>")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "engagement-tracker.local")  # Message-ID domain

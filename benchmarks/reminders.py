@@ -128,27 +128,6 @@ def bench_delivery(app, count: int) -> float:
     return seconds
 
 
-def bench_ceiling(smtp: SmtpProcess, count: int) -> float:
-    """The bare ceiling: `count` small messages by a plain smtplib loop over one connection."""
-    import smtplib
-    import socket
-    from email.message import EmailMessage
-
-    c = smtp.config
-    started = time.perf_counter()
-    with smtplib.SMTP(c["SMTP_HOST"], c["SMTP_PORT"], timeout=30) as conn:
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for n in range(count):
-            message = EmailMessage()
-            message["From"], message["To"] = "bench@example.com", f"p{n}@example.com"
-            message["Subject"], message["Message-ID"] = f"ceiling {n}", f"<ceiling-{n}@bench>"
-            message.set_content("Item is overdue.\n" * 10)
-            conn.send_message(message)
-    rate = count / (time.perf_counter() - started)
-    print(f"ceiling: bare smtplib loop, one connection: {rate:,.0f} msg/s")
-    return rate
-
-
 def bench_idle(app, rows: int) -> None:
     with app.app_context():
         engagement_id = db.session.scalar(select(Engagement.id))
@@ -200,10 +179,7 @@ def main() -> None:
     try:
         app = _setup(url, smtp, str(workdir / "mail"))
         print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
-        ceiling = bench_ceiling(smtp, args.count)
-        seconds = bench_delivery(app, args.count)
-        rate = args.count / seconds
-        print(f"=> {rate:,.0f} msg/s = {rate / ceiling:.0%} of the bare ceiling")
+        bench_delivery(app, args.count)
     finally:
         print(f"SMTP server: {smtp.stop()}")
     bench_idle(app, args.idle_rows)

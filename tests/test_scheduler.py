@@ -183,21 +183,3 @@ def test_scheduler_job_settings():
     assert str(scheduler.timezone) == "UTC"
     assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
     assert job.trigger.interval == timedelta(seconds=30)
-
-
-def test_delivery_runs_in_its_own_job_so_a_hung_server_cannot_hold_back_timers():
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from tracker import create_app
-    from tracker.notifications.tick import DELIVERY_STEPS, TICK_STEPS
-    from tracker.scheduler import configure
-
-    app = create_app(__import__("config").TestingConfig, SCHEDULER_TICK_SECONDS=30)
-    scheduler = configure(BackgroundScheduler(), app)
-    scheduler.start(paused=True)
-    tick, delivery = scheduler.get_job("tick"), scheduler.get_job("delivery")
-    scheduler.shutdown(wait=False)
-    assert set(delivery.args[1]) == DELIVERY_STEPS == {"webhooks", "delivery"}
-    assert set(tick.args[1]) | set(delivery.args[1]) == {name for name, _ in TICK_STEPS}
-    assert not set(tick.args[1]) & DELIVERY_STEPS
-    assert delivery.max_instances == tick.max_instances == 1

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Collection
 from datetime import UTC
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -23,49 +22,40 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from tracker.core import claims, clock
+from tracker.core import clock
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 _embedded_lock = threading.Lock()
 
 
-def tick_in_app(app: Flask, steps: Collection[str] | None = None) -> dict:
-    """One tick (of `steps`, default all) inside an app context (what a job runs)."""
+def tick_in_app(app: Flask) -> dict:
+    """One tick inside an app context (what the APScheduler job runs)."""
     from tracker.notifications.tick import run_tick
 
     with app.app_context():
-        results = run_tick(steps=steps)
+        results = run_tick()
     log.info("scheduler tick: %s", results)
     return results
 
 
 def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
-    """UTC, in-memory jobs, two worker threads and two jobs (both run at once first).
-
-    "tick" runs timers, reminders, health and digests; "delivery" runs the webhook and
-    email steps. Each job is its own thread with max_instances=1, so a delivery step
-    stuck on a hung server never delays a timer or a digest (ADR 0161).
-    """
-    from tracker.notifications.tick import DELIVERY_STEPS, TICK_STEPS
-
+    """UTC, in-memory jobs, one worker thread, and the tick job (first run immediately)."""
     scheduler.configure(
         timezone=UTC,
         jobstores={"default": MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(2)},
+        executors={"default": ThreadPoolExecutor(1)},
         job_defaults=JOB_DEFAULTS,
     )
-    local = [name for name, _ in TICK_STEPS if name not in DELIVERY_STEPS]
-    for job_id, steps in (("tick", local), ("delivery", sorted(DELIVERY_STEPS))):
-        scheduler.add_job(
-            tick_in_app,
-            "interval",
-            args=[app, steps],
-            seconds=int(app.config["SCHEDULER_TICK_SECONDS"]),
-            id=job_id,
-            next_run_time=clock.now(),
-            replace_existing=True,
-        )
+    scheduler.add_job(
+        tick_in_app,
+        "interval",
+        args=[app],
+        seconds=int(app.config["SCHEDULER_TICK_SECONDS"]),
+        id="tick",
+        next_run_time=clock.now(),
+        replace_existing=True,
+    )
     return scheduler
 
 
@@ -74,8 +64,7 @@ def run_blocking(app: Flask) -> None:
     scheduler = configure(BlockingScheduler(), app)
 
     def stop(signum, frame):
-        log.info("scheduler: signal %s, finishing the batch in flight", signum)
-        claims.stopping.set()  # delivery loops stop after the batch they are sending
+        log.info("scheduler: signal %s, shutting down", signum)
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)

@@ -2,14 +2,10 @@
 
 `smtp_server.fail_next(451, "try later")` answers the next N deliveries with that code;
 `smtp_server.messages` holds the parsed messages received, `message_ids()` their ids.
-Misbehaving servers: `delay` (seconds before each DATA reply), `hang_next(n)` (the next n
-DATA commands never answered), `drop_after(n)` (the connection is closed, without a reply,
-at the DATA after n more accepted messages), `refuse(address)` (RCPT TO answered 550).
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -31,33 +27,8 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.messages: list[Message] = []
         self.failures: list[str] = []
-        self.delay = 0.0
-        self.hangs = 0
-        self.drop_in: int | None = None
-        self.refused: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        with self.lock:
-            hang = self.hangs > 0
-            self.hangs -= int(hang)
-            drop = self.drop_in == 0
-            if drop:
-                self.drop_in = None
-            elif self.drop_in is not None:
-                self.drop_in -= 1
-        if hang:
-            await asyncio.sleep(3600)
-        if drop:
-            server.transport.close()
-            return "421 closing"
         with self.lock:
             if self.failures:
                 return self.failures.pop(0)
@@ -95,24 +66,8 @@ class SmtpServer:
         with self.handler.lock:
             self.handler.failures.extend([f"{code} {text}"] * times)
 
-    def hang_next(self, times: int = 1) -> None:
-        with self.handler.lock:
-            self.handler.hangs += times
-
-    def drop_after(self, accepted: int) -> None:
-        with self.handler.lock:
-            self.handler.drop_in = accepted
-
-    def refuse(self, address: str) -> None:
-        self.handler.refused.add(address)
-
-    def set_delay(self, seconds: float) -> None:
-        self.handler.delay = seconds
-
     def clear(self) -> None:
         with self.handler.lock:
-            self.handler.hangs, self.handler.drop_in = 0, None
-            self.handler.refused.clear()
             self.handler.messages.clear()
             self.handler.failures.clear()
 

@@ -7,7 +7,7 @@ reminders and delivery, so the digests built in this tick are delivered in it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import datetime
 
 from tracker.core import clock, failures
@@ -67,14 +67,8 @@ TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
 ]
 
 
-# The steps that talk to the outside world. `flask scheduler run` runs them in their own
-# job (thread), so a hung SMTP server or webhook endpoint never delays the others (ADR 0161).
-DELIVERY_STEPS = frozenset({"webhooks", "delivery"})
-
-
-def run_tick(now: datetime | None = None, steps: Collection[str] | None = None) -> dict:
-    """Run every step (or those named in `steps`) once, in an app context; one failing
-    step does not stop the others.
+def run_tick(now: datetime | None = None) -> dict:
+    """Run every step once (in an app context); one failing step does not stop the others.
 
     Returns each step's count; a step that raised gives "error: ..." instead, and
     `"failed": {step: n}` lists the steps where rows failed (absent when none did).
@@ -84,8 +78,6 @@ def run_tick(now: datetime | None = None, steps: Collection[str] | None = None) 
     results: dict = {}
     failed: dict[str, int] = {}
     for name, step in TICK_STEPS:
-        if steps is not None and name not in steps:
-            continue
         error = None
         with failures.collect() as seen:
             try:
