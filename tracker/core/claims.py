@@ -11,6 +11,13 @@ reminders, outbox delivery): claim a batch, handle each row in its own transacti
 repeat until a batch comes back short. It is the scheduler side's unit of work: the
 handler changes the session (rolling back what it must not keep) and `drain` commits
 after each row, so one row's failure never undoes another's work.
+
+`drain_batches` is the batched form (outbox delivery, ADR 0160): the handler gets the
+whole claimed batch and records its outcomes with one commit; `renew` is its heartbeat
+(a conditional UPDATE on `claimed_by`, so a row whose lease was lost is never renewed
+back) and `release` gives unstarted rows back at once on a clean stop. `stopping` is
+set by the scheduler process on SIGTERM: batch loops finish the row in flight, record
+what they did, release the rest and claim nothing more.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from sqlalchemy import or_, select, update
 from tracker.extensions import db
 
 DEFAULT_LEASE = timedelta(minutes=5)
+stopping = threading.Event()  # set on SIGTERM (tracker/scheduler.py); cleared by tests
 
 
 def worker_id() -> str:
@@ -87,3 +95,63 @@ def drain(
             db.session.commit()
         if len(ids) < limit:
             return done
+
+
+def renew(model, ids: list[int], worker: str, until: datetime) -> set[int]:
+    """Extend the lease of those `ids` still claimed by `worker`; returns the ids renewed.
+
+    Runs and commits on its own connection, so it never touches the caller's session.
+    """
+    if not ids:
+        return set()
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        kept = set(
+            conn.execute(
+                update(model)
+                .where(model.id.in_(ids), model.claimed_by == worker, model.status == "pending")
+                .values(lease_until=until)
+                .returning(model.id)
+            ).scalars()
+        )
+        conn.commit()
+    return kept
+
+
+def release(model, ids: list[int], worker: str) -> None:
+    """Give rows back at once (a clean stop before they were worked on)."""
+    if not ids:
+        return
+    with db.engine.connect() as conn:
+        conn.execute(
+            update(model)
+            .where(model.id.in_(ids), model.claimed_by == worker, model.status == "pending")
+            .values(lease_until=None, claimed_by=None)
+        )
+        conn.commit()
+
+
+def drain_batches(
+    model,
+    due_column,
+    now: datetime,
+    handle_batch: Callable[[list[int], str], int],
+    *,
+    limit: int = 100,
+    lease: timedelta = DEFAULT_LEASE,
+) -> int:
+    """Claim due rows batch by batch and pass each whole batch to `handle_batch(ids, worker)`.
+
+    The handler records the batch's outcomes and commits them itself (one commit per
+    batch), renewing the lease with `renew` while it works. Stops early when `stopping`
+    is set. Returns the sum of what the handler returned.
+    """
+    done = 0
+    while not stopping.is_set():
+        worker, ids = claim(model, due_column, now, limit=limit, lease=lease)
+        if ids:
+            done += handle_batch(ids, worker)
+        if len(ids) < limit:
+            break
+    return done
