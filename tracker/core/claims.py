@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from tracker.core import clock
 from tracker.extensions import db
 
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -55,6 +56,9 @@ def claim(
     """Lease up to `limit` due rows of `model` to this worker; returns (worker, ids)."""
     worker = worker_id()
     conditions = _claimable(model, due_column, now)
+    # The lease runs from the moment of the claim: a long drain passes the `now` it
+    # started with, which by its second batch may be well in the past.
+    leased_until = max(now, clock.now()) + lease
     query = select(model.id).where(*conditions).order_by(due_column, model.id).limit(limit)
     with db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
@@ -66,7 +70,7 @@ def claim(
             conn.execute(
                 update(model)
                 .where(model.id.in_(ids), *conditions)
-                .values(lease_until=now + lease, claimed_by=worker)
+                .values(lease_until=leased_until, claimed_by=worker)
             )
         conn.commit()
     return worker, ids

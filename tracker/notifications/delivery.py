@@ -71,7 +71,7 @@ def lease_for(config) -> timedelta:
     """
     seconds = float(config.get("MAIL_LEASE_SECONDS") or 30)
     if config.get("SMTP_HOST"):
-        seconds = max(seconds, 5 * float(config.get("SMTP_TIMEOUT") or 10) + 1)
+        seconds = max(seconds, 5 * float(config.get("SMTP_TIMEOUT") or 10))
     return timedelta(seconds=seconds)
 
 
@@ -110,6 +110,7 @@ def _deliver_batch(ids: list[int], worker: str, transport, lease: timedelta) -> 
     db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
     outcomes = _Outcomes()
     remaining = [row_id for row_id, *_ in work]
+    held = list(remaining)
     renew_every = lease.total_seconds() / 3
     renewed_at = time.monotonic()
     try:
@@ -117,10 +118,12 @@ def _deliver_batch(ids: list[int], worker: str, transport, lease: timedelta) -> 
             if claims.stopping.is_set():
                 break  # clean stop: record what was done, release the rest
             if time.monotonic() - renewed_at >= renew_every:
-                kept = claims.renew(OutboxEmail, remaining, worker, clock.now() + lease)
+                # Every row of the batch, sent or not, stays leased until the commit:
+                # a sent row whose lease ran out would be claimed and sent again.
+                held = list(claims.renew(OutboxEmail, held, worker, clock.now() + lease))
                 renewed_at = time.monotonic()
-                if row_id not in kept:  # lost the lease (should not happen): leave it
-                    remaining = [r for r in remaining if r in kept]
+                if row_id not in held:  # lost the lease (should not happen): leave it
+                    remaining = [r for r in remaining if r in held]
                     continue
             elif row_id not in remaining:
                 continue
@@ -263,14 +266,36 @@ class SmtpTransport:
             smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
         return smtp
 
-    def send(self, message: EmailMessage, row: OutboxEmail) -> str:
+    def send(self, message: EmailMessage, row) -> str:
+        """Send one message on the batch's connection; a stale connection is reopened once."""
+        reused = self.smtp is not None
+        try:
+            return self._send(message)
+        except smtplib.SMTPServerDisconnected:
+            if not reused:
+                raise TemporaryFailure("SMTPServerDisconnected: connection lost") from None
+        # The server closed an idle connection before this message: one fresh attempt.
+        try:
+            return self._send(message)
+        except smtplib.SMTPServerDisconnected as exc:
+            raise TemporaryFailure(f"SMTPServerDisconnected: {exc}") from exc
+
+    def _send(self, message: EmailMessage) -> str:
         try:
             if self.smtp is None:
                 self.smtp = self._connect()
             refused = self.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            # smtplib has sent RSET already: the connection stays usable for the next row.
             code, text = next(iter(exc.recipients.values()))
+            self._drop_if_closing(code)
             raise _classify(code, text) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            self._drop_if_closing(exc.smtp_code)  # also RSET by smtplib
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            raise
         except smtplib.SMTPResponseException as exc:
             self._drop()
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
@@ -281,6 +306,10 @@ class SmtpTransport:
             code, text = next(iter(refused.values()))
             raise _classify(code, text)
         return "250 accepted"
+
+    def _drop_if_closing(self, code: int) -> None:
+        if code == 421:  # "service closing": the server is hanging up
+            self._drop()
 
     def _drop(self) -> None:
         if self.smtp is not None:
