@@ -60,6 +60,10 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")  # starttls | ssl | none
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    # Outbox rows claimed and committed together (ADR 0160); the lease is renewed while
+    # the batch is in flight, so it only bounds how long a killed worker's rows wait.
+    MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "200"))
+    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "30"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Engagement Tracker <tracker@localhost>")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "engagement-tracker.local")  # Message-ID domain

@@ -178,8 +178,10 @@ def test_scheduler_job_settings():
     app = create_app(__import__("config").TestingConfig, SCHEDULER_TICK_SECONDS=30)
     scheduler = configure(BackgroundScheduler(), app)
     scheduler.start(paused=True)  # job defaults are applied when the job is added for real
-    job = scheduler.get_job("tick")
+    jobs = [scheduler.get_job("tick"), scheduler.get_job("delivery")]
     scheduler.shutdown(wait=False)
     assert str(scheduler.timezone) == "UTC"
-    assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
-    assert job.trigger.interval == timedelta(seconds=30)
+    for job in jobs:  # delivery in its own job, so a hung relay delays only it (ADR 0161)
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
+        assert job.trigger.interval == timedelta(seconds=30)
+    assert [job.args[1] for job in jobs] == ["local", "wire"]

@@ -29,42 +29,58 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None
 _embedded_lock = threading.Lock()
 
 
-def tick_in_app(app: Flask) -> dict:
-    """One tick inside an app context (what the APScheduler job runs)."""
+def tick_in_app(app: Flask, only: str = "all") -> dict:
+    """One tick inside an app context (what the APScheduler jobs run)."""
     from tracker.notifications.tick import run_tick
 
     with app.app_context():
-        results = run_tick()
-    log.info("scheduler tick: %s", results)
+        results = run_tick(only=only)
+    log.info("scheduler tick (%s): %s", only, results)
     return results
 
 
 def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
-    """UTC, in-memory jobs, one worker thread, and the tick job (first run immediately)."""
+    """UTC, in-memory jobs, two worker threads, and two jobs (first runs immediately).
+
+    "tick" runs timers, reminders, health and digests; "delivery" runs webhooks and the
+    outbox in its own thread, so a hung SMTP server delays only delivery (ADR 0161).
+    Each job is coalesced and never overlaps itself.
+    """
     scheduler.configure(
         timezone=UTC,
         jobstores={"default": MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(1)},
+        executors={"default": ThreadPoolExecutor(2)},
         job_defaults=JOB_DEFAULTS,
     )
-    scheduler.add_job(
-        tick_in_app,
-        "interval",
-        args=[app],
-        seconds=int(app.config["SCHEDULER_TICK_SECONDS"]),
-        id="tick",
-        next_run_time=clock.now(),
-        replace_existing=True,
-    )
+    seconds = int(app.config["SCHEDULER_TICK_SECONDS"])
+    for job_id, only in (("tick", "local"), ("delivery", "wire")):
+        scheduler.add_job(
+            tick_in_app,
+            "interval",
+            args=[app, only],
+            seconds=seconds,
+            id=job_id,
+            next_run_time=clock.now(),
+            replace_existing=True,
+        )
     return scheduler
 
 
 def run_blocking(app: Flask) -> None:
-    """Tick until SIGTERM/SIGINT; the running tick finishes before the process exits."""
+    """Tick until SIGTERM/SIGINT, then stop cleanly (ADR 0162).
+
+    The signal sets `claims.stopping`: a delivery batch finishes the message in flight,
+    commits the batch's outcomes and releases the rows it had not started, and no
+    further batch is claimed; the executor waits for the running jobs to return.
+    """
+    from tracker.core import claims
+
+    claims.stopping.clear()
     scheduler = configure(BlockingScheduler(), app)
 
     def stop(signum, frame):
         log.info("scheduler: signal %s, shutting down", signum)
+        claims.stopping.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)

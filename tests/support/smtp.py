@@ -2,10 +2,16 @@
 
 `smtp_server.fail_next(451, "try later")` answers the next N deliveries with that code;
 `smtp_server.messages` holds the parsed messages received, `message_ids()` their ids.
+
+Misbehaving on purpose: `slow(seconds)` waits that long before answering each DATA;
+`refuse(address, 550, "no such user")` refuses that recipient at RCPT (the client
+then sends RSET and goes on); `drop_next(times, after)` closes the connection instead of
+answering the next DATA, without keeping the message. `connections` counts sessions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -27,9 +33,36 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.messages: list[Message] = []
         self.failures: list[str] = []
+        self.refused: dict[str, str] = {}
+        self.drops = 0
+        self.drop_skip = 0
+        self.delay = 0.0
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            refusal = self.refused.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
+            if self.drops and self.drop_skip:
+                self.drop_skip -= 1
+            elif self.drops:
+                self.drops -= 1
+                server.transport.close()
+                return "421 dropped"  # never reaches the client: the socket is closed
             if self.failures:
                 return self.failures.pop(0)
             raw = envelope.original_content or envelope.content
@@ -66,10 +99,31 @@ class SmtpServer:
         with self.handler.lock:
             self.handler.failures.extend([f"{code} {text}"] * times)
 
+    def slow(self, seconds: float) -> None:
+        self.handler.delay = seconds
+
+    def refuse(self, address: str, code: int = 550, text: str = "no such user") -> None:
+        with self.handler.lock:
+            self.handler.refused[address.lower()] = f"{code} {text}"
+
+    def drop_next(self, times: int = 1, after: int = 0) -> None:
+        """Hang up on `times` DATA commands, once `after` more have been answered."""
+        with self.handler.lock:
+            self.handler.drops += times
+            self.handler.drop_skip = after
+
+    @property
+    def connections(self) -> int:
+        with self.handler.lock:
+            return self.handler.connections
+
     def clear(self) -> None:
         with self.handler.lock:
             self.handler.messages.clear()
             self.handler.failures.clear()
+            self.handler.refused.clear()
+            self.handler.drops = 0
+            self.handler.delay = 0.0
 
     def config(self) -> dict:
         """App settings that point delivery at this server (plain SMTP, no auth)."""

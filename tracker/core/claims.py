@@ -11,6 +11,13 @@ reminders, outbox delivery): claim a batch, handle each row in its own transacti
 repeat until a batch comes back short. It is the scheduler side's unit of work: the
 handler changes the session (rolling back what it must not keep) and `drain` commits
 after each row, so one row's failure never undoes another's work.
+
+`drain_batches` is the batched form (outbox delivery, ADR 0160): the handler gets the
+whole claimed batch and records its outcomes with one commit; `renew` is its heartbeat
+(a conditional UPDATE on `claimed_by`, so a row whose lease was lost is never renewed
+back) and `release` gives unstarted rows back at once on a clean stop. `stopping` is
+set by the scheduler process on SIGTERM: batch loops finish the row in flight, record
+what they did, release the rest and claim nothing more.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from tracker.core import clock
 from tracker.extensions import db
 
 DEFAULT_LEASE = timedelta(minutes=5)
+stopping = threading.Event()  # set on SIGTERM (tracker/scheduler.py); cleared by tests
 
 
 def worker_id() -> str:
@@ -47,6 +56,9 @@ def claim(
     """Lease up to `limit` due rows of `model` to this worker; returns (worker, ids)."""
     worker = worker_id()
     conditions = _claimable(model, due_column, now)
+    # The lease runs from the moment of the claim: a long drain passes the `now` it
+    # started with, which by its second batch may be well in the past.
+    leased_until = max(now, clock.now()) + lease
     query = select(model.id).where(*conditions).order_by(due_column, model.id).limit(limit)
     with db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
@@ -58,7 +70,7 @@ def claim(
             conn.execute(
                 update(model)
                 .where(model.id.in_(ids), *conditions)
-                .values(lease_until=now + lease, claimed_by=worker)
+                .values(lease_until=leased_until, claimed_by=worker)
             )
         conn.commit()
     return worker, ids
@@ -87,3 +99,63 @@ def drain(
             db.session.commit()
         if len(ids) < limit:
             return done
+
+
+def renew(model, ids: list[int], worker: str, until: datetime) -> set[int]:
+    """Extend the lease of those `ids` still claimed by `worker`; returns the ids renewed.
+
+    Runs and commits on its own connection, so it never touches the caller's session.
+    """
+    if not ids:
+        return set()
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        kept = set(
+            conn.execute(
+                update(model)
+                .where(model.id.in_(ids), model.claimed_by == worker, model.status == "pending")
+                .values(lease_until=until)
+                .returning(model.id)
+            ).scalars()
+        )
+        conn.commit()
+    return kept
+
+
+def release(model, ids: list[int], worker: str) -> None:
+    """Give rows back at once (a clean stop before they were worked on)."""
+    if not ids:
+        return
+    with db.engine.connect() as conn:
+        conn.execute(
+            update(model)
+            .where(model.id.in_(ids), model.claimed_by == worker, model.status == "pending")
+            .values(lease_until=None, claimed_by=None)
+        )
+        conn.commit()
+
+
+def drain_batches(
+    model,
+    due_column,
+    now: datetime,
+    handle_batch: Callable[[list[int], str], int],
+    *,
+    limit: int = 100,
+    lease: timedelta = DEFAULT_LEASE,
+) -> int:
+    """Claim due rows batch by batch and pass each whole batch to `handle_batch(ids, worker)`.
+
+    The handler records the batch's outcomes and commits them itself (one commit per
+    batch), renewing the lease with `renew` while it works. Stops early when `stopping`
+    is set. Returns the sum of what the handler returned.
+    """
+    done = 0
+    while not stopping.is_set():
+        worker, ids = claim(model, due_column, now, limit=limit, lease=lease)
+        if ids:
+            done += handle_batch(ids, worker)
+        if len(ids) < limit:
+            break
+    return done

@@ -11,6 +11,8 @@ import logging
 import smtplib
 import socket
 import ssl
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -18,10 +20,10 @@ from functools import partial
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, select, update
 
-from tracker.core import failures
-from tracker.core.claims import drain
+from tracker.core import claims, clock, failures
+from tracker.core.claims import drain_batches
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 
@@ -61,43 +63,156 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
-def deliver_due(now: datetime, *, limit: int = BATCH) -> int:
-    """Claim due outbox rows batch by batch and send them; returns how many were delivered."""
-    transport = transport_for(current_app.config)
-    send_one = partial(_deliver_one, transport=transport, now=now)
+def lease_for(config) -> timedelta:
+    """The per-row lease: MAIL_LEASE_SECONDS, but never shorter than one slow message.
+
+    One message is at most connect + MAIL + RCPT + DATA + end-of-data, each bounded by
+    SMTP_TIMEOUT; the heartbeat renews the lease between messages (ADR 0160).
+    """
+    seconds = float(config.get("MAIL_LEASE_SECONDS") or 30)
+    if config.get("SMTP_HOST"):
+        seconds = max(seconds, 5 * float(config.get("SMTP_TIMEOUT") or 10))
+    return timedelta(seconds=seconds)
+
+
+def deliver_due(now: datetime, *, limit: int | None = None) -> int:
+    """Claim due outbox rows batch by batch and send them; returns how many were delivered.
+
+    Each batch goes over one SMTP connection and its outcomes are committed together
+    (ADR 0160); the lease of the batch's unfinished rows is renewed as it goes.
+    """
+    config = current_app.config
+    limit = limit or int(config.get("MAIL_BATCH") or BATCH)
+    lease = lease_for(config)
+    transport = transport_for(config)
+    handle = partial(_deliver_batch, transport=transport, lease=lease)
     try:
-        return drain(OutboxEmail, OutboxEmail.next_attempt_at, now, send_one, limit=limit)
+        return drain_batches(
+            OutboxEmail, OutboxEmail.next_attempt_at, now, handle, limit=limit, lease=lease
+        )
     finally:
         transport.close()
 
 
-def _deliver_one(row_id: int, worker: str, transport, now: datetime) -> int:
-    row = db.session.get(OutboxEmail, row_id)
-    if row is None or row.status != "pending" or row.claimed_by != worker:
-        db.session.rollback()
-        return 0
-    message = build_message(row, current_app.config["MAIL_SENDER"])
-    values: dict = {"attempts": row.attempts + 1, "lease_until": None}
+def _deliver_batch(ids: list[int], worker: str, transport, lease: timedelta) -> int:
+    """Send one claimed batch, then record every outcome with one commit."""
+    sender = current_app.config["MAIL_SENDER"]
+    rows = db.session.scalars(
+        select(OutboxEmail)
+        .where(OutboxEmail.id.in_(ids), OutboxEmail.claimed_by == worker)
+        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+    ).all()
+    work = [
+        (row.id, row.attempts, build_message(row, sender), _Sent(row.id, row.message_id))
+        for row in rows
+        if row.status == "pending"
+    ]
+    db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
+    outcomes = _Outcomes()
+    remaining = [row_id for row_id, *_ in work]
+    held = list(remaining)
+    renew_every = lease.total_seconds() / 3
+    renewed_at = time.monotonic()
     try:
-        reply = transport.send(message, row)
-        values.update(status="sent", sent_at=now, last_reply=reply)
-    except PermanentFailure as exc:
-        values.update(status="failed", failed_at=now, last_reply=str(exc))
-        failures.record("email", row_id, f"{exc} (given up)")
-    except TemporaryFailure as exc:
-        gave_up = values["attempts"] >= MAX_ATTEMPTS
-        values.update(last_reply=str(exc), next_attempt_at=now + backoff(values["attempts"]))
-        if gave_up:
-            values.update(status="failed", failed_at=now)
-        later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
-        failures.record("email", row_id, f"{exc} ({later})")
-    db.session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == row_id, OutboxEmail.claimed_by == worker)
-        .values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    return int(values.get("status") == "sent")  # drain commits the row's outcome
+        for row_id, attempts, message, row in work:
+            if claims.stopping.is_set():
+                break  # clean stop: record what was done, release the rest
+            if time.monotonic() - renewed_at >= renew_every:
+                # Every row of the batch, sent or not, stays leased until the commit:
+                # a sent row whose lease ran out would be claimed and sent again.
+                held = list(claims.renew(OutboxEmail, held, worker, clock.now() + lease))
+                renewed_at = time.monotonic()
+                if row_id not in held:  # lost the lease (should not happen): leave it
+                    remaining = [r for r in remaining if r in held]
+                    continue
+            elif row_id not in remaining:
+                continue
+            try:
+                outcomes.sent(row_id, transport.send(message, row), clock.now())
+            except PermanentFailure as exc:
+                outcomes.failed(row_id, str(exc), clock.now())
+                failures.record("email", row_id, f"{exc} (given up)")
+            except TemporaryFailure as exc:
+                gave_up = attempts + 1 >= MAX_ATTEMPTS
+                outcomes.later(row_id, attempts + 1, str(exc), clock.now(), gave_up)
+                later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
+                failures.record("email", row_id, f"{exc} ({later})")
+            remaining.remove(row_id)
+    finally:
+        outcomes.commit(worker)
+        claims.release(OutboxEmail, remaining, worker)
+    return len(outcomes.sent_ids)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What a transport needs of a row once the session has let go of it."""
+
+    id: int
+    message_id: str
+
+
+class _Outcomes:
+    """A batch's results, written as one bulk UPDATE per kind of outcome, in one commit."""
+
+    def __init__(self):
+        self.sent_ids: list[int] = []
+        self.sent_at: datetime | None = None
+        self.failures: list[dict] = []  # each row's own reply and back-off
+
+    def sent(self, row_id: int, reply: str, at: datetime) -> None:
+        self.sent_ids.append(row_id)
+        self.sent_at = at
+        self.reply = reply
+
+    def failed(self, row_id: int, reply: str, at: datetime) -> None:
+        self.failures.append(
+            {"b_id": row_id, "b_status": "failed", "b_reply": reply, "b_failed": at, "b_next": None}
+        )
+
+    def later(self, row_id: int, attempts: int, reply: str, at: datetime, gave_up: bool) -> None:
+        # Back-off counted from the failed attempt itself, not from the tick's start.
+        self.failures.append(
+            {
+                "b_id": row_id,
+                "b_status": "failed" if gave_up else "pending",
+                "b_reply": reply,
+                "b_failed": at if gave_up else None,
+                "b_next": at + backoff(attempts),
+            }
+        )
+
+    def commit(self, worker: str) -> None:
+        mine = OutboxEmail.claimed_by == worker
+        if self.sent_ids:
+            db.session.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id.in_(self.sent_ids), mine)
+                .values(
+                    status="sent",
+                    sent_at=self.sent_at,
+                    last_reply=self.reply,
+                    attempts=OutboxEmail.attempts + 1,
+                    lease_until=None,
+                ),
+                execution_options={"synchronize_session": False},
+            )
+        if self.failures:
+            # One executemany UPDATE for every failed row, each with its own values.
+            statement = (
+                update(OutboxEmail)
+                .where(OutboxEmail.id == bindparam("b_id"), mine)
+                .values(
+                    status=bindparam("b_status"),
+                    last_reply=bindparam("b_reply"),
+                    failed_at=bindparam("b_failed"),
+                    next_attempt_at=func.coalesce(bindparam("b_next"), OutboxEmail.next_attempt_at),
+                    attempts=OutboxEmail.attempts + 1,
+                    lease_until=None,
+                )
+            )
+            db.session.connection().execute(statement, self.failures)
+        db.session.commit()
 
 
 def transport_for(config) -> SmtpTransport | FileTransport:
@@ -151,14 +266,36 @@ class SmtpTransport:
             smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
         return smtp
 
-    def send(self, message: EmailMessage, row: OutboxEmail) -> str:
+    def send(self, message: EmailMessage, row) -> str:
+        """Send one message on the batch's connection; a stale connection is reopened once."""
+        reused = self.smtp is not None
+        try:
+            return self._send(message)
+        except smtplib.SMTPServerDisconnected:
+            if not reused:
+                raise TemporaryFailure("SMTPServerDisconnected: connection lost") from None
+        # The server closed an idle connection before this message: one fresh attempt.
+        try:
+            return self._send(message)
+        except smtplib.SMTPServerDisconnected as exc:
+            raise TemporaryFailure(f"SMTPServerDisconnected: {exc}") from exc
+
+    def _send(self, message: EmailMessage) -> str:
         try:
             if self.smtp is None:
                 self.smtp = self._connect()
             refused = self.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            # smtplib has sent RSET already: the connection stays usable for the next row.
             code, text = next(iter(exc.recipients.values()))
+            self._drop_if_closing(code)
             raise _classify(code, text) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            self._drop_if_closing(exc.smtp_code)  # also RSET by smtplib
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            raise
         except smtplib.SMTPResponseException as exc:
             self._drop()
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
@@ -169,6 +306,10 @@ class SmtpTransport:
             code, text = next(iter(refused.values()))
             raise _classify(code, text)
         return "250 accepted"
+
+    def _drop_if_closing(self, code: int) -> None:
+        if code == 421:  # "service closing": the server is hanging up
+            self._drop()
 
     def _drop(self) -> None:
         if self.smtp is not None:

@@ -1,0 +1,142 @@
+"""Batched outbox delivery (ADR 0160): one connection and one commit per batch, renewed leases.
+
+Against a real aiosmtpd server that misbehaves on purpose (tests/support/smtp.py): slow
+answers with two workers and a lease shorter than a batch, refused recipients, 4xx and
+dropped connections in the middle of a batch, and a clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from tracker.core import claims, clock
+from tracker.extensions import db
+from tracker.models import OutboxEmail
+from tracker.notifications.delivery import deliver_due, lease_for
+from tracker.services.outbox import enqueue
+
+pytestmark = pytest.mark.smtp
+
+
+def _queue(count: int, prefix: str = "batch") -> list[int]:
+    rows = [
+        enqueue(f"{prefix}:{n}", f"u{n}@example.com", f"Subject {n}", "body") for n in range(count)
+    ]
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+def _pending() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "pending")
+    )
+
+
+def test_a_batch_goes_over_one_connection_and_every_row_is_recorded(make_app, smtp_server):
+    app = make_app(**smtp_server.config(), MAIL_BATCH=50)
+    with app.app_context():
+        _queue(120)
+        assert deliver_due(clock.now()) == 120
+        rows = db.session.scalars(select(OutboxEmail)).all()
+        assert {(r.status, r.attempts, r.lease_until) for r in rows} == {("sent", 1, None)}
+    assert len(smtp_server.messages) == 120
+    assert smtp_server.connections == 1  # batches of 50, 50 and 20 share the connection
+
+
+@pytest.mark.slow
+def test_slow_smtp_with_two_workers_and_a_short_lease_sends_nothing_twice(pg_app, smtp_server):
+    # 0.25 s per message, batches of 40 (10 s) and a lease of 5 s: without the heartbeat
+    # (or renewing only the unsent rows) the second worker would reclaim the first's rows.
+    app = pg_app
+    app.config.update(smtp_server.config(), SMTP_TIMEOUT=1, MAIL_BATCH=40, MAIL_LEASE_SECONDS=1)
+    assert lease_for(app.config).total_seconds() == 5
+    smtp_server.slow(0.25)
+    with app.app_context():
+        _queue(80, "slow")
+    errors: list[BaseException] = []
+    sent: list[int] = []
+
+    def worker():
+        try:
+            with app.app_context():
+                while _pending():
+                    sent.append(deliver_due(clock.now()))
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    counts = Counter(smtp_server.message_ids())
+    assert len(counts) == 80 and max(counts.values()) == 1, counts.most_common(3)
+    assert sum(sent) == 80
+
+
+def test_refused_4xx_and_dropped_rows_are_per_row_and_the_rest_is_delivered(make_app, smtp_server):
+    app = make_app(**smtp_server.config(), MAIL_BATCH=100)
+    smtp_server.refuse("u3@example.com", 550, "no such user")
+    with app.app_context():
+        ids = _queue(10, "mixed")
+        smtp_server.fail_next(451, "greylisted")  # the first DATA (u0)
+        result = app.test_cli_runner().invoke(args=["scheduler", "tick"], catch_exceptions=False)
+    out = json.loads(result.output)
+    assert result.exit_code == 1
+    assert out["delivery"] == 8 and out["failed"]["delivery"] == 2
+    with app.app_context():
+        rows = {r.to_address: r for r in db.session.scalars(select(OutboxEmail))}
+        greylisted, refused = rows["u0@example.com"], rows["u3@example.com"]
+        assert (greylisted.status, greylisted.attempts) == ("pending", 1)
+        assert greylisted.next_attempt_at > greylisted.created_at and "451" in greylisted.last_reply
+        assert (refused.status, refused.attempts) == ("failed", 1) and "550" in refused.last_reply
+        assert all(rows[f"u{n}@example.com"].status == "sent" for n in (1, 2, 4, 5, 6, 7, 8, 9))
+        assert {r.id for r in rows.values()} == set(ids)
+    received = sorted(m["To"] for m in smtp_server.messages)
+    assert received == sorted(f"u{n}@example.com" for n in (1, 2, 4, 5, 6, 7, 8, 9))
+    assert smtp_server.connections == 1  # RSET after the refusal, not a new connection
+
+
+def test_a_connection_dropped_mid_batch_is_retried_then_left_for_later(make_app, smtp_server):
+    app = make_app(**smtp_server.config(), MAIL_BATCH=100)
+    with app.app_context():
+        _queue(6, "drop")
+        smtp_server.drop_next(1)  # u0's DATA: a fresh connection, so no immediate retry
+        assert deliver_due(clock.now()) == 5
+        first = db.session.scalar(
+            select(OutboxEmail).where(OutboxEmail.to_address == "u0@example.com")
+        )
+        assert first.status == "pending" and "Disconnected" in first.last_reply
+        # a drop on a reused connection (the second message) is retried at once on a new one
+        _queue(3, "drop-again")
+        smtp_server.drop_next(1, after=1)
+        connections = smtp_server.connections
+        assert deliver_due(clock.now()) == 3
+        assert smtp_server.connections == connections + 2
+    assert len(smtp_server.messages) == 8
+
+
+def test_a_clean_stop_records_what_was_sent_and_releases_the_rest(make_app, smtp_server):
+    app = make_app(**smtp_server.config(), MAIL_BATCH=20)
+    smtp_server.slow(0.05)
+    with app.app_context():
+        _queue(20, "stop")
+        stopper = threading.Timer(0.3, claims.stopping.set)
+        stopper.start()
+        try:
+            sent = deliver_due(clock.now())
+        finally:
+            stopper.join()
+            claims.stopping.clear()
+        assert 0 < sent < 20
+        rows = db.session.scalars(select(OutboxEmail)).all()
+        assert sum(r.status == "sent" for r in rows) == sent == len(smtp_server.messages)
+        waiting = [r for r in rows if r.status == "pending"]
+        assert waiting and all(r.claimed_by is None and r.lease_until is None for r in waiting)
+        assert deliver_due(clock.now()) == 20 - sent  # released at once, not after the lease
