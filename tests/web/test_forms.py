@@ -424,6 +424,7 @@ def test_team_member_with_an_email_is_added_and_edited_on_the_page(
 EVERY_FIELD_TESTS = {
     "LoginForm": "test_login_form_with_every_field",
     "PasswordChangeForm": "test_password_change_form_with_every_field",
+    "SetPasswordForm": "test_set_password_form_with_every_field",
     "SubscriptionForm": "test_subscription_form_with_every_field",
     "EngagementForm": "test_engagement_form_with_every_field",
     "NewEngagementForm": "test_new_engagement_form_with_every_field",
@@ -910,6 +911,29 @@ def test_password_change_form_with_every_field(client, app, auth):
     )
     assert response.status_code == 302
     auth.logout()
+    assert auth.login(email, new).status_code == 302
+
+
+def test_set_password_form_with_every_field(client, app, auth):
+    from tracker.auth.forms import SetPasswordForm
+    from tracker.services import password_links
+
+    with app.app_context():
+        from tests.factories import make_user
+
+        admin = make_user("admin")
+        user = make_user("manager")
+        email = user.email
+        secret = password_links.issue(user, admin, password_links.RESET)
+        db.session.commit()
+    path = f"/password/set/{secret}"
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    new = "copper meadow lantern 17"
+    data = {"password": new, "confirm": new}
+    response = client.post(
+        path, data={**_sends_every_field(SetPasswordForm, data), "csrf_token": token}
+    )
+    assert response.status_code == 302
     assert auth.login(email, new).status_code == 302
 
 
