@@ -185,3 +185,46 @@ def test_scheduler_job_settings():
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
         assert job.trigger.interval == timedelta(seconds=30)
     assert [job.args[1] for job in jobs] == ["local", "wire"]
+
+
+@pytest.mark.slow
+@pytest.mark.smtp
+def test_a_slow_smtp_server_delays_only_delivery_not_reminders(make_app, smtp_server):
+    """The two scheduler jobs (ADR 0161): while the outbox crawls through a server taking
+    2 s a message, reminders that fall due meanwhile still become email at the next tick."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from tracker.core import claims
+    from tracker.scheduler import configure
+
+    app = make_app(**smtp_server.config(), SCHEDULER_TICK_SECONDS=1, MAIL_BATCH=50)
+    smtp_server.slow(2.0)
+    with app.app_context():
+        for n in range(10):  # 20 s of delivery, one message after another
+            enqueue(f"slow:{n}", f"slow{n}@example.com", "Queued first", "body")
+        db.session.commit()
+
+    def pending_reminders() -> int:
+        with app.app_context():
+            count = select(func.count(Reminder.id)).where(
+                Reminder.status == "pending", Reminder.due_at <= clock.now()
+            )
+            return db.session.scalar(count)
+
+    claims.stopping.clear()
+    scheduler = configure(BackgroundScheduler(daemon=True), app)
+    scheduler.start()
+    try:
+        assert _wait_until(lambda: smtp_server.connections >= 1, timeout=20)  # delivery busy
+        with app.app_context():
+            assert _overdue_milestones(3) >= 3  # fall due while the batch is in flight
+        became_due = time.monotonic()
+        assert _wait_until(lambda: pending_reminders() == 0, timeout=30)
+        waited = time.monotonic() - became_due
+        delivered = len(smtp_server.messages)
+    finally:
+        claims.stopping.set()  # the delivery batch stops after the message in flight
+        scheduler.shutdown(wait=True)
+        claims.stopping.clear()
+    # One job would have finished the 20 s batch first; two jobs take the next tick.
+    assert delivered < 10 and waited < 10, (delivered, waited)
