@@ -187,3 +187,18 @@ def test_the_outbox_message_page_does_not_scroll_sideways(csp_server, page):  # 
     page.goto(base + links.first.get_attribute("href"))
     scroll = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
     assert scroll[0] <= scroll[1], scroll
+
+
+def test_on_a_phone_the_lifecycle_is_a_list_with_the_current_state_marked(live_server, page):
+    login(page, live_server, "manager@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/dashboard")
+    page.locator("a:text-is('Demand forecasting pod')").first.click()
+    steps = page.locator("[data-testid=state-steps]")
+    assert steps.is_visible() and page.locator("[data-testid=diagram]").is_hidden()
+    current = steps.locator("[aria-current=step]")
+    assert current.count() == 1 and current.inner_text().startswith("Trial")
+    size = current.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 14, size  # readable, where the scaled diagram's text was ~3 px
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert steps.is_hidden() and page.locator("[data-testid=diagram]").is_visible()

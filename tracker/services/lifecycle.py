@@ -91,6 +91,20 @@ def state_tone(engagement: Engagement) -> str:
     return state_of(engagement).tone
 
 
+def state_steps(engagement: Engagement) -> list[tuple[str, str, bool]]:
+    """(name, label, is current) of every state of the engagement's definition, in the
+    file's order, the paused state left out unless the engagement is in it: the
+    lifecycle as a list, for screens too narrow for the diagram."""
+    definition = definition_of(engagement)
+    if definition is None:
+        return [(engagement.state, state_label(engagement), True)]
+    return [
+        (state.name, state.label, state.name == engagement.state)
+        for state in definition.states.values()
+        if state.phase != "paused" or state.name == engagement.state
+    ]
+
+
 def label_of_state(engagement: Engagement, name: str | None) -> str:
     """The label of any state of the engagement's definition (audit lines, options)."""
     if not name:

@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(part_swatch, "part_swatch")
     app.add_template_global(lifecycle.period_progress, "period_progress")
     app.add_template_global(lifecycle.hold_text, "hold_text")
+    app.add_template_global(lifecycle.state_steps, "state_steps")
     app.add_template_filter(lifecycle.state_label, "state_label")
     app.add_template_filter(lifecycle.state_tone, "state_tone")
     app.add_template_global(lifecycle.label_of_state, "label_of_state")
