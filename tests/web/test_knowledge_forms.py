@@ -168,10 +168,18 @@ def test_shadow_forms_with_every_field(client, auth, app, site):
     }
     sessions = f"/shadows/{assignment_id}/sessions"
     assert _submit(client, auth, page, sessions, session).status_code == 303
+    sign_off = f"/shadows/{assignment_id}/sign-off"
+    before = _page(client, site)  # after the session, before the rating: not yet possible
+    assert 'data-testid="sign-off" aria-describedby' in before and " disabled " in before
+    assert "Not yet: the shadow has not rated their confidence." in before
     confidence = f"/shadows/{assignment_id}/confidence"
     assert _submit(client, auth, page, confidence, {"confidence": "4"}).status_code == 303
-    sign_off = f"/shadows/{assignment_id}/sign-off"
-    assert _submit(client, auth, page, sign_off, {}).status_code == 303
+    ready = _page(client, site)
+    assert (
+        "sign-off-why" not in ready
+        and 'type="submit" class="small-button" data-testid="sign-off"' in ready
+    )
+    assert _submit(client, auth, ready, sign_off, {}).status_code == 303
     with app.app_context():
         stored = db.session.get(ShadowAssignment, assignment_id)
         logged = db.session.scalars(select(ShadowSession)).one()

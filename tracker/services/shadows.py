@@ -141,6 +141,17 @@ def rate_confidence(actor: User, assignment_id: int, confidence: int) -> ShadowA
     return assignment
 
 
+def sign_off_gaps(assignment: ShadowAssignment) -> list[str]:
+    """What still stands between this shadow and a sign-off (empty when it is possible):
+    the one judgment behind the refusal and the page's disabled button."""
+    missing = []
+    if not assignment.sessions:
+        missing.append("no session has been logged")
+    if assignment.confidence is None:
+        missing.append("the shadow has not rated their confidence")
+    return missing
+
+
 def sign_off(actor: User, assignment_id: int) -> ShadowAssignment:
     """The engagement owner confirms the shadow can own these areas."""
     assignment = get_shadow(actor, assignment_id)
@@ -148,11 +159,7 @@ def sign_off(actor: User, assignment_id: int) -> ShadowAssignment:
     require(actor, Action.SIGN_OFF, engagement)
     if actor.id != engagement.owner_id and actor.role != Role.ADMIN:
         raise Forbidden("Only the engagement's owner signs off a shadow.")
-    missing = []
-    if not assignment.sessions:
-        missing.append("no session has been logged")
-    if assignment.confidence is None:
-        missing.append("the shadow has not rated their confidence")
+    missing = sign_off_gaps(assignment)
     if missing:
         raise Conflict(f"Cannot sign off yet: {'; '.join(missing)}.", errors={"shadow": missing})
     if not assignment.is_signed_off:

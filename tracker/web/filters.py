@@ -7,7 +7,7 @@ from flask import Flask
 from flask_login import current_user
 
 from tracker.models import label
-from tracker.services import lifecycle
+from tracker.services import lifecycle, shadows
 from tracker.web.readiness_bar import part_swatch, readiness_bar_svg
 from tracker.web.timeline import legend_svg
 
@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lifecycle.period_progress, "period_progress")
     app.add_template_global(lifecycle.hold_text, "hold_text")
     app.add_template_global(lifecycle.state_steps, "state_steps")
+    app.add_template_global(shadows.sign_off_gaps, "sign_off_gaps")
     app.add_template_filter(lifecycle.state_label, "state_label")
     app.add_template_filter(lifecycle.state_tone, "state_tone")
     app.add_template_global(lifecycle.label_of_state, "label_of_state")
