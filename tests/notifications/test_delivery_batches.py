@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -124,10 +125,17 @@ def test_a_connection_dropped_mid_batch_is_retried_then_left_for_later(make_app,
 
 def test_a_clean_stop_records_what_was_sent_and_releases_the_rest(make_app, smtp_server):
     app = make_app(**smtp_server.config(), MAIL_BATCH=20)
-    smtp_server.slow(0.05)
+    smtp_server.slow(0.2)  # 20 messages take 4 s: the stop lands well inside the batch
+
+    def stop_after_the_first_message():  # SIGTERM's effect, once delivery is under way
+        deadline = time.monotonic() + 60
+        while not smtp_server.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        claims.stopping.set()
+
     with app.app_context():
         _queue(20, "stop")
-        stopper = threading.Timer(0.3, claims.stopping.set)
+        stopper = threading.Thread(target=stop_after_the_first_message)
         stopper.start()
         try:
             sent = deliver_due(clock.now())

@@ -48,6 +48,12 @@ CASES = [
         {},
         "Set health to red until 24 Dec 2026",
     ),
+    (
+        "health_override",  # what override_health really writes: an instant
+        {"health": "green", "until": "2026-12-24T09:30:00+00:00"},
+        {},
+        "Set health to green until 24 Dec 2026",
+    ),
     ("health_override", {"health": None, "until": None}, {}, "Removed the health override"),
     ("milestone_added", {"title": "Day-90"}, {}, "Added the milestone 'Day-90'"),
     (

@@ -183,11 +183,16 @@ def test_dashboard_draws_each_rows_readiness_as_a_bar_of_its_parts(client, sign_
         assert 'class="visually-hidden">Knowledge-transfer checklist:' in row
 
 
-def test_state_tiles_and_choices_come_from_the_definitions_in_use(client, sign_in, engagements):
-    """Everything here runs the staff-augmentation lifecycle: the other file's states
-    (engaged, review, handover) are neither tiles nor filter choices."""
+def test_state_tiles_and_choices_are_the_states_that_hold_engagements(
+    client, sign_in, engagements
+):
+    """Here: two in discovery, one in trial. The other definition file's states (engaged,
+    review, handover) and empty ones are neither tiles nor filter choices, except the one
+    chosen."""
     sign_in("manager")
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'value="trial"' in html and 'value="milestone_review"' in html
-    for foreign in ("engaged", "review", "handover"):
-        assert f'value="{foreign}"' not in html, foreign
+    assert 'value="trial"' in html and 'value="discovery"' in html
+    for absent in ("engaged", "review", "handover", "milestone_review"):
+        assert f'value="{absent}"' not in html, absent
+    chosen = client.get("/dashboard?state=milestone_review").get_data(as_text=True)
+    assert 'value="milestone_review" selected' in chosen

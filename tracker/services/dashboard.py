@@ -52,6 +52,8 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
     """The filtered, sorted page of visible engagements, with counts and per-row facts."""
     today = today or clock.now().date()
     by_state, by_health = _counts(actor)
+    if query.state and query.state not in by_state:
+        by_state[query.state] = 0  # the chosen filter stays a choice, with its count
     page = engagement_list.list_page(
         actor, query, today=today, total=_total_from_counts(query, by_state, by_health)
     )
@@ -73,14 +75,11 @@ def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int
 def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     """Engagements by state and live ones by health (the filters' badges), two GROUP BYs."""
     visible = visible_clause(actor)
-    by_workflow_state = db.session.execute(
-        select(Engagement.workflow_name, Engagement.state, func.count())
-        .where(visible)
-        .group_by(Engagement.workflow_name, Engagement.state)
-    ).all()
-    by_state: dict[str, int] = {}
-    for _name, state, count in by_workflow_state:
-        by_state[state] = by_state.get(state, 0) + count
+    by_state = dict(
+        db.session.execute(
+            select(Engagement.state, func.count()).where(visible).group_by(Engagement.state)
+        ).all()
+    )
     by_health = dict(
         db.session.execute(
             select(Engagement.effective_health, func.count())
@@ -88,10 +87,9 @@ def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
             .group_by(Engagement.effective_health)
         ).all()
     )
-    # The states of the definitions in use, so a deployment on one lifecycle does not see
-    # "0" tiles for the states of another file on disk.
-    in_use = {name for name, _state, _count in by_workflow_state}
-    ordered_states = {s: by_state.get(s, 0) for s in lifecycle.known_states(in_use)}
+    # Only states that hold engagements, in lifecycle order: a deployment on one lifecycle
+    # sees no "0" tiles for the states of another definition file on disk.
+    ordered_states = {s: by_state[s] for s in lifecycle.known_states() if by_state.get(s)}
     ordered_states.update({s: n for s, n in by_state.items() if s not in ordered_states})
     return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
 

@@ -160,19 +160,9 @@ def readiness_rules(engagement: Engagement) -> ReadinessRules:
     return definition.readiness if definition is not None else ReadinessRules()
 
 
-def known_states(workflow_names=None) -> list[str]:
-    """Every state name of the definitions on disk (or only of those named), ordered by
-    phase then file order."""
-    order = _state_order(workflow.catalog())
-    if workflow_names is None:
-        return list(order)
-    wanted = _states_of(workflow.catalog(), frozenset(workflow_names))
-    return [name for name in order if name in wanted]
-
-
-@lru_cache(maxsize=8)
-def _states_of(catalog, workflow_names: frozenset) -> frozenset:
-    return frozenset(s for d in catalog if d.name in workflow_names for s in d.states)
+def known_states() -> list[str]:
+    """Every state name of the definitions on disk, ordered by phase then file order."""
+    return list(_state_order(workflow.catalog()))
 
 
 @lru_cache(maxsize=4)

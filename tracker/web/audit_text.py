@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 
 from tracker.models import label
 from tracker.services.lifecycle import label_of_state
@@ -37,9 +37,13 @@ def _q(text) -> str:
 
 
 def _day(value) -> str:
+    """'5 Jan 2027' from a date, a datetime or their ISO text (an override's `until` is an
+    instant: its day is the one it falls on)."""
     if not value:
         return "none"
-    day = date.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    day = value.date() if isinstance(value, datetime) else value
     return f"{day.day} {day:%b %Y}"
 
 
