@@ -183,9 +183,7 @@ def test_dashboard_draws_each_rows_readiness_as_a_bar_of_its_parts(client, sign_
         assert 'class="visually-hidden">Knowledge-transfer checklist:' in row
 
 
-def test_state_tiles_and_choices_are_the_states_that_hold_engagements(
-    client, sign_in, engagements
-):
+def test_state_tiles_and_choices_are_the_states_that_hold_engagements(client, sign_in, engagements):
     """Here: two in discovery, one in trial. The other definition file's states (engaged,
     review, handover) and empty ones are neither tiles nor filter choices, except the one
     chosen."""
