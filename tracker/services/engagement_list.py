@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from marshmallow import EXCLUDE
@@ -38,6 +38,7 @@ from tracker.models import (
 )
 from tracker.schemas.engagement import SORT_KEYS, EngagementQuerySchema
 from tracker.services import lifecycle
+from tracker.services.engagement_queries import Page as ItemsPage
 from tracker.services.readiness import readiness_many
 
 HEALTH_ORDER = (Health.RED, Health.AMBER, Health.GREEN)
@@ -82,37 +83,11 @@ class ListRow:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of rows and where it sits in the whole."""
+class Page(ItemsPage):
+    """A page of the list: the engagements (`items`, what the API dumps) and their rows
+    with the facts beside them (what the pages and exports show)."""
 
-    rows: list[ListRow]
-    query: ListQuery
-    total: int
-
-    @property
-    def items(self) -> list[Engagement]:
-        return [row.engagement for row in self.rows]
-
-    @property
-    def page(self) -> int:
-        return self.query.page
-
-    @property
-    def per_page(self) -> int:
-        return self.query.per_page
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.query.per_page))
-
-    @property
-    def meta(self) -> dict:
-        return {
-            "page": self.page,
-            "per_page": self.per_page,
-            "total": self.total,
-            "pages": self.pages,
-        }
+    rows: list[ListRow] = field(default_factory=list)
 
 
 def query_from_args(args: Mapping, *, live_only: bool = False) -> ListQuery:
@@ -242,7 +217,8 @@ def list_page(
         attach_facts(rows, today or _today())
     if total is None:
         total = db.session.scalar(select(func.count(Engagement.id)).where(*where)) or 0
-    return Page(rows, query, total)
+    items = [row.engagement for row in rows]
+    return Page(items, query.page, query.per_page, total, rows=rows)
 
 
 def rows_in_batches(
