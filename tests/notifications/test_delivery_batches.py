@@ -51,12 +51,14 @@ def test_a_batch_goes_over_one_connection_and_every_row_is_recorded(make_app, sm
 
 @pytest.mark.slow
 def test_slow_smtp_with_two_workers_and_a_short_lease_sends_nothing_twice(pg_app, smtp_server):
-    # 0.25 s per message, batches of 40 (10 s) and a lease of 5 s: without the heartbeat
+    # 0.4 s per message, batches of 40 (16 s) and a lease of 10 s: without the heartbeat
     # (or renewing only the unsent rows) the second worker would reclaim the first's rows.
+    # The heartbeat renews every 3.3 s, so a worker may stall 6 s on a loaded machine (CI
+    # runs two suites at once) before its lease could lapse; at 5 s a stall did.
     app = pg_app
-    app.config.update(smtp_server.config(), SMTP_TIMEOUT=1, MAIL_BATCH=40, MAIL_LEASE_SECONDS=1)
-    assert lease_for(app.config).total_seconds() == 5
-    smtp_server.slow(0.25)
+    app.config.update(smtp_server.config(), SMTP_TIMEOUT=2, MAIL_BATCH=40, MAIL_LEASE_SECONDS=1)
+    assert lease_for(app.config).total_seconds() == 10
+    smtp_server.slow(0.4)
     with app.app_context():
         _queue(80, "slow")
     errors: list[BaseException] = []
