@@ -60,10 +60,11 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")  # starttls | ssl | none
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
-    # Outbox rows claimed and committed together (ADR 0160); the lease is renewed while
-    # the batch is in flight, so it only bounds how long a killed worker's rows wait.
+    # Outbox rows claimed and committed together (ADR 0160); the lease is renewed by a
+    # heartbeat while the batch is in flight (ADR 0163), so it only bounds how long a
+    # killed worker's rows wait for another worker.
     MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "200"))
-    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "30"))
+    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "15"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Engagement Tracker <tracker@localhost>")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "engagement-tracker.local")  # Message-ID domain
@@ -71,6 +72,9 @@ class Config:
 
     SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", False)
     SCHEDULER_TICK_SECONDS = int(os.environ.get("SCHEDULER_TICK_SECONDS", "30"))
+    # The delivery job polls more often: an idle poll is one indexed query per table, and
+    # a killed worker's rows are picked up within lease + this (ADR 0163).
+    SCHEDULER_DELIVERY_SECONDS = int(os.environ.get("SCHEDULER_DELIVERY_SECONDS", "5"))
     WORKFLOW_DIR = os.environ.get("WORKFLOW_DIR", str(BASE_DIR / "workflows" / "definitions"))
     DEFAULT_WORKFLOW = os.environ.get("DEFAULT_WORKFLOW", "staff_augmentation")
     # Sign-in throttling (tracker/services/login_throttle.py, README "Security").

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -97,6 +98,78 @@ def test_two_scheduler_processes_deliver_every_reminder_once(pg_app, smtp_server
     assert len(workers) >= 1
 
 
+@pytest.mark.slow
+@pytest.mark.smtp
+@pytest.mark.postgres
+def test_a_scheduler_killed_mid_batch_loses_nothing_and_resends_only_its_uncommitted_rows(
+    pg_app, smtp_server, tmp_path
+):
+    # Two `flask scheduler run` on PostgreSQL share 1,000 due reminders (500 overdue
+    # milestones, provider and owner each). One is SIGKILLed while it holds a batch
+    # in flight, then started again. Nothing may be lost, and the only messages sent
+    # twice are rows the dead worker still held uncommitted, each resent with its own
+    # Message-ID (ADR 0160's bound, at most MAIL_BATCH per kill).
+    with pg_app.app_context():
+        assert _overdue_milestones(500) == 500
+    smtp_server.slow(0.005)  # a batch of 50 takes at least 0.25 s: the kill lands inside one
+    env = _env(
+        pg_app,
+        **smtp_server.config(),
+        MAIL_BATCH=50,
+        MAIL_LEASE_SECONDS=3,
+        SCHEDULER_DELIVERY_SECONDS=1,
+    )
+    logs = [open(tmp_path / f"scheduler-{n}.log", "wb") for n in range(3)]  # noqa: SIM115
+
+    def start(n: int) -> subprocess.Popen:
+        command = [FLASK, "scheduler", "run"]
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=logs[n], stderr=logs[n])
+
+    def held_by(pid: int) -> dict[int, str]:
+        with pg_app.app_context():
+            rows = db.session.execute(
+                select(OutboxEmail.id, OutboxEmail.message_id).where(
+                    OutboxEmail.status == "pending", OutboxEmail.claimed_by.contains(f":{pid}:")
+                )
+            ).all()
+            db.session.rollback()
+        return dict(rows)
+
+    procs = [start(0), start(1)]
+    try:
+        assert _wait_until(lambda: len(smtp_server.messages) >= 200, 180)
+        assert _wait_until(lambda: any(held_by(p.pid) for p in procs), 60)
+        victim = next(p for p in procs if held_by(p.pid))
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        uncommitted = held_by(victim.pid)  # what the dead worker still holds
+        sent_before_the_kill = len(smtp_server.messages)
+        procs.append(start(2))  # restarted
+        assert _wait_until(lambda: len(set(smtp_server.message_ids())) >= 1000, 240), len(
+            set(smtp_server.message_ids())
+        )
+        time.sleep(2)  # a stray duplicate would arrive now
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(30) for proc in procs]
+        for log in logs:
+            log.close()
+    ids = smtp_server.message_ids()
+    counts = Counter(ids)
+    twice = {message_id for message_id, n in counts.items() if n > 1}
+    assert len(counts) == 1000  # nothing lost
+    assert max(counts.values()) <= 2
+    assert twice <= set(uncommitted.values()), "a row the dead worker did not hold was resent"
+    assert len(twice) <= 50  # at most one batch per kill
+    assert 0 < len(uncommitted) <= 50 and sent_before_the_kill < 1000
+    assert sorted(codes)[-2:] == [0, 0]  # the survivors stop cleanly
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count()).where(OutboxEmail.status == "sent")) == 1000
+        assert db.session.scalar(select(func.count()).where(OutboxEmail.status != "sent")) == 0
+
+
 KILLER = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
@@ -175,16 +248,24 @@ def test_scheduler_job_settings():
     from tracker import create_app
     from tracker.scheduler import configure
 
-    app = create_app(__import__("config").TestingConfig, SCHEDULER_TICK_SECONDS=30)
-    scheduler = configure(BackgroundScheduler(), app)
-    scheduler.start(paused=True)  # job defaults are applied when the job is added for real
-    jobs = [scheduler.get_job("tick"), scheduler.get_job("delivery")]
-    scheduler.shutdown(wait=False)
-    assert str(scheduler.timezone) == "UTC"
-    for job in jobs:  # delivery in its own job, so a hung relay delays only it (ADR 0161)
+    def jobs(**settings):
+        app = create_app(__import__("config").TestingConfig, **settings)
+        scheduler = configure(BackgroundScheduler(), app)
+        scheduler.start(paused=True)  # job defaults are applied when the job is added
+        found = [scheduler.get_job("tick"), scheduler.get_job("delivery")]
+        scheduler.shutdown(wait=False)
+        assert str(scheduler.timezone) == "UTC"
+        return found
+
+    tick, delivery = jobs(SCHEDULER_TICK_SECONDS=30)
+    for job in (tick, delivery):  # delivery in its own job: a hung relay delays only it
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
-        assert job.trigger.interval == timedelta(seconds=30)
-    assert [job.args[1] for job in jobs] == ["local", "wire"]
+    assert [job.args[1] for job in (tick, delivery)] == ["local", "wire"]
+    # delivery polls every 5 s by default (ADR 0163), never less often than the tick
+    assert tick.trigger.interval == timedelta(seconds=30)
+    assert delivery.trigger.interval == timedelta(seconds=5)
+    _, delivery = jobs(SCHEDULER_TICK_SECONDS=30, SCHEDULER_DELIVERY_SECONDS=120)
+    assert delivery.trigger.interval == timedelta(seconds=30)
 
 
 @pytest.mark.slow

@@ -35,7 +35,8 @@ def tick_in_app(app: Flask, only: str = "all") -> dict:
 
     with app.app_context():
         results = run_tick(only=only)
-    log.info("scheduler tick (%s): %s", only, results)
+    busy = any(results.values())  # something sent, fired or failed
+    (log.info if busy else log.debug)("scheduler tick (%s): %s", only, results)
     return results
 
 
@@ -44,7 +45,9 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
 
     "tick" runs timers, reminders, health and digests; "delivery" runs webhooks and the
     outbox in its own thread, so a hung SMTP server delays only delivery (ADR 0161).
-    Each job is coalesced and never overlaps itself.
+    Each job is coalesced and never overlaps itself. Delivery polls every
+    SCHEDULER_DELIVERY_SECONDS (at most the tick's interval), so mail goes out soon after
+    it is queued and a killed worker's rows are taken over soon after its lease ends.
     """
     scheduler.configure(
         timezone=UTC,
@@ -52,8 +55,9 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
         executors={"default": ThreadPoolExecutor(2)},
         job_defaults=JOB_DEFAULTS,
     )
-    seconds = int(app.config["SCHEDULER_TICK_SECONDS"])
-    for job_id, only in (("tick", "local"), ("delivery", "wire")):
+    tick = int(app.config["SCHEDULER_TICK_SECONDS"])
+    delivery = min(int(app.config.get("SCHEDULER_DELIVERY_SECONDS") or tick), tick)
+    for job_id, only, seconds in (("tick", "local", tick), ("delivery", "wire", delivery)):
         scheduler.add_job(
             tick_in_app,
             "interval",

@@ -13,18 +13,22 @@ handler changes the session (rolling back what it must not keep) and `drain` com
 after each row, so one row's failure never undoes another's work.
 
 `drain_batches` is the batched form (outbox delivery, ADR 0160): the handler gets the
-whole claimed batch and records its outcomes with one commit; `renew` is its heartbeat
-(a conditional UPDATE on `claimed_by`, so a row whose lease was lost is never renewed
-back) and `release` gives unstarted rows back at once on a clean stop. `stopping` is
+whole claimed batch and records its outcomes with one commit. `Heartbeat` keeps the
+batch's lease alive from a background thread while the handler talks to the network
+(ADR 0163), calling `renew` (a conditional UPDATE on `claimed_by`, so a row whose lease
+was lost is never renewed back); `release` gives unstarted rows back at once on a clean
+stop. `stopping` is
 set by the scheduler process on SIGTERM: batch loops finish the row in flight, record
 what they did, release the rest and claim nothing more.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -33,6 +37,7 @@ from sqlalchemy import or_, select, update
 from tracker.core import clock
 from tracker.extensions import db
 
+log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=5)
 stopping = threading.Event()  # set on SIGTERM (tracker/scheduler.py); cleared by tests
 
@@ -101,14 +106,15 @@ def drain(
             return done
 
 
-def renew(model, ids: list[int], worker: str, until: datetime) -> set[int]:
+def renew(model, ids, worker: str, until: datetime, *, engine=None) -> set[int]:
     """Extend the lease of those `ids` still claimed by `worker`; returns the ids renewed.
 
-    Runs and commits on its own connection, so it never touches the caller's session.
+    Runs and commits on its own connection, so it never touches the caller's session
+    (`engine` lets a thread without an app context call it).
     """
     if not ids:
         return set()
-    with db.engine.connect() as conn:
+    with (engine or db.engine).connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         kept = set(
@@ -159,3 +165,68 @@ def drain_batches(
         if len(ids) < limit:
             break
     return done
+
+
+class Heartbeat:
+    """Keeps a claimed batch's lease alive from a thread while the worker sends (ADR 0163).
+
+    Every lease/3 seconds the thread renews every row still `held` (sent or not: a row
+    sent but not yet committed must not be reclaimed). A send can therefore take longer
+    than the lease. Before each send the worker calls `ensure()`: when the last renewal
+    is older than two thirds of the lease (the thread is starved, or the database did
+    not answer) it renews at once and, if that fails or any row was lost to another
+    worker, answers False so the worker stops sending and commits what it did. A row
+    lost that way is never sent by this worker. Use as a context manager around the
+    sending only: stop it before committing, so its UPDATE never waits on the commit's.
+    """
+
+    def __init__(self, model, ids, worker: str, lease: timedelta):
+        self.model, self.worker, self.lease = model, worker, lease
+        self.held = set(ids)
+        self.lost: set[int] = set()
+        self.engine = db.engine
+        # Conservatively from now: the claim's own lease started a moment earlier.
+        self.valid_until = time.monotonic() + lease.total_seconds() * 0.9
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease.total_seconds() / 3):
+            self._renew()
+
+    def _renew(self) -> bool:
+        """Renew what is held; False when the database failed or a row was lost."""
+        with self._lock:
+            if not self.held:
+                return True
+            started = time.monotonic()
+            try:
+                kept = renew(
+                    self.model, self.held, self.worker, clock.now() + self.lease, engine=self.engine
+                )
+            except Exception:  # the database is unreachable: keep the old deadline
+                log.warning("lease heartbeat: renewing %d rows failed", len(self.held))
+                return False
+            gone = self.held - kept
+            if gone:
+                log.warning("lease heartbeat: %d rows were claimed by another worker", len(gone))
+                self.lost |= gone
+                self.held = kept
+                return False
+            self.valid_until = started + self.lease.total_seconds()
+            return True
+
+    def ensure(self) -> bool:
+        """True while the lease has at least a third left (renewing first if need be)."""
+        if self.valid_until - time.monotonic() >= self.lease.total_seconds() / 3:
+            return not self.lost
+        return self._renew() and not self.lost

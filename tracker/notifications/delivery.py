@@ -11,7 +11,6 @@ import logging
 import smtplib
 import socket
 import ssl
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -64,15 +63,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 def lease_for(config) -> timedelta:
-    """The per-row lease: MAIL_LEASE_SECONDS, but never shorter than one slow message.
+    """The per-row lease: MAIL_LEASE_SECONDS (at least 2 s).
 
-    One message is at most connect + MAIL + RCPT + DATA + end-of-data, each bounded by
-    SMTP_TIMEOUT; the heartbeat renews the lease between messages (ADR 0160).
+    It need not cover one slow message: a heartbeat thread renews it every third of
+    itself while the message is in flight (ADR 0163). It bounds how long a killed
+    worker's rows wait for another worker.
     """
-    seconds = float(config.get("MAIL_LEASE_SECONDS") or 30)
-    if config.get("SMTP_HOST"):
-        seconds = max(seconds, 5 * float(config.get("SMTP_TIMEOUT") or 10))
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=max(float(config.get("MAIL_LEASE_SECONDS") or 15), 2.0))
 
 
 def deliver_due(now: datetime, *, limit: int | None = None) -> int:
@@ -110,38 +107,40 @@ def _deliver_batch(ids: list[int], worker: str, transport, lease: timedelta) -> 
     db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
     outcomes = _Outcomes()
     remaining = [row_id for row_id, *_ in work]
-    held = list(remaining)
-    renew_every = lease.total_seconds() / 3
-    renewed_at = time.monotonic()
     try:
-        for row_id, attempts, message, row in work:
-            if claims.stopping.is_set():
-                break  # clean stop: record what was done, release the rest
-            if time.monotonic() - renewed_at >= renew_every:
-                # Every row of the batch, sent or not, stays leased until the commit:
-                # a sent row whose lease ran out would be claimed and sent again.
-                held = list(claims.renew(OutboxEmail, held, worker, clock.now() + lease))
-                renewed_at = time.monotonic()
-                if row_id not in held:  # lost the lease (should not happen): leave it
-                    remaining = [r for r in remaining if r in held]
-                    continue
-            elif row_id not in remaining:
-                continue
-            try:
-                outcomes.sent(row_id, transport.send(message, row), clock.now())
-            except PermanentFailure as exc:
-                outcomes.failed(row_id, str(exc), clock.now())
-                failures.record("email", row_id, f"{exc} (given up)")
-            except TemporaryFailure as exc:
-                gave_up = attempts + 1 >= MAX_ATTEMPTS
-                outcomes.later(row_id, attempts + 1, str(exc), clock.now(), gave_up)
-                later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
-                failures.record("email", row_id, f"{exc} ({later})")
-            remaining.remove(row_id)
+        with claims.Heartbeat(OutboxEmail, remaining, worker, lease) as heartbeat:
+            for row_id, attempts, message, row in work:
+                if claims.stopping.is_set():
+                    break  # clean stop: record what was done, release the rest
+                if not heartbeat.ensure():
+                    break  # the lease could not be kept: send nothing we may not own
+                _send_one(transport, outcomes, row_id, attempts, message, row)
+                remaining.remove(row_id)
+        if heartbeat.lost:
+            sent = len(heartbeat.lost & set(outcomes.sent_ids))
+            log.warning(
+                "delivery: lost the lease on %d rows (%d already sent may be sent again)",
+                len(heartbeat.lost),
+                sent,
+            )
     finally:
         outcomes.commit(worker)
         claims.release(OutboxEmail, remaining, worker)
     return len(outcomes.sent_ids)
+
+
+def _send_one(transport, outcomes, row_id: int, attempts: int, message, row) -> None:
+    """One message: its outcome is noted for the batch's commit, a failure recorded."""
+    try:
+        outcomes.sent(row_id, transport.send(message, row), clock.now())
+    except PermanentFailure as exc:
+        outcomes.failed(row_id, str(exc), clock.now())
+        failures.record("email", row_id, f"{exc} (given up)")
+    except TemporaryFailure as exc:
+        gave_up = attempts + 1 >= MAX_ATTEMPTS
+        outcomes.later(row_id, attempts + 1, str(exc), clock.now(), gave_up)
+        later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
+        failures.record("email", row_id, f"{exc} ({later})")
 
 
 @dataclass(frozen=True)
