@@ -350,3 +350,66 @@ def test_three_days_down_then_one_tick_catches_up_once_each(smtp_app, smtp_serve
             (owner_email, "Engagement digest, 5 Mar 2026"),
         ]
     )
+
+
+def test_each_failure_mode_in_one_batch_is_per_row_visible_and_requeued_by_retry(
+    smtp_app, smtp_server
+):
+    # One batch meets a 550 recipient, a 451 recipient and a connection the relay drops
+    # twice: each of those rows gets its own outcome, the others are delivered, the tick
+    # says so and exits 1; `flask outbox retry` requeues what was given up (only that:
+    # the 4xx rows keep their back-off), and once the relay is fixed everything arrives,
+    # each with the Message-ID it had, none twice.
+    from tracker.services.outbox import enqueue
+
+    runner = smtp_app.test_cli_runner()
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        rows = [enqueue(f"mode:{n}", f"u{n}@example.com", f"Mode {n}", "body") for n in range(6)]
+        db.session.commit()
+        ids = [row.id for row in rows]
+        message_ids = sorted(row.message_id for row in rows)
+    smtp_server.refuse("u1@example.com", 550, "5.1.1 no such user")
+    smtp_server.refuse("u2@example.com", 451, "4.7.1 try later")
+    smtp_server.drop_next(2, after=2)  # u0 and u3 answered, then u4 dropped twice
+
+    first = runner.invoke(args=["scheduler", "tick"])
+    assert first.exit_code == 1, first.output
+    report = json.loads(first.output)
+    assert report["delivery"] == 3 and report["failed"] == {"delivery": 3}
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        "u0@example.com",
+        "u3@example.com",
+        "u5@example.com",
+    ]
+    with smtp_app.app_context():
+        outcome = {
+            row.id: (row.status, row.attempts, (row.last_reply or "")[:3])
+            for row in db.session.scalars(select(OutboxEmail))
+        }
+    assert [outcome[i] for i in ids] == [
+        ("sent", 1, "250"),
+        ("failed", 1, "550"),
+        ("pending", 1, "451"),
+        ("sent", 1, "250"),
+        ("pending", 1, "SMT"),  # SMTPServerDisconnected, retried later
+        ("sent", 1, "250"),
+    ]
+
+    retried = runner.invoke(args=["outbox", "retry"])
+    assert retried.exit_code == 0 and "requeued 1 failed email" in retried.output
+    received = smtp_server.message_ids()
+    smtp_server.clear()  # the relay is fixed
+    with smtp_app.app_context():
+        clock.set(T0 + timedelta(minutes=5))  # past the 4xx rows' one-minute back-off
+    second = runner.invoke(args=["scheduler", "tick"])
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.output)["delivery"] == 3
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        "u1@example.com",
+        "u2@example.com",
+        "u4@example.com",
+    ]
+    assert sorted(received + smtp_server.message_ids()) == message_ids  # each once, its own id
+    with smtp_app.app_context():
+        assert set(db.session.scalars(select(OutboxEmail.status))) == {"sent"}
