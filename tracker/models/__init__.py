@@ -15,6 +15,7 @@ from tracker.models.base import (
 )
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.health_change import HealthChange
 from tracker.models.integration import (
     CalendarEntry,
     CalendarFeed,
@@ -51,6 +52,7 @@ __all__ = [
     "DigestRun",
     "Engagement",
     "Health",
+    "HealthChange",
     "LoginThrottle",
     "MemberRole",
     "Milestone",

@@ -97,8 +97,10 @@ class Engagement(Model):
     health_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What lists filter, count and sort by: the live override, else `health`. Kept in
     # step by the flush hook below and, as overrides expire, by the scheduler.
+    # active_history: a flush knows the value it replaces, so the health history
+    # (services.health_history) records only real changes.
     effective_health: Mapped[str] = mapped_column(
-        String(10), default="green", server_default="green"
+        String(10), default="green", server_default="green", active_history=True
     )
     # Knowledge-retention readiness cached for lists (services.readiness keeps it
     # current on every flush that touches its inputs); None until first computed.

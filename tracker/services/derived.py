@@ -21,6 +21,9 @@ What is kept current, by what:
   (SESSION_LISTENERS); transitions call `webhook_events.queue_transition_events` themselves.
 - `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
   moves without a transition: `timers.replan_timers_after_flush` (SESSION_LISTENERS).
+- `HealthChange` rows (the health history): `health_history.record_after_flush` after every
+  flush that changes an engagement's effective health (SESSION_LISTENERS), and
+  `health.store_health` itself for its set-based UPDATE (docs/adr/0170).
 - Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
   "health" step (tracker/notifications/tick.py).
 
@@ -41,6 +44,7 @@ from sqlalchemy import event
 from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
+from tracker.services.health_history import record_after_flush as record_health_after_flush
 from tracker.services.readiness import store_readiness_after_flush
 from tracker.services.reminder_planning import replan_after_flush
 from tracker.services.timers import replan_timers_after_flush
@@ -62,6 +66,7 @@ SESSION_LISTENERS: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
+    Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),
 )
 
 MAPPER_LISTENERS: tuple[Listener, ...] = (

@@ -38,6 +38,7 @@ from tracker.models import ChecklistItem, Engagement, Health, Milestone, User, l
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.models.engagement import cached_values_update
 from tracker.services import audit, lifecycle
+from tracker.services.health_history import change_row, record_changes
 from tracker.services.readiness import store_readiness
 from workflows import State
 from workflows.meaning import HealthRules
@@ -322,7 +323,7 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
         health_computed_at=now,
     )
     facts = gather_facts(engagement_ids, now.date())
-    rows = []
+    rows, changes = [], []
     # In id order, as store_readiness locks: two schedulers refreshing the same rows
     # take their row locks in the same order and cannot deadlock.
     for engagement in db.session.scalars(
@@ -330,15 +331,19 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
     ):
         health, reasons = compute_health(engagement, facts[engagement.id], now.date())
         live = engagement.has_live_override(now)
+        effective = engagement.health_override if live else str(health)
         rows.append(
             {
                 "row_id": engagement.id,
                 "new_health": str(health),
                 "new_reasons": reasons,
-                "new_effective": engagement.health_override if live else str(health),
+                "new_effective": effective,
             }
         )
+        if effective != engagement.effective_health:
+            changes.append(change_row(engagement.id, effective, health, now))
     db.session.execute(statement, rows, execution_options={"synchronize_session": False})
+    record_changes(db.session, changes)  # one executemany, like the UPDATE above
 
 
 def refresh_all(*, now: datetime | None = None) -> int:

@@ -12,8 +12,12 @@ from tracker.auth.permissions import Action, can
 from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.schemas.engagement import COST_FIELDS
 from tracker.services import engagement_page
+from tracker.services.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.engagement_queries import get_engagement
+from tracker.services.health_history import HealthStrip, health_strip
 from tracker.services.lifecycle import period_progress
+from tracker.web.cost_burn import burn_summary, cost_burn_svg
+from tracker.web.health_strip import health_strip_svg, strip_summary
 from tracker.web.timeline import timeline_svg
 
 AUDIT_LIMIT = 100
@@ -32,7 +36,13 @@ class EngagementOverview:
     diagram: Markup = Markup("")
     timeline: Markup = Markup("")
     progress: tuple | None = None
-    cost_to_date: Decimal = Decimal("0")
+    cost_to_date: Decimal = Decimal("0")  # left at 0 for who may not see cost
+    burn: CostBurn | None = None  # likewise None
+    burn_svg: Markup = Markup("")
+    burn_text: str = ""
+    strip: HealthStrip | None = None
+    strip_svg: Markup = Markup("")
+    strip_text: str = ""
     can_edit: bool = False
     can_fire: bool = False
     can_view_cost: bool = False
@@ -55,9 +65,9 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
         ),
         timeline=timeline_svg(engagement, milestones, today),
         progress=period_progress(engagement, today),
-        cost_to_date=cost_to_date(engagement, today),
     )
     _set_permissions(overview, actor)
+    _add_pictures(overview, today)
     _add_workflow(overview, actor, today)
     return overview
 
@@ -72,6 +82,22 @@ def _set_permissions(overview: EngagementOverview, actor: User) -> None:
     overview.can_complete_checklist = can(actor, Action.COMPLETE_CHECKLIST, engagement)
 
 
+def _add_pictures(overview: EngagementOverview, today: date) -> None:
+    """The health strip for everyone; cost figures and their picture only for who may see
+    cost (nobody else's page carries any of them)."""
+    engagement = overview.engagement
+    overview.strip = health_strip(engagement)
+    overview.strip_svg = health_strip_svg(overview.strip)
+    overview.strip_text = strip_summary(overview.strip)
+    if not overview.can_view_cost:
+        return
+    overview.cost_to_date = cost_to_date(engagement, today)
+    overview.burn = cost_burn(engagement, today)
+    if overview.burn is not None:
+        overview.burn_svg = cost_burn_svg(overview.burn, engagement.currency)
+        overview.burn_text = burn_summary(overview.burn, engagement.currency)
+
+
 def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:
     """The diagram and the transitions this user may (or may not yet) fire."""
     from tracker.services import transitions
@@ -80,13 +106,3 @@ def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> Non
     overview.diagram = Markup(transitions.diagram_svg(engagement))
     if overview.can_fire and not engagement.is_closed:
         overview.options = transitions.available_transitions(actor, engagement.id, today=today)
-
-
-def cost_to_date(engagement: Engagement, today: date) -> Decimal:
-    """Monthly cost times the months since the trial started (paid time), up to closing."""
-    if engagement.trial_start is None:
-        return Decimal("0")
-    end = engagement.closed_at.date() if engagement.closed_at else today
-    days = max(0, (end - engagement.trial_start).days)
-    months = Decimal(days) / Decimal("30.4375")
-    return (engagement.monthly_cost or Decimal("0")) * months

@@ -1,0 +1,161 @@
+"""Health over time: the one writer of `health_change` rows, and the strip's days read back.
+
+Every writer of the cached effective health on the engagement row records here, in the
+same transaction, only when the value actually changes: the ORM path (any service whose
+flush moves `effective_health`, through the mapper hook in models.engagement) by
+`record_after_flush`, and the set-based refresh (`health.store_health`) by calling
+`record_changes` with its rows. Both end in one INSERT … executemany. Why: docs/adr/0170.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, insert, inspect, select
+
+from tracker.core import clock
+from tracker.extensions import db
+from tracker.models import Engagement, HealthChange
+
+STRIP_DAYS = 90
+UNKNOWN = "unknown"  # no record yet: before the engagement existed or before history began
+INSERT = insert(HealthChange.__table__)
+
+
+def change_row(engagement_id: int, effective: str, health: str, at: datetime) -> dict:
+    """One history row, as `record_changes` takes it."""
+    return {
+        "engagement_id": engagement_id,
+        "changed_at": at,
+        "effective_health": str(effective),
+        "health": str(health),
+    }
+
+
+def record_changes(session, rows: Iterable[dict]) -> int:
+    """Insert these history rows with one executemany (no commit); returns how many."""
+    rows = list(rows)
+    if rows:
+        session.execute(INSERT, rows)
+    return len(rows)
+
+
+def record_after_flush(session, flush_context) -> None:
+    """After a flush: a row for each new engagement, and for each whose effective health
+    the flush changed (the mapper hook has set it before the UPDATE). Session listener."""
+    now = clock.now()
+    rows = []
+    for engagement in (*session.new, *session.dirty):
+        if isinstance(engagement, Engagement) and _effective_changed(engagement):
+            rows.append(
+                change_row(engagement.id, engagement.effective_health, engagement.health, now)
+            )
+    record_changes(session, rows)
+
+
+def _effective_changed(engagement: Engagement) -> bool:
+    state = inspect(engagement)
+    if state.deleted or state.was_deleted:
+        return False
+    history = state.attrs.effective_health.history
+    if not history.added:
+        return False  # set to the value it had (the hook sets it on every update)
+    return not history.deleted or history.deleted[0] != history.added[0]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive days with one effective health: from `start`, `days` long."""
+
+    health: str
+    start: date
+    days: int
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+
+@dataclass(frozen=True)
+class HealthStrip:
+    """The last STRIP_DAYS days, oldest first, as run-length segments, and their totals."""
+
+    first: date
+    last: date
+    segments: tuple[Segment, ...]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Days per health, in the order first seen (green/amber/red/unknown)."""
+        found: dict[str, int] = {}
+        for segment in self.segments:
+            found[segment.health] = found.get(segment.health, 0) + segment.days
+        return found
+
+    @property
+    def today(self) -> str:
+        return self.segments[-1].health
+
+
+def health_strip(engagement: Engagement, now: datetime | None = None) -> HealthStrip:
+    """The effective health in force on each of the last 90 days (one query).
+
+    A day shows the value in force at its end; the last day is today and shows what the
+    page shows now (`Engagement.health_at`, a live override included, even before the
+    scheduler has caught an expiry up). A closed engagement's strip ends on its closing day.
+    """
+    now = now or clock.now()
+    closed = engagement.closed_at
+    last = closed.date() if closed is not None else now.date()
+    first = last - timedelta(days=STRIP_DAYS - 1)
+    changes = _changes_since(engagement.id, first, last)
+    days = _day_values(changes, first, last)
+    if closed is None:
+        days[-1] = engagement.health_at(now)
+    return HealthStrip(first, last, _runs(days, first))
+
+
+def _changes_since(engagement_id: int, first: date, last: date) -> list[tuple[date, str]]:
+    """(day, effective health) of each change from the one in force on `first` on."""
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    table = HealthChange.__table__
+    before = (
+        select(func.max(table.c.changed_at))
+        .where(table.c.engagement_id == engagement_id, table.c.changed_at < start)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(table.c.changed_at, table.c.effective_health)
+        .where(
+            table.c.engagement_id == engagement_id,
+            table.c.changed_at >= func.coalesce(before, start),
+        )
+        .order_by(table.c.changed_at, table.c.id)
+    )
+    return [(at.date(), health) for at, health in rows if at.date() <= last]
+
+
+def _day_values(changes: list[tuple[date, str]], first: date, last: date) -> list[str]:
+    """The value in force at the end of each day, UNKNOWN before the first record."""
+    values, current, index = [], UNKNOWN, 0
+    day = first
+    while day <= last:
+        while index < len(changes) and changes[index][0] <= day:
+            current = changes[index][1]
+            index += 1
+        values.append(current)
+        day += timedelta(days=1)
+    return values
+
+
+def _runs(days: list[str], first: date) -> tuple[Segment, ...]:
+    segments: list[Segment] = []
+    for offset, health in enumerate(days):
+        if segments and segments[-1].health == health:
+            last = segments[-1]
+            segments[-1] = Segment(health, last.start, last.days + 1)
+        else:
+            segments.append(Segment(health, first + timedelta(days=offset), 1))
+    return tuple(segments)
