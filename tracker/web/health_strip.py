@@ -78,7 +78,7 @@ def health_strip_svg(strip: HealthStrip) -> Markup:
         x += width
     label = strip_label(strip)
     return Markup(
-        f'<svg class="health-strip" viewBox="0 0 {x} {HEIGHT}" role="img" '
+        f'<svg class="health-strip" viewBox="0 0 {x} {HEIGHT}" role="img"'
         f' aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(label)}</title>{''.join(drawn)}</svg>"
     )
