@@ -17,6 +17,7 @@ from tracker.models import (
     Artifact,
     AuditEvent,
     Engagement,
+    HealthChange,
     Milestone,
     MilestoneUpdate,
     OutboxEmail,
@@ -31,7 +32,7 @@ from tracker.services.subscriptions import unsubscribe_token
 
 RICH_STATES = ("extension", "knowledge_transfer")  # every kind of child row exists there
 PER_ENGAGEMENT = {"milestones": Milestone, "ADRs": Adr, "shadows": ShadowAssignment}
-PER_ENGAGEMENT |= {"audit events": AuditEvent}
+PER_ENGAGEMENT |= {"audit events": AuditEvent, "health changes": HealthChange}
 
 
 def _one_per_count(rows) -> list[int]:
@@ -134,6 +135,7 @@ def sizes(app, provider: str) -> dict[str, int]:
         "ADR revisions": select(func.count(AdrRevision.id)),
         "milestone updates": select(func.count(MilestoneUpdate.id)),
         "audit events": select(func.count(AuditEvent.id)),
+        "health changes": select(func.count(HealthChange.id)),
     }
     with app.app_context():
         found = {name: db.session.scalar(query) for name, query in counted.items()}

@@ -407,6 +407,10 @@ def _after_seed_hooks(today: date) -> None:
         getattr(importlib.import_module(module_name), function)(today)
     db.session.commit()
     # Health is cached on each engagement; compute it once so the first dashboard is right.
+    from tracker.demo.health_history import seed as seed_health_history
     from tracker.services.health import refresh_all
 
     refresh_all()
+    # Loaded at once, the engagements have no past: give each a plausible one (a strip).
+    seed_health_history(today)
+    db.session.commit()

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, text
 
 from tracker.auth.passwords import hash_password
 from tracker.core import clock
+from tracker.demo.health_history import add_history
 from tracker.demo.scale_data.bulk import insert_plans
 from tracker.demo.scale_data.plans import FIRST, LAST, People, build_plan
 from tracker.extensions import db
@@ -51,7 +52,8 @@ def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
         db.session.commit()
     added = max(0, n - existing)
     if added:
-        _cache_health(people, today)
+        judged = _cache_health(people, today)
+        add_history(judged, today)
         _cache_readiness(people)
         # Planner statistics for the loaded tables (autovacuum would do it later on
         # PostgreSQL; SQLite never does): without them SQLite counts a page's overdue
@@ -81,7 +83,7 @@ def _analyze() -> None:
         db.session.commit()
 
 
-def _cache_health(people: People, today: date) -> None:
+def _cache_health(people: People, today: date) -> list[int]:
     """Bulk INSERTs skip the services: judge the generated rows once, as the app would."""
     from tracker.services.health import store_health
 
@@ -94,6 +96,7 @@ def _cache_health(people: People, today: date) -> None:
     for start in range(0, len(missing), 500):
         store_health(missing[start : start + 500], now)
     db.session.commit()
+    return list(missing)
 
 
 def _cache_readiness(people: People) -> None:
