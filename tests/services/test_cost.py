@@ -17,13 +17,18 @@ def _rate(engagement) -> Decimal:
     return engagement.monthly_cost / DAYS_PER_MONTH
 
 
+def _whole(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal(1))
+
+
 def test_a_trial_is_costed_over_its_days_and_spent_so_far_equals_cost_to_date(app, ctx):
     engagement, _, _ = trial_engagement(TODAY, trial_day=40)
     burn = cost_burn(engagement, TODAY)
     assert (burn.label, burn.days_total, burn.days_elapsed) == ("Trial", 90, 40)
-    assert burn.expected == _rate(engagement) * 90
-    assert burn.spent == burn.expected_to_date == _rate(engagement) * 40
-    assert burn.before == 0 and burn.spent == burn.cost_to_date == cost_to_date(engagement, TODAY)
+    assert burn.expected == _whole(_rate(engagement) * 90)
+    assert burn.spent == burn.expected_to_date == _whole(_rate(engagement) * 40)
+    assert burn.before == 0 and burn.spent == burn.cost_to_date
+    assert burn.cost_to_date == _whole(cost_to_date(engagement, TODAY))
     assert burn.overrun == 0
 
 
@@ -55,7 +60,7 @@ def test_a_period_past_its_end_shows_the_overrun(app, ctx):
     engagement, _, _ = trial_engagement(TODAY, trial_day=100)
     burn = cost_burn(engagement, TODAY)
     assert burn.days_elapsed == 100 and burn.expected_to_date == burn.expected
-    assert abs(burn.overrun - _rate(engagement) * 10) < Decimal("0.000001")
+    assert abs(burn.overrun - _rate(engagement) * 10) <= 1
 
 
 def test_an_extension_counts_what_came_before_it_separately(app, ctx):
@@ -66,8 +71,8 @@ def test_an_extension_counts_what_came_before_it_separately(app, ctx):
     db.session.commit()
     burn = cost_burn(engagement, TODAY)
     assert (burn.start, burn.days_total, burn.days_elapsed) == (engagement.period_start, 60, 30)
-    assert burn.before == _rate(engagement) * 100
-    assert abs(burn.before + burn.spent - burn.cost_to_date) < Decimal("0.000001")
+    assert abs(burn.before - _rate(engagement) * 100) <= 1
+    assert burn.before + burn.spent == burn.cost_to_date  # exactly: the page's figures add up
 
 
 def test_a_hold_stops_the_picture_not_the_cost_and_resuming_keeps_the_rule(app, ctx):
@@ -81,7 +86,7 @@ def test_a_hold_stops_the_picture_not_the_cost_and_resuming_keeps_the_rule(app, 
     transitions.fire(owner, engagement.id, "resume", {})
     burn = cost_burn(engagement, later)
     assert burn.days_total == 100  # the trial's end moved on by the 10 days on hold
-    assert burn.spent == burn.cost_to_date == _rate(engagement) * 30
+    assert burn.spent == burn.cost_to_date == _whole(_rate(engagement) * 30)
 
 
 def test_a_closed_engagement_has_no_burn(app, ctx):

@@ -18,9 +18,10 @@ from tracker.models import Engagement, HealthChange
 from tracker.services.health_history import change_row, record_changes
 
 HISTORY_DAYS = 120
-RUN_DAYS = {"green": (8, 30), "amber": (3, 12), "red": (2, 6)}
-NEXT = {"green": ("amber", "amber", "amber", "red"), "amber": ("green", "green", "red")}
-NEXT["red"] = ("amber", "green")
+RUN_DAYS = {"green": (14, 40), "amber": (4, 14), "red": (3, 7)}
+# Mostly green; an amber spell usually recovers; red is rarer and passes through amber.
+NEXT = {"green": ("amber",) * 5 + ("red",), "amber": ("green",) * 3 + ("red",)}
+NEXT["red"] = ("amber", "amber", "green")
 
 
 def seed(today: date) -> None:
@@ -49,7 +50,7 @@ def _story(engagement: Engagement, today: date) -> list[dict]:
     began = engagement.discovery_start or engagement.created_at.date()
     day = max(began, end - timedelta(days=HISTORY_DAYS))
     rng = random.Random(engagement.id * 7919 + day.toordinal())
-    settle = end - timedelta(days=rng.randint(1, 4))  # when the current value set in
+    settle = end - timedelta(days=rng.randint(4, 12))  # when the current value set in
     rows, health = [], "green"
     while day < settle:
         rows.append(change_row(engagement.id, health, health, _noon(day)))
@@ -57,5 +58,5 @@ def _story(engagement: Engagement, today: date) -> list[dict]:
         health = rng.choice(NEXT[health])
     final, derived = engagement.effective_health, engagement.health
     if not rows or rows[-1]["effective_health"] != final:
-        rows.append(change_row(engagement.id, final, derived, _noon(min(max(day, settle), end))))
+        rows.append(change_row(engagement.id, final, derived, _noon(max(settle, began))))
     return rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from tracker.models import Engagement
 from tracker.services import lifecycle
@@ -38,8 +38,8 @@ def _accrued(engagement: Engagement, start: date, end: date) -> Decimal:
 class CostBurn:
     """The running period's spend: what it is expected to cost, and what it has so far.
 
-    Amounts are within the period; `before` is what was spent before it began, so
-    `before + spent == cost_to_date`.
+    Amounts are within the period, in whole currency units; `before` is what was spent
+    before it began, so `before + spent == cost_to_date` exactly as the page prints them.
     """
 
     label: str  # the period's label ("Trial", "Extension")
@@ -68,7 +68,8 @@ def cost_burn(engagement: Engagement, today: date) -> CostBurn | None:
     total = max(1, (period.end - period.start).days)
     elapsed = max(0, (today - period.start).days)
     rate = (engagement.monthly_cost or Decimal("0")) / DAYS_PER_MONTH
-    expected = rate * total
+    spent = _whole(_accrued(engagement, period.start, today))
+    so_far = _whole(cost_to_date(engagement, today))
     return CostBurn(
         label=period.label,
         start=period.start,
@@ -76,9 +77,14 @@ def cost_burn(engagement: Engagement, today: date) -> CostBurn | None:
         today=today,
         days_total=total,
         days_elapsed=elapsed,
-        before=_accrued(engagement, engagement.trial_start, period.start),
-        expected=expected,
-        expected_to_date=min(expected, _accrued(engagement, period.start, today)),
-        spent=_accrued(engagement, period.start, today),
-        cost_to_date=cost_to_date(engagement, today),
+        before=so_far - spent,  # whole units, so the page's figures add up exactly
+        expected=_whole(rate * total),
+        expected_to_date=_whole(rate * min(elapsed, total)),
+        spent=spent,
+        cost_to_date=so_far,
     )
+
+
+def _whole(amount: Decimal) -> Decimal:
+    """Whole currency units, rounded as the money filter rounds (half to even)."""
+    return amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
