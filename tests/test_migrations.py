@@ -36,3 +36,35 @@ def test_upgrade_head_matches_models_and_downgrade_base_empties(backend, tmp_pat
         tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_0011_backfills_one_history_row_per_engagement_from_its_cached_health(
+    backend, tmp_path, request
+):
+    from sqlalchemy import select, text
+
+    from tests.factories import make_engagement, make_user
+    from tracker.models import HealthChange
+
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
+    )
+    with app.app_context():
+        upgrade()
+        engagement = make_engagement(make_user("manager"))
+        engagement_id = engagement.id
+        db.session.execute(text("UPDATE engagement SET effective_health = 'red'"))
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0010")  # the history is dropped; the engagement stays
+        upgrade(revision="0011")
+        rows = db.session.execute(
+            select(HealthChange.engagement_id, HealthChange.effective_health, HealthChange.health)
+        ).all()
+        assert [tuple(r) for r in rows] == [(engagement_id, "red", "green")]
+        assert db.session.scalar(select(HealthChange.changed_at)).tzinfo is not None
+        db.session.remove()
+        db.engine.dispose()
