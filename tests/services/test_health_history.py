@@ -176,3 +176,16 @@ def test_the_strip_is_read_with_one_query_however_long_the_history(app, ctx, sta
     strip = health_strip(engagement)
     assert statements.all == 1
     assert len(strip.segments) == 89  # a run a day: every day up to yesterday flipped
+
+
+def test_a_closed_engagement_strip_ends_on_its_closing_day_with_its_last_record(app, ctx):
+    frozen(app, NOW - timedelta(days=40))
+    manager = make_user("manager")
+    engagement = make_engagement(manager)
+    health.override_health(manager, engagement.id, "amber", "Wrapping up", None)
+    engagement.closed_at = NOW - timedelta(days=10)
+    db.session.commit()
+    frozen(app, NOW)
+    strip = health_strip(engagement)
+    assert strip.last == (NOW - timedelta(days=10)).date()
+    assert [(s.health, s.days) for s in strip.segments] == [(UNKNOWN, 59), ("amber", 31)]
