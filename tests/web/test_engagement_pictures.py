@@ -82,3 +82,20 @@ def test_the_strip_ends_on_the_health_the_card_shows(app, client, auth, trial, o
     assert sum(d for _, d in days) == 90
     caption = html.split('data-testid="health-strip"')[1].split("</figure>")[0]
     assert "Last 90 days:" in caption and "Not recorded" in caption
+
+
+def test_a_closed_engagement_says_when_cost_stopped_and_its_strip_ends_there(
+    app, client, auth, trial
+):
+    with app.app_context():
+        from tracker.models import Engagement
+
+        engagement = db.session.get(Engagement, trial["id"])
+        engagement.closed_at = datetime.now(UTC) - timedelta(days=2)
+        db.session.commit()
+    auth.login(trial["owner"])
+    html = client.get(f"/engagements/{trial['id']}").get_data(as_text=True)
+    figure = html.split('data-testid="cost-burn"')[1].split("</figure>")[0]
+    assert "<svg" not in figure and "Closed: cost stopped on " in figure
+    strip = html.split('data-testid="health-strip"')[1].split("</figure>")[0]
+    assert "Closed " in strip and "Today" not in strip
