@@ -7,12 +7,14 @@ from html import escape
 
 from .definition import Definition
 
-COL_W, BOX_W, BOX_H, ROW_GAP, MARGIN, TOP = 178, 110, 48, 64, 16, 64
+COL_W, BOX_W, BOX_H, ROW_GAP, MARGIN, TOP = 168, 110, 48, 64, 16, 64
 FILL, STROKE, TEXT = "#f8fafc", "#475569", "#0f172a"
 CURRENT_FILL, CURRENT_STROKE = "#fde68a", "#b45309"
-LABEL_FONT = 12  # edge labels; the page draws the diagram at its own size, so 12 CSS px
-CHAR_W = 7.0  # a generous average glyph width at LABEL_FONT (no font metrics here)
-LINE = 14.5  # edge-label line height
+# Edge labels and notes at 13: a laptop page draws the diagram at no less than about
+# 0.9 of its size (a min-width in app.css), so they stay at 11 CSS px or more.
+LABEL_FONT = NOTE_FONT = 13
+CHAR_W = 7.4  # a generous average glyph width at LABEL_FONT (no font metrics here)
+LINE = 15.5  # edge-label line height
 STEP = 4.0  # how far a label moves per try when its first place is taken
 REACH = 120.0  # how far up or down a label may move before it goes sideways or under all
 
@@ -152,13 +154,15 @@ class PlacedLabel:
     def rect(self) -> tuple[float, float, float, float]:
         return self.label.rect(self.dy, self.dx)
 
-    def svg(self) -> list[str]:
-        return [
+    def svg(self) -> str:
+        """One group per label (its lines), so a browser can measure the label as a block."""
+        lines = "".join(
             f'<text class="label" x="{self.label.x + self.dx:.1f}" '
             f'y="{self.label.first + self.dy + k * LINE:.1f}" text-anchor="middle" '
             f'font-size="{LABEL_FONT}" fill="#334155">{escape(line)}</text>'
             for k, line in enumerate(self.label.lines)
-        ]
+        )
+        return f'<g class="edge-label">{lines}</g>'
 
 
 def place_labels(labels: list[Label], boxes: dict[str, Box], width: float) -> list[PlacedLabel]:
@@ -282,10 +286,11 @@ def render_svg(defn, columns, labels: dict, notes: list[str], current: str | Non
     lowest = max([floor] + [rect[3] for rect in layout.label_rects()])
     states = [_state_svg(defn, name, box, current) for name, box in boxes.items()]
     note_top = lowest + 32
-    height = note_top + 18 * len(notes) + MARGIN
+    height = note_top + 20 * len(notes) + MARGIN
     title = escape(f"{defn.title} (v{defn.version})")
     note_svg = [
-        f'<text x="{MARGIN}" y="{note_top + 18 * i:.1f}" font-size="12" fill="#334155">{n}</text>'
+        f'<text class="note" x="{MARGIN}" y="{note_top + 20 * i:.1f}" font-size="{NOTE_FONT}" '
+        f'fill="#334155">{n}</text>'
         for i, n in enumerate(notes)
     ]
     return "\n".join(
@@ -302,7 +307,7 @@ def render_svg(defn, columns, labels: dict, notes: list[str], current: str | Non
             f'fill="{TEXT}">{title}</text>',
             *layout.edges,
             *states,
-            *[line for placed in layout.labels for line in placed.svg()],
+            *[placed.svg() for placed in layout.labels],
             *note_svg,
             "</svg>",
         ]
