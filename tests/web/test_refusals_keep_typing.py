@@ -307,3 +307,80 @@ def test_a_gated_transition_keeps_the_typed_inputs(client, app, sign_in, post):
     assert "requirement(s) are not met yet" in form and "data-collapsed" not in form
     with app.app_context():
         assert db.session.get(Engagement, engagement_id).state == "discovery"
+
+
+ENGAGEMENT_PAGE_FORMS = {
+    "add milestone": (
+        "/engagements/{engagement}/milestones",
+        {
+            "milestone-title": "Backtest typed",
+            "milestone-due_date": "",
+            "milestone-success_criteria": "Typed criteria",
+        },
+        "milestone",
+        ['value="Backtest typed"', "Typed criteria</textarea>"],
+        "milestone-due_date",
+    ),
+    "add team member": (
+        "/engagements/{engagement}/members",
+        {
+            "member-name": "Rita Typed",
+            "member-email": "not-an-email",
+            "member-role": "ml_engineer",
+            "member-is_external": "y",
+            "member-allocation": "60",
+            "member-areas": "serving, alerts",
+        },
+        "member",
+        ['value="Rita Typed"', 'value="not-an-email"', 'value="serving, alerts"', 'value="60"'],
+        "member-email",
+    ),
+    "health override": (
+        "/engagements/{engagement}/health",
+        {"health-health": "amber", "health-note": "Sponsor typed", "health-until": ""},
+        "health",
+        ["Sponsor typed</textarea>", '<option selected value="amber">'],
+        "health-until",
+    ),
+    "milestone status update": (
+        "/milestones/{milestone}/update",
+        {
+            "m{milestone}-status": "at_risk",
+            "m{milestone}-note": "Typed update note",
+            "m{milestone}-evidence": "not a link",
+        },
+        "m{milestone}",
+        ["Typed update note</textarea>", 'value="not a link"'],
+        "m{milestone}-evidence",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ENGAGEMENT_PAGE_FORMS, ids=list(ENGAGEMENT_PAGE_FORMS))
+def test_a_refused_engagement_page_form_keeps_what_was_typed(client, app, trial, post, case):
+    url, data, prefix, kept, field = ENGAGEMENT_PAGE_FORMS[case]
+    ids = {"engagement": trial["engagement"], "milestone": trial["milestone"]}
+    data = {k.format(**ids): v for k, v in data.items()}
+    response = post(url.format(**ids), data, prefix=prefix.format(**ids))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422, case
+    for snippet in kept:
+        assert snippet in html, (case, snippet)
+    assert f'data-field="{field.format(**ids)}"' in html, case
+
+
+def test_refused_admin_and_account_forms_keep_what_was_typed(client, app, sign_in, post):
+    """The webhook, organisation and API-token forms: 422 with the typed values back."""
+    sign_in("admin")
+    hook = post(
+        "/admin/webhooks",
+        {"url": "ftp://hooks.example/x", "description": "Typed hook", "events": ["ping"]},
+    )
+    assert hook.status_code == 422
+    assert 'value="Typed hook"' in hook.get_data(as_text=True)
+    organisation = post("/admin/providers", {"name": "", "website": "https://typed.example"})
+    assert organisation.status_code == 422
+    assert 'value="https://typed.example"' in organisation.get_data(as_text=True)
+    token = post("/tokens", {"name": "x" * 101})
+    assert token.status_code == 422
+    assert f'value="{"x" * 101}"' in token.get_data(as_text=True)
