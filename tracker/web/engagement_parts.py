@@ -50,7 +50,7 @@ def complete_item(item_id: int):
         )
     except ValidationFailed as error:  # a bound item while its fact is false
         flash(error.message, "error")
-        return _back(_visible(ChecklistItem, item_id).engagement_id, f"#checklist-{item_id}")
+        return render_engagement(_visible(ChecklistItem, item_id).engagement_id, status=422)
     flash(f"'{item.title}' marked {form.status.data.replace('_', ' ')}.", "success")
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
@@ -68,7 +68,7 @@ def reopen_item(item_id: int):
         item = checklist_service.reopen_item(current_user, item_id, note=form.note.data or "")
     except ValidationFailed as error:  # a bound item while its fact holds
         flash(error.message, "error")
-        return _back(_visible(ChecklistItem, item_id).engagement_id, f"#checklist-{item_id}")
+        return render_engagement(_visible(ChecklistItem, item_id).engagement_id, status=422)
     flash(f"'{item.title}' reopened.", "success")
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
