@@ -35,6 +35,9 @@ class Receiver:
                 with receiver.lock:
                     receiver.connections += 1
                 super().setup()
+                # headers and body are two writes: without this, Nagle holds the body
+                # until the client's delayed ACK (~40 ms per request)
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_POST(self):  # noqa: N802  (http.server's naming)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
