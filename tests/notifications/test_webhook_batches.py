@@ -251,3 +251,12 @@ def test_a_clean_stop_records_what_was_sent_and_releases_the_rest(make_app, rece
         assert deliver_due(clock.now()) == 20 - sent  # released at once, not after the lease
     counts = Counter(receiver.ids())
     assert len(counts) == 20 and max(counts.values()) == 1
+
+
+def test_a_url_http_client_cannot_use_is_that_row_s_error_not_the_batch_s(make_app):
+    app = make_app()
+    with app.app_context():
+        connections = Connections(1.0, allow_private=True)
+        outcome = connections.post("http://127.0.0.1:99999/x", {}, b"{}")
+    assert outcome.error.startswith("ValueError") and outcome.retryable
+    assert connections.opened == 0

@@ -122,12 +122,13 @@ class Connections:
         again at once on a new connection (same headers, so the same `webhook-id`); the
         same trouble on a fresh connection is the attempt's outcome.
         """
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname, parts.port)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         started = time.monotonic()
         outcome = Outcome()
+        key = None
         try:
+            parts = urlsplit(url)
+            key = (parts.scheme, parts.hostname, parts.port)  # .port: ValueError if bad
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             reused = key in self.open
             try:
                 response = self._request(key, path, headers, body)
