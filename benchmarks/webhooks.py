@@ -7,7 +7,8 @@ In one run, against one receiver (tests/support/webhooks.py: a threaded http.ser
 speaking HTTP/1.1 with keep-alive) on loopback, in a process of its own so that it does
 not share the GIL with the sender:
 - floor: the same number of signed POSTs (same body size and headers) sent by a bare
-  `http.client` loop over one kept-alive connection, no database at all;
+  `http.client` loop over one kept-alive connection, no database at all, measured
+  before and after the delivery (the mean is the floor; the machine is shared);
 - delivery: `count` due deliveries to one endpoint → `deliver_due` (claim batches, read,
   sign, POST over the step's connection, one commit per batch), deliveries per second.
 Without --database a fresh SQLite file is used; 'postgres' starts a throwaway cluster.
@@ -156,12 +157,13 @@ def _run(args, workdir: Path, url: str) -> None:
             db.session.commit()
             sample = webhooks.envelope("engagement.created", {"engagement": {"id": 1}}, clock.now())
             body = json.dumps(sample, separators=(",", ":"), sort_keys=True).encode()
-            floor = _floor(receiver, args.count, body)
+            before = _floor(receiver, args.count, body)
             receiver.ask("clear")
             start = time.perf_counter()
             delivered = module.deliver_due(clock.now())
             elapsed = time.perf_counter() - start
-        received, distinct, connections = receiver.ask("stats")
+            received, distinct, connections = receiver.ask("stats")
+            after = _floor(receiver, args.count, body)  # the machine is shared: bracket it
     finally:
         receiver.stop()
     rate = delivered / elapsed
@@ -169,7 +171,11 @@ def _run(args, workdir: Path, url: str) -> None:
     which = args.module or "tracker/notifications/webhook_delivery.py"
     print(f"database: {backend}, deliveries: {args.count}, WEBHOOK_BATCH: {args.batch}")
     print(f"module: {which}")
-    print(f"floor (bare http.client, one keep-alive connection): {floor:,.0f} requests/s")
+    floor = (before + after) / 2
+    print(
+        f"floor (bare http.client, one keep-alive connection): {floor:,.0f} requests/s"
+        f" (before {before:,.0f}, after {after:,.0f})"
+    )
     print(
         f"deliver_due: {delivered} delivered, {received} received ({distinct} distinct "
         f"webhook-ids) over {connections} connection(s) in {elapsed:.2f} s"
