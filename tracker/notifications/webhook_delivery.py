@@ -34,13 +34,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload
 
 from tracker.core import claims, clock, failures
 from tracker.core.claims import drain_batches
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
-from tracker.models import User, WebhookDelivery, WebhookEndpoint
+from tracker.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tracker.services import outbox
 from tracker.services.webhooks import check_target, signature_header
 
@@ -243,17 +242,41 @@ class Target:
     created_at: datetime
 
 
-def _target(delivery: WebhookDelivery) -> Target:
-    e = delivery.endpoint
-    return Target(
-        e.id, e.url, e.secret, e.previous_secret, e.previous_secret_until, e.is_enabled,
-        e.failing_since, e.created_by_id, delivery.message_id, delivery.attempts,
-        delivery.created_at,
-    )  # fmt: skip
+# What a batch reads: plain columns, no ORM objects (nothing to keep in step with the
+# claim, which was written on another connection).
+_E, _D = WebhookEndpoint, WebhookDelivery
+_COLUMNS = (
+    _E.id,
+    _E.url,
+    _E.secret,
+    _E.previous_secret,
+    _E.previous_secret_until,
+    _E.is_enabled,
+    _E.failing_since,
+    _E.created_by_id,
+    _D.message_id,
+    _D.attempts,
+    _D.created_at,
+)  # Target's fields, in order
 
 
-def _body(delivery: WebhookDelivery) -> bytes:
-    return json.dumps(delivery.event.payload, separators=(",", ":"), sort_keys=True).encode()
+def _work(ids: list[int], worker: str) -> list[tuple[int, Target, bytes]]:
+    """The batch's pending rows still claimed by `worker`, in due order: (id, target, body)."""
+    rows = db.session.execute(
+        select(_D.id, WebhookEvent.payload, *_COLUMNS)
+        .join(_E, _E.id == _D.endpoint_id)
+        .join(WebhookEvent, WebhookEvent.id == _D.event_id)
+        .where(_D.id.in_(ids), _D.claimed_by == worker, _D.status == "pending")
+        .order_by(_D.next_attempt_at, _D.id)
+    ).all()
+    return [
+        (
+            row[0],
+            Target(*row[2:]),
+            json.dumps(row[1], separators=(",", ":"), sort_keys=True).encode(),
+        )
+        for row in rows
+    ]
 
 
 @dataclass
@@ -282,16 +305,7 @@ def _deliver_batch(
     ids: list[int], worker: str, *, now: datetime, connections: Connections, lease: timedelta
 ) -> int:
     """Send one claimed batch in order, then record every outcome with one commit."""
-    rows = db.session.scalars(
-        select(WebhookDelivery)
-        .options(joinedload(WebhookDelivery.endpoint), joinedload(WebhookDelivery.event))
-        .where(WebhookDelivery.id.in_(ids), WebhookDelivery.claimed_by == worker)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        # The claim was written on another connection: copies already in this session's
-        # identity map would still show the old claimant.
-        .execution_options(populate_existing=True)
-    ).all()
-    work = [(row.id, _target(row), _body(row)) for row in rows if row.status == "pending"]
+    work = _work(ids, worker)
     db.session.rollback()  # hold no transaction (or SQLite lock) during the HTTP requests
     results = _Results()
     endpoints = _Endpoints()
