@@ -109,6 +109,8 @@ def test_500_429_410_timeout_and_drops_are_per_row_and_the_rest_is_delivered(mak
     for retried in (d[1], d[3], d[6], d[7]):
         assert retried.next_attempt_at > started and retried.delivered_at is None
     assert failed.count == 5  # 500, 429, 410, the timeout, the drop on a fresh connection
+    assert failed.reasons[0].endswith("HTTP 500 (retried later)")
+    assert failed.reasons[2].endswith("HTTP 410 (given up)")
     assert len(commits) == 2  # the claim and the batch's outcomes
     counts = Counter(receiver.ids())
     assert counts[d[9].message_id] == 2  # the drop's immediate retry: same webhook-id

@@ -269,14 +269,11 @@ def _work(ids: list[int], worker: str) -> list[tuple[int, Target, bytes]]:
         .where(_D.id.in_(ids), _D.claimed_by == worker, _D.status == "pending")
         .order_by(_D.next_attempt_at, _D.id)
     ).all()
-    return [
-        (
-            row[0],
-            Target(*row[2:]),
-            json.dumps(row[1], separators=(",", ":"), sort_keys=True).encode(),
-        )
-        for row in rows
-    ]
+    return [(row[0], Target(*row[2:]), _body(row[1])) for row in rows]
+
+
+def _body(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
 @dataclass
@@ -326,7 +323,8 @@ def _deliver_batch(
             values = _result_values(target, outcome, at)
             if not outcome.delivered:
                 gave_up = " (given up)" if values.get("status") == "failed" else " (retried later)"
-                failures.record("webhook delivery", row_id, f"{outcome.error}{gave_up}")
+                reason = outcome.error or f"HTTP {outcome.status}"  # a reply has no error
+                failures.record("webhook delivery", row_id, f"{reason}{gave_up}")
             results.add(row_id, values)
             endpoints.track(target, outcome, at)
             remaining.remove(row_id)
