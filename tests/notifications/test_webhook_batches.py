@@ -86,6 +86,29 @@ def test_a_batch_goes_over_one_connection_and_is_recorded_with_one_commit(make_a
     assert sorted(receiver.ids()) == sorted(r.message_id for r in rows)
 
 
+def test_interleaved_deliveries_to_two_hosts_keep_one_connection_each(make_app, receiver):
+    other = Receiver()
+    try:
+        app = make_app(WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
+        with app.app_context():
+            admin = make_user("admin")
+            hooks = [
+                webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})
+                for url in (receiver.url, other.url)
+            ]
+            connection = db.session.connection()
+            for n in range(10):  # each event owed to both: the batch alternates hosts
+                webhooks._write(
+                    connection, "engagement.created", {"n": n}, None, [h.id for h in hooks]
+                )
+            db.session.commit()
+            assert deliver_due(clock.now()) == 20
+    finally:
+        other.stop()
+    assert (len(receiver.requests), len(other.requests)) == (10, 10)
+    assert (receiver.connections, other.connections) == (1, 1)
+
+
 def test_500_429_410_timeout_and_drops_are_per_row_and_the_rest_is_delivered(make_app, receiver):
     app = make_app(WEBHOOK_ALLOW_PRIVATE_TARGETS=True, WEBHOOK_TIMEOUT=0.5)
     # d0..d10 in order; d9's drop is on a reused connection, so it is sent again at once
