@@ -6,7 +6,7 @@ backoff and jitter for about a day, then the delivery is failed. Other answers (
 redirects) fail it at once. A URL that now resolves to a private address is refused
 before connecting (DNS can change after registration), and a new connection whose peer
 is not a public address is refused too. An endpoint whose deliveries have failed for
-WEBHOOK_DISABLE_AFTER without one success is disabled and its admin mailed.
+three days (DISABLE_AFTER) without one success is disabled and its admin mailed.
 
 Batches (ADR 0167, after the outbox's ADR 0160): `deliver_due` claims WEBHOOK_BATCH rows
 at a time (`claims.drain_batches`), sends them over one HTTP(S) connection per
