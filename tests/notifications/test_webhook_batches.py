@@ -207,17 +207,17 @@ def test_a_connection_to_a_private_peer_is_refused_before_the_request(make_app, 
 
 @pytest.mark.slow
 def test_slow_receiver_two_schedulers_and_a_short_lease_deliver_each_once(pg_app, receiver):
-    # 0.3 s per request, batches of 50 (15 s) and a 10 s lease: the second worker's
-    # batch of 25 is done after 7.5 s and it keeps claiming, so without the renewal (or
+    # 0.3 s per request, batches of 50 (15 s) and a 6 s lease: the second worker's
+    # batch of 25 is done after 7.5 s and it keeps claiming, so without the heartbeat (or
     # renewing only the unsent rows) it would take over the first worker's rows.
     app = pg_app
     app.config.update(
         WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
         WEBHOOK_TIMEOUT=2,
         WEBHOOK_BATCH=50,
-        WEBHOOK_LEASE_SECONDS=1,
+        WEBHOOK_LEASE_SECONDS=6,
     )
-    assert lease_for(app.config).total_seconds() == 10
+    assert lease_for(app.config).total_seconds() == 6
     receiver.delay = 0.3
     with app.app_context():
         _queue(receiver.url, 75)

@@ -11,8 +11,8 @@ three days (DISABLE_AFTER) without one success is disabled and its admin mailed.
 Batches (ADR 0167, after the outbox's ADR 0160): `deliver_due` claims WEBHOOK_BATCH rows
 at a time (`claims.drain_batches`), sends them over one HTTP(S) connection per
 scheme/host/port kept for the whole step, and writes every row's outcome with one
-executemany UPDATE and one commit per batch. The lease (`lease_for`) covers one slow
-attempt and is renewed between attempts for every uncommitted row of the batch; a clean
+executemany UPDATE and one commit per batch. The lease (`lease_for`) is kept by a
+heartbeat thread for every uncommitted row of the batch (ADR 0163); a clean
 stop (`claims.stopping`) records what was sent and releases the rest. A crash before the
 batch's commit means one more attempt for the rows it had sent, with the same
 `webhook-id`, so receivers de-duplicate.
@@ -27,7 +27,7 @@ import logging
 import random
 import ssl
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from urllib.parse import urlsplit
@@ -52,10 +52,6 @@ BACKOFF_CAP = timedelta(hours=4)
 EXCERPT_BYTES = 1024
 DRAIN_BYTES = 64 * 1024  # a longer reply is not read to its end: the connection is closed
 USER_AGENT = "EngagementTracker-Webhooks/1"
-# One attempt's socket operations, each bounded by WEBHOOK_TIMEOUT: noticing a stale
-# kept-alive connection, connecting, sending, the reply's status line and headers, its
-# excerpt. The lease never falls below this many timeouts.
-ATTEMPT_BOUND = 5
 
 
 @dataclass
@@ -83,10 +79,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def lease_for(config) -> timedelta:
-    """The per-row lease: WEBHOOK_LEASE_SECONDS, never shorter than one slow attempt."""
-    seconds = float(config.get("WEBHOOK_LEASE_SECONDS") or 30)
-    timeout = float(config.get("WEBHOOK_TIMEOUT") or 5)
-    return timedelta(seconds=max(seconds, ATTEMPT_BOUND * timeout))
+    """The per-row lease: WEBHOOK_LEASE_SECONDS (at least 2 s), kept by a heartbeat.
+
+    It need not cover one slow attempt: `claims.Heartbeat` renews it every third of
+    itself while a request is in flight (ADR 0163).
+    """
+    return timedelta(seconds=max(float(config.get("WEBHOOK_LEASE_SECONDS") or 15), 2.0))
 
 
 # --- HTTP: kept-alive connections ------------------------------------------------------
@@ -276,28 +274,6 @@ def _body(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-@dataclass
-class _Held:
-    """The batch's rows still leased to this worker, and when their lease was last renewed."""
-
-    ids: set[int]
-    every: float
-    renewed_at: float = field(default_factory=time.monotonic)
-
-
-def _keep_leased(held: _Held, worker: str, lease: timedelta) -> None:
-    """Renew the lease of every uncommitted row of the batch once a third of it has passed.
-
-    Sent rows are renewed too: a sent row whose lease ran out before the batch's commit
-    would be claimed and sent again. A row whose renewal did not match is no longer ours
-    and drops out of `held`. (The one place to swap for a background heartbeat.)
-    """
-    if time.monotonic() - held.renewed_at < held.every:
-        return
-    held.ids = claims.renew(WebhookDelivery, sorted(held.ids), worker, clock.now() + lease)
-    held.renewed_at = time.monotonic()
-
-
 def _deliver_batch(
     ids: list[int], worker: str, *, now: datetime, connections: Connections, lease: timedelta
 ) -> int:
@@ -307,27 +283,28 @@ def _deliver_batch(
     results = _Results()
     endpoints = _Endpoints()
     remaining = [row_id for row_id, _, _ in work]
-    held = _Held(set(remaining), every=lease.total_seconds() / 3)
     checked: dict[str, str | None] = {}  # url -> why it is refused, once per batch
     try:
-        for row_id, target, body in work:
-            if claims.stopping.is_set():
-                break  # clean stop: record what was done, release the rest
-            _keep_leased(held, worker, lease)
-            if row_id not in held.ids:  # lost the lease (should not happen): leave it
+        with claims.Heartbeat(WebhookDelivery, remaining, worker, lease) as heartbeat:
+            for row_id, target, body in work:
+                if claims.stopping.is_set():
+                    break  # clean stop: record what was done, release the rest
+                if not heartbeat.ensure():
+                    break  # the lease could not be kept: send nothing we may not own
+                target = endpoints.current(target)
+                outcome = _attempt(target, body, connections, checked)
+                at = max(now, clock.now())  # back-off from the attempt, not the step's start
+                values = _result_values(target, outcome, at)
+                if not outcome.delivered:
+                    failed = values.get("status") == "failed"
+                    gave_up = " (given up)" if failed else " (retried later)"
+                    reason = outcome.error or f"HTTP {outcome.status}"  # a reply has no error
+                    failures.record("webhook delivery", row_id, f"{reason}{gave_up}")
+                results.add(row_id, values)
+                endpoints.track(target, outcome, at)
                 remaining.remove(row_id)
-                continue
-            target = endpoints.current(target)
-            outcome = _attempt(target, body, connections, checked)
-            at = max(now, clock.now())  # back-off from the attempt, not the step's start
-            values = _result_values(target, outcome, at)
-            if not outcome.delivered:
-                gave_up = " (given up)" if values.get("status") == "failed" else " (retried later)"
-                reason = outcome.error or f"HTTP {outcome.status}"  # a reply has no error
-                failures.record("webhook delivery", row_id, f"{reason}{gave_up}")
-            results.add(row_id, values)
-            endpoints.track(target, outcome, at)
-            remaining.remove(row_id)
+        if heartbeat.lost:
+            log.warning("webhooks: lost the lease on %d rows", len(heartbeat.lost))
     finally:
         results.write(worker)
         endpoints.write()
