@@ -92,6 +92,10 @@ class Config:
     WEBHOOK_ALLOW_PRIVATE_TARGETS = _bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
     WEBHOOK_REQUIRE_HTTPS = _bool("WEBHOOK_REQUIRE_HTTPS", False)
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))
+    # Deliveries claimed, sent over kept-alive connections and committed together (ADR
+    # 0167); the lease is renewed by a heartbeat while the batch is sent (ADR 0163).
+    WEBHOOK_BATCH = int(os.environ.get("WEBHOOK_BATCH", "100"))
+    WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "15"))
     PASSWORD_HASH_FAST = False  # tests only: a cheaper KDF so the suite stays quick
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from html import escape
 
 from .definition import Definition, Transition
-from .svg_layout import layered_columns, render_svg
+from .svg_layout import Layout, lay_out, layered_columns, render_svg
 
 CURRENT_FILL = "#fde68a"
 CURRENT_STROKE = "#b45309"
@@ -75,8 +75,8 @@ def to_dot(defn: Definition, current: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_svg(defn: Definition, current: str | None = None) -> str:
-    """A self-contained SVG (no scripts, no external references) with `current` highlighted."""
+def _svg_parts(defn: Definition) -> tuple[list[list[str]], dict, list[str]]:
+    """Columns, labels per (source, target) edge, and the notes for from-any transitions."""
     columns = layered_columns(defn)
     labels: dict[tuple[str, str], list[str]] = defaultdict(list)
     any_state: list[str] = []
@@ -88,4 +88,16 @@ def to_svg(defn: Definition, current: str | None = None) -> str:
             continue
         labels[(source, target)].append(transition.label)
     notes = [f"From any open state: {escape(text)}" for text in any_state]
-    return render_svg(defn, columns, dict(labels), notes, current)
+    return columns, dict(labels), notes
+
+
+def svg_layout(defn: Definition) -> Layout:
+    """Where to_svg puts the state boxes and edge labels (for checking they stay apart)."""
+    columns, labels, _ = _svg_parts(defn)
+    return lay_out(columns, labels)
+
+
+def to_svg(defn: Definition, current: str | None = None) -> str:
+    """A self-contained SVG (no scripts, no external references) with `current` highlighted."""
+    columns, labels, notes = _svg_parts(defn)
+    return render_svg(defn, columns, labels, notes, current)

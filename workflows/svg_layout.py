@@ -7,11 +7,16 @@ from html import escape
 
 from .definition import Definition
 
-COL_W, BOX_W, BOX_H, ROW_GAP, MARGIN, TOP = 178, 110, 48, 64, 16, 64
+COL_W, BOX_W, BOX_H, ROW_GAP, MARGIN, TOP = 168, 110, 48, 64, 16, 64
 FILL, STROKE, TEXT = "#f8fafc", "#475569", "#0f172a"
 CURRENT_FILL, CURRENT_STROKE = "#fde68a", "#b45309"
-CHAR_W = 5.6  # average glyph width of the 10.5px edge-label font
-LINE = 12.5  # edge-label line height
+# Edge labels and notes at 13: a laptop page draws the diagram at no less than about
+# 0.9 of its size (a min-width in app.css), so they stay at 11 CSS px or more.
+LABEL_FONT = NOTE_FONT = 13
+CHAR_W = 7.4  # a generous average glyph width at LABEL_FONT (no font metrics here)
+LINE = 15.5  # edge-label line height
+STEP = 4.0  # how far a label moves per try when its first place is taken
+REACH = 120.0  # how far up or down a label may move before it goes sideways or under all
 
 
 @dataclass(frozen=True)
@@ -107,17 +112,18 @@ class Label:
     first: float
     lines: tuple[str, ...]
 
-    def rect(self, dy: float = 0) -> tuple[float, float, float, float]:
-        """(left, top, right, bottom) of the text block moved down by dy."""
+    def rect(self, dy: float = 0, dx: float = 0) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) of the text block moved by (dx, dy)."""
         half = max(len(line) for line in self.lines) * CHAR_W / 2 + 2
-        top = self.first + dy - 10
-        return self.x - half, top, self.x + half, top + len(self.lines) * LINE + 2
+        top = self.first + dy - LABEL_FONT
+        bottom = top + (len(self.lines) - 1) * LINE + LABEL_FONT + 4
+        return self.x + dx - half, top, self.x + dx + half, bottom
 
 
 def _label(x: float, y: float, text: str, above: bool = True) -> Label:
     """A label whose block ends just above y (or starts just below it)."""
     lines = tuple(_wrap(text, 12))
-    first = y - 5 - (len(lines) - 1) * LINE if above else y + 12
+    first = y - 6 - (len(lines) - 1) * LINE if above else y + LABEL_FONT + 2
     return Label(x, first, lines)
 
 
@@ -125,22 +131,67 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _place_labels(labels: list[Label], boxes: dict[str, Box]) -> list[str]:
-    """Label SVG, each nudged up or down until it covers no box and no earlier label."""
-    taken = [
-        (b.x - BOX_W / 2, b.y - BOX_H / 2, b.x + BOX_W / 2, b.y + BOX_H / 2) for b in boxes.values()
-    ]
-    svg = []
+def _node_rect(box: Box) -> tuple[float, float, float, float]:
+    return box.x - BOX_W / 2, box.y - BOX_H / 2, box.x + BOX_W / 2, box.y + BOX_H / 2
+
+
+def _shifts() -> list[tuple[float, float]]:
+    """The moves a label tries, nearest first: up and down, then a little to either side."""
+    steps = int(REACH / STEP)
+    vertical = [0.0] + [sign * k * STEP for k in range(1, steps + 1) for sign in (-1, 1)]
+    return [(dx, dy) for dx in (0.0, -COL_W / 4, COL_W / 4) for dy in vertical]
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    """A label where it is drawn: its lines from the first baseline, and its box."""
+
+    label: Label
+    dx: float
+    dy: float
+
+    @property
+    def rect(self) -> tuple[float, float, float, float]:
+        return self.label.rect(self.dy, self.dx)
+
+    def svg(self) -> str:
+        """One group per label (its lines), so a browser can measure the label as a block."""
+        lines = "".join(
+            f'<text class="label" x="{self.label.x + self.dx:.1f}" '
+            f'y="{self.label.first + self.dy + k * LINE:.1f}" text-anchor="middle" '
+            f'font-size="{LABEL_FONT}" fill="#334155">{escape(line)}</text>'
+            for k, line in enumerate(self.label.lines)
+        )
+        return f'<g class="edge-label">{lines}</g>'
+
+
+def place_labels(labels: list[Label], boxes: dict[str, Box], width: float) -> list[PlacedLabel]:
+    """Each label at the nearest place that meets no state box, no label placed before it,
+    the title band or the sides; when none is free within reach, on a row of its own under
+    everything drawn so far. So no two labels overlap and none covers a box, whatever the
+    definition (the drawing grows taller instead)."""
+    taken = [_node_rect(b) for b in boxes.values()]
+    placed: list[PlacedLabel] = []
     for label in labels:
-        shifts = [0.0] + [sign * step * 6.0 for step in range(1, 11) for sign in (1, -1)]
-        dy = next((d for d in shifts if not any(_overlaps(label.rect(d), t) for t in taken)), 0.0)
-        taken.append(label.rect(dy))
-        svg += [
-            f'<text class="label" x="{label.x:.1f}" y="{label.first + dy + k * LINE:.1f}" '
-            f'text-anchor="middle" font-size="10.5" fill="#334155">{escape(line)}</text>'
-            for k, line in enumerate(label.lines)
-        ]
-    return svg
+        for dx, dy in _shifts():
+            box = label.rect(dy, dx)
+            if (
+                box[1] >= TOP - 16
+                and box[0] >= 0
+                and box[2] <= width
+                and not any(_overlaps(box, t) for t in taken)
+            ):
+                break
+        else:
+            dx = 0.0
+            left, top, right, _ = label.rect()
+            if left < 0 or right > width:  # keep it inside the drawing
+                dx = -left if left < 0 else width - right
+            dy = max(t[3] for t in taken) + 6 - top
+        chosen = PlacedLabel(label, dx, dy)
+        taken.append(chosen.rect)
+        placed.append(chosen)
+    return placed
 
 
 def _path_svg(d: str, label: str, x: float, y: float, above: bool = True) -> tuple[str, Label]:
@@ -196,10 +247,27 @@ def _edge_svg(a: Box, b: Box, label: str, has_reverse: bool, floor: float) -> tu
     return _path_svg(d, label, (a.x + b.x) / 2, floor + 32)
 
 
-def render_svg(defn, columns, labels: dict, notes: list[str], current: str | None) -> str:
-    """The SVG document: title, arrows with labels, state boxes, and notes underneath."""
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes: state boxes, edge paths and placed edge labels."""
+
+    boxes: dict[str, Box]
+    edges: list[str]
+    labels: list[PlacedLabel]
+    width: int
+
+    def node_rects(self) -> list[tuple[float, float, float, float]]:
+        return [_node_rect(b) for b in self.boxes.values()]
+
+    def label_rects(self) -> list[tuple[float, float, float, float]]:
+        return [p.rect for p in self.labels]
+
+
+def lay_out(columns, labels: dict) -> Layout:
+    """Boxes in columns, one path per (source, target) with its label placed apart."""
     boxes = _place(columns)
     floor = max(b.bottom for b in boxes.values())
+    width = 2 * MARGIN + len(columns) * COL_W
     edges, edge_labels = [], []
     for (source, target), texts in labels.items():
         path, label = _edge_svg(
@@ -207,15 +275,22 @@ def render_svg(defn, columns, labels: dict, notes: list[str], current: str | Non
         )
         edges.append(path)
         edge_labels.append(label)
-    label_svg = _place_labels(edge_labels, boxes)
-    lowest = max([floor] + [label.rect()[3] for label in edge_labels])
+    return Layout(boxes, edges, place_labels(edge_labels, boxes, width), width)
+
+
+def render_svg(defn, columns, labels: dict, notes: list[str], current: str | None) -> str:
+    """The SVG document: title, arrows with labels, state boxes, and notes underneath."""
+    layout = lay_out(columns, labels)
+    boxes, width = layout.boxes, layout.width
+    floor = max(b.bottom for b in boxes.values())
+    lowest = max([floor] + [rect[3] for rect in layout.label_rects()])
     states = [_state_svg(defn, name, box, current) for name, box in boxes.items()]
-    width = 2 * MARGIN + len(columns) * COL_W
     note_top = lowest + 32
-    height = note_top + 18 * len(notes) + MARGIN
+    height = note_top + 20 * len(notes) + MARGIN
     title = escape(f"{defn.title} (v{defn.version})")
     note_svg = [
-        f'<text x="{MARGIN}" y="{note_top + 18 * i:.1f}" font-size="12" fill="#334155">{n}</text>'
+        f'<text class="note" x="{MARGIN}" y="{note_top + 20 * i:.1f}" font-size="{NOTE_FONT}" '
+        f'fill="#334155">{n}</text>'
         for i, n in enumerate(notes)
     ]
     return "\n".join(
@@ -230,9 +305,9 @@ def render_svg(defn, columns, labels: dict, notes: list[str], current: str | Non
             f'<rect width="{width}" height="{height:.0f}" fill="#ffffff"/>',
             f'<text x="{MARGIN}" y="30" font-size="15" font-weight="bold" '
             f'fill="{TEXT}">{title}</text>',
-            *edges,
+            *layout.edges,
             *states,
-            *label_svg,
+            *[placed.svg() for placed in layout.labels],
             *note_svg,
             "</svg>",
         ]

@@ -97,7 +97,7 @@ def test_tokens_page_creates_shows_once_and_revokes(app, client, auth, world):
 def test_tokens_page_refuses_a_blank_name_and_a_missing_csrf_token(app, client, auth, world):
     _login(app, auth, world, "provider")
     token = csrf_from(client.get("/tokens").get_data(as_text=True))
-    assert client.post("/tokens", data={"name": "", "csrf_token": token}).status_code == 400
+    assert client.post("/tokens", data={"name": "", "csrf_token": token}).status_code == 422
     assert client.post("/tokens", data={"name": "x"}).status_code == 400
     with app.app_context():
         names = db.session.scalars(

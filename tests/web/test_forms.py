@@ -169,7 +169,7 @@ def test_start_trial_refused_changes_nothing_then_succeeds(client, app, engageme
     response = post(
         f"/engagements/{engagement_id}/transitions/start_trial", {}, prefix="t-start_trial"
     )
-    assert response.status_code == 302
+    assert response.status_code == 409  # a conflict, the page re-rendered with the form
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement.state == "discovery"
@@ -328,7 +328,7 @@ def test_admin_overrides_unmet_requirements_with_a_written_reason(client, app, s
         {"t-start_trial-override_reason": "  "},
         prefix="t-start_trial",
     )
-    assert blank.status_code == 302  # refused: the engine wants a written reason
+    assert blank.status_code == 409  # refused: the engine wants a written reason
     with app.app_context():
         assert db.session.get(Engagement, engagement_id).state == "discovery"
     done = post(
@@ -795,7 +795,8 @@ def test_a_bound_item_has_no_tick_button_and_a_forced_tick_is_refused(
     page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert f'data-testid="bound-{item_id}"' in page
     assert f'data-testid="complete-{item_id}"' not in page
-    refused = post(f"/checklist/{item_id}/complete", {"status": "done"}, follow_redirects=True)
+    refused = post(f"/checklist/{item_id}/complete", {"status": "done"})
+    assert refused.status_code == 422  # the page again, with the reason, not a redirect
     assert "completes itself from the data" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(ChecklistItem, item_id).status == "open"

@@ -39,7 +39,7 @@ def scope():
     try:
         calendar_feed.set_scope(current_user, (request.form.get("scope") or "").strip())
     except ValidationFailed as error:
-        return _page(errors=error.errors), 400
+        return _page(errors=error.errors), error.status
     return redirect(url_for("calendar.index"))
 
 

@@ -50,7 +50,7 @@ def complete_item(item_id: int):
         )
     except ValidationFailed as error:  # a bound item while its fact is false
         flash(error.message, "error")
-        return _back(_visible(ChecklistItem, item_id).engagement_id, f"#checklist-{item_id}")
+        return render_engagement(_visible(ChecklistItem, item_id).engagement_id, status=422)
     flash(f"'{item.title}' marked {form.status.data.replace('_', ' ')}.", "success")
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
@@ -68,7 +68,7 @@ def reopen_item(item_id: int):
         item = checklist_service.reopen_item(current_user, item_id, note=form.note.data or "")
     except ValidationFailed as error:  # a bound item while its fact holds
         flash(error.message, "error")
-        return _back(_visible(ChecklistItem, item_id).engagement_id, f"#checklist-{item_id}")
+        return render_engagement(_visible(ChecklistItem, item_id).engagement_id, status=422)
     flash(f"'{item.title}' reopened.", "success")
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
@@ -89,11 +89,11 @@ def update_milestone(milestone_id: int):
                 evidence=[form.evidence.data] if form.evidence.data else [],
                 expected_version=form_version(form),
             )
-        except StaleVersion as error:
-            flash(error.message, "error")
-            return _after_update(milestone_id, from_my_list)
-        except ValidationFailed as error:
+        except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
             apply_errors(form, error)
+            if not isinstance(error, ValidationFailed):
+                # what was typed stays; the newer version goes in, so saving again is a choice
+                form.version.data = str(_visible(Milestone, milestone_id).version)
         else:
             flash(
                 f"'{update.milestone.title}' is now {update.status.replace('_', ' ')}.", "success"
@@ -115,6 +115,7 @@ def _after_update(milestone_id: int, from_my_list: bool):
 def _invalid_update(milestone_id: int, form, from_my_list: bool):
     """Re-render the page the form came from, the typed values and messages kept."""
     flash("The update was not saved; see the form.", "error")
+    status = 412 if is_stale(form) else 422
     if from_my_list:
         milestones = milestone_service.my_milestones(current_user)
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
@@ -122,10 +123,10 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         page = render_template(
             "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
         )
-        return page, 422
+        return page, status
     milestone = _visible(Milestone, milestone_id)
     return render_engagement(
-        milestone.engagement_id, status=422, **{f"milestone_{milestone_id}": form}
+        milestone.engagement_id, status=status, **{f"milestone_{milestone_id}": form}
     )
 
 

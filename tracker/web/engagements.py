@@ -13,7 +13,7 @@ from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
 from tracker.services import dashboard as choices
 from tracker.services import engagements as engagement_service
-from tracker.services import lifecycle, workflow_registry
+from tracker.services import lifecycle, system, workflow_registry
 from tracker.services.engagement_page import visible_engagement
 from tracker.web.forms import (
     ActionForm,
@@ -186,15 +186,20 @@ def fire(engagement_id: int, event: str):
             override_reason=(form.override_reason.data or "").strip() or None,
         )
     except GuardFailed as error:
-        flash(f"{option.label}: {len(error.unmet)} requirement(s) are not met yet.", "error")
-    except StaleVersion as error:
-        flash(error.message, "error")
-    except ValidationFailed as error:
+        # the page lists what is unmet; the typed inputs stay for when it is
+        system.discard_changes()
+        message = f"{option.label}: {len(error.unmet)} requirement(s) are not met yet."
+        form.form_errors = [message]
+        flash(message, "error")
+        return render_engagement(engagement_id, status=error.status, transition_forms={event: form})
+    except (StaleVersion, ValidationFailed) as error:
+        system.discard_changes()
         apply_errors(form, error)
         flash(error.message, "error")
-        return render_engagement(engagement_id, status=422, transition_forms={event: form})
-    else:
-        flash(f"{option.label}: done.", "success")
+        if is_stale(form):  # what was typed stays; the newer version goes in
+            form.version.data = str(visible_engagement(current_user, engagement_id).version)
+        return render_engagement(engagement_id, status=error.status, transition_forms={event: form})
+    flash(f"{option.label}: done.", "success")
     return redirect(url_for("engagements.show", engagement_id=engagement_id))
 
 

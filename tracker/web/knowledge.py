@@ -1,7 +1,8 @@
 """Knowledge-retention pages: readiness, ADRs, shadows and artifacts of one engagement.
 
 Forms post here and land back on the knowledge page; a refused form re-renders
-it with the field messages and a 4xx status, and nothing changes.
+it with the field messages and a 4xx status, and nothing changes. The refused form
+comes back open with what was typed (see `Kept`); the other forms stay blank.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, can
-from tracker.errors import Conflict, Forbidden, TrackerError, ValidationFailed
+from tracker.errors import Conflict, Forbidden, StaleVersion, TrackerError, ValidationFailed
 from tracker.models import Engagement
 from tracker.services import adr_exchange, adrs, artifacts, readiness, shadows, system, users
 from tracker.services.adr_formats import PROFILES
@@ -35,6 +36,44 @@ class KnowledgeView:
 
     def can(self, action: str) -> bool:
         return can(current_user, Action(action), self.engagement)
+
+
+@dataclass
+class Kept:
+    """What a refused form posted, for the template to put back: `kept.at(endpoint, id)`
+    says whether a form is the refused one; `value`, `values` and `errors_for` read it.
+    A blank `Kept` (no refusal) answers "not this form" everywhere."""
+
+    endpoint: str | None = None
+    target_id: int | None = None
+    form: dict | None = None
+    errors: dict | None = None
+
+    def at(self, endpoint: str, target_id: int | None = None) -> bool:
+        return self.endpoint == f"knowledge.{endpoint}" and (
+            target_id is None or self.target_id == target_id
+        )
+
+    def value(self, endpoint: str, name: str, default="", target_id: int | None = None):
+        if not self.at(endpoint, target_id):
+            return default
+        return self.form.get(name, "")
+
+    def values(self, endpoint: str, name: str, target_id: int | None = None) -> list[str]:
+        return self.form.getlist(name) if self.at(endpoint, target_id) else []
+
+    def errors_for(self, endpoint: str, name: str, target_id: int | None = None) -> list[str]:
+        if not self.at(endpoint, target_id):
+            return []
+        return list((self.errors or {}).get(name) or [])
+
+
+def _kept(error: TrackerError | None) -> Kept:
+    if error is None:
+        return Kept()
+    args = request.view_args or {}
+    target = args.get("assignment_id", args.get("adr_id"))
+    return Kept(request.endpoint, target, request.form, error.errors or {})
 
 
 @bp.app_template_global("knowledge_for")
@@ -66,6 +105,7 @@ def _page(engagement_id: int, *, status: int = 200, error: TrackerError | None =
         profiles=PROFILES,
         error=error,
         form=request.form if error else {},
+        kept=_kept(error),
     )
     return body, status
 
@@ -77,12 +117,15 @@ def index(engagement_id: int):
     return _page(engagement_id)
 
 
-def _handle(engagement_id: int, work, done_message: str | None, anchor: str = ""):
-    """Run a service call; success redirects (303), a refused input re-renders with its 4xx."""
+def _handle(engagement_id: int, work, done_message: str | None, anchor: str = "", page=None):
+    """Run a service call; success redirects (303), a refused input re-renders the page
+    the form is on (`page(error)`, the knowledge page by default) with its 4xx."""
     try:
         work()
-    except (ValidationFailed, Conflict, Forbidden) as error:
+    except (ValidationFailed, Conflict, StaleVersion, Forbidden) as error:
         system.discard_changes()
+        if page is not None:
+            return page(error)
         return _page(engagement_id, status=error.status, error=error)
     if done_message:
         flash(done_message, "success")
@@ -137,6 +180,11 @@ def create_adr(engagement_id: int):
 @login_required
 def show_adr(adr_id: int):
     """One ADR rendered, with its links, decision buttons, edit form and full history."""
+    return _adr_page(adr_id)
+
+
+def _adr_page(adr_id: int, error: TrackerError | None = None):
+    """The ADR page; after a refused edit or decision, with what was typed and the messages."""
     adr = adrs.get_adr(current_user, adr_id)
     others = [a for a in adrs.list_adrs(current_user, adr.engagement_id) if a.id != adr.id]
     may_edit = can(current_user, Action.WRITE_ADR, adr.engagement) and (
@@ -151,7 +199,9 @@ def show_adr(adr_id: int):
         others=others,
         may_edit=may_edit,
         may_decide=may_decide,
-    )
+        error=error,
+        kept=_kept(error),
+    ), (error.status if error else 200)
 
 
 @bp.post("/adrs/<int:adr_id>/edit")
@@ -160,7 +210,8 @@ def edit_adr(adr_id: int):
     adr = adrs.get_adr(current_user, adr_id)
     version = _int("version", required=False)
     work = lambda: adrs.update_adr(current_user, adr_id, _adr_data(), expected_version=version)  # noqa: E731
-    return _handle(adr.engagement_id, work, f"ADR {adr.number} saved.", "adrs")
+    page = lambda error: _adr_page(adr_id, error)  # noqa: E731
+    return _handle(adr.engagement_id, work, f"ADR {adr.number} saved.", "adrs", page)
 
 
 @bp.post("/adrs/<int:adr_id>/decision")
@@ -172,7 +223,8 @@ def decide_adr(adr_id: int):
     def work():
         adrs.decide_adr(current_user, adr_id, status, note=_text("note"))
 
-    return _handle(adr.engagement_id, work, f"ADR {number} is now {status}.", "adrs")
+    page = lambda error: _adr_page(adr_id, error)  # noqa: E731
+    return _handle(adr.engagement_id, work, f"ADR {number} is now {status}.", "adrs", page)
 
 
 @bp.get("/engagements/<int:engagement_id>/knowledge/export")

@@ -27,7 +27,7 @@ def create_token():
     try:
         token, secret = users.create_token(current_user, name)
     except ValidationFailed as error:
-        return _page(errors=error.errors, name=name), 400
+        return _page(errors=error.errors, name=name), error.status  # 422, the name kept
     return _page(new_token=token, secret=secret)
 
 
