@@ -16,8 +16,8 @@ Scenarios (each prints its settings; nothing here asserts a time):
   duplicates (a Message-ID accepted twice), and each process's VmHWM/VmRSS after the
   burst. Target (issue 16): two >= 1.5x one; RSS < 150 MB; duplicates 0.
 - kill-default / kill-tuned: 2 processes; once materialisation is over and
-  `--kill-after` messages were accepted, one process is SIGKILLed while it holds a
-  claimed delivery batch. Measured: from the kill until every row it held was
+  `--kill-after` messages were accepted, one process is SIGKILLed `--kill-delay`
+  seconds after it was seen holding a claimed delivery batch (so, mid-batch). Measured: from the kill until every row it held was
   accepted, and duplicates. kill-default uses the defaults (MAIL_LEASE_SECONDS 30,
   SMTP_TIMEOUT 10, SCHEDULER_TICK_SECONDS 30); kill-tuned a short lease and tick
   (printed). Target: < 30 s.
@@ -127,7 +127,14 @@ def _pending_outbox() -> int:
     )
 
 
-def run(cluster: PostgresCluster, name: str, count: int, kill_after: int, workdir: Path) -> dict:
+def run(
+    cluster: PostgresCluster,
+    name: str,
+    count: int,
+    kill_after: int,
+    kill_delay: float,
+    workdir: Path,
+) -> dict:
     processes, settings, kill = SCENARIOS[name]
     url = cluster.create_database(f"bench_{name.replace('-', '_')}")
     smtp = SmtpProcess()
@@ -173,6 +180,7 @@ def run(cluster: PostgresCluster, name: str, count: int, kill_after: int, workdi
                 if kill and killed_at is None and materialised_at and accepted >= kill_after:
                     victim = procs[1]
                     if _held_by(victim.pid):
+                        time.sleep(kill_delay)  # into the batch: some sent, none committed
                         os.kill(victim.pid, signal.SIGKILL)
                         killed_at = time.time()
                         victim.wait()
@@ -195,9 +203,7 @@ def run(cluster: PostgresCluster, name: str, count: int, kill_after: int, workdi
             split = db.session.execute(
                 select(OutboxEmail.claimed_by, func.count()).group_by(OutboxEmail.claimed_by)
             ).all()
-            result["split"] = {
-                (by or "-").split(":")[1] if by else "-": n for by, n in split
-            }
+            result["split"] = {(by or "-").split(":")[1] if by else "-": n for by, n in split}
     finally:
         for p in procs:
             if p.poll() is None:
@@ -221,6 +227,7 @@ def run(cluster: PostgresCluster, name: str, count: int, kill_after: int, workdi
                 first_after[mid] = at
         missing = [mid for mid in held if mid not in first_after]
         result["kill_at_accepted"] = kill_after
+        result["kill_delay"] = kill_delay
         result["held_by_victim"] = len(held)
         result["held_accepted_after_kill"] = len(held) - len(missing)
         result["recovery_s"] = (
@@ -236,7 +243,9 @@ def run(cluster: PostgresCluster, name: str, count: int, kill_after: int, workdi
 def _print(result: dict, count: int) -> None:
     print(f"\n== {result['scenario']}: {result['processes']} process(es), {result['settings']}")
     if "ceiling_msg_s" in result:
-        print(f"floor: bare smtplib, one connection, same server: {result['ceiling_msg_s']:,.0f} msg/s")
+        print(
+            f"floor: bare smtplib, one connection, same server: {result['ceiling_msg_s']:,.0f} msg/s"
+        )
     seconds = result["all_accepted_s"]
     if seconds:
         print(
@@ -258,7 +267,8 @@ def _print(result: dict, count: int) -> None:
     if "held_by_victim" in result:
         recovery = result["recovery_s"]
         print(
-            f"SIGKILL after {result['kill_at_accepted']:,} accepted; the victim held "
+            f"SIGKILL after {result['kill_at_accepted']:,} accepted, {result['kill_delay']} s "
+            f"after the victim was seen holding a batch; it held "
             f"{result['held_by_victim']} rows, {result['held_also_before_kill']} of them "
             f"already accepted before the kill (uncommitted), "
             f"{result['held_accepted_after_kill']} accepted after it"
@@ -272,6 +282,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--kill-after", type=int, default=2000)
+    parser.add_argument("--kill-delay", type=float, default=0.5, help="s after the victim claims")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up on SIGTERM too
     workdir = Path(tempfile.mkdtemp(prefix="bench-scheduler-"))
@@ -280,7 +291,10 @@ def main() -> None:
     try:
         for name in args.scenarios.split(","):
             print(f"load before {name}: {os.getloadavg()}", flush=True)
-            _print(run(cluster, name, args.count, args.kill_after, workdir), args.count)
+            _print(
+                run(cluster, name, args.count, args.kill_after, args.kill_delay, workdir),
+                args.count,
+            )
             print(f"load after {name}: {os.getloadavg()}", flush=True)
     finally:
         cluster.stop()
