@@ -7,7 +7,8 @@ In one run, against one aiosmtpd server on loopback (by default in its own proce
 benchmarks/smtp_process.py; `--server thread` runs tests/support/smtp.py's server in
 this process, as the first runs did, sharing the GIL with what is measured):
 - ceiling: the same number of messages sent by a bare `smtplib` loop over one
-  connection (no database at all);
+  connection (no database at all), building each EmailMessage as it goes; and the wire
+  alone: the same messages built as bytes before the clock starts, then `sendmail`;
 - delivery: `count` due outbox rows → `deliver_due` (claim batches, build, send over
   one connection, one commit per batch), messages accepted per second.
 Without --database a fresh SQLite file is used; pass an empty postgresql:// URL for
@@ -52,6 +53,26 @@ def _ceiling(host: str, port: int, count: int) -> float:
         message.set_content("plain body")
         message.add_alternative("<p>html body</p>", subtype="html")
         smtp.send_message(message)
+    elapsed = time.perf_counter() - start
+    smtp.quit()
+    return count / elapsed
+
+
+def _wire_ceiling(host: str, port: int, count: int) -> float:
+    """The same messages built (as bytes) before the clock starts: SMTP on the wire only."""
+    raw = []
+    for n in range(count):
+        message = EmailMessage()
+        message["From"], message["To"] = "tracker@localhost", f"w{n}@example.com"
+        message["Subject"], message["Message-ID"] = f"Wire {n}", f"<w{n}@bench>"
+        message.set_content("plain body")
+        message.add_alternative("<p>html body</p>", subtype="html")
+        raw.append((f"w{n}@example.com", message.as_bytes()))
+    smtp = smtplib.SMTP(host, port, timeout=10)
+    smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    start = time.perf_counter()
+    for to, data in raw:
+        smtp.sendmail("tracker@localhost", [to], data)
     elapsed = time.perf_counter() - start
     smtp.quit()
     return count / elapsed
@@ -114,6 +135,7 @@ def _run(args, workdir: Path, url: str) -> None:
                 enqueue(f"bench:{n}", f"u{n}@example.com", f"Subject {n}", "plain", "<p>h</p>")
             db.session.commit()
             ceiling = _ceiling(settings["SMTP_HOST"], int(settings["SMTP_PORT"]), args.count)
+            wire = _wire_ceiling(settings["SMTP_HOST"], int(settings["SMTP_PORT"]), args.count)
             server.clear()
             start = time.perf_counter()
             if profile:
@@ -127,10 +149,13 @@ def _run(args, workdir: Path, url: str) -> None:
     ids = [mid for mid, _ in accepted]
     rate = sent / elapsed
     backend = url.split(":", 1)[0]
-    print(f"database: {backend}, rows: {args.count}, MAIL_BATCH: {args.batch}, server: {args.server}")
+    print(
+        f"database: {backend}, rows: {args.count}, MAIL_BATCH: {args.batch}, server: {args.server}"
+    )
     if profile:
         print("(under cProfile: the rate below is slowed by profiling)")
     print(f"ceiling (bare smtplib, one connection): {ceiling:,.0f} messages/s")
+    print(f"  wire only (the same messages pre-built as bytes, sendmail): {wire:,.0f} messages/s")
     print(f"deliver_due: {sent} sent, {len(ids)} received ({len(set(ids))} unique Message-IDs)")
     print(f"  in {elapsed:.2f} s = {rate:,.0f} msg/s")
     print(f"share of ceiling: {rate / ceiling:.0%}; target >= 500 msg/s and >= 50%")

@@ -213,7 +213,9 @@ def _profile(top: int, runs: int = 20) -> None:
         if "/tracker/" in filename
     ]
     for cum, own, calls, where in sorted(rows, key=lambda r: -r[0])[:top]:
-        print(f"  {cum / runs * 1000:7.2f} | {own / runs * 1000:6.2f} | {calls / runs:4.1f}  {where}")
+        print(
+            f"  {cum / runs * 1000:7.2f} | {own / runs * 1000:6.2f} | {calls / runs:4.1f}  {where}"
+        )
 
 
 def main() -> None:
@@ -245,7 +247,9 @@ def main() -> None:
             )
             timer = StatementTimer(db.engine)
             floor = _floor(args.runs)
-            ranked = _report("as loaded", _ticks(args.runs, timer), floor, timer, args.runs, args.top)
+            ranked = _report(
+                "as loaded", _ticks(args.runs, timer), floor, timer, args.runs, args.top
+            )
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect() as conn:
                     conn.execute(text("ANALYZE"))

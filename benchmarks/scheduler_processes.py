@@ -227,6 +227,9 @@ def run(
                 first_after[mid] = at
         missing = [mid for mid in held if mid not in first_after]
         result["kill_at_accepted"] = kill_after
+        result["killed_at_s"] = killed_at - t0
+        last = max(messages, key=lambda m: m[1])[0] if messages else None
+        result["last_accepted_was_held"] = last in set(held)
         result["kill_delay"] = kill_delay
         result["held_by_victim"] = len(held)
         result["held_accepted_after_kill"] = len(held) - len(missing)
@@ -275,6 +278,10 @@ def _print(result: dict, count: int) -> None:
         )
         shown = f"{recovery:.1f} s" if recovery is not None else "NOT all recovered"
         print(f"kill -> every held row accepted: {shown} (target < 30 s)")
+        print(
+            f"  killed at {result['killed_at_s']:.1f} s; the last message the server accepted "
+            f"was one the victim held: {result['last_accepted_was_held']}"
+        )
 
 
 def main() -> None:
