@@ -17,10 +17,10 @@ Scenarios (each prints its settings; nothing here asserts a time):
   burst. Target (issue 16): two >= 1.5x one; RSS < 150 MB; duplicates 0.
 - kill-default / kill-tuned: 2 processes; once materialisation is over and
   `--kill-after` messages were accepted, one process is SIGKILLed `--kill-delay`
-  seconds after it was seen holding a claimed delivery batch (so, mid-batch). Measured: from the kill until every row it held was
-  accepted, and duplicates. kill-default uses the defaults (MAIL_LEASE_SECONDS 30,
-  SMTP_TIMEOUT 10, SCHEDULER_TICK_SECONDS 30); kill-tuned a short lease and tick
-  (printed). Target: < 30 s.
+  seconds after it was seen holding a claimed delivery batch (so, mid-batch).
+  Measured: from the kill until every row it held was accepted, and duplicates.
+  kill-default uses the defaults (MAIL_LEASE_SECONDS 30, SMTP_TIMEOUT 10,
+  SCHEDULER_TICK_SECONDS 30); kill-tuned a short lease and tick (printed). Target: < 30 s.
 
 The floor beside the throughput, measured in the same run against the same server: the
 same number of messages sent by a bare smtplib loop over one connection (no database).
@@ -127,14 +127,88 @@ def _pending_outbox() -> int:
     )
 
 
-def run(
-    cluster: PostgresCluster,
-    name: str,
-    count: int,
-    kill_after: int,
-    kill_delay: float,
-    workdir: Path,
-) -> dict:
+class Burst:
+    """What the poll loop saw: when materialisation ended, the kill, the rows the victim held."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+        self.materialised_at: float | None = None
+        self.killed_at: float | None = None
+        self.held: list[str] = []
+        self.done_at = t0
+        self.timed_out = False
+
+
+def _start(name: str, processes: int, env: dict, workdir: Path, logs: list) -> list:
+    procs = []
+    for n in range(processes):
+        log = open(workdir / f"{name}-{n}.log", "wb")  # noqa: SIM115
+        logs.append(log)
+        procs.append(
+            subprocess.Popen([FLASK, "scheduler", "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        )
+    return procs
+
+
+def _kill_if_holding(victim: subprocess.Popen, burst: Burst, delay: float) -> None:
+    if _held_by(victim.pid):
+        time.sleep(delay)  # into the batch: some sent, none committed
+        os.kill(victim.pid, signal.SIGKILL)
+        burst.killed_at = time.time()
+        victim.wait()
+        burst.held = _held_by(victim.pid)  # its leases are still in the future
+
+
+def _watch(smtp: SmtpProcess, procs: list, count: int, kill: bool, args) -> Burst:
+    """Poll every 0.2 s until all `count` were accepted (and, with a kill, committed)."""
+    burst = Burst(time.time())
+    deadline = burst.t0 + 900
+    while time.time() < deadline:
+        accepted = smtp.count()
+        if burst.materialised_at is None and _due_reminders() == 0:
+            burst.materialised_at = time.time()
+        ready = burst.materialised_at and accepted >= args.kill_after
+        if kill and burst.killed_at is None and ready:
+            _kill_if_holding(procs[1], burst, args.kill_delay)
+        if burst.materialised_at and not _pending_outbox() and accepted < count:
+            break  # nothing left to send: fewer messages than reminders
+        if accepted >= count:
+            sent = db.session.scalar(select(func.count()).where(OutboxEmail.status == "sent"))
+            if not kill or (burst.killed_at and sent >= count):
+                break
+        time.sleep(0.2)
+        db.session.rollback()
+    burst.done_at = time.time()
+    burst.timed_out = burst.done_at >= deadline
+    return burst
+
+
+def _kill_figures(messages: list[tuple[str, float]], burst: Burst, args) -> dict:
+    held, killed_at = burst.held, burst.killed_at
+    first_after: dict[str, float] = {}
+    for mid, at in messages:
+        if at >= killed_at and mid not in first_after:
+            first_after[mid] = at
+    missing = [mid for mid in held if mid not in first_after]
+    last = max(messages, key=lambda m: m[1])[0] if messages else None
+    held_set = set(held)
+    return {
+        "kill_at_accepted": args.kill_after,
+        "kill_delay": args.kill_delay,
+        "killed_at_s": killed_at - burst.t0,
+        "last_accepted_was_held": last in held_set,
+        "held_by_victim": len(held),
+        "held_accepted_after_kill": len(held) - len(missing),
+        "recovery_s": (
+            max(first_after[mid] for mid in held) - killed_at if held and not missing else None
+        ),
+        "held_also_before_kill": sum(
+            1 for mid, at in messages if mid in held_set and at < killed_at
+        ),
+    }
+
+
+def run(cluster: PostgresCluster, name: str, count: int, args, workdir: Path) -> dict:
     processes, settings, kill = SCENARIOS[name]
     url = cluster.create_database(f"bench_{name.replace('-', '_')}")
     smtp = SmtpProcess()
@@ -143,7 +217,7 @@ def run(
     )
     result: dict = {"scenario": name, "processes": processes, "settings": settings or "defaults"}
     procs: list[subprocess.Popen] = []
-    logs = []
+    logs: list = []
     try:
         with app.app_context():
             db.create_all()
@@ -156,50 +230,15 @@ def run(
                 result["ceiling_msg_s"] = _ceiling(smtp.config, count)
                 smtp.clear()
             env = _env(url, smtp, workdir / name, settings)
-            for n in range(processes):
-                log = open(workdir / f"{name}-{n}.log", "wb")  # noqa: SIM115
-                logs.append(log)
-                procs.append(
-                    subprocess.Popen(
-                        [FLASK, "scheduler", "run"], cwd=ROOT, env=env, stdout=log, stderr=log
-                    )
-                )
+            procs = _start(name, processes, env, workdir, logs)
             time.sleep(8)  # imported, connected, first (idle) tick done
             db.session.execute(
                 update(Reminder).where(Reminder.status == "parked").values(status="pending")
             )
             db.session.commit()
-            t0 = time.time()
-            materialised_at = killed_at = None
-            held: list[str] = []
-            deadline = t0 + 900
-            while time.time() < deadline:
-                accepted = smtp.count()
-                if materialised_at is None and _due_reminders() == 0:
-                    materialised_at = time.time()
-                if kill and killed_at is None and materialised_at and accepted >= kill_after:
-                    victim = procs[1]
-                    if _held_by(victim.pid):
-                        time.sleep(kill_delay)  # into the batch: some sent, none committed
-                        os.kill(victim.pid, signal.SIGKILL)
-                        killed_at = time.time()
-                        victim.wait()
-                        held = _held_by(victim.pid)  # leases are still in the future
-                        result["victim_rss_kb"] = None
-                if materialised_at and not _pending_outbox() and accepted < count:
-                    break  # nothing left to send: fewer messages than reminders
-                if accepted >= count:
-                    sent = db.session.scalar(
-                        select(func.count()).where(OutboxEmail.status == "sent")
-                    )
-                    if not kill or (killed_at and sent >= count):
-                        break
-                time.sleep(0.2)
-                db.session.rollback()
-            done_at = time.time()
+            burst = _watch(smtp, procs, count, kill, args)
             time.sleep(3)  # a late duplicate would arrive now
-            alive = [p for p in procs if p.poll() is None]
-            result["rss_kb"] = {p.pid: _status(p.pid) for p in alive}
+            result["rss_kb"] = {p.pid: _status(p.pid) for p in procs if p.poll() is None}
             split = db.session.execute(
                 select(OutboxEmail.claimed_by, func.count()).group_by(OutboxEmail.claimed_by)
             ).all()
@@ -216,30 +255,12 @@ def run(
     result["received"], result["unique"] = len(ids), len(set(ids))
     result["duplicates"] = len(ids) - len(set(ids))
     times = [at for _, at in messages]
-    result["all_accepted_s"] = max(times) - t0 if times else None
-    result["timed_out"] = done_at >= deadline
-    if materialised_at:
-        result["materialised_s"] = materialised_at - t0
-    if kill and killed_at:
-        first_after = {}
-        for mid, at in messages:
-            if at >= killed_at and mid not in first_after:
-                first_after[mid] = at
-        missing = [mid for mid in held if mid not in first_after]
-        result["kill_at_accepted"] = kill_after
-        result["killed_at_s"] = killed_at - t0
-        last = max(messages, key=lambda m: m[1])[0] if messages else None
-        result["last_accepted_was_held"] = last in set(held)
-        result["kill_delay"] = kill_delay
-        result["held_by_victim"] = len(held)
-        result["held_accepted_after_kill"] = len(held) - len(missing)
-        result["recovery_s"] = (
-            max(first_after[mid] for mid in held) - killed_at if held and not missing else None
-        )
-        held_set = set(held)
-        result["held_also_before_kill"] = sum(
-            1 for mid, at in messages if mid in held_set and at < killed_at
-        )
+    result["all_accepted_s"] = max(times) - burst.t0 if times else None
+    result["timed_out"] = burst.timed_out
+    if burst.materialised_at:
+        result["materialised_s"] = burst.materialised_at - burst.t0
+    if kill and burst.killed_at:
+        result.update(_kill_figures(messages, burst, args))
     return result
 
 
@@ -247,7 +268,8 @@ def _print(result: dict, count: int) -> None:
     print(f"\n== {result['scenario']}: {result['processes']} process(es), {result['settings']}")
     if "ceiling_msg_s" in result:
         print(
-            f"floor: bare smtplib, one connection, same server: {result['ceiling_msg_s']:,.0f} msg/s"
+            "floor: bare smtplib, one connection, same server: "
+            f"{result['ceiling_msg_s']:,.0f} msg/s"
         )
     seconds = result["all_accepted_s"]
     if seconds:
@@ -299,7 +321,7 @@ def main() -> None:
         for name in args.scenarios.split(","):
             print(f"load before {name}: {os.getloadavg()}", flush=True)
             _print(
-                run(cluster, name, args.count, args.kill_after, args.kill_delay, workdir),
+                run(cluster, name, args.count, args, workdir),
                 args.count,
             )
             print(f"load after {name}: {os.getloadavg()}", flush=True)
