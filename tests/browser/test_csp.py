@@ -173,6 +173,7 @@ def _page_endpoints(app) -> set[str]:
     } | {"api-docs.openapi_swagger_ui"}
 
 
+@pytest.mark.timeout(900)  # every page as every role: over 300 s on a loaded CI machine
 @pytest.mark.parametrize(
     "width,height,scheme", [(1280, 900, "light"), (390, 844, "dark")], ids=["laptop", "phone-dark"]
 )

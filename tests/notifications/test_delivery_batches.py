@@ -240,3 +240,25 @@ def test_the_heartbeat_renews_every_held_row_and_reports_a_lost_one(make_app):
         beat.valid_until = time.monotonic()
         assert not beat.ensure() and beat.lost == {ids[0]} and beat.held == set(ids[1:])
         assert not beat.ensure()  # a lost row stops the batch for good
+
+
+def test_a_lease_that_ran_out_during_a_long_drain_is_claimable_in_it(make_app):
+    # A drain passes the `now` it started with to every batch; a dead worker's lease that
+    # ended after that moment must still be claimable by the drain (not only by the
+    # next one), so the survivor picks the rows up as soon as the lease is over.
+    app = make_app()
+    with app.app_context():
+        (row_id,) = _queue(1, "lapsed")
+        started = clock.now() - timedelta(seconds=30)
+        db.session.execute(
+            OutboxEmail.__table__.update()
+            .where(OutboxEmail.id == row_id)
+            .values(
+                next_attempt_at=started - timedelta(minutes=1),
+                lease_until=clock.now() - timedelta(seconds=1),
+                claimed_by="dead-worker",
+            )
+        )
+        db.session.commit()
+        _, ids = claims.claim(OutboxEmail, OutboxEmail.next_attempt_at, started)
+        assert ids == [row_id]

@@ -48,10 +48,13 @@ def worker_id() -> str:
 
 
 def _claimable(model, due_column, now: datetime):
+    """Due as of `now`; the lease judged against the real time, which a long drain's `now`
+    (the moment it started) falls behind: a dead worker's lease that ran out during the
+    drain must be claimable by it at once, not only at the next drain."""
     return (
         model.status == "pending",
         due_column <= now,
-        or_(model.lease_until.is_(None), model.lease_until < now),
+        or_(model.lease_until.is_(None), model.lease_until < max(now, clock.now())),
     )
 
 
