@@ -25,6 +25,10 @@ from tracker.services.reminder_planning import SUBJECT_MODELS, Target
 
 log = logging.getLogger(__name__)
 BATCH = 200
+# A batch is materialised in one transaction in well under a second, and the outbox's
+# unique keys stop a second worker from queueing the same email twice: a minute's lease
+# is ample, and a killed worker's reminders wait a minute, not the default five.
+LEASE = timedelta(minutes=1)
 
 ACTIONS = {
     "milestone": "Please post a status update (on track, at risk, blocked, met or missed) "
@@ -54,7 +58,7 @@ def process_due(now: datetime, *, limit: int = BATCH) -> int:
     """
     sent = 0
     while True:
-        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit)
+        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit, lease=LEASE)
         if ids:
             sent += _process_batch(ids, worker, now)
         if len(ids) < limit:
