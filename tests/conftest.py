@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event, text
 from config import TestingConfig
 from tests.factories import PASSWORD
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
-from tests.support.smtp import smtp_server  # noqa: F401  (fixture shared by every test dir)
+from tests.support.smtp import smtp_server, smtputf8_server  # noqa: F401  (shared fixtures)
 from tracker import create_app
 from tracker.extensions import db
 

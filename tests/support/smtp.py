@@ -7,6 +7,8 @@ Misbehaving on purpose: `slow(seconds)` waits that long before answering each DA
 `refuse(address, 550, "no such user")` refuses that recipient at RCPT (the client
 then sends RSET and goes on); `drop_next(times, after)` closes the connection instead of
 answering the next DATA, without keeping the message. `connections` counts sessions.
+`SmtpServer(smtputf8=True)` offers SMTPUTF8 (RFC 6531); `envelopes` lists each accepted
+message's (MAIL FROM, RCPT TO, MAIL options).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class RecordingHandler:
     def __init__(self):
         self.lock = threading.Lock()
         self.messages: list[Message] = []
+        self.envelopes: list[tuple[str, list[str], list[str]]] = []
         self.failures: list[str] = []
         self.refused: dict[str, str] = {}
         self.drops = 0
@@ -67,18 +70,23 @@ class RecordingHandler:
                 return self.failures.pop(0)
             raw = envelope.original_content or envelope.content
             self.messages.append(message_from_bytes(raw, policy=policy.default))
+            self.envelopes.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options))
+            )
         return "250 OK queued"
 
 
 class SmtpServer:
     """The running server: host/port, received messages, and failure injection."""
 
-    def __init__(self):
+    def __init__(self, *, smtputf8: bool = False):
         from aiosmtpd.controller import Controller
 
         self.handler = RecordingHandler()
         self.host, self.port = "127.0.0.1", _free_port()
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self.controller = Controller(
+            self.handler, hostname=self.host, port=self.port, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> SmtpServer:
         self.controller.start()
@@ -91,6 +99,11 @@ class SmtpServer:
     def messages(self) -> list[Message]:
         with self.handler.lock:
             return list(self.handler.messages)
+
+    @property
+    def envelopes(self) -> list[tuple[str, list[str], list[str]]]:
+        with self.handler.lock:
+            return list(self.handler.envelopes)
 
     def message_ids(self) -> list[str]:
         return [m["Message-ID"] for m in self.messages]
@@ -120,6 +133,7 @@ class SmtpServer:
     def clear(self) -> None:
         with self.handler.lock:
             self.handler.messages.clear()
+            self.handler.envelopes.clear()
             self.handler.failures.clear()
             self.handler.refused.clear()
             self.handler.drops = 0
@@ -136,14 +150,27 @@ class SmtpServer:
         }
 
 
-@pytest.fixture
-def smtp_server():
-    """A fresh aiosmtpd server per test (skips locally, fails in CI, if aiosmtpd is missing)."""
+def _serve(**options):
+    """Start a server (skips locally, fails in CI, if aiosmtpd is missing)."""
     from tests.conftest import require_or_skip
 
     try:
-        server = SmtpServer().start()
+        return SmtpServer(**options).start()
     except (ImportError, OSError, RuntimeError) as exc:
         require_or_skip(f"aiosmtpd SMTP server unavailable: {exc}")
+
+
+@pytest.fixture
+def smtp_server():
+    """A fresh aiosmtpd server per test."""
+    server = _serve()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtputf8_server():
+    """A fresh aiosmtpd server that offers SMTPUTF8."""
+    server = _serve(smtputf8=True)
     yield server
     server.stop()

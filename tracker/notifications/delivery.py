@@ -11,10 +11,7 @@ import logging
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from tracker.core import claims, clock, failures
 from tracker.core.claims import drain_batches
 from tracker.extensions import db
 from tracker.models import OutboxEmail
+from tracker.notifications.mime import InvalidMessage, Prepared, Sender, prepare
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -39,22 +37,6 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """Give up (5xx)."""
-
-
-def build_message(row: OutboxEmail, sender: str) -> EmailMessage:
-    """A multipart/alternative message with the row's deterministic Message-ID."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = row.to_address
-    message["Subject"] = row.subject
-    message["Message-ID"] = row.message_id
-    message["Date"] = format_datetime(row.created_at)
-    for name, value in (row.headers or {}).items():
-        message[name] = value
-    message.set_content(row.text_body)
-    if row.html_body:
-        message.add_alternative(row.html_body, subtype="html")
-    return message
 
 
 def backoff(attempts: int) -> timedelta:
@@ -81,8 +63,9 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     config = current_app.config
     limit = limit or int(config.get("MAIL_BATCH") or BATCH)
     lease = lease_for(config)
+    sender = Sender(config["MAIL_SENDER"])  # a bad MAIL_SENDER fails the step, claims nothing
     transport = transport_for(config)
-    handle = partial(_deliver_batch, transport=transport, lease=lease)
+    handle = partial(_deliver_batch, sender=sender, transport=transport, lease=lease)
     try:
         return drain_batches(
             OutboxEmail, OutboxEmail.next_attempt_at, now, handle, limit=limit, lease=lease
@@ -91,30 +74,32 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
         transport.close()
 
 
-def _deliver_batch(ids: list[int], worker: str, transport, lease: timedelta) -> int:
-    """Send one claimed batch, then record every outcome with one commit."""
-    sender = current_app.config["MAIL_SENDER"]
-    rows = db.session.scalars(
-        select(OutboxEmail)
+def _deliver_batch(ids: list[int], worker: str, sender: Sender, transport, lease: timedelta) -> int:
+    """Send one claimed batch, each message built once as bytes; one commit of outcomes."""
+    rows = db.session.execute(
+        select(*_COLUMNS)
         .where(OutboxEmail.id.in_(ids), OutboxEmail.claimed_by == worker)
+        .where(OutboxEmail.status == "pending")
         .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
     ).all()
-    work = [
-        (row.id, row.attempts, build_message(row, sender), _Sent(row.id, row.message_id))
-        for row in rows
-        if row.status == "pending"
-    ]
-    db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
     outcomes = _Outcomes()
+    work = []
+    for row in rows:
+        try:
+            work.append((row.id, row.attempts, prepare(row, sender)))
+        except InvalidMessage as exc:  # nothing any server could accept: give up at once
+            outcomes.failed(row.id, str(exc), clock.now())
+            failures.record("email", row.id, f"{exc} (given up)")
+    db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
     remaining = [row_id for row_id, *_ in work]
     try:
         with claims.Heartbeat(OutboxEmail, remaining, worker, lease) as heartbeat:
-            for row_id, attempts, message, row in work:
+            for row_id, attempts, message in work:
                 if claims.stopping.is_set():
                     break  # clean stop: record what was done, release the rest
                 if not heartbeat.ensure():
                     break  # the lease could not be kept: send nothing we may not own
-                _send_one(transport, outcomes, row_id, attempts, message, row)
+                _send_one(transport, outcomes, row_id, attempts, message)
                 remaining.remove(row_id)
         if heartbeat.lost:
             sent = len(heartbeat.lost & set(outcomes.sent_ids))
@@ -129,10 +114,10 @@ def _deliver_batch(ids: list[int], worker: str, transport, lease: timedelta) -> 
     return len(outcomes.sent_ids)
 
 
-def _send_one(transport, outcomes, row_id: int, attempts: int, message, row) -> None:
+def _send_one(transport, outcomes, row_id: int, attempts: int, message: Prepared) -> None:
     """One message: its outcome is noted for the batch's commit, a failure recorded."""
     try:
-        outcomes.sent(row_id, transport.send(message, row), clock.now())
+        outcomes.sent(row_id, transport.send(message), clock.now())
     except PermanentFailure as exc:
         outcomes.failed(row_id, str(exc), clock.now())
         failures.record("email", row_id, f"{exc} (given up)")
@@ -143,12 +128,18 @@ def _send_one(transport, outcomes, row_id: int, attempts: int, message, row) -> 
         failures.record("email", row_id, f"{exc} ({later})")
 
 
-@dataclass(frozen=True)
-class _Sent:
-    """What a transport needs of a row once the session has let go of it."""
-
-    id: int
-    message_id: str
+# What a batch reads of each row: no ORM objects, nothing to expire or flush.
+_COLUMNS = (
+    OutboxEmail.id,
+    OutboxEmail.attempts,
+    OutboxEmail.to_address,
+    OutboxEmail.subject,
+    OutboxEmail.message_id,
+    OutboxEmail.created_at,
+    OutboxEmail.headers,
+    OutboxEmail.text_body,
+    OutboxEmail.html_body,
+)
 
 
 class _Outcomes:
@@ -227,17 +218,17 @@ class FileTransport:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def send(self, message: EmailMessage, row: OutboxEmail) -> str:
+    def send(self, message: Prepared) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / eml_name(row)
-        path.write_bytes(message.as_bytes())
+        path = self.directory / eml_name(message)
+        path.write_bytes(message.data)
         return f"written to {path.name}"
 
     def close(self) -> None:
         pass
 
 
-def eml_name(row: OutboxEmail) -> str:
+def eml_name(row: OutboxEmail | Prepared) -> str:
     return f"{row.id:08d}-{row.message_id.strip('<>').split('@')[0][:16]}.eml"
 
 
@@ -265,7 +256,7 @@ class SmtpTransport:
             smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
         return smtp
 
-    def send(self, message: EmailMessage, row) -> str:
+    def send(self, message: Prepared) -> str:
         """Send one message on the batch's connection; a stale connection is reopened once."""
         reused = self.smtp is not None
         try:
@@ -279,11 +270,14 @@ class SmtpTransport:
         except smtplib.SMTPServerDisconnected as exc:
             raise TemporaryFailure(f"SMTPServerDisconnected: {exc}") from exc
 
-    def _send(self, message: EmailMessage) -> str:
+    def _send(self, message: Prepared) -> str:
         try:
             if self.smtp is None:
                 self.smtp = self._connect()
-            refused = self.smtp.send_message(message)
+            options = self._utf8_options() if message.utf8 else ()
+            refused = self.smtp.sendmail(
+                message.sender, [message.recipient], message.data, mail_options=options
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             # smtplib has sent RSET already: the connection stays usable for the next row.
             code, text = next(iter(exc.recipients.values()))
@@ -305,6 +299,13 @@ class SmtpTransport:
             code, text = next(iter(refused.values()))
             raise _classify(code, text)
         return "250 accepted"
+
+    def _utf8_options(self) -> tuple[str, ...]:
+        """An internationalised address needs the server's SMTPUTF8 (RFC 6531)."""
+        self.smtp.ehlo_or_helo_if_needed()
+        if not self.smtp.has_extn("smtputf8"):
+            raise PermanentFailure("553 the server does not offer SMTPUTF8 for this address")
+        return ("SMTPUTF8", "BODY=8BITMIME")
 
     def _drop_if_closing(self, code: int) -> None:
         if code == 421:  # "service closing": the server is hanging up
