@@ -25,7 +25,7 @@ def smtp_app(make_app, smtp_server):
 
 
 def test_tick_steps_run_timers_then_reminders_and_deliver_last():
-    names = [name for name, _ in TICK_STEPS]
+    names = [step.name for step in TICK_STEPS]
     assert names.index("timers") < names.index("reminders") < names.index("delivery")
     assert names[-1] == "delivery"
 
@@ -413,3 +413,42 @@ def test_each_failure_mode_in_one_batch_is_per_row_visible_and_requeued_by_retry
     assert sorted(received + smtp_server.message_ids()) == message_ids  # each once, its own id
     with smtp_app.app_context():
         assert set(db.session.scalars(select(OutboxEmail.status))) == {"sent"}
+
+
+def test_an_idle_tick_is_one_question_and_one_bookkeeping_write(app, query_counter):
+    """Nothing due anywhere (future rows of every kind): the tick asks every step at once,
+    runs none, and records all six in one upsert (ADR 0178)."""
+    from tracker.services.scheduler_status import scheduler_health
+
+    with app.app_context():
+        clock = frozen(app)
+        engagement, _, _ = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=40))  # plans future reminders
+        run_tick()  # catches up health and readiness once
+        assert db.session.scalar(select(func.count()).select_from(Reminder)) > 0
+        clock.advance(minutes=1)
+        with query_counter() as counter:
+            results = run_tick()
+        steps = scheduler_health(clock()).steps
+    assert results == {step.name: 0 for step in TICK_STEPS}
+    assert len(counter.statements) == 2, counter.statements
+    assert counter.statements[0].lstrip().upper().startswith("SELECT")
+    assert "scheduler_step" in counter.statements[1]
+    assert {name: s["last_success_at"] for name, s in steps.items()} == {
+        step.name: clock().isoformat() for step in TICK_STEPS
+    }
+
+
+def test_work_queued_by_an_earlier_step_is_done_in_the_same_tick(smtp_app, smtp_server):
+    """The question is asked at the start, when the outbox is empty; the reminder step then
+    queues an email, and delivery runs anyway because an earlier step did something."""
+    with smtp_app.app_context():
+        clock = frozen(smtp_app)
+        engagement, _, provider = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=7))
+        clock.set(at(TODAY) + timedelta(minutes=1))
+        assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
+        results = run_tick()
+        address = provider.email
+    assert results["reminders"] == 1 and results["delivery"] == 1
+    assert [m["To"] for m in smtp_server.messages] == [address]

@@ -76,12 +76,15 @@ def test_a_batch_goes_over_one_connection_and_is_recorded_with_one_commit(make_a
         with _commits() as commits:
             assert deliver_due(clock.now()) == 30
         rows = _rows()
+        dialect = db.engine.dialect.name
     assert {(r.status, r.attempts, r.lease_until, r.response_status) for r in rows} == {
         ("delivered", 1, None, 200)
     }
-    # Three batches of 10 and a last, empty claim: 4 claim commits and 3 outcome commits
-    # (row by row it was 30 outcome commits).
-    assert len(commits) == 4 + 3
+    # Three batches of 10 and a last, empty claim: 3 claim commits, 3 outcome commits
+    # (row by row it was 30 outcome commits), and the empty claim's: on SQLite it looks
+    # before it locks and commits nothing.
+    empty_claim = 0 if dialect == "sqlite" else 1
+    assert len(commits) == 3 + 3 + empty_claim
     assert receiver.connections == 1  # kept alive across the batches of the step
     assert sorted(receiver.ids()) == sorted(r.message_id for r in rows)
 

@@ -8,7 +8,7 @@ them at once with `install(app, FixedClock(instant))`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import Flask, current_app, has_app_context
 
@@ -25,6 +25,11 @@ def now() -> datetime:
         if clock is not None:
             return clock()
     return datetime.now(UTC)
+
+
+def midnight(instant: datetime) -> datetime:
+    """The start of `instant`'s UTC day (the health cache's "computed today" line)."""
+    return datetime.combine(instant.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
 class FixedClock:

@@ -54,6 +54,11 @@ def lease_for(config) -> timedelta:
     return timedelta(seconds=max(float(config.get("MAIL_LEASE_SECONDS") or 15), 2.0))
 
 
+def pending(now, midnight):
+    """SQL truth value: an email is due (what `deliver_due` would claim)."""
+    return claims.pending(OutboxEmail, OutboxEmail.next_attempt_at, now)
+
+
 def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     """Claim due outbox rows batch by batch and send them; returns how many were delivered.
 

@@ -56,10 +56,9 @@ class RunResult:
     lost_races: int = 0
 
 
-def run_due(now: datetime | None = None) -> RunResult:
-    """Process every active subscription due at `now`; each one in its own transaction."""
-    now = now or clock.now()
-    due_ids = db.session.scalars(
+def _due(now: datetime):
+    """Active subscriptions of active users whose next digest is due at `now`."""
+    return (
         select(Subscription.id)
         .join(User, Subscription.user_id == User.id)
         .where(
@@ -67,7 +66,19 @@ def run_due(now: datetime | None = None) -> RunResult:
             User.is_active.is_(True),
             Subscription.next_due_at <= now,
         )
-        .order_by(Subscription.next_due_at, Subscription.id)
+    )
+
+
+def pending(now, midnight):
+    """SQL truth value: a digest is due (what `run_due` would process)."""
+    return _due(now).exists()
+
+
+def run_due(now: datetime | None = None) -> RunResult:
+    """Process every active subscription due at `now`; each one in its own transaction."""
+    now = now or clock.now()
+    due_ids = db.session.scalars(
+        _due(now).order_by(Subscription.next_due_at, Subscription.id)
     ).all()
     db.session.rollback()
     result = RunResult()

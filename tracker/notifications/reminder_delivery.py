@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.core import failures
+from tracker.core import claims, failures
 from tracker.core.claims import claim
+from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder, Role, TeamMember, User
 from tracker.services import reminder_planning as planning
@@ -45,6 +44,11 @@ HOLD_ACTION = "Resume the engagement once work restarts, or tell the team the ne
 class Recipient:
     user: User
     reason: str
+
+
+def pending(now, midnight):
+    """SQL truth value: a reminder is due (what `process_due` would claim)."""
+    return claims.pending(Reminder, Reminder.due_at, now)
 
 
 def process_due(now: datetime, *, limit: int = BATCH) -> int:
@@ -228,8 +232,6 @@ def _insert_emails(rows: list[dict]) -> None:
     concurrent worker, or before a crash) is left as it is."""
     if not rows:
         return
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for part in planning.chunks(rows, per_item=len(rows[0])):
         db.session.execute(
             insert(OutboxEmail).values(part).on_conflict_do_nothing(index_elements=["key"])

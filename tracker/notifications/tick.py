@@ -1,69 +1,81 @@
 """One scheduler tick: an ordered list of steps, each materialising or delivering what is due.
 
 Other features add a step with a one-line edit to TICK_STEPS (e.g. digests between
-reminders and delivery, so the digests built in this tick are delivered in it).
+reminders and delivery, so the digests built in this tick are delivered in it); a step
+names the function that does its work and the one that says whether there is any.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, select
 
 from tracker.core import clock, failures
+from tracker.db_setup import UTCDateTime
 from tracker.extensions import db
 
 log = logging.getLogger(__name__)
 
 
-def _timers(now: datetime) -> int:
-    from tracker.services.timers import fire_due_timers
+class Step(NamedTuple):
+    """A tick step: `run(now)` does the work and returns a count; `pending(now, midnight)`
+    is the SQL truth value "there is work for it" (the EXISTS of what `run` would claim),
+    given the tick's instant and the start of its UTC day as bound parameters."""
 
-    return fire_due_timers(now)
+    name: str
+    run: Callable[[datetime], int]
+    pending: Callable[..., object]
+
+
+def _module(path: str):
+    """Steps import their modules on first use: the scheduler process loads only these."""
+    return importlib.import_module(path)
+
+
+def _timers(now: datetime) -> int:
+    return _module("tracker.services.timers").fire_due_timers(now)
 
 
 def _reminders(now: datetime) -> int:
-    from tracker.notifications.reminder_delivery import process_due
-
-    return process_due(now)
-
-
-def _digests(now: datetime) -> int:
-    from tracker.notifications.digests import tick_step
-
-    return tick_step(now)
+    return _module("tracker.notifications.reminder_delivery").process_due(now)
 
 
 def _health(now: datetime) -> int:
-    from tracker.services.health import refresh_due
-
-    return refresh_due(now)
+    return _module("tracker.services.health").refresh_due(now)
 
 
-def _delivery(now: datetime) -> int:
-    from tracker.notifications.delivery import deliver_due
-
-    # Everything queued earlier in this tick counts as due (it was queued after `now`).
-    return deliver_due(max(now, clock.now()))
+def _digests(now: datetime) -> int:
+    return _module("tracker.notifications.digests").tick_step(now)
 
 
 def _webhooks(now: datetime) -> int:
-    from tracker.notifications.webhook_delivery import deliver_due
-
-    return deliver_due(max(now, clock.now()))
+    return _module("tracker.notifications.webhook_delivery").deliver_due(max(now, clock.now()))
 
 
-# (name, step(now) -> count). Order matters: timers first (a transition may plan
-# reminders), then reminders (they queue email), health before digests (they show
-# it), webhooks before email (an endpoint disabled in this tick mails its admin in it),
-# then delivery sends the outbox.
-TICK_STEPS: list[tuple[str, Callable[[datetime], int]]] = [
-    ("timers", _timers),
-    ("reminders", _reminders),
-    ("health", _health),
-    ("digests", _digests),
-    ("webhooks", _webhooks),
-    ("delivery", _delivery),
+def _delivery(now: datetime) -> int:
+    # Everything queued earlier in this tick counts as due (it was queued after `now`).
+    return _module("tracker.notifications.delivery").deliver_due(max(now, clock.now()))
+
+
+def _pending(path: str) -> Callable[..., object]:
+    return lambda now, midnight: _module(path).pending(now, midnight)
+
+
+# Order matters: timers first (a transition may plan reminders), then reminders (they
+# queue email), health before digests (they show it), webhooks before email (an
+# endpoint disabled in this tick mails its admin in it), then delivery sends the outbox.
+TICK_STEPS: list[Step] = [
+    Step("timers", _timers, _pending("tracker.services.timers")),
+    Step("reminders", _reminders, _pending("tracker.notifications.reminder_delivery")),
+    Step("health", _health, _pending("tracker.services.health")),
+    Step("digests", _digests, _pending("tracker.notifications.digests")),
+    Step("webhooks", _webhooks, _pending("tracker.notifications.webhook_delivery")),
+    Step("delivery", _delivery, _pending("tracker.notifications.delivery")),
 ]
 # The steps that talk to other servers. `flask scheduler run` runs them in their own
 # APScheduler job and thread (ADR 0161), so a hung SMTP server or webhook endpoint
@@ -77,38 +89,84 @@ def run_tick(now: datetime | None = None, *, only: str = "all") -> dict:
     `only="local"` runs the steps that work on the database alone, `only="wire"` the
     delivery steps (the two scheduler jobs); the default runs all of them, in order.
 
+    One statement first asks every step whether it has work (ADR 0178): a step with
+    none is not run, unless an earlier step of this tick did something (it may have
+    queued work for it, as reminders queue email). An idle tick is that read and the
+    bookkeeping write, in one transaction.
+
     Returns each step's count; a step that raised gives "error: ..." instead, and
     `"failed": {step: n}` lists the steps where rows failed (absent when none did).
-    Each step's outcome is recorded for /healthz.
+    Every step's outcome is recorded for /healthz, in one write at the end.
     """
+    from tracker.services.scheduler_status import StepRun
+
     now = now or clock.now()
+    steps = [s for s in TICK_STEPS if only == "all" or (s.name in WIRE_STEPS) == (only == "wire")]
+    has_work = _has_work(steps, now)
     results: dict = {}
     failed: dict[str, int] = {}
-    for name, step in TICK_STEPS:
-        if only != "all" and (name in WIRE_STEPS) != (only == "wire"):
-            continue
+    runs: list[StepRun] = []
+    busy = False  # an earlier step of this tick did something
+    reading = True  # the question's read transaction is still open
+    for name, step, _ in steps:
         error = None
+        if reading and (busy or has_work[name]):
+            db.session.rollback()  # a step must not work in the question's snapshot
+            reading = False
         with failures.collect() as seen:
             try:
-                results[name] = step(now)
+                results[name] = step(now) if busy or has_work[name] else 0
             except Exception as exc:  # logged and reported; the next tick tries again
                 log.exception("scheduler step %s failed", name)
                 db.session.rollback()
                 error = f"error: {type(exc).__name__}: {exc}"
                 results[name] = error
+        busy = busy or results[name] != 0 or seen.count > 0
         if seen.count:
             failed[name] = seen.count
-        _record(name, seen.count, error or ("; ".join(seen.reasons) or None))
+        reason = error or ("; ".join(seen.reasons) or None)
+        runs.append(StepRun(name, clock.now(), seen.count, reason))
+    _record(runs)
     if failed:
         results["failed"] = failed
     return results
 
 
-def _record(name: str, count: int, error: str | None) -> None:
-    from tracker.services.scheduler_status import record_step
+def _has_work(steps: list[Step], now: datetime) -> dict[str, bool]:
+    """Which steps have work: one SELECT of each step's EXISTS, built once per process
+    with the instants as bound parameters (so it is compiled once, too). Every step runs
+    if the question itself fails: the steps will report what is wrong."""
+    names = tuple(step.name for step in steps)
+    try:
+        statement = _questions.get(names)
+        if statement is None:
+            at = bindparam("now", type_=UTCDateTime()), bindparam("midnight", type_=UTCDateTime())
+            statement = select(*(step.pending(*at).label(step.name) for step in steps))
+            _questions[names] = statement
+        row = db.session.execute(statement, {"now": now, "midnight": clock.midnight(now)}).one()
+        if db.session.get_bind().dialect.name == "sqlite":
+            # SQLite cannot turn a read snapshot into a write once another connection
+            # has written since: end the read now.
+            db.session.rollback()
+        # Elsewhere the read transaction stays open: when nothing has work, the
+        # bookkeeping write ends it (one transaction per idle tick); otherwise it is
+        # ended before the first step runs.
+        return dict(row._mapping)
+    except Exception:
+        log.exception("could not ask the scheduler steps for work; running them all")
+        db.session.rollback()
+        return dict.fromkeys(names, True)
+
+
+_questions: dict[tuple[str, ...], object] = {}
+
+
+def _record(runs) -> None:
+    """Every step's outcome in one write at the end of the tick (for /healthz)."""
+    from tracker.services.scheduler_status import record_steps
 
     try:
-        record_step(name, clock.now(), failures=count, error=error)
-    except Exception:  # bookkeeping must never stop the tick
-        log.exception("could not record scheduler step %s", name)
+        record_steps(runs)
+    except Exception:  # bookkeeping must never stop the scheduler
+        log.exception("could not record the scheduler steps %s", [run.name for run in runs])
         db.session.rollback()

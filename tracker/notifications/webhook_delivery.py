@@ -201,6 +201,11 @@ def _public_address(text: str):
 # --- the scheduler step ----------------------------------------------------------------
 
 
+def pending(now, midnight):
+    """SQL truth value: a webhook delivery is due (what `deliver_due` would claim)."""
+    return claims.pending(WebhookDelivery, WebhookDelivery.next_attempt_at, now)
+
+
 def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     """The scheduler step: claim due deliveries batch by batch and send them.
 

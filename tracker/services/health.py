@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, or_, select
 
@@ -275,6 +275,28 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
             engagement.health_computed_at = now
 
 
+def _due(now: datetime, midnight: datetime):
+    """The engagements `refresh_due` works on: health computed before today's `midnight`
+    (or never), an override that has ended by `now`, and readiness never scored (rows
+    from before the readiness cache, migration 0002)."""
+    computed = Engagement.health_computed_at
+    return (
+        select(Engagement.id).where(
+            Engagement.closed_at.is_(None), or_(computed.is_(None), computed < midnight)
+        ),
+        select(Engagement.id).where(
+            Engagement.health_override_until <= now,
+            Engagement.effective_health != Engagement.health,
+        ),
+        select(Engagement.id).where(Engagement.readiness_score.is_(None)),
+    )
+
+
+def pending(now, midnight):
+    """SQL truth value: `refresh_due` has work (one EXISTS per condition, each indexed)."""
+    return or_(*(query.exists() for query in _due(now, midnight)))
+
+
 def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int:
     """The scheduler step: recompute health computed before today, or whose override ended.
 
@@ -285,26 +307,8 @@ def refresh_due(now: datetime | None = None, *, batch: int = DAILY_BATCH) -> int
     every editor's ETag stale overnight) nor its `updated_at`. Commits.
     """
     now = now or clock.now()
-    midnight = datetime.combine(now.date(), time.min, tzinfo=UTC)
-    ids = db.session.scalars(
-        select(Engagement.id)
-        .where(
-            Engagement.closed_at.is_(None),
-            or_(Engagement.health_computed_at.is_(None), Engagement.health_computed_at < midnight),
-        )
-        .limit(batch)
-    ).all()
-    expired = db.session.scalars(
-        select(Engagement.id)
-        .where(
-            Engagement.health_override_until <= now,
-            Engagement.effective_health != Engagement.health,
-        )
-        .limit(batch)
-    ).all()
-    unscored = db.session.scalars(
-        select(Engagement.id).where(Engagement.readiness_score.is_(None)).limit(batch)
-    ).all()  # rows from before the readiness cache (migration 0002)
+    queries = _due(now, clock.midnight(now))
+    ids, expired, unscored = (db.session.scalars(q.limit(batch)).all() for q in queries)
     chosen = sorted(set(ids) | set(expired))
     if chosen:
         store_health(chosen, now)

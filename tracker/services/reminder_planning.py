@@ -23,10 +23,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tracker.core import clock
+from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, Reminder
 from workflows import ReminderRule, UnknownDefinition
@@ -248,7 +247,6 @@ def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
             execution_options={"synchronize_session": False},
         )
     if fresh:
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         for part in chunks(fresh, per_item=len(fresh[0])):
             db.session.execute(
                 insert(Reminder).values(part).on_conflict_do_nothing(index_elements=["key"])

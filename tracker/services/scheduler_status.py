@@ -1,6 +1,6 @@
 """What the scheduler did, for monitoring: each step's last (clean) run, due backlog, failures.
 
-`record_step` is the scheduler side's unit of work for the bookkeeping (it commits);
+`record_steps` is the scheduler side's unit of work for the bookkeeping (it commits);
 `scheduler_health` is the read behind /healthz (ADR 0130).
 """
 
@@ -8,23 +8,62 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
+from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder, SchedulerStep, WebhookDelivery, WorkflowTimer
 
 
-def record_step(name: str, now: datetime, *, failures: int, error: str | None) -> None:
-    """Upsert the step's row: ran at `now`; clean (no error, no failed row) moves success."""
-    row = db.session.get(SchedulerStep, name)
-    if row is None:
-        row = SchedulerStep(name=name, last_run_at=now, last_failures=0)
-        db.session.add(row)
-    row.last_run_at, row.last_failures, row.last_error = now, failures, error
-    if error is None and failures == 0:
-        row.last_success_at = now
+@dataclass(frozen=True)
+class StepRun:
+    """One step's outcome in a tick: when it ended, how many rows failed, its error."""
+
+    name: str
+    at: datetime
+    failures: int
+    error: str | None
+
+
+def record_steps(runs: list[StepRun]) -> None:
+    """Upsert every step's row in one statement and commit: ran at `at`; a clean run (no
+    error, no failed row) also moves `last_success_at`. An idle tick's whole bookkeeping
+    is this one write (issue 16: an idle tick under 5 ms)."""
+    if not runs:
+        return
+    rows = [
+        dict(
+            name=run.name,
+            last_run_at=run.at,
+            last_failures=run.failures,
+            last_error=run.error,
+            last_success_at=run.at if run.error is None and run.failures == 0 else None,
+        )
+        for run in runs
+    ]
+    db.session.execute(_upsert(db.session.get_bind().dialect.name), rows)
     db.session.commit()
+
+
+@cache
+def _upsert(dialect: str):
+    """INSERT ... ON CONFLICT (name) DO UPDATE on the table (Core: built and compiled once);
+    `last_success_at` keeps its old value unless the new run was clean."""
+    table = SchedulerStep.__table__
+    statement = insert(table, dialect)
+    new = statement.excluded
+    clean = and_(new.last_error.is_(None), new.last_failures == 0)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.name],
+        set_={
+            "last_run_at": new.last_run_at,
+            "last_failures": new.last_failures,
+            "last_error": new.last_error,
+            "last_success_at": case((clean, new.last_success_at), else_=table.c.last_success_at),
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from functools import partial
 
 from sqlalchemy import insert, inspect, select, update
 
-from tracker.core import failures
+from tracker.core import claims, failures
 from tracker.core.claims import drain
 from tracker.errors import TrackerError
 from tracker.extensions import db
@@ -17,6 +17,11 @@ from workflows.subject import DATE_KEYS
 
 log = logging.getLogger(__name__)
 BATCH = 100
+
+
+def pending(now, midnight):
+    """SQL truth value: a timer is due (what `fire_due_timers` would claim)."""
+    return claims.pending(WorkflowTimer, WorkflowTimer.due_at, now)
 
 
 def fire_due_timers(now: datetime, *, limit: int = BATCH) -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker.core.upsert import insert
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowDefinitionRecord
@@ -189,8 +189,6 @@ def _source_text(definition: Definition) -> str:
 
 def _insert_record(definition: Definition) -> None:
     """INSERT … ON CONFLICT DO NOTHING: two processes seeing it first cannot collide."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(WorkflowDefinitionRecord)
         .values(
