@@ -3,60 +3,64 @@ none twice."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_user
+from tests.support.processes import Schedulers, scheduler_env, wait_until
 from tests.support.webhooks import Receiver
-from tests.test_scheduler import FLASK, ROOT, _env, _wait_until
 from tracker.extensions import db
-from tracker.models import WebhookDelivery
+from tracker.models import WebhookDelivery, WebhookEvent
 from tracker.services import webhooks
 
 EVENTS = 1000
 
 
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+def _queue(url: str, count: int) -> dict[int, str]:
+    """`count` due deliveries to one endpoint, event data {"n": n}; returns n → webhook-id."""
+    admin = make_user("admin")
+    endpoint = webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})
+    connection = db.session.connection()
+    for n in range(count):
+        webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
+    db.session.commit()
+    rows = db.session.execute(
+        select(WebhookEvent.payload, WebhookDelivery.message_id).join(
+            WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id
+        )
+    ).all()
+    return {payload["data"]["n"]: message_id for payload, message_id in rows}
+
+
+def _delivered() -> int:
+    return db.session.scalar(select(func.count()).where(WebhookDelivery.status == "delivered"))
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_two_schedulers_deliver_a_thousand_events_exactly_once(make_app, tmp_path):
-    app = make_app("postgres", WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
-    receiver = Receiver()
-    try:
-        with app.app_context():
-            admin = make_user("admin")
-            endpoint = webhooks.create_endpoint(
-                admin, {"url": receiver.url, "events": ["engagement.created"]}
-            )
-            connection = db.session.connection()
-            for n in range(EVENTS):
-                webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
-            db.session.commit()
-        env = _env(app, WEBHOOK_ALLOW_PRIVATE_TARGETS="1")
-        logs = [open(tmp_path / f"hooks-{n}.log", "wb") for n in range(2)]  # noqa: SIM115
-        procs = [
-            subprocess.Popen([FLASK, "scheduler", "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
-            for log in logs
-        ]
-        try:
-            assert _wait_until(lambda: len(receiver.requests) >= EVENTS), len(receiver.requests)
-            time.sleep(2)  # a duplicate would arrive now
-        finally:
-            for proc in procs:
-                proc.send_signal(signal.SIGTERM)
-            codes = [proc.wait(30) for proc in procs]
-            for log in logs:
-                log.close()
-    finally:
-        receiver.stop()
-    ids = [r["headers"]["webhook-id"] for r in receiver.requests]
+def test_two_schedulers_deliver_a_thousand_events_exactly_once(pg_app, receiver, tmp_path):
+    pg_app.config.update(WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
+    with pg_app.app_context():
+        _queue(receiver.url, EVENTS)
+    env = scheduler_env(pg_app, WEBHOOK_ALLOW_PRIVATE_TARGETS="1")
+    with Schedulers(env, tmp_path, "hooks") as schedulers:
+        for _ in range(2):
+            schedulers.start()
+        assert wait_until(lambda: len(receiver.requests) >= EVENTS), len(receiver.requests)
+        time.sleep(2)  # a duplicate would arrive now
+    ids = receiver.ids()
     assert len(ids) == EVENTS and len(set(ids)) == EVENTS
-    assert codes == [0, 0]
-    with app.app_context():
-        delivered = select(func.count()).where(WebhookDelivery.status == "delivered")
-        assert db.session.scalar(delivered) == EVENTS
+    assert schedulers.codes == [0, 0]
+    with pg_app.app_context():
+        assert _delivered() == EVENTS
         workers = db.session.scalars(select(WebhookDelivery.claimed_by).distinct()).all()
     assert len(workers) >= 1, workers
