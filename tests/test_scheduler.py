@@ -6,7 +6,6 @@ Also: the web app factory starts no scheduler, and the scheduler's APScheduler s
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,45 +13,18 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import click
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.processes import ROOT, Schedulers, scheduler_env, wait_until
 from tests.support.scheduler import add_milestone, trial_engagement
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder
 from tracker.notifications.delivery import deliver_due
 from tracker.services.outbox import enqueue
-
-ROOT = Path(__file__).resolve().parents[1]
-FLASK = str(ROOT / ".venv" / "bin" / "flask")
-
-
-def _env(app, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        APP_ENV="testing",
-        FLASK_APP="wsgi",
-        TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        MAIL_DIR=app.config["MAIL_DIR"],
-        SMTP_HOST="",
-        SCHEDULER_TICK_SECONDS="1",
-    )
-    env.pop("SCHEDULER_EMBEDDED", None)
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def _wait_until(predicate, timeout: float = 120) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def _overdue_milestones(count: int) -> int:
@@ -74,21 +46,12 @@ def test_two_scheduler_processes_deliver_every_reminder_once(pg_app, smtp_server
     with pg_app.app_context():
         due = _overdue_milestones(150)
     assert due == 150
-    env = _env(pg_app, **{k: v for k, v in smtp_server.config().items()})
-    logs = [open(tmp_path / f"scheduler-{n}.log", "wb") for n in range(2)]  # noqa: SIM115
-    procs = [
-        subprocess.Popen([FLASK, "scheduler", "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        for log in logs
-    ]
-    try:
-        assert _wait_until(lambda: len(smtp_server.messages) >= 300), len(smtp_server.messages)
+    with Schedulers(scheduler_env(pg_app, **smtp_server.config()), tmp_path) as schedulers:
+        for _ in range(2):
+            schedulers.start()
+        assert wait_until(lambda: len(smtp_server.messages) >= 300), len(smtp_server.messages)
         time.sleep(2)  # a duplicate would arrive now
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        codes = [proc.wait(30) for proc in procs]
-        for log in logs:
-            log.close()
+    codes = schedulers.codes
     ids = smtp_server.message_ids()
     assert len(ids) == 300 and len(set(ids)) == 300
     assert codes == [0, 0]  # clean shutdown on SIGTERM
@@ -112,50 +75,25 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_resends_only_its_uncommi
     with pg_app.app_context():
         assert _overdue_milestones(500) == 500
     smtp_server.slow(0.005)  # a batch of 50 takes at least 0.25 s: the kill lands inside one
-    env = _env(
+    env = scheduler_env(
         pg_app,
         **smtp_server.config(),
         MAIL_BATCH=50,
         MAIL_LEASE_SECONDS=3,
         SCHEDULER_DELIVERY_SECONDS=1,
     )
-    logs = [open(tmp_path / f"scheduler-{n}.log", "wb") for n in range(3)]  # noqa: SIM115
-
-    def start(n: int) -> subprocess.Popen:
-        command = [FLASK, "scheduler", "run"]
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=logs[n], stderr=logs[n])
-
-    def held_by(pid: int) -> dict[int, str]:
-        with pg_app.app_context():
-            rows = db.session.execute(
-                select(OutboxEmail.id, OutboxEmail.message_id).where(
-                    OutboxEmail.status == "pending", OutboxEmail.claimed_by.contains(f":{pid}:")
-                )
-            ).all()
-            db.session.rollback()
-        return dict(rows)
-
-    procs = [start(0), start(1)]
-    try:
-        assert _wait_until(lambda: len(smtp_server.messages) >= 200, 180)
-        assert _wait_until(lambda: any(held_by(p.pid) for p in procs), 60)
-        victim = next(p for p in procs if held_by(p.pid))
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(30)
-        uncommitted = held_by(victim.pid)  # what the dead worker still holds
+    with Schedulers(env, tmp_path) as schedulers:
+        for _ in range(2):
+            schedulers.start()
+        assert wait_until(lambda: len(smtp_server.messages) >= 200, 180)
+        _, uncommitted = schedulers.kill_one_holding(pg_app, OutboxEmail)
         sent_before_the_kill = len(smtp_server.messages)
-        procs.append(start(2))  # restarted
-        assert _wait_until(lambda: len(set(smtp_server.message_ids())) >= 1000, 240), len(
+        schedulers.start()  # restarted
+        assert wait_until(lambda: len(set(smtp_server.message_ids())) >= 1000, 240), len(
             set(smtp_server.message_ids())
         )
         time.sleep(2)  # a stray duplicate would arrive now
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        codes = [proc.wait(30) for proc in procs]
-        for log in logs:
-            log.close()
+    codes = schedulers.codes
     ids = smtp_server.message_ids()
     counts = Counter(ids)
     twice = {message_id for message_id, n in counts.items() if n > 1}
@@ -196,7 +134,7 @@ def test_rows_claimed_by_a_killed_process_are_delivered_after_the_lease(make_app
     done = subprocess.run(
         [sys.executable, "-c", KILLER.format(root=str(ROOT))],
         cwd=ROOT,
-        env=_env(app),
+        env=scheduler_env(app),
         capture_output=True,
         text=True,
         timeout=60,
@@ -296,11 +234,11 @@ def test_a_slow_smtp_server_delays_only_delivery_not_reminders(make_app, smtp_se
     scheduler = configure(BackgroundScheduler(daemon=True), app)
     scheduler.start()
     try:
-        assert _wait_until(lambda: smtp_server.connections >= 1, timeout=20)  # delivery busy
+        assert wait_until(lambda: smtp_server.connections >= 1, timeout=20)  # delivery busy
         with app.app_context():
             assert _overdue_milestones(3) >= 3  # fall due while the batch is in flight
         became_due = time.monotonic()
-        assert _wait_until(lambda: pending_reminders() == 0, timeout=30)
+        assert wait_until(lambda: pending_reminders() == 0, timeout=30)
         waited = time.monotonic() - became_due
         delivered = len(smtp_server.messages)
     finally:

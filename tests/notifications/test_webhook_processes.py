@@ -1,62 +1,130 @@
-"""Two real `flask scheduler run` processes on PostgreSQL deliver 1,000 webhooks: none lost,
-none twice."""
+"""Real `flask scheduler run` processes on PostgreSQL delivering webhooks: two share 1,000
+exactly once, and one SIGKILLed mid-batch loses nothing and resends only what it held."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
+import json
 import time
+from collections import Counter, defaultdict
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_user
+from tests.support.processes import Schedulers, scheduler_env, wait_until
 from tests.support.webhooks import Receiver
-from tests.test_scheduler import FLASK, ROOT, _env, _wait_until
 from tracker.extensions import db
-from tracker.models import WebhookDelivery
+from tracker.models import WebhookDelivery, WebhookEvent
 from tracker.services import webhooks
 
 EVENTS = 1000
 
 
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+def _queue(url: str, count: int) -> dict[int, str]:
+    """`count` due deliveries to one endpoint, event data {"n": n}; returns n → webhook-id."""
+    admin = make_user("admin")
+    endpoint = webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})
+    connection = db.session.connection()
+    for n in range(count):
+        webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
+    db.session.commit()
+    rows = db.session.execute(
+        select(WebhookEvent.payload, WebhookDelivery.message_id).join(
+            WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id
+        )
+    ).all()
+    return {payload["data"]["n"]: message_id for payload, message_id in rows}
+
+
+def _delivered() -> int:
+    return db.session.scalar(select(func.count()).where(WebhookDelivery.status == "delivered"))
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_two_schedulers_deliver_a_thousand_events_exactly_once(make_app, tmp_path):
-    app = make_app("postgres", WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
-    receiver = Receiver()
-    try:
-        with app.app_context():
-            admin = make_user("admin")
-            endpoint = webhooks.create_endpoint(
-                admin, {"url": receiver.url, "events": ["engagement.created"]}
-            )
-            connection = db.session.connection()
-            for n in range(EVENTS):
-                webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
-            db.session.commit()
-        env = _env(app, WEBHOOK_ALLOW_PRIVATE_TARGETS="1")
-        logs = [open(tmp_path / f"hooks-{n}.log", "wb") for n in range(2)]  # noqa: SIM115
-        procs = [
-            subprocess.Popen([FLASK, "scheduler", "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
-            for log in logs
-        ]
-        try:
-            assert _wait_until(lambda: len(receiver.requests) >= EVENTS), len(receiver.requests)
-            time.sleep(2)  # a duplicate would arrive now
-        finally:
-            for proc in procs:
-                proc.send_signal(signal.SIGTERM)
-            codes = [proc.wait(30) for proc in procs]
-            for log in logs:
-                log.close()
-    finally:
-        receiver.stop()
-    ids = [r["headers"]["webhook-id"] for r in receiver.requests]
+def test_two_schedulers_deliver_a_thousand_events_exactly_once(pg_app, receiver, tmp_path):
+    pg_app.config.update(WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
+    with pg_app.app_context():
+        _queue(receiver.url, EVENTS)
+    env = scheduler_env(pg_app, WEBHOOK_ALLOW_PRIVATE_TARGETS="1")
+    with Schedulers(env, tmp_path, "hooks") as schedulers:
+        for _ in range(2):
+            schedulers.start()
+        assert wait_until(lambda: len(receiver.requests) >= EVENTS), len(receiver.requests)
+        time.sleep(2)  # a duplicate would arrive now
+    ids = receiver.ids()
     assert len(ids) == EVENTS and len(set(ids)) == EVENTS
-    assert codes == [0, 0]
-    with app.app_context():
-        delivered = select(func.count()).where(WebhookDelivery.status == "delivered")
-        assert db.session.scalar(delivered) == EVENTS
+    assert schedulers.codes == [0, 0]
+    with pg_app.app_context():
+        assert _delivered() == EVENTS
         workers = db.session.scalars(select(WebhookDelivery.claimed_by).distinct()).all()
     assert len(workers) >= 1, workers
+
+
+KILLED = 3000  # about 15 s of delivery for two workers, at 5 ms a request
+BATCH = 50
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_scheduler_killed_mid_batch_loses_no_webhook_and_resends_only_its_uncommitted_rows(
+    pg_app, receiver, tmp_path
+):
+    # Two `flask scheduler run` on PostgreSQL share 3,000 due deliveries. One is SIGKILLed
+    # while it holds a batch, then started again. Nothing may be lost, and the only
+    # requests sent twice are rows the dead worker held uncommitted, each resent with the
+    # same `webhook-id` and body, so the receiver can de-duplicate (ADR 0167's bound, at
+    # most WEBHOOK_BATCH per kill).
+    pg_app.config.update(WEBHOOK_ALLOW_PRIVATE_TARGETS=True)
+    with pg_app.app_context():
+        expected = _queue(receiver.url, KILLED)
+    receiver.delay = 0.005  # a batch of 50 takes at least 0.25 s: the kill lands inside one
+    env = scheduler_env(
+        pg_app,
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+        WEBHOOK_BATCH=BATCH,
+        WEBHOOK_LEASE_SECONDS=3,
+        SCHEDULER_DELIVERY_SECONDS=1,
+    )
+    with Schedulers(env, tmp_path, "hooks") as schedulers:
+        for _ in range(2):
+            schedulers.start()
+        assert wait_until(lambda: len(receiver.requests) >= KILLED // 3, 120)
+        _, uncommitted = schedulers.kill_one_holding(pg_app, WebhookDelivery)
+        time.sleep(0.5)  # its last request is read; its lease (renewed every 1 s) outlasts this
+        sent_before_the_kill = len(receiver.requests)
+        sent_uncommitted = set(uncommitted.values()) & set(receiver.ids())
+        schedulers.start()  # restarted
+        everything = set(expected.values())
+        assert wait_until(lambda: set(receiver.ids()) >= everything, 120), len(
+            everything - set(receiver.ids())
+        )
+        time.sleep(2)  # a stray duplicate would arrive now
+    by_row: dict[int, list[dict]] = defaultdict(list)  # event data n → its requests
+    for request in receiver.requests:
+        by_row[json.loads(request["body"])["data"]["n"]].append(request)
+    counts = Counter(receiver.ids())
+    twice = {webhook_id for webhook_id, n in counts.items() if n > 1}
+    assert set(by_row) == set(expected) and set(counts) == everything  # nothing lost
+    for n, requests in by_row.items():  # a resend is the same message: id and bytes
+        assert {r["headers"]["webhook-id"] for r in requests} == {expected[n]}
+        assert len({r["body"] for r in requests}) == 1
+    assert max(counts.values()) <= 2
+    assert twice <= set(uncommitted.values()), "a row the dead worker did not hold was resent"
+    assert twice == sent_uncommitted  # every row it had sent, and only those, went twice
+    assert len(twice) <= BATCH  # at most one batch per kill
+    assert 0 < len(uncommitted) <= BATCH and sent_before_the_kill < KILLED
+    assert sorted(schedulers.codes)[-2:] == [0, 0]  # the survivors stop cleanly
+    with pg_app.app_context():
+        assert _delivered() == KILLED
+        assert (
+            db.session.scalar(select(func.count()).where(WebhookDelivery.status != "delivered"))
+            == 0
+        )

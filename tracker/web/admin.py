@@ -21,9 +21,9 @@ PER_PAGE = 50
 @bp.before_request
 @login_required
 def admins_only():
-    """Everything here is for admins; other roles get 403 (the page's existence is no secret)."""
+    """Admins only; to anyone else these pages do not exist (404, as on every admin page)."""
     if not current_user.is_admin:
-        abort(403)
+        abort(404)
 
 
 @bp.get("/outbox")

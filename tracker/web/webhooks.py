@@ -15,9 +15,9 @@ bp = Blueprint("webhooks_admin", __name__, url_prefix="/admin")
 @bp.before_request
 @login_required
 def admins_only():
-    """Admins only; other roles get 403, as on the other admin pages."""
+    """Admins only; to anyone else these pages do not exist (404, as on every admin page)."""
     if not current_user.is_admin:
-        abort(403)
+        abort(404)
 
 
 @bp.get("/webhooks")
