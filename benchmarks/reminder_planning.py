@@ -4,13 +4,13 @@
 
 No SMTP: this measures the database side of the scheduler (issue 16). In one run:
 - plan: `plan_reminders` for one engagement with `count` overdue checklist items
-  (one due reminder row each), beside the floor: the same rows written by a bare,
-  chunked Core INSERT;
+  (one due reminder row each), beside the floor: the same rows written by a bare
+  Core executemany INSERT;
 - re-plan: every item's due date moved, then `plan_reminders` again (cancels the
   `count` pending rows and plans `count` new ones);
 - materialise: `process_due` turns the `count` due reminders into outbox emails
   (claim, judge, render text + HTML, bulk INSERT, mark), beside the floor: the same
-  number of outbox rows with pre-rendered bodies written by a bare, chunked INSERT.
+  number of outbox rows with pre-rendered bodies written by a bare Core executemany INSERT.
 
 Without --database a fresh SQLite file in a temporary directory is used; pass a
 postgresql:// URL (an empty database) to measure PostgreSQL.
@@ -90,15 +90,15 @@ def _timed(fn, statements: Statements):
 
 
 def _floor_reminders(engagement_id: int, count: int) -> float:
-    """The same number of reminder rows, written by a bare chunked INSERT (then removed)."""
+    """The same number of reminder rows, written by a bare Core INSERT executemany (then
+    removed): no ON CONFLICT, no planning."""
     now = clock.now()
     rows = [
         planning._row("floor", engagement_id, "checklist", n, now + timedelta(days=1), now)
         for n in range(count)
     ]
     started = time.perf_counter()
-    for part in planning.chunks(rows, per_item=len(rows[0])):
-        db.session.execute(insert(Reminder).values(part))
+    db.session.execute(insert(Reminder.__table__), rows)
     db.session.commit()
     seconds = time.perf_counter() - started
     db.session.execute(delete(Reminder).where(Reminder.rule == "floor"))
@@ -107,7 +107,7 @@ def _floor_reminders(engagement_id: int, count: int) -> float:
 
 
 def _floor_outbox(count: int) -> float:
-    """`count` outbox rows with bodies of the real size, by a bare chunked INSERT."""
+    """`count` outbox rows with bodies of the real size, by a bare Core INSERT executemany."""
     sample = db.session.scalars(select(OutboxEmail).limit(1)).one()
     now = clock.now()
     rows = [
@@ -129,8 +129,7 @@ def _floor_outbox(count: int) -> float:
         for n in range(count)
     ]
     started = time.perf_counter()
-    for part in planning.chunks(rows, per_item=len(rows[0])):
-        db.session.execute(insert(OutboxEmail).values(part))
+    db.session.execute(insert(OutboxEmail.__table__), rows)
     db.session.commit()
     return time.perf_counter() - started
 
@@ -198,7 +197,7 @@ def _run(url: str, count: int, workdir: Path) -> None:
         f"{planned / plan_s:,.0f} rows/s | {plan_q} statements |"
     )
     print(
-        f"| floor: {n:,} reminder rows, bare chunked INSERT | {floor_plan_s:.2f} s | "
+        f"| floor: {n:,} reminder rows, bare INSERT executemany | {floor_plan_s:.2f} s | "
         f"{n / floor_plan_s:,.0f} rows/s | |"
     )
     print(
@@ -210,7 +209,7 @@ def _run(url: str, count: int, workdir: Path) -> None:
         f"{mat_s:.2f} s | {due / mat_s:,.0f} rows/s | {mat_q} statements |"
     )
     print(
-        f"| floor: {emails:,} outbox rows, bare chunked INSERT | {floor_mat_s:.2f} s | "
+        f"| floor: {emails:,} outbox rows, bare INSERT executemany | {floor_mat_s:.2f} s | "
         f"{emails / floor_mat_s:,.0f} rows/s | |"
     )
 

@@ -228,14 +228,13 @@ def _provider_users_of(engagements: list[Engagement]) -> dict[int, list[User]]:
 
 
 def _insert_emails(rows: list[dict]) -> None:
-    """Bulk INSERT ... ON CONFLICT (key) DO NOTHING, chunked: a key already queued (by a
-    concurrent worker, or before a crash) is left as it is."""
+    """Bulk INSERT ... ON CONFLICT (key) DO NOTHING: a key already queued (by a concurrent
+    worker, or before a crash) is left as it is."""
     if not rows:
         return
-    for part in planning.chunks(rows, per_item=len(rows[0])):
-        db.session.execute(
-            insert(OutboxEmail).values(part).on_conflict_do_nothing(index_elements=["key"])
-        )
+    # One statement executed for every row (executemany): compiled once, not per chunk.
+    table = OutboxEmail.__table__
+    db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
 class Renderer:

@@ -234,8 +234,9 @@ def _set_status(ids: list[int], status: str, now: datetime) -> None:
 def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
     """INSERT ... ON CONFLICT (key) DO NOTHING; a key cancelled earlier becomes pending again.
 
-    Both statements are chunked under the driver's parameter limit, so one call may plan
-    any number of rows.
+    The UPDATE is chunked under the driver's parameter limit; the INSERT is one statement
+    executed for many rows (the driver's executemany, which SQLAlchemy pages under that
+    limit), compiled once however many rows there are. So one call may plan any number.
     """
     revive = [cancelled[row["key"]] for row in rows if row["key"] in cancelled]
     fresh = [row for row in rows if row["key"] not in cancelled]
@@ -247,10 +248,8 @@ def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
             execution_options={"synchronize_session": False},
         )
     if fresh:
-        for part in chunks(fresh, per_item=len(fresh[0])):
-            db.session.execute(
-                insert(Reminder).values(part).on_conflict_do_nothing(index_elements=["key"])
-            )
+        table = Reminder.__table__
+        db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), fresh)
 
 
 def insert_next(rows: list[tuple[str, int, str, int, datetime]], now: datetime) -> None:
