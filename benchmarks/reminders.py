@@ -86,17 +86,20 @@ def _engagement() -> Engagement:
     return engagement
 
 
-def _due_checklist_reminders(count: int) -> tuple[int, float]:
-    """`count` overdue checklist items (one due reminder each, to the item owner)."""
-    engagement = _engagement()
+def _due_checklist_reminders(count: int, engagements: int = 1) -> tuple[int, float]:
+    """`count` overdue checklist items (one due reminder each, to the item owner), spread
+    round-robin over `engagements` engagements; returns the first one's id and the time
+    planning took."""
+    owners = [_engagement() for _ in range(engagements)]
+    engagement = owners[0]
     due = clock.now().date() - timedelta(days=2)
     rows = [
         dict(
-            engagement_id=engagement.id,
+            engagement_id=owners[n % engagements].id,
             kind="placement",
             title=f"Item {n}",
             status="open",
-            owner_id=engagement.owner_id,
+            owner_id=owners[n % engagements].owner_id,
             due_date=due,
             position=n,
             note="",
@@ -107,7 +110,8 @@ def _due_checklist_reminders(count: int) -> tuple[int, float]:
     ]
     db.session.execute(insert(ChecklistItem), rows)
     started = time.perf_counter()
-    planning.plan_reminders(engagement.id)
+    for each in owners:
+        planning.plan_reminders(each.id)
     db.session.commit()
     return engagement.id, time.perf_counter() - started
 

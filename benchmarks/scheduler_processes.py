@@ -1,13 +1,15 @@
 """Benchmark: real `flask scheduler run` processes on PostgreSQL sharing a burst of due reminders.
 
-    .venv/bin/python benchmarks/scheduler_processes.py [--count 10000]
+    .venv/bin/python benchmarks/scheduler_processes.py [--count 10000] [--engagements 100]
         [--scenarios one,two,kill-default,kill-tuned] [--kill-after 2000]
 
 Starts a throwaway PostgreSQL cluster (tests/support/postgres.py) and, per scenario, a
 fresh database and one aiosmtpd server in its own process (benchmarks/smtp_process.py),
 which records each accepted message's Message-ID and the instant it was accepted.
-`count` overdue checklist items are planned into due reminders (one recipient each, so
-one message each) and parked one day ahead; the schedulers are started and left to
+`count` overdue checklist items, spread over `--engagements` engagements (100; a
+materialising batch locks its engagements, so all on one engagement would serialise the
+processes), are planned into due reminders (one recipient each, so one message each)
+and parked; the schedulers are started and left to
 tick idle; then one UPDATE makes every reminder due, and the clock starts at its commit.
 
 Scenarios (each prints its settings; nothing here asserts a time):
@@ -80,6 +82,36 @@ def _ceiling(config: dict, count: int) -> float:
     elapsed = time.perf_counter() - start
     smtp.quit()
     return count / elapsed
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pids: list[int]) -> dict:
+    """CPU seconds so far: the whole machine (busy, all cores) and each of `pids`."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])
+    figures = {"machine_busy": (total - idle) / TICK, "machine_all": total / TICK}
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        figures[pid] = (int(stat[11]) + int(stat[12])) / TICK  # utime + stime
+    return figures
+
+
+def _cpu_used(before: dict, after: dict, procs: list, smtp_pid: int) -> dict:
+    """Core-seconds spent during the burst, by the schedulers, the SMTP server, the rest."""
+    used = {key: after[key] - before[key] for key in before if key in after}
+    schedulers = sum(used.get(p.pid, 0.0) for p in procs)
+    smtp = used.get(smtp_pid, 0.0)
+    return {
+        "cores": os.cpu_count(),
+        "busy": used["machine_busy"],
+        "all": used["machine_all"],
+        "schedulers": schedulers,
+        "smtp": smtp,
+        "rest": used["machine_busy"] - schedulers - smtp,  # PostgreSQL, this script, others
+    }
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -222,7 +254,7 @@ def run(cluster: PostgresCluster, name: str, count: int, args, workdir: Path) ->
     try:
         with app.app_context():
             db.create_all()
-            _due_checklist_reminders(count)
+            _due_checklist_reminders(count, args.engagements)
             # Parked: no claim takes a row whose status is not "pending". (Moving due_at
             # instead would change what the reminders say: they were all skipped.)
             db.session.execute(update(Reminder).values(status="parked"))
@@ -233,11 +265,15 @@ def run(cluster: PostgresCluster, name: str, count: int, args, workdir: Path) ->
             env = _env(url, smtp, workdir / name, settings)
             procs = _start(name, processes, env, workdir, logs)
             time.sleep(8)  # imported, connected, first (idle) tick done
+            cpu_before = _cpu([p.pid for p in procs] + [smtp.pid])
             db.session.execute(
                 update(Reminder).where(Reminder.status == "parked").values(status="pending")
             )
             db.session.commit()
             burst = _watch(smtp, procs, count, kill, args)
+            alive = [p for p in procs if p.poll() is None]
+            cpu_after = _cpu([p.pid for p in alive] + [smtp.pid])
+            result["cpu"] = _cpu_used(cpu_before, cpu_after, alive, smtp.pid)
             time.sleep(3)  # a late duplicate would arrive now
             result["rss_kb"] = {p.pid: _status(p.pid) for p in procs if p.poll() is None}
             split = db.session.execute(
@@ -285,6 +321,14 @@ def _print(result: dict, count: int) -> None:
         f"duplicates {result['duplicates']}; timed out: {result['timed_out']}"
     )
     print(f"rows per worker pid: {result['split']}; exit codes {result['exit_codes']}")
+    cpu = result.get("cpu")
+    if cpu:
+        print(
+            f"  CPU during the burst: {cpu['busy']:.1f} of {cpu['all']:.1f} core-seconds busy "
+            f"({cpu['busy'] / cpu['all']:.0%} of {cpu['cores']} cores); schedulers "
+            f"{cpu['schedulers']:.1f} s, SMTP server {cpu['smtp']:.1f} s, "
+            f"PostgreSQL and the rest {cpu['rest']:.1f} s"
+        )
     for pid, status in result["rss_kb"].items():
         print(
             f"  pid {pid}: VmHWM {status['VmHWM'] / 1024:.0f} MB, "
@@ -312,6 +356,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--kill-after", type=int, default=2000)
+    parser.add_argument(
+        "--engagements",
+        type=int,
+        default=100,
+        help="engagements the items are spread over (a batch locks its engagements)",
+    )
     parser.add_argument("--kill-delay", type=float, default=0.5, help="s after the victim claims")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up on SIGTERM too
