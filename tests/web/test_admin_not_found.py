@@ -86,3 +86,44 @@ def test_every_outbox_and_webhook_admin_url_answers_like_a_missing_page(
         response = client.get(url) if method == "GET" else post(url)
         assert _answer(response) == missing[method], (method, url)
     assert _state(app) == before  # and nothing was done
+
+
+def _variants(routes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each admin URL with the method it does not serve (405 territory)."""
+    served: dict[str, set[str]] = {}
+    for method, url in routes:
+        served.setdefault(url, set()).add(method)
+    methods = ("GET", "POST")
+    return [(m, url) for url, ms in served.items() for m in methods if m not in ms]
+
+
+@pytest.mark.parametrize("role", ["manager", "stakeholder"])
+def test_wrong_methods_and_missing_csrf_tokens_answer_like_a_missing_page(
+    app, client, sign_in, post, role
+):
+    """No 405 with an Allow header, no CSRF 400: those came before the blueprints' guard."""
+    ids = _objects(app)
+    routes = _routes(app, ids)
+    wrong = _variants(routes)
+    assert any(method == "GET" for method, _ in wrong)  # POST-only URLs exist
+    sign_in(role)
+    client.get("/home")  # shows the sign-in flash
+    missing = {"GET": _answer(client.get("/admin/nope")), "POST": _answer(post("/admin/nope"))}
+    for method, url in wrong:
+        response = client.get(url) if method == "GET" else post(url)
+        assert "Allow" not in response.headers, url
+        assert _answer(response) == missing[method], (method, url)
+    bare = _answer(client.post("/admin/nope"))  # no CSRF token at all
+    for method, url in routes:
+        if method == "POST":
+            assert _answer(client.post(url)) == bare, url
+    assert bare[0] == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_whatever_the_admin_url(app, client):
+    ids = _objects(app)
+    urls = [url for _, url in _routes(app, ids)] + ["/admin/nope", "/admin"]
+    for url in urls:
+        for response in (client.get(url), client.post(url)):
+            assert response.status_code == 302, url
+            assert response.headers["Location"].startswith("/login?next="), url

@@ -6,7 +6,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.extensions import csrf
-    from tracker.web import converters, filters, security_headers, tokens  # noqa: F401
+    from tracker.web import admin_area, converters, filters, security_headers, tokens  # noqa: F401
     from tracker.web.admin import bp as admin_bp
     from tracker.web.admin_users import bp as admin_users_bp
     from tracker.web.calendar import bp as calendar_bp
@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.workflows_admin import bp as workflows_admin_bp
 
     _trust_proxies(app)
+    admin_area.init_app(app)  # before CSRF: nothing under /admin answers a non-admin
     converters.init_app(app)
     filters.init_app(app)
     csrf.exempt(digests_unsubscribe)  # the signed token in the URL is the credential
