@@ -12,10 +12,8 @@ tell what exists there.
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
-
-from tracker.extensions import login_manager
 
 PREFIX = "/admin"
 
@@ -25,7 +23,7 @@ def guard():
     if path != PREFIX and not path.startswith(PREFIX + "/"):
         return None
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        return current_app.login_manager.unauthorized()  # Flask-Login's sign-in redirect
     if not current_user.is_admin:
         abort(404)
     return None
