@@ -15,6 +15,7 @@ from email.utils import formataddr
 from types import SimpleNamespace
 
 import pytest
+from flask import current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -184,18 +185,24 @@ def smtp_app(make_app, smtp_server):
     return make_app(**smtp_server.config())
 
 
+def _deliver(*emails: tuple) -> int:
+    """Queue each (key, to, subject, text[, html]) and run one delivery (in an app context)."""
+    clock = frozen(current_app)
+    for email in emails:
+        enqueue(*email)
+    db.session.commit()
+    return deliver_due(clock())
+
+
 @pytest.mark.smtp
 def test_a_malformed_address_fails_its_row_and_the_batch_goes_on(smtp_app, smtp_server):
     with smtp_app.app_context():
-        clock = frozen(smtp_app)
-        enqueue("mime:bad", "not an address@example.com", "Bad", "body")
-        enqueue("mime:good", "good@example.com", "Good", "body")
-        db.session.commit()
-        assert deliver_due(clock()) == 1
+        bad = ("mime:bad", "not an address@example.com", "Bad", "body")
+        assert _deliver(bad, ("mime:good", "good@example.com", "Good", "body")) == 1
         rows = dict(db.session.execute(select(OutboxEmail.key, OutboxEmail.status)).all())
         assert rows == {"mime:bad": "failed", "mime:good": "sent"}
-        bad = select(OutboxEmail.last_reply).where(OutboxEmail.key == "mime:bad")
-        reply = db.session.scalar(bad)
+        query = select(OutboxEmail.last_reply).where(OutboxEmail.key == "mime:bad")
+        reply = db.session.scalar(query)
         assert "malformed recipient" in reply
     assert [m["To"] for m in smtp_server.messages] == ["good@example.com"]
 
@@ -203,10 +210,8 @@ def test_a_malformed_address_fails_its_row_and_the_batch_goes_on(smtp_app, smtp_
 @pytest.mark.smtp
 def test_lone_dot_line_reaches_the_server_intact(smtp_app, smtp_server):
     with smtp_app.app_context():
-        clock = frozen(smtp_app)
-        enqueue("mime:dot", "dana@example.com", "Dots", "above\n.\nbelow", "<p>.</p>")
-        db.session.commit()
-        assert deliver_due(clock()) == 1
+        dots = ("mime:dot", "dana@example.com", "Dots", "above\n.\nbelow", "<p>.</p>")
+        assert _deliver(dots) == 1
     [message] = smtp_server.messages
     assert content(message.get_body(("plain",))) == "above\n.\nbelow\n"
 
@@ -215,10 +220,7 @@ def test_lone_dot_line_reaches_the_server_intact(smtp_app, smtp_server):
 def test_internationalised_address_is_sent_with_smtputf8(make_app, smtputf8_server):
     app = make_app(**smtputf8_server.config())
     with app.app_context():
-        clock = frozen(app)
-        enqueue("mime:idn", "josé@exämple.com", "Réunion", "Bonjour")
-        db.session.commit()
-        assert deliver_due(clock()) == 1
+        assert _deliver(("mime:idn", "josé@exämple.com", "Réunion", "Bonjour")) == 1
     [(mail_from, rcpt_tos, options)] = smtputf8_server.envelopes
     assert rcpt_tos == ["josé@exämple.com"] and "SMTPUTF8" in [o.upper() for o in options]
     [message] = smtputf8_server.messages
@@ -228,11 +230,8 @@ def test_internationalised_address_is_sent_with_smtputf8(make_app, smtputf8_serv
 @pytest.mark.smtp
 def test_internationalised_address_is_refused_without_smtputf8(smtp_app, smtp_server):
     with smtp_app.app_context():
-        clock = frozen(smtp_app)
-        enqueue("mime:idn", "josé@exämple.com", "Réunion", "Bonjour")
-        enqueue("mime:plain", "dana@example.com", "Meeting", "Hello")
-        db.session.commit()
-        assert deliver_due(clock()) == 1
-        idn = db.session.scalar(select(OutboxEmail).where(OutboxEmail.key == "mime:idn"))
-        assert idn.status == "failed" and idn.last_reply.startswith("553")
+        idn = ("mime:idn", "josé@exämple.com", "Réunion", "Bonjour")
+        assert _deliver(idn, ("mime:plain", "dana@example.com", "Meeting", "Hello")) == 1
+        row = db.session.scalar(select(OutboxEmail).where(OutboxEmail.key == "mime:idn"))
+        assert row.status == "failed" and row.last_reply.startswith("553")
     assert [m["To"] for m in smtp_server.messages] == ["dana@example.com"]

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from tests.factories import make_user
-from tests.support.webhooks import Receiver
+from tests.support.webhooks import Receiver, queue_deliveries
 from tracker.core import claims, clock, failures
 from tracker.extensions import db
 from tracker.models import OutboxEmail, WebhookDelivery, WebhookEndpoint
@@ -35,12 +35,7 @@ def receiver():
 
 def _queue(url: str, count: int) -> list[int]:
     """`count` due deliveries to one endpoint at `url`, oldest first; returns their ids."""
-    admin = make_user("admin")
-    endpoint = webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})
-    connection = db.session.connection()
-    for n in range(count):
-        webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
-    db.session.commit()
+    queue_deliveries(url, count)
     return list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
 
 

@@ -10,12 +10,10 @@ from collections import Counter, defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_user
 from tests.support.processes import Schedulers, scheduler_env, wait_until
-from tests.support.webhooks import Receiver
+from tests.support.webhooks import Receiver, queue_deliveries
 from tracker.extensions import db
 from tracker.models import WebhookDelivery, WebhookEvent
-from tracker.services import webhooks
 
 EVENTS = 1000
 
@@ -29,12 +27,7 @@ def receiver():
 
 def _queue(url: str, count: int) -> dict[int, str]:
     """`count` due deliveries to one endpoint, event data {"n": n}; returns n → webhook-id."""
-    admin = make_user("admin")
-    endpoint = webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})
-    connection = db.session.connection()
-    for n in range(count):
-        webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
-    db.session.commit()
+    queue_deliveries(url, count)
     rows = db.session.execute(
         select(WebhookEvent.payload, WebhookDelivery.message_id).join(
             WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id

@@ -95,3 +95,17 @@ class Receiver:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def queue_deliveries(url: str, count: int) -> None:
+    """`count` due deliveries to one new endpoint at `url`, event data {"n": n}, committed."""
+    from tests.factories import make_user
+    from tracker.extensions import db
+    from tracker.services import webhooks
+
+    admin = make_user("admin")
+    endpoint = webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})
+    connection = db.session.connection()
+    for n in range(count):
+        webhooks._write(connection, "engagement.created", {"n": n}, None, [endpoint.id])
+    db.session.commit()
