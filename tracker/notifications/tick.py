@@ -2,14 +2,14 @@
 
 Other features add a step with a one-line edit to TICK_STEPS (e.g. digests between
 reminders and delivery, so the digests built in this tick are delivered in it); a step
-names the function that does its work and the one that says whether there is any.
+names its module, which holds the function that does the work and `pending`, which
+says whether there is any.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -23,59 +23,36 @@ log = logging.getLogger(__name__)
 
 
 class Step(NamedTuple):
-    """A tick step: `run(now)` does the work and returns a count; `pending(now, midnight)`
-    is the SQL truth value "there is work for it" (the EXISTS of what `run` would claim),
-    given the tick's instant and the start of its UTC day as bound parameters."""
+    """A tick step: `module` defines the step's `function(now) -> count` and
+    `pending(now, midnight)`, the SQL truth value "there is work for it" (the EXISTS of
+    what the function would claim), given the tick's instant and the start of its UTC day
+    as bound parameters. Modules are imported on first use: the scheduler process loads
+    only these. A step that sends (`sends_queued`) counts everything queued earlier in
+    this tick as due: it was queued after the tick's `now`."""
 
     name: str
-    run: Callable[[datetime], int]
-    pending: Callable[..., object]
+    module: str
+    function: str
+    sends_queued: bool = False
 
+    def run(self, now: datetime) -> int:
+        work = getattr(importlib.import_module(self.module), self.function)
+        return work(max(now, clock.now()) if self.sends_queued else now)
 
-def _module(path: str):
-    """Steps import their modules on first use: the scheduler process loads only these."""
-    return importlib.import_module(path)
-
-
-def _timers(now: datetime) -> int:
-    return _module("tracker.services.timers").fire_due_timers(now)
-
-
-def _reminders(now: datetime) -> int:
-    return _module("tracker.notifications.reminder_delivery").process_due(now)
-
-
-def _health(now: datetime) -> int:
-    return _module("tracker.services.health").refresh_due(now)
-
-
-def _digests(now: datetime) -> int:
-    return _module("tracker.notifications.digests").tick_step(now)
-
-
-def _webhooks(now: datetime) -> int:
-    return _module("tracker.notifications.webhook_delivery").deliver_due(max(now, clock.now()))
-
-
-def _delivery(now: datetime) -> int:
-    # Everything queued earlier in this tick counts as due (it was queued after `now`).
-    return _module("tracker.notifications.delivery").deliver_due(max(now, clock.now()))
-
-
-def _pending(path: str) -> Callable[..., object]:
-    return lambda now, midnight: _module(path).pending(now, midnight)
+    def pending(self, now, midnight):
+        return importlib.import_module(self.module).pending(now, midnight)
 
 
 # Order matters: timers first (a transition may plan reminders), then reminders (they
 # queue email), health before digests (they show it), webhooks before email (an
 # endpoint disabled in this tick mails its admin in it), then delivery sends the outbox.
 TICK_STEPS: list[Step] = [
-    Step("timers", _timers, _pending("tracker.services.timers")),
-    Step("reminders", _reminders, _pending("tracker.notifications.reminder_delivery")),
-    Step("health", _health, _pending("tracker.services.health")),
-    Step("digests", _digests, _pending("tracker.notifications.digests")),
-    Step("webhooks", _webhooks, _pending("tracker.notifications.webhook_delivery")),
-    Step("delivery", _delivery, _pending("tracker.notifications.delivery")),
+    Step("timers", "tracker.services.timers", "fire_due_timers"),
+    Step("reminders", "tracker.notifications.reminder_delivery", "process_due"),
+    Step("health", "tracker.services.health", "refresh_due"),
+    Step("digests", "tracker.notifications.digests", "tick_step"),
+    Step("webhooks", "tracker.notifications.webhook_delivery", "deliver_due", sends_queued=True),
+    Step("delivery", "tracker.notifications.delivery", "deliver_due", sends_queued=True),
 ]
 # The steps that talk to other servers. `flask scheduler run` runs them in their own
 # APScheduler job and thread (ADR 0161), so a hung SMTP server or webhook endpoint
@@ -108,14 +85,14 @@ def run_tick(now: datetime | None = None, *, only: str = "all") -> dict:
     runs: list[StepRun] = []
     busy = False  # an earlier step of this tick did something
     reading = True  # the question's read transaction is still open
-    for name, step, _ in steps:
-        error = None
+    for step in steps:
+        name, error = step.name, None
         if reading and (busy or has_work[name]):
             db.session.rollback()  # a step must not work in the question's snapshot
             reading = False
         with failures.collect() as seen:
             try:
-                results[name] = step(now) if busy or has_work[name] else 0
+                results[name] = step.run(now) if busy or has_work[name] else 0
             except Exception as exc:  # logged and reported; the next tick tries again
                 log.exception("scheduler step %s failed", name)
                 db.session.rollback()
