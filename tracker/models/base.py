@@ -44,7 +44,14 @@ class MemberRole(StrEnum):
 
 
 class ChecklistKind(StrEnum):
-    """Which checklist an item belongs to."""
+    """Which checklist an item belongs to.
+
+    `knowledge_transfer` is a checklist (PRODUCT.md's knowledge-transfer checklist), not
+    a state: it is stored, part of the API, and what definitions' guards name
+    (`checklist_complete`, kind = "knowledge_transfer"). That the default definition
+    also has a state of that spelling is the definition's choice; no code here compares
+    a state with it.
+    """
 
     PREREQUISITE = "prerequisite"
     PLACEMENT = "placement"
