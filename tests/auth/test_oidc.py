@@ -287,3 +287,15 @@ def test_password_sign_in_can_be_switched_off_for_client_side_accounts(make_app,
     assert refused.status_code == 403
     assert "signs in with Test IdP" in refused.get_data(as_text=True)
     assert AuthActions(app.test_client()).login(provider).status_code == 302
+
+
+def test_pages_let_forms_go_on_to_the_provider_and_no_further(make_app, oidc):
+    """The sign-in and sign-out forms are redirected to the provider: its origin (and only
+    it) joins form-action; without SSO the policy stays 'self' alone."""
+    page = make_app(**oidc.app_settings()).test_client().get("/login")
+    policy = dict(
+        part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["form-action"] == f"'self' {oidc.issuer}"
+    plain = make_app().test_client().get("/login").headers["Content-Security-Policy"]
+    assert "form-action 'self';" in plain

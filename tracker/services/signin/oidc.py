@@ -174,6 +174,27 @@ def password_sign_in_allowed(user: User) -> bool:
     return not user.is_client_side
 
 
+def form_action_origins() -> list[str]:
+    """Origins the sign-in and sign-out forms end up on: each configured issuer's, and
+    its authorization and end-session endpoints' once discovered (for the page's CSP)."""
+    issuers = configured_issuers()
+    if not issuers:
+        return []
+    urls = [issuer.issuer for issuer in issuers.values()]
+    oauth = current_app.extensions.get(_EXTENSION)
+    for key in issuers if oauth is not None else ():
+        metadata = getattr(oauth.create_client(key), "server_metadata", None) or {}
+        urls += [metadata.get("authorization_endpoint"), metadata.get("end_session_endpoint")]
+    return sorted({_origin(url) for url in urls if url})
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def redirect_uri() -> str:
     return current_app.config["BASE_URL"].rstrip("/") + CALLBACK_PATH
 
