@@ -299,3 +299,91 @@ def test_pages_let_forms_go_on_to_the_provider_and_no_further(make_app, oidc):
     assert policy["form-action"] == f"'self' {oidc.issuer}"
     plain = make_app().test_client().get("/login").headers["Content-Security-Policy"]
     assert "form-action 'self';" in plain
+
+
+@pytest.fixture
+def org_provider(tmp_path_factory):
+    """A second, separate provider: a provider organisation's own identity provider."""
+    from tests.support.oidc_provider import running_provider
+
+    with running_provider(tmp_path_factory.mktemp("org-oidc")) as provider:
+        provider.configure(
+            accounts={
+                "nia": {"email": "nia@northwind.example", "email_verified": True, "name": "Nia"},
+                "ola": {"email": "ola@other.example", "email_verified": True, "name": "Ola"},
+            }
+        )
+        yield provider
+
+
+@pytest.fixture
+def two_issuer_app(make_app, oidc, org_provider):
+    import json
+
+    from tests.support.oidc_provider import CLIENT_SECRET
+
+    org = {
+        "issuer": org_provider.issuer,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "organisation": "Northwind ML",
+        "name": "Northwind",
+        "jit": True,
+    }
+    return make_app(**oidc.app_settings(OIDC_PROVIDER_ISSUERS=json.dumps([org])))
+
+
+def test_an_organisations_issuer_signs_in_its_own_staff_as_provider_users(
+    two_issuer_app, org_provider
+):
+    client = two_issuer_app.test_client()
+    assert "Sign in with Northwind" in client.get("/login").get_data(as_text=True)
+    answer = callback(client, through_provider(start(client, "org1"), "nia", CALLBACK))
+    assert answer.status_code == 302
+    with two_issuer_app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "nia@northwind.example"))
+        assert (user.role, user.provider.name) == ("provider", "Northwind ML")
+        assert db.session.scalar(select(SsoLink.issuer)) == org_provider.issuer
+
+
+def test_each_issuer_signs_in_only_its_own_people(two_issuer_app):
+    with two_issuer_app.app_context():
+        make_user("provider", provider="Other Co", email="ola@other.example")
+        make_user("provider", provider="Northwind ML", email="ana@client.example")
+    # Another organisation's person through Northwind's issuer.
+    org_client = two_issuer_app.test_client()
+    refused = callback(org_client, through_provider(start(org_client, "org1"), "ola", CALLBACK))
+    assert refused.status_code == 403
+    assert "signs in Northwind ML&#39;s people only" in refused.get_data(as_text=True)
+    # Provider staff through the client organisation's issuer.
+    answer = sign_in(two_issuer_app.test_client(), "ana")
+    assert answer.status_code == 403
+    assert "Provider staff do not sign in through Test IdP" in answer.get_data(as_text=True)
+    assert [e.reason for e in refusals(two_issuer_app)] == ["wrong_issuer", "wrong_issuer"]
+    assert counts(two_issuer_app) == (2, 0)
+
+
+def test_a_sign_in_racing_another_that_created_the_user_links_instead_of_failing(
+    sso_app, monkeypatch
+):
+    """Two tabs finish the first sign-in at once: the loser's insert hits the unique email,
+    and it signs in to the account the winner created (no 500, no second user)."""
+    from tracker.services.signin import oidc as service
+
+    real = service._existing_user
+    calls = []
+
+    def lookup_before_the_other_tab_committed(identity):
+        calls.append(identity.email)
+        if len(calls) == 1:  # the other tab commits right after this look-up
+            make_user("manager", email=identity.email, name="Made By The Other Tab")
+            return None
+        return real(identity)
+
+    monkeypatch.setattr(service, "_existing_user", lookup_before_the_other_tab_committed)
+    answer = sign_in(sso_app.test_client(), "ana")
+    assert answer.status_code == 302
+    assert len(calls) == 2
+    assert counts(sso_app) == (1, 1)
+    with sso_app.app_context():
+        assert db.session.scalar(select(User.name)) == "Made By The Other Tab"

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -116,19 +117,19 @@ def _read_first_line(process: subprocess.Popen, timeout: float) -> str:
     return box[0] if box else ""
 
 
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory):
-    """One oidc-provider process for the session, stopped even on failure."""
+@contextmanager
+def running_provider(directory: Path):
+    """Start one oidc-provider process; stop it (even on failure) when the block ends."""
     node = shutil.which("node")
     if node is None:
         require_or_skip("node is missing (apt-get install nodejs npm)")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
         require_or_skip(f"oidc-provider is not installed: run `npm ci` in {PROVIDER_DIR}")
-    config = tmp_path_factory.mktemp("oidc") / "provider.json"
+    config = directory / "provider.json"
     config.write_text(
         json.dumps({"clients": [client_metadata("http://localhost")], "accounts": ACCOUNTS})
     )
-    log = open(config.with_suffix(".log"), "w")  # noqa: SIM115 (closed below)
+    log = open(directory / "provider.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [node, str(PROVIDER_DIR / "server.mjs"), str(config)],
         stdout=subprocess.PIPE,
@@ -140,7 +141,7 @@ def oidc_provider(tmp_path_factory):
         if not line:
             process.kill()
             log.flush()
-            pytest.fail(f"oidc-provider did not start: {config.with_suffix('.log').read_text()}")
+            pytest.fail(f"oidc-provider did not start: {(directory / 'provider.log').read_text()}")
         yield OidcProvider(process, json.loads(line)["issuer"])
     finally:
         process.terminate()
@@ -150,6 +151,13 @@ def oidc_provider(tmp_path_factory):
             process.kill()
         process.stdout.close()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """One oidc-provider process for the session (the client organisation's issuer)."""
+    with running_provider(tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from joserfc.errors import (
     JoseError,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tracker.core import clock
 from tracker.errors import TrackerError
@@ -274,7 +275,11 @@ def finish(args) -> SignIn:
     _check_response_issuer(issuer, args)
     token = _exchange_code(issuer)
     identity = _identity(issuer, token)
-    user = _user_for(issuer, identity)
+    try:
+        user = _user_for(issuer, identity)
+    except IntegrityError:  # a second tab linked or created the same person first
+        db.session.rollback()
+        user = _user_for(issuer, identity)
     data = {ID_TOKEN_KEY: token.get("id_token"), ISSUER_KEY: issuer.key}
     return SignIn(user=user, next_url=next_url, session_data=data)
 
