@@ -387,3 +387,31 @@ def test_a_sign_in_racing_another_that_created_the_user_links_instead_of_failing
     assert counts(sso_app) == (1, 1)
     with sso_app.app_context():
         assert db.session.scalar(select(User.name)) == "Made By The Other Tab"
+
+
+def test_a_sign_in_costs_the_same_queries_however_many_people_are_linked(sso_app):
+    from tests.conftest import count_queries
+
+    def linked_sign_in_cost() -> int:
+        client = sso_app.test_client()
+        back = through_provider(start(client), "ana", CALLBACK)
+        with count_queries(sso_app) as counter:
+            assert callback(client, back).status_code == 302
+        return counter.count
+
+    sign_in(sso_app.test_client(), "ana")  # first sign-in: created and linked
+    small = linked_sign_in_cost()
+    with sso_app.app_context():
+        for n in range(30):
+            user = make_user("manager", email=f"other{n}@client.example")
+            db.session.add(
+                SsoLink(
+                    user_id=user.id,
+                    issuer=sso_app.config["OIDC_ISSUER"],
+                    subject=f"other-{n}",
+                    email_at_link=user.email,
+                )
+            )
+        db.session.commit()
+    assert linked_sign_in_cost() == small
+    assert small <= 6, small  # link+user, provider, updates, audit row

@@ -634,7 +634,13 @@ def _apply_role(issuer: Issuer, user: User, role: str | None) -> None:
         None,
         user,
         "role_changed",
-        data={"from": user.role, "to": role, "via": "sso", "issuer": issuer.issuer},
+        data={
+            "email": user.email,
+            "from": user.role,
+            "to": role,
+            "via": "sso",
+            "issuer": issuer.issuer,
+        },
     )
     user.role = role
 
