@@ -415,3 +415,46 @@ def test_a_sign_in_costs_the_same_queries_however_many_people_are_linked(sso_app
         db.session.commit()
     assert linked_sign_in_cost() == small
     assert small <= 6, small  # link+user, provider, updates, audit row
+
+
+def test_a_person_who_cancels_at_the_provider_is_told_so(sso_app, oidc):
+    client = sso_app.test_client()
+    state = parse_qs(urlsplit(start(client)).query)["state"][0]
+    answer = client.get(
+        "/login/oidc/callback?"
+        + urlencode(
+            {"error": "access_denied", "error_description": "End-User aborted", "state": state}
+        )
+    )
+    assert answer.status_code == 400
+    assert "did not sign you in: access_denied (End-User aborted)" in answer.get_data(as_text=True)
+    assert [e.reason for e in refusals(sso_app)] == ["provider_error"]
+
+
+def test_jit_into_a_deactivated_organisation_is_refused(two_issuer_app):
+    with two_issuer_app.app_context():
+        from tracker.models import ProviderOrganisation
+
+        db.session.add(ProviderOrganisation(name="Northwind ML", is_active=False))
+        db.session.commit()
+    client = two_issuer_app.test_client()
+    answer = callback(client, through_provider(start(client, "org1"), "nia", CALLBACK))
+    assert answer.status_code == 403
+    assert "Northwind ML is deactivated" in answer.get_data(as_text=True)
+    assert counts(two_issuer_app) == (0, 0)
+
+
+def test_someone_removed_at_the_provider_cannot_sign_in_again(sso_app, oidc):
+    from tests.support.oidc_provider import ACCOUNTS
+
+    assert sign_in(sso_app.test_client(), "ana").status_code == 302
+    oidc.configure(accounts={sub: claims for sub, claims in ACCOUNTS.items() if sub != "ana"})
+    client = sso_app.test_client()
+    with pytest.raises(AssertionError, match="no provider form"):  # the provider's error page
+        through_provider(start(client), "ana", CALLBACK)
+    assert client.get("/home").status_code == 302
+    with sso_app.app_context():
+        signed_in = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "sso_signed_in")
+        )
+    assert signed_in == 1  # the first sign-in only

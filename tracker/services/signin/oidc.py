@@ -581,14 +581,20 @@ def _create_user(issuer: Issuer, identity: Identity, role: str) -> User:
             "by invitation only. Ask an administrator to invite you.",
             data=_audit_data(identity),
         )
+    organisation = _organisation(issuer.organisation) if issuer.organisation else None
+    if organisation is not None and not organisation.is_active:
+        raise _refuse(
+            "deactivated",
+            f"{organisation.name} is deactivated in the tracker, so its people cannot sign in.",
+            data=_audit_data(identity),
+        )
     user = User(
         email=identity.email,
         name=(identity.name or identity.email.partition("@")[0])[:200],
         role=role,
         password_hash=None,  # SSO only until someone sends a set-password link
     )
-    if issuer.organisation is not None:
-        user.provider = _organisation(issuer.organisation)
+    user.provider = organisation
     db.session.add(user)
     db.session.flush()
     audit.record(None, user, "user_created", data=_audit_data(identity, role=role, via="sso"))
@@ -598,7 +604,7 @@ def _create_user(issuer: Issuer, identity: Identity, role: str) -> User:
 def _organisation(name: str) -> ProviderOrganisation:
     found = db.session.scalar(select(ProviderOrganisation).where(ProviderOrganisation.name == name))
     if found is None:
-        found = ProviderOrganisation(name=name)
+        found = ProviderOrganisation(name=name, is_active=True)
         db.session.add(found)
     return found
 
