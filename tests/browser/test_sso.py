@@ -85,6 +85,8 @@ def test_first_sign_in_creates_the_user_with_the_providers_role_and_signs_out_th
 ):
     app, base = sso_server
     page = sso_page
+    page.goto(f"{base}/login")
+    screenshot(page, "sso-sign-in-page")
     provider_sign_in(page, base, "adele")
     page.wait_for_selector("[data-testid=role]", state="attached")
     assert page.url.startswith(base)
