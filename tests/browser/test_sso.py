@@ -177,3 +177,19 @@ def test_after_key_rotation_the_next_sign_in_still_verifies(sso_server, sso_page
     assert page.locator("[data-testid=role]").inner_text().strip().lower() == "manager"
     assert refusals(app) == []
     assert user_count(app) == 1
+
+
+def test_the_sso_pages_meet_the_csp_and_pass_axe(sso_server, sso_page):
+    """The sign-in page with its provider button, and a refusal page: no CSP violation,
+    no script error, no serious or critical axe-core finding."""
+    from tests.browser.test_csp import Watcher, _serious_axe_violations
+
+    app, base = sso_server
+    watcher = Watcher(sso_page)
+    sso_page.goto(f"{base}/login")
+    problems = [f"/login: {v}" for v in _serious_axe_violations(sso_page)]
+    provider_sign_in(sso_page, base, "rex")  # an unknown role: refused
+    sso_page.locator("[data-testid=sso-refused]").wait_for()
+    problems += [f"refusal: {v}" for v in _serious_axe_violations(sso_page)]
+    assert problems + watcher.problems == []
+    assert refusals(app) == ["role_unknown"]
