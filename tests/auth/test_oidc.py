@@ -458,3 +458,13 @@ def test_someone_removed_at_the_provider_cannot_sign_in_again(sso_app, oidc):
             select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "sso_signed_in")
         )
     assert signed_in == 1  # the first sign-in only
+
+
+def test_a_person_created_by_sso_is_active_not_invited_though_they_have_no_password(sso_app):
+    sign_in(sso_app.test_client(), "ana")
+    with sso_app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "ana@client.example"))
+        assert user.password_hash is None
+        assert user.status == "active"
+        user.last_login_at = None  # as an invited account that never signed in
+        assert user.status == "invited"
