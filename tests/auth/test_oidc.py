@@ -468,3 +468,17 @@ def test_a_person_created_by_sso_is_active_not_invited_though_they_have_no_passw
         assert user.status == "active"
         user.last_login_at = None  # as an invited account that never signed in
         assert user.status == "invited"
+
+
+def test_the_session_keeps_a_few_unfinished_sign_ins_and_forgets_older_ones(sso_app):
+    from tracker.services.signin.oidc import MAX_PENDING, PENDING_KEY
+
+    client = sso_app.test_client()
+    states = [parse_qs(urlsplit(start(client)).query)["state"][0] for _ in range(MAX_PENDING + 3)]
+    with client.session_transaction() as session:
+        assert [entry[0] for entry in session[PENDING_KEY]] == states[-MAX_PENDING:]
+        authlib_states = [key for key in session if key.startswith("_state_")]
+        assert sorted(authlib_states) == sorted(f"_state_client_{s}" for s in states[-MAX_PENDING:])
+    # The oldest one is refused like any unknown state; the newest still completes.
+    oldest = client.get(f"/login/oidc/callback?code=x&state={states[0]}")
+    assert oldest.status_code == 400

@@ -42,7 +42,7 @@ from tracker.services import audit
 
 CLIENT_KEY = "client"  # the client organisation's own issuer (OIDC_ISSUER)
 CALLBACK_PATH = "/login/oidc/callback"
-PENDING_KEY = "sso_pending"  # {state: issuer key} of sign-ins this browser started
+PENDING_KEY = "sso_pending"  # [[state, issuer key, next], ...] sign-ins this browser started
 MAX_PENDING = 5  # a few tabs at once; older starts are forgotten
 ID_TOKEN_KEY = "sso_id_token"  # kept for RP-initiated logout's id_token_hint
 ISSUER_KEY = "sso_issuer"
@@ -252,10 +252,19 @@ def begin(key: str, next_url: str | None = None) -> str:
     except (OSError, ValueError, RuntimeError) as error:  # discovery failed
         raise _unreachable(issuer, error) from error
     client.save_authorize_data(redirect_uri=redirect_uri(), **rv)
-    pending = dict(session.get(PENDING_KEY) or {})
-    pending[state] = [issuer.key, next_url]
-    session[PENDING_KEY] = dict(list(pending.items())[-MAX_PENDING:])
+    # A list, oldest first: the session's JSON sorts dict keys, so a dict loses the order.
+    pending = list(session.get(PENDING_KEY) or []) + [[state, issuer.key, next_url]]
+    for old_state, old_key, _next in pending[:-MAX_PENDING]:
+        _forget(old_key, old_state)  # the session cookie stays small
+    session[PENDING_KEY] = pending[-MAX_PENDING:]
     return rv["url"]
+
+
+def _forget(key: str, state: str) -> None:
+    """Drop Authlib's verifier and nonce kept for a sign-in that will not finish."""
+    issuer = configured_issuers().get(key)
+    if issuer is not None:
+        _client(issuer).framework.clear_state_data(session, state)
 
 
 @dataclass
@@ -272,7 +281,11 @@ def finish(args) -> SignIn:
     audit event (nothing else written). The caller starts a fresh session with
     `session_data` in it (the ID token, for RP-initiated logout)."""
     issuer, next_url = _pending_issuer(args)
-    _check_response_issuer(issuer, args)
+    try:
+        _check_response_issuer(issuer, args)
+    except SsoRefused:
+        _forget(issuer.key, args["state"])
+        raise
     token = _exchange_code(issuer)
     identity = _identity(issuer, token)
     try:
@@ -293,9 +306,11 @@ def _pending_issuer(args) -> tuple[Issuer, str | None]:
             "a sign-in started in this browser. Nothing was changed; start again.",
             status=400,
         )
-    pending = dict(session.get(PENDING_KEY) or {})
-    key, next_url = pending.pop(state, None) or (None, None)
-    session[PENDING_KEY] = pending  # spent either way: a state works once
+    pending = list(session.get(PENDING_KEY) or [])
+    found = [entry for entry in pending if entry[0] == state]
+    key, next_url = found[0][1:] if found else (None, None)
+    # Spent either way: a state works once.
+    session[PENDING_KEY] = [entry for entry in pending if entry[0] != state]
     if key is None:
         raise _refuse(
             "state_mismatch",
@@ -305,6 +320,7 @@ def _pending_issuer(args) -> tuple[Issuer, str | None]:
             status=400,
         )
     if args.get("error"):
+        _forget(key, state)
         raise _refuse(
             "provider_error",
             f"The identity provider did not sign you in: {args.get('error')}"
