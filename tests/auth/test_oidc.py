@@ -482,3 +482,18 @@ def test_the_session_keeps_a_few_unfinished_sign_ins_and_forgets_older_ones(sso_
     # The oldest one is refused like any unknown state; the newest still completes.
     oldest = client.get(f"/login/oidc/callback?code=x&state={states[0]}")
     assert oldest.status_code == 400
+
+
+def test_an_unreachable_provider_is_a_clear_502_not_a_500(make_app, oidc):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    app = make_app(**oidc.app_settings(OIDC_ISSUER=closed, OIDC_HTTP_TIMEOUT=2))
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    answer = client.post("/login/oidc/client", data={"csrf_token": token})
+    assert answer.status_code == 502
+    assert "Test IdP could not be reached" in answer.get_data(as_text=True)
+    assert [e.reason for e in refusals(app)] == ["provider_unreachable"]
