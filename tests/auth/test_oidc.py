@@ -368,7 +368,7 @@ def test_a_sign_in_racing_another_that_created_the_user_links_instead_of_failing
 ):
     """Two tabs finish the first sign-in at once: the loser's insert hits the unique email,
     and it signs in to the account the winner created (no 500, no second user)."""
-    from tracker.services.signin import oidc as service
+    from tracker.services.signin import sso_accounts as service
 
     real = service._existing_user
     calls = []

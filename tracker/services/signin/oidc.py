@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
@@ -31,148 +32,28 @@ from joserfc.errors import (
     InvalidKeyIdError,
     JoseError,
 )
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tracker.core import clock
-from tracker.errors import TrackerError
 from tracker.extensions import db
-from tracker.models import ProviderOrganisation, Role, SsoLink, User
-from tracker.services import audit
+from tracker.models import User
+from tracker.services.signin.sso_accounts import Identity, user_for
+from tracker.services.signin.sso_config import (  # noqa: F401  (the pages' names)
+    CLIENT_KEY,
+    Issuer,
+    configured_issuers,
+    enabled,
+    password_sign_in_allowed,
+    sign_in_buttons,
+)
+from tracker.services.signin.sso_refusal import SsoRefused, refuse
 
-CLIENT_KEY = "client"  # the client organisation's own issuer (OIDC_ISSUER)
 CALLBACK_PATH = "/login/oidc/callback"
 PENDING_KEY = "sso_pending"  # [[state, issuer key, next], ...] sign-ins this browser started
 MAX_PENDING = 5  # a few tabs at once; older starts are forgotten
 ID_TOKEN_KEY = "sso_id_token"  # kept for RP-initiated logout's id_token_hint
 ISSUER_KEY = "sso_issuer"
-SSO_LABEL = "single sign-on"
-# Roles the client's issuer may give; provider staff belong to an organisation (ADR 0199).
-CLIENT_ROLES = (Role.ADMIN, Role.MANAGER, Role.STAKEHOLDER)
 _EXTENSION = "tracker.oidc"
 _lock = threading.Lock()
-
-
-class SsoRefused(TrackerError):
-    """A sign-in through the identity provider that was refused, with the reason code."""
-
-    status = 403
-    code = "sso_refused"
-
-    def __init__(self, reason: str, message: str, *, status: int = 403):
-        super().__init__(message)
-        self.reason = reason
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Issuer:
-    """One configured OpenID provider and what its sign-ins may become."""
-
-    key: str
-    issuer: str
-    client_id: str
-    client_secret: str
-    name: str
-    scopes: str
-    allowed_domains: tuple[str, ...] = ()
-    role_claim: str = ""
-    jit: bool = False
-    organisation: str | None = None  # None: the client's issuer; else provider staff's
-
-    @property
-    def discovery_url(self) -> str:
-        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-
-
-@dataclass
-class Identity:
-    """What a verified ID token (and the userinfo answer) say about the person."""
-
-    issuer: str
-    subject: str
-    email: str | None
-    email_verified: bool
-    name: str | None
-    claims: dict = field(default_factory=dict)
-
-
-# -- configuration ---------------------------------------------------------------------
-
-
-def _domains(text: str) -> tuple[str, ...]:
-    return tuple(d.strip().lower().lstrip("@") for d in (text or "").split(",") if d.strip())
-
-
-def _name_from(issuer: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(issuer).hostname or issuer
-
-
-def configured_issuers(config=None) -> dict[str, Issuer]:
-    """Every issuer the configuration names, by key ("client", "org1", ...)."""
-    config = config or current_app.config
-    issuers: dict[str, Issuer] = {}
-    if config.get("OIDC_ISSUER"):
-        issuer = config["OIDC_ISSUER"]
-        issuers[CLIENT_KEY] = Issuer(
-            key=CLIENT_KEY,
-            issuer=issuer,
-            client_id=config.get("OIDC_CLIENT_ID", ""),
-            client_secret=config.get("OIDC_CLIENT_SECRET", ""),
-            name=config.get("OIDC_PROVIDER_NAME") or _name_from(issuer),
-            scopes=config.get("OIDC_SCOPES") or "openid email profile",
-            allowed_domains=_domains(config.get("OIDC_ALLOWED_DOMAINS", "")),
-            role_claim=config.get("OIDC_ROLE_CLAIM", ""),
-            jit=bool(config.get("OIDC_JIT")),
-        )
-    for number, entry in enumerate(_organisation_entries(config), start=1):
-        issuers[f"org{number}"] = Issuer(
-            key=f"org{number}",
-            issuer=entry["issuer"],
-            client_id=entry["client_id"],
-            client_secret=entry.get("client_secret", ""),
-            name=entry.get("name") or entry["organisation"],
-            scopes=entry.get("scopes") or "openid email profile",
-            allowed_domains=_domains(entry.get("allowed_domains", "")),
-            jit=bool(entry.get("jit", config.get("OIDC_JIT"))),
-            organisation=entry["organisation"],
-        )
-    return issuers
-
-
-def _organisation_entries(config) -> list[dict]:
-    """OIDC_PROVIDER_ISSUERS: a JSON list; a malformed one stops the app at first use."""
-    import json
-
-    raw = config.get("OIDC_PROVIDER_ISSUERS") or ""
-    if not raw.strip():
-        return []
-    entries = json.loads(raw) if isinstance(raw, str) else raw
-    required = ("issuer", "client_id", "organisation")
-    for entry in entries:
-        missing = [key for key in required if not entry.get(key)]
-        if missing:
-            raise RuntimeError(f"OIDC_PROVIDER_ISSUERS entry lacks {', '.join(missing)}")
-    return entries
-
-
-def enabled() -> bool:
-    return bool(current_app.config.get("OIDC_ISSUER"))
-
-
-def sign_in_buttons() -> list[Issuer]:
-    """The "Sign in with ..." buttons the sign-in page shows, the client's issuer first."""
-    return list(configured_issuers().values())
-
-
-def password_sign_in_allowed(user: User) -> bool:
-    """False for admins and managers when PASSWORD_SIGNIN_CLIENT_SIDE is off and the
-    client's issuer is configured (they sign in through it); provider staff keep theirs."""
-    if current_app.config.get("PASSWORD_SIGNIN_CLIENT_SIDE", True) or not enabled():
-        return True
-    return not user.is_client_side
 
 
 def form_action_origins() -> list[str]:
@@ -190,8 +71,6 @@ def form_action_origins() -> list[str]:
 
 
 def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -229,7 +108,7 @@ def _client(issuer: Issuer):
 def _issuer_for(key: str | None) -> Issuer:
     issuer = configured_issuers().get(key or "")
     if issuer is None:
-        raise _refuse(
+        raise refuse(
             "issuer_unconfigured",
             "This tracker is not configured for that identity provider.",
             status=404,
@@ -289,10 +168,10 @@ def finish(args) -> SignIn:
     token = _exchange_code(issuer)
     identity = _identity(issuer, token)
     try:
-        user = _user_for(issuer, identity)
+        user = user_for(issuer, identity)
     except IntegrityError:  # a second tab linked or created the same person first
         db.session.rollback()
-        user = _user_for(issuer, identity)
+        user = user_for(issuer, identity)
     data = {ID_TOKEN_KEY: token.get("id_token"), ISSUER_KEY: issuer.key}
     return SignIn(user=user, next_url=next_url, session_data=data)
 
@@ -300,7 +179,7 @@ def finish(args) -> SignIn:
 def _pending_issuer(args) -> tuple[Issuer, str | None]:
     state = args.get("state")
     if not state:
-        raise _refuse(
+        raise refuse(
             "state_missing",
             "The identity provider's answer carried no state, so it cannot be matched to "
             "a sign-in started in this browser. Nothing was changed; start again.",
@@ -312,7 +191,7 @@ def _pending_issuer(args) -> tuple[Issuer, str | None]:
     # Spent either way: a state works once.
     session[PENDING_KEY] = [entry for entry in pending if entry[0] != state]
     if key is None:
-        raise _refuse(
+        raise refuse(
             "state_mismatch",
             "The identity provider's answer does not belong to a sign-in started in this "
             "browser (its state is unknown or already used). Nothing was changed; start "
@@ -321,7 +200,7 @@ def _pending_issuer(args) -> tuple[Issuer, str | None]:
         )
     if args.get("error"):
         _forget(key, state)
-        raise _refuse(
+        raise refuse(
             "provider_error",
             f"The identity provider did not sign you in: {args.get('error')}"
             + (f" ({args['error_description']})." if args.get("error_description") else "."),
@@ -335,7 +214,7 @@ def _check_response_issuer(issuer: Issuer, args) -> None:
     """RFC 9207: when the provider names itself in the answer it must be the one asked."""
     answered = args.get("iss")
     if answered is not None and answered != issuer.issuer:
-        raise _refuse(
+        raise refuse(
             "issuer_unconfigured",
             f"The answer came from {answered}, an identity provider this sign-in was not "
             f"sent to (it went to {issuer.name}). Nothing was changed.",
@@ -350,14 +229,14 @@ def _exchange_code(issuer: Issuer) -> dict:
     try:
         token = client.authorize_access_token(leeway=skew, claims_options=_claims_options(issuer))
     except MismatchingStateError as error:
-        raise _refuse(
+        raise refuse(
             "state_mismatch",
             "This browser holds no sign-in for that state. Start again.",
             status=400,
             data={"issuer": issuer.issuer},
         ) from error
     except OAuthError as error:
-        raise _refuse(
+        raise refuse(
             "code_refused",
             f"{issuer.name} would not exchange the sign-in code ({error.error}): a code "
             "works once and only for the browser that asked for it. Start again.",
@@ -369,7 +248,7 @@ def _exchange_code(issuer: Issuer) -> dict:
     except (OSError, ValueError) as error:
         raise _unreachable(issuer, error) from error
     if not token.get("userinfo"):
-        raise _refuse(
+        raise refuse(
             "id_token_missing",
             f"{issuer.name} answered without an ID token, so nobody is signed in.",
             status=400,
@@ -414,11 +293,11 @@ def _token_refusal(issuer: Issuer, error: JoseError) -> SsoRefused:
     else:
         message = "The ID token could not be read. Nothing was changed."
         reason = "id_token_invalid"
-    return _refuse(reason, message, status=400, data=data)
+    return refuse(reason, message, status=400, data=data)
 
 
 def _unreachable(issuer: Issuer, error: Exception) -> SsoRefused:
-    return _refuse(
+    return refuse(
         "provider_unreachable",
         f"{issuer.name} could not be reached to sign you in. Try again shortly.",
         status=502,
@@ -453,7 +332,7 @@ def _merge_userinfo(issuer: Issuer, claims: dict) -> dict:
     except (OSError, ValueError, OAuthError) as error:
         raise _unreachable(issuer, error) from error
     if str(extra.get("sub")) != str(claims["sub"]):
-        raise _refuse(
+        raise refuse(
             "userinfo_subject",
             "The provider's user information names someone other than the ID token.",
             status=400,
@@ -463,216 +342,6 @@ def _merge_userinfo(issuer: Issuer, claims: dict) -> dict:
 
 
 # -- who it is ---------------------------------------------------------------------------
-
-
-def _user_for(issuer: Issuer, identity: Identity) -> User:
-    link = db.session.scalar(
-        select(SsoLink).where(
-            SsoLink.issuer == identity.issuer, SsoLink.subject == identity.subject
-        )
-    )
-    if link is not None:
-        user = link.user
-        _check_domain(issuer, identity)
-        _check_may_sign_in(issuer, identity, user)
-        role = _role_for(issuer, identity, required=False)
-    else:
-        _check_email(issuer, identity)
-        role = _role_for(issuer, identity, required=False)
-        user = _existing_user(identity)
-        if user is None:
-            role = _role_for(issuer, identity, required=True)
-            user = _create_user(issuer, identity, role)
-        else:
-            _check_may_sign_in(issuer, identity, user)
-        link = _link(user, identity)
-    _apply_role(issuer, user, role)
-    now = clock.now()
-    user.last_login_at = now
-    link.last_login_at = now
-    audit.record(None, user, "sso_signed_in", data=_audit_data(identity))
-    db.session.commit()
-    return user
-
-
-def _existing_user(identity: Identity) -> User | None:
-    return db.session.scalar(select(User).where(User.email == identity.email))
-
-
-def _audit_data(identity: Identity, **extra) -> dict:
-    return {
-        "issuer": identity.issuer,
-        "subject": identity.subject,
-        "email": identity.email,
-        **extra,
-    }
-
-
-def _check_email(issuer: Issuer, identity: Identity) -> None:
-    """The first sign-in links by email: it must be there, verified and allowed."""
-    data = _audit_data(identity)
-    if not identity.email:
-        raise _refuse(
-            "email_missing",
-            f"{issuer.name} did not say your email address, so no tracker account can be "
-            "matched. Ask your administrator to release the email scope.",
-            data=data,
-        )
-    if not identity.email_verified:
-        raise _refuse(
-            "email_unverified",
-            f"{issuer.name} does not vouch for {identity.email} (email_verified is not true), "
-            "so it cannot be matched to a tracker account.",
-            data=data,
-        )
-    _check_domain(issuer, identity)
-
-
-def _check_domain(issuer: Issuer, identity: Identity) -> None:
-    """OIDC_ALLOWED_DOMAINS, on every sign-in (the provider may have moved the person)."""
-    domain = (identity.email or "").rpartition("@")[2]
-    if issuer.allowed_domains and domain not in issuer.allowed_domains:
-        raise _refuse(
-            "domain_refused",
-            f"{identity.email or 'Your account'} is outside the email domains allowed to "
-            f"sign in here ({', '.join(issuer.allowed_domains)}). No account was created.",
-            data=_audit_data(identity),
-        )
-
-
-def _role_for(issuer: Issuer, identity: Identity, *, required: bool) -> str | None:
-    """The tracker role the role claim gives (client issuer only); None when not given."""
-    if issuer.organisation is not None:
-        return Role.PROVIDER.value
-    if not issuer.role_claim:
-        return Role.STAKEHOLDER.value if required else None
-    value = identity.claims.get(issuer.role_claim)
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if value is None and not required:
-        return None
-    if value not in {role.value for role in CLIENT_ROLES}:
-        allowed = ", ".join(role.value for role in CLIENT_ROLES)
-        said = "gave no role" if value is None else f"gave the role {value}"
-        raise _refuse(
-            "role_unknown",
-            f"{issuer.name} {said} in its {issuer.role_claim} claim; this tracker knows "
-            f"{allowed}. Nothing was created or changed.",
-            data=_audit_data(identity, role_claim=str(value)[:100]),
-        )
-    return value
-
-
-def _check_may_sign_in(issuer: Issuer, identity: Identity, user: User) -> None:
-    data = _audit_data(identity, user_id=user.id)
-    if not user.can_sign_in:
-        raise _refuse(
-            "deactivated",
-            "Your tracker account is deactivated, so signing in through the identity "
-            "provider is refused too. Ask an administrator.",
-            data=data,
-        )
-    if issuer.organisation is None and user.role == Role.PROVIDER:
-        raise _refuse(
-            "wrong_issuer",
-            f"Provider staff do not sign in through {issuer.name}; use your password or "
-            "your own organisation's sign-in.",
-            data=data,
-        )
-    if issuer.organisation is not None and (
-        user.provider is None or user.provider.name != issuer.organisation
-    ):
-        raise _refuse(
-            "wrong_issuer",
-            f"{issuer.name} signs in {issuer.organisation}'s people only.",
-            data=data,
-        )
-
-
-def _create_user(issuer: Issuer, identity: Identity, role: str) -> User:
-    if not issuer.jit:
-        raise _refuse(
-            "not_invited",
-            f"There is no tracker account for {identity.email}, and accounts are created "
-            "by invitation only. Ask an administrator to invite you.",
-            data=_audit_data(identity),
-        )
-    organisation = _organisation(issuer.organisation) if issuer.organisation else None
-    if organisation is not None and not organisation.is_active:
-        raise _refuse(
-            "deactivated",
-            f"{organisation.name} is deactivated in the tracker, so its people cannot sign in.",
-            data=_audit_data(identity),
-        )
-    user = User(
-        email=identity.email,
-        name=(identity.name or identity.email.partition("@")[0])[:200],
-        role=role,
-        password_hash=None,  # SSO only until someone sends a set-password link
-    )
-    user.provider = organisation
-    db.session.add(user)
-    db.session.flush()
-    audit.record(None, user, "user_created", data=_audit_data(identity, role=role, via="sso"))
-    return user
-
-
-def _organisation(name: str) -> ProviderOrganisation:
-    found = db.session.scalar(select(ProviderOrganisation).where(ProviderOrganisation.name == name))
-    if found is None:
-        found = ProviderOrganisation(name=name, is_active=True)
-        db.session.add(found)
-    return found
-
-
-def _link(user: User, identity: Identity) -> SsoLink:
-    taken = db.session.scalar(
-        select(SsoLink).where(SsoLink.user_id == user.id, SsoLink.issuer == identity.issuer)
-    )
-    if taken is not None:  # this account already answers to another subject there
-        raise _refuse(
-            "link_conflict",
-            f"The tracker account for {identity.email} is already linked to another "
-            "identity at this provider. Ask an administrator.",
-            data=_audit_data(identity, user_id=user.id, linked_subject=taken.subject),
-        )
-    link = SsoLink(
-        user_id=user.id,
-        issuer=identity.issuer,
-        subject=identity.subject,
-        email_at_link=identity.email,
-    )
-    link.user = user
-    db.session.add(link)
-    audit.record(None, user, "sso_linked", data=_audit_data(identity))
-    return link
-
-
-def _apply_role(issuer: Issuer, user: User, role: str | None) -> None:
-    """The client's issuer is the source of truth for client-side roles it states."""
-    if issuer.organisation is not None or role is None or role == user.role:
-        return
-    audit.record(
-        None,
-        user,
-        "role_changed",
-        data={
-            "email": user.email,
-            "from": user.role,
-            "to": role,
-            "via": "sso",
-            "issuer": issuer.issuer,
-        },
-    )
-    user.role = role
-
-
-def _refuse(reason: str, message: str, *, status: int = 403, data: dict | None = None):
-    """Undo anything pending, write the refusal's audit event, commit it; the error."""
-    db.session.rollback()
-    audit.record(None, None, "sso_refused", reason=reason, data=data or {}, label=SSO_LABEL)
-    db.session.commit()
-    return SsoRefused(reason, message, status=status)
 
 
 # -- signing out -------------------------------------------------------------------------
