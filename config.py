@@ -96,6 +96,23 @@ class Config:
     # 0167); the lease is renewed by a heartbeat while the batch is sent (ADR 0163).
     WEBHOOK_BATCH = int(os.environ.get("WEBHOOK_BATCH", "100"))
     WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "15"))
+    # OpenID Connect single sign-on (tracker/services/signin/oidc.py, README "Single
+    # sign-on", docs/adr/0197-0199). Off while OIDC_ISSUER is empty.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+    OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "")  # the button's words
+    OIDC_ALLOWED_DOMAINS = os.environ.get("OIDC_ALLOWED_DOMAINS", "")  # comma-separated
+    OIDC_ROLE_CLAIM = os.environ.get("OIDC_ROLE_CLAIM", "")  # its value is a tracker role
+    OIDC_JIT = _bool("OIDC_JIT", False)  # create users on first sign-in; off: invitation only
+    OIDC_CLOCK_SKEW_SECONDS = int(os.environ.get("OIDC_CLOCK_SKEW_SECONDS", "60"))
+    OIDC_HTTP_TIMEOUT = float(os.environ.get("OIDC_HTTP_TIMEOUT", "10"))
+    # JSON list of further issuers, each mapped to a provider organisation (ADR 0199):
+    # [{"issuer": ..., "client_id": ..., "client_secret": ..., "organisation": ..., "name": ...}]
+    OIDC_PROVIDER_ISSUERS = os.environ.get("OIDC_PROVIDER_ISSUERS", "")
+    # Off: admins and managers sign in only through OIDC_ISSUER (provider staff keep passwords).
+    PASSWORD_SIGNIN_CLIENT_SIDE = _bool("PASSWORD_SIGNIN_CLIENT_SIDE", True)
     PASSWORD_HASH_FAST = False  # tests only: a cheaper KDF so the suite stays quick
 
 

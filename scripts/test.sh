@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
 bash scripts/ensure-system-packages.sh
+echo "== the OpenID provider for the SSO tests (npm ci in tests/oidc_provider)"
+bash scripts/ensure-oidc-provider.sh
 
 echo "== ruff"
 $BIN/ruff check .

@@ -42,6 +42,7 @@ UNREACHED = {
     "webhooks_admin.show": "the demo registers no webhook endpoint to link to",
     "digests.unsubscribe_confirm": "reached from an email link; loaded explicitly below",
     "auth.login": "loaded before signing in, below",
+    "auth.oidc_callback": "the identity provider's answer: tests/browser/test_sso.py checks it",
     "auth.set_password": "only reached from an emailed secret link (test_user_admin.py)",
 }
 # getAttribute, not .href: links inside the SVG diagram have an SVGAnimatedString there.

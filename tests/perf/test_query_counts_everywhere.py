@@ -123,6 +123,7 @@ SKIPPED: dict[str, str] = {
     "api-docs.openapi_swagger_ui": "the Swagger UI shell; no database",
     "health.healthz": "liveness probe: one fixed check, lists nothing",
     "auth.login": "the sign-in form; shows nothing from the database",
+    "auth.oidc_callback": "one SSO sign-in; same count at two sizes in tests/auth/test_oidc.py",
     "main.index": "only redirects (302) to /dashboard or /my-milestones, both covered",
     "calendar.feed": "secret URL; constant queries asserted in tests/web/test_calendar.py",
     "calendar.engagement_feed": "secret URL; as calendar.feed (tests/web/test_calendar.py)",

@@ -146,6 +146,30 @@ CASES = [
     ("adrs_imported", {"count": 2}, {}, "Imported 2 ADR(s)"),
     ("sign_in_throttled", {"failures": 5}, {}, "Sign-ins slowed after 5 failed attempts"),
     (
+        "sso_signed_in",
+        {"email": "a@x.io", "subject": "s1"},
+        {},
+        "Signed in through single sign-on as a@x.io",
+    ),
+    (
+        "sso_linked",
+        {"email": "a@x.io", "subject": "s1", "issuer": "https://idp.x.io"},
+        {},
+        "Linked a@x.io to the identity s1 at https://idp.x.io",
+    ),
+    (
+        "sso_refused",
+        {"email": "e@y.io", "subject": "s2"},
+        {"reason": "domain_refused"},
+        "Refused a single sign-on of e@y.io (Domain refused)",
+    ),
+    (
+        "role_changed",
+        {"email": "a@x.io", "from": "manager", "to": "admin"},
+        {},
+        "Changed the role of a@x.io from manager to admin",
+    ),
+    (
         "user_created",
         {"email": "a@x.io", "role": "manager"},
         {},

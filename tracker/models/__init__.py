@@ -35,6 +35,7 @@ from tracker.models.notification import (
     subscription_engagement,
 )
 from tracker.models.scheduler_step import SchedulerStep
+from tracker.models.sso import SsoLink
 from tracker.models.user import ApiToken, PasswordLink, ProviderOrganisation, User
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "Role",
     "ShadowAssignment",
     "ShadowSession",
+    "SsoLink",
     "Structure",
     "Subscription",
     "TeamMember",

@@ -86,12 +86,13 @@ class User(Model):
 
     @property
     def status(self) -> str:
-        """What the admin list shows: active, invited (no password yet) or why not."""
+        """What the admin list shows: active, invited (no password yet and never signed in
+        through single sign-on, which leaves no password) or why not."""
         if not self.is_active:
             return "deactivated"
         if self.provider is not None and not self.provider.is_active:
             return "organisation_deactivated"
-        return "active" if self.password_hash else "invited"
+        return "active" if self.password_hash or self.last_login_at else "invited"
 
     @property
     def is_client_side(self) -> bool:

@@ -43,7 +43,10 @@ class AdminUserSchema(Schema):
     is_active = fields.Boolean(required=True)
     status = fields.String(
         required=True,
-        metadata={"enum": list(STATUSES), "description": "invited: no password set yet"},
+        metadata={
+            "enum": list(STATUSES),
+            "description": "invited: no password set yet and never signed in",
+        },
     )
     last_login_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime(required=True)

@@ -265,4 +265,17 @@ SENTENCES: dict[str, Callable] = {
     "sign_in_throttled": lambda e, d, eng, h: (
         f"Sign-ins slowed after {d.get('failures', 0)} failed attempts"
     ),
+    "sso_signed_in": lambda e, d, eng, h: (
+        f"Signed in through single sign-on as {d.get('email') or d.get('subject')}"
+    ),
+    "sso_linked": lambda e, d, eng, h: (
+        f"Linked {_who(d)} to the identity {d.get('subject')} at {d.get('issuer')}"
+    ),
+    "sso_refused": lambda e, d, eng, h: (
+        f"Refused a single sign-on of {d.get('email') or d.get('subject') or 'someone'}"
+        f" ({label(e.reason or 'refused')})"
+    ),
+    "role_changed": lambda e, d, eng, h: (
+        f"Changed the role of {_who(d)} from {d.get('from')} to {d.get('to')}"
+    ),
 }

@@ -10,8 +10,15 @@ from tracker.errors import NotFound, TooManyAttempts, ValidationFailed
 from tracker.services import password_links
 from tracker.services import users as user_service
 from tracker.services.password_links import LinkRefused
+from tracker.services.signin import oidc
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.context_processor
+def _sso_buttons():
+    """The sign-in page's "Sign in with ..." buttons, one per configured issuer."""
+    return {"sso_issuers": oidc.sign_in_buttons()}
 
 
 def safe_next(target: str | None) -> str | None:
@@ -43,6 +50,10 @@ def login():
     if user is None:  # the same words whether the email exists or not
         form.password.errors.append("Email or password is not correct.")
         return render_template("auth/login.html", form=form), 400
+    if not oidc.password_sign_in_allowed(user):
+        name = oidc.sign_in_buttons()[0].name
+        form.password.errors.append(f"Your account signs in with {name}: use the button below.")
+        return render_template("auth/login.html", form=form), 403
     session.clear()  # a fresh session on sign-in: no fixation
     login_user(user, remember=form.remember.data)
     flash(f"Signed in as {user.name}.", "success")
@@ -81,12 +92,46 @@ def _show_errors(form, error) -> None:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session everywhere: rotating the nonce invalidates old cookies too."""
+    """End the session everywhere: rotating the nonce invalidates old cookies too. A
+    session that came through single sign-on goes on to the provider's end-session
+    endpoint when it has one (RP-initiated logout), which sends the browser back here."""
+    provider_logout = oidc.logout_url()  # read before the session is cleared
     user_service.end_sessions(current_user)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
-    return redirect(url_for("auth.login"))
+    return redirect(provider_logout or url_for("auth.login"))
+
+
+@bp.route("/login/oidc/<key>", methods=["POST"])
+def oidc_start(key: str):
+    """Send the browser to the identity provider (a POST: the form carries a CSRF token)."""
+    try:
+        return redirect(oidc.begin(key, safe_next(request.args.get("next"))))
+    except oidc.SsoRefused as error:
+        return _sso_refused(error)
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    """The identity provider's answer: a fresh session for the user, or a page saying
+    what went wrong (nothing created, an audit event written)."""
+    try:
+        signed_in = oidc.finish(request.args)
+    except oidc.SsoRefused as error:
+        return _sso_refused(error)
+    if current_user.is_authenticated:
+        logout_user()
+    session.clear()  # a fresh session on sign-in: no fixation
+    session.update(signed_in.session_data)
+    login_user(signed_in.user)
+    flash(f"Signed in as {signed_in.user.name}.", "success")
+    return redirect(safe_next(signed_in.next_url) or url_for("main.index"))
+
+
+def _sso_refused(error):
+    page = render_template("auth/sso_refused.html", message=error.message, reason=error.reason)
+    return page, error.status
 
 
 @bp.route("/password/set/<secret>", methods=["GET", "POST"])

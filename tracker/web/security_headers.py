@@ -43,10 +43,24 @@ def framed_email(html: str) -> Response:
     return response
 
 
+def _policy() -> str:
+    """The policy, with the identity providers' origins in form-action when single sign-on
+    is on: the sign-in and sign-out forms post here and are redirected there, and
+    Chromium checks form-action on every redirect of a form's navigation."""
+    from tracker.services.signin import oidc
+
+    origins = oidc.form_action_origins()
+    if not origins:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", "form-action 'self' " + " ".join(origins)
+    )
+
+
 def add_security_headers(response: Response) -> Response:
     """after_request: the same headers on pages, API answers, errors and redirects."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", _policy())
     headers.setdefault("X-Frame-Options", "DENY")
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
