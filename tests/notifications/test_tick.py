@@ -392,7 +392,7 @@ def test_each_failure_mode_in_one_batch_is_per_row_visible_and_requeued_by_retry
         ("failed", 1, "550"),
         ("pending", 1, "451"),
         ("sent", 1, "250"),
-        ("pending", 1, "SMT"),  # SMTPServerDisconnected, retried later
+        ("pending", 1, "con"),  # "connection closed by the server", retried later
         ("sent", 1, "250"),
     ]
 

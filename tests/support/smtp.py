@@ -174,3 +174,62 @@ def smtputf8_server():
     server = _serve(smtputf8=True)
     yield server
     server.stop()
+
+
+class HungServer:
+    """A server that accepts connections and never says a word (no greeting, no reply):
+    what a wedged mail server or a black-holing firewall looks like to a client.
+
+    `connections` counts the connections accepted; each is held open until `stop()`.
+    """
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.host, self.port = self.listener.getsockname()
+        self.held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # stopped
+            with self._lock:
+                self.held.append(conn)
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self.held)
+
+    def config(self, timeout: float = 3) -> dict:
+        return {
+            "SMTP_HOST": self.host,
+            "SMTP_PORT": self.port,
+            "SMTP_SECURITY": "none",
+            "SMTP_USERNAME": "",
+            "SMTP_TIMEOUT": timeout,
+        }
+
+    def stop(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass
+        self.listener.close()
+        self._thread.join(5)
+        with self._lock:
+            for conn in self.held:
+                conn.close()
+
+
+@pytest.fixture
+def hung_smtp():
+    server = HungServer()
+    yield server
+    server.stop()

@@ -217,7 +217,7 @@ class Heartbeat:
         self.engine = db.engine
         # Conservatively from now: the claim's own lease started a moment earlier.
         self.valid_until = time.monotonic() + lease.total_seconds() * 0.9
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
 
@@ -254,6 +254,14 @@ class Heartbeat:
                 return False
             self.valid_until = started + self.lease.total_seconds()
             return True
+
+    def finish(self, ids: set[int], write: Callable[[], None]) -> None:
+        """Run `write` (which records the outcomes of `ids`) and stop holding those rows,
+        with no renewal in between: a renewal racing the write would see the recorded
+        rows as no longer pending and take them for lost."""
+        with self._lock:
+            write()
+            self.held -= ids
 
     def ensure(self) -> bool:
         """True while the lease has at least a third left (renewing first if need be)."""

@@ -34,7 +34,7 @@ from tracker.models.notification import (
     WorkflowTimer,
     subscription_engagement,
 )
-from tracker.models.scheduler_step import SchedulerStep
+from tracker.models.scheduler_step import DeliveryCircuit, SchedulerStep
 from tracker.models.user import ApiToken, PasswordLink, ProviderOrganisation, User
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "PasswordLink",
     "ProviderOrganisation",
     "SchedulerStep",
+    "DeliveryCircuit",
     "Reminder",
     "Role",
     "ShadowAssignment",
