@@ -26,10 +26,6 @@ from workflows.reminders import Occurrence, superseded
 
 log = logging.getLogger(__name__)
 BATCH = 200
-# A batch is materialised in one transaction in well under a second, and the outbox's
-# unique keys stop a second worker from queueing the same email twice: a minute's lease
-# is ample, and a killed worker's reminders wait a minute, not the default five.
-LEASE = timedelta(minutes=1)
 
 ACTIONS = {
     "milestone": "Please post a status update (on track, at risk, blocked, met or missed) "
@@ -63,26 +59,34 @@ def process_due(now: datetime, *, limit: int = BATCH) -> int:
     row is counted and retried alone and never holds up the others (ADR 0130).
     """
     sent = 0
+    lease = claims.step_lease()
     while True:
-        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit, lease=LEASE)
+        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit, lease=lease)
         if ids:
-            sent += _process_batch(ids, worker, now)
+            sent += _process_batch(ids, worker, now, lease)
         if len(ids) < limit:
             return sent
 
 
-def _process_batch(ids: list[int], worker: str, now: datetime) -> int:
+def _process_batch(ids: list[int], worker: str, now: datetime, lease: timedelta) -> int:
+    """The batch set-based under a heartbeat that keeps the lease (ADR 0208) until the
+    rows are marked; on failure, one by one, renewing the lease between rows."""
     try:
-        sent = materialise(ids, worker, now)
+        with claims.Heartbeat(Reminder, ids, worker, lease) as heartbeat:
+            sent = materialise(ids, worker, now, before_writing=heartbeat.stop)
         db.session.commit()
         return sent
     except Exception as exc:  # isolate the culprit: the same rows, one transaction each
         db.session.rollback()
         log.info("reminder batch of %s fell back to one by one: %s", len(ids), exc)
     sent = 0
+    keeper = claims.Keeper(Reminder, ids, worker, lease)
     for reminder_id in ids:
+        if not keeper.keep(reminder_id):
+            continue  # taken over by another worker
         sent += _process_one(reminder_id, worker, now)
         db.session.commit()
+        keeper.done(reminder_id)
     return sent
 
 
@@ -90,11 +94,13 @@ class _LostLease(Exception):
     """Some rows of the batch were taken over by another worker since the claim."""
 
 
-def materialise(ids: list[int], worker: str, now: datetime) -> int:
+def materialise(ids: list[int], worker: str, now: datetime, before_writing=None) -> int:
     """Turn claimed reminder rows into outbox emails, set-based; returns how many were sent.
 
     Writes into the session without committing; raises if any row cannot be handled
-    (the caller then falls back to one row per transaction).
+    (the caller then falls back to one row per transaction). `before_writing` is called
+    before the first write (the caller stops its lease heartbeat there: its renewal must
+    not wait on this transaction's locks, nor this on it).
     """
     reminders = db.session.scalars(
         select(Reminder)
@@ -145,8 +151,18 @@ def materialise(ids: list[int], worker: str, now: datetime) -> int:
                 )
             )
         outcomes[(outcome, reason)].append(reminder.id)
+    if before_writing is not None:
+        before_writing()
     _insert_emails(emails)
     planning.insert_next(nexts, now)
+    marked = _mark(outcomes, worker, now)
+    if marked != len(reminders):
+        raise _LostLease(f"{len(reminders) - marked} rows were taken over")
+    return len(outcomes.get(("sent", None), ()))
+
+
+def _mark(outcomes: dict, worker: str, now: datetime) -> int:
+    """One UPDATE per (outcome, reason) and chunk; returns how many rows were still ours."""
     marked = 0
     for (outcome, reason), part_ids in outcomes.items():
         for part in planning.chunks(part_ids):
@@ -160,9 +176,7 @@ def materialise(ids: list[int], worker: str, now: datetime) -> int:
                 .values(status=outcome, processed_at=now, lease_until=None, reason=reason),
                 execution_options={"synchronize_session": False},
             ).rowcount
-    if marked != len(reminders):
-        raise _LostLease(f"{len(reminders) - marked} rows were taken over")
-    return len(outcomes.get(("sent", None), ()))
+    return marked
 
 
 def _locked_engagements(ids: set[int]) -> dict[int, Engagement]:
