@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -41,6 +42,7 @@ class RecordingHandler:
         self.drop_skip = 0
         self.delay = 0.0
         self.connections = 0
+        self.arrivals: list[float] = []  # time.monotonic() of each accepted message
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.lock:
@@ -70,6 +72,7 @@ class RecordingHandler:
                 return self.failures.pop(0)
             raw = envelope.original_content or envelope.content
             self.messages.append(message_from_bytes(raw, policy=policy.default))
+            self.arrivals.append(time.monotonic())
             self.envelopes.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options))
             )
@@ -105,6 +108,11 @@ class SmtpServer:
         with self.handler.lock:
             return list(self.handler.envelopes)
 
+    @property
+    def arrivals(self) -> list[float]:
+        with self.handler.lock:
+            return list(self.handler.arrivals)
+
     def message_ids(self) -> list[str]:
         return [m["Message-ID"] for m in self.messages]
 
@@ -133,6 +141,7 @@ class SmtpServer:
     def clear(self) -> None:
         with self.handler.lock:
             self.handler.messages.clear()
+            self.handler.arrivals.clear()
             self.handler.envelopes.clear()
             self.handler.failures.clear()
             self.handler.refused.clear()
