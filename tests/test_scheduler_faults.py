@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.support.processes import ROOT, Schedulers, held_by, scheduler_env, wait_until
+from tests.support.processes import ROOT, Schedulers, scheduler_env, wait_until
 from tests.support.scheduler import add_milestone, trial_engagement
 from tracker.core import clock
 from tracker.extensions import db
