@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from tracker.core import claims, clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail
-from tracker.notifications.delivery import deliver_due, lease_for
+from tracker.notifications.delivery import deliver_due, lease_for, pace_for
 from tracker.services.outbox import enqueue
 
 pytestmark = pytest.mark.smtp
@@ -204,6 +204,7 @@ def test_a_worker_that_loses_its_lease_sends_nothing_more(make_app, smtp_server,
             )
 
     with app.app_context():
+        pace_for(app.config).seconds = 0.01  # it believes the server fast: claims all five
         first, *others = _queue(5, "stolen")
         thief = threading.Thread(target=steal_once_the_first_message_is_under_way)
         thief.start()

@@ -20,7 +20,7 @@ from tracker.core import clock as app_clock
 from tracker.extensions import db
 from tracker.models import DeliveryCircuit, Engagement, OutboxEmail, WorkflowTimer
 from tracker.notifications import circuits
-from tracker.notifications.delivery import Pace, Recorder, deliver_due
+from tracker.notifications.delivery import Pace, Recorder, deliver_due, pace_for
 from tracker.notifications.tick import run_tick
 from tracker.services.outbox import enqueue
 
@@ -176,9 +176,10 @@ def test_each_accepted_message_is_recorded_before_the_batch_ends(make_app, smtp_
 
 def test_the_pace_sizes_a_claim_to_one_lease_of_sending():
     pace = Pace()
-    assert pace.claim_size(200, timedelta(seconds=15)) == 200  # unknown: a whole batch
+    assert pace.claim_size(200, timedelta(seconds=15)) == 1  # unknown: one message probes
     pace.observe(2.0)
-    assert pace.claim_size(200, timedelta(seconds=15)) == 7
+    assert pace.claim_size(200, timedelta(seconds=15)) == 2  # 5 s of sending
+    assert pace.claim_size(200, timedelta(seconds=60)) == 10
     for _ in range(30):
         pace.observe(0.001)
     assert pace.claim_size(200, timedelta(seconds=15)) == 200
@@ -186,20 +187,25 @@ def test_the_pace_sizes_a_claim_to_one_lease_of_sending():
     assert pace.claim_size(200, timedelta(seconds=15)) == 1
 
 
-def test_a_batch_gives_back_what_it_cannot_send_within_its_lease(make_app, smtp_server):
-    # 1 s a message with a 3.5 s lease: after the first message the worker keeps three
-    # rows and releases the rest at once, uncharged, for another scheduler.
-    app = make_app(**smtp_server.config(), MAIL_BATCH=20, MAIL_LEASE_SECONDS=3.5)
+def test_a_batch_gives_back_what_it_cannot_send_at_the_new_pace(make_app, smtp_server):
+    # The process believed the server fast and claimed 20; it now takes 1 s a message.
+    # After the first message the worker keeps what it can send in a third of its lease
+    # at the pace it now measures and releases the rest at once, uncharged.
+    app = make_app(**smtp_server.config(), MAIL_BATCH=20, MAIL_LEASE_SECONDS=10)
     smtp_server.slow(1.0)
     with app.app_context():
-        ids = _queue(10)
+        pace = pace_for(app.config)
+        pace.seconds = 0.001
+        ids = _queue(20)
         released: list[int] = []
+        paces: list[float] = []
         original = claims.release
 
         def stop_after_the_first_give_back(model, row_ids, worker):
             original(model, row_ids, worker)
             if row_ids and not released:
                 released.extend(row_ids)
+                paces.append(pace.seconds)
                 claims.stopping.set()  # end the step after the message in flight
 
         claims.release = stop_after_the_first_give_back
@@ -209,8 +215,10 @@ def test_a_batch_gives_back_what_it_cannot_send_within_its_lease(make_app, smtp_
             claims.release = original
             claims.stopping.clear()
         rows = {row.id: row for row in _rows()}
+    kept = int(10 / 3 / paces[0])
+    assert 0.2 < paces[0] < 1.1 and 1 <= kept < 18
     assert sent == 1 and rows[ids[0]].status == "sent"
-    assert released == ids[4:]  # given back at once; it kept three (one lease's worth)
+    assert released == ids[1 + kept :]  # the tail, given back at once
     assert {(rows[i].status, rows[i].attempts, rows[i].claimed_by) for i in ids[1:]} == {
         ("pending", 0, None)
     }

@@ -105,10 +105,11 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
 
 class Pace:
     """How long this process has taken per message lately (a moving average), and so how
-    many rows it should hold: what it can send within one lease (ADR 0206).
+    many rows it should hold: what it can send in a third of a lease (ADR 0206).
 
-    Unknown at first: the first claim takes a whole batch, and once its first message
-    has measured the pace the rows beyond one lease's worth are given back at once.
+    Unknown at first: the first claim is one message, which measures it. Should the
+    server slow down in the middle of a batch, the rows beyond the new pace are given
+    back at once (`_Run._give_back_beyond_pace`).
     """
 
     WEIGHT = 0.3  # of the newest message in the average
@@ -124,9 +125,12 @@ class Pace:
             self.seconds += self.WEIGHT * (seconds - self.seconds)
 
     def claim_size(self, limit: int, lease: timedelta) -> int:
+        """What this process can send in a third of a lease (one heartbeat interval), at
+        least one: small enough that others share a slow server to the end, and the
+        rows of a process that dies wait one lease at most."""
         if self.seconds is None:
-            return limit
-        return max(1, min(limit, int(lease.total_seconds() / self.seconds)))
+            return 1  # the probe that measures it
+        return max(1, min(limit, int(lease.total_seconds() / 3 / self.seconds)))
 
 
 def pace_for(config) -> Pace:
@@ -190,8 +194,8 @@ class _Run:
         self.sent += record.sent_count
 
     def _give_back_beyond_pace(self, remaining: list[int], worker: str, heartbeat) -> None:
-        """Release at once the rows this process cannot send within one lease at its pace,
-        so another scheduler can take them (the tail of the batch, in due order)."""
+        """Release at once the rows beyond what this process sends in a third of a lease at
+        its pace, so another scheduler can take them (the tail of the batch, in due order)."""
         keep = self.pace.claim_size(len(remaining) + 1, self.lease)
         if len(remaining) <= keep:
             return
