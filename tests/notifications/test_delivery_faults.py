@@ -113,6 +113,25 @@ def test_a_hung_mail_server_costs_one_timeout_per_tick_and_delays_nothing_else(m
     assert attempts.count(1) == 2 and attempts.count(0) == 20
 
 
+def test_the_outbox_page_says_delivery_is_paused_and_why(make_app, hung_smtp):
+    from tests import factories
+    from tests.conftest import AuthActions
+
+    app = make_app(**hung_smtp.config(timeout=1))
+    with app.app_context():
+        frozen(app)
+        factories.make_user("admin", email="root@example.com")
+        _queue(3)
+        deliver_due(T0)
+    client = app.test_client()
+    AuthActions(client).login("root@example.com")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    where = f"{hung_smtp.host}:{hung_smtp.port}"
+    assert 'data-testid="outbox-paused"' in page
+    assert f"mail server timed out after 1 s ({where}). Nothing more is tried until " in page
+    assert "2026-03-02 10:00:30 UTC" in page
+
+
 def test_the_probe_that_gets_through_closes_the_breaker_and_the_rest_goes(make_app, smtp_server):
     app = make_app(**smtp_server.config(), MAIL_BATCH=50)
     with app.app_context():
