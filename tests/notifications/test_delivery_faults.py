@@ -165,6 +165,28 @@ def test_a_refused_connection_trips_the_breaker_with_a_growing_delay(make_app):
     assert [row.attempts for row in rows] == [1, 1, 1, 1, 0]
 
 
+@pytest.mark.parametrize(
+    ("security", "reason"),
+    [
+        ("starttls", "TLS failed: the server does not offer STARTTLS"),
+        ("ssl", "TLS failed: WRONG_VERSION_NUMBER"),
+    ],
+)
+def test_a_tls_failure_trips_the_breaker_and_says_so(make_app, smtp_server, security, reason):
+    app = make_app(**{**smtp_server.config(), "SMTP_SECURITY": security, "SMTP_TIMEOUT": 2})
+    with app.app_context():
+        frozen(app)
+        first, *rest = _queue(3)
+        assert deliver_due(T0) == 0
+        rows = {row.id: row for row in _rows()}
+        circuit = circuits.get(circuits.SMTP)
+    where = f"{smtp_server.host}:{smtp_server.port}"
+    assert rows[first].last_reply == f"{reason} ({where})" and rows[first].attempts == 1
+    assert {rows[i].attempts for i in rest} == {0}
+    assert circuit.reason == f"mail server {reason} ({where})"
+    assert smtp_server.messages == []
+
+
 def test_each_accepted_message_is_recorded_before_the_batch_ends(make_app, smtp_server):
     # A slow server (0.3 s a message): each outcome is written as it happens (ADR 0205),
     # seen from another connection while the batch is still sending.

@@ -412,12 +412,16 @@ class SmtpTransport:
             smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
+        try:
             if security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        # Small SMTP commands otherwise wait on Nagle + delayed ACK (~40 ms per message).
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if c.get("SMTP_USERNAME"):
-            smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
+            # Small SMTP commands otherwise wait on Nagle + delayed ACK (~40 ms a message).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if c.get("SMTP_USERNAME"):
+                smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
+        except BaseException:
+            smtp.close()  # no half-opened connection left behind
+            raise
         return smtp
 
     def send(self, message: Prepared) -> str:
@@ -453,6 +457,8 @@ class SmtpTransport:
         tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
         if tls is not None:
             return f"TLS failed: {tls.reason or tls} ({where})"
+        if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc):
+            return f"TLS failed: the server does not offer STARTTLS ({where})"
         if any(isinstance(e, socket.gaierror) for e in chain):
             return f"host not found ({where})"
         if isinstance(exc, smtplib.SMTPAuthenticationError):
