@@ -16,6 +16,10 @@ heartbeat thread for every uncommitted row of the batch (ADR 0163); a clean
 stop (`claims.stopping`) records what was sent and releases the rest. A crash before the
 batch's commit means one more attempt for the rows it had sent, with the same
 `webhook-id`, so receivers de-duplicate.
+
+Breakers (ADR 0204): a timeout, refused connection, TLS or DNS failure is the
+endpoint's, not the row's: it trips that endpoint's breaker (`circuits`), its other
+deliveries are postponed uncharged until the breaker reopens, and one delivery probes.
 """
 
 from __future__ import annotations
