@@ -264,3 +264,41 @@ def test_a_batch_gives_back_what_it_cannot_send_at_the_new_pace(make_app, smtp_s
     assert {(rows[i].status, rows[i].attempts, rows[i].claimed_by) for i in ids[1:]} == {
         ("pending", 0, None)
     }
+
+
+def test_drain_renews_the_lease_between_rows_and_skips_a_row_taken_over(make_app):
+    # ADR 0208: a 3 s lease, rows that take 1.2 s each. Before the third row the
+    # remaining rows' lease is renewed; the row another worker took meanwhile is skipped.
+    app = make_app()
+    seen: list[tuple[int, float]] = []
+    with app.app_context():
+        ids = _queue(4)
+
+        def handle(row_id: int, worker: str) -> int:
+            leases = db.session.execute(
+                select(OutboxEmail.id, OutboxEmail.lease_until).where(OutboxEmail.id.in_(ids))
+            ).all()
+            db.session.rollback()
+            latest = max(lease for _, lease in leases if lease is not None)
+            seen.append((row_id, (latest - app_clock.now()).total_seconds()))
+            if row_id == ids[1]:
+                with db.engine.begin() as conn:  # another worker takes the last row
+                    conn.execute(
+                        OutboxEmail.__table__.update()
+                        .where(OutboxEmail.id == ids[3])
+                        .values(claimed_by="another-worker")
+                    )
+            time.sleep(1.2)
+            return 1
+
+        done = claims.drain(
+            OutboxEmail,
+            OutboxEmail.next_attempt_at,
+            app_clock.now(),
+            handle,
+            limit=10,
+            lease=timedelta(seconds=3),
+        )
+    assert done == 3 and [row_id for row_id, _ in seen] == ids[:3]
+    # renewed before the third row: a full lease ahead again, not the 0.6 s left
+    assert seen[2][1] > 2.5, seen
