@@ -65,6 +65,10 @@ class Config:
     # killed worker's rows wait for another worker.
     MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "200"))
     MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "15"))
+    # A connect failure or timeout pauses delivery (the SMTP server, or one webhook
+    # endpoint) this long, doubling per trip in a row up to 30 min; then one probe
+    # (ADR 0204).
+    DELIVERY_CIRCUIT_SECONDS = float(os.environ.get("DELIVERY_CIRCUIT_SECONDS", "30"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Engagement Tracker <tracker@localhost>")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "engagement-tracker.local")  # Message-ID domain
@@ -75,6 +79,9 @@ class Config:
     # The delivery job polls more often: an idle poll is one indexed query per table, and
     # a killed worker's rows are picked up within lease + this (ADR 0163).
     SCHEDULER_DELIVERY_SECONDS = int(os.environ.get("SCHEDULER_DELIVERY_SECONDS", "5"))
+    # The lease of timers and reminders claimed by a tick, renewed while it works on them
+    # (ADR 0208): a killed worker's rows wait this long, then the next tick of another.
+    SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "10"))
     WORKFLOW_DIR = os.environ.get("WORKFLOW_DIR", str(BASE_DIR / "workflows" / "definitions"))
     DEFAULT_WORKFLOW = os.environ.get("DEFAULT_WORKFLOW", "staff_augmentation")
     # Sign-in throttling (tracker/services/login_throttle.py, README "Security").

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event, text
 from config import TestingConfig
 from tests.factories import PASSWORD
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
-from tests.support.smtp import smtp_server, smtputf8_server  # noqa: F401  (shared fixtures)
+from tests.support.smtp import hung_smtp, smtp_server, smtputf8_server  # noqa: F401  (shared)
 from tracker import create_app
 from tracker.extensions import db
 

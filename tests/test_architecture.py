@@ -8,10 +8,11 @@ TRACKER = Path(__file__).resolve().parents[1] / "tracker"
 # Besides services: the scheduler side's per-row unit of work, the claim's own
 # transaction, the digest run's per-subscription commit, a webhook attempt's result
 # (its HTTP request runs outside any transaction, docs/adr/0093), the reminders' per-batch
-# unit of work (docs/adr/0165), the outbox's one commit per batch (docs/adr/0160), and the
-# demo loader.
+# unit of work (docs/adr/0165), the outbox's outcomes as they happen (docs/adr/0205), a
+# delivery breaker's own write (docs/adr/0204), and the demo loader.
 MAY_COMMIT = {
     "core/claims.py",
+    "notifications/circuits.py",
     "notifications/delivery.py",
     "notifications/digests.py",
     "notifications/reminder_delivery.py",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .definition import ReminderRule
@@ -109,3 +110,59 @@ def _states(raw: object, states: dict, where: str, problems: Problems) -> tuple[
         if name not in states:
             problems.add(where, f"unknown state '{name}'")
     return tuple(raw)
+
+
+# --- catch-up: the most current reminder about an item wins (ADR 0207) -----------------
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One reminder rule falling due about one item at `due` (an aware instant)."""
+
+    rule: ReminderRule
+    due: datetime
+
+
+def currency(occurrence: Occurrence) -> tuple:
+    """How current an occurrence is: the later it falls due, the more current; at the same
+    instant a later offset, then a repeating rule, then the name (so the order is total)."""
+    rule = occurrence.rule
+    return (occurrence.due, rule.offset, rule.repeat_every is not None, rule.name)
+
+
+def same_item(a: ReminderRule, b: ReminderRule) -> bool:
+    """Whether two rules speak about the same thing of one subject: the same subject kind
+    counted from the same date (a milestone's due date; a period's trial end, period end
+    or expected resume date)."""
+    return a.subject == b.subject and a.anchor == b.anchor
+
+
+def superseded(occurrence: Occurrence, due_together: list[Occurrence], anchor: date, today: date):
+    """Why `occurrence` should not be sent, or None when it should.
+
+    `due_together` are the other occurrences about the same subject that are due by now
+    and not dropped (waiting to be sent, or sent in this catch-up). Two rules of every
+    definition, whatever their names or states:
+
+    - of the occurrences about one item due together, only the most current is sent
+      (a "due today" and an "overdue" reached in one catch-up would both read "is
+      overdue by N days"; the overdue one is the current one);
+    - a one-off "before the date" reminder reached only after its date is stale: sent
+      now it would read "is overdue", a look-alike of an overdue rule's email.
+    """
+    mine = currency(occurrence)
+    later = [
+        other
+        for other in due_together
+        if same_item(other.rule, occurrence.rule) and currency(other) > mine
+    ]
+    if later:
+        current = max(later, key=currency)
+        return (
+            f"superseded by {current.rule.name} due {current.due:%Y-%m-%d %H:%M} UTC "
+            "in the same catch-up"
+        )
+    rule = occurrence.rule
+    if rule.repeat_every is None and rule.offset < timedelta(0) and today > anchor:
+        return f"reached after {anchor:%Y-%m-%d}, the date it was to come before"
+    return None

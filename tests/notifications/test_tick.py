@@ -95,6 +95,7 @@ def test_six_hours_down_sends_each_missed_reminder_once_and_fires_the_trial_time
     with smtp_app.app_context():
         clock = frozen(smtp_app)
         engagement, owner, provider = trial_engagement(TODAY, trial_day=89)
+        provider_email, owner_email = provider.email, owner.email
         trial_end = engagement.trial_end  # tomorrow
         due_tomorrow = add_milestone(engagement, trial_end, title="Day-90")
         db.session.add(
@@ -115,15 +116,28 @@ def test_six_hours_down_sends_each_missed_reminder_once_and_fires_the_trial_time
         state = db.session.get(Engagement, engagement.id).state
         subjects = sorted(m["Subject"].split(" — ")[0] for m in smtp_server.messages)
         sent = db.session.scalars(select(Reminder.rule).where(Reminder.status == "sent")).all()
+        skipped = db.session.execute(
+            select(Reminder.rule, Reminder.reason).where(Reminder.status == "skipped")
+        ).all()
         next_overdue = reminders_for("milestone", due_tomorrow.id, "pending")[0].due_at
         expected_next = at(trial_end + timedelta(days=3))
+        overdue_at = at(trial_end)
     assert state == "milestone_review"
-    # Due in the gap: due_tomorrow (today 08:00) and overdue (trial end 08:00), each once,
-    # to the provider; the overdue one also to the owner.
-    assert sorted(sent) == ["milestone_due_tomorrow", "milestone_overdue"]
-    assert len(smtp_server.messages) == 3
-    assert len(set(smtp_server.message_ids())) == 3
-    assert subjects.count(f"Milestone “Day-90” is due today ({trial_end:%a %-d %b %Y})") == 3
+    # Due in the gap: due_tomorrow (today 08:00) and overdue (trial end 08:00). Both would
+    # say "is due today" (issue 32): only the most current, the overdue one, is sent, to
+    # the provider and the owner; due_tomorrow is recorded as skipped, with why.
+    assert sent == ["milestone_overdue"]
+    assert [(rule, reason) for rule, reason in skipped] == [
+        (
+            "milestone_due_tomorrow",
+            f"superseded by milestone_overdue due {overdue_at:%Y-%m-%d %H:%M} UTC "
+            "in the same catch-up",
+        )
+    ]
+    assert len(smtp_server.messages) == 2
+    assert len(set(smtp_server.message_ids())) == 2
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted([provider_email, owner_email])
+    assert subjects.count(f"Milestone “Day-90” is due today ({trial_end:%a %-d %b %Y})") == 2
     assert next_overdue == expected_next
 
 
@@ -392,7 +406,7 @@ def test_each_failure_mode_in_one_batch_is_per_row_visible_and_requeued_by_retry
         ("failed", 1, "550"),
         ("pending", 1, "451"),
         ("sent", 1, "250"),
-        ("pending", 1, "SMT"),  # SMTPServerDisconnected, retried later
+        ("pending", 1, "con"),  # "connection closed by the server", retried later
         ("sent", 1, "250"),
     ]
 

@@ -90,12 +90,17 @@ class PostgresCluster:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200"
         )
+        self.options = options
+        self._start_server()
+        return self
+
+    def _start_server(self) -> None:
         started = self._run(
             "pg_ctl",
             "-D",
             str(self.datadir),
             "-o",
-            options,
+            self.options,
             "-l",
             str(self.root / "log"),
             "-w",
@@ -108,7 +113,14 @@ class PostgresCluster:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
             raise PostgresUnavailable(f"pg_ctl start failed: {started.stderr}\n{log}")
         self._wait()
-        return self
+
+    def stop_server(self) -> None:
+        """`pg_ctl stop -m fast` (an outage: every client is disconnected), data kept."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def start_server(self) -> None:
+        """Start the stopped cluster again on the same port and data."""
+        self._start_server()
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 30

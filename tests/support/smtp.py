@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -41,6 +42,7 @@ class RecordingHandler:
         self.drop_skip = 0
         self.delay = 0.0
         self.connections = 0
+        self.arrivals: list[float] = []  # time.monotonic() of each accepted message
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.lock:
@@ -70,6 +72,7 @@ class RecordingHandler:
                 return self.failures.pop(0)
             raw = envelope.original_content or envelope.content
             self.messages.append(message_from_bytes(raw, policy=policy.default))
+            self.arrivals.append(time.monotonic())
             self.envelopes.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options))
             )
@@ -105,6 +108,11 @@ class SmtpServer:
         with self.handler.lock:
             return list(self.handler.envelopes)
 
+    @property
+    def arrivals(self) -> list[float]:
+        with self.handler.lock:
+            return list(self.handler.arrivals)
+
     def message_ids(self) -> list[str]:
         return [m["Message-ID"] for m in self.messages]
 
@@ -133,6 +141,7 @@ class SmtpServer:
     def clear(self) -> None:
         with self.handler.lock:
             self.handler.messages.clear()
+            self.handler.arrivals.clear()
             self.handler.envelopes.clear()
             self.handler.failures.clear()
             self.handler.refused.clear()
@@ -172,5 +181,64 @@ def smtp_server():
 def smtputf8_server():
     """A fresh aiosmtpd server that offers SMTPUTF8."""
     server = _serve(smtputf8=True)
+    yield server
+    server.stop()
+
+
+class HungServer:
+    """A server that accepts connections and never says a word (no greeting, no reply):
+    what a wedged mail server or a black-holing firewall looks like to a client.
+
+    `connections` counts the connections accepted; each is held open until `stop()`.
+    """
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.host, self.port = self.listener.getsockname()
+        self.held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # stopped
+            with self._lock:
+                self.held.append(conn)
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self.held)
+
+    def config(self, timeout: float = 3) -> dict:
+        return {
+            "SMTP_HOST": self.host,
+            "SMTP_PORT": self.port,
+            "SMTP_SECURITY": "none",
+            "SMTP_USERNAME": "",
+            "SMTP_TIMEOUT": timeout,
+        }
+
+    def stop(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass
+        self.listener.close()
+        self._thread.join(5)
+        with self._lock:
+            for conn in self.held:
+                conn.close()
+
+
+@pytest.fixture
+def hung_smtp():
+    server = HungServer()
     yield server
     server.stop()

@@ -58,6 +58,7 @@ def test_healthz_reports_the_oldest_due_row_and_no_steps_before_any_tick(app, cl
             "steps": {},
             "oldest_due_seconds": None,
             "failed": {"outbox": 0, "timers": 0, "webhooks": 0},
+            "circuits": {},  # no delivery breaker open
         }
         late = enqueue("late", "late@example.com", "Late", "body")
         late.next_attempt_at = T0 - timedelta(seconds=90)

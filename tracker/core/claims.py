@@ -42,6 +42,16 @@ DEFAULT_LEASE = timedelta(minutes=5)
 stopping = threading.Event()  # set on SIGTERM (tracker/scheduler.py); cleared by tests
 
 
+def step_lease() -> timedelta:
+    """The lease of rows a tick step claims (timers, reminders): SCHEDULER_LEASE_SECONDS,
+    at least 2 s. Renewed while the step works on them (ADR 0208), so it need not cover
+    a long batch: it bounds how long a killed worker's rows wait."""
+    from flask import current_app
+
+    seconds = current_app.config.get("SCHEDULER_LEASE_SECONDS") or 10
+    return timedelta(seconds=max(float(seconds), 2.0))
+
+
 def worker_id() -> str:
     """Who is claiming: host, process and thread (stored in `claimed_by`)."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
@@ -125,15 +135,41 @@ def drain(
     Returns the sum of what the handler returned (e.g. how many were sent). An idle
     drain is one indexed query. An exception from the handler is not caught here: the
     row's changes are not committed and the caller (the scheduler tick) reports it.
+    Between rows the batch's lease is renewed once a third of it has passed (`Keeper`),
+    so a short lease fits a long batch and a killed worker's rows wait one short lease.
     """
     done = 0
     while True:
         worker, ids = claim(model, due_column, now, limit=limit, lease=lease)
+        keeper = Keeper(model, ids, worker, lease)
         for row_id in ids:
+            if not keeper.keep(row_id):
+                continue  # taken over by another worker after our lease ran out
             done += handle(row_id, worker)
             db.session.commit()
+            keeper.done(row_id)
         if len(ids) < limit:
             return done
+
+
+class Keeper:
+    """Renews a claimed batch's lease between rows, on the worker's own thread (for steps
+    whose rows are short database work: timers, reminders one by one; ADR 0208)."""
+
+    def __init__(self, model, ids, worker: str, lease: timedelta):
+        self.model, self.worker, self.lease = model, worker, lease
+        self.held = set(ids)
+        self.renewed_at = time.monotonic()
+
+    def keep(self, row_id: int) -> bool:
+        """Whether the row is still ours (renewing the rest first if a third has passed)."""
+        if time.monotonic() - self.renewed_at >= self.lease.total_seconds() / 3:
+            self.renewed_at = time.monotonic()
+            self.held = renew(self.model, self.held, self.worker, clock.now() + self.lease)
+        return row_id in self.held
+
+    def done(self, row_id: int) -> None:
+        self.held.discard(row_id)
 
 
 def renew(model, ids, worker: str, until: datetime, *, engine=None) -> set[int]:
@@ -217,7 +253,7 @@ class Heartbeat:
         self.engine = db.engine
         # Conservatively from now: the claim's own lease started a moment earlier.
         self.valid_until = time.monotonic() + lease.total_seconds() * 0.9
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
 
@@ -226,8 +262,14 @@ class Heartbeat:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop renewing (before the caller writes the held rows in its own transaction,
+        where a renewal would wait on its row locks). Safe to call twice."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _run(self) -> None:
         while not self._stop.wait(self.lease.total_seconds() / 3):
@@ -254,6 +296,14 @@ class Heartbeat:
                 return False
             self.valid_until = started + self.lease.total_seconds()
             return True
+
+    def finish(self, ids: set[int], write: Callable[[], None]) -> None:
+        """Run `write` (which records the outcomes of `ids`) and stop holding those rows,
+        with no renewal in between: a renewal racing the write would see the recorded
+        rows as no longer pending and take them for lost."""
+        with self._lock:
+            write()
+            self.held -= ids
 
     def ensure(self) -> bool:
         """True while the lease has at least a third left (renewing first if need be)."""

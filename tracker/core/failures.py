@@ -21,6 +21,7 @@ log = logging.getLogger("tracker.scheduler.failures")
 class Failures:
     count: int = 0
     reasons: list[str] = field(default_factory=list)  # the first few, for the output
+    notes: list[str] = field(default_factory=list)  # why the step did not run (e.g. paused)
 
     KEEP = 5
 
@@ -36,6 +37,15 @@ def record(kind: str, row_id: int | str, reason: str) -> None:
         seen.count += 1
         if len(seen.reasons) < Failures.KEEP:
             seen.reasons.append(f"{kind} {row_id}: {reason}"[:300])
+
+
+def note(reason: str) -> None:
+    """Say why the running step did nothing though it had work (e.g. its mail server's
+    breaker is open): not a failed row, but not a clean run either (ADR 0204)."""
+    log.info("scheduler step paused: %s", reason)
+    seen = _current.get()
+    if seen is not None:
+        seen.notes.append(reason[:300])
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from tracker.models.notification import (
     WorkflowTimer,
     subscription_engagement,
 )
-from tracker.models.scheduler_step import SchedulerStep
+from tracker.models.scheduler_step import DeliveryCircuit, SchedulerStep
 from tracker.models.sso import SsoLink
 from tracker.models.user import ApiToken, PasswordLink, ProviderOrganisation, User
 
@@ -64,6 +64,7 @@ __all__ = [
     "PasswordLink",
     "ProviderOrganisation",
     "SchedulerStep",
+    "DeliveryCircuit",
     "Reminder",
     "Role",
     "ShadowAssignment",

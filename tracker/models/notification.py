@@ -68,6 +68,8 @@ class Reminder(Model):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why a reminder was skipped (e.g. superseded in a catch-up), for the record.
+    reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
 
     engagement: Mapped[Engagement] = relationship()

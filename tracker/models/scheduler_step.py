@@ -25,3 +25,22 @@ class SchedulerStep(Model):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_failures: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryCircuit(Model):
+    """A delivery step's (or one webhook endpoint's) circuit breaker, shared by every
+    scheduler process (ADR 0204).
+
+    `name` is "smtp" or "webhook:<endpoint id>". A connect failure or timeout opens it
+    until `open_until`, with a delay that grows with `trips` (consecutive trips); the
+    first delivery after that is the probe: success deletes the row, failure opens it
+    again for longer. `reason` says what happened ("timed out after 3 s").
+    """
+
+    __tablename__ = "delivery_circuit"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    trips: Mapped[int] = mapped_column(default=1)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    open_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(300))

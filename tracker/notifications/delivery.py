@@ -11,17 +11,17 @@ import logging
 import smtplib
 import socket
 import ssl
+import time
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
 from tracker.core import claims, clock, failures
-from tracker.core.claims import drain_batches
 from tracker.extensions import db
 from tracker.models import OutboxEmail
+from tracker.notifications import circuits
 from tracker.notifications.mime import InvalidMessage, Prepared, Sender, prepare
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,14 @@ BACKOFF_CAP = timedelta(hours=2)
 
 class TemporaryFailure(Exception):
     """Try again later (4xx, timeout, connection trouble)."""
+
+
+class ServerUnreachable(TemporaryFailure):
+    """Not this message but the server: it could not be reached, or timed out.
+
+    Trips the step's circuit breaker (ADR 0204). The text says what happened in words
+    ("timed out after 3 s", "connection refused", "TLS failed: ...").
+    """
 
 
 class PermanentFailure(Exception):
@@ -62,75 +70,172 @@ def pending(now, midnight):
 def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     """Claim due outbox rows batch by batch and send them; returns how many were delivered.
 
-    Each batch goes over one SMTP connection and its outcomes are committed together
-    (ADR 0160); the lease of the batch's unfinished rows is renewed as it goes.
+    Each batch goes over one SMTP connection; every outcome is committed as it happens
+    (in small groups, ADR 0205), and the lease of the batch's unfinished rows is renewed
+    as it goes (ADR 0163). A claim is as large as this process can send within one
+    lease at the pace it has seen (ADR 0206), so a second scheduler gets its share of a
+    slow server. A server that cannot be reached or times out trips the step's circuit
+    breaker (ADR 0204): the rest of the batch is released uncharged and nothing more is
+    tried until the breaker's delay has passed, then one message probes.
     """
     config = current_app.config
     limit = limit or int(config.get("MAIL_BATCH") or BATCH)
     lease = lease_for(config)
     sender = Sender(config["MAIL_SENDER"])  # a bad MAIL_SENDER fails the step, claims nothing
+    circuit = circuits.get(circuits.SMTP) if config.get("SMTP_HOST") else None
+    if circuit is not None and circuit.is_open(max(now, clock.now())):
+        failures.note(circuit.describe())
+        return 0  # the server is resting: nothing claimed, nothing charged
     transport = transport_for(config)
-    handle = partial(_deliver_batch, sender=sender, transport=transport, lease=lease)
+    run = _Run(sender, transport, lease, pace_for(config), probing=circuit is not None)
     try:
-        return drain_batches(
-            OutboxEmail, OutboxEmail.next_attempt_at, now, handle, limit=limit, lease=lease
-        )
+        while not claims.stopping.is_set():
+            size = 1 if run.probing else run.pace.claim_size(limit, lease)
+            worker, ids = claims.claim(
+                OutboxEmail, OutboxEmail.next_attempt_at, now, limit=size, lease=lease
+            )
+            if ids:
+                run.deliver(ids, worker)
+            if run.tripped or len(ids) < size:
+                break
+        return run.sent
     finally:
         transport.close()
 
 
-def _deliver_batch(ids: list[int], worker: str, sender: Sender, transport, lease: timedelta) -> int:
-    """Send one claimed batch, each message built once as bytes; one commit of outcomes."""
-    rows = db.session.execute(
-        select(*_COLUMNS)
-        .where(OutboxEmail.id.in_(ids), OutboxEmail.claimed_by == worker)
-        .where(OutboxEmail.status == "pending")
-        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
-    ).all()
-    outcomes = _Outcomes()
-    work = []
-    for row in rows:
+class Pace:
+    """How long this process has taken per message lately (a moving average), and so how
+    many rows it should hold: what it can send in a third of a lease (ADR 0206).
+
+    Unknown at first: the first claim is one message, which measures it. Should the
+    server slow down in the middle of a batch, the rows beyond the new pace are given
+    back at once (`_Run._give_back_beyond_pace`).
+    """
+
+    WEIGHT = 0.3  # of the newest message in the average
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def observe(self, seconds: float) -> None:
+        seconds = max(seconds, 1e-4)
+        if self.seconds is None:
+            self.seconds = seconds
+        else:
+            self.seconds += self.WEIGHT * (seconds - self.seconds)
+
+    def claim_size(self, limit: int, lease: timedelta) -> int:
+        """What this process can send in a third of a lease (one heartbeat interval), at
+        least one: small enough that others share a slow server to the end, and the
+        rows of a process that dies wait one lease at most."""
+        if self.seconds is None:
+            return 1  # the probe that measures it
+        return max(1, min(limit, int(lease.total_seconds() / 3 / self.seconds)))
+
+
+def pace_for(config) -> Pace:
+    """This app's pace for its mail server (kept for the life of the process)."""
+    key = f"{config.get('SMTP_HOST') or 'files'}:{config.get('SMTP_PORT')}"
+    paces = current_app.extensions.setdefault("tracker.delivery_pace", {})
+    return paces.setdefault(key, Pace())
+
+
+class _Run:
+    """One delivery step's batches: counts, the pace, and whether the breaker tripped."""
+
+    def __init__(self, sender: Sender, transport, lease: timedelta, pace: Pace, probing: bool):
+        self.sender, self.transport, self.lease, self.pace = sender, transport, lease, pace
+        self.probing = probing
+        self.tripped = False
+        self.sent = 0
+
+    def deliver(self, ids: list[int], worker: str) -> None:
+        """Send one claimed batch, each message built once as bytes, each outcome recorded
+        as it happens; the rows not reached are released."""
+        rows = db.session.execute(
+            select(*_COLUMNS)
+            .where(OutboxEmail.id.in_(ids), OutboxEmail.claimed_by == worker)
+            .where(OutboxEmail.status == "pending")
+            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        ).all()
+        db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
+        record = Recorder(worker)
+        work = []
+        for row in rows:
+            try:
+                work.append((row.id, row.attempts, prepare(row, self.sender)))
+            except InvalidMessage as exc:  # nothing any server could accept: give up at once
+                record.failed(row.id, str(exc), clock.now())
+                failures.record("email", row.id, f"{exc} (given up)")
+        remaining = [row_id for row_id, *_ in work]
         try:
-            work.append((row.id, row.attempts, prepare(row, sender)))
-        except InvalidMessage as exc:  # nothing any server could accept: give up at once
-            outcomes.failed(row.id, str(exc), clock.now())
-            failures.record("email", row.id, f"{exc} (given up)")
-    db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
-    remaining = [row_id for row_id, *_ in work]
-    try:
-        with claims.Heartbeat(OutboxEmail, remaining, worker, lease) as heartbeat:
-            for row_id, attempts, message in work:
-                if claims.stopping.is_set():
-                    break  # clean stop: record what was done, release the rest
-                if not heartbeat.ensure():
-                    break  # the lease could not be kept: send nothing we may not own
-                _send_one(transport, outcomes, row_id, attempts, message)
-                remaining.remove(row_id)
-        if heartbeat.lost:
-            sent = len(heartbeat.lost & set(outcomes.sent_ids))
-            log.warning(
-                "delivery: lost the lease on %d rows (%d already sent may be sent again)",
-                len(heartbeat.lost),
-                sent,
-            )
-    finally:
-        outcomes.commit(worker)
-        claims.release(OutboxEmail, remaining, worker)
-    return len(outcomes.sent_ids)
+            with claims.Heartbeat(OutboxEmail, remaining, worker, self.lease) as heartbeat:
+                record.heartbeat = heartbeat
+                for row_id, attempts, message in work:
+                    if row_id not in remaining:
+                        break  # given back (beyond this process's pace), like all after it
+                    if claims.stopping.is_set() or not record.flush_if_due():
+                        break  # clean stop, or the database is away: record and release
+                    if not heartbeat.ensure():
+                        break  # the lease could not be kept: send nothing we may not own
+                    remaining.remove(row_id)
+                    if not self._send_one(record, row_id, attempts, message):
+                        break  # the server is unreachable: the breaker is open
+                    self._give_back_beyond_pace(remaining, worker, heartbeat)
+            if heartbeat.lost:
+                log.warning(
+                    "delivery: lost the lease on %d rows (%d sent, not yet recorded)",
+                    len(heartbeat.lost),
+                    len(heartbeat.lost & record.unwritten()),
+                )
+        finally:
+            record.flush(final=True)
+            _release(remaining, worker)
+        self.sent += record.sent_count
+
+    def _give_back_beyond_pace(self, remaining: list[int], worker: str, heartbeat) -> None:
+        """Release at once the rows beyond what this process sends in a third of a lease at
+        its pace, so another scheduler can take them (the tail of the batch, in due order)."""
+        keep = self.pace.claim_size(len(remaining) + 1, self.lease)
+        if len(remaining) <= keep:
+            return
+        extra = remaining[keep:]
+        del remaining[keep:]
+        heartbeat.finish(set(extra), lambda: _release(extra, worker))
+
+    def _send_one(self, record: Recorder, row_id: int, attempts: int, message: Prepared) -> bool:
+        """One message; its outcome is recorded. False when the breaker tripped."""
+        started = time.monotonic()
+        try:
+            reply = self.transport.send(message)
+        except PermanentFailure as exc:
+            record.failed(row_id, str(exc), clock.now())
+            failures.record("email", row_id, f"{exc} (given up)")
+        except TemporaryFailure as exc:
+            gave_up = attempts + 1 >= MAX_ATTEMPTS
+            record.later(row_id, attempts + 1, str(exc), clock.now(), gave_up)
+            later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
+            failures.record("email", row_id, f"{exc} ({later})")
+            if isinstance(exc, ServerUnreachable):
+                self.tripped = True
+                self.pace.seconds = None  # measured again once the server is back
+                circuits.trip(circuits.SMTP, f"mail server {exc}")
+                return False
+        else:
+            record.sent(row_id, reply, clock.now())
+            if self.probing:  # the probe got through: the breaker closes
+                circuits.close(circuits.SMTP)
+                self.probing = False
+        self.pace.observe(time.monotonic() - started)
+        return True
 
 
-def _send_one(transport, outcomes, row_id: int, attempts: int, message: Prepared) -> None:
-    """One message: its outcome is noted for the batch's commit, a failure recorded."""
+def _release(ids: list[int], worker: str) -> None:
+    """Give unstarted rows back (uncharged); if the database is away their lease runs out."""
     try:
-        outcomes.sent(row_id, transport.send(message), clock.now())
-    except PermanentFailure as exc:
-        outcomes.failed(row_id, str(exc), clock.now())
-        failures.record("email", row_id, f"{exc} (given up)")
-    except TemporaryFailure as exc:
-        gave_up = attempts + 1 >= MAX_ATTEMPTS
-        outcomes.later(row_id, attempts + 1, str(exc), clock.now(), gave_up)
-        later = f"given up after {MAX_ATTEMPTS} attempts" if gave_up else "retried later"
-        failures.record("email", row_id, f"{exc} ({later})")
+        claims.release(OutboxEmail, ids, worker)
+    except Exception:
+        log.warning("delivery: could not release %d rows; their lease will run out", len(ids))
 
 
 # What a batch reads of each row: no ORM objects, nothing to expire or flush.
@@ -147,67 +252,121 @@ _COLUMNS = (
 )
 
 
-class _Outcomes:
-    """A batch's results, written as one bulk UPDATE per kind of outcome, in one commit."""
+class Recorder:
+    """Each outcome written as it happens, on its own connection (ADR 0205).
 
-    def __init__(self):
-        self.sent_ids: list[int] = []
-        self.sent_at: datetime | None = None
-        self.failures: list[dict] = []  # each row's own reply and back-off
+    Outcomes are written together once GROUP of them are waiting or WAIT seconds have
+    passed since the last write, whichever is first, checked before each message: a
+    slow server (a message taking WAIT or more) has every message recorded on its own.
+    So a crash or a database outage leaves at most GROUP sent-but-unrecorded messages
+    plus the one in flight: those, and only those, are sent again, with the same Message-ID.
+
+    A write that fails (the database is away) keeps the outcomes and answers False, so
+    the sender stops; the final flush retries for a while before giving up (the rows
+    are then sent again after their lease).
+    """
+
+    GROUP = 8
+    WAIT = 0.2  # seconds
+    FINAL_TRIES = (0.5, 1, 2, 4, 8)  # seconds between the final flush's attempts
+
+    def __init__(self, worker: str):
+        self.worker = worker
+        self.heartbeat: claims.Heartbeat | None = None
+        self.waiting: list[dict] = []
+        self.written_at = time.monotonic()
+        self.sent_count = 0
+        self.healthy = True
 
     def sent(self, row_id: int, reply: str, at: datetime) -> None:
-        self.sent_ids.append(row_id)
-        self.sent_at = at
-        self.reply = reply
+        self._add(row_id, "sent", reply, sent=at)
+        self.sent_count += 1
 
     def failed(self, row_id: int, reply: str, at: datetime) -> None:
-        self.failures.append(
-            {"b_id": row_id, "b_status": "failed", "b_reply": reply, "b_failed": at, "b_next": None}
-        )
+        self._add(row_id, "failed", reply, failed=at)
 
     def later(self, row_id: int, attempts: int, reply: str, at: datetime, gave_up: bool) -> None:
         # Back-off counted from the failed attempt itself, not from the tick's start.
-        self.failures.append(
+        if gave_up:
+            self._add(row_id, "failed", reply, failed=at)
+        else:
+            self._add(row_id, "pending", reply, next_at=at + backoff(attempts))
+
+    def _add(self, row_id, status, reply, *, sent=None, failed=None, next_at=None) -> None:
+        self.waiting.append(
             {
                 "b_id": row_id,
-                "b_status": "failed" if gave_up else "pending",
+                "b_status": status,
                 "b_reply": reply,
-                "b_failed": at if gave_up else None,
-                "b_next": at + backoff(attempts),
+                "b_sent": sent,
+                "b_failed": failed,
+                "b_next": next_at,
             }
         )
 
-    def commit(self, worker: str) -> None:
-        mine = OutboxEmail.claimed_by == worker
-        if self.sent_ids:
-            db.session.execute(
-                update(OutboxEmail)
-                .where(OutboxEmail.id.in_(self.sent_ids), mine)
-                .values(
-                    status="sent",
-                    sent_at=self.sent_at,
-                    last_reply=self.reply,
-                    attempts=OutboxEmail.attempts + 1,
-                    lease_until=None,
-                ),
-                execution_options={"synchronize_session": False},
+    def unwritten(self) -> set[int]:
+        return {row["b_id"] for row in self.waiting}
+
+    def flush_if_due(self) -> bool:
+        """Write what is waiting if it is time; False while the database cannot be written."""
+        if not self.waiting:
+            return self.healthy
+        if len(self.waiting) >= self.GROUP or time.monotonic() - self.written_at >= self.WAIT:
+            return self.flush()
+        return self.healthy
+
+    def flush(self, *, final: bool = False) -> bool:
+        tries = (0, *self.FINAL_TRIES) if final and self.waiting else (0,)
+        for pause in tries:
+            if pause:
+                time.sleep(pause)
+            if self._write():
+                return True
+        if final and self.waiting:
+            log.error(
+                "delivery: %d outcomes could not be recorded; those rows are sent again",
+                len(self.waiting),
             )
-        if self.failures:
-            # One executemany UPDATE for every failed row, each with its own values.
-            statement = (
-                update(OutboxEmail)
-                .where(OutboxEmail.id == bindparam("b_id"), mine)
-                .values(
-                    status=bindparam("b_status"),
-                    last_reply=bindparam("b_reply"),
-                    failed_at=bindparam("b_failed"),
-                    next_attempt_at=func.coalesce(bindparam("b_next"), OutboxEmail.next_attempt_at),
-                    attempts=OutboxEmail.attempts + 1,
-                    lease_until=None,
-                )
-            )
-            db.session.connection().execute(statement, self.failures)
-        db.session.commit()
+        return False
+
+    def _write(self) -> bool:
+        if not self.waiting:
+            return True
+        rows, ids = list(self.waiting), {row["b_id"] for row in self.waiting}
+        try:
+            if self.heartbeat is not None:
+                self.heartbeat.finish(ids, lambda: _write_outcomes(rows, self.worker))
+            else:
+                _write_outcomes(rows, self.worker)
+        except Exception as exc:
+            self.healthy = False
+            log.warning("delivery: recording %d outcomes failed: %s", len(rows), exc)
+            return False
+        self.waiting, self.written_at, self.healthy = [], time.monotonic(), True
+        return True
+
+
+def _write_outcomes(rows: list[dict], worker: str) -> None:
+    """One executemany UPDATE of the rows' outcomes, committed on its own connection."""
+    statement = (
+        update(OutboxEmail)
+        .where(OutboxEmail.id == bindparam("b_id"), OutboxEmail.claimed_by == worker)
+        .values(
+            status=bindparam("b_status"),
+            last_reply=bindparam("b_reply"),
+            sent_at=bindparam("b_sent", type_=OutboxEmail.sent_at.type),
+            failed_at=bindparam("b_failed", type_=OutboxEmail.failed_at.type),
+            next_attempt_at=func.coalesce(
+                bindparam("b_next", type_=OutboxEmail.next_attempt_at.type),
+                OutboxEmail.next_attempt_at,
+            ),
+            attempts=OutboxEmail.attempts + 1,
+            lease_until=None,
+        )
+    )
+    with db.engine.connect() as conn:
+        conn.execute(statement, rows)
+        conn.commit()
 
 
 def transport_for(config) -> SmtpTransport | FileTransport:
@@ -253,12 +412,16 @@ class SmtpTransport:
             smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
+        try:
             if security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        # Small SMTP commands otherwise wait on Nagle + delayed ACK (~40 ms per message).
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if c.get("SMTP_USERNAME"):
-            smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
+            # Small SMTP commands otherwise wait on Nagle + delayed ACK (~40 ms a message).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if c.get("SMTP_USERNAME"):
+                smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
+        except BaseException:
+            smtp.close()  # no half-opened connection left behind
+            raise
         return smtp
 
     def send(self, message: Prepared) -> str:
@@ -266,19 +429,50 @@ class SmtpTransport:
         reused = self.smtp is not None
         try:
             return self._send(message)
-        except smtplib.SMTPServerDisconnected:
+        except smtplib.SMTPServerDisconnected as exc:
             if not reused:
-                raise TemporaryFailure("SMTPServerDisconnected: connection lost") from None
+                raise TemporaryFailure(self._why(exc)) from None
         # The server closed an idle connection before this message: one fresh attempt.
         try:
             return self._send(message)
         except smtplib.SMTPServerDisconnected as exc:
-            raise TemporaryFailure(f"SMTPServerDisconnected: {exc}") from exc
+            raise TemporaryFailure(self._why(exc)) from exc
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect, greet, start TLS and log in; any trouble is the server's, in words."""
+        try:
+            return self._connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ServerUnreachable(self._why(exc)) from exc
+
+    def _why(self, exc: BaseException) -> str:
+        """What went wrong, as a person would say it (not the exception's class name)."""
+        timeout = float(self.config["SMTP_TIMEOUT"])
+        where = f"{self.config['SMTP_HOST']}:{self.config['SMTP_PORT']}"
+        chain = _chain(exc)
+        if any(isinstance(e, TimeoutError) for e in chain):
+            return f"timed out after {timeout:g} s ({where})"
+        if any(isinstance(e, ConnectionRefusedError) for e in chain):
+            return f"connection refused ({where})"
+        tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+        if tls is not None:
+            return f"TLS failed: {tls.reason or tls} ({where})"
+        if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc):
+            return f"TLS failed: the server does not offer STARTTLS ({where})"
+        if any(isinstance(e, socket.gaierror) for e in chain):
+            return f"host not found ({where})"
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return f"login refused: {exc.smtp_code} {_text(exc.smtp_error)} ({where})"
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return f"{exc.smtp_code} {_text(exc.smtp_error)} ({where})"
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return f"connection closed by the server ({where})"
+        return f"{type(exc).__name__}: {exc} ({where})"
 
     def _send(self, message: Prepared) -> str:
+        if self.smtp is None:
+            self.smtp = self._open()
         try:
-            if self.smtp is None:
-                self.smtp = self._connect()
             options = self._utf8_options() if message.utf8 else ()
             refused = self.smtp.sendmail(
                 message.sender, [message.recipient], message.data, mail_options=options
@@ -291,15 +485,19 @@ class SmtpTransport:
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             self._drop_if_closing(exc.smtp_code)  # also RSET by smtplib
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
-        except smtplib.SMTPServerDisconnected:
+        except smtplib.SMTPServerDisconnected as exc:
             self._drop()
+            if any(isinstance(e, TimeoutError) for e in _chain(exc)):
+                raise ServerUnreachable(self._why(exc)) from exc  # hung mid-message
             raise
         except smtplib.SMTPResponseException as exc:
             self._drop()
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
-        except (OSError, smtplib.SMTPException) as exc:  # timeouts, refused, disconnects
+        except (OSError, smtplib.SMTPException) as exc:  # timeouts, resets
             self._drop()
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+            if any(isinstance(e, TimeoutError) for e in _chain(exc)):
+                raise ServerUnreachable(self._why(exc)) from exc
+            raise TemporaryFailure(self._why(exc)) from exc
         if refused:
             code, text = next(iter(refused.values()))
             raise _classify(code, text)
@@ -332,7 +530,20 @@ class SmtpTransport:
             self._drop()
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what it was raised from or during (smtplib wraps timeouts)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen and len(seen) < 5:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _text(text) -> str:
+    return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+
+
 def _classify(code: int, text) -> Exception:
-    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    text = _text(text)
     reply = f"{code} {text}"
     return PermanentFailure(reply) if 500 <= code < 600 else TemporaryFailure(reply)

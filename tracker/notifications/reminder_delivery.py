@@ -6,10 +6,11 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -21,13 +22,10 @@ from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder, Rol
 from tracker.services import reminder_planning as planning
 from tracker.services.outbox import enqueue, message_id_for
 from tracker.services.reminder_planning import SUBJECT_MODELS, Target
+from workflows.reminders import Occurrence, superseded
 
 log = logging.getLogger(__name__)
 BATCH = 200
-# A batch is materialised in one transaction in well under a second, and the outbox's
-# unique keys stop a second worker from queueing the same email twice: a minute's lease
-# is ample, and a killed worker's reminders wait a minute, not the default five.
-LEASE = timedelta(minutes=1)
 
 ACTIONS = {
     "milestone": "Please post a status update (on track, at risk, blocked, met or missed) "
@@ -61,26 +59,34 @@ def process_due(now: datetime, *, limit: int = BATCH) -> int:
     row is counted and retried alone and never holds up the others (ADR 0130).
     """
     sent = 0
+    lease = claims.step_lease()
     while True:
-        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit, lease=LEASE)
+        worker, ids = claim(Reminder, Reminder.due_at, now, limit=limit, lease=lease)
         if ids:
-            sent += _process_batch(ids, worker, now)
+            sent += _process_batch(ids, worker, now, lease)
         if len(ids) < limit:
             return sent
 
 
-def _process_batch(ids: list[int], worker: str, now: datetime) -> int:
+def _process_batch(ids: list[int], worker: str, now: datetime, lease: timedelta) -> int:
+    """The batch set-based under a heartbeat that keeps the lease (ADR 0208) until the
+    rows are marked; on failure, one by one, renewing the lease between rows."""
     try:
-        sent = materialise(ids, worker, now)
+        with claims.Heartbeat(Reminder, ids, worker, lease) as heartbeat:
+            sent = materialise(ids, worker, now, before_writing=heartbeat.stop)
         db.session.commit()
         return sent
     except Exception as exc:  # isolate the culprit: the same rows, one transaction each
         db.session.rollback()
         log.info("reminder batch of %s fell back to one by one: %s", len(ids), exc)
     sent = 0
+    keeper = claims.Keeper(Reminder, ids, worker, lease)
     for reminder_id in ids:
+        if not keeper.keep(reminder_id):
+            continue  # taken over by another worker
         sent += _process_one(reminder_id, worker, now)
         db.session.commit()
+        keeper.done(reminder_id)
     return sent
 
 
@@ -88,11 +94,13 @@ class _LostLease(Exception):
     """Some rows of the batch were taken over by another worker since the claim."""
 
 
-def materialise(ids: list[int], worker: str, now: datetime) -> int:
+def materialise(ids: list[int], worker: str, now: datetime, before_writing=None) -> int:
     """Turn claimed reminder rows into outbox emails, set-based; returns how many were sent.
 
     Writes into the session without committing; raises if any row cannot be handled
-    (the caller then falls back to one row per transaction).
+    (the caller then falls back to one row per transaction). `before_writing` is called
+    before the first write (the caller stops its lease heartbeat there: its renewal must
+    not wait on this transaction's locks, nor this on it).
     """
     reminders = db.session.scalars(
         select(Reminder)
@@ -104,10 +112,11 @@ def materialise(ids: list[int], worker: str, now: datetime) -> int:
     engagements = _locked_engagements({r.engagement_id for r in reminders})
     targets = _targets_of(reminders, engagements)
     providers = _provider_users_of(list(engagements.values()))
+    together = due_together(reminders, now)
     renderer = Renderer()
     emails: list[dict] = []
     nexts: list[tuple] = []
-    outcomes: dict[str, list[int]] = defaultdict(list)
+    outcomes: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     rules_of: dict[int, dict] = {}
     for reminder in reminders:
         engagement = engagements.get(reminder.engagement_id)
@@ -117,8 +126,16 @@ def materialise(ids: list[int], worker: str, now: datetime) -> int:
         target = targets.get((reminder.subject_type, reminder.subject_id))
         if reminder.subject_type == "period" and engagement is not None:
             target = Target("period", engagement.id, engagement)
-        decision = decide(reminder, rules.get(reminder.rule), target, engagement, now, providers)
-        outcome, rule, anchor, people = decision
+        decision = decide(
+            reminder,
+            rules.get(reminder.rule),
+            target,
+            engagement,
+            now,
+            providers,
+            together.get((reminder.subject_type, reminder.subject_id), ()),
+        )
+        outcome, rule, anchor, people, reason = decision
         for person in people:
             emails.append(
                 _email_row(reminder, rule, target, engagement, anchor, person, now, renderer)
@@ -133,11 +150,21 @@ def materialise(ids: list[int], worker: str, now: datetime) -> int:
                     next_instant(reminder, rule, now),
                 )
             )
-        outcomes[outcome].append(reminder.id)
+        outcomes[(outcome, reason)].append(reminder.id)
+    if before_writing is not None:
+        before_writing()
     _insert_emails(emails)
     planning.insert_next(nexts, now)
+    marked = _mark(outcomes, worker, now)
+    if marked != len(reminders):
+        raise _LostLease(f"{len(reminders) - marked} rows were taken over")
+    return len(outcomes.get(("sent", None), ()))
+
+
+def _mark(outcomes: dict, worker: str, now: datetime) -> int:
+    """One UPDATE per (outcome, reason) and chunk; returns how many rows were still ours."""
     marked = 0
-    for outcome, part_ids in outcomes.items():
+    for (outcome, reason), part_ids in outcomes.items():
         for part in planning.chunks(part_ids):
             marked += db.session.execute(
                 update(Reminder)
@@ -146,12 +173,10 @@ def materialise(ids: list[int], worker: str, now: datetime) -> int:
                     Reminder.claimed_by == worker,
                     Reminder.status == "pending",
                 )
-                .values(status=outcome, processed_at=now, lease_until=None),
+                .values(status=outcome, processed_at=now, lease_until=None, reason=reason),
                 execution_options={"synchronize_session": False},
             ).rowcount
-    if marked != len(reminders):
-        raise _LostLease(f"{len(reminders) - marked} rows were taken over")
-    return len(outcomes.get("sent", ()))
+    return marked
 
 
 def _locked_engagements(ids: set[int]) -> dict[int, Engagement]:
@@ -278,7 +303,7 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
         if reminder is None or reminder.status != "pending" or reminder.claimed_by != worker:
             db.session.rollback()
             return 0
-        outcome = _handle(reminder, now)
+        outcome, reason = _handle(reminder, now)
         marked = db.session.execute(
             update(Reminder)
             .where(
@@ -286,7 +311,7 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
                 Reminder.claimed_by == worker,
                 Reminder.status == "pending",
             )
-            .values(status=outcome, processed_at=now, lease_until=None),
+            .values(status=outcome, processed_at=now, lease_until=None, reason=reason),
             execution_options={"synchronize_session": False},
         )
         if marked.rowcount != 1:  # our lease ran out and someone else took the row
@@ -304,58 +329,105 @@ def _process_one(reminder_id: int, worker: str, now: datetime) -> int:
         return 0
 
 
-def _handle(reminder: Reminder, now: datetime) -> str:
-    """Queue the emails if the reminder still holds ("sent"), else "skipped"."""
+def _handle(reminder: Reminder, now: datetime) -> tuple[str, str | None]:
+    """Queue the emails if the reminder still holds ("sent"), else "skipped" (and why)."""
     # Judged under the engagement's row lock, so a hold committed after the claim wins.
     engagement = db.session.get(
         Engagement, reminder.engagement_id, with_for_update=True, populate_existing=True
     )
     rule = {r.name: r for r in planning.rules_for(engagement)}.get(reminder.rule)
     target = _target(reminder, engagement)
-    outcome, rule, anchor, people = decide(reminder, rule, target, engagement, now)
+    together = due_together([reminder], now).get((reminder.subject_type, reminder.subject_id), ())
+    outcome, rule, anchor, people, reason = decide(
+        reminder, rule, target, engagement, now, together=together
+    )
     for person in people:
         _queue_email(reminder, rule, target, engagement, anchor, person, now)
     if outcome == "sent" and rule.repeat_every is not None:
         next_due = next_instant(reminder, rule, now)
         planning.insert_next([(rule.name, engagement.id, target.kind, target.id, next_due)], now)
-    return outcome
+    return outcome, reason
 
 
-def decide(reminder, rule, target, engagement, now: datetime, providers=None):
-    """(outcome, rule, anchor, recipients): whether the reminder still holds, and for whom.
+class Decision(NamedTuple):
+    outcome: str  # "sent" or "skipped"
+    rule: object
+    anchor: date | None
+    people: list
+    reason: str | None = None  # why it was skipped, kept on the row
 
-    The one judgment both the batch and the one-by-one path use.
+
+def decide(reminder, rule, target, engagement, now: datetime, providers=None, together=()):
+    """Whether the reminder still holds, and for whom: a `Decision`.
+
+    The one judgment both the batch and the one-by-one path use. `together` are the
+    other reminder rows about the same subject due by now (`due_together`): of those
+    about one item only the most current is sent (ADR 0207, the rule lives with the
+    reminder rules in workflows/reminders.py).
     """
     if engagement is None or rule is None or target is None:
-        return "skipped", rule, None, []
+        return Decision("skipped", rule, None, [], "its rule, engagement or item is gone")
     if not planning.applies(rule, target, engagement):
-        return "skipped", rule, None, []
+        return Decision("skipped", rule, None, [], "its rule no longer applies")
     anchor = planning.anchor_date(rule, target, engagement)
     if anchor is None or not planning.is_occurrence(rule, anchor, reminder.due_at):
-        return "skipped", rule, anchor, []
-    if superseded(rule, anchor, now):
-        log.info("reminder %s (%s) skipped: its item is already overdue", reminder.id, rule.name)
-        return "skipped", rule, anchor, []
+        return Decision("skipped", rule, anchor, [], "its date has moved")
+    rules = {r.name: r for r in planning.rules_for(engagement)}
+    others = [
+        Occurrence(rules[row.rule], row.due_at)
+        for row in together
+        if row.id != reminder.id
+        and row.rule in rules
+        and planning.applies(rules[row.rule], target, engagement)
+    ]
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    why = superseded(Occurrence(rule, reminder.due_at), others, anchor, now.astimezone(zone).date())
+    if why is not None:
+        log.info("reminder %s (%s) skipped: %s", reminder.id, rule.name, why)
+        return Decision("skipped", rule, anchor, [], why)
     people = recipients_for(rule, target, engagement, providers)
-    return ("sent" if people else "skipped"), rule, anchor, people
+    if not people:
+        return Decision("skipped", rule, anchor, [], "nobody active to send it to")
+    return Decision("sent", rule, anchor, people)
+
+
+def due_together(reminders, now: datetime) -> dict[tuple[str, int], list]:
+    """Per subject of `reminders`, the reminder rows about it due by `now` that are still
+    to be sent or were sent at or after the earliest of them fell due: what one catch-up
+    reaches together. One query per chunk of engagements."""
+    if not reminders:
+        return {}
+    subjects = {(r.subject_type, r.subject_id) for r in reminders}
+    since = min(r.due_at for r in reminders)
+    found: dict[tuple[str, int], list] = defaultdict(list)
+    for part in planning.chunks(sorted({r.engagement_id for r in reminders})):
+        rows = db.session.execute(
+            select(
+                Reminder.id,
+                Reminder.rule,
+                Reminder.subject_type,
+                Reminder.subject_id,
+                Reminder.due_at,
+            ).where(
+                Reminder.engagement_id.in_(part),
+                Reminder.due_at <= now,
+                Reminder.due_at >= since,
+                or_(
+                    Reminder.status == "pending",
+                    and_(Reminder.status == "sent", Reminder.processed_at >= since),
+                ),
+            )
+        )
+        for row in rows:
+            if (row.subject_type, row.subject_id) in subjects:
+                found[(row.subject_type, row.subject_id)].append(row)
+    return found
 
 
 def next_instant(reminder: Reminder, rule, now: datetime) -> datetime:
     """A repeating rule's first occurrence after `now` (catch-up plans one, not a backlog)."""
     steps = (now - reminder.due_at) // rule.repeat_every + 1
     return reminder.due_at + steps * rule.repeat_every
-
-
-def superseded(rule, anchor: date, now: datetime) -> bool:
-    """A one-off "before the date" reminder reached only after the date (catch-up).
-
-    Sent now it would read "is overdue by N days", a look-alike of the overdue rule's
-    email with another Message-ID; so it is recorded as skipped instead.
-    """
-    if rule.repeat_every is not None or rule.offset >= timedelta(0):
-        return False
-    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
-    return now.astimezone(zone).date() > anchor
 
 
 def _target(reminder: Reminder, engagement: Engagement) -> Target | None:

@@ -71,8 +71,9 @@ def run_tick(now: datetime | None = None, *, only: str = "all") -> dict:
     queued work for it, as reminders queue email). An idle tick is that read and the
     bookkeeping write, in one transaction.
 
-    Returns each step's count; a step that raised gives "error: ..." instead, and
-    `"failed": {step: n}` lists the steps where rows failed (absent when none did).
+    Returns each step's count; a step that raised gives "error: ..." instead,
+    `"failed": {step: n}` lists the steps where rows failed (absent when none did), and
+    `"paused": {step: why}` the steps that had work but waited for a breaker (ADR 0204).
     Every step's outcome is recorded for /healthz, in one write at the end.
     """
     from tracker.services.scheduler_status import StepRun
@@ -82,6 +83,7 @@ def run_tick(now: datetime | None = None, *, only: str = "all") -> dict:
     has_work = _has_work(steps, now)
     results: dict = {}
     failed: dict[str, int] = {}
+    paused: dict[str, str] = {}  # steps that had work but waited (an open breaker)
     runs: list[StepRun] = []
     busy = False  # an earlier step of this tick did something
     reading = True  # the question's read transaction is still open
@@ -101,11 +103,16 @@ def run_tick(now: datetime | None = None, *, only: str = "all") -> dict:
         busy = busy or results[name] != 0 or seen.count > 0
         if seen.count:
             failed[name] = seen.count
+        if seen.notes:
+            paused[name] = "; ".join(seen.notes)
+            error = error or paused[name]  # not a clean run: last_success_at stays
         reason = error or ("; ".join(seen.reasons) or None)
         runs.append(StepRun(name, clock.now(), seen.count, reason))
     _record(runs)
     if failed:
         results["failed"] = failed
+    if paused:
+        results["paused"] = paused
     return results
 
 

@@ -16,6 +16,10 @@ heartbeat thread for every uncommitted row of the batch (ADR 0163); a clean
 stop (`claims.stopping`) records what was sent and releases the rest. A crash before the
 batch's commit means one more attempt for the rows it had sent, with the same
 `webhook-id`, so receivers de-duplicate.
+
+Breakers (ADR 0204): a timeout, refused connection, TLS or DNS failure is the
+endpoint's, not the row's: it trips that endpoint's breaker (`circuits`), its other
+deliveries are postponed uncharged until the breaker reopens, and one delivery probes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import ipaddress
 import json
 import logging
 import random
+import socket
 import ssl
 import time
 from dataclasses import dataclass, replace
@@ -40,6 +45,7 @@ from tracker.core.claims import drain_batches
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from tracker.notifications import circuits
 from tracker.services import outbox
 from tracker.services.webhooks import check_target, signature_header
 
@@ -62,6 +68,7 @@ class Outcome:
     excerpt: str = ""
     error: str | None = None
     latency_ms: int = 0
+    unreachable: bool = False  # refused, timed out, TLS or DNS: the endpoint, not the row
 
     @property
     def delivered(self) -> bool:
@@ -140,7 +147,9 @@ class Connections:
             outcome.error = f"refused: {exc}"
         except (OSError, ValueError, http.client.HTTPException) as exc:  # timeouts, resets…
             self._drop(key)
-            outcome.error = f"{type(exc).__name__}: {exc}"[:500]
+            why = _unreachable(exc, self.timeout)
+            outcome.error = (why or f"{type(exc).__name__}: {exc}")[:500]
+            outcome.unreachable = why is not None
         outcome.latency_ms = int((time.monotonic() - started) * 1000)
         return outcome
 
@@ -190,6 +199,20 @@ class Connections:
             self._drop(key)
 
 
+def _unreachable(exc: BaseException, timeout: float) -> str | None:
+    """The endpoint could not be reached or did not answer in time, in words (trips its
+    breaker, ADR 0204); None for anything else (a reset, a bad reply: that row's)."""
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, socket.gaierror):
+        return "host not found"
+    return None
+
+
 def _public_address(text: str):
     """None when `text` is a public address, else the address (as check_target judges)."""
     address = ipaddress.ip_address(text.split("%")[0])
@@ -219,7 +242,8 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
         float(config["WEBHOOK_TIMEOUT"]),
         allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS")),
     )
-    handle = partial(_deliver_batch, now=now, connections=connections, lease=lease)
+    resting = _Resting(max(now, clock.now()))
+    handle = partial(_deliver_batch, now=now, connections=connections, lease=lease, resting=resting)
     try:
         return drain_batches(
             WebhookDelivery, WebhookDelivery.next_attempt_at, now, handle, limit=limit, lease=lease
@@ -280,7 +304,13 @@ def _body(payload: dict) -> bytes:
 
 
 def _deliver_batch(
-    ids: list[int], worker: str, *, now: datetime, connections: Connections, lease: timedelta
+    ids: list[int],
+    worker: str,
+    *,
+    now: datetime,
+    connections: Connections,
+    lease: timedelta,
+    resting: _Resting,
 ) -> int:
     """Send one claimed batch in order, then record every outcome with one commit."""
     work = _work(ids, worker)
@@ -296,8 +326,14 @@ def _deliver_batch(
                     break  # clean stop: record what was done, release the rest
                 if not heartbeat.ensure():
                     break  # the lease could not be kept: send nothing we may not own
+                until = resting.until(target.endpoint_id)
+                if until is not None:  # its endpoint rests: later, uncharged
+                    results.postpone(row_id, until)
+                    remaining.remove(row_id)
+                    continue
                 target = endpoints.current(target)
                 outcome = _attempt(target, body, connections, checked)
+                resting.after(target.endpoint_id, outcome)
                 at = max(now, clock.now())  # back-off from the attempt, not the step's start
                 values = _result_values(target, outcome, at)
                 if not outcome.delivered:
@@ -369,7 +405,12 @@ class _Results:
 
     def __init__(self):
         self.rows: list[dict] = []
+        self.postponed: dict[datetime, list[int]] = {}
         self.delivered = 0
+
+    def postpone(self, row_id: int, until: datetime) -> None:
+        """Not attempted (its endpoint's breaker is open): due again when it closes."""
+        self.postponed.setdefault(until, []).append(row_id)
 
     def add(self, row_id: int, values: dict) -> None:
         self.delivered += values.get("status") == "delivered"
@@ -388,6 +429,13 @@ class _Results:
         )
 
     def write(self, worker: str) -> None:
+        for until, ids in self.postponed.items():
+            db.session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(ids), WebhookDelivery.claimed_by == worker)
+                .values(next_attempt_at=until, lease_until=None, claimed_by=None),
+                execution_options={"synchronize_session": False},
+            )
         if not self.rows:
             return
         table = WebhookDelivery
@@ -409,6 +457,32 @@ class _Results:
             )
         )
         db.session.connection().execute(statement, self.rows)
+
+
+class _Resting:
+    """Each endpoint's breaker for one delivery step (ADR 0204): one slow or unreachable
+    receiver costs one timeout per breaker delay, never one per delivery, and never
+    holds up the other endpoints' deliveries."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.known = {c.name: c for c in circuits.open_ones("webhook:")}
+        self.tripped: dict[int, datetime] = {}
+
+    def until(self, endpoint_id: int) -> datetime | None:
+        """Until when the endpoint rests, or None when it may be tried (or probed)."""
+        if endpoint_id in self.tripped:
+            return self.tripped[endpoint_id]
+        known = self.known.get(circuits.webhook(endpoint_id))
+        return known.open_until if known is not None and known.is_open(self.now) else None
+
+    def after(self, endpoint_id: int, outcome: Outcome) -> None:
+        name = circuits.webhook(endpoint_id)
+        if outcome.unreachable:
+            circuit = circuits.trip(name, f"endpoint {outcome.error}")
+            self.tripped[endpoint_id] = circuit.open_until
+        elif outcome.status is not None and self.known.pop(name, None) is not None:
+            circuits.close(name)  # the probe got an answer: the endpoint is back
 
 
 class _Endpoints:

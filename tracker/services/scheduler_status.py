@@ -14,7 +14,14 @@ from sqlalchemy import and_, case, func, select
 
 from tracker.core.upsert import insert
 from tracker.extensions import db
-from tracker.models import OutboxEmail, Reminder, SchedulerStep, WebhookDelivery, WorkflowTimer
+from tracker.models import (
+    DeliveryCircuit,
+    OutboxEmail,
+    Reminder,
+    SchedulerStep,
+    WebhookDelivery,
+    WorkflowTimer,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class SchedulerHealth:
     steps: dict[str, dict]
     oldest_due_seconds: float | None
     failed: dict[str, int]
+    circuits: dict[str, dict]
 
 
 def _due_queries(now: datetime):
@@ -115,7 +123,22 @@ def scheduler_health(now: datetime) -> SchedulerHealth:
         "timers": _count(WorkflowTimer, WorkflowTimer.status == "failed"),
         "webhooks": _count(WebhookDelivery, WebhookDelivery.status == "failed"),
     }
-    return SchedulerHealth(steps=steps, oldest_due_seconds=age, failed=failed)
+    return SchedulerHealth(
+        steps=steps, oldest_due_seconds=age, failed=failed, circuits=delivery_circuits()
+    )
+
+
+def delivery_circuits() -> dict[str, dict]:
+    """Each delivery breaker on record (ADR 0204): until when it rests, how many trips in a
+    row, and what happened, in words. A breaker past its time waits for its probe."""
+    return {
+        row.name: {
+            "open_until": _aware(row.open_until).isoformat(),
+            "trips": row.trips,
+            "reason": row.reason,
+        }
+        for row in db.session.scalars(select(DeliveryCircuit).order_by(DeliveryCircuit.name))
+    }
 
 
 def _count(model, condition) -> int:

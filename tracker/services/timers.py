@@ -26,7 +26,14 @@ def pending(now, midnight):
 
 def fire_due_timers(now: datetime, *, limit: int = BATCH) -> int:
     """Claim due pending timers and fire each; returns how many moved an engagement."""
-    return drain(WorkflowTimer, WorkflowTimer.due_at, now, partial(_fire_one, now=now), limit=limit)
+    return drain(
+        WorkflowTimer,
+        WorkflowTimer.due_at,
+        now,
+        partial(_fire_one, now=now),
+        limit=limit,
+        lease=claims.step_lease(),
+    )
 
 
 def _fire_one(timer_id: int, worker: str, now: datetime) -> int:

@@ -11,6 +11,7 @@ from tracker.core import clock
 from tracker.notifications.delivery import eml_name
 from tracker.services import outbox_admin
 from tracker.services.outbox_admin import STATUSES
+from tracker.services.scheduler_status import delivery_circuits
 from tracker.services.workflow_registry import definition_errors
 from tracker.web.security_headers import framed_email
 
@@ -42,6 +43,7 @@ def outbox():
         statuses=STATUSES,
         mail_dir=None if current_app.config.get("SMTP_HOST") else current_app.config["MAIL_DIR"],
         definition_errors=definition_errors(),
+        paused=delivery_circuits().get("smtp"),
     )
 
 

@@ -16,7 +16,9 @@ def healthz():
 
     `scheduler.steps` gives each tick step's last run and last clean run (no error, no
     failed row); `oldest_due_seconds` how long the oldest due row has waited; `failed`
-    the rows given up on, per kind. `workflow_definition_errors` names each malformed
+    the rows given up on, per kind; `circuits` each delivery breaker on record (the
+    mail server, a webhook endpoint) with until when it rests and why (ADR 0204).
+    `workflow_definition_errors` names each malformed
     definition file (only its engagements are refused). Monitoring alerts on these; the
     status stays "ok" while the app and its database answer.
     """
@@ -28,6 +30,7 @@ def healthz():
         "steps": health.steps,
         "oldest_due_seconds": health.oldest_due_seconds,
         "failed": health.failed,
+        "circuits": health.circuits,
     }
     return jsonify(
         status="ok",

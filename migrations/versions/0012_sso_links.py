@@ -1,6 +1,6 @@
 """Single sign-on account links: (issuer, subject) -> user (issue 28, docs/adr/0197).
 
-Revision ID: 0012_oidc
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_oidc'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
