@@ -25,6 +25,7 @@ def api_modules() -> list:
         adrs,
         artifacts,
         audit,
+        audit_export,
         calendar,
         checklists,
         engagements,
@@ -43,7 +44,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    admin = [webhooks, users, providers]
+    admin = [webhooks, users, providers, audit_export]
     others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
 
