@@ -86,6 +86,9 @@ class Config:
     # Failures a browser with a valid device cookie may make before it is slowed down
     # (counted on that cookie only), and how long the cookie vouches for it (ADR 0193).
     LOGIN_THROTTLE_DEVICE_FREE = int(os.environ.get("LOGIN_THROTTLE_DEVICE_FREE", "5"))
+    # Bad API (or ingest) tokens per client address before such tokens get 429; valid
+    # tokens never do, and the sign-in form's address count is a separate one.
+    LOGIN_THROTTLE_TOKEN_FREE = int(os.environ.get("LOGIN_THROTTLE_TOKEN_FREE", "20"))
     DEVICE_COOKIE_DAYS = int(os.environ.get("DEVICE_COOKIE_DAYS", "365"))
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "12"))  # ASVS 6.2.1
     # Set-password links sent by admins (docs/adr/0150): single use, then expired.

@@ -84,12 +84,19 @@ def test_twelve_wrong_passwords_lock_unknown_browsers_only(app, people):
     assert _signed_in(_try(second_browser, SECOND, PASSWORD))
 
 
-def test_a_locked_address_refuses_unknown_browsers_but_not_known_ones(app, client, people):
+def test_a_locked_address_refuses_unknown_browsers_but_not_known_ones(app, people):
     second_browser = _known_browser(app, SECOND)
+    stuffer = app.test_client()
+    statuses = [_try(stuffer, f"user{n}@example.com", "x" * 12).status_code for n in range(20)]
+    assert statuses[-1] == 429  # credential stuffing from this address is slowed
+    assert _try(app.test_client(), SECOND, PASSWORD).status_code == 429  # unknown browser
+    assert _signed_in(_try(second_browser, SECOND, PASSWORD))
+
+
+def test_a_bad_token_flood_does_not_slow_password_sign_ins(app, client, people):
     for n in range(40):
         client.get("/api/v1/me", headers={"Authorization": f"Bearer et_flood{n}"})
-    assert _try(app.test_client(), SECOND, PASSWORD).status_code == 429  # stuffing defence
-    assert _signed_in(_try(second_browser, SECOND, PASSWORD))
+    assert _signed_in(_try(app.test_client(), SECOND, PASSWORD))  # even an unknown browser
 
 
 def test_failures_on_a_known_browser_count_on_its_cookie_only(app, people):
@@ -237,3 +244,27 @@ def test_token_creation_revocation_and_role_changes_are_audit_events(app, people
     assert rows[1][3] == rows[2][3] == token_data  # never the secret
     assert rows[3][3]["from"] == "manager" and rows[3][3]["to"] == "stakeholder"
     assert rows[3][3]["user_id"] == owner_id
+
+
+def test_wrong_current_passwords_on_a_known_browser_slow_only_that_browser(app, people):
+    browser = app.test_client()
+    assert _signed_in(_try(browser, OWNER, PASSWORD))
+
+    def change(current: str):
+        token = csrf_from(browser.get("/account/password").text)
+        new = "a brand new harbour lantern"
+        return browser.post(
+            "/account/password",
+            data={
+                "current_password": current,
+                "password": new,
+                "confirm": new,
+                "csrf_token": token,
+            },
+        )
+
+    statuses = [change("not my password").status_code for _ in range(5)]
+    assert statuses == [422, 422, 422, 422, 429]
+    with app.app_context():
+        assert db.session.scalars(select(LoginThrottle.scope)).all() == ["device"]
+    assert _signed_in(_try(app.test_client(), OWNER, PASSWORD))  # the account is not locked

@@ -12,10 +12,12 @@ and host sees the same numbers and `make run` needs nothing new
   address's counter (credential stuffing across accounts);
 - a valid credential of any kind (API token, calendar feed URL, ingest token):
   none at all. Only a credential that matched nothing is counted against its
-  address (`refuse_failed_credential`), so a flood of bad tokens is slowed while
-  the valid token sent from the same address answers.
+  address (`refuse_failed_credential`, scope `token`), so a flood of bad tokens is
+  slowed while the valid token sent from the same address answers. That count is
+  kept apart from the sign-in form's address count: a script with an expired token
+  behind the company's NAT does not slow its people's password sign-ins.
 
-After LOGIN_THROTTLE_DEVICE_FREE / _ACCOUNT_FREE / _ADDRESS_FREE failures, each
+After LOGIN_THROTTLE_DEVICE_FREE / _ACCOUNT_FREE / _ADDRESS_FREE / _TOKEN_FREE failures, each
 further failure locks that key for LOGIN_THROTTLE_BASE_SECONDS doubled per
 failure (capped at LOGIN_THROTTLE_MAX_SECONDS). While a key is locked the
 attempts that meet it are refused with 429 without looking at the password.
@@ -40,11 +42,12 @@ from tracker.errors import TooManyAttempts
 from tracker.extensions import db
 from tracker.models import LoginThrottle, User
 
-ACCOUNT, ADDRESS, DEVICE = "account", "address", "device"
+ACCOUNT, ADDRESS, DEVICE, TOKEN = "account", "address", "device", "token"
 _FREE_SETTING = {
     ACCOUNT: "LOGIN_THROTTLE_ACCOUNT_FREE",
     ADDRESS: "LOGIN_THROTTLE_ADDRESS_FREE",
     DEVICE: "LOGIN_THROTTLE_DEVICE_FREE",
+    TOKEN: "LOGIN_THROTTLE_TOKEN_FREE",
 }
 
 
@@ -148,14 +151,36 @@ def record_success(email: str, *, device: str | None = None) -> None:
     db.session.commit()
 
 
-def refuse_failed_credential(address: str | None) -> None:
+def refuse_failed_credential(address: str | None, now: datetime | None = None) -> None:
     """A credential that matched nothing (a Bearer token, an ingest token): 429 when its
-    address is locked or this failure locks it; otherwise count it and return.
+    address is locked for bad credentials or this failure locks it; otherwise count it.
 
-    Call it only after the credential failed: a valid one never meets the address's
-    counter, so nobody else's failures from the same address can refuse it."""
-    check(None, address)
-    if wait := record_failure(None, address):
+    Call it only after the credential failed: a valid one never meets this counter, so
+    nobody else's failures from the same address can refuse it."""
+    if not address:
+        return
+    now = now or clock.now()
+    key = _key_hash(address)
+    until = db.session.scalar(
+        select(LoginThrottle.locked_until).where(
+            LoginThrottle.scope == TOKEN,
+            LoginThrottle.key_hash == key,
+            LoginThrottle.locked_until > now,
+        )
+    )
+    if until is not None:
+        raise too_many(until - now)
+    failures = _bump(TOKEN, key, now)
+    free = current_app.config[_FREE_SETTING[TOKEN]]
+    wait = _backoff(failures - free) if failures >= free else None
+    if wait is not None:
+        db.session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.scope == TOKEN, LoginThrottle.key_hash == key)
+            .values(locked_until=now + wait)
+        )
+    db.session.commit()
+    if wait is not None:
         raise too_many(wait)
 
 
