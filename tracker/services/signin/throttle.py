@@ -79,8 +79,10 @@ def check(
 ) -> None:
     """Raise TooManyAttempts (with the wait) when a counter this attempt meets is locked:
     the device's (`device`, a valid cookie's nonce), else the account's or the address's."""
-    now = now or clock.now()
-    keys = _keys(email, address, device)
+    _refuse_if_locked(_keys(email, address, device), now or clock.now())
+
+
+def _refuse_if_locked(keys: list[tuple[str, str]], now: datetime) -> None:
     if not keys:
         return
     clauses = [(LoginThrottle.scope == s) & (LoginThrottle.key_hash == k) for s, k in keys]
@@ -119,9 +121,14 @@ def record_failure(
     per key, so a lost race on a new row's insert rolls back nothing else; whatever the
     caller added to the session (an audit row) commits with the first.
     """
+    return _count(_keys(email, address, device), now or clock.now(), user, address)
+
+
+def _count(
+    keys: list[tuple[str, str]], now: datetime, user: User | None = None, address: str | None = None
+) -> timedelta | None:
     waits = []
-    now = now or clock.now()
-    for scope, key in _keys(email, address, device):
+    for scope, key in keys:
         failures = _bump(scope, key, now)
         free = current_app.config[_FREE_SETTING[scope]]
         if failures >= free:
@@ -159,28 +166,10 @@ def refuse_failed_credential(address: str | None, now: datetime | None = None) -
     nobody else's failures from the same address can refuse it."""
     if not address:
         return
+    keys = [(TOKEN, _key_hash(address))]
     now = now or clock.now()
-    key = _key_hash(address)
-    until = db.session.scalar(
-        select(LoginThrottle.locked_until).where(
-            LoginThrottle.scope == TOKEN,
-            LoginThrottle.key_hash == key,
-            LoginThrottle.locked_until > now,
-        )
-    )
-    if until is not None:
-        raise too_many(until - now)
-    failures = _bump(TOKEN, key, now)
-    free = current_app.config[_FREE_SETTING[TOKEN]]
-    wait = _backoff(failures - free) if failures >= free else None
-    if wait is not None:
-        db.session.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.scope == TOKEN, LoginThrottle.key_hash == key)
-            .values(locked_until=now + wait)
-        )
-    db.session.commit()
-    if wait is not None:
+    _refuse_if_locked(keys, now)
+    if wait := _count(keys, now):
         raise too_many(wait)
 
 
