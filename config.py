@@ -84,12 +84,19 @@ class Config:
     SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "10"))
     WORKFLOW_DIR = os.environ.get("WORKFLOW_DIR", str(BASE_DIR / "workflows" / "definitions"))
     DEFAULT_WORKFLOW = os.environ.get("DEFAULT_WORKFLOW", "staff_augmentation")
-    # Sign-in throttling (tracker/services/login_throttle.py, README "Security").
+    # Sign-in throttling (tracker/services/signin/throttle.py, README "Security").
     LOGIN_THROTTLE_ACCOUNT_FREE = int(os.environ.get("LOGIN_THROTTLE_ACCOUNT_FREE", "5"))
     LOGIN_THROTTLE_ADDRESS_FREE = int(os.environ.get("LOGIN_THROTTLE_ADDRESS_FREE", "20"))
     LOGIN_THROTTLE_BASE_SECONDS = int(os.environ.get("LOGIN_THROTTLE_BASE_SECONDS", "60"))
     LOGIN_THROTTLE_MAX_SECONDS = int(os.environ.get("LOGIN_THROTTLE_MAX_SECONDS", "3600"))
     LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "86400"))
+    # Failures a browser with a valid device cookie may make before it is slowed down
+    # (counted on that cookie only), and how long the cookie vouches for it (ADR 0193).
+    LOGIN_THROTTLE_DEVICE_FREE = int(os.environ.get("LOGIN_THROTTLE_DEVICE_FREE", "5"))
+    # Bad API (or ingest) tokens per client address before such tokens get 429; valid
+    # tokens never do, and the sign-in form's address count is a separate one.
+    LOGIN_THROTTLE_TOKEN_FREE = int(os.environ.get("LOGIN_THROTTLE_TOKEN_FREE", "20"))
+    DEVICE_COOKIE_DAYS = int(os.environ.get("DEVICE_COOKIE_DAYS", "365"))
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "12"))  # ASVS 6.2.1
     # Set-password links sent by admins (docs/adr/0150): single use, then expired.
     INVITE_LINK_HOURS = int(os.environ.get("INVITE_LINK_HOURS", "72"))

@@ -22,9 +22,11 @@ trap cleanup EXIT
 
 export FLASK_APP=wsgi APP_ENV=production SECRET_KEY=api-fuzz-only INSTANCE_PATH="$WORK"
 export DATABASE_URL="sqlite:///$WORK/tracker.db" MAIL_DIR="$WORK/mail"
-# Schemathesis sends deliberately bad tokens (its invalid-auth check), all from 127.0.0.1:
-# the address lock would turn the rest of the run into 429s. Throttling has its own tests.
-export LOGIN_THROTTLE_ADDRESS_FREE=1000000
+# Schemathesis's ignored_auth check sends a bad token to every operation (~350 a run, all
+# from 127.0.0.1) and insists on 401/403 for each; past 20 the address's bad-token count
+# answers 429 by design. Only that count is raised here: the run's valid tokens are never
+# refused for others' failures (ADR 0193), and the sign-in counters keep their settings.
+export LOGIN_THROTTLE_TOKEN_FREE=1000000
 $BIN/flask db upgrade >/dev/null 2>&1
 $BIN/flask seed-demo >/dev/null
 

@@ -107,6 +107,7 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "workflows_admin.index": [("admin", "/admin/workflows")],
     "admin_users.users": [("admin", "/admin/users")],
     "admin_users.providers": [("admin", "/admin/providers")],
+    "admin_audit.index": [("admin", "/admin/audit")],
     # Here every engagement is on the newest version, so this measures the page and the
     # version listing; each engagement on another version costs its own dry run by design
     # (the same per-engagement path as the real migration, rolled back).
@@ -148,6 +149,10 @@ SKIPPED: dict[str, str] = {
     "Users.UserItem": "admin-only API: one primary-key read with its organisation",
     "Providers.Providers": "admin-only API (no admin token here); one query over organisations",
     "Providers.ProviderItem": "admin-only API: one primary-key read",
+    "admin_audit.download": "streamed export: one query read with yield_per, statement count "
+    "and memory asserted in tests/services/test_audit_export.py",
+    "AuditExport.AuditCsv": "admin-only streamed export: as admin_audit.download",
+    "AuditExport.AuditJsonLines": "admin-only streamed export: as admin_audit.download",
 }
 
 # endpoint -> reason, for an N+1 that lives in a file this change may not touch.

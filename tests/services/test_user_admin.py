@@ -18,6 +18,7 @@ from tracker.models import ApiToken, AuditEvent, CalendarFeed, OutboxEmail, Pass
 from tracker.services import calendar_feed, password_links, providers, user_admin
 from tracker.services import users as user_service
 from tracker.services.password_links import LinkRefused
+from tracker.services.signin import password as password_signin
 
 NEW_PASSWORD = "harbour lantern quietly"
 LINK = re.compile(r"/password/set/(pw_[A-Za-z0-9_-]+)")
@@ -53,13 +54,13 @@ def test_invite_creates_an_invited_user_audits_and_queues_one_link_email(ctx):
 def test_invited_user_sets_a_password_once_and_then_signs_in(ctx):
     user = _invite(make_user("admin"))
     secret = _secret_in_latest_email(user.email)
-    assert user_service.authenticate(user.email, NEW_PASSWORD) is None
+    assert password_signin.authenticate(user.email, NEW_PASSWORD).user is None
     password_links.set_password_with_link(secret, NEW_PASSWORD)
-    assert user_service.authenticate(user.email, NEW_PASSWORD).id == user.id
+    assert password_signin.authenticate(user.email, NEW_PASSWORD).user.id == user.id
     assert user.status == "active" and user.last_login_at is not None
     with pytest.raises(LinkRefused, match="already been used"):
         password_links.set_password_with_link(secret, "another long passphrase here")
-    assert user_service.authenticate(user.email, NEW_PASSWORD) is not None  # unchanged
+    assert password_signin.authenticate(user.email, NEW_PASSWORD).user is not None  # unchanged
 
 
 def test_an_expired_link_is_refused_and_changes_nothing(app, ctx):
@@ -101,7 +102,7 @@ def test_a_newer_link_replaces_the_older_and_unknown_links_are_not_found(app, ct
     link = password_links.open_link(second)
     lifetime = link.expires_at - link.created_at
     assert lifetime == timedelta(hours=app.config["RESET_LINK_HOURS"])
-    assert user_service.authenticate(user.email, PASSWORD) is not None
+    assert password_signin.authenticate(user.email, PASSWORD).user is not None
 
 
 def test_deactivation_ends_tokens_feed_links_and_sign_in_but_keeps_history(ctx):
@@ -117,7 +118,7 @@ def test_deactivation_ends_tokens_feed_links_and_sign_in_but_keeps_history(ctx):
 
     user_admin.deactivate_user(admin, user.id, "Left the company")
 
-    assert user_service.authenticate(user.email, PASSWORD) is None
+    assert password_signin.authenticate(user.email, PASSWORD).user is None
     assert user_service.authenticate_token(secret) is None
     assert db.session.scalar(select(ApiToken.revoked_at).where(ApiToken.user_id == user.id))
     assert db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id)) is None
@@ -134,7 +135,7 @@ def test_deactivation_ends_tokens_feed_links_and_sign_in_but_keeps_history(ctx):
         user_admin.send_password_link(admin, user.id)
 
     user_admin.reactivate_user(admin, user.id)
-    assert user_service.authenticate(user.email, PASSWORD) is not None
+    assert password_signin.authenticate(user.email, PASSWORD).user is not None
     assert user_service.authenticate_token(secret) is None  # revoked tokens stay revoked
 
 
@@ -228,7 +229,7 @@ def test_creating_with_a_password_sends_no_invitation(ctx):
     user = _invite(make_user("admin"), password=NEW_PASSWORD)
     assert user.status == "active"
     assert db.session.scalar(select(func.count(OutboxEmail.id))) == 0
-    assert user_service.authenticate(user.email, NEW_PASSWORD) is not None
+    assert password_signin.authenticate(user.email, NEW_PASSWORD).user is not None
 
 
 def test_a_deactivated_organisation_keeps_its_people_out_and_its_engagements_readable(ctx):
@@ -244,17 +245,24 @@ def test_a_deactivated_organisation_keeps_its_people_out_and_its_engagements_rea
 
     providers.deactivate_provider(admin, organisation.id, "Contract ended")
 
-    assert user_service.authenticate(provider_user.email, PASSWORD) is None
+    assert password_signin.authenticate(provider_user.email, PASSWORD).user is None
     assert user_service.authenticate_token(secret) is None
     assert provider_user.session_nonce != nonce
     assert provider_user.status == "organisation_deactivated"
     assert engagements.get_engagement(manager, engagement.id).title == "Fraud model"
     providers.reactivate_provider(admin, organisation.id)
-    assert user_service.authenticate(provider_user.email, PASSWORD) is not None
+    assert password_signin.authenticate(provider_user.email, PASSWORD).user is not None
     kinds = db.session.scalars(
         select(AuditEvent.kind).where(AuditEvent.engagement_id.is_(None)).order_by(AuditEvent.id)
     )
-    assert list(kinds) == ["provider_deactivated", "provider_reactivated"]
+    # The organisation's changes, between the sign-ins and the token they bracket.
+    assert list(kinds) == [
+        "token_created",
+        "provider_deactivated",
+        "sign_in_failed",
+        "provider_reactivated",
+        "signed_in",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,20 @@ CASES = [
         "Refused a single sign-on of e@y.io (Domain refused)",
     ),
     (
+        "signed_in",
+        {"email": "a@x.io", "address": "10.0.0.1", "browser": "known"},
+        {},
+        "Signed in (a browser that signed in before, 10.0.0.1)",
+    ),
+    (
+        "sign_in_failed",
+        {"email": "a@x.io", "address": None, "browser": "unknown"},
+        {},
+        "Failed sign-in as a@x.io (an unknown browser)",
+    ),
+    ("token_created", {"name": "ci"}, {}, "Created the API token 'ci'"),
+    ("token_revoked", {"name": "ci"}, {}, "Revoked the API token 'ci'"),
+    (
         "role_changed",
         {"email": "a@x.io", "from": "manager", "to": "admin"},
         {},

@@ -25,6 +25,7 @@ def api_modules() -> list:
         adrs,
         artifacts,
         audit,
+        audit_export,
         calendar,
         checklists,
         engagements,
@@ -43,7 +44,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
-    admin = [webhooks, users, providers]
+    admin = [webhooks, users, providers, audit_export]
     others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
 
@@ -82,20 +83,20 @@ def document_errors_and_auth() -> None:
 
 
 def throttle_bearer_tokens() -> None:
-    """A Bearer token that matches nothing counts as a failed sign-in from the client's
-    address (services/login_throttle.py); a locked address gets 429 whatever it sends.
+    """A Bearer token that matches nothing counts as a failure of the client's address
+    (services/signin/throttle.py); from a locked address such tokens get 429. A valid
+    token is never refused, whatever other requests from its address did (ADR 0193).
     The 401 for a bad token is left to the resource."""
-    from tracker.services import login_throttle
+    from tracker.services.signin import throttle
 
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.lower().startswith("bearer "):
         return
     if (request.endpoint or "").startswith("api-docs."):
         return  # the OpenAPI document and docs page are public; a token there proves nothing
-    login_throttle.check(None, request.remote_addr)
-    if not current_user.is_authenticated:
-        if wait := login_throttle.record_failure(None, request.remote_addr):
-            raise login_throttle.too_many(wait)
+    if current_user.is_authenticated:
+        return
+    throttle.refuse_failed_credential(request.remote_addr)
 
 
 def refuse_non_json_bodies() -> None:

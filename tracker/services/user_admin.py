@@ -21,6 +21,7 @@ from tracker.models import ApiToken, AuditEvent, CalendarFeed, ProviderOrganisat
 from tracker.models.user import new_session_nonce
 from tracker.services import audit, password_links
 from tracker.services.password_links import INVITE, RESET, target_data
+from tracker.services.signin import throttle
 from tracker.services.users import create_user
 
 USER_NOT_FOUND = "User not found."
@@ -48,6 +49,14 @@ def list_users(actor: User) -> list[User]:
     require_admin(actor)
     query = select(User).options(joinedload(User.provider)).order_by(User.name, User.id)
     return list(db.session.scalars(query))
+
+
+def failed_sign_ins(actor: User, users: list[User]) -> dict[int, throttle.AccountThrottle]:
+    """Recent failed sign-ins from unknown browsers per user id (one query), for the Users
+    page: who is being guessed at, and until when unknown browsers are refused."""
+    require_admin(actor)
+    states = throttle.account_states([u.email for u in users])
+    return {u.id: states[u.email] for u in users if u.email in states}
 
 
 def get_user(actor: User, user_id: int) -> User:
@@ -146,12 +155,22 @@ def update_user(actor: User, user_id: int, data: dict) -> User:
         changes["name"] = data["name"].strip()
     if "timezone" in data:
         changes["timezone"] = data["timezone"]
-    changed = audit.apply_changes(user, changes, EDITABLE)
-    if changed:
-        db.session.expire(user, ["provider"])
-        audit.record(None, actor, "user_updated", data={**target_data(user), "changed": changed})
+    _audit_changes(actor, user, audit.apply_changes(user, changes, EDITABLE))
     db.session.commit()
     return user
+
+
+def _audit_changes(actor: User, user: User, changed: dict) -> None:
+    """One `user_updated` with the diff; a role change is also its own `role_changed`,
+    so an auditor can ask for role changes alone."""
+    if not changed:
+        return
+    db.session.expire(user, ["provider"])
+    audit.record(None, actor, "user_updated", data={**target_data(user), "changed": changed})
+    if "role" in changed:
+        old_role, new_role = changed["role"]
+        data = {**target_data(user), "from": old_role, "to": new_role}
+        audit.record(None, actor, "role_changed", data=data)
 
 
 def _is_zone(name) -> bool:

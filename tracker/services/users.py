@@ -15,31 +15,12 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import ApiToken, ProviderOrganisation, Role, User
 from tracker.models.user import new_session_nonce
-from tracker.services import login_throttle
+from tracker.services import audit
+from tracker.services.signin import device as devices
+from tracker.services.signin import throttle
 
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def authenticate(email: str, password: str, address: str | None = None) -> User | None:
-    """The active user with this email and password, else None (no hint which was wrong).
-
-    Throttled per email and per client address (services/login_throttle.py): a locked
-    key raises TooManyAttempts before the password is looked at. Unknown emails cost
-    one hash verification too, so timing does not tell which accounts exist.
-    """
-    email = (email or "").strip().lower()
-    login_throttle.check(email, address)
-    user = db.session.scalar(select(User).where(User.email == email))
-    ok = verify_password(user.password_hash if user else None, password or "")
-    if ok and user is not None and user.can_sign_in:
-        user.last_login_at = clock.now()
-        login_throttle.record_success(email)  # commits the last sign-in time with it
-        return user
-    wait = login_throttle.record_failure(email, address, user)
-    if wait is not None:  # this failure started a lock: say so now, not on the next try
-        raise login_throttle.too_many(wait)
-    return None
 
 
 def authenticate_token(secret: str) -> User | None:
@@ -62,13 +43,22 @@ def end_sessions(user: User) -> None:
     db.session.commit()
 
 
-def change_password(user: User, current: str, new: str, address: str | None = None) -> None:
+def change_password(
+    user: User,
+    current: str,
+    new: str,
+    address: str | None = None,
+    device_cookie: str | None = None,
+) -> None:
     """The signed-in user's own change: the current password first (throttled like a
-    sign-in), then the policy; other sessions end. Raises ValidationFailed naming the field."""
-    login_throttle.check(user.email, address)
+    sign-in: on the browser's device cookie when it has one for this account), then the
+    policy; other sessions end. Raises ValidationFailed naming the field."""
+    known = devices.device_for(device_cookie, user.id)
+    nonce = known.nonce if known else None
+    throttle.check(user.email, address, device=nonce)
     if not verify_password(user.password_hash, current or ""):
-        if wait := login_throttle.record_failure(user.email, address, user):
-            raise login_throttle.too_many(wait)
+        if wait := throttle.record_failure(user.email, address, user, device=nonce):
+            raise throttle.too_many(wait)
         raise ValidationFailed(
             "The password was not changed.",
             errors={"current_password": ["This is not your current password."]},
@@ -160,6 +150,8 @@ def create_token(user: User, name: str = "cli") -> tuple[ApiToken, str]:
     secret = new_token_secret()
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)
+    db.session.flush()
+    audit.record(None, user, "token_created", data=_token_data(token))
     db.session.commit()
     return token, secret
 
@@ -179,8 +171,19 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         raise NotFound("Token not found.")
     if token.revoked_at is None:
         token.revoked_at = clock.now()
+        audit.record(None, user, "token_revoked", data=_token_data(token))
         db.session.commit()
     return token
+
+
+def _token_data(token: ApiToken) -> dict:
+    """What the audit trail says about a token: whose, which (never the secret)."""
+    return {
+        "user_id": token.user_id,
+        "token_id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+    }
 
 
 def internal_users() -> list[User]:

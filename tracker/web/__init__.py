@@ -8,6 +8,7 @@ def register_web(app: Flask) -> None:
     from tracker.extensions import csrf
     from tracker.web import admin_area, converters, filters, security_headers, tokens  # noqa: F401
     from tracker.web.admin import bp as admin_bp
+    from tracker.web.admin_audit import bp as admin_audit_bp
     from tracker.web.admin_users import bp as admin_users_bp
     from tracker.web.calendar import bp as calendar_bp
     from tracker.web.digests import bp as digests_bp
@@ -41,6 +42,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(workflows_admin_bp)
     app.register_blueprint(admin_users_bp)
+    app.register_blueprint(admin_audit_bp)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -43,9 +43,11 @@ def users():
 
 
 def _users_page(**context):
+    users = user_admin.list_users(current_user)
     return render_template(
         "admin/users.html",
-        users=user_admin.list_users(current_user),
+        users=users,
+        failed=user_admin.failed_sign_ins(current_user, users),
         providers=[p for p in providers.list_providers(current_user) if p.is_active],
         roles=ROLES,
         changes=user_admin.admin_trail(current_user, ADMIN_KINDS, limit=20),

@@ -203,6 +203,12 @@ def _who(data) -> str:
     return data.get("email") or data.get("name") or "a user"
 
 
+def _browser(data) -> str:
+    known = data.get("browser") == "known"
+    where = "a browser that signed in before" if known else "an unknown browser"
+    return f"{where}, {data['address']}" if data.get("address") else where
+
+
 LINKS = {"invite": "an invitation link", "reset": "a password reset link"}
 
 
@@ -275,6 +281,10 @@ SENTENCES: dict[str, Callable] = {
         f"Refused a single sign-on of {d.get('email') or d.get('subject') or 'someone'}"
         f" ({label(e.reason or 'refused')})"
     ),
+    "signed_in": lambda e, d, eng, h: f"Signed in ({_browser(d)})",
+    "sign_in_failed": lambda e, d, eng, h: f"Failed sign-in as {_who(d)} ({_browser(d)})",
+    "token_created": lambda e, d, eng, h: f"Created the API token {_q(d.get('name'))}",
+    "token_revoked": lambda e, d, eng, h: f"Revoked the API token {_q(d.get('name'))}",
     "role_changed": lambda e, d, eng, h: (
         f"Changed the role of {_who(d)} from {d.get('from')} to {d.get('to')}"
     ),

@@ -72,6 +72,7 @@ NAV_LINKS = [
     ("webhooks_admin.index", "Webhooks", {"admin"}),
     ("admin_users.users", "Users", {"admin"}),
     ("admin_users.providers", "Organisations", {"admin"}),
+    ("admin_audit.index", "Audit export", {"admin"}),
     ("workflows_admin.index", "Workflows", {"admin"}),
 ]
 

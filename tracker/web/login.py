@@ -2,7 +2,16 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.auth.forms import LoginForm, PasswordChangeForm, SetPasswordForm
@@ -10,7 +19,9 @@ from tracker.errors import NotFound, TooManyAttempts, ValidationFailed
 from tracker.services import password_links
 from tracker.services import users as user_service
 from tracker.services.password_links import LinkRefused
+from tracker.services.signin import device as devices
 from tracker.services.signin import oidc
+from tracker.services.signin import password as password_signin
 
 bp = Blueprint("auth", __name__)
 
@@ -42,22 +53,43 @@ def login():
             "auth/login.html", form=form
         ), 200 if request.method == "GET" else 400
     try:
-        user = user_service.authenticate(form.email.data, form.password.data, request.remote_addr)
+        attempt = password_signin.authenticate(
+            form.email.data,
+            form.password.data,
+            request.remote_addr,
+            request.cookies.get(devices.COOKIE_NAME),
+        )
     except TooManyAttempts as error:
         form.password.errors.append(error.message)
         page = render_template("auth/login.html", form=form)
         return page, 429, {"Retry-After": str(error.retry_after)}
-    if user is None:  # the same words whether the email exists or not
-        form.password.errors.append("Email or password is not correct.")
-        return render_template("auth/login.html", form=form), 400
-    if not oidc.password_sign_in_allowed(user):
+    if attempt.single_sign_on_only:
         name = oidc.sign_in_buttons()[0].name
         form.password.errors.append(f"Your account signs in with {name}: use the button below.")
         return render_template("auth/login.html", form=form), 403
+    if attempt.user is None:  # the same words whether the email exists or not
+        form.password.errors.append("Email or password is not correct.")
+        return render_template("auth/login.html", form=form), 400
     session.clear()  # a fresh session on sign-in: no fixation
-    login_user(user, remember=form.remember.data)
-    flash(f"Signed in as {user.name}.", "success")
-    return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    login_user(attempt.user, remember=form.remember.data)
+    flash(f"Signed in as {attempt.user.name}.", "success")
+    response = redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    set_device_cookie(response, attempt.device_cookie)
+    return response
+
+
+def set_device_cookie(response, value: str | None) -> None:
+    """This browser signed in: remember it for the account (signin/device.py, ADR 0193)."""
+    if value is None:
+        return
+    response.set_cookie(
+        devices.COOKIE_NAME,
+        value,
+        max_age=devices.max_age_seconds(),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -72,7 +104,11 @@ def change_password():
     user = current_user._get_current_object()
     try:
         user_service.change_password(
-            user, form.current_password.data, form.password.data, request.remote_addr
+            user,
+            form.current_password.data,
+            form.password.data,
+            request.remote_addr,
+            request.cookies.get(devices.COOKIE_NAME),
         )
     except (ValidationFailed, TooManyAttempts) as error:
         _show_errors(form, error)
@@ -126,7 +162,12 @@ def oidc_callback():
     session.update(signed_in.session_data)
     login_user(signed_in.user)
     flash(f"Signed in as {signed_in.user.name}.", "success")
-    return redirect(safe_next(signed_in.next_url) or url_for("main.index"))
+    response = redirect(safe_next(signed_in.next_url) or url_for("main.index"))
+    # this browser is now known for the account, as after a password sign-in (ADR 0193)
+    set_device_cookie(
+        response, devices.issue(request.cookies.get(devices.COOKIE_NAME), signed_in.user.id)
+    )
+    return response
 
 
 def _sso_refused(error):

@@ -1,0 +1,56 @@
+"""The admin page that exports the deployment's audit trail (CSV or JSON Lines), with
+filters by days, actor, engagement, provider and kind. Admins only (404 to others)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+
+from tracker.core import clock
+from tracker.errors import ValidationFailed
+from tracker.services import providers, user_admin
+from tracker.services.audit_export import export
+
+bp = Blueprint("admin_audit", __name__, url_prefix="/admin")
+FORMATS = {"csv": "text/csv", "jsonl": "application/jsonl"}
+
+
+@bp.before_request
+@login_required
+def admins_only():
+    if not current_user.is_admin:
+        abort(404)
+
+
+@bp.get("/audit")
+def index():
+    """The filter form; its two buttons download the selection in either format."""
+    return _page()
+
+
+def _page(errors: dict | None = None, status: int = 200):
+    page = render_template(
+        "admin/audit_export.html",
+        users=user_admin.list_users(current_user),
+        providers=providers.list_providers(current_user),
+        kinds=export.kinds_in_use(current_user),
+        form=request.args,
+        errors=errors,
+    )
+    return page, status
+
+
+@bp.get("/audit/export.<any(csv, jsonl):fmt>")
+def download(fmt: str):
+    """Stream the selection; bad filters come back on the page, named, with 422."""
+    try:
+        flt = export.parse_filter(request.args)
+    except ValidationFailed as error:
+        return _page(error.errors, 422)
+    writer = export.export_csv if fmt == "csv" else export.export_jsonl
+    chunks = writer(current_user._get_current_object(), flt)
+    response = Response(stream_with_context(chunks), content_type=f"{FORMATS[fmt]}; charset=utf-8")
+    name = f"audit-{clock.now().date().isoformat()}.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
