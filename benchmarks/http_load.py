@@ -60,6 +60,16 @@ class Result:
     errors: int = 0
     seconds: float = 0.0
     statuses: dict = field(default_factory=dict)
+    body_bytes: int = 0  # size of the last response body
+
+    def add(self, other: "Result") -> None:
+        """Fold another round's measurements into this one."""
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.seconds += other.seconds
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+        self.body_bytes = other.body_bytes or self.body_bytes
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -205,9 +215,10 @@ def run_load(endpoint, port, creds, indices, concurrency) -> Result:
                 i = queue.pop()
             body = json.dumps(endpoint.body(i)).encode() if endpoint.body else None
             started = time.perf_counter()
-            status, _, _ = _request(port, endpoint.method, endpoint.path(i), body, headers, conn)
+            status, _, data = _request(port, endpoint.method, endpoint.path(i), body, headers, conn)
             elapsed = time.perf_counter() - started
             with lock:
+                result.body_bytes = len(data)
                 result.latencies.append(elapsed)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 result.errors += status >= 400
@@ -291,14 +302,23 @@ def measure_backend(backend: str, url: str, workdir: Path, args) -> dict:
     floor, floor_port = start_server("benchmarks.floor_app:app", env, args)
     try:
         creds = {"token": token, "cookie": login(app_port)}
-        results = []
+        targets = endpoints(pool)
+        results = [Result(endpoint.name) for endpoint in targets]
         # Warm-up and measurement use distinct indices: a transition never fires twice.
-        warm, measured = range(args.warmup), range(args.warmup, args.warmup + args.requests)
-        for endpoint in endpoints(pool):
+        # The measured requests are split into rounds that visit every endpoint in turn,
+        # so the app and the floor share the same moments of a noisy machine.
+        per_round = max(1, args.requests // args.rounds)
+        for endpoint in targets:
             port = floor_port if endpoint.server == "floor" else app_port
-            run_load(endpoint, port, creds, list(warm), args.concurrency)
-            results.append(run_load(endpoint, port, creds, list(measured), args.concurrency))
-            print(f"  {backend}: {endpoint.name} p50 {results[-1].pct(0.5):.1f} ms", flush=True)
+            run_load(endpoint, port, creds, list(range(args.warmup)), args.concurrency)
+        for round_no in range(args.rounds):
+            start = args.warmup + round_no * per_round
+            for endpoint, result in zip(targets, results, strict=True):
+                port = floor_port if endpoint.server == "floor" else app_port
+                indices = list(range(start, start + per_round))
+                result.add(run_load(endpoint, port, creds, indices, args.concurrency))
+        for result in results:
+            print(f"  {backend}: {result.name} p50 {result.pct(0.5):.1f} ms", flush=True)
         rss = {"app": peak_rss_mb(app.pid), "floor": peak_rss_mb(floor.pid)}
     finally:
         stop_server(app)
@@ -332,15 +352,15 @@ def report(backend: str, figures: dict, args) -> str:
         f"### {backend}: {args.engagements:,} engagements "
         f"(generated in {figures['seed_seconds']:.0f} s incl. demo seed and process start)",
         "",
-        "| endpoint | p50 ms | p95 ms | p99 ms | req/s | p50 ÷ floor | target |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| endpoint | p50 ms | p95 ms | p99 ms | req/s | p50 ÷ floor | body KB | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for endpoint, result in zip(endpoints(figures["pool"]), results, strict=True):
         ratio = result.pct(0.5) / floor.pct(0.5) if floor.pct(0.5) else 0.0
         lines.append(
             f"| {result.name} | {result.pct(0.5):.1f} | {result.pct(0.95):.1f} | "
             f"{result.pct(0.99):.1f} | {result.rps:.0f} | {ratio:.1f} | "
-            f"{_verdict(endpoint, result, floor, results[1])} |"
+            f"{result.body_bytes / 1024:.0f} | {_verdict(endpoint, result, floor, results[1])} |"
         )
     lines += [
         "",
@@ -377,6 +397,9 @@ def parse_args(argv=None):
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--requests", type=int, default=300, help="measured per endpoint")
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured, per endpoint")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="measured requests split into interleaved rounds"
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="client threads")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(

@@ -14,9 +14,12 @@ from datetime import date, timedelta
 from sqlalchemy import func, insert, select
 
 from tests.factories import make_engagement, make_user
+from tests.perf.helpers import grow_to, scale_user_email
+from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Role, User
 
+SEED = 23
 ITEMS = 50
 PAGE_BYTES_BOUND = 100_000  # the issue's target for the engagement page
 STATEMENTS_BOUND = 30
@@ -95,3 +98,27 @@ def test_the_engagement_page_does_not_grow_with_the_organisation(app, client, au
     assert few_statements <= STATEMENTS_BOUND and many_statements == few_statements
     # the CSRF token and clock may differ by a few bytes; a user list would not
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+
+
+# 141 KB measured for 50 rows (was 196 KB): above the issue's 80 KB target, which this
+# does not claim; the bound catches a row that starts growing (docs/benchmarks.md).
+DASHBOARD_BYTES_BOUND = 150_000
+DASHBOARD_STATEMENTS_BOUND = 15
+
+
+def test_the_dashboard_costs_the_same_for_8_and_60_engagements(app, client, auth, query_counter):
+    """The scale generator's engagements (every state, readiness inputs of every kind): the
+    statements stay the same from 8 rows to a full page of 50, and 50 rows stay small."""
+    grow_to(app, 8, SEED)
+    email = scale_user_email(app, "manager", SEED)
+    assert auth.login(email, password=scale_data.PASSWORD).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/dashboard")
+    grow_to(app, 60, SEED)
+    many_bytes, many_statements = _measure(client, query_counter, "/dashboard")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert html.count('data-testid="readiness"') == 50  # a full page, each with its bar
+    assert many_statements == few_statements <= DASHBOARD_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert few_bytes < many_bytes < DASHBOARD_BYTES_BOUND, (few_bytes, many_bytes)
