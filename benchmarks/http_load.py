@@ -32,7 +32,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass, field, replace  # noqa: E402
 
 VENV = ROOT / ".venv" / "bin"
 MANAGER, PASSWORD = "manager@example.com", "demo-password"
@@ -60,6 +60,16 @@ class Result:
     errors: int = 0
     seconds: float = 0.0
     statuses: dict = field(default_factory=dict)
+    body_bytes: int = 0  # size of the last response body
+
+    def add(self, other: "Result") -> None:
+        """Fold another round's measurements into this one."""
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.seconds += other.seconds
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+        self.body_bytes = other.body_bytes or self.body_bytes
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -106,14 +116,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(app_spec: str, env: dict, args) -> tuple[subprocess.Popen, int]:
+def start_server(app_spec: str, env: dict, args, cwd: Path = ROOT) -> tuple[subprocess.Popen, int]:
     """gunicorn with the benchmark's worker settings; waits until /healthz answers."""
     port = _free_port()
     command = [str(VENV / "gunicorn"), "-w", str(args.workers), "-k", args.worker_class]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]
     command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = subprocess.Popen(command, cwd=cwd, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -185,7 +195,7 @@ def _headers(endpoint: Endpoint, creds: dict) -> dict:
     if endpoint.auth == "token":
         headers["Authorization"] = f"Bearer {creds['token']}"
     elif endpoint.auth == "cookie":
-        headers["Cookie"] = creds["cookie"]
+        headers["Cookie"] = creds["other_cookie" if endpoint.server == "other" else "cookie"]
     return headers
 
 
@@ -205,9 +215,10 @@ def run_load(endpoint, port, creds, indices, concurrency) -> Result:
                 i = queue.pop()
             body = json.dumps(endpoint.body(i)).encode() if endpoint.body else None
             started = time.perf_counter()
-            status, _, _ = _request(port, endpoint.method, endpoint.path(i), body, headers, conn)
+            status, _, data = _request(port, endpoint.method, endpoint.path(i), body, headers, conn)
             elapsed = time.perf_counter() - started
             with lock:
+                result.body_bytes = len(data)
                 result.latencies.append(elapsed)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 result.errors += status >= 400
@@ -254,8 +265,37 @@ def pick_ids(url: str, seed: int) -> dict:
     return {"all": ids, "trial": trial, "milestones": milestones, "rng": rng}
 
 
-def endpoints(pool: dict) -> list[Endpoint]:
-    """The six app endpoints of the issue and the two floors, reads before writes."""
+def endpoints(pool: dict, compare: bool = False) -> list[Endpoint]:
+    """The six app endpoints of the issue and the two floors, reads before writes; with
+    `compare`, each app endpoint again against the other tree's server, on rows of its
+    own (index + COMPARE_OFFSET) so that no write meets the other server's."""
+    found = _endpoints(pool)
+    if not compare:
+        return found
+    paired = []
+    for endpoint in found:
+        paired.append(endpoint)
+        if endpoint.server == "app":
+            paired.append(_other_tree(endpoint))
+    return paired
+
+
+COMPARE_OFFSET = 400
+
+
+def _other_tree(endpoint: Endpoint) -> Endpoint:
+    path, body = endpoint.path, endpoint.body
+    return replace(
+        endpoint,
+        name=f"{endpoint.name} [other tree]",
+        server="other",
+        path=lambda i: path(i + COMPARE_OFFSET),
+        body=(lambda i: body(i + COMPARE_OFFSET)) if body else None,
+        target="",
+    )
+
+
+def _endpoints(pool: dict) -> list[Endpoint]:
     rng = pool["rng"]
     some = [rng.choice(pool["all"]) for _ in range(5000)]
     # Distinct milestones: two concurrent updates of one milestone would rightly get a 409.
@@ -289,21 +329,45 @@ def measure_backend(backend: str, url: str, workdir: Path, args) -> dict:
     pool = pick_ids(url, args.seed)
     app, app_port = start_server("wsgi:app", env, args)
     floor, floor_port = start_server("benchmarks.floor_app:app", env, args)
+    other, ports = None, {"app": app_port, "floor": floor_port}
+    if args.compare_root:
+        other_env = dict(env, PYTHONPATH=str(args.compare_root))
+        other, ports["other"] = start_server("wsgi:app", other_env, args, cwd=args.compare_root)
     try:
         creds = {"token": token, "cookie": login(app_port)}
-        results = []
+        if other is not None:
+            creds["other_cookie"] = login(ports["other"])
+        targets = endpoints(pool, compare=other is not None)
+        results = [Result(endpoint.name) for endpoint in targets]
         # Warm-up and measurement use distinct indices: a transition never fires twice.
-        warm, measured = range(args.warmup), range(args.warmup, args.warmup + args.requests)
-        for endpoint in endpoints(pool):
-            port = floor_port if endpoint.server == "floor" else app_port
-            run_load(endpoint, port, creds, list(warm), args.concurrency)
-            results.append(run_load(endpoint, port, creds, list(measured), args.concurrency))
-            print(f"  {backend}: {endpoint.name} p50 {results[-1].pct(0.5):.1f} ms", flush=True)
+        # The measured requests are split into rounds that visit every endpoint in turn,
+        # so the app and the floor share the same moments of a noisy machine.
+        per_round = max(1, args.requests // args.rounds)
+        for endpoint in targets:
+            run_load(endpoint, ports[endpoint.server], creds, list(range(args.warmup)),
+                     args.concurrency)  # fmt: skip
+        for round_no in range(args.rounds):
+            start = args.warmup + round_no * per_round
+            for endpoint, result in zip(targets, results, strict=True):
+                indices = list(range(start, start + per_round))
+                port = ports[endpoint.server]
+                result.add(run_load(endpoint, port, creds, indices, args.concurrency))
+        for result in results:
+            print(f"  {backend}: {result.name} p50 {result.pct(0.5):.1f} ms", flush=True)
         rss = {"app": peak_rss_mb(app.pid), "floor": peak_rss_mb(floor.pid)}
+        if other is not None:
+            rss["other tree"] = peak_rss_mb(other.pid)
     finally:
-        stop_server(app)
-        stop_server(floor)
-    return {"seed_seconds": seed_seconds, "results": results, "rss": rss, "pool": pool}
+        for server in (app, floor, other):
+            if server is not None:
+                stop_server(server)
+    return {
+        "seed_seconds": seed_seconds,
+        "results": results,
+        "rss": rss,
+        "pool": pool,
+        "compare": other is not None,
+    }
 
 
 # Report ---------------------------------------------------------------------------------------
@@ -332,21 +396,19 @@ def report(backend: str, figures: dict, args) -> str:
         f"### {backend}: {args.engagements:,} engagements "
         f"(generated in {figures['seed_seconds']:.0f} s incl. demo seed and process start)",
         "",
-        "| endpoint | p50 ms | p95 ms | p99 ms | req/s | p50 ÷ floor | target |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| endpoint | p50 ms | p95 ms | p99 ms | req/s | p50 ÷ floor | body KB | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for endpoint, result in zip(endpoints(figures["pool"]), results, strict=True):
+    for endpoint, result in zip(
+        endpoints(figures["pool"], figures["compare"]), results, strict=True
+    ):
         ratio = result.pct(0.5) / floor.pct(0.5) if floor.pct(0.5) else 0.0
         lines.append(
             f"| {result.name} | {result.pct(0.5):.1f} | {result.pct(0.95):.1f} | "
             f"{result.pct(0.99):.1f} | {result.rps:.0f} | {ratio:.1f} | "
-            f"{_verdict(endpoint, result, floor, results[1])} |"
+            f"{result.body_bytes / 1024:.0f} | {_verdict(endpoint, result, floor, results[1])} |"
         )
-    lines += [
-        "",
-        _rss_line("app", figures["rss"]["app"]),
-        _rss_line("floor", figures["rss"]["floor"]),
-    ]
+    lines += ["", *(_rss_line(name, rss) for name, rss in figures["rss"].items())]
     return "\n".join(lines)
 
 
@@ -377,6 +439,9 @@ def parse_args(argv=None):
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--requests", type=int, default=300, help="measured per endpoint")
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured, per endpoint")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="measured requests split into interleaved rounds"
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="client threads")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -389,6 +454,12 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--compare-root",
+        type=Path,
+        help="another checkout (e.g. the commit before a change) served beside the app on "
+        "the same database and measured in the same rounds",
+    )
     return parser.parse_args(argv)
 
 

@@ -16,6 +16,7 @@ from tracker.models import (
     ApiToken,
     Artifact,
     AuditEvent,
+    ChecklistItem,
     Engagement,
     HealthChange,
     Milestone,
@@ -74,6 +75,7 @@ def item_ids(app, engagement_groups: list[list[int]]) -> dict[str, list[list]]:
                 _sized(ShadowAssignment, ShadowSession.assignment_id, under(ShadowAssignment))
             ],
             "member": [list(db.session.scalars(first(TeamMember, 3)))],
+            "checklist_item": [list(db.session.scalars(first(ChecklistItem, 3)))],
             "artifact": [list(db.session.scalars(first(Artifact, 3)))],
             "subscription": [subscriptions],
             "unsubscribe": [[unsubscribe_token(s) for s in subscriptions]],

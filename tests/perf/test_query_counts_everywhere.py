@@ -61,6 +61,8 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "engagements.new": [("manager", "/engagements/new")],
     "engagements.edit": [("manager", "/engagements/{engagement}/edit")],
     "work.edit_member": [("manager", "/members/{member}/edit")],
+    "work.edit_item": [("manager", "/checklist/{checklist_item}/edit")],
+    "work.new_item": [("manager", "/engagements/{engagement}/checklist/new")],
     "knowledge.index": [("manager", "/engagements/{engagement}/knowledge")],
     "knowledge.export": [("manager", "/engagements/{engagement}/knowledge/export")],
     "knowledge.show_adr": [("manager", "/adrs/{adr}")],

@@ -22,7 +22,7 @@ from tracker.services import adrs, artifacts, checklists, health, shadows
 from tracker.services import users as user_service
 from tracker.services.dashboard import build_dashboard
 from tracker.services.engagement_list import ListQuery
-from tracker.services.readiness import readiness_many
+from tracker.services.readiness import from_stored, readiness_many
 
 RUNBOOK = {"kind": "runbook", "title": "Serving runbook", "url": "https://wiki.example.com/rb"}
 SESSION = {"held_on": date(2025, 5, 2), "duration_minutes": 60, "topic": "Walkthrough"}
@@ -89,9 +89,15 @@ def _null_readiness(*engagement_ids: int) -> None:
     db.session.execute(
         update(Engagement.__table__)
         .where(Engagement.__table__.c.id.in_(engagement_ids))
-        .values(readiness_score=None, readiness_gaps=None)
+        .values(readiness_score=None, readiness_gaps=None, readiness_parts=None)
     )
     db.session.commit()
+
+
+def _cached_breakdown(engagement_id: int):
+    """The stored breakdown read back as the dashboard reads it."""
+    score, parts = _column(engagement_id, Engagement.readiness_score, Engagement.readiness_parts)
+    return from_stored(score, parts)
 
 
 def _shadow_ready_for_sign_off(setup: Handover):
@@ -279,7 +285,40 @@ def test_refresh_due_scores_rows_never_scored(ctx):
     assert health.refresh_due(now=now + timedelta(hours=1)) == 2
     assert _cached_readiness(first.id) == _fresh_readiness(first.id) == (0, 8)
     assert _cached_readiness(second.id) == _fresh_readiness(second.id) == (0, 9)
+    assert _cached_breakdown(second.id) == readiness_many([second.id])[second.id]
     assert _stamp(second.id) == before
+
+
+def test_every_change_to_readiness_stores_its_breakdown_with_the_score(handover):
+    """The breakdown on the row is the one a fresh computation gives, part by part and gap
+    by gap, after each kind of change (the dashboard draws its bars from it)."""
+    engagement_id = handover.engagement.id
+    fresh = readiness_many([engagement_id])[engagement_id]
+    assert _cached_breakdown(engagement_id) == fresh and len(fresh.gaps) == 8
+    before = _stamp(engagement_id)
+    artifacts.add_artifact(handover.provider, engagement_id, RUNBOOK)
+    shadows.sign_off(handover.manager, _shadow_ready_for_sign_off(handover).id)
+    changed = readiness_many([engagement_id])[engagement_id]
+    assert changed.score == 50 and changed != fresh
+    assert _cached_breakdown(engagement_id) == changed
+    assert _stamp(engagement_id) == before
+
+
+def test_the_dashboard_draws_the_breakdown_stored_on_the_row(handover):
+    """Reads what is stored: a breakdown written to the row is what the row shows."""
+    engagement_id = handover.engagement.id
+    stored = _column(engagement_id, Engagement.readiness_parts)[0]
+    stored[0]["detail"] = "as stored on the row"
+    db.session.execute(
+        update(Engagement.__table__)
+        .where(Engagement.__table__.c.id == engagement_id)
+        .values(readiness_parts=stored)
+    )
+    db.session.commit()
+    board = build_dashboard(handover.manager, ListQuery(live_only=True))
+    (row,) = [r for r in board.rows if r.engagement.id == engagement_id]
+    assert row.readiness.parts[0].detail == "as stored on the row"
+    assert (row.readiness_score, row.readiness_gaps) == (0, 8)
 
 
 def test_dashboard_computes_readiness_for_rows_never_scored(handover):

@@ -135,3 +135,27 @@ def test_a_page_costs_the_same_statements_whatever_its_size(app, people, query_c
             page = engagement_list.list_page(manager, ListQuery(per_page=100, sort="owner"))
         assert len(page.rows) == 16
         assert large.count == small.count, large.statements
+
+
+def test_api_rows_read_as_core_rows_dump_as_the_engagements_would(app, people):
+    """The API list's rows are dicts of SUMMARY_COLUMNS, not engagements: every field of
+    the summary schema is among them, and the JSON is the one the same schema gives for
+    the ORM engagements themselves, field for field and in the same order."""
+    from tracker.schemas.engagement import EngagementSummarySchema, engagement_schema
+
+    fields = EngagementSummarySchema._declared_fields
+    read = {f.attribute or name for name, f in fields.items()} - {"provider", "owner"}
+    assert read <= set(engagement_list.SUMMARY_COLUMNS), read - set(engagement_list.SUMMARY_COLUMNS)
+    with app.app_context():
+        manager = db.session.get(User, people["manager"])
+        for sort in ("title", "-health", "provider"):
+            query = engagement_list.query_from_args({"sort": sort})
+            page = engagement_list.list_page(manager, query, facts=False)
+            assert all(isinstance(item, dict) for item in page.items)
+            ids = [item["id"] for item in page.items]
+            engagements = [db.session.get(Engagement, i) for i in ids]
+            for can_view_cost in (True, False):
+                schema = engagement_schema(can_view_cost, many=True, summary=True)
+                assert schema.dump(page.items) == schema.dump(engagements)
+                assert len(schema.dump(page.items)[0]) == len(schema.fields)
+        db.session.remove()

@@ -1070,7 +1070,9 @@ def test_checklist_item_edit_form_with_every_field(client, app, engagement_id, p
         ).first()
         item_id, version = item.id, item.version
     page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert f"/checklist/{item_id}/edit" in page and f'name="item{item_id}-title"' in page
+    assert f'href="/checklist/{item_id}/edit"' in page  # the form is a page of its own
+    form_page = client.get(f"/checklist/{item_id}/edit").get_data(as_text=True)
+    assert f'name="item{item_id}-title"' in form_page
     prefix, due = f"item{item_id}", date.today() + timedelta(days=12)
     data = {
         f"{prefix}-title": "Accounts created (SSO)",

@@ -391,6 +391,8 @@ def test_the_provider_and_a_stakeholder_may_not_edit_parts(
         headers={"Accept": "text/html"},
     )
     assert add.status_code == status
+    for url in (f"/checklist/{item_id}/edit", f"/engagements/{engagement_id}/checklist/new"):
+        assert client.get(url, headers={"Accept": "text/html"}).status_code == status, url
     with app.app_context():
         assert db.session.get(Milestone, milestone_id).title == "Day-60"
         assert db.session.get(ChecklistItem, item_id).title == item_title
@@ -410,7 +412,27 @@ def test_an_owner_outside_the_choices_stays_selected(client, app, engagement_id,
         other = make_user("provider", provider="Quanta", name="Quanta Person")
         db.session.commit()
         ids = stakeholder.id, other.id
-    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    html = client.get(f"/checklist/{item_id}/edit").get_data(as_text=True)
     select_html = html.split(f'name="item{item_id}-owner_id"', 1)[1].split("</select>", 1)[0]
     assert f'selected value="{ids[0]}"' in select_html
     assert f'value="{ids[1]}"' not in select_html  # another organisation's provider
+
+
+def test_items_are_edited_and_added_on_pages_of_their_own(client, app, engagement_id, item):
+    """The engagement page links each item to its edit page (form, move and remove) and
+    carries no owner picker; the add form is a page of its own too."""
+    item_id, version, title = item
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'href="/checklist/{item_id}/edit" data-testid="open-edit-item-{item_id}"' in page
+    assert f'href="/engagements/{engagement_id}/checklist/new"' in page
+    section = page.split('id="checklists"', 1)[1].split("</section>", 1)[0]
+    assert "<select" not in section and "<form" in section  # "Mark done" stays inline
+    edit = client.get(f"/checklist/{item_id}/edit")
+    html = edit.get_data(as_text=True)
+    assert edit.status_code == 200
+    assert f'name="item{item_id}-owner_id"' in html and f'value="{title}"' in html
+    for action in ("move/up", "move/down", "remove"):
+        assert f'action="/checklist/{item_id}/{action}"' in html, action
+    add = client.get(f"/engagements/{engagement_id}/checklist/new").get_data(as_text=True)
+    assert 'name="item-kind"' in add and 'name="item-owner_id"' in add
+    assert client.get("/checklist/999999/edit").status_code == 404

@@ -106,6 +106,9 @@ class Engagement(Model):
     # current on every flush that touches its inputs); None until first computed.
     readiness_score: Mapped[int | None]
     readiness_gaps: Mapped[int | None]
+    # Its breakdown, written with the score, so the dashboard draws each row's bar from
+    # what is stored instead of recomputing it from five tables (docs/adr/0201).
+    readiness_parts: Mapped[list | None] = mapped_column(JSON(none_as_null=True), deferred=True)
 
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
@@ -325,6 +325,20 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
     _after_change(engagement)
     commit_or_stale()
     return item
+
+
+def place_in_checklist(item: ChecklistItem) -> tuple[int, int]:
+    """(1-based place, number of items) of `item` within its engagement's checklist of
+    its kind, in the order the page shows; one query."""
+    same_list = (ChecklistItem.engagement_id == item.engagement_id) & (
+        ChecklistItem.kind == item.kind
+    )
+    before = (ChecklistItem.position < item.position) | (
+        (ChecklistItem.position == item.position) & (ChecklistItem.id < item.id)
+    )
+    query = select(func.count(), func.count().filter(before)).where(same_list)
+    total, ahead = db.session.execute(query).one()
+    return ahead + 1, total
 
 
 def owner_choices(engagement: Engagement) -> list[User]:

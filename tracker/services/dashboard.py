@@ -19,7 +19,7 @@ from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, User
 from tracker.services import engagement_list, lifecycle
 from tracker.services.engagement_list import HEALTH_ORDER, ListQuery, ListRow
-from tracker.services.readiness import readiness_many
+from tracker.services.readiness import from_stored, readiness_many
 
 # The dashboard's own defaults over the shared vocabulary: worst health first, 50 a page,
 # live engagements unless a state is chosen.
@@ -114,13 +114,21 @@ def _filter_choices(actor: User) -> tuple[list, list]:
 
 
 def _attach_readiness_parts(rows: list[ListRow]) -> None:
-    """Each row's readiness breakdown (a fixed six queries for the page, whatever its size).
+    """Each row's readiness breakdown, as cached on the row with its score (one query for
+    the page); computed only for rows not scored since the breakdown was cached
+    (migration 0012 clears the scores, and the scheduler's health step re-scores them).
 
     Only the dashboard page draws the parts; exports and digests read the cached score.
     """
-    breakdown = readiness_many(row.engagement.id for row in rows)
+    ids = [row.engagement.id for row in rows]
+    # score and parts are read together: they were written by one UPDATE
+    query = select(Engagement.id, Engagement.readiness_score, Engagement.readiness_parts).where(
+        Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None)
+    )
+    stored = {i: from_stored(score, parts) for i, score, parts in db.session.execute(query)}
+    computed = readiness_many(i for i in ids if i not in stored)
     for row in rows:
-        row.readiness = breakdown.get(row.engagement.id)
+        row.readiness = stored.get(row.engagement.id) or computed.get(row.engagement.id)
         if row.readiness is not None:
             row.readiness_score, row.readiness_gaps = row.readiness.score, len(row.readiness.gaps)
 

@@ -10,7 +10,8 @@ What is kept current, by what:
 
 - `Engagement.effective_health`: `models.engagement.store_effective_health`, a mapper
   listener before every insert and update of an engagement (MAPPER_LISTENERS).
-- `Engagement.readiness_score` and `readiness_gaps`: `readiness.store_readiness_after_flush`,
+- `Engagement.readiness_score`, `readiness_gaps` and the breakdown `readiness_parts`
+  (one UPDATE): `readiness.store_readiness_after_flush`,
   after every flush that touches a readiness input (SESSION_LISTENERS).
 - `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
   after every flush that touches a milestone, checklist item or engagement (SESSION_LISTENERS).

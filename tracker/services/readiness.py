@@ -296,13 +296,18 @@ def store_readiness(engagement_ids: Iterable[int]) -> int:
     """
     ids = sorted(set(engagement_ids))
     statement = cached_values_update(
-        readiness_score=bindparam("score"), readiness_gaps=bindparam("gaps")
+        readiness_score=bindparam("score"),
+        readiness_gaps=bindparam("gaps"),
+        readiness_parts=bindparam("parts"),
     )
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         _lock_rows(chunk)
         scores = readiness_many(chunk)
-        rows = [{"row_id": i, "score": r.score, "gaps": len(r.gaps)} for i, r in scores.items()]
+        rows = [
+            {"row_id": i, "score": r.score, "gaps": len(r.gaps), "parts": stored_parts(r)}
+            for i, r in scores.items()
+        ]
         db.session.execute(statement, rows, execution_options={"synchronize_session": False})
         _sync_identity_map(rows)
     return len(ids)
@@ -334,6 +339,38 @@ def _sync_identity_map(rows: list[dict]) -> None:
         if engagement is not None:
             set_committed_value(engagement, "readiness_score", row["score"])
             set_committed_value(engagement, "readiness_gaps", row["gaps"])
+            set_committed_value(engagement, "readiness_parts", row["parts"])
+
+
+def stored_parts(readiness: Readiness) -> list[dict]:
+    """The breakdown as JSON for `Engagement.readiness_parts` (read by `from_stored`)."""
+    return [
+        {
+            "name": p.name,
+            "label": p.label,
+            "done": p.done,
+            "total": p.total,
+            "detail": p.detail,
+            "gaps": [gap.to_dict() for gap in p.gaps],
+            "weight": p.weight,
+            "applicable": p.applicable,
+        }
+        for p in readiness.parts
+    ]
+
+
+def from_stored(score: int, parts: list[dict]) -> Readiness:
+    """The breakdown cached on the row, as `readiness_many` computed it when it was stored."""
+    return Readiness(
+        score=score,
+        parts=[
+            ReadinessPart(
+                **{key: value for key, value in part.items() if key != "gaps"},
+                gaps=tuple(Unmet(**gap) for gap in part["gaps"]),
+            )
+            for part in parts
+        ],
+    )
 
 
 def _touched_engagements(session) -> set[int]:

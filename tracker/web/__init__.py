@@ -6,7 +6,15 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register the page blueprints and the template helpers they share."""
     from tracker.extensions import csrf
-    from tracker.web import admin_area, converters, filters, security_headers, tokens  # noqa: F401
+    from tracker.web import (  # noqa: F401
+        admin_area,
+        compression,
+        converters,
+        filters,
+        security_headers,
+        static_assets,
+        tokens,
+    )
     from tracker.web.admin import bp as admin_bp
     from tracker.web.admin_audit import bp as admin_audit_bp
     from tracker.web.admin_users import bp as admin_users_bp
@@ -28,7 +36,9 @@ def register_web(app: Flask) -> None:
     converters.init_app(app)
     filters.init_app(app)
     csrf.exempt(digests_unsubscribe)  # the signed token in the URL is the credential
+    compression.init_app(app)  # first registered, last run: after the hooks below
     security_headers.init_app(app)
+    static_assets.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)

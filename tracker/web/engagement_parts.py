@@ -193,12 +193,22 @@ def remove_milestone(milestone_id: int):
     return _back(engagement_id, "#milestones")
 
 
+@bp.get("/engagements/<int:engagement_id>/checklist/new")
+@login_required
+def new_item(engagement_id: int):
+    """The add-item form on a page of its own, so the engagement page never carries the
+    owner picker (ADR 0200)."""
+    engagement = _checklist_engagement(engagement_id)
+    form = ChecklistItemForm(prefix="item")
+    return _item_page(form, engagement=engagement)
+
+
 @bp.post("/engagements/<int:engagement_id>/checklist")
 @login_required
 def add_item(engagement_id: int):
     """A manager adds an item to one of the engagement's checklists."""
     form = ChecklistItemForm(prefix="item")
-    form.set_owners([])  # the service checks the owner; the page re-renders the full list
+    form.set_owners([])  # the service checks the owner; a refusal re-renders the full list
     if form.validate_on_submit():
         try:
             item = checklist_service.add_item(current_user, engagement_id, form.data_for_service())
@@ -207,16 +217,21 @@ def add_item(engagement_id: int):
         else:
             flash(f"Checklist item '{item.title}' added.", "success")
             return _back(engagement_id, f"#checklist-{item.id}")
+    engagement = _checklist_engagement(engagement_id)
     flash("The checklist item was not added; see the form.", "error")
-    return render_engagement(engagement_id, status=422, checklist_item_form=form)
+    return _item_page(form, engagement=engagement, status=422)
 
 
-@bp.post("/checklist/<int:item_id>/edit")
+@bp.route("/checklist/<int:item_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_item(item_id: int):
-    """A manager changes an item's title, owner, due date, note or evidence link."""
+    """A manager changes an item's title, owner, due date, note or evidence link, or moves
+    or removes it, on a page of its own."""
     item = _editable_item(item_id)
     form = ChecklistItemEditForm(prefix=f"item{item_id}")
+    if not form.is_submitted():
+        form = ChecklistItemEditForm(prefix=f"item{item_id}", obj=item, version=item.version)
+        return _item_page(form, item=item)
     form.set_owners([])
     if form.validate_on_submit():
         try:
@@ -231,9 +246,29 @@ def edit_item(item_id: int):
             flash(f"Checklist item '{form.title.data.strip()}' saved.", "success")
             return _back(item.engagement_id, f"#checklist-{item_id}")
     flash("The checklist item was not saved; see the form.", "error")
-    status = 412 if is_stale(form) else 422
-    forms = {f"checklist_edit_{item_id}": form}
-    return render_engagement(item.engagement_id, status=status, **forms)
+    return _item_page(form, item=item, status=412 if is_stale(form) else 422)
+
+
+def _checklist_engagement(engagement_id: int):
+    """The engagement if the user may add to its checklists (404 unseen, 403 not theirs)."""
+    engagement = engagement_page.visible_engagement(current_user, engagement_id)
+    require(current_user, Action.COMPLETE_CHECKLIST, engagement)
+    return engagement
+
+
+def _item_page(form, *, item=None, engagement=None, status: int = 200):
+    """The add or edit form of a checklist item with the one owner picker; an owner set
+    through the API outside the choices stays selectable, so a save keeps them."""
+    engagement = engagement or item.engagement
+    owners = checklist_service.owner_choices(engagement)
+    if item is not None and item.owner is not None and item.owner not in owners:
+        owners.append(item.owner)
+    form.set_owners(owners)
+    place = checklist_service.place_in_checklist(item) if item is not None else None
+    page = render_template(
+        "engagements/item_form.html", form=form, item=item, engagement=engagement, place=place
+    )
+    return page, status
 
 
 @bp.post("/checklist/<int:item_id>/remove")

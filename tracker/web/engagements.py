@@ -17,8 +17,6 @@ from tracker.services import lifecycle, system, workflow_registry
 from tracker.services.engagement_page import visible_engagement
 from tracker.web.forms import (
     ActionForm,
-    ChecklistItemEditForm,
-    ChecklistItemForm,
     ChecklistNoteForm,
     EngagementForm,
     HealthOverrideForm,
@@ -47,7 +45,6 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         for o in overview.options
     }
     transition_forms.update(forms.pop("transition_forms", {}))
-    checklist_forms = _checklist_forms(overview, forms)
     page = render_template(
         "engagements/show.html",
         o=overview,
@@ -67,33 +64,8 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),
         checklist_form=ChecklistNoteForm(),
         action_form=ActionForm(),
-        **checklist_forms,
     )
     return page, status
-
-
-def _checklist_forms(overview, forms: dict) -> dict:
-    """The add-item form and one edit form per item, for those who may edit them; a
-    submitted (refused) form replaces its blank one so what was typed stays."""
-    if not overview.can_complete_checklist or overview.engagement.is_closed:
-        return {"checklist_item_form": None, "checklist_edit_form_for": lambda item: None}
-    from tracker.services import checklists as checklist_service
-
-    owners = checklist_service.owner_choices(overview.engagement)
-    add_form = forms.get("checklist_item_form") or ChecklistItemForm(prefix="item")
-    add_form.set_owners(owners)
-
-    def edit_form_for(item):
-        form = forms.get(f"checklist_edit_{item.id}") or ChecklistItemEditForm(
-            prefix=f"item{item.id}", obj=item, version=item.version
-        )
-        # an owner set through the API outside these choices stays selectable, so a
-        # save that did not touch the owner does not clear it
-        extra = [item.owner] if item.owner is not None and item.owner not in owners else []
-        form.set_owners(owners + extra)
-        return form
-
-    return {"checklist_item_form": add_form, "checklist_edit_form_for": edit_form_for}
 
 
 @bp.get("/engagements/<int:engagement_id>")

@@ -52,12 +52,31 @@ def readiness_bar_svg(readiness: Readiness, *, compact: bool = False) -> Markup:
             f'<rect class="filled" x="{x}" y="0" width="{filled}" height="{height}" rx="2" '
             f'fill="{colour}"/></g>'
         )
+    if compact:
+        return _compact_bar(readiness)
     label = f"Readiness {readiness.score} of 100: {readiness.summary}"
     return Markup(
-        f'<svg class="readiness-bar{" compact" if compact else ""}" '
-        f'viewBox="0 0 {WIDTH} {height}" preserveAspectRatio="none" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="readiness-bar" viewBox="0 0 {WIDTH} {height}" preserveAspectRatio="none" '
+        f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(label)}</title>{''.join(drawn)}</svg>"
+    )
+
+
+def _compact_bar(readiness: Readiness) -> Markup:
+    """The bar in a list row, beside the score and the same words (visually hidden): a
+    picture of them with no second copy of the summary, its colours from the stylesheet
+    (`.part-N`), since one page draws fifty of them."""
+    drawn = []
+    for name, x, width, filled, title, colour in segments(readiness):
+        drawn.append(
+            f'<g class="readiness-segment part-{PART_COLOURS.index(colour)}" '
+            f'data-part="{escape(name)}"><title>{escape(title)}</title>'
+            f'<rect x="{x:g}" width="{width:g}" height="8"/>'
+            f'<rect class="filled" x="{x:g}" width="{filled:g}" height="8"/></g>'
+        )
+    return Markup(
+        '<svg class="readiness-bar compact" viewBox="0 0 300 8" preserveAspectRatio="none" '
+        f'aria-hidden="true">{"".join(drawn)}</svg>'
     )
 
 

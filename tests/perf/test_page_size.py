@@ -1,0 +1,124 @@
+"""The engagement page costs the same whatever the size of the organisation.
+
+An engagement with 50 checklist items is read by its manager in an organisation of 20
+people and again after it has grown to 2,000 (every one of them a manager, so every one
+could own an item). The page's bytes and SQL statements stay under fixed bounds at both
+sizes, and do not grow with the people: a picker that listed every user inline, once per
+item or once per page, would add about 100 KB per thousand people and fail here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select
+
+from tests.factories import make_engagement, make_user
+from tests.perf.helpers import grow_to, scale_user_email
+from tracker.demo import scale_data
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Role, User
+
+SEED = 23
+ITEMS = 50
+PAGE_BYTES_BOUND = 100_000  # the issue's target for the engagement page
+STATEMENTS_BOUND = 30
+
+
+def _add_people(total: int) -> None:
+    """Top the organisation up to `total` active managers (bulk, no password hashing)."""
+    have = db.session.scalar(select(func.count()).select_from(User))
+    rows = [
+        {
+            "email": f"person{n}@grown.example",
+            "name": f"Person {n:05d}",
+            "role": Role.MANAGER,
+            "is_active": True,
+            "timezone": "UTC",
+            "session_nonce": f"nonce{n}",
+        }
+        for n in range(have, total)
+    ]
+    if rows:
+        db.session.execute(insert(User), rows)
+    db.session.commit()
+
+
+def _engagement_with_items(owner: User) -> int:
+    """An engagement whose checklists hold exactly ITEMS items, open, owned and dated."""
+    engagement = make_engagement(owner, title="Fifty items")
+    have = db.session.scalar(
+        select(func.count()).where(ChecklistItem.engagement_id == engagement.id)
+    )
+    due = date.today() + timedelta(days=30)
+    rows = [
+        {
+            "engagement_id": engagement.id,
+            "kind": "placement",
+            "title": f"Hand-added step {n}",
+            "owner_id": owner.id,
+            "due_date": due,
+            "position": 100 + n,
+        }
+        for n in range(ITEMS - have)
+    ]
+    db.session.execute(insert(ChecklistItem), rows)
+    db.session.commit()
+    assert (
+        db.session.scalar(select(func.count()).where(ChecklistItem.engagement_id == engagement.id))
+        == ITEMS
+    )
+    return engagement.id
+
+
+def _measure(client, query_counter, url: str) -> tuple[int, int]:
+    """(bytes, SQL statements) of one GET after a warm-up request."""
+    client.get(url)
+    with query_counter() as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(response.get_data()), counter.count
+
+
+def test_the_engagement_page_does_not_grow_with_the_organisation(app, client, auth, query_counter):
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        engagement_id = _engagement_with_items(manager)
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    url = f"/engagements/{engagement_id}"
+    few_bytes, few_statements = _measure(client, query_counter, url)
+    with app.app_context():
+        _add_people(2000)
+        assert db.session.scalar(select(func.count()).select_from(User)) == 2000
+    many_bytes, many_statements = _measure(client, query_counter, url)
+
+    assert few_bytes < PAGE_BYTES_BOUND and many_bytes < PAGE_BYTES_BOUND, (few_bytes, many_bytes)
+    assert few_statements <= STATEMENTS_BOUND and many_statements == few_statements
+    # the CSRF token and clock may differ by a few bytes; a user list would not
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+
+
+# 141 KB measured for 50 rows (was 196 KB): above the issue's 80 KB target, which this
+# does not claim; the bound catches a row that starts growing (docs/benchmarks.md).
+DASHBOARD_BYTES_BOUND = 150_000
+DASHBOARD_STATEMENTS_BOUND = 15
+
+
+def test_the_dashboard_costs_the_same_for_8_and_60_engagements(app, client, auth, query_counter):
+    """The scale generator's engagements (every state, readiness inputs of every kind): the
+    statements stay the same from 8 rows to a full page of 50, and 50 rows stay small."""
+    grow_to(app, 8, SEED)
+    email = scale_user_email(app, "manager", SEED)
+    assert auth.login(email, password=scale_data.PASSWORD).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/dashboard")
+    grow_to(app, 60, SEED)
+    many_bytes, many_statements = _measure(client, query_counter, "/dashboard")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert html.count('data-testid="readiness"') == 50  # a full page, each with its bar
+    assert many_statements == few_statements <= DASHBOARD_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert few_bytes < many_bytes < DASHBOARD_BYTES_BOUND, (few_bytes, many_bytes)
