@@ -6,8 +6,8 @@ UPDATE as `readiness_score`. Existing scores are cleared so that the scheduler's
 step, which re-scores every engagement without a score, writes both; until then the
 lists compute what is missing, as they did after migration 0002.
 
-Revision ID: 0012_perf
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_perf'
-down_revision = '0011'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
