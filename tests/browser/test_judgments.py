@@ -32,6 +32,7 @@ def test_an_overdue_on_track_milestone_is_amber_on_the_dashboard_and_the_page(li
     reasons = row.locator("details.reasons li").all_inner_texts()
     assert any(LATE in r and "has no verdict" in r for r in reasons), reasons
     assert int(row.locator(".overdue-count").inner_text()) >= 1
+    assert row.locator("[data-testid=status]").inner_text() == "Overdue — no verdict"
 
     row.locator(f"a:text-is('{TITLE}')").click()
     page.wait_for_selector("[data-testid=engagement-header]")
@@ -42,7 +43,11 @@ def test_an_overdue_on_track_milestone_is_amber_on_the_dashboard_and_the_page(li
     href = reason.locator("a").get_attribute("href")
     milestone = page.locator(href)
     assert "is-overdue" in milestone.get_attribute("class")
-    assert "On track" in milestone.inner_text()
+    # the provider's "on track" is shown as a dated claim, never as the status badge
+    assert milestone.locator("[data-testid=status]").inner_text() == "Overdue — no verdict"
+    assert (
+        milestone.locator("[data-testid=claim]").inner_text().startswith("Provider said On track")
+    )
     # the page shows an overdue item, so nothing on it may say Green
     assert page.locator(".health-green").count() == 0
     screenshot(page, "judgments-overdue-is-amber")

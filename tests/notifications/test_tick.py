@@ -52,6 +52,8 @@ def test_ticking_twice_sends_each_reminder_once(smtp_app, smtp_server):
     html = message.get_payload()[1].get_payload(decode=True).decode()
     assert link in text and f'href="{link}"' in html
     assert "You are getting this because you are on the Northwind ML team" in text
+    assert "We send this reminder 7 days before the due date." in text
+    assert "milestone_due_soon" not in text and "milestone_due_soon" not in html
 
 
 def test_message_id_is_deterministic_from_the_key(smtp_app, smtp_server):

@@ -55,6 +55,7 @@ def register_api(app: Flask) -> None:
     for module in api_modules():
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+    document_configured_rules(app)
     app.before_request(throttle_bearer_tokens)
     app.before_request(refuse_non_json_bodies)
     app.before_request(require_csrf_for_session_auth)
@@ -80,6 +81,38 @@ def document_errors_and_auth() -> None:
         "sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"}
     )
     api.spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+
+
+def document_configured_rules(app: Flask) -> None:
+    """Write into the document the checks that depend on the configuration or on two
+    fields together, so it states what the server enforces (issue 28 item 5)."""
+    from tracker.schemas.common import MAX_ID
+    from tracker.schemas.user import ROLES
+    from tracker.schemas.webhook import URL_PATTERN
+
+    schemas = api.spec.components.schemas
+    user = schemas["UserCreate"]
+    shortest = int(app.config["PASSWORD_MIN_LENGTH"])
+    user["properties"]["password"]["pattern"] = f"^$|^[^\\x00]{{{shortest},}}$"
+    provider_id = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    others = [r for r in ROLES if r != "provider"]
+    user["oneOf"] = [  # a provider user names their organisation; nobody else has one
+        {
+            "properties": {"role": {"enum": ["provider"]}, "provider_id": provider_id},
+            "required": ["role", "provider_id"],
+        },
+        {
+            "properties": {
+                "role": {"enum": others},
+                "provider_id": {"type": "integer", "nullable": True, "enum": [None]},
+            },
+            "required": ["role"],
+        },
+    ]
+    if app.config.get("WEBHOOK_REQUIRE_HTTPS"):
+        https_only = URL_PATTERN.replace("[Ss]?", "[Ss]", 1)
+        for name in ("WebhookWrite", "WebhookUpdate"):
+            schemas[name]["properties"]["url"]["pattern"] = https_only
 
 
 def throttle_bearer_tokens() -> None:

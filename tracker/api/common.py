@@ -20,14 +20,15 @@ from tracker.models import User
 
 # Path ids: positive and within the database's integer range (else 404, never an overflow).
 ID = "int(min=1, max=2147483647)"
-_TAG = re.compile(r'^"v(\d{1,10})"$')
+_TAG = re.compile(r'^"v([0-9]{1,10})"$')  # ASCII digits, as IF_MATCH's pattern says
 
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": False,
-    "schema": {"type": "string"},
-    "description": 'The ETag you read, e.g. "v3". Optional; if sent and stale, the answer is 412.',
+    "schema": {"type": "string", "pattern": '^(\\*|"v[0-9]{1,10}")$'},
+    "description": 'The ETag you read, e.g. "v3", or *. Optional; if sent and stale (or not '
+    "an ETag of this API), the answer is 412.",
 }
 ETAG_HEADER = {"ETag": {"description": 'The version of the resource, e.g. "v3"', "schema": {}}}
 

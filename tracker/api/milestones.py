@@ -13,6 +13,7 @@ from tracker.api.common import (
     no_content,
     protected,
 )
+from tracker.core import clock
 from tracker.schemas.milestone import (
     MilestoneSchema,
     MilestoneUpdateFieldsSchema,
@@ -21,9 +22,15 @@ from tracker.schemas.milestone import (
     StatusUpdateWriteSchema,
 )
 from tracker.services import engagement_queries, milestones
+from tracker.services.milestone_status import with_displayed_status
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Milestones", __name__, description="Milestones and status updates"))
+
+
+def _shown(found):
+    """The milestones with their displayed status (the stored `status` stays as it is)."""
+    return with_displayed_status(found, clock.now().date())
 
 
 @blp.route(f"/engagements/<{ID}:engagement_id>/milestones")
@@ -31,14 +38,16 @@ class Milestones(MethodView):
     @blp.response(200, MilestoneSchema(many=True))
     def get(self, engagement_id):
         """The engagement's milestones, due soonest first."""
-        return milestones.list_milestones(actor(), engagement_id)
+        return _shown(milestones.list_milestones(actor(), engagement_id))
 
     @blp.arguments(MilestoneWriteSchema)
     @blp.response(201, MilestoneSchema, headers=ETAG_HEADER)
     def post(self, data, engagement_id):
         """Add a milestone to the current period (client side)."""
         milestone = milestones.create_milestone(actor(), engagement_id, data)
-        return dump(MilestoneSchema(), milestone, status=201, version=milestone.version)
+        return dump(
+            MilestoneSchema(), _shown([milestone])[0], status=201, version=milestone.version
+        )
 
 
 @blp.route("/milestones/mine")
@@ -46,7 +55,7 @@ class MyMilestones(MethodView):
     @blp.response(200, MilestoneSchema(many=True))
     def get(self):
         """Open milestones across the engagements you may see, due soonest first."""
-        return milestones.my_milestones(actor())
+        return _shown(milestones.my_milestones(actor()))
 
 
 @blp.route(f"/milestones/<{ID}:milestone_id>")
@@ -55,7 +64,7 @@ class MilestoneItem(MethodView):
     def get(self, milestone_id):
         """One milestone, with its ETag for a following update."""
         milestone = engagement_queries.get_milestone(actor(), milestone_id)
-        return dump(MilestoneSchema(), milestone, version=milestone.version)
+        return dump(MilestoneSchema(), _shown([milestone])[0], version=milestone.version)
 
     @blp.arguments(MilestoneUpdateFieldsSchema)
     @blp.response(200, MilestoneSchema, headers=ETAG_HEADER)
@@ -66,7 +75,7 @@ class MilestoneItem(MethodView):
         milestone = milestones.update_milestone(
             actor(), milestone_id, data, expected_version=expected_version()
         )
-        return dump(MilestoneSchema(), milestone, version=milestone.version)
+        return dump(MilestoneSchema(), _shown([milestone])[0], version=milestone.version)
 
     @blp.response(204)
     @blp.alt_response(412, response="PRECONDITION_FAILED")

@@ -34,6 +34,7 @@ from tracker.models import (
 )
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.services import lifecycle
+from tracker.services.milestone_status import displayed_status
 from tracker.services.readiness import readiness_many
 
 DUE_WINDOW_DAYS = 14
@@ -325,8 +326,8 @@ def _completed_items(ids: list[int], since: datetime) -> list[tuple[datetime, in
 
 def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:
     horizon = today + timedelta(days=DUE_WINDOW_DAYS)
-    milestones = db.session.execute(
-        select(Milestone.engagement_id, Milestone.title, Milestone.due_date, Milestone.status)
+    milestones = db.session.scalars(
+        select(Milestone)
         .where(
             Milestone.engagement_id.in_(ids),
             Milestone.status.not_in(list(FINAL_MILESTONE_STATUSES)),
@@ -335,8 +336,15 @@ def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date
         )
         .order_by(Milestone.due_date)
     )
-    for engagement_id, title, due, status in milestones:
-        _place(sections[engagement_id], f"Milestone {title} ({label(status)})", due, today)
+    for m in milestones:
+        shown = displayed_status(m, today)  # the words every page uses, with the dated claim
+        said = f" ({shown.claim})" if shown.claim else ""
+        _place(
+            sections[m.engagement_id],
+            f"Milestone {m.title}: {shown.label}{said}",
+            m.due_date,
+            today,
+        )
     items = db.session.execute(
         select(ChecklistItem.engagement_id, ChecklistItem.title, ChecklistItem.due_date)
         .where(

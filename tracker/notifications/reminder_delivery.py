@@ -35,6 +35,18 @@ ACTIONS = {
     "then extend or begin knowledge transfer.",
 }
 PERIOD_NAMES = {"trial_end": "The 90-day trial", "period_end": "The current period"}
+# A rule's timing in words for the email's footer (never the rule's internal name).
+ANCHOR_WORDS = {
+    "due_date": "the due date",
+    "trial_end": "the end of the trial",
+    "period_end": "the end of the current period",
+    "expected_resume": "the date the hold was expected to end",
+}
+UNTIL_WORDS = {
+    "milestone": "until the milestone has a verdict",
+    "checklist": "until the item is complete",
+    "period": "until the engagement moves on",
+}
 HOLD_ACTION = "Resume the engagement once work restarts, or tell the team the new date."
 
 
@@ -522,9 +534,28 @@ def email_context(rule, target: Target, engagement: Engagement, anchor: date, no
         "action": action,
         "link": f"{base}/engagements/{engagement.id}{fragment}",
         "engagement": engagement,
-        "rule": rule,
+        "schedule": schedule_in_words(rule),
         "due_date": anchor,
     }
+
+
+def schedule_in_words(rule) -> str:
+    """When the rule sends, and until when, as a sentence: "We send this reminder 1 day
+    before the due date." The definition's rule names stay out of the email."""
+    anchor = ANCHOR_WORDS.get(rule.anchor, rule.anchor.replace("_", " "))
+    days = abs(rule.offset.days)
+    span = f"{days} day{'s' if days != 1 else ''}"
+    if rule.offset.days < 0:
+        when = f"{span} before {anchor}"
+    elif rule.offset.days > 0:
+        when = f"{span} after {anchor}"
+    else:
+        when = f"on {anchor}"
+    if rule.repeat_every is not None:
+        every = rule.repeat_every.days
+        until = UNTIL_WORDS.get(rule.subject, "until it is resolved")
+        when += f", then every {every} day{'s' if every != 1 else ''} {until}"
+    return f"We send this reminder {when}."
 
 
 def _what(rule, target: Target) -> str:

@@ -36,7 +36,12 @@ class AdrUpdateSchema(Schema):
 
 class AdrDecisionSchema(Schema):
     status = fields.String(
-        required=True, validate=validate.OneOf(["accepted", "rejected", "deprecated"])
+        required=True,
+        validate=validate.OneOf(["accepted", "rejected", "deprecated"]),
+        metadata={
+            "description": "From proposed: accepted or rejected; from accepted: deprecated. "
+            "Any other move is a 409 naming `status`."
+        },
     )
     note = Text(max_length=5000, load_default="")
 

@@ -32,13 +32,24 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-class Text(fields.String):
-    """A string with a length limit and only characters the database can store."""
+# What Text refuses, stated in the OpenAPI document (ECMA-262 and Python read it alike).
+NO_NUL = "^[^\\x00]*$"
 
-    def __init__(self, *, max_length: int = NAME_MAX, min_length: int = 0, **kwargs):
+
+class Text(fields.String):
+    """A string with a length limit and only characters the database can store.
+
+    The document states the NUL rule as a `pattern`; a field with a stricter rule of its
+    own passes `pattern=` (which must refuse NUL too) and checks it where it is enforced.
+    """
+
+    def __init__(
+        self, *, max_length: int = NAME_MAX, min_length: int = 0, pattern: str = NO_NUL, **kwargs
+    ):
         validators = [validate.Length(min=min_length, max=max_length)]
         validators.extend(_as_list(kwargs.pop("validate", None)))
-        super().__init__(validate=validators, **kwargs)
+        metadata = {"pattern": pattern, **(kwargs.pop("metadata", None) or {})}
+        super().__init__(validate=validators, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -46,18 +46,30 @@ def _money_in_range(value) -> None:
         raise ValidationError(f"Must be between 0 and {MAX_MONEY}.")
 
 
+# Rules that depend on other rows or on the engagement's state, which no schema keyword can
+# state: said in words, each refused with a 422 naming the field.
+PROVIDER_RULE = "An existing provider organisation"
+PERIOD_DATE_RULE = (
+    "Set by the workflow when the period starts; afterwards it can be moved, never set or "
+    "cleared. Each start stays on or before its end, and discovery_start on or before "
+    "trial_start"
+)
+
+
 class EngagementWriteSchema(Schema):
     """Fields a manager sets when creating an engagement."""
 
     title = Text(required=True, min_length=1, max_length=NAME_MAX)
-    provider_id = Id(required=True)
+    provider_id = Id(required=True, metadata={"description": PROVIDER_RULE})
     structure = fields.String(required=True, validate=validate.OneOf([s.value for s in Structure]))
-    owner_id = Id()
-    technical_contact_id = Id(allow_none=True)
+    owner_id = Id(metadata={"description": "A manager or an admin"})
+    technical_contact_id = Id(
+        allow_none=True, metadata={"description": "An internal user (not a provider's)"}
+    )
     problem_statement = Text(max_length=TEXT_MAX)
     success_criteria = Text(max_length=TEXT_MAX)
     internal_notes = Text(max_length=TEXT_MAX)
-    discovery_start = fields.Date()
+    discovery_start = fields.Date(metadata={"description": "On or before trial_start"})
     monthly_cost = fields.Decimal(
         places=2,
         validate=_money_in_range,
@@ -84,13 +96,13 @@ class EngagementUpdateSchema(EngagementWriteSchema):
         exclude = ("workflow_name",)
 
     title = Text(min_length=1, max_length=NAME_MAX)
-    provider_id = Id()
+    provider_id = Id(metadata={"description": PROVIDER_RULE})
     structure = fields.String(validate=validate.OneOf([s.value for s in Structure]))
     # Once the workflow has set them: moving one moves its timers and reminders.
-    trial_start = fields.Date()
-    trial_end = fields.Date()
-    period_start = fields.Date()
-    period_end = fields.Date()
+    trial_start = fields.Date(metadata={"description": PERIOD_DATE_RULE})
+    trial_end = fields.Date(metadata={"description": PERIOD_DATE_RULE})
+    period_start = fields.Date(metadata={"description": PERIOD_DATE_RULE})
+    period_end = fields.Date(metadata={"description": PERIOD_DATE_RULE})
 
 
 class EngagementQuerySchema(PageArgsSchema):

@@ -51,6 +51,39 @@ class StatusUpdateSchema(Schema):
     created_at = fields.DateTime(required=True)
 
 
+DISPLAYED_KEYS = [*STATUSES, "overdue", "awaiting_verdict", "contradicted"]
+
+
+class ClaimSchema(Schema):
+    """The provider's last status, shown as a claim with the day it was made."""
+
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    on = fields.Date(
+        required=True, allow_none=True, metadata={"description": "null: no dated update"}
+    )
+    text = fields.String(required=True, metadata={"example": "Provider said On track, 3 Dec 2026"})
+
+
+class DisplayedStatusSchema(Schema):
+    """How the status reads on every page: judged from the due date, the verdict and the
+    provider's dated claim (services/milestone_status). Past due without a verdict it is
+    `overdue` whatever the provider last said; `status` keeps the stored value."""
+
+    key = fields.String(required=True, validate=validate.OneOf(DISPLAYED_KEYS))
+    label = fields.String(required=True, metadata={"example": "Overdue — no verdict"})
+    tone = fields.String(
+        required=True, validate=validate.OneOf(["green", "amber", "red", "blue", "slate"])
+    )
+    is_overdue = fields.Boolean(required=True)
+    claim = fields.Nested(ClaimSchema, required=True, allow_none=True)
+    contradictions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Measured evidence against the claim or verdict, in words"},
+    )
+    reasons = fields.List(fields.String(), required=True)
+
+
 class MilestoneSchema(Schema):
     id = fields.Integer(required=True)
     engagement_id = fields.Integer(required=True)
@@ -63,3 +96,4 @@ class MilestoneSchema(Schema):
     verdict_by = fields.Nested(UserRefSchema, allow_none=True)
     verdict_at = fields.DateTime(allow_none=True)
     version = fields.Integer(required=True)
+    displayed_status = fields.Nested(DisplayedStatusSchema, required=True, dump_only=True)

@@ -28,17 +28,52 @@ def _events(**kwargs):
     )
 
 
-class WebhookWriteSchema(Schema):
-    url = Text(
-        required=True, min_length=8, max_length=URL_MAX, metadata={"example": "https://x.example/h"}
+# An http(s) URL in printable ASCII (international names in punycode): a host name or a
+# bracketed IP literal, an optional numeric port, then a path, query or fragment. The
+# service checks the URL against this very pattern (services/webhooks.check_target);
+# tracker/api narrows the scheme to https in the document when WEBHOOK_REQUIRE_HTTPS is on.
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join(  # the standard textual forms (RFC 4291 2.2), without zone or embedded IPv4
+    [
+        f"({_H}:){{7}}{_H}",
+        f"({_H}:){{1,7}}:",
+        f"({_H}:){{1,6}}:{_H}",
+        *(f"({_H}:){{1,{n}}}(:{_H}){{1,{7 - n}}}" for n in range(5, 0, -1)),
+        f":((:{_H}){{1,7}}|:)",
+    ]
+)
+_PORT = "([0-9]{0,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = (
+    "^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?"
+    f"(\\[({_IPV6})\\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(:{_PORT})?([/?#][!-~]*)?$"
+)
+URL_RULES = (
+    "An http(s) URL in printable ASCII (a port up to 65535). Its host must resolve to "
+    "public addresses (not loopback, private, "
+    "link-local or reserved) unless the deployment sets WEBHOOK_ALLOW_PRIVATE_TARGETS; "
+    "with WEBHOOK_REQUIRE_HTTPS only https is accepted. Refused with 422 naming `url`."
+)
+
+
+def _url(**kwargs):
+    return Text(
+        min_length=8,
+        max_length=URL_MAX,
+        pattern=URL_PATTERN,
+        metadata={"example": "https://x.example/h", "description": URL_RULES},
+        **kwargs,
     )
+
+
+class WebhookWriteSchema(Schema):
+    url = _url(required=True)
     events = _events(required=True)
     description = Text(max_length=500)
     is_enabled = StrictBoolean()
 
 
 class WebhookUpdateSchema(WebhookWriteSchema):
-    url = Text(min_length=8, max_length=URL_MAX)
+    url = _url()
     events = _events()
 
 

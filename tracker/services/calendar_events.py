@@ -39,6 +39,7 @@ from tracker.services.calendar_feed import (
     scoped_ids,
     shadow_clause,
 )
+from tracker.services.milestone_status import displayed_status
 
 PRODID = "-//Engagement Tracker//Calendar feed//EN"
 
@@ -56,6 +57,7 @@ class FeedItem:
     sequence: int = 0
     stamp: object = None
     last_day: date | None = None  # a span of days (a hold until its expected resume)
+    detail: tuple[str, ...] = ()  # lines about the item itself (a milestone's status, claim)
 
     @property
     def fingerprint(self) -> str:
@@ -153,22 +155,29 @@ def _holds(engagements, host: str) -> list[FeedItem]:
 
 
 def _milestones(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
+    """Each milestone on its due date; past it without a verdict the summary says so."""
     rows = db.session.scalars(
         select(Milestone).where(
             Milestone.engagement_id.in_(scoped_ids(scope)), *_since(Milestone.due_date, scope)
         )
     )
-    return [
-        FeedItem(
-            uid=f"milestone-{m.id}@{host}",
-            day=m.due_date,
-            summary=f"{engagements[m.engagement_id].title}: milestone '{m.title}' due",
-            engagement=engagements[m.engagement_id],
-            cancelled=m.is_final,
-            category="Milestone",
+    today = clock.now().date()
+    items = []
+    for m in rows:
+        shown = displayed_status(m, today)
+        when = shown.label.lower() if shown.is_overdue else "due"
+        items.append(
+            FeedItem(
+                uid=f"milestone-{m.id}@{host}",
+                day=m.due_date,
+                summary=f"{engagements[m.engagement_id].title}: milestone '{m.title}' {when}",
+                engagement=engagements[m.engagement_id],
+                cancelled=m.is_final,
+                category="Milestone",
+                detail=tuple(x for x in (f"Milestone: {shown.label}", shown.claim) if x),
+            )
         )
-        for m in rows
-    ]
+    return items
 
 
 def _timers(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem]:
@@ -278,7 +287,7 @@ def _bump(changed: list[dict], now) -> None:
 def _description(item: FeedItem) -> str:
     """State, health with its reasons, and the link back; never cost figures."""
     e = item.engagement
-    lines = [f"Status: {state_label(e)}", f"Health: {e.effective_health}"]
+    lines = [*item.detail, f"Status: {state_label(e)}", f"Health: {e.effective_health}"]
     held = lifecycle.hold_text(e)
     if held:
         lines.insert(1, held)

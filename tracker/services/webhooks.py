@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import socket
 import uuid
@@ -28,6 +29,7 @@ from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tracker.schemas.webhook import EVENT_TYPES as WEBHOOK_EVENT_TYPES
+from tracker.schemas.webhook import URL_PATTERN
 
 # The one list of event types lives with the schema that validates them.
 EVENT_TYPES = WEBHOOK_EVENT_TYPES
@@ -71,13 +73,14 @@ def _aware(value: datetime) -> datetime:
 # --- target URLs (SSRF) -----------------------------------------------------------------
 
 
+_URL = re.compile(URL_PATTERN)
+
+
 def check_target(url: str, *, field: str = "url") -> None:
     """Refuse non-http(s) URLs, and hosts resolving to loopback, private, link-local or
     reserved addresses (cloud metadata sits at link-local 169.254.169.254) unless
     WEBHOOK_ALLOW_PRIVATE_TARGETS is on. Called at registration and before each delivery."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed("Invalid webhook URL.", errors={field: ["Use an http(s) URL."]})
+    parts = _split(url, field)
     if parts.scheme != "https" and current_app.config.get("WEBHOOK_REQUIRE_HTTPS"):
         raise ValidationFailed("HTTPS required.", errors={field: ["Use an https URL."]})
     if current_app.config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"):
@@ -88,6 +91,23 @@ def check_target(url: str, *, field: str = "url") -> None:
                 "The URL points at a private or reserved address.",
                 errors={field: [f"{parts.hostname} resolves to {address}, which is not public."]},
             )
+
+
+def _split(url: str, field: str):
+    """The URL's parts, or a 422: anything the schema's pattern refuses (white space,
+    control or non-ASCII characters, no host, a scheme other than http(s)), or a port
+    past 65535."""
+    refused = ValidationFailed("Invalid webhook URL.", errors={field: ["Use an http(s) URL."]})
+    if not _URL.fullmatch(url):  # as ECMA-262 reads `$`: no newline before the end
+        raise refused
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for "x:abc" or a port past 65535)
+    except ValueError as exc:
+        raise refused from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise refused
+    return parts
 
 
 def _addresses(host: str, port: int | None, field: str) -> list:

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from tracker.models import label
 from tracker.services import lifecycle, shadows
+from tracker.services.milestone_status import displayed_status
 from tracker.web.readiness_bar import part_swatch, readiness_bar_svg
 from tracker.web.timeline import legend_svg
 
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_money, "money")
     app.add_template_filter(label, "label")
+    app.add_template_filter(displayed_status, "displayed_status")
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(url_with, "url_with")
     app.add_template_global(legend_svg, "status_mark")

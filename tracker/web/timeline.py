@@ -8,20 +8,25 @@ from html import escape
 
 from markupsafe import Markup
 
-from tracker.models import Engagement, Milestone, label
+from tracker.models import Engagement, Milestone
 from tracker.services import lifecycle
+from tracker.services.milestone_status import displayed_status
 
 WIDTH, LEFT, RIGHT = 960, 24, 64
 BAR_H = 22
 LANE_H, LABEL_FONT, CHAR_W, LABEL_GAP = 15, 11, 6.6, 6
 TOP = 8  # room above the highest label lane
-# Each status has its own colour AND shape, so the timeline reads without colour.
-# (shape, colour): planned is hollow; met and on track differ in hue and form.
+# Each displayed status (services/milestone_status) has its own colour AND shape, so the
+# timeline reads without colour. (shape, colour): planned is hollow; met and on track
+# differ in hue and form; overdue is a red octagon whatever the provider last said.
 STATUS_MARKS = {
     "planned": ("circle-open", "#64748b"),
     "on_track": ("circle", "#1d4ed8"),
+    "awaiting_verdict": ("circle-dot", "#1e40af"),
     "at_risk": ("triangle", "#b45309"),
+    "contradicted": ("triangle-open", "#c2410c"),
     "blocked": ("square", "#b91c1c"),
+    "overdue": ("octagon", "#c53030"),
     "met": ("diamond", "#15803d"),
     "missed": ("cross", "#7f1d1d"),
 }
@@ -159,7 +164,9 @@ def timeline_svg(engagement: Engagement, milestones: list[Milestone], today: dat
     bar_y = TOP + lanes * LANE_H + 12
     height = bar_y + BAR_H + 38
     parts = [_span_svg(span, scale, bar_y) for span in spans]
-    parts += [_milestone_svg(m, b, scale, bar_y) for m, b in zip(milestones, boxes, strict=True)]
+    parts += [
+        _milestone_svg(m, b, scale, bar_y, today) for m, b in zip(milestones, boxes, strict=True)
+    ]
     parts.append(_today_svg(today, scale, bar_y))
     title = f"Timeline of {escape(engagement.title)}"
     return Markup(
@@ -196,9 +203,18 @@ def marker_svg(status: str, x: float, y: float, r: float = 8) -> str:
         )
     if shape == "circle":
         return f'<circle cx="{x}" cy="{y}" r="{r - 1}" fill="{colour}" {edge}/>'
-    if shape == "triangle":
+    if shape == "circle-dot":
+        return (
+            f'<circle cx="{x}" cy="{y}" r="{r - 1.5}" fill="#fff" stroke="{colour}" '
+            f'stroke-width="2.5"/><circle cx="{x}" cy="{y}" r="{r / 3}" fill="{colour}"/>'
+        )
+    if shape in ("triangle", "triangle-open"):
         points = f"{x},{y - r} {x + r},{y + r * 0.8} {x - r},{y + r * 0.8}"
+        if shape == "triangle-open":
+            return f'<polygon points="{points}" fill="#fff" stroke="{colour}" stroke-width="2.5"/>'
         return f'<polygon points="{points}" fill="{colour}" {edge}/>'
+    if shape == "octagon":
+        return f'<polygon points="{_octagon(x, y, r + 1)}" fill="{colour}" {edge}/>'
     if shape == "square":
         side = r * 1.6
         return (
@@ -215,6 +231,13 @@ def marker_svg(status: str, x: float, y: float, r: float = 8) -> str:
     )
 
 
+def _octagon(x: float, y: float, r: float) -> str:
+    """A stop sign's eight corners around (x, y)."""
+    a = round(r * 0.414, 1)
+    corners = [(-a, -r), (a, -r), (r, -a), (r, a), (a, r), (-a, r), (-r, a), (-r, -a)]
+    return " ".join(f"{round(x + dx, 1)},{round(y + dy, 1)}" for dx, dy in corners)
+
+
 def legend_svg(status: str) -> Markup:
     """A small picture of the status's marker, for the legend under the timeline."""
     return Markup(
@@ -223,16 +246,20 @@ def legend_svg(status: str) -> Markup:
     )
 
 
-def _milestone_svg(milestone: Milestone, box: LabelBox, scale: _Scale, bar_y: float) -> str:
+def _milestone_svg(
+    milestone: Milestone, box: LabelBox, scale: _Scale, bar_y: float, today: date
+) -> str:
     x, y = scale.x(milestone.due_date), bar_y + BAR_H / 2
-    text = f"{milestone.title} · due {milestone.due_date:%-d %b %Y} · {label(milestone.status)}"
+    shown = displayed_status(milestone, today)
+    said = [shown.claim] if shown.claim else []
+    text = " · ".join([milestone.title, f"due {milestone.due_date:%-d %b %Y}", shown.label, *said])
     top, bottom = box.y_range(bar_y)
     label_x = {"start": box.x0, "end": box.x1}.get(box.anchor, x)
     return (
-        f'<a href="#milestone-{milestone.id}"><g class="milestone status-{milestone.status}" '
+        f'<a href="#milestone-{milestone.id}"><g class="milestone status-{shown.key}" '
         f'data-lane="{box.lane}"><title>{escape(text)}</title>'
         f'<line x1="{x}" x2="{x}" y1="{bottom}" y2="{y - 9}" stroke="#94a3b8"/>'
-        f"{marker_svg(milestone.status, x, y)}"
+        f"{marker_svg(shown.key, x, y)}"
         f'<text x="{label_x}" y="{bottom - 2}" text-anchor="{box.anchor}" fill="#1d2330" '
         f'font-size="{LABEL_FONT}">{escape(_short(milestone.title))}</text></g></a>'
     )

@@ -1,0 +1,79 @@
+"""Reminder emails say in words why the person gets them and when they are sent; no rule's
+internal name appears (issue 27 item 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import render_template
+from sqlalchemy import select
+
+from tests.factories import add_milestone, make_engagement
+from tracker.core import clock
+from tracker.extensions import db
+from tracker.models import ChecklistItem
+from tracker.notifications.reminder_delivery import email_context, schedule_in_words
+from tracker.services.reminder_planning import Target
+from workflows.loader import load_definition
+
+DEFINITIONS = sorted((Path(__file__).parents[2] / "workflows" / "definitions").glob("*.toml"))
+RULES = [
+    pytest.param(rule, id=f"{path.stem}:{rule.name}")
+    for path in DEFINITIONS
+    for rule in load_definition(path).reminders
+]
+
+
+def _rule(name: str):
+    return next(p.values[0] for p in RULES if p.values[0].name == name)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("milestone_due_tomorrow", "We send this reminder 1 day before the due date."),
+        ("milestone_due_soon", "We send this reminder 7 days before the due date."),
+        (
+            "milestone_overdue",
+            "We send this reminder on the due date, then every 3 days until the milestone "
+            "has a verdict.",
+        ),
+        (
+            "checklist_overdue",
+            "We send this reminder 1 day after the due date, then every 3 days until the item "
+            "is complete.",
+        ),
+        ("trial_ending", "We send this reminder 7 days before the end of the trial."),
+        (
+            "hold_past_expected_resume",
+            "We send this reminder 1 day after the date the hold was expected to end, then "
+            "every 7 days until the engagement moves on.",
+        ),
+    ],
+)
+def test_schedule_is_said_in_words(name, words):
+    assert schedule_in_words(_rule(name)) == words
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_no_reminder_email_shows_an_internal_rule_name(ctx, rule):
+    engagement = make_engagement(title="LLM support assistant")
+    if rule.subject == "milestone":
+        obj = add_milestone(engagement, days=1, title="Day-30 milestone")
+    elif rule.subject == "checklist":
+        obj = db.session.scalars(
+            select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
+        ).first()
+    else:
+        obj = engagement
+    now = clock.now()
+    context = email_context(rule, Target(rule.subject, obj.id, obj), engagement, now.date(), now)
+    reason = "you own the engagement “LLM support assistant”"
+    context.update(recipient=engagement.owner, reason=reason)
+    for template in ("email/reminder.txt", "email/reminder.html"):
+        body = render_template(template, **context)
+        assert rule.name not in body and "Reminder rule" not in body
+        assert f"You are getting this because {reason}." in body
+        assert schedule_in_words(rule) in body
+        assert "_" not in schedule_in_words(rule)  # no identifier leaks through the fallback
