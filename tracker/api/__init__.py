@@ -10,6 +10,7 @@ import re
 from flask import Flask, current_app, request
 from flask_login import current_user
 
+from tracker.auth import ingest_token
 from tracker.extensions import api, csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -28,6 +29,7 @@ def api_modules() -> list:
         calendar,
         checklists,
         engagements,
+        evidence,
         exports,
         me,
         milestones,
@@ -43,6 +45,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
+    resources.append(evidence)
     admin = [webhooks, users, providers]
     others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
@@ -93,7 +96,7 @@ def throttle_bearer_tokens() -> None:
     if (request.endpoint or "").startswith("api-docs."):
         return  # the OpenAPI document and docs page are public; a token there proves nothing
     login_throttle.check(None, request.remote_addr)
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated and ingest_token() is None:
         if wait := login_throttle.record_failure(None, request.remote_addr):
             raise login_throttle.too_many(wait)
 
@@ -105,7 +108,7 @@ def refuse_non_json_bodies() -> None:
 
     if not request.path.startswith("/api/") or request.method not in BODY_METHODS:
         return
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated and ingest_token() is None:
         return  # the resource's own hook answers 401 first
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
     if has_body and not request.is_json:

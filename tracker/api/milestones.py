@@ -13,6 +13,7 @@ from tracker.api.common import (
     no_content,
     protected,
 )
+from tracker.core import clock
 from tracker.schemas.milestone import (
     MilestoneSchema,
     MilestoneUpdateFieldsSchema,
@@ -21,6 +22,7 @@ from tracker.schemas.milestone import (
     StatusUpdateWriteSchema,
 )
 from tracker.services import engagement_queries, milestones
+from tracker.services.evidence import reads
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Milestones", __name__, description="Milestones and status updates"))
@@ -30,8 +32,9 @@ blp = protected(Blueprint("Milestones", __name__, description="Milestones and st
 class Milestones(MethodView):
     @blp.response(200, MilestoneSchema(many=True))
     def get(self, engagement_id):
-        """The engagement's milestones, due soonest first."""
-        return milestones.list_milestones(actor(), engagement_id)
+        """The engagement's milestones, due soonest first, with targets and suggested verdicts."""
+        found = milestones.list_milestones(actor(), engagement_id)
+        return reads.attach(found, actor(), clock.now().date())
 
     @blp.arguments(MilestoneWriteSchema)
     @blp.response(201, MilestoneSchema, headers=ETAG_HEADER)
@@ -53,8 +56,9 @@ class MyMilestones(MethodView):
 class MilestoneItem(MethodView):
     @blp.response(200, MilestoneSchema, headers=ETAG_HEADER)
     def get(self, milestone_id):
-        """One milestone, with its ETag for a following update."""
+        """One milestone with its targets judged and its suggested verdict, and its ETag."""
         milestone = engagement_queries.get_milestone(actor(), milestone_id)
+        reads.attach([milestone], actor(), clock.now().date())
         return dump(MilestoneSchema(), milestone, version=milestone.version)
 
     @blp.arguments(MilestoneUpdateFieldsSchema)

@@ -1,0 +1,147 @@
+"""Reading evidence in a fixed number of queries: targets with their latest measurement,
+suggested verdicts for many milestones, and the measured series of an engagement's metrics.
+
+Whatever the number of measurements, a set of milestones costs two queries (targets,
+then the latest eligible measurement per target, ranked in SQL) and a set of metrics one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
+
+from tracker.auth.permissions import Action, can
+from tracker.extensions import db
+from tracker.models import (
+    Measurement,
+    MetricKind,
+    Milestone,
+    MilestoneTarget,
+    SuccessMetric,
+    User,
+)
+from tracker.services.evidence.judgment import (
+    Point,
+    SuggestedVerdict,
+    TargetStatus,
+    judge_target,
+    suggest_verdict,
+)
+
+
+def effective_clause():
+    """Measurements no correction has superseded."""
+    later = aliased(Measurement)
+    return ~exists().where(later.supersedes_id == Measurement.id)
+
+
+def _target_rows(milestone_ids: Sequence[int]):
+    return db.session.execute(
+        select(MilestoneTarget.id, MilestoneTarget.milestone_id, MilestoneTarget.target)
+        .add_columns(SuccessMetric.id, SuccessMetric.name, SuccessMetric.unit)
+        .add_columns(SuccessMetric.direction, SuccessMetric.kind)
+        .join(SuccessMetric, SuccessMetric.id == MilestoneTarget.metric_id)
+        .where(MilestoneTarget.milestone_id.in_(milestone_ids), SuccessMetric.removed_at.is_(None))
+        .order_by(MilestoneTarget.milestone_id, SuccessMetric.id)
+    ).all()
+
+
+def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
+    """target id -> latest effective measurement on or before its milestone's due day."""
+    rank = func.row_number().over(
+        partition_by=MilestoneTarget.id,
+        order_by=(Measurement.measured_at.desc(), Measurement.id.desc()),
+    )
+    ranked = (
+        select(MilestoneTarget.id.label("target_id"), Measurement.value, Measurement.measured_at)
+        .add_columns(rank.label("rank"))
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .join(Measurement, Measurement.metric_id == MilestoneTarget.metric_id)
+        .where(MilestoneTarget.milestone_id.in_(milestone_ids))
+        .where(Measurement.measured_on <= Milestone.due_date, effective_clause())
+        .subquery()
+    )
+    rows = db.session.execute(select(ranked).where(ranked.c.rank == 1))
+    return {r.target_id: Point(_aware(r.measured_at), r.value) for r in rows}
+
+
+def _aware(value):
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def target_statuses(milestone_ids: Iterable[int]) -> dict[int, list[TargetStatus]]:
+    """milestone id -> its targets judged (two queries for any number of milestones)."""
+    ids = list(milestone_ids)
+    found: dict[int, list[TargetStatus]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = _target_rows(ids)
+    latest = _latest_points(ids) if rows else {}
+    for row in rows:
+        found[row.milestone_id].append(
+            judge_target(
+                metric_id=row[3],
+                name=row.name,
+                unit=row.unit,
+                direction=row.direction,
+                target=row.target,
+                latest=latest.get(row[0]),
+                kind=row.kind,
+            )
+        )
+    return found
+
+
+def attach(milestones: Sequence[Milestone], viewer: User, today: date) -> Sequence[Milestone]:
+    """Give each milestone `evidence_targets` and `evidence_suggestion` for the API.
+
+    Providers do not see cost figures today, so cost targets are left out of what they
+    see; the suggestion still weighs them and says that it does."""
+    if not milestones:
+        return milestones
+    with_cost = can(viewer, Action.VIEW_COST, milestones[0].engagement)
+    judged = target_statuses([m.id for m in milestones])
+    for m in milestones:
+        every = judged.get(m.id, [])
+        shown = every if with_cost else [t for t in every if t.kind != MetricKind.COST]
+        m.evidence_targets = shown
+        m.evidence_suggestion = _suggestion(every, shown, m, today)
+    return milestones
+
+
+def _suggestion(every, shown, milestone: Milestone, today: date) -> SuggestedVerdict:
+    """The verdict from every target; reasons only name what the viewer may see."""
+    full = suggest_verdict(every, milestone.due_date, today)
+    if len(shown) == len(every):
+        return full
+    reasons = suggest_verdict(shown, milestone.due_date, today).reasons if shown else ()
+    hidden = "Cost targets count too; their figures are not shown to you"
+    return SuggestedVerdict(full.verdict, (*reasons, hidden))
+
+
+def suggestions(milestones: Sequence[Milestone], today: date) -> dict[int, SuggestedVerdict]:
+    """milestone id -> suggested verdict from every target (health, digests, pages)."""
+    judged = target_statuses([m.id for m in milestones])
+    return {m.id: suggest_verdict(judged.get(m.id, []), m.due_date, today) for m in milestones}
+
+
+def series(metric_ids: Iterable[int]) -> dict[int, list[Point]]:
+    """metric id -> its effective measurements, oldest first (one query)."""
+    ids = list(metric_ids)
+    found: dict[int, list[Point]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = db.session.execute(
+        select(Measurement.metric_id, Measurement.measured_at, Measurement.value)
+        .where(Measurement.metric_id.in_(ids), effective_clause())
+        .order_by(Measurement.metric_id, Measurement.measured_at, Measurement.id)
+    )
+    for row in rows:
+        found[row.metric_id].append(Point(_aware(row.measured_at), row.value))
+    return found
