@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, can
 from tracker.core import clock
@@ -211,8 +212,10 @@ def record_batch(
                 _after_recording(principal, engagement, rows, recorded, before, now)
             db.session.commit()
             return {"recorded": recorded, "replayed": replayed}
-        except IntegrityError:
-            db.session.rollback()  # a concurrent poster stored a key first: replay once
+        except (IntegrityError, StaleDataError):
+            # A concurrent poster stored a key first, or refreshed the engagement's cached
+            # health under us: roll back and replay once, which then finds its rows.
+            db.session.rollback()
             if attempt == 2:
                 raise
             engagement = engagement_for(principal, engagement_id)

@@ -111,11 +111,11 @@ def attach(milestones: Sequence[Milestone], viewer: User, today: date) -> Sequen
         every = judged.get(m.id, [])
         shown = every if with_cost else [t for t in every if t.kind != MetricKind.COST]
         m.evidence_targets = shown
-        m.evidence_suggestion = _suggestion(every, shown, m, today)
+        m.evidence_suggestion = suggestion_for_viewer(every, shown, m, today)
     return milestones
 
 
-def _suggestion(every, shown, milestone: Milestone, today: date) -> SuggestedVerdict:
+def suggestion_for_viewer(every, shown, milestone: Milestone, today: date) -> SuggestedVerdict:
     """The verdict from every target; reasons only name what the viewer may see."""
     full = suggest_verdict(every, milestone.due_date, today)
     if len(shown) == len(every):
