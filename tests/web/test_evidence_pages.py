@@ -132,3 +132,19 @@ def test_a_provider_may_not_define_metrics_from_the_page(client, auth, seeded):
         },
     )
     assert posted.status_code == 403
+
+
+def test_the_dashboard_shows_targets_met_per_engagement_at_constant_queries(
+    client, auth, app, seeded, query_counter
+):
+    auth.login(seeded["manager_email"])
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="targets-met">targets met 0/1<' in html
+    counts = []
+    for extra in (0, 300):
+        with app.app_context():
+            _measure(seeded["engagement"], seeded["metric"], [1500.0] * extra)
+        with query_counter() as counter:
+            assert client.get("/dashboard").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from tracker.auth.permissions import Action, can
 from tracker.extensions import db
 from tracker.models import (
+    Engagement,
     Measurement,
     MetricKind,
     Milestone,
@@ -145,3 +146,23 @@ def series(metric_ids: Iterable[int]) -> dict[int, list[Point]]:
     for row in rows:
         found[row.metric_id].append(Point(_aware(row.measured_at), row.value))
     return found
+
+
+def targets_met_many(engagement_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """engagement id -> (targets met, targets) over its current period's live milestones;
+    engagements without targets are left out (three queries for any number)."""
+    if not engagement_ids:
+        return {}
+    rows = db.session.execute(
+        select(Milestone.id, Milestone.engagement_id)
+        .join(Engagement, Engagement.id == Milestone.engagement_id)
+        .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
+        .where(Milestone.period == Engagement.current_period)
+    ).all()
+    judged = target_statuses(r.id for r in rows)
+    counts: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        for t in judged.get(row.id, ()):
+            met, total = counts.get(row.engagement_id, (0, 0))
+            counts[row.engagement_id] = (met + (t.status == "met"), total + 1)
+    return counts
