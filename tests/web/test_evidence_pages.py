@@ -148,3 +148,26 @@ def test_the_dashboard_shows_targets_met_per_engagement_at_constant_queries(
             assert client.get("/dashboard").status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
+
+
+def test_a_verdict_against_the_evidence_from_the_page_needs_the_reason_field(
+    client, auth, app, seeded
+):
+    auth.login(seeded["manager_email"])
+    milestone_id = seeded["milestone"]
+    page = client.get(f"/engagements/{seeded['engagement']}").get_data(as_text=True)
+    assert f'name="m{milestone_id}-reason"' in page
+    fields = {
+        f"m{milestone_id}-csrf_token": auth.csrf(),
+        f"m{milestone_id}-status": "met",
+        f"m{milestone_id}-version": "1",
+    }
+    refused = client.post(f"/milestones/{milestone_id}/update", data=fields)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "goes against the evidence" in html
+    fields[f"m{milestone_id}-reason"] = "Measured on the old cluster"
+    given = client.post(f"/milestones/{milestone_id}/update", data=fields)
+    assert given.status_code == 302
+    shown = client.get(f"/engagements/{seeded['engagement']}").get_data(as_text=True)
+    assert "Reason against the evidence: Measured on the old cluster" in shown
+    assert "Verdict reason: Measured on the old cluster" in shown  # on the Evidence card too
