@@ -11,8 +11,9 @@ throwaway cluster; or an empty postgresql:// URL):
   and after, the webhook event and the commit);
 - replay: the same batch again (every key found, nothing inserted).
 Each is the median of --repeat runs on a fresh metric. Target (issue 27): < 1 s per
-1,000 on SQLite and PostgreSQL. Also prints the milestone judgment's query time with
-10 metrics × 1,000 measurements each.
+1,000 on SQLite and PostgreSQL. Also prints the milestone judgment's query time, and
+the engagement page and scorecard with 10 metrics × 1,000 measurements each (time,
+bytes, queries) beside the same engagement's page without any metric (the floor).
 """
 
 from __future__ import annotations
@@ -114,8 +115,40 @@ def _run(url: str, count: int, repeat: int) -> None:
         print(f"  replay (every key found):          {replay * 1000:8.1f} ms")
         print(f"  judging {len(judged[milestone.id])} targets over "
               f"{repeat * count * 2} measurements: {judge_ms:.1f} ms")  # fmt: skip
+        _pages(app, manager, repeat)
         db.session.remove()
         db.engine.dispose()
+
+
+def _pages(app, manager, repeat: int) -> None:
+    """The engagement page and scorecard with 10 metrics x 1,000 measurements, and without."""
+    from tests.conftest import count_queries, csrf_from
+    from tests.factories import PASSWORD
+
+    bare = make_engagement(manager, title="Bare")
+    full = make_engagement(manager, title="Full")
+    milestone = add_milestone(full, days=10)
+    for n in range(10):
+        metric = _metric(manager, full, f"metric {n}")
+        db.session.add(MilestoneTarget(milestone_id=milestone.id, metric_id=metric.id, target=0.9))
+        db.session.commit()
+        _floor(full.id, metric.id, 1000)
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": manager.email, "password": PASSWORD, "csrf_token": token})
+    for label, path in (
+        ("page, no metrics (floor)", f"/engagements/{bare.id}"),
+        ("page, 10 x 1,000", f"/engagements/{full.id}"),
+        ("scorecard, 10 x 1,000", f"/engagements/{full.id}/scorecard"),
+    ):
+        times = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            with count_queries(app) as counter:
+                body = client.get(path).get_data()
+            times.append(time.perf_counter() - began)
+        print(f"  {label:28} {statistics.median(times) * 1000:7.1f} ms  "
+              f"{len(body) / 1024:6.1f} KiB  {counter.count} queries")  # fmt: skip
 
 
 def main() -> None:

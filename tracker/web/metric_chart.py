@@ -2,9 +2,10 @@
 milestone targets as steps, due dates marked and the baseline as a line.
 
 The picture never carries meaning alone: its aria-label says what it shows, and the
-template writes the same numbers as a table. Long series are thinned to at most
-MAX_DRAWN points (evenly in time order, always keeping the last), so the page stays the
-same size whatever the number of measurements; the judgment never reads this.
+template writes the same numbers as a table. Long series arrive thinned from SQL
+(services/evidence/reads.py: `series`, about 120 points plus the newest 10) and are
+thinned again here to at most MAX_DRAWN, so the page stays the same size whatever the
+number of measurements; the judgment never reads these points.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def chart_label(view: MetricView) -> str:
     """The text alternative: what is drawn, in words."""
     m = view.metric
     unit = f" {m.unit}" if m.unit else ""
-    parts = [f"{m.name}: {len(view.points)} measurement{'s' if len(view.points) != 1 else ''}"]
+    parts = [f"{m.name}: {view.count} measurement{'s' if view.count != 1 else ''}"]
     if view.latest is not None:
         parts.append(
             f"latest {number(view.latest.value)}{unit} on {view.latest.measured_at:%-d %b}"

@@ -37,9 +37,12 @@ class TargetLine:
 
 @dataclass
 class MetricView:
+    """A metric with its series thinned for drawing (`count` is how many there really are)."""
+
     metric: SuccessMetric
     points: list[Point] = field(default_factory=list)
     targets: list[TargetLine] = field(default_factory=list)
+    count: int = 0
 
     @property
     def latest(self) -> Point | None:
@@ -111,7 +114,10 @@ def evidence_view(
     metrics = _metrics(engagement, with_cost)
     series = reads.series(m.id for m in metrics)
     lines = _target_lines(engagement.id)
-    views = [MetricView(m, series.get(m.id, []), lines.get(m.id, [])) for m in metrics]
+    views = []
+    for m in metrics:
+        points, count = series.get(m.id, ([], 0))
+        views.append(MetricView(m, points, lines.get(m.id, []), count))
     judged = reads.target_statuses(m.id for m in milestones)
     reasons = _verdict_reasons([m.id for m in milestones]) if milestones else {}
     shown = {m.id for m in metrics}

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from tracker.auth.permissions import Action, can
@@ -52,22 +52,29 @@ def _target_rows(milestone_ids: Sequence[int]):
 
 
 def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
-    """target id -> latest effective measurement on or before its milestone's due day."""
-    rank = func.row_number().over(
-        partition_by=MilestoneTarget.id,
-        order_by=(Measurement.measured_at.desc(), Measurement.id.desc()),
+    """target id -> latest effective measurement on or before its milestone's due date.
+
+    One query: per target, a correlated LIMIT 1 that walks the (metric, measured_on,
+    measured_at) index backwards from the due date, so its cost follows the number of
+    targets, not of measurements."""
+    candidate, later = aliased(Measurement), aliased(Measurement)
+    latest_id = (
+        select(candidate.id)
+        .where(candidate.metric_id == MilestoneTarget.metric_id)
+        .where(candidate.measured_on <= Milestone.due_date)
+        .where(~exists().where(later.supersedes_id == candidate.id))
+        .order_by(candidate.measured_on.desc(), candidate.measured_at.desc(), candidate.id.desc())
+        .limit(1)
+        .correlate(MilestoneTarget, Milestone)
+        .scalar_subquery()
     )
-    ranked = (
-        select(MilestoneTarget.id.label("target_id"), Measurement.value, Measurement.measured_at)
-        .add_columns(rank.label("rank"))
+    rows = db.session.execute(
+        select(MilestoneTarget.id, Measurement.value, Measurement.measured_at)
         .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
-        .join(Measurement, Measurement.metric_id == MilestoneTarget.metric_id)
+        .join(Measurement, Measurement.id == latest_id)
         .where(MilestoneTarget.milestone_id.in_(milestone_ids))
-        .where(Measurement.measured_on <= Milestone.due_date, effective_clause())
-        .subquery()
     )
-    rows = db.session.execute(select(ranked).where(ranked.c.rank == 1))
-    return {r.target_id: Point(_aware(r.measured_at), r.value) for r in rows}
+    return {r.id: Point(_aware(r.measured_at), r.value) for r in rows}
 
 
 def _aware(value):
@@ -132,19 +139,34 @@ def suggestions(milestones: Sequence[Milestone], today: date) -> dict[int, Sugge
     return {m.id: suggest_verdict(judged.get(m.id, []), m.due_date, today) for m in milestones}
 
 
-def series(metric_ids: Iterable[int]) -> dict[int, list[Point]]:
-    """metric id -> its effective measurements, oldest first (one query)."""
+def series(metric_ids: Iterable[int], *, drawn: int = 120, newest: int = 10) -> dict:
+    """metric id -> (its effective measurements thinned for a chart, oldest first; how many
+    there are). At most about `drawn` evenly spaced points plus the `newest` ones per
+    metric come back (one query, numbered and thinned in SQL), so a page costs the same
+    whatever the number of measurements; the judgment never reads these."""
     ids = list(metric_ids)
-    found: dict[int, list[Point]] = defaultdict(list)
+    found: dict[int, tuple[list[Point], int]] = {}
     if not ids:
         return found
-    rows = db.session.execute(
+    order = (Measurement.measured_at, Measurement.id)
+    numbered = (
         select(Measurement.metric_id, Measurement.measured_at, Measurement.value)
+        .add_columns(func.row_number().over(partition_by=Measurement.metric_id, order_by=order))
+        .add_columns(func.count().over(partition_by=Measurement.metric_id))
         .where(Measurement.metric_id.in_(ids), effective_clause())
-        .order_by(Measurement.metric_id, Measurement.measured_at, Measurement.id)
+        .subquery()
+    )
+    number, total = numbered.c[3], numbered.c[4]
+    step = (total + drawn - 1) / drawn  # integer division on both databases
+    rows = db.session.execute(
+        select(numbered.c.metric_id, numbered.c.measured_at, numbered.c.value, total)
+        .where(or_((number - 1) % step == 0, number > total - newest))
+        .order_by(numbered.c.metric_id, number)
     )
     for row in rows:
-        found[row.metric_id].append(Point(_aware(row.measured_at), row.value))
+        points, _ = found.get(row.metric_id, ([], 0))
+        points.append(Point(_aware(row.measured_at), row.value))
+        found[row.metric_id] = (points, row[3])
     return found
 
 

@@ -46,7 +46,10 @@ class Scorecard:
 
 
 def trend(points: list[Point], due: date, direction: str) -> str:
-    """Whether the last two measurements by the due date moved the better way."""
+    """Whether the last two measurements by the due date moved the better way.
+
+    Reads the page's series: the newest ten points are always there, so the trend of a
+    milestone still ahead is exact; for one long past, the two nearest drawn points."""
     eligible = [p for p in points if p.measured_at.date() <= due]
     if len(eligible) < 2:
         return ""
