@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -78,8 +78,7 @@ def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
 
 
 def _aware(value):
-    from datetime import UTC
-
+    """UTCDateTime already answers aware instants; a raw driver value might not."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
