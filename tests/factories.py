@@ -8,7 +8,16 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import Artifact, ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.models import (
+    Artifact,
+    ChecklistItem,
+    Engagement,
+    Milestone,
+    MilestoneTarget,
+    SuccessMetric,
+    TeamMember,
+    User,
+)
 from tracker.services import engagements as engagement_service
 from tracker.services import users as user_service
 
@@ -94,11 +103,57 @@ def add_milestone(
     return milestone
 
 
+def add_metric(
+    engagement: Engagement,
+    *,
+    name: str = "Offline AUC",
+    kind: str = "quality",
+    direction: str = "higher",
+    baseline: float | None = 0.78,
+    unit: str = "",
+) -> SuccessMetric:
+    metric = SuccessMetric(
+        engagement_id=engagement.id,
+        name=name,
+        kind=kind,
+        direction=direction,
+        baseline=baseline,
+        unit=unit,
+    )
+    db.session.add(metric)
+    db.session.commit()
+    return metric
+
+
+def add_target(milestone: Milestone, metric: SuccessMetric, target: float) -> MilestoneTarget:
+    row = MilestoneTarget(milestone_id=milestone.id, metric_id=metric.id, target=target)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def define_success_metrics(engagement: Engagement) -> SuccessMetric:
+    """A metric with a baseline and a target on the trial's last milestone (one is added,
+    due in 90 days, when the trial has none): the bound prerequisite then holds."""
+    trial = db.session.scalars(
+        select(Milestone)
+        .where(Milestone.engagement_id == engagement.id, Milestone.period == 0)
+        .where(Milestone.removed_at.is_(None))
+        .order_by(Milestone.due_date.desc(), Milestone.id.desc())
+    ).first()
+    if trial is None:
+        trial = add_milestone(engagement, days=90, criteria="Offline AUC >= 0.82")
+    metric = add_metric(engagement)
+    add_target(trial, metric, 0.82)
+    return metric
+
+
 def complete_checklist(engagement: Engagement, kind: str) -> None:
     """Every item of the kind done; items bound to facts get their facts made true."""
     if kind == "prerequisite":
         engagement.problem_statement = engagement.problem_statement or "Cut forecast error"
         engagement.technical_contact_id = engagement.technical_contact_id or engagement.owner_id
+        define_success_metrics(engagement)
     if kind == "knowledge_transfer":  # the overview and the recordings are artifacts
         for artifact_kind in ("architecture_overview", "recording"):
             db.session.add(

@@ -38,13 +38,14 @@ def register_extensions(app: Flask) -> None:
     from tracker.auth import init_app as init_auth
     from tracker.extensions import api, csrf, db, migrate
     from tracker.services.derived import register_derived_data
+    from tracker.services.evidence.ingest import authenticate as authenticate_ingest
     from tracker.services.users import authenticate_token
 
     db_setup.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
-    init_auth(app, token_authenticator=authenticate_token)
+    init_auth(app, token_authenticator=authenticate_token, ingest_authenticator=authenticate_ingest)
     api.init_app(app)
     register_derived_data(app)  # every listener that keeps derived data current
 

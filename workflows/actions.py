@@ -37,10 +37,19 @@ _ACTIONS = (
             "period": ParamSpec(
                 "choice", "which period they belong to", default="current", choices=("current",)
             ),
+            "targets": ParamSpec(
+                "choice",
+                "targets of the new milestones",
+                default="none",
+                choices=("none", "copy_final", "linear"),
+            ),
         },
         "Create one milestone per offset, due anchor + offset days, in the current period, "
         "with empty success criteria, only where the plan has none: a milestone already due "
-        "within 7 days of that day counts.",
+        "within 7 days of that day counts. targets: for each metric with a target on the "
+        "period's last planned milestone, 'copy_final' gives every new milestone that target; "
+        "'linear' gives a new milestone due before it the value on the straight line from the "
+        "baseline (at the anchor) to that target, and one due later the target itself.",
     ),
     Action(
         "start_extension",

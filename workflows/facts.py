@@ -48,6 +48,16 @@ class FactCall:
         return FACTS[self.name].fix
 
 
+def _metrics_defined(subject: Subject) -> bool:
+    """A metric with a baseline has a target on the trial's last milestone (period 0)."""
+    trial = [m for m in subject.milestones if m.period == 0]
+    if not trial:
+        return False
+    last = max(trial, key=lambda m: (m.due_date, m.id))
+    with_baseline = {m.id for m in subject.metrics if m.has_baseline}
+    return bool(with_baseline & set(last.targets))
+
+
 def _artifact_noun(params: Mapping[str, object]) -> str:
     return str(params["kind"]).replace("_", " ")
 
@@ -76,6 +86,17 @@ _FACTS = (
         "milestones",
         {},
         "At least one milestone has measurable success criteria.",
+    ),
+    Fact(
+        "success_metrics_defined",
+        lambda s, p: _metrics_defined(s),
+        lambda p: (
+            "no success metric has both a baseline and a target on the trial's last "
+            "milestone yet; define one under Evidence"
+        ),
+        "milestones",
+        {},
+        "At least one success metric has a baseline and a target on the trial's last milestone.",
     ),
     Fact(
         "team_has_member",

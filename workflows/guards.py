@@ -99,6 +99,20 @@ def milestone_with_criteria(subject: Subject, params: Mapping[str, object]) -> l
     ]
 
 
+def milestone_with_targets(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
+    """At least `min` milestones have a numeric target for a success metric (text criteria
+    alone are judged by hand and do not count)."""
+    wanted = int(params["min"])
+    if sum(1 for m in subject.milestones if m.targets) >= wanted:
+        return []
+    plural = "s" if wanted != 1 else ""
+    message = (
+        f"No milestone has a numeric target yet; set a target for a success metric "
+        f"on at least {wanted} milestone{plural}"
+    )
+    return [Unmet("milestone_without_targets", message, {"kind": "milestone"})]
+
+
 def period_milestones_final(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
     """Every milestone of the current period has a verdict: met or missed."""
     return [
@@ -202,6 +216,10 @@ GUARDS: Mapping[str, Guard] = MappingProxyType(
             _guard(team_min, count=ParamSpec("int", "minimum team size", default=1, minimum=1)),
             _guard(
                 milestone_with_criteria,
+                min=ParamSpec("int", "minimum number of milestones", default=1, minimum=1),
+            ),
+            _guard(
+                milestone_with_targets,
                 min=ParamSpec("int", "minimum number of milestones", default=1, minimum=1),
             ),
             _guard(period_milestones_final),

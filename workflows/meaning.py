@@ -48,6 +48,10 @@ class HealthRules:
     stale_after: timedelta = timedelta(days=14)
     period_ending_within: timedelta = timedelta(days=7)
     checklist_red_after: timedelta = timedelta(days=14)
+    # Evidence: a target still short this close to its due date; a metric with an open
+    # target that has had no measurement for this long.
+    target_warning_within: timedelta = timedelta(days=14)
+    measurement_stale_after: timedelta = timedelta(days=14)
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,21 @@ class MilestoneFact:
     status: str
     success_criteria: str = ""
     period: int = 0
+    targets: tuple[int, ...] = ()  # ids of the success metrics it has a numeric target for
 
     @property
     def is_final(self) -> bool:
         """Met and missed are verdicts; every other status is still open."""
         return self.status in MILESTONE_FINAL
+
+
+@dataclass(frozen=True)
+class MetricFact:
+    """A success metric the engagement is judged by; a baseline says where it started."""
+
+    id: int
+    name: str
+    has_baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class Subject:
     shadows: tuple[ShadowFact, ...] = ()
     adrs: tuple[AdrFact, ...] = ()
     artifacts: tuple[ArtifactFact, ...] = ()
+    metrics: tuple[MetricFact, ...] = ()
     current_period: int = 0
     dates: Mapping[str, date | None] = field(default_factory=_empty_dates)
     technical_contact: str | None = None  # the named internal contact's name

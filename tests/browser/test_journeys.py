@@ -35,7 +35,7 @@ def test_manager_creates_engagement_fixes_every_prerequisite_and_starts_the_tria
 
     unmet = page.locator("[data-testid=unmet-start_trial] li")
     codes = [unmet.nth(i).get_attribute("data-code") for i in range(unmet.count())]
-    assert "team_empty" in codes and "milestone_without_criteria" in codes
+    assert "team_empty" in codes and "milestone_without_targets" in codes
     assert page.locator("[data-testid=transition-start_trial]").is_disabled()
     # The problem statement was written, so its item is done from the data. The other
     # bound items link to where their fact is fixed; the manual ones (1 + 3) to the item.
@@ -65,6 +65,16 @@ def test_manager_creates_engagement_fixes_every_prerequisite_and_starts_the_tria
     page.fill("#milestone-success_criteria", "Precision 0.9 on the March sample.")
     page.click("[data-testid=add-milestone]")
     page.wait_for_selector("text=Milestone 'Baseline agreed' added.")
+    # Measurable success: a metric with its baseline, and a target on that milestone.
+    page.click("[data-testid=open-add-metric]")
+    page.fill("#metric-name", "Precision on the March sample")
+    page.fill("#metric-baseline", "0.82")
+    page.click("[data-testid=add-metric] button")
+    page.wait_for_selector("text=Success metric 'Precision on the March sample' defined.")
+    page.click("[data-testid=open-add-metric]")
+    page.fill("#target-value", "0.9")
+    page.click("[data-testid=set-target] button")
+    page.wait_for_selector("text=Target set.")
 
     assert page.locator("[data-testid=unmet-start_trial]").count() == 0
     page.click("[data-testid=transition-start_trial]")

@@ -134,3 +134,32 @@ def test_trial_ending_without_a_review_timer_needs_a_decision(ctx):
     content = gather(sub, manager, START, START, date.today())
     assert [e.title for e in content.decisions] == ["LLM support assistant"]
     assert "no review is scheduled" in content.decisions[0].needs_decision
+
+
+def test_the_digest_lists_targets_short_of_their_goal_and_what_was_measured(ctx):
+    from datetime import UTC, datetime
+
+    from tests.factories import add_metric, add_target
+    from tracker.services.evidence import measurements
+
+    manager, ours, _ = _two_providers()
+    milestone = add_milestone(ours, days=20, title="Day-60")
+    latency = add_metric(ours, name="p95 latency", kind="latency", direction="lower", unit="ms")
+    cost = add_metric(ours, name="Cost per 1,000", kind="cost", direction="lower", unit="EUR")
+    add_target(milestone, latency, 2000)
+    add_target(milestone, cost, 1.5)
+    when = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    items = [
+        {"metric_id": latency.id, "value": 2300.0, "measured_at": when},
+        {"metric_id": cost.id, "value": 2.75, "measured_at": when},
+    ]
+    measurements.record_batch(manager, ours.id, items)
+    content = gather(subscribe(manager), manager, when - timedelta(days=7), when, when.date())
+    section = next(s for s in content.engagements if s.id == ours.id)
+    assert section.short_targets[0].startswith("p95 latency: 2,300 ms against ≤ 2,000 ms (Day-60")
+    assert section.short_targets[1].startswith("'Cost per 1,000' short of its target")
+    assert "2.75" not in " ".join(section.short_targets)
+    assert section.measured == [
+        "1 measurement of 'Cost per 1,000'",
+        "1 measurement of 'p95 latency'",
+    ]

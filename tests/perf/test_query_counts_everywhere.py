@@ -114,6 +114,9 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     # version listing; each engagement on another version costs its own dry run by design
     # (the same per-engagement path as the real migration, rolled back).
     "workflows_admin.migrate_preview": [("admin", "/admin/workflows/staff_augmentation/migrate")],
+    "evidence.show_scorecard": [("manager", "/engagements/{engagement}/scorecard")],
+    "Evidence.Metrics": [("manager_api", f"{API}/engagements/{{engagement}}/metrics")],
+    "Evidence.IngestTokens": [("manager_api", f"{API}/engagements/{{engagement}}/ingest-tokens")],
     "Workflows.Workflows": [
         ("manager_api", f"{API}/workflows"),
         ("provider_api", f"{API}/workflows"),
@@ -138,6 +141,12 @@ SKIPPED: dict[str, str] = {
     "Exports.MilestonesExport": "streamed CSV: as exports.milestones_csv",
     "Exports.ChecklistExport": "streamed CSV: as exports.checklist_csv",
     "Exports.AuditExport": "streamed CSV: as exports.audit_csv",
+    "Evidence.MeasurementsExport": "CSV of one engagement's measurements: one joined query",
+    "Evidence.MetricItem": "one metric by primary key and its engagement (no rows under it)",
+    "Evidence.Measurements": (
+        "one metric's measurements: a LIMIT-1000 query with joined recorders; constant in "
+        "measurements asserted in tests/api/test_evidence_queries.py"
+    ),
     "webhooks_admin.show": "admin page of one endpoint: one endpoint and a LIMIT-100 log join",
     "Webhooks.Webhooks": "admin-only API (no admin token here); one query over endpoints",
     "Webhooks.WebhookItem": "admin-only API: one primary-key read",

@@ -99,7 +99,7 @@ def test_the_guard_names_the_fact_and_where_it_is_fixed(ctx):
     assert set(facts) == {
         "problem_statement_written",
         "technical_contact_named",
-        "success_criteria_written",
+        "success_metrics_defined",
     }
     contact = facts["technical_contact_named"]
     assert contact.ref["fix"] == "engagement_edit"

@@ -229,6 +229,28 @@ CASES = [
         {},
         "Reactivated the provider organisation 'Quanta'",
     ),
+    ("metric_added", {"name": "p95 latency"}, {}, "Defined the success metric 'p95 latency'"),
+    (
+        "metric_edited",
+        {"title": "p95 latency", "changed": {"unit": ["s", "ms"]}},
+        {},
+        "Unit of 'p95 latency' 's' → 'ms'",
+    ),
+    ("metric_removed", {"name": "F1"}, {}, "Removed the success metric 'F1'"),
+    (
+        "target_set",
+        {"name": "p95 latency", "title": "Day-30", "from": 2400.0, "to": 2200.0},
+        {},
+        "Set the target for 'p95 latency' on 'Day-30' to 2200 (was 2400)",
+    ),
+    (
+        "target_removed",
+        {"name": "F1", "title": "Day-90"},
+        {},
+        "Removed the target for 'F1' from 'Day-90'",
+    ),
+    ("ingest_token_created", {"name": "nightly"}, {}, "Created the ingest token 'nightly'"),
+    ("ingest_token_revoked", {"name": "nightly"}, {}, "Revoked the ingest token 'nightly'"),
 ]
 
 

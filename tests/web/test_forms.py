@@ -108,7 +108,7 @@ def test_create_engagement_then_page_lists_every_unmet_start_requirement(
         assert f'href="{target}"' in unmet
         assert f'id="checklist-{item.id}"' in html
     assert 'data-code="team_empty"' in unmet and 'href="#team"' in unmet
-    assert 'data-code="milestone_without_criteria"' in unmet
+    assert 'data-code="milestone_without_targets"' in unmet
 
 
 def test_unknown_provider_is_reported_next_to_the_field(client, app, manager, post):

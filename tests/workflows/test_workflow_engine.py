@@ -24,7 +24,7 @@ START_BLOCKED = (
     "prerequisite_incomplete",
     "placement_incomplete",
     "team_empty",
-    "milestone_without_criteria",
+    "milestone_without_targets",
 )
 CLOSE_BLOCKED = (
     "kt_item_incomplete",
@@ -186,7 +186,12 @@ def test_extend_plan_substitutes_inputs_and_schedules_the_review(engine):
         PlannedAction("start_extension", {"months": 6}),
         PlannedAction(
             "create_milestones",
-            {"offsets": [30, 60, 90], "anchor": "period_start", "period": "current"},
+            {
+                "offsets": [30, 60, 90],
+                "anchor": "period_start",
+                "period": "current",
+                "targets": "none",
+            },
         ),
     )
     assert plan.timers == (PlannedTimer("begin_review", "period_end"),)

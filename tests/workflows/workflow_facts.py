@@ -10,6 +10,7 @@ from workflows import (
     ArtifactFact,
     ChecklistFact,
     MemberFact,
+    MetricFact,
     MilestoneFact,
     ShadowFact,
     Subject,
@@ -64,7 +65,10 @@ def ready_subject(state: str, **changes) -> Subject:
             ChecklistFact(i, kind, f"{kind} item", "done", "Dana Lee", TODAY)
             for i, kind in enumerate(("prerequisite", "placement", "knowledge_transfer"), 1)
         ),
-        "milestones": (MilestoneFact(1, "Baseline model", TODAY, "met", "AUC >= 0.8", 0),),
+        "milestones": (
+            MilestoneFact(1, "Baseline model", TODAY, "met", "AUC >= 0.8", 0, targets=(1,)),
+        ),
+        "metrics": (MetricFact(1, "Offline AUC", has_baseline=True),),
         "members": (MemberFact(5, "Ana Ruiz", True, ("feature pipeline",)),),
         "shadows": (ShadowFact(1, 5, "Bo Chen", ("feature pipeline",), True),),
         "adrs": (AdrFact(7, 1, "Use a feature store", "accepted"),),

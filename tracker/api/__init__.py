@@ -10,6 +10,7 @@ import re
 from flask import Flask, current_app, request
 from flask_login import current_user
 
+from tracker.auth import ingest_token
 from tracker.extensions import api, csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -29,6 +30,7 @@ def api_modules() -> list:
         calendar,
         checklists,
         engagements,
+        evidence,
         exports,
         me,
         milestones,
@@ -44,6 +46,7 @@ def api_modules() -> list:
     )
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
+    resources.append(evidence)
     admin = [webhooks, users, providers, audit_export]
     others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
@@ -127,7 +130,7 @@ def throttle_bearer_tokens() -> None:
         return
     if (request.endpoint or "").startswith("api-docs."):
         return  # the OpenAPI document and docs page are public; a token there proves nothing
-    if current_user.is_authenticated:
+    if current_user.is_authenticated or ingest_token() is not None:
         return
     throttle.refuse_failed_credential(request.remote_addr)
 
@@ -139,7 +142,7 @@ def refuse_non_json_bodies() -> None:
 
     if not request.path.startswith("/api/") or request.method not in BODY_METHODS:
         return
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated and ingest_token() is None:
         return  # the resource's own hook answers 401 first
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
     if has_body and not request.is_json:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema
 
-from tracker.errors import Unauthorized
+from tracker.auth import ingest_token
+from tracker.errors import Forbidden, Unauthorized
 from tracker.models import User
 
 # Path ids: positive and within the database's integer range (else 404, never an overflow).
@@ -34,8 +35,20 @@ ETAG_HEADER = {"ETag": {"description": 'The version of the resource, e.g. "v3"',
 
 
 def require_login() -> None:
-    """Blueprint hook: the API answers 401 JSON (never a redirect) without a valid caller."""
-    if not current_user.is_authenticated:
+    """Blueprint hook: the API answers 401 JSON (never a redirect) without a valid caller.
+
+    An ingest token is a valid caller only where the resource says so (`INGEST_METHODS`
+    on its view class); anywhere else it gets 403."""
+    signed_in = current_user.is_authenticated  # runs the request loader, which sets the token
+    if ingest_token() is not None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        allowed = getattr(getattr(view, "view_class", None), "INGEST_METHODS", ())
+        if request.method not in allowed:
+            raise Forbidden(
+                "An ingest token may only read its engagement's metrics and record measurements."
+            )
+        return
+    if not signed_in:
         raise Unauthorized("Sign in or send a valid Bearer token.")
 
 
@@ -48,6 +61,11 @@ def protected(blp):
 def actor() -> User:
     """The signed-in user (a real model object, not Flask-Login's proxy)."""
     return current_user._get_current_object()
+
+
+def principal():
+    """The caller where an ingest token is accepted: the token, else the signed-in user."""
+    return ingest_token() or actor()
 
 
 def etag(version: int) -> str:

@@ -22,6 +22,7 @@ from tracker.schemas.milestone import (
     StatusUpdateWriteSchema,
 )
 from tracker.services import engagement_queries, milestones
+from tracker.services.evidence import reads
 from tracker.services.milestone_status import with_displayed_status
 
 URL_PREFIX = ""
@@ -29,15 +30,19 @@ blp = protected(Blueprint("Milestones", __name__, description="Milestones and st
 
 
 def _shown(found):
-    """The milestones with their displayed status (the stored `status` stays as it is)."""
-    return with_displayed_status(found, clock.now().date())
+    """The milestones with their targets judged, their suggested verdict and their
+    displayed status, which the targets' evidence can contradict (the stored `status`
+    stays as it is)."""
+    today = clock.now().date()
+    reads.attach(found, actor(), today)
+    return with_displayed_status(found, today, evidence=reads.claim_evidence)
 
 
 @blp.route(f"/engagements/<{ID}:engagement_id>/milestones")
 class Milestones(MethodView):
     @blp.response(200, MilestoneSchema(many=True))
     def get(self, engagement_id):
-        """The engagement's milestones, due soonest first."""
+        """The engagement's milestones, due soonest first, with targets and suggested verdicts."""
         return _shown(milestones.list_milestones(actor(), engagement_id))
 
     @blp.arguments(MilestoneWriteSchema)
@@ -62,7 +67,7 @@ class MyMilestones(MethodView):
 class MilestoneItem(MethodView):
     @blp.response(200, MilestoneSchema, headers=ETAG_HEADER)
     def get(self, milestone_id):
-        """One milestone, with its ETag for a following update."""
+        """One milestone with its targets judged and its suggested verdict, and its ETag."""
         milestone = engagement_queries.get_milestone(actor(), milestone_id)
         return dump(MilestoneSchema(), _shown([milestone])[0], version=milestone.version)
 

@@ -6,19 +6,27 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from tracker.auth.tokens import INGEST_PREFIX
 from tracker.extensions import db, login_manager
 from tracker.models import User
 
 TOKEN_AUTHENTICATOR = "tracker.token_authenticator"
+INGEST_AUTHENTICATOR = "tracker.ingest_authenticator"
 
 
-def init_app(app: Flask, *, token_authenticator: Callable[[str], User | None]) -> None:
+def init_app(
+    app: Flask,
+    *,
+    token_authenticator: Callable[[str], User | None],
+    ingest_authenticator: Callable[[str], object | None] | None = None,
+) -> None:
     """Configure Flask-Login for sessions and API tokens.
 
     `token_authenticator(secret)` answers a Bearer token's user; it is a service (it
     records the token's last use), handed in by create_app because auth sits below services.
     """
     app.extensions[TOKEN_AUTHENTICATOR] = token_authenticator
+    app.extensions[INGEST_AUTHENTICATOR] = ingest_authenticator
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -48,6 +56,12 @@ def load_user_from_request(req) -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
+    if secret.strip().startswith(INGEST_PREFIX):
+        # A pipeline, not a person: no user is signed in; the few API resources that
+        # accept one read g.ingest_token, every other answers 401/403.
+        ingest = current_app.extensions.get(INGEST_AUTHENTICATOR)
+        g.ingest_token = ingest(secret.strip()) if ingest else None
+        return None
     user = current_app.extensions[TOKEN_AUTHENTICATOR](secret.strip())
     if user is not None:
         g.auth_via_token = True
@@ -63,6 +77,11 @@ def _unauthorized():
         raise Unauthorized("Sign in or send a valid Bearer token.")
     flash(login_manager.login_message, "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def ingest_token():
+    """The ingest token this request authenticated with, or None."""
+    return g.get("ingest_token")
 
 
 def authenticated_by_token() -> bool:

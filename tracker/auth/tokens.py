@@ -13,6 +13,8 @@ from tracker.extensions import db
 from tracker.models import ApiToken, ProviderOrganisation, User
 
 TOKEN_PREFIX = "et_"
+# A pipeline's ingest token (services/evidence/ingest.py): scoped to one engagement.
+INGEST_PREFIX = "eti_"
 
 
 def hash_token(secret: str) -> str:

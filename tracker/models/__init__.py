@@ -15,6 +15,14 @@ from tracker.models.base import (
 )
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.evidence import (
+    IngestToken,
+    Measurement,
+    MetricDirection,
+    MetricKind,
+    MilestoneTarget,
+    SuccessMetric,
+)
 from tracker.models.health_change import HealthChange
 from tracker.models.integration import (
     CalendarEntry,
@@ -54,6 +62,12 @@ __all__ = [
     "Engagement",
     "Health",
     "HealthChange",
+    "IngestToken",
+    "Measurement",
+    "MetricDirection",
+    "MetricKind",
+    "MilestoneTarget",
+    "SuccessMetric",
     "LoginThrottle",
     "MemberRole",
     "Milestone",

@@ -83,6 +83,8 @@ class MilestoneUpdate(Model):
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list] = mapped_column(JSON, default=list)  # links
+    # Why a verdict goes against the measured evidence (required then; docs/adr/0185).
+    reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
 
     milestone: Mapped[Milestone] = relationship(back_populates="updates")

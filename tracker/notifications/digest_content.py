@@ -22,10 +22,12 @@ from tracker.models import (
     ChecklistItem,
     ChecklistStatus,
     Engagement,
+    Measurement,
     Milestone,
     MilestoneUpdate,
     Role,
     Subscription,
+    SuccessMetric,
     User,
     WorkflowTimer,
     engagement_follower,
@@ -34,6 +36,7 @@ from tracker.models import (
 )
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.services import lifecycle
+from tracker.services.evidence import reads as evidence_reads
 from tracker.services.milestone_status import displayed_status
 from tracker.services.readiness import readiness_many
 
@@ -68,6 +71,8 @@ class EngagementDigest:
     readiness: int | None = None
     readiness_detail: str | None = None
     needs_decision: str | None = None
+    short_targets: list[str] = field(default_factory=list)  # this period's targets not met
+    measured: list[str] = field(default_factory=list)  # measurements since the last digest
     period_end: date | None = None
     period_label: str | None = None
     engagement: Engagement | None = field(default=None, repr=False, compare=False)
@@ -268,9 +273,40 @@ def _fill_details(sections: dict[int, EngagementDigest], since: datetime, today:
         sections[engagement_id].changes.append(text)
     _fill_due(sections, ids, today)
     _fill_decisions(sections, ids, today)
+    _fill_evidence(sections, ids, since)
     for engagement_id, (score, detail) in _readiness(ids).items():
         sections[engagement_id].readiness = score
         sections[engagement_id].readiness_detail = detail
+
+
+def _fill_evidence(sections: dict[int, EngagementDigest], ids: list[int], since: datetime) -> None:
+    """Targets of the current period short of their goal, and what was measured since the
+    last digest (four queries). Cost metrics are named without figures, as in health."""
+    open_milestones = db.session.execute(
+        select(Milestone.id, Milestone.engagement_id, Milestone.title, Milestone.due_date)
+        .join(Engagement, Engagement.id == Milestone.engagement_id)
+        .where(Milestone.engagement_id.in_(ids), Milestone.removed_at.is_(None))
+        .where(Milestone.period == Engagement.current_period)
+        .where(Milestone.status.not_in(FINAL_MILESTONE_STATUSES))
+        .order_by(Milestone.due_date, Milestone.id)
+    ).all()
+    judged = evidence_reads.target_statuses(m.id for m in open_milestones)
+    for m in open_milestones:
+        for t in judged.get(m.id, ()):
+            if t.status != "met":
+                what = f"'{t.name}' short of its target" if t.kind == "cost" else t.sentence
+                sections[m.engagement_id].short_targets.append(
+                    f"{what} ({m.title}, due {m.due_date:%-d %b})"
+                )
+    for engagement_id, name, count in db.session.execute(
+        select(Measurement.engagement_id, SuccessMetric.name, func.count())
+        .join(SuccessMetric, SuccessMetric.id == Measurement.metric_id)
+        .where(Measurement.engagement_id.in_(ids), Measurement.created_at >= since)
+        .group_by(Measurement.engagement_id, SuccessMetric.name)
+        .order_by(SuccessMetric.name)
+    ):
+        plural = "s" if count != 1 else ""
+        sections[engagement_id].measured.append(f"{count} measurement{plural} of '{name}'")
 
 
 def _changes(sections: dict[int, EngagementDigest], since: datetime) -> list[tuple[int, str]]:

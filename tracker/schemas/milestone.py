@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from tracker.models import MilestoneStatus
 from tracker.schemas.common import NAME_MAX, TEXT_MAX, Text, UserRefSchema
+from tracker.schemas.evidence import SuggestedVerdictSchema, TargetSchema
 
 STATUSES = [s.value for s in MilestoneStatus]
 NOTE_MAX = 5000
@@ -38,6 +39,11 @@ class StatusUpdateWriteSchema(Schema):
         validate=validate.Length(max=10),
         metadata={"description": "http(s) links to dashboards, reports, pull requests"},
     )
+    reason = Text(
+        max_length=NOTE_MAX,
+        allow_none=True,
+        metadata={"description": "Required for a verdict that goes against the measured evidence"},
+    )
 
 
 class StatusUpdateSchema(Schema):
@@ -48,6 +54,7 @@ class StatusUpdateSchema(Schema):
     status = fields.String(required=True)
     note = fields.String(required=True)
     evidence = fields.List(fields.String(), required=True)
+    reason = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
 
 
@@ -97,3 +104,9 @@ class MilestoneSchema(Schema):
     verdict_at = fields.DateTime(allow_none=True)
     version = fields.Integer(required=True)
     displayed_status = fields.Nested(DisplayedStatusSchema, required=True, dump_only=True)
+    targets = fields.List(
+        fields.Nested(TargetSchema), attribute="evidence_targets", dump_default=list
+    )
+    suggested_verdict = fields.Nested(
+        SuggestedVerdictSchema, attribute="evidence_suggestion", allow_none=True
+    )

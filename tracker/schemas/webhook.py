@@ -15,6 +15,8 @@ EVENT_TYPES = (
     "checklist_item.reopened",
     "adr.status_changed",
     "shadow.signed_off",
+    "measurement.recorded",
+    "milestone.suggested_verdict_changed",
 )
 URL_MAX = 2000
 

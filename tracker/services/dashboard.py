@@ -58,6 +58,7 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
         actor, query, today=today, total=_total_from_counts(query, by_state, by_health)
     )
     _attach_readiness_parts(page.rows)
+    _attach_targets_met(page.rows, today)
     providers, owners = _filter_choices(actor)
     return Dashboard(query, page.rows, page.total, by_state, by_health, providers, owners)
 
@@ -111,6 +112,15 @@ def _filter_choices(actor: User) -> tuple[list, list]:
         .order_by(User.name)
     ).all()
     return list(providers), list(owners)
+
+
+def _attach_targets_met(rows: list[ListRow], today: date) -> None:
+    """Each row's "targets met n/m" this period (a fixed three queries for the page)."""
+    from tracker.services.evidence.reads import targets_met_many
+
+    counts = targets_met_many([row.engagement.id for row in rows])
+    for row in rows:
+        row.targets_met = counts.get(row.engagement.id)
 
 
 def _attach_readiness_parts(rows: list[ListRow]) -> None:

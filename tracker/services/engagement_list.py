@@ -76,6 +76,7 @@ class ListRow:
     readiness_score: int | None = None
     readiness_gaps: int | None = None
     readiness: object | None = None  # the parts, where a page draws the bar
+    targets_met: tuple[int, int] | None = None  # (met, all) targets this period, where shown
 
     @property
     def overdue(self) -> int:

@@ -16,6 +16,12 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
 - period_ending: the running period ends within `period_ending_within` with
   milestones not yet final: amber; period_over: it has ended and no review began;
   period_without_milestones: a running period with nothing to judge it by: amber.
+- target_at_risk: an open milestone's target not met within `target_warning_within`
+  of its due date: amber, naming the metric, its latest value and the target;
+  target_missed: past due, a target not met and no verdict: red; measurement_stale:
+  a metric with an open target not measured for `measurement_stale_after`: amber.
+  Each links to the metric (`metric-<id>`); target statuses come from the one judgment
+  (services/evidence/judgment.py).
 So nothing overdue is ever Green. Health is cached on the engagement row so lists
 never recompute it: services refresh it when they change its inputs, and the
 scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
@@ -25,7 +31,8 @@ every live engagement once a day (UTC), and overrides that have expired.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, or_, select
@@ -38,6 +45,8 @@ from tracker.models import ChecklistItem, Engagement, Health, Milestone, User, l
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.models.engagement import cached_values_update
 from tracker.services import audit, lifecycle
+from tracker.services.evidence import reads as evidence_reads
+from tracker.services.evidence.judgment import TargetStatus
 from tracker.services.health_history import change_row, record_changes
 from tracker.services.readiness import store_readiness
 from workflows import State
@@ -77,6 +86,8 @@ class HealthFacts:
 
     milestones: tuple[MilestoneFact, ...] = ()
     open_items: tuple[ChecklistDueFact, ...] = ()
+    # milestone id -> its targets judged (services/evidence/judgment.py)
+    targets: Mapping[int, tuple[TargetStatus, ...]] = field(default_factory=dict)
 
 
 def _reason(code: str, level: str, message: str, anchor: str | None = None) -> dict:
@@ -104,6 +115,7 @@ def compute_health(
     reasons = _milestone_reasons(engagement, state, facts, today, rules)
     reasons += _checklist_reasons(facts, today, rules)
     reasons += _period_reasons(engagement, state, facts, today, rules)
+    reasons += _target_reasons(engagement, state, facts, today, rules)
     worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
     return Health(worst), reasons
 
@@ -224,6 +236,49 @@ def _period_reasons(engagement, state, facts, today, rules) -> list[dict]:
     return []
 
 
+def _target_reasons(engagement, state, facts: HealthFacts, today: date, rules) -> list[dict]:
+    """Evidence: a target short near or past its due date, and metrics measured too long ago.
+
+    Only open milestones of the current period count; a verdict settles a milestone."""
+    reasons, stale_seen = [], set()
+    start, _ = _period_bounds(engagement, state)
+    for m in facts.milestones:
+        if m.status in FINAL_MILESTONE_STATUSES or m.period != engagement.current_period:
+            continue
+        for t in facts.targets.get(m.id, ()):
+            anchor = f"metric-{t.metric_id}"
+            if t.status != "met" and m.due_date < today:
+                text = f"Milestone '{m.title}' was due {m.due_date:%-d %b}: {_short(t)}, no verdict"
+                reasons.append(_reason("target_missed", Health.RED, text, anchor))
+            elif t.status != "met" and m.due_date - today <= rules.target_warning_within:
+                days = _days((m.due_date - today).days)
+                text = f"{_short(t)} with {days} to '{m.title}'"
+                reasons.append(_reason("target_at_risk", Health.AMBER, text, anchor))
+            if m.due_date >= today and t.metric_id not in stale_seen:
+                stale_seen.add(t.metric_id)
+                reasons += _measurement_stale(t, start, today, rules)
+    return reasons
+
+
+def _short(t: TargetStatus) -> str:
+    """'p95 latency' at 2,300 ms against ≤ 2,000 ms; no figures for cost metrics (hidden
+    from providers, and health reasons are shown to everyone who sees the engagement)."""
+    if t.kind == "cost":
+        return f"'{t.name}' is short of its target"
+    if t.latest is None:
+        return f"'{t.name}' has no measurement against its target"
+    return f"'{t.name}' is not met: {t.sentence.split(': ', 1)[1]}"
+
+
+def _measurement_stale(t: TargetStatus, start, today: date, rules) -> list[dict]:
+    last = t.latest_at.date() if t.latest_at else start
+    if last is None or today - last <= rules.measurement_stale_after:
+        return []
+    since = f"since {last:%-d %b}" if t.latest_at else "at all this period"
+    text = f"No measurement of '{t.name}' {since}"
+    return [_reason("measurement_stale", Health.AMBER, text, f"metric-{t.metric_id}")]
+
+
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
@@ -252,7 +307,15 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
         .order_by(ChecklistItem.due_date, ChecklistItem.id)
     ):
         items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
-    return {eid: HealthFacts(tuple(milestones[eid]), tuple(items[eid])) for eid in engagement_ids}
+    judged = evidence_reads.target_statuses(m.id for ms in milestones.values() for m in ms)
+    return {
+        eid: HealthFacts(
+            tuple(milestones[eid]),
+            tuple(items[eid]),
+            {m.id: tuple(judged[m.id]) for m in milestones[eid] if m.id in judged},
+        )
+        for eid in engagement_ids
+    }
 
 
 def _aware(value):

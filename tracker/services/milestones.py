@@ -96,6 +96,16 @@ def _check_status(actor: User, status: str) -> dict[str, list[str]]:
     return {}
 
 
+def _contradiction(milestone: Milestone, status: str) -> str | None:
+    """How a verdict contradicts the measured evidence, or None (progress never does)."""
+    if status not in FINAL_MILESTONE_STATUSES:
+        return None
+    from tracker.services.evidence import judgment, reads
+
+    targets = reads.target_statuses([milestone.id]).get(milestone.id, [])
+    return judgment.against_evidence(status, targets)
+
+
 def _record_verdict(milestone: Milestone, actor: User, status: str) -> None:
     """Who gave the final verdict and when; any other status clears it."""
     if status in FINAL_MILESTONE_STATUSES:
@@ -111,11 +121,13 @@ def record_update(
     status: str,
     note: str = "",
     evidence: Iterable[str] = (),
+    reason: str | None = None,
     expected_version: int | None = None,
 ) -> MilestoneUpdate:
     """The provider's weekly action: a status with a note and evidence, kept as history.
 
-    The verdict (met, missed) takes the same path, given by a manager or an admin."""
+    The verdict (met, missed) takes the same path, given by a manager or an admin; one
+    that goes against the measured evidence needs a written `reason` (docs/adr/0185)."""
     milestone, engagement = _milestone_for(actor, milestone_id)
     require(actor, Action.UPDATE_MILESTONE, engagement)
     if engagement.is_closed:
@@ -124,6 +136,10 @@ def record_update(
     errors = _check_status(actor, status)
     if len(note or "") > NOTE_MAX:
         errors["note"] = [f"At most {NOTE_MAX} characters."]
+    contradiction = None if errors else _contradiction(milestone, status)
+    reason = (reason or "").strip() or None
+    if contradiction and reason is None:
+        errors["reason"] = [f"This verdict goes against the evidence ({contradiction}); say why."]
     if errors:
         raise ValidationFailed("The update could not be saved.", errors=errors)
     update = MilestoneUpdate(
@@ -133,6 +149,7 @@ def record_update(
         status=status,
         note=note or "",
         evidence=_clean_evidence(evidence),
+        reason=reason if status in FINAL_MILESTONE_STATUSES else None,
     )
     db.session.add(update)
     milestone.status, milestone.last_update_at = status, clock.now()
@@ -141,12 +158,13 @@ def record_update(
         engagement,
         actor,
         "milestone_verdict" if status in FINAL_MILESTONE_STATUSES else "milestone_update",
-        reason=note or None,
+        reason=update.reason or note or None,
         data={
             "milestone_id": milestone.id,
             "title": milestone.title,
             "from": update.from_status,
             "to": status,
+            **({"against_evidence": contradiction} if contradiction else {}),
         },
     )
     with losing_race_is_conflict():

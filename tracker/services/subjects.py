@@ -14,7 +14,9 @@ from tracker.models import (
     ChecklistItem,
     Engagement,
     Milestone,
+    MilestoneTarget,
     ShadowAssignment,
+    SuccessMetric,
     TeamMember,
     User,
 )
@@ -23,6 +25,7 @@ from workflows import (
     ArtifactFact,
     ChecklistFact,
     MemberFact,
+    MetricFact,
     MilestoneFact,
     ShadowFact,
     Subject,
@@ -75,9 +78,31 @@ def _knowledge_facts(engagement_id: int) -> dict:
     }
 
 
+def _evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:
+    """The live success metrics, and milestone id -> metric ids it has a target for."""
+    metrics = db.session.execute(
+        select(SuccessMetric.id, SuccessMetric.name, SuccessMetric.baseline).where(
+            SuccessMetric.engagement_id == engagement_id, SuccessMetric.removed_at.is_(None)
+        )
+    ).all()
+    live = {m.id for m in metrics}
+    targets: dict[int, list[int]] = {}
+    for milestone_id, metric_id in db.session.execute(
+        select(MilestoneTarget.milestone_id, MilestoneTarget.metric_id)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .where(Milestone.engagement_id == engagement_id)
+        .order_by(MilestoneTarget.metric_id)
+    ):
+        if metric_id in live:
+            targets.setdefault(milestone_id, []).append(metric_id)
+    facts = tuple(MetricFact(m.id, m.name, m.baseline is not None) for m in metrics)
+    return facts, {k: tuple(v) for k, v in targets.items()}
+
+
 def build_subject(engagement: Engagement, today: date) -> Subject:
     """Read every fact the engine's guards may need, fresh from the database."""
     milestones = [m for m in _rows(Milestone, engagement.id) if m.removed_at is None]
+    metrics, targets = _evidence_facts(engagement.id)
     contact_id = engagement.technical_contact_id
     contact = db.session.get(User, contact_id) if contact_id is not None else None
     members = _rows(TeamMember, engagement.id)
@@ -93,6 +118,7 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
                 status=m.status,
                 success_criteria=m.success_criteria or "",
                 period=m.period,
+                targets=targets.get(m.id, ()),
             )
             for m in milestones
         ),
@@ -100,6 +126,7 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
             MemberFact(id=m.id, name=m.name, is_external=m.is_external, areas=tuple(m.areas or ()))
             for m in members
         ),
+        metrics=metrics,
         current_period=engagement.current_period,
         dates={key: getattr(engagement, key) for key in DATE_KEYS},
         technical_contact=contact.name if contact is not None else None,

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import Engagement, Milestone
+from tracker.models import Engagement, Milestone, MilestoneTarget, SuccessMetric
 
 
 def add_months(day: date, months: int) -> date:
@@ -43,20 +43,53 @@ def create_milestones(engagement: Engagement, params: dict, now: datetime) -> No
         )
     )
     label = "Trial" if period == 0 else f"Extension {period}"
+    final = _final_targets(engagement, period)
+    created = []
     for offset in params.get("offsets", [30, 60, 90]):
         due = anchor + timedelta(days=offset)
         if any(abs((day - due).days) <= PLAN_TOLERANCE_DAYS for day in planned):
             continue
         planned.append(due)
-        db.session.add(
-            Milestone(
-                engagement_id=engagement.id,
-                period=period,
-                title=f"{label} day-{offset} milestone",
-                due_date=due,
-                success_criteria="",
-            )
+        milestone = Milestone(
+            engagement_id=engagement.id,
+            period=period,
+            title=f"{label} day-{offset} milestone",
+            due_date=due,
+            success_criteria="",
         )
+        db.session.add(milestone)
+        created.append(milestone)
+    rule = params.get("targets", "none")
+    if rule != "none" and final and created:
+        db.session.flush()
+        for milestone in created:
+            for metric_id, (baseline, goal, final_due) in final.items():
+                value = _derived(rule, baseline, goal, anchor, final_due, milestone.due_date)
+                db.session.add(
+                    MilestoneTarget(milestone_id=milestone.id, metric_id=metric_id, target=value)
+                )
+
+
+def _final_targets(engagement: Engagement, period: int) -> dict[int, tuple]:
+    """metric id -> (baseline, target, due) on the period's last milestone with targets."""
+    rows = db.session.execute(
+        select(MilestoneTarget.metric_id, SuccessMetric.baseline, MilestoneTarget.target)
+        .add_columns(Milestone.due_date)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .join(SuccessMetric, SuccessMetric.id == MilestoneTarget.metric_id)
+        .where(Milestone.engagement_id == engagement.id, Milestone.period == period)
+        .where(Milestone.removed_at.is_(None), SuccessMetric.removed_at.is_(None))
+        .order_by(Milestone.due_date, Milestone.id)
+    ).all()
+    return {r.metric_id: (r.baseline, r.target, r.due_date) for r in rows}  # the last wins
+
+
+def _derived(rule: str, baseline, goal: float, anchor: date, final_due: date, due: date) -> float:
+    """The definition's rule: the final target, or a point on the line towards it."""
+    if rule != "linear" or baseline is None or due >= final_due or final_due <= anchor:
+        return goal
+    share = max(0, (due - anchor).days) / (final_due - anchor).days
+    return round(baseline + (goal - baseline) * share, 6)
 
 
 def start_extension(engagement: Engagement, params: dict, now: datetime) -> None:

@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.digests import unsubscribe as digests_unsubscribe
     from tracker.web.engagement_parts import bp as work_bp
     from tracker.web.engagements import bp as engagements_bp
+    from tracker.web.evidence import bp as evidence_bp
     from tracker.web.exports import bp as exports_bp
     from tracker.web.healthz import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
@@ -44,6 +45,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(engagements_bp)
     app.register_blueprint(work_bp)
+    app.register_blueprint(evidence_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)

@@ -222,6 +222,15 @@ def _link_used(entry, data, engagement, hidden) -> str:
     return f"Set the password of {_who(data)} through {link}"
 
 
+def _target_set(entry, data, engagement, hidden) -> str:
+    """'Set the target for 'p95 latency' on 'Day-30' to 2200 (was 2400)'."""
+    was = f" (was {data['from']:g})" if data.get("from") is not None else ""
+    return (
+        f"Set the target for {_q(data.get('name'))} on {_q(data.get('title'))} "
+        f"to {data.get('to', 0):g}{was}"
+    )
+
+
 SENTENCES: dict[str, Callable] = {
     "created": lambda e, d, eng, h: f"Created it in {label_of_state(eng, e.to_state)}",
     "updated": lambda e, d, eng, h: _changes(d, None, h),
@@ -234,6 +243,15 @@ SENTENCES: dict[str, Callable] = {
     "milestone_removed": _titled("Removed the milestone"),
     "milestone_update": _milestone_update,
     "milestone_verdict": _verdict,
+    "metric_added": _titled("Defined the success metric", "name"),
+    "metric_edited": lambda e, d, eng, h: _changes(d, d.get("title"), h),
+    "metric_removed": _titled("Removed the success metric", "name"),
+    "target_set": _target_set,
+    "target_removed": lambda e, d, eng, h: (
+        f"Removed the target for {_q(d.get('name'))} from {_q(d.get('title'))}"
+    ),
+    "ingest_token_created": _titled("Created the ingest token", "name"),
+    "ingest_token_revoked": _titled("Revoked the ingest token", "name"),
     "checklist_added": _titled("Added the checklist item"),
     "checklist_updated": _checklist_updated,
     "checklist_completed": _checklist_completed,

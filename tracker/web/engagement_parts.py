@@ -87,6 +87,7 @@ def update_milestone(milestone_id: int):
                 status=form.status.data,
                 note=form.note.data or "",
                 evidence=[form.evidence.data] if form.evidence.data else [],
+                reason=form.reason.data or None,
                 expected_version=form_version(form),
             )
         except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:

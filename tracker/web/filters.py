@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(label, "label")
     app.add_template_filter(displayed_status, "displayed_status")
+    app.add_template_filter(evidence_number, "evidence_number")
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(url_with, "url_with")
     app.add_template_global(legend_svg, "status_mark")
@@ -51,6 +52,13 @@ def init_app(app: Flask) -> None:
     from tracker.web.audit_text import audit_sentence
 
     app.add_template_global(audit_sentence, "audit_sentence")
+
+
+def evidence_number(value) -> str:
+    """A measured or target value for people (thousands separated, trailing zeros gone)."""
+    from tracker.services.evidence.judgment import number
+
+    return number(value)
 
 
 def url_with(**changes) -> str:

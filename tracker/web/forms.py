@@ -186,6 +186,10 @@ class MilestoneUpdateForm(FlaskForm):
         "Evidence link",
         validators=[Optional(), URL(message="Enter a full link (https://…)."), Length(max=2000)],
     )
+    # A verdict against the measured evidence needs it (the service says so, on this field).
+    reason = TextAreaField(
+        "Reason for a verdict against the evidence", validators=[Length(max=5000)]
+    )
     version = HiddenField()
 
     def __init__(self, *args, **kwargs):

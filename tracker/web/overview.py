@@ -14,10 +14,12 @@ from tracker.schemas.engagement import COST_FIELDS
 from tracker.services import engagement_page
 from tracker.services.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.engagement_queries import get_engagement
+from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.health_history import HealthStrip, health_strip
 from tracker.services.lifecycle import period_progress
 from tracker.web.cost_burn import burn_summary, cost_burn_svg
 from tracker.web.health_strip import health_strip_svg, strip_summary
+from tracker.web.metric_chart import metric_chart_svg
 from tracker.web.timeline import timeline_svg
 
 AUDIT_LIMIT = 100
@@ -49,6 +51,8 @@ class EngagementOverview:
     hidden_fields: tuple = ()  # left out of the audit trail's "edited …" for this viewer
     can_update_milestones: bool = False
     can_complete_checklist: bool = False
+    evidence: EvidenceView | None = None  # metrics, their charts' data, milestones judged
+    charts: dict = field(default_factory=dict)  # metric id -> its SVG
 
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
@@ -68,6 +72,7 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
     )
     _set_permissions(overview, actor)
     _add_pictures(overview, today)
+    _add_evidence(overview, actor, today)
     _add_workflow(overview, actor, today)
     return overview
 
@@ -96,6 +101,12 @@ def _add_pictures(overview: EngagementOverview, today: date) -> None:
     if overview.burn is not None:
         overview.burn_svg = cost_burn_svg(overview.burn, engagement.currency)
         overview.burn_text = burn_summary(overview.burn, engagement.currency)
+
+
+def _add_evidence(overview: EngagementOverview, actor: User, today: date) -> None:
+    """The Evidence card: each metric's chart and the milestones judged (fixed queries)."""
+    overview.evidence = evidence_view(overview.engagement, overview.milestones, actor, today)
+    overview.charts = {v.metric.id: metric_chart_svg(v, today) for v in overview.evidence.metrics}
 
 
 def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:

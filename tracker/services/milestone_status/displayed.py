@@ -11,7 +11,7 @@ by the metrics code) that contradicts an optimistic claim is put beside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -157,7 +157,13 @@ class MilestoneWithStatus:
 
 
 def with_displayed_status(
-    milestones: Iterable[Milestone], today: date
+    milestones: Iterable[Milestone],
+    today: date,
+    evidence: Callable[[Milestone], Sequence[TargetEvidence]] | None = None,
 ) -> list[MilestoneWithStatus]:
-    """The milestones, each carrying its displayed status, for the API's schema to dump."""
-    return [MilestoneWithStatus(m, displayed_status(m, today)) for m in milestones]
+    """The milestones, each carrying its displayed status, for the API's schema to dump;
+    `evidence` gives a milestone's judged targets, which can contradict a hopeful claim."""
+    return [
+        MilestoneWithStatus(m, displayed_status(m, today, evidence(m) if evidence else None))
+        for m in milestones
+    ]

@@ -1,0 +1,130 @@
+"""What the engagement page's Evidence section and the scorecard read, in a fixed number of
+queries whatever the number of measurements: metrics, their series, targets judged."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from tracker.auth.permissions import Action, can
+from tracker.extensions import db
+from tracker.models import (
+    Engagement,
+    MetricKind,
+    Milestone,
+    MilestoneTarget,
+    MilestoneUpdate,
+    SuccessMetric,
+    User,
+)
+from tracker.services.evidence import reads
+from tracker.services.evidence.judgment import Point, SuggestedVerdict, TargetStatus
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """One milestone's target for a metric, for the chart's steps and the scorecard."""
+
+    milestone_id: int
+    title: str
+    due_date: date
+    period: int
+    target: float
+
+
+@dataclass
+class MetricView:
+    """A metric with its series thinned for drawing (`count` is how many there really are)."""
+
+    metric: SuccessMetric
+    points: list[Point] = field(default_factory=list)
+    targets: list[TargetLine] = field(default_factory=list)
+    count: int = 0
+
+    @property
+    def latest(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+
+@dataclass
+class MilestoneEvidence:
+    """A milestone with its targets judged, the suggestion, and the final verdict's reason."""
+
+    milestone: Milestone
+    targets: list[TargetStatus]
+    suggestion: SuggestedVerdict
+    verdict_reason: str | None = None
+
+
+@dataclass
+class EvidenceView:
+    metrics: list[MetricView]
+    milestones: list[MilestoneEvidence]
+
+    @property
+    def targets_met(self) -> tuple[int, int]:
+        """(met, all) over the open and judged targets of every milestone shown."""
+        every = [t for m in self.milestones for t in m.targets]
+        return sum(1 for t in every if t.status == "met"), len(every)
+
+
+def _metrics(engagement: Engagement, with_cost: bool) -> list[SuccessMetric]:
+    query = select(SuccessMetric).where(
+        SuccessMetric.engagement_id == engagement.id, SuccessMetric.removed_at.is_(None)
+    )
+    if not with_cost:
+        query = query.where(SuccessMetric.kind != MetricKind.COST)
+    return list(db.session.scalars(query.order_by(SuccessMetric.id)))
+
+
+def _target_lines(engagement_id: int) -> dict[int, list[TargetLine]]:
+    lines: dict[int, list[TargetLine]] = defaultdict(list)
+    for row in db.session.execute(
+        select(MilestoneTarget.metric_id, Milestone.id, Milestone.title, Milestone.due_date)
+        .add_columns(Milestone.period, MilestoneTarget.target)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .where(Milestone.engagement_id == engagement_id, Milestone.removed_at.is_(None))
+        .order_by(Milestone.due_date, Milestone.id)
+    ):
+        lines[row.metric_id].append(TargetLine(*row[1:]))
+    return lines
+
+
+def _verdict_reasons(milestone_ids: list[int]) -> dict[int, str]:
+    """milestone id -> the reason written with its latest verdict (one query)."""
+    found: dict[int, str] = {}
+    for milestone_id, reason in db.session.execute(
+        select(MilestoneUpdate.milestone_id, MilestoneUpdate.reason)
+        .where(MilestoneUpdate.milestone_id.in_(milestone_ids))
+        .where(MilestoneUpdate.reason.is_not(None))
+        .order_by(MilestoneUpdate.created_at, MilestoneUpdate.id)
+    ):
+        found[milestone_id] = reason
+    return found
+
+
+def evidence_view(
+    engagement: Engagement, milestones: list[Milestone], viewer: User, today: date
+) -> EvidenceView:
+    """Metrics with their series and targets, and each milestone judged (six queries)."""
+    with_cost = can(viewer, Action.VIEW_COST, engagement)
+    metrics = _metrics(engagement, with_cost)
+    series = reads.series(m.id for m in metrics)
+    lines = _target_lines(engagement.id)
+    views = []
+    for m in metrics:
+        points, count = series.get(m.id, ([], 0))
+        views.append(MetricView(m, points, lines.get(m.id, []), count))
+    judged = reads.target_statuses(m.id for m in milestones)
+    reasons = _verdict_reasons([m.id for m in milestones]) if milestones else {}
+    shown = {m.id for m in metrics}
+    evidence = []
+    for m in milestones:
+        every = judged.get(m.id, [])
+        visible = [t for t in every if t.metric_id in shown]
+        suggestion = reads.suggestion_for_viewer(every, visible, m, today)
+        evidence.append(MilestoneEvidence(m, visible, suggestion, reasons.get(m.id)))
+    return EvidenceView(views, evidence)

@@ -1,0 +1,203 @@
+"""Reading evidence in a fixed number of queries: targets with their latest measurement,
+suggested verdicts for many milestones, and the measured series of an engagement's metrics.
+
+Whatever the number of measurements, a set of milestones costs two queries (targets,
+then the latest eligible measurement per target, ranked in SQL) and a set of metrics one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from tracker.auth.permissions import Action, can
+from tracker.extensions import db
+from tracker.models import (
+    Engagement,
+    Measurement,
+    MetricKind,
+    Milestone,
+    MilestoneTarget,
+    SuccessMetric,
+    User,
+)
+from tracker.services.evidence.judgment import (
+    Point,
+    SuggestedVerdict,
+    TargetStatus,
+    judge_target,
+    suggest_verdict,
+)
+from tracker.services.milestone_status import TargetEvidence
+
+
+def effective_clause():
+    """Measurements no correction has superseded."""
+    later = aliased(Measurement)
+    return ~exists().where(later.supersedes_id == Measurement.id)
+
+
+def _target_rows(milestone_ids: Sequence[int]):
+    return db.session.execute(
+        select(MilestoneTarget.id, MilestoneTarget.milestone_id, MilestoneTarget.target)
+        .add_columns(SuccessMetric.id, SuccessMetric.name, SuccessMetric.unit)
+        .add_columns(SuccessMetric.direction, SuccessMetric.kind)
+        .join(SuccessMetric, SuccessMetric.id == MilestoneTarget.metric_id)
+        .where(MilestoneTarget.milestone_id.in_(milestone_ids), SuccessMetric.removed_at.is_(None))
+        .order_by(MilestoneTarget.milestone_id, SuccessMetric.id)
+    ).all()
+
+
+def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
+    """target id -> latest effective measurement on or before its milestone's due date.
+
+    One query: per target, a correlated LIMIT 1 that walks the (metric, measured_on,
+    measured_at) index backwards from the due date, so its cost follows the number of
+    targets, not of measurements."""
+    candidate, later = aliased(Measurement), aliased(Measurement)
+    latest_id = (
+        select(candidate.id)
+        .where(candidate.metric_id == MilestoneTarget.metric_id)
+        .where(candidate.measured_on <= Milestone.due_date)
+        .where(~exists().where(later.supersedes_id == candidate.id))
+        .order_by(candidate.measured_on.desc(), candidate.measured_at.desc(), candidate.id.desc())
+        .limit(1)
+        .correlate(MilestoneTarget, Milestone)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(MilestoneTarget.id, Measurement.value, Measurement.measured_at)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .join(Measurement, Measurement.id == latest_id)
+        .where(MilestoneTarget.milestone_id.in_(milestone_ids))
+    )
+    return {r.id: Point(_aware(r.measured_at), r.value) for r in rows}
+
+
+def _aware(value):
+    """UTCDateTime already answers aware instants; a raw driver value might not."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def target_statuses(milestone_ids: Iterable[int]) -> dict[int, list[TargetStatus]]:
+    """milestone id -> its targets judged (two queries for any number of milestones)."""
+    ids = list(milestone_ids)
+    found: dict[int, list[TargetStatus]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = _target_rows(ids)
+    latest = _latest_points(ids) if rows else {}
+    for row in rows:
+        found[row.milestone_id].append(
+            judge_target(
+                metric_id=row[3],
+                name=row.name,
+                unit=row.unit,
+                direction=row.direction,
+                target=row.target,
+                latest=latest.get(row[0]),
+                kind=row.kind,
+            )
+        )
+    return found
+
+
+def attach(milestones: Sequence[Milestone], viewer: User, today: date) -> Sequence[Milestone]:
+    """Give each milestone `evidence_targets` and `evidence_suggestion` for the API.
+
+    Providers do not see cost figures today, so cost targets are left out of what they
+    see; the suggestion still weighs them and says that it does."""
+    if not milestones:
+        return milestones
+    with_cost = can(viewer, Action.VIEW_COST, milestones[0].engagement)
+    judged = target_statuses([m.id for m in milestones])
+    for m in milestones:
+        every = judged.get(m.id, [])
+        shown = every if with_cost else [t for t in every if t.kind != MetricKind.COST]
+        m.evidence_targets = shown
+        m.evidence_suggestion = suggestion_for_viewer(every, shown, m, today)
+    return milestones
+
+
+def claim_evidence(milestone: Milestone) -> list[TargetEvidence]:
+    """The targets `attach` judged, as the evidence a milestone's displayed status weighs
+    against the provider's claim (services/milestone_status, ADR 0190)."""
+    return [
+        TargetEvidence(
+            metric=t.name,
+            is_met=None if t.status == "no_data" else t.status == "met",
+            text=f"{t.sentence}{f', measured {t.latest_at:%-d %b}' if t.latest_at else ''}",
+        )
+        for t in getattr(milestone, "evidence_targets", ())
+    ]
+
+
+def suggestion_for_viewer(every, shown, milestone: Milestone, today: date) -> SuggestedVerdict:
+    """The verdict from every target; reasons only name what the viewer may see."""
+    full = suggest_verdict(every, milestone.due_date, today)
+    if len(shown) == len(every):
+        return full
+    reasons = suggest_verdict(shown, milestone.due_date, today).reasons if shown else ()
+    hidden = "Cost targets count too; their figures are not shown to you"
+    return SuggestedVerdict(full.verdict, (*reasons, hidden))
+
+
+def suggestions(milestones: Sequence[Milestone], today: date) -> dict[int, SuggestedVerdict]:
+    """milestone id -> suggested verdict from every target (health, digests, pages)."""
+    judged = target_statuses([m.id for m in milestones])
+    return {m.id: suggest_verdict(judged.get(m.id, []), m.due_date, today) for m in milestones}
+
+
+def series(metric_ids: Iterable[int], *, drawn: int = 120, newest: int = 10) -> dict:
+    """metric id -> (its effective measurements thinned for a chart, oldest first; how many
+    there are). At most about `drawn` evenly spaced points plus the `newest` ones per
+    metric come back (one query, numbered and thinned in SQL), so a page costs the same
+    whatever the number of measurements; the judgment never reads these."""
+    ids = list(metric_ids)
+    found: dict[int, tuple[list[Point], int]] = {}
+    if not ids:
+        return found
+    order = (Measurement.measured_at, Measurement.id)
+    numbered = (
+        select(Measurement.metric_id, Measurement.measured_at, Measurement.value)
+        .add_columns(func.row_number().over(partition_by=Measurement.metric_id, order_by=order))
+        .add_columns(func.count().over(partition_by=Measurement.metric_id))
+        .where(Measurement.metric_id.in_(ids), effective_clause())
+        .subquery()
+    )
+    number, total = numbered.c[3], numbered.c[4]
+    step = (total + drawn - 1) / drawn  # integer division on both databases
+    rows = db.session.execute(
+        select(numbered.c.metric_id, numbered.c.measured_at, numbered.c.value, total)
+        .where(or_((number - 1) % step == 0, number > total - newest))
+        .order_by(numbered.c.metric_id, number)
+    )
+    for row in rows:
+        points, _ = found.get(row.metric_id, ([], 0))
+        points.append(Point(_aware(row.measured_at), row.value))
+        found[row.metric_id] = (points, row[3])
+    return found
+
+
+def targets_met_many(engagement_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """engagement id -> (targets met, targets) over its current period's live milestones;
+    engagements without targets are left out (three queries for any number)."""
+    if not engagement_ids:
+        return {}
+    rows = db.session.execute(
+        select(Milestone.id, Milestone.engagement_id)
+        .join(Engagement, Engagement.id == Milestone.engagement_id)
+        .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
+        .where(Milestone.period == Engagement.current_period)
+    ).all()
+    judged = target_statuses(r.id for r in rows)
+    counts: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        for t in judged.get(row.id, ()):
+            met, total = counts.get(row.engagement_id, (0, 0))
+            counts[row.engagement_id] = (met + (t.status == "met"), total + 1)
+    return counts
