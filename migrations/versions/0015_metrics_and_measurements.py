@@ -3,8 +3,8 @@
 Also a verdict's written reason on milestone_update (needed when it goes against the
 measured evidence). New tables only; nothing existing is rewritten.
 
-Revision ID: 0012_evidence
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 07:00:23.883306
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0012_evidence"
-down_revision = "0011"
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
