@@ -15,6 +15,15 @@ from tracker.models.base import (
 )
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.handover import (
+    AccessEntry,
+    AccessKind,
+    DataDisposition,
+    Drill,
+    DrillComment,
+    DrillOutcome,
+    ExitConfirmation,
+)
 from tracker.models.health_change import HealthChange
 from tracker.models.integration import (
     CalendarEntry,
@@ -39,6 +48,13 @@ from tracker.models.user import ApiToken, PasswordLink, ProviderOrganisation, Us
 
 __all__ = [
     "FINAL_MILESTONE_STATUSES",
+    "AccessEntry",
+    "AccessKind",
+    "DataDisposition",
+    "Drill",
+    "DrillComment",
+    "DrillOutcome",
+    "ExitConfirmation",
     "Adr",
     "AdrRevision",
     "ApiToken",

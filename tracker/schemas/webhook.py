@@ -15,6 +15,8 @@ EVENT_TYPES = (
     "checklist_item.reopened",
     "adr.status_changed",
     "shadow.signed_off",
+    "drill.recorded",
+    "access.revoked",
 )
 URL_MAX = 2000
 
