@@ -12,7 +12,7 @@ from tracker.errors import GuardFailed
 from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.services import adrs, artifacts, readiness, shadows, transitions
-from tracker.services.handover import drills, exit
+from tracker.services.handover import drills, exits
 
 # The close gate's handover-exit gaps: not knowledge, so readiness does not list them.
 EXIT_CODES = {
@@ -107,7 +107,7 @@ def test_filling_every_gap_reaches_100_and_close_passes(kt):
         "data_certificate_url": "https://docs.example.com/deletion-certificate.pdf",
         "artifacts_transferred_to": "https://github.com/acme/churn",
     }
-    exit.put_exit(kt.manager, kt.engagement.id, confirmed)
+    exits.put_exit(kt.manager, kt.engagement.id, confirmed)
     assert _close_guard_unmet(kt.engagement) == []
     closed = transitions.fire(kt.manager, kt.engagement.id, "close", {})
     assert closed.state == "closed" and closed.outcome == "completed"

@@ -29,6 +29,7 @@ def api_modules() -> list:
         checklists,
         engagements,
         exports,
+        handover,
         me,
         milestones,
         providers,
@@ -44,7 +45,7 @@ def api_modules() -> list:
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
     admin = [webhooks, users, providers]
-    others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
+    others = [subscriptions, adrs, shadows, handover, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
 
 

@@ -394,6 +394,7 @@ DEMO_EVENTS = {
 DEMO_EXTENSIONS: list[str] = [
     "tracker.demo.digests:seed",
     "tracker.demo.knowledge:seed",
+    "tracker.demo.handover:seed",
     "tracker.services.timers:seed_demo_timers",
 ]
 

@@ -15,7 +15,10 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
   hold the clock stops, so only blocked, at-risk and missed milestones count beside it;
 - period_ending: the running period ends within `period_ending_within` with
   milestones not yet final: amber; period_over: it has ended and no review began;
-  period_without_milestones: a running period with nothing to judge it by: amber.
+  period_without_milestones: a running period with nothing to judge it by: amber;
+- access_open_after_end: a team member's end date is `open_access_amber_after` or
+  more past and some of their access entries are not revoked: amber, naming the
+  member and the systems (issue 30).
 So nothing overdue is ever Green. Health is cached on the engagement row so lists
 never recompute it: services refresh it when they change its inputs, and the
 scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
@@ -34,7 +37,16 @@ from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement, Health, Milestone, User, label
+from tracker.models import (
+    AccessEntry,
+    ChecklistItem,
+    Engagement,
+    Health,
+    Milestone,
+    TeamMember,
+    User,
+    label,
+)
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.models.engagement import cached_values_update
 from tracker.services import audit, lifecycle
@@ -72,11 +84,22 @@ class ChecklistDueFact:
 
 
 @dataclass(frozen=True)
+class OpenAccessFact:
+    """A team member with an end date and the systems they can still reach."""
+
+    member_id: int
+    name: str
+    end_date: date
+    systems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class HealthFacts:
     """What health needs to know about one engagement beyond its own row."""
 
     milestones: tuple[MilestoneFact, ...] = ()
     open_items: tuple[ChecklistDueFact, ...] = ()
+    open_access: tuple[OpenAccessFact, ...] = ()
 
 
 def _reason(code: str, level: str, message: str, anchor: str | None = None) -> dict:
@@ -104,6 +127,7 @@ def compute_health(
     reasons = _milestone_reasons(engagement, state, facts, today, rules)
     reasons += _checklist_reasons(facts, today, rules)
     reasons += _period_reasons(engagement, state, facts, today, rules)
+    reasons += _access_reasons(facts, today, rules)
     worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
     return Health(worst), reasons
 
@@ -224,12 +248,25 @@ def _period_reasons(engagement, state, facts, today, rules) -> list[dict]:
     return []
 
 
+def _access_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
+    """A member whose end date has passed can still reach systems: amber, naming them."""
+    reasons = []
+    for fact in facts.open_access:
+        if fact.end_date >= today or today - fact.end_date < rules.open_access_amber_after:
+            continue
+        systems = ", ".join(fact.systems)
+        text = f"{fact.name} left on {fact.end_date:%-d %b} and can still reach {systems}"
+        anchor = f"member-{fact.member_id}"
+        reasons.append(_reason("access_open_after_end", Health.AMBER, text, anchor))
+    return reasons
+
+
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
 
 def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFacts]:
-    """Facts for many engagements in two queries (no per-engagement queries)."""
+    """Facts for many engagements in three queries (no per-engagement queries)."""
     milestones: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
         select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
@@ -252,7 +289,32 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
         .order_by(ChecklistItem.due_date, ChecklistItem.id)
     ):
         items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
-    return {eid: HealthFacts(tuple(milestones[eid]), tuple(items[eid])) for eid in engagement_ids}
+    access = _open_access(engagement_ids)
+    return {
+        eid: HealthFacts(tuple(milestones[eid]), tuple(items[eid]), tuple(access[eid]))
+        for eid in engagement_ids
+    }
+
+
+def _open_access(engagement_ids: list[int]) -> dict[int, list[OpenAccessFact]]:
+    """Members with an end date and access not yet revoked, one query for all."""
+    grouped: dict[tuple, list[str]] = defaultdict(list)
+    for row in db.session.execute(
+        select(TeamMember.engagement_id, TeamMember.id, TeamMember.name, TeamMember.end_date)
+        .add_columns(AccessEntry.system)
+        .join(AccessEntry, AccessEntry.member_id == TeamMember.id)
+        .where(
+            TeamMember.engagement_id.in_(engagement_ids),
+            TeamMember.end_date.is_not(None),
+            AccessEntry.revoked_at.is_(None),
+        )
+        .order_by(TeamMember.id, AccessEntry.id)
+    ):
+        grouped[tuple(row[:4])].append(row[4])
+    access: dict[int, list[OpenAccessFact]] = defaultdict(list)
+    for (eid, member_id, name, end), systems in grouped.items():
+        access[eid].append(OpenAccessFact(member_id, name, end, tuple(systems)))
+    return access
 
 
 def _aware(value):

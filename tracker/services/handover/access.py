@@ -221,3 +221,50 @@ def _refresh_health(engagement: Engagement) -> None:
 
 def _summary(entry: AccessEntry, member: TeamMember) -> dict:
     return {"access": entry.id, "member": member.name, "system": entry.system}
+
+
+CSV_HEADER = (
+    "member",
+    "external",
+    "system",
+    "kind",
+    "account",
+    "granted_on",
+    "granted_by",
+    "revoked_at",
+    "revoked_by",
+    "revoke_note",
+    "verified_at",
+    "verified_by",
+    "verified_how",
+)
+
+
+def access_csv(actor: User, engagement_id: int):
+    """The access register as CSV for an auditor (what the actor may see of it)."""
+    from tracker.services.csv_export import stream_csv
+
+    entries = list_for_engagement(actor, engagement_id)
+
+    def stamp(value) -> str:
+        return value.isoformat(timespec="seconds") if value is not None else ""
+
+    rows = (
+        (
+            e.member.name,
+            "yes" if e.member.is_external else "no",
+            e.system,
+            e.kind,
+            e.account,
+            e.granted_on.isoformat() if e.granted_on else "",
+            e.granted_by.name if e.granted_by else "",
+            stamp(e.revoked_at),
+            e.revoked_by.name if e.revoked_by else "",
+            e.revoke_note,
+            stamp(e.verified_at),
+            e.verified_by.name if e.verified_by else "",
+            e.verify_how,
+        )
+        for e in entries
+    )
+    return stream_csv(CSV_HEADER, rows)

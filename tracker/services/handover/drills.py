@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
@@ -41,7 +41,9 @@ _PEOPLE = (
     joinedload(Drill.observed_by),
     joinedload(Drill.recorded_by),
     joinedload(Drill.follow_up_item),
-    selectinload(Drill.comments).joinedload(DrillComment.author),
+    # Joined, not selectin: a selectin load skips its query when there is no drill, and
+    # the statement count must not depend on the data.
+    joinedload(Drill.comments).joinedload(DrillComment.author),
 )
 
 
@@ -49,7 +51,8 @@ def list_for_shadow(actor: User, shadow_id: int) -> list[Drill]:
     """The drills of one shadow assignment the actor may see, newest first."""
     assignment = get_shadow(actor, shadow_id)
     query = select(Drill).where(Drill.shadow_id == assignment.id).options(*_PEOPLE)
-    return list(db.session.scalars(query.order_by(Drill.performed_on.desc(), Drill.id.desc())))
+    ordered = query.order_by(Drill.performed_on.desc(), Drill.id.desc())
+    return list(db.session.scalars(ordered).unique())
 
 
 def list_for_engagement(actor: User, engagement_id: int) -> list[Drill]:
@@ -61,7 +64,7 @@ def list_for_engagement(actor: User, engagement_id: int) -> list[Drill]:
         .options(*_PEOPLE, joinedload(Drill.shadow).joinedload(ShadowAssignment.member))
         .order_by(Drill.performed_on.desc(), Drill.id.desc())
     )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query).unique())
 
 
 def _may_record(actor: User, assignment: ShadowAssignment) -> None:
@@ -96,7 +99,7 @@ def record_drill(actor: User, shadow_id: int, data: dict) -> Drill:
     )
     db.session.add(drill)
     if drill.outcome != DrillOutcome.PASSED:
-        drill.follow_up_item = _follow_up(engagement, assignment, drill)
+        drill.follow_up_item = open_follow_up(engagement, assignment, drill, clock.now().date())
     db.session.flush()
     summary = _summary(drill, assignment)
     audit.record(engagement, actor, "drill_recorded", data=summary)
@@ -130,8 +133,9 @@ def _visible_drill(actor: User, drill_id: int) -> Drill:
     return drill
 
 
-def _follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: Drill):
-    """The knowledge-transfer item a drill that did not pass opens, owned by the shadow."""
+def open_follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: Drill, today):
+    """Add the knowledge-transfer item a drill that did not pass opens, owned by the shadow
+    and due in the definition's `drill_follow_up_days` (no commit)."""
     from tracker.services.workflow_registry import definition_for
 
     definition = definition_for(engagement.workflow_name, engagement.workflow_version)
@@ -151,7 +155,7 @@ def _follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: Dril
         kind=ChecklistKind.KNOWLEDGE_TRANSFER,
         title=f"Drill again: {drill.task} ({drill.area}), {word} on {drill.performed_on}"[:200],
         owner_id=assignment.shadow_id,
-        due_date=clock.now().date() + timedelta(days=days),
+        due_date=today + timedelta(days=days),
         note=drill.missing,
         position=position,
     )

@@ -27,6 +27,7 @@ FIELDS = (
     "artifacts_transferred_to",
 )
 URL_FIELDS = ("ip_document_url", "data_certificate_url")
+TEXT_FIELDS = (*URL_FIELDS, "artifacts_transferred_to")
 DISPOSITIONS = tuple(d.value for d in DataDisposition)
 # Which person column a part's change stamps.
 _PART_OF = {
@@ -48,7 +49,10 @@ def exit_of(engagement_id: int) -> ExitConfirmation | None:
 def get_exit(actor: User, engagement_id: int) -> ExitConfirmation:
     """The exit confirmations of an engagement the actor may see (an empty record if none)."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    return exit_of(engagement.id) or ExitConfirmation(engagement_id=engagement.id, version=0)
+    empty = ExitConfirmation(
+        engagement_id=engagement.id, version=0, **dict.fromkeys(TEXT_FIELDS, "")
+    )
+    return exit_of(engagement.id) or empty
 
 
 def put_exit(actor: User, engagement_id: int, data: dict, *, expected_version=None):
@@ -65,8 +69,8 @@ def put_exit(actor: User, engagement_id: int, data: dict, *, expected_version=No
             "Someone changed the exit confirmations since you loaded them; reload and retry.",
             errors={"version": [f"expected {expected_version}, current {current}"]},
         )
-    if row is None:
-        row = ExitConfirmation(engagement_id=engagement.id)
+    if row is None:  # column defaults apply only at flush: start from the empty values
+        row = ExitConfirmation(engagement_id=engagement.id, **dict.fromkeys(TEXT_FIELDS, ""))
         db.session.add(row)
     changed = _apply(row, data, actor)
     if changed:
