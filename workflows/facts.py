@@ -16,7 +16,7 @@ from .params import ParamSpec
 from .subject import Subject
 
 # Where a missing fact is put right; the application maps each to a link.
-FIX_PLACES = ("engagement_edit", "team", "milestones", "knowledge", "exit")
+FIX_PLACES = ("engagement_edit", "team", "milestones", "knowledge", "access", "exit")
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ _FACTS += (
         "access_register_complete",
         lambda s, p: access_register_complete(s),
         lambda p: "an external member has no access entry yet; list the systems they can reach",
-        "team",
+        "access",
         {},
         "Every external member has at least one entry in the access register.",
     ),

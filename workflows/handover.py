@@ -85,7 +85,7 @@ def areas_drilled(subject: Subject, params: Mapping[str, object]) -> list[Unmet]
 
 def _access_gap(entry: AccessFact) -> Unmet | None:
     where = f"{entry.system}" + (f" ({entry.account})" if entry.account else "")
-    ref = {"kind": "access", "id": entry.id, "fix": "team"}
+    ref = {"kind": "access", "id": entry.id, "fix": "access"}
     if entry.revoked_by is None:
         message = f"{entry.member_name}'s access to {where} is not revoked yet"
         return Unmet("access_not_revoked", message, ref)

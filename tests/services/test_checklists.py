@@ -103,7 +103,7 @@ def test_the_guard_names_the_fact_and_where_it_is_fixed(ctx):
         "access_register_complete",
     }
     register = facts["access_register_complete"]
-    assert register.ref["fix"] == "team"
+    assert register.ref["fix"] == "access"
     assert "an external member has no access entry yet" in register.message
     contact = facts["technical_contact_named"]
     assert contact.ref["fix"] == "engagement_edit"

@@ -100,7 +100,7 @@ def test_create_engagement_then_page_lists_every_unmet_start_requirement(
     unmet = html.split('data-testid="unmet-start_trial"')[1].split("</ul>")[0]
     fixed_on = {"problem_statement": "/edit", "technical_contact": "/edit"}
     fixed_on["engagement_window"] = "#milestones"
-    fixed_on["access_register"] = "#team"  # the access register is kept per team member
+    fixed_on["access_register"] = "#access"  # the access register, member by member
     for item in items:
         # A bound item links to where its fact is fixed; a manual one to the item.
         target = fixed_on.get(item.key, f"#checklist-{item.id}")

@@ -50,6 +50,11 @@ def _member(actor: User, member_id: int) -> TeamMember:
     return member
 
 
+def member_engagement_id(actor: User, member_id: int) -> int:
+    """The engagement of a member the actor may see (NotFound otherwise)."""
+    return _member(actor, member_id).engagement_id
+
+
 def list_for_member(actor: User, member_id: int) -> list[AccessEntry]:
     """One member's entries, in the order they were granted."""
     member = _member(actor, member_id)

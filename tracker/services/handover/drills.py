@@ -125,6 +125,11 @@ def comment_on_drill(actor: User, drill_id: int, body: str) -> DrillComment:
     return comment
 
 
+def get_drill(actor: User, drill_id: int) -> Drill:
+    """One drill the actor may see (else NotFound, as if it did not exist)."""
+    return _visible_drill(actor, drill_id)
+
+
 def _visible_drill(actor: User, drill_id: int) -> Drill:
     drill = db.session.get(Drill, drill_id)
     if drill is None:
