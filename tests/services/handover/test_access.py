@@ -188,3 +188,24 @@ def test_the_register_of_a_closed_engagement_is_final(ctx):
     db.session.commit()
     with pytest.raises(Conflict):
         access.add_entry(engagement.owner, member.id, GITHUB)
+
+
+def test_a_leaving_members_revocation_is_due_on_their_end_date_and_reminds_the_owner(kt, entry):
+    from tracker.models import Reminder
+    from tracker.services import team
+
+    end = clock.now().date() + timedelta(days=10)
+    team.update_member(kt.manager, kt.mara.id, {"end_date": end})
+    item = _item(kt.engagement, f"revoke_access:{kt.mara.id}")
+    assert item.title == "Revoke Mara Quint's access (GitHub org acme-ml)"
+    assert (item.due_date, item.owner_id, item.status) == (end, kt.engagement.owner_id, "open")
+    rules = set(db.session.scalars(select(Reminder.rule).where(Reminder.subject_id == item.id)))
+    assert "checklist_due" in rules  # then checklist_overdue, as for any checklist item
+    with pytest.raises(ValidationFailed):
+        from tracker.services import checklists
+
+        checklists.complete_item(kt.manager, item.id)
+    db.session.rollback()
+    access.revoke_entry(kt.manager, entry.id)
+    db.session.refresh(item)
+    assert item.status == "done" and item.title == "Revoke Mara Quint's access"
