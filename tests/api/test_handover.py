@@ -167,3 +167,14 @@ def test_the_stakeholder_reads_access_but_cannot_add(api, world):
     body = {"system": "VPN", "kind": "vpn"}
     assert_error(api.post(f"/team-members/{member}/access", "stakeholder", json=body), 403)
     assert api.get(f"/team-members/{member}/access", "stakeholder").status_code == 200
+
+
+def test_an_empty_exit_put_before_any_record_keeps_nothing(app, api, world):
+    path = f"/engagements/{world.engagements['own']}/exit"
+    empty = api.call("PUT", path, "manager", json={})
+    assert empty.status_code == 200 and empty.get_json()["version"] == 0
+    assert empty.headers["ETag"] == '"v0"'
+    with app.app_context():
+        from tracker.models import ExitConfirmation
+
+        assert db.session.scalar(db.select(db.func.count(ExitConfirmation.id))) == 0

@@ -78,6 +78,9 @@ def put_exit(actor: User, engagement_id: int, data: dict, *, expected_version=No
         audit.record(engagement, actor, "exit_updated", data={"changed": sorted(changed)})
         checklists.sync_bound_items(engagement)
         commit_or_stale()
+    elif row.id is None:  # an empty record sent for a record never made: nothing to keep
+        db.session.expunge(row)
+        row.version = 0
     return row
 
 
