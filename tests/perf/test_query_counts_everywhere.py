@@ -96,15 +96,9 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "Shadows.Shadows": [("manager_api", f"{API}/engagements/{{engagement}}/shadows")],
     "Shadows.ShadowItem": [("manager_api", f"{API}/shadows/{{shadow}}")],
     "Handover.ShadowDrills": [("manager_api", f"{API}/shadows/{{shadow}}/drills")],
-    "Handover.EngagementDrills": [
-        ("manager_api", f"{API}/engagements/{{engagement}}/drills"),
-        ("provider_api", f"{API}/engagements/{{engagement}}/drills"),
-    ],
+    "Handover.EngagementDrills": [("manager_api", f"{API}/engagements/{{engagement}}/drills")],
     "Handover.MemberAccess": [("manager_api", f"{API}/team-members/{{member}}/access")],
-    "Handover.EngagementAccess": [
-        ("manager_api", f"{API}/engagements/{{engagement}}/access"),
-        ("provider_api", f"{API}/engagements/{{engagement}}/access"),
-    ],
+    "Handover.EngagementAccess": [("manager_api", f"{API}/engagements/{{engagement}}/access")],
     "Handover.EngagementExit": [("manager_api", f"{API}/engagements/{{engagement}}/exit")],
     "Knowledge.Artifacts": [("manager_api", f"{API}/engagements/{{engagement}}/artifacts")],
     "Knowledge.ArtifactItem": [("manager_api", f"{API}/artifacts/{{artifact}}")],
