@@ -111,3 +111,21 @@ def test_a_bad_drill_names_the_field_and_changes_nothing(kt, assignment, changes
     assert list(refused.value.errors) == [field]
     db.session.rollback()
     assert _counts() == before
+
+
+def test_tomorrow_is_the_future_but_the_recorders_own_today_is_not(kt, assignment, app):
+    from datetime import UTC, date, datetime
+
+    from tests.support.scheduler import frozen
+
+    frozen(app, datetime(2026, 3, 5, 20, 0, tzinfo=UTC))  # already 6 Mar in Sydney (UTC+11)
+    with pytest.raises(ValidationFailed) as refused:
+        drills.record_drill(kt.manager, assignment.id, _drill(kt, performed_on=date(2026, 3, 6)))
+    assert list(refused.value.errors) == ["performed_on"]
+    db.session.rollback()
+    kt.manager.timezone = "Australia/Sydney"
+    db.session.commit()
+    drill = drills.record_drill(
+        kt.manager, assignment.id, _drill(kt, performed_on=date(2026, 3, 6))
+    )
+    assert drill.performed_on == date(2026, 3, 6)

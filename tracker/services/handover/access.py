@@ -19,6 +19,7 @@ from tracker.extensions import db
 from tracker.models import AccessEntry, AccessKind, Engagement, Role, TeamMember, User
 from tracker.services import audit, checklists
 from tracker.services.engagements import commit_or_stale, losing_race_is_conflict
+from tracker.services.handover.links import local_today
 from tracker.services.webhook_events import engagement_ref
 from tracker.services.webhooks import queue_event
 
@@ -87,7 +88,7 @@ def add_entry(actor: User, member_id: int, data: dict) -> AccessEntry:
     engagement = member.engagement
     require(actor, Action.EDIT, engagement)
     _writable(engagement)
-    _check(data)
+    _check(data, local_today(actor))
     entry = AccessEntry(
         engagement_id=engagement.id,
         member_id=member.id,
@@ -204,14 +205,14 @@ def _check_version(entry: AccessEntry, expected_version: int | None) -> None:
         )
 
 
-def _check(data: dict) -> None:
+def _check(data: dict, today) -> None:
     errors: dict[str, list[str]] = {}
     if not (data.get("system") or "").strip():
         errors["system"] = ["Name the system (e.g. 'GitHub org acme-ml')."]
     if data.get("kind") not in KINDS:
         errors["kind"] = [f"One of {', '.join(KINDS)}."]
     granted = data.get("granted_on")
-    if granted is not None and granted > clock.now().date():
+    if granted is not None and granted > today:
         errors["granted_on"] = ["Access is recorded once granted: not a future day."]
     if errors:
         raise ValidationFailed("The access entry could not be saved.", errors=errors)

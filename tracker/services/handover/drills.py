@@ -30,6 +30,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import audit
+from tracker.services.handover.links import local_today
 from tracker.services.handover.links import url_problem as _url_problem
 from tracker.services.shadows import get_shadow
 from tracker.services.webhook_events import engagement_ref
@@ -82,7 +83,7 @@ def record_drill(actor: User, shadow_id: int, data: dict) -> Drill:
     _may_record(actor, assignment)
     if engagement.is_closed:
         raise Conflict("The engagement is closed; its drills are final.")
-    _check(assignment, data)
+    _check(actor, assignment, data)
     drill = Drill(
         engagement_id=engagement.id,
         shadow_id=assignment.id,
@@ -175,7 +176,7 @@ def _refresh_health(engagement: Engagement) -> None:
     health.refresh_health([engagement.id])
 
 
-def _check(assignment: ShadowAssignment, data: dict) -> None:
+def _check(actor: User, assignment: ShadowAssignment, data: dict) -> None:
     """Every problem with the drill at once, each under the field it concerns."""
     errors: dict[str, list[str]] = {}
     area = (data.get("area") or "").strip()
@@ -189,7 +190,7 @@ def _check(assignment: ShadowAssignment, data: dict) -> None:
     observer = data.get("observed_by_id")
     if observer is not None and db.session.get(User, observer) is None:
         errors["observed_by_id"] = ["No such user."]
-    errors.update(_date_problem(data.get("performed_on")))
+    errors.update(_date_problem(data.get("performed_on"), local_today(actor)))
     if data.get("outcome") not in OUTCOMES:
         errors["outcome"] = [f"One of {', '.join(OUTCOMES)}."]
     minutes = data.get("minutes")
@@ -212,11 +213,10 @@ def _performer_problem(user_id) -> str | None:
     return None
 
 
-def _date_problem(day) -> dict[str, list[str]]:
+def _date_problem(day, today) -> dict[str, list[str]]:
     if day is None:
         return {"performed_on": ["Give the day the drill was done."]}
-    # A day's slack for the time zones ahead of UTC, as for shadow sessions.
-    if day > clock.now().date() + timedelta(days=1):
+    if day > today:  # the recorder's today: their time zone, not UTC
         return {"performed_on": ["A drill cannot be in the future; record it once it is done."]}
     return {}
 

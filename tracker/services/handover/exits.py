@@ -17,6 +17,7 @@ from tracker.extensions import db
 from tracker.models import DataDisposition, ExitConfirmation, User
 from tracker.services import audit, checklists
 from tracker.services.engagements import commit_or_stale
+from tracker.services.handover.links import local_today
 from tracker.services.handover.links import url_problem as _url_problem
 
 FIELDS = (
@@ -61,7 +62,7 @@ def put_exit(actor: User, engagement_id: int, data: dict, *, expected_version=No
     require(actor, Action.EDIT, engagement)
     if engagement.is_closed:
         raise Conflict("The engagement is closed; its exit confirmations are final.")
-    _check(data)
+    _check(data, local_today(actor))
     row = exit_of(engagement.id)
     if expected_version is not None and (row.version if row else 0) != expected_version:
         current = row.version if row else 0
@@ -101,10 +102,10 @@ def _apply(row: ExitConfirmation, data: dict, actor: User) -> set[str]:
     return changed
 
 
-def _check(data: dict) -> None:
+def _check(data: dict, today) -> None:
     errors: dict[str, list[str]] = {}
     day = data.get("ip_assignment_confirmed_on")
-    if day is not None and day > clock.now().date():
+    if day is not None and day > today:
         errors["ip_assignment_confirmed_on"] = ["Not a future day: confirm it once it is signed."]
     disposition = data.get("data_disposition")
     if disposition not in (None, "", *DISPOSITIONS):
