@@ -37,6 +37,7 @@ UNREACHED = {
     "exports.milestones_csv": "a CSV download, not a page",
     "exports.checklist_csv": "a CSV download, not a page",
     "exports.audit_csv": "a CSV download, not a page",
+    "handover_proof.access_csv": "a CSV download, not a page",
     "calendar.feed": "an iCalendar feed for calendar apps, not a page",
     "calendar.engagement_feed": "an iCalendar feed for calendar apps, not a page",
     "webhooks_admin.show": "the demo registers no webhook endpoint to link to",

@@ -139,6 +139,7 @@ SKIPPED: dict[str, str] = {
     "Exports.MilestonesExport": "streamed CSV: as exports.milestones_csv",
     "Exports.ChecklistExport": "streamed CSV: as exports.checklist_csv",
     "Exports.AuditExport": "streamed CSV: as exports.audit_csv",
+    "handover_proof.access_csv": "streamed CSV of one register: as Handover.EngagementAccessExport",
     "Handover.EngagementAccessExport": "streamed CSV of one register: the visibility check "
     "and one joined query (tests/services/handover/test_access.py reads it back)",
     "webhooks_admin.show": "admin page of one endpoint: one endpoint and a LIMIT-100 log join",

@@ -138,3 +138,17 @@ def test_recording_a_drill_on_the_knowledge_page(client, auth, post, app, demo_i
     page = client.get(f"/engagements/{demo_ids['handover']}").get_data(as_text=True)
     exit_html = page.split('data-testid="exit-section"')[1].split("</section>")[0]
     assert "area_without_passed_drill" not in exit_html
+
+
+def test_the_access_register_downloads_as_csv_from_the_page(client, auth, demo_ids):
+    import csv
+    import io
+
+    auth.login("manager@example.com", DEMO_PASSWORD)
+    page = client.get(f"/engagements/{demo_ids['closed']}").get_data(as_text=True)
+    link = f"/engagements/{demo_ids['closed']}/access.csv"
+    assert f'href="{link}"' in page
+    response = client.get(link)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows and all(r["verified_by"] and r["verified_by"] != r["revoked_by"] for r in rows)
