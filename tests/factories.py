@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import (
+    AccessEntry,
     Artifact,
     ChecklistItem,
     Engagement,
+    ExitConfirmation,
     Milestone,
     MilestoneTarget,
     SuccessMetric,
@@ -154,7 +156,11 @@ def complete_checklist(engagement: Engagement, kind: str) -> None:
         engagement.problem_statement = engagement.problem_statement or "Cut forecast error"
         engagement.technical_contact_id = engagement.technical_contact_id or engagement.owner_id
         define_success_metrics(engagement)
+    if kind == "placement":  # every external member has an access register entry
+        _register_access(engagement)
     if kind == "knowledge_transfer":  # the overview and the recordings are artifacts
+        _confirm_exit(engagement)
+        _close_access(engagement)
         for artifact_kind in ("architecture_overview", "recording"):
             db.session.add(
                 Artifact(
@@ -172,3 +178,72 @@ def complete_checklist(engagement: Engagement, kind: str) -> None:
     ):
         item.status = "done"
     db.session.commit()
+
+
+def _register_access(engagement: Engagement) -> None:
+    """An access entry for each external member who has none (the placement item's fact)."""
+    listed = set(
+        db.session.scalars(
+            select(AccessEntry.member_id).where(AccessEntry.engagement_id == engagement.id)
+        )
+    )
+    for member in db.session.scalars(
+        select(TeamMember).where(TeamMember.engagement_id == engagement.id)
+    ):
+        if member.is_external and member.id not in listed:
+            db.session.add(
+                AccessEntry(
+                    engagement_id=engagement.id,
+                    member_id=member.id,
+                    system="GitHub org acme-ml",
+                    kind="code_repository",
+                    account=member.name.lower().replace(" ", "-"),
+                    granted_by_id=engagement.owner_id,
+                )
+            )
+
+
+def _close_access(engagement: Engagement) -> None:
+    """Every access entry revoked by the owner and verified by somebody else (an entry for
+    the register's sake when it is empty: an empty register proves nothing)."""
+    from tracker.core import clock
+
+    entries = db.session.scalars(
+        select(AccessEntry).where(AccessEntry.engagement_id == engagement.id)
+    ).all()
+    if not entries:
+        member = db.session.scalar(
+            select(TeamMember).where(TeamMember.engagement_id == engagement.id).limit(1)
+        ) or add_member(engagement, "Access Holder", areas=(), external=False)
+        entries = [
+            AccessEntry(
+                engagement_id=engagement.id,
+                member_id=member.id,
+                system="GitHub org acme-ml",
+                kind="code_repository",
+                account="access-holder",
+            )
+        ]
+        db.session.add_all(entries)
+    verifier = make_user("manager")
+    for entry in entries:
+        if entry.revoked_at is None:
+            entry.revoked_at, entry.revoked_by_id = clock.now(), engagement.owner_id
+        if entry.verified_at is None:
+            entry.verified_at, entry.verified_by_id = clock.now(), verifier.id
+            entry.verify_how = "checked the GitHub org members list"
+
+
+def _confirm_exit(engagement: Engagement) -> None:
+    """Where repositories and artifacts went (the bound 'access handed over' item's fact)."""
+    exists = db.session.scalar(
+        select(ExitConfirmation.id).where(ExitConfirmation.engagement_id == engagement.id)
+    )
+    if exists is None:
+        db.session.add(
+            ExitConfirmation(
+                engagement_id=engagement.id,
+                artifacts_transferred_to="https://github.com/acme/ml (org acme)",
+                artifacts_confirmed_by_id=engagement.owner_id,
+            )
+        )

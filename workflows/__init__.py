@@ -29,10 +29,13 @@ from .loader import load_definition, parse_definition
 from .migration import MigrationResult, plan_migration
 from .outcomes import Plan, PlannedAction, PlannedTimer, TransitionOption, Unmet
 from .subject import (
+    AccessFact,
     Actor,
     AdrFact,
     ArtifactFact,
     ChecklistFact,
+    DrillFact,
+    ExitFact,
     MemberFact,
     MetricFact,
     MilestoneFact,
@@ -41,6 +44,9 @@ from .subject import (
 )
 
 __all__ = [
+    "AccessFact",
+    "DrillFact",
+    "ExitFact",
     "ACTIONS",
     "GUARDS",
     "DEFINITIONS_DIR",

@@ -9,6 +9,7 @@ from typing import Any
 
 from .expressions import Offset
 from .facts import FactCall
+from .handover import HandoverRules
 from .meaning import DEFAULT_PERIOD, HealthRules, ReadinessRules
 
 PREVIOUS = "$previous"  # the `to` of a history transition
@@ -154,6 +155,7 @@ class Definition:
     health: HealthRules = HealthRules()
     readiness: ReadinessRules = ReadinessRules()
     checklist: tuple[ChecklistBinding, ...] = ()
+    handover: HandoverRules = HandoverRules()
 
     @property
     def bindings(self) -> Mapping[str, FactCall]:

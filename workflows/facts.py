@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .handover import access_all_closed, access_register_complete
 from .params import ParamSpec
 from .subject import Subject
 
 # Where a missing fact is put right; the application maps each to a link.
-FIX_PLACES = ("engagement_edit", "team", "milestones", "knowledge")
+FIX_PLACES = ("engagement_edit", "team", "milestones", "knowledge", "access", "exit")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,40 @@ _FACTS = (
         "knowledge",
         {"kind": ParamSpec("str", "artifact kind", required=True)},
         "At least one knowledge-retention artifact of the given kind is attached.",
+    ),
+)
+
+# The handover facts (workflows/handover.py): the access register and the exit.
+_FACTS += (
+    Fact(
+        "access_register_complete",
+        lambda s, p: access_register_complete(s),
+        lambda p: "an external member has no access entry yet; list the systems they can reach",
+        "access",
+        {},
+        "Every external member has at least one entry in the access register.",
+    ),
+    Fact(
+        "access_revoked_verified",
+        lambda s, p: access_all_closed(s),
+        lambda p: (
+            "the access register is empty, or an entry is not yet revoked and "
+            "verified by a second person"
+        ),
+        "team",
+        {},
+        "The access register has entries, each revoked and verified by someone else.",
+    ),
+    Fact(
+        "artifacts_transferred",
+        lambda s, p: bool(s.exit.artifacts_transferred_to.strip()),
+        lambda p: (
+            "where the repositories and model artifacts went is not recorded; "
+            "record it in the exit confirmations"
+        ),
+        "exit",
+        {},
+        "The exit confirmations say where repositories and model artifacts were transferred.",
     ),
 )
 

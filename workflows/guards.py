@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 
+from .handover import access_revoked_verified, areas_drilled, exit_confirmed
 from .outcomes import Unmet
 from .params import ParamSpec
 from .subject import CHECKLIST_KINDS, Subject
@@ -227,6 +228,12 @@ GUARDS: Mapping[str, Guard] = MappingProxyType(
             _guard(no_proposed_adrs),
             _guard(artifact_present, kind=ParamSpec("str", "artifact kind", required=True)),
             _guard(date_set, date=ParamSpec("date_key", "engagement date", required=True)),
+            _guard(
+                areas_drilled,
+                within_days=ParamSpec("int", "days a passed drill counts", default=30, minimum=1),
+            ),
+            _guard(access_revoked_verified),
+            _guard(exit_confirmed),
             _guard(
                 early_review_needs_reason,
                 within_days=ParamSpec("int", "days before the end", default=14, minimum=0),

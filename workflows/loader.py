@@ -27,6 +27,7 @@ from .errors import InvalidDefinition, InvalidExpression
 from .expressions import parse_offset
 from .facts import FACTS, FactCall
 from .guards import GUARDS
+from .handover import parse_handover
 from .params import validate_params, with_defaults
 from .problems import Problems
 from .subject import ROLES
@@ -35,6 +36,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {"name", "version", "title", "description", "states", "transitions", "reminders"}
 _TOP_KEYS |= {"health", "readiness"}
 _TOP_KEYS |= {"checklist"}
+_TOP_KEYS |= {"handover"}
 _STATE_KEYS = {"label", "initial", "final", "on_enter", "timers", "description"}
 _STATE_KEYS |= {"phase", "period", "tone"}
 _TRANSITION_KEYS = {"event", "from", "to", "label", "roles", "guards", "inputs", "actions"}
@@ -93,6 +95,7 @@ def _parse_document(raw: dict, problems: Problems) -> dict[str, Any]:
         "reminders": tuple(rules),
         "health": meaning.parse_health(raw.get("health"), problems),
         "readiness": meaning.parse_readiness(raw.get("readiness"), problems),
+        "handover": parse_handover(raw.get("handover"), problems),
     }
 
 

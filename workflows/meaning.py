@@ -36,8 +36,10 @@ DEFAULT_TONE = {
     "final": "grey",
 }
 DEFAULT_PERIOD = ("period_start", "period_end")
-READINESS_PARTS = ("kt_checklist", "shadows", "adrs", "runbooks")
-DEFAULT_WEIGHTS = MappingProxyType({"kt_checklist": 30, "shadows": 30, "adrs": 20, "runbooks": 20})
+READINESS_PARTS = ("kt_checklist", "shadows", "drills", "adrs", "runbooks")
+DEFAULT_WEIGHTS = MappingProxyType(
+    {"kt_checklist": 30, "shadows": 30, "drills": 30, "adrs": 20, "runbooks": 20}
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class HealthRules:
     # target that has had no measurement for this long.
     target_warning_within: timedelta = timedelta(days=14)
     measurement_stale_after: timedelta = timedelta(days=14)
+    # Handover (issue 30): a member whose end date is this long past with access still
+    # open turns the engagement Amber.
+    open_access_amber_after: timedelta = timedelta(days=0)
 
 
 @dataclass(frozen=True)

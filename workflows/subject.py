@@ -109,6 +109,43 @@ class ArtifactFact:
     title: str
 
 
+@dataclass(frozen=True)
+class DrillFact:
+    """A walk-away drill: an engineer doing a task of one area alone, and its outcome."""
+
+    id: int
+    member_id: int  # the external member whose area it is (through the shadow assignment)
+    area: str
+    outcome: str  # passed, partly or failed
+    performed_on: date
+    performer_name: str = ""
+    performer_is_internal: bool = True
+
+
+@dataclass(frozen=True)
+class AccessFact:
+    """One access entry of the register: a member's account on a system."""
+
+    id: int
+    member_id: int
+    member_name: str
+    system: str
+    account: str = ""
+    revoked_by: str | None = None  # who revoked it; None while still open
+    verified_by: str | None = None  # who verified the revocation; None until then
+
+
+@dataclass(frozen=True)
+class ExitFact:
+    """The exit confirmations recorded for the engagement (empty strings when missing)."""
+
+    ip_assignment_confirmed: bool = False
+    ip_document_url: str = ""
+    data_disposition: str | None = None
+    data_certificate_url: str = ""
+    artifacts_transferred_to: str = ""
+
+
 def _empty_dates() -> Mapping[str, date | None]:
     return MappingProxyType(dict.fromkeys(DATE_KEYS))
 
@@ -126,6 +163,9 @@ class Subject:
     adrs: tuple[AdrFact, ...] = ()
     artifacts: tuple[ArtifactFact, ...] = ()
     metrics: tuple[MetricFact, ...] = ()
+    drills: tuple[DrillFact, ...] = ()
+    access: tuple[AccessFact, ...] = ()
+    exit: ExitFact = ExitFact()
     current_period: int = 0
     dates: Mapping[str, date | None] = field(default_factory=_empty_dates)
     technical_contact: str | None = None  # the named internal contact's name

@@ -38,6 +38,7 @@ UNREACHED = {
     "exports.checklist_csv": "a CSV download, not a page",
     "exports.audit_csv": "a CSV download, not a page",
     "admin_audit.download": "a CSV or JSON Lines download from the form's buttons, not a link",
+    "handover_proof.access_csv": "a CSV download, not a page",
     "calendar.feed": "an iCalendar feed for calendar apps, not a page",
     "calendar.engagement_feed": "an iCalendar feed for calendar apps, not a page",
     "webhooks_admin.show": "the demo registers no webhook endpoint to link to",

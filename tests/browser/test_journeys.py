@@ -41,7 +41,9 @@ def test_manager_creates_engagement_fixes_every_prerequisite_and_starts_the_tria
     # bound items link to where their fact is fixed; the manual ones (1 + 3) to the item.
     links = [unmet.locator("a").nth(i).get_attribute("href") for i in range(unmet.count())]
     checklist_links = [h for h in links if re.fullmatch(r"#checklist-\d+", h or "")]
-    assert len(checklist_links) == 4 and len(codes) == 8
+    # 9: four prerequisites, four placement items (the access register one bound), the
+    # team and the milestone
+    assert len(checklist_links) == 4 and len(codes) == 9
     for href in checklist_links:
         assert page.locator(href).count() == 1
     assert page.locator("text=Done from the data").count() == 1
@@ -59,6 +61,12 @@ def test_manager_creates_engagement_fixes_every_prerequisite_and_starts_the_tria
     page.fill("#member-name", "Nina Volk")
     page.click("[data-testid=add-member]")
     page.wait_for_selector("text=Nina Volk added to the team.")
+    # The placement item "Access register complete" follows the register: list her access.
+    access = page.locator("article.access-member", has_text="Nina Volk")
+    access.locator("summary:has-text('List access for Nina Volk')").click()
+    access.locator("input[name=system]").fill("GitHub org acme-ml")
+    access.locator("button:has-text('List access')").click()
+    page.wait_for_selector("text=Access listed.")
     page.click("[data-testid=open-add-milestone]")
     page.fill("#milestone-title", "Baseline agreed")
     page.fill("#milestone-due_date", (date.today() + timedelta(days=20)).isoformat())

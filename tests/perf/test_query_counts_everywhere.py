@@ -97,6 +97,11 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "ADRs.AdrRevisions": [("manager_api", f"{API}/adrs/{{adr}}/revisions")],
     "Shadows.Shadows": [("manager_api", f"{API}/engagements/{{engagement}}/shadows")],
     "Shadows.ShadowItem": [("manager_api", f"{API}/shadows/{{shadow}}")],
+    "Handover.ShadowDrills": [("manager_api", f"{API}/shadows/{{shadow}}/drills")],
+    "Handover.EngagementDrills": [("manager_api", f"{API}/engagements/{{engagement}}/drills")],
+    "Handover.MemberAccess": [("manager_api", f"{API}/team-members/{{member}}/access")],
+    "Handover.EngagementAccess": [("manager_api", f"{API}/engagements/{{engagement}}/access")],
+    "Handover.EngagementExit": [("manager_api", f"{API}/engagements/{{engagement}}/exit")],
     "Knowledge.Artifacts": [("manager_api", f"{API}/engagements/{{engagement}}/artifacts")],
     "Knowledge.ArtifactItem": [("manager_api", f"{API}/artifacts/{{artifact}}")],
     "Knowledge.Readiness": [("manager_api", f"{API}/engagements/{{engagement}}/readiness")],
@@ -147,6 +152,9 @@ SKIPPED: dict[str, str] = {
         "one metric's measurements: a LIMIT-1000 query with joined recorders; constant in "
         "measurements asserted in tests/api/test_evidence_queries.py"
     ),
+    "handover_proof.access_csv": "streamed CSV of one register: as Handover.EngagementAccessExport",
+    "Handover.EngagementAccessExport": "streamed CSV of one register: the visibility check "
+    "and one joined query (tests/services/handover/test_access.py reads it back)",
     "webhooks_admin.show": "admin page of one endpoint: one endpoint and a LIMIT-100 log join",
     "Webhooks.Webhooks": "admin-only API (no admin token here); one query over endpoints",
     "Webhooks.WebhookItem": "admin-only API: one primary-key read",

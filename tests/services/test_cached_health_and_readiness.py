@@ -41,9 +41,10 @@ class Handover:
 def handover(ctx) -> Handover:
     """An engagement in knowledge transfer: one external area, open KT checklist, no ADRs.
 
-    Its readiness is 0 with 8 gaps: nothing recorded counts zero, so the 5 KT items,
-    the serving shadow, "no ADRs recorded yet" and the runbook are all missing.
-    Weights (the default [readiness] table): KT 30, shadows 30, ADRs 20, runbook 20.
+    Its readiness is 0 with 9 gaps: nothing recorded counts zero, so the 5 KT items,
+    the serving shadow, the serving drill, "no ADRs recorded yet" and the runbook are
+    all missing. Weights (the default [readiness] table): KT 30, shadows 30, drills 30,
+    ADRs 20, runbook 20 (130 in all).
     """
     manager = make_user("manager")
     provider = make_user("provider", provider="Northwind ML")
@@ -113,7 +114,7 @@ def _shadow_ready_for_sign_off(setup: Handover):
 
 
 def test_a_new_engagement_is_scored_when_it_is_created(handover):
-    assert _cached_readiness(handover.engagement.id) == (0, 8)
+    assert _cached_readiness(handover.engagement.id) == (0, 9)
     assert _cached_readiness(handover.engagement.id) == _fresh_readiness(handover.engagement.id)
 
 
@@ -121,7 +122,7 @@ def test_proposing_an_adr_recaches_readiness_without_bumping_version_or_updated_
     engagement_id = handover.engagement.id
     before = _stamp(engagement_id)
     adrs.create_adr(handover.provider, engagement_id, {"title": "Use Feast"})
-    assert _cached_readiness(engagement_id) == (0, 8)  # a proposed ADR is a gap
+    assert _cached_readiness(engagement_id) == (0, 9)  # a proposed ADR is a gap
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
     assert _stamp(engagement_id) == before
 
@@ -132,7 +133,8 @@ def test_accepting_an_adr_recaches_readiness_without_bumping_version_or_updated_
     adrs.create_adr(handover.provider, engagement_id, {"title": "Use Ray"})
     before = _stamp(engagement_id)
     adrs.decide_adr(handover.manager, proposed.id, "accepted")
-    assert _cached_readiness(engagement_id) == (10, 8)  # 20 x 1/2 of 100; one proposed
+    # 20 x 1/2 of 130 (drills weigh 30 too); one proposed
+    assert _cached_readiness(engagement_id) == (7, 9)
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
     assert _stamp(engagement_id) == before
 
@@ -148,26 +150,26 @@ def test_a_flush_updates_an_engagement_already_loaded_before_any_commit(handover
     ).first()
     item.status = "done"
     db.session.flush()
-    assert (engagement.readiness_score, engagement.readiness_gaps) == (6, 7)  # 30 x 1/5
+    assert (engagement.readiness_score, engagement.readiness_gaps) == (4, 8)  # 30 x 1/5 of 130
     db.session.rollback()
 
 
 def test_signing_off_a_shadow_recaches_readiness(handover):
     engagement_id = handover.engagement.id
     assignment = _shadow_ready_for_sign_off(handover)
-    assert _cached_readiness(engagement_id) == (0, 8)  # sessions and a rating are not enough
+    assert _cached_readiness(engagement_id) == (0, 9)  # sessions and a rating are not enough
     shadows.sign_off(handover.manager, assignment.id)
-    assert _cached_readiness(engagement_id) == (30, 7)
+    assert _cached_readiness(engagement_id) == (23, 8)  # 30 of 130; the area is not drilled yet
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
 
 
 def test_adding_a_runbook_recaches_readiness_and_removing_it_restores_the_score(handover):
     engagement_id = handover.engagement.id
     runbook = artifacts.add_artifact(handover.provider, engagement_id, RUNBOOK)
-    assert _cached_readiness(engagement_id) == (20, 7)
+    assert _cached_readiness(engagement_id) == (15, 8)  # 20 of 130
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
     artifacts.remove_artifact(handover.provider, runbook.id)
-    assert _cached_readiness(engagement_id) == (0, 8)
+    assert _cached_readiness(engagement_id) == (0, 9)
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
 
 
@@ -182,7 +184,7 @@ def test_completing_a_knowledge_transfer_item_recaches_readiness(handover):
         .order_by(ChecklistItem.id)
     ).first()
     checklists.complete_item(handover.manager, item.id, note="walked through")
-    assert _cached_readiness(engagement_id) == (6, 7)  # 30 x 1/5 of 100
+    assert _cached_readiness(engagement_id) == (4, 8)  # 30 x 1/5 of 130
     assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
 
 
@@ -283,8 +285,8 @@ def test_refresh_due_scores_rows_never_scored(ctx):
     _null_readiness(first.id, second.id)
     before = _stamp(second.id)
     assert health.refresh_due(now=now + timedelta(hours=1)) == 2
-    assert _cached_readiness(first.id) == _fresh_readiness(first.id) == (0, 8)
-    assert _cached_readiness(second.id) == _fresh_readiness(second.id) == (0, 9)
+    assert _cached_readiness(first.id) == _fresh_readiness(first.id) == (0, 9)
+    assert _cached_readiness(second.id) == _fresh_readiness(second.id) == (0, 11)
     assert _cached_breakdown(second.id) == readiness_many([second.id])[second.id]
     assert _stamp(second.id) == before
 
@@ -328,8 +330,8 @@ def test_dashboard_computes_readiness_for_rows_never_scored(handover):
         handover.manager, ListQuery(sort="title", descending=False, live_only=True)
     )
     rows = {row.engagement.title: (row.readiness_score, row.readiness_gaps) for row in board.rows}
-    assert rows["Churn handover"] == (0, 8)
-    assert rows["Already scored"] == _cached_readiness(other.id) == (0, 8)
+    assert rows["Churn handover"] == (0, 9)
+    assert rows["Already scored"] == _cached_readiness(other.id) == (0, 9)
     assert _cached_readiness(handover.engagement.id) == (None, None)  # reading writes nothing
 
 
@@ -384,7 +386,7 @@ def test_dashboard_page_shows_readiness_for_rows_never_scored(app, client, auth)
         db.session.remove()
     auth.login(email)
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'title="Knowledge-retention readiness: 8 gaps" data-testid="readiness">0%</span>' in html
+    assert 'title="Knowledge-retention readiness: 9 gaps" data-testid="readiness">0%</span>' in html
     with app.app_context():
         assert _cached_readiness(engagement_id) == (None, None)
 

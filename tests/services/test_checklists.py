@@ -100,7 +100,11 @@ def test_the_guard_names_the_fact_and_where_it_is_fixed(ctx):
         "problem_statement_written",
         "technical_contact_named",
         "success_metrics_defined",
+        "access_register_complete",
     }
+    register = facts["access_register_complete"]
+    assert register.ref["fix"] == "access"
+    assert "an external member has no access entry yet" in register.message
     contact = facts["technical_contact_named"]
     assert contact.ref["fix"] == "engagement_edit"
     assert "Named internal technical contact" in contact.message

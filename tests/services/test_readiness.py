@@ -12,6 +12,16 @@ from tracker.errors import GuardFailed
 from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.services import adrs, artifacts, readiness, shadows, transitions
+from tracker.services.handover import drills, exits
+
+# The close gate's handover-exit gaps: not knowledge, so readiness does not list them.
+EXIT_CODES = {
+    "access_not_revoked",
+    "access_not_verified",
+    "ip_assignment_unconfirmed",
+    "data_disposition_unconfirmed",
+    "artifacts_not_transferred",
+}
 
 RUNBOOK = {"kind": "runbook", "title": "Serving runbook", "url": "https://wiki.example.com/rb"}
 SESSION = {"held_on": date(2025, 5, 2), "duration_minutes": 60, "topic": "Walkthrough"}
@@ -33,27 +43,48 @@ def _signed_off_shadow(kt, member, areas):
     return shadows.sign_off(kt.manager, assignment.id)
 
 
+def _passed_drill(kt, assignment, area):
+    data = {
+        "area": area,
+        "task": f"Retrain and deploy {area} alone",
+        "performed_by_id": kt.internal.id,
+        "performed_on": clock.now().date(),
+        "outcome": "passed",
+    }
+    return drills.record_drill(kt.manager, assignment.id, data)
+
+
 def test_close_guard_lists_every_gap_and_readiness_agrees(kt):
     adrs.create_adr(kt.provider, kt.engagement.id, {"title": "Use Feast"})
     result = readiness.readiness(kt.engagement)
     unmet = _close_guard_unmet(kt.engagement)
-    assert [u.message for u in result.gaps] == [u.message for u in unmet]
+    knowledge = [u for u in unmet if u.code not in EXIT_CODES]
+    assert [u.message for u in result.gaps] == [u.message for u in knowledge]
     codes = [u.code for u in unmet]
     assert codes.count("area_without_signed_off_shadow") == 3  # serving, features, pipelines
+    assert codes.count("area_without_passed_drill") == 3
     assert codes.count("adr_still_proposed") == 1
     assert codes.count("runbook_missing") == 1
+    # bound "Credentials and secrets rotated" too: an empty access register proves nothing
     assert codes.count("kt_item_incomplete") == 5
+    assert [c for c in codes if c in EXIT_CODES] == [
+        "ip_assignment_unconfirmed",
+        "data_disposition_unconfirmed",
+        "artifacts_not_transferred",
+    ]
     with pytest.raises(GuardFailed) as error:
         transitions.fire(kt.manager, kt.engagement.id, "close", {})
-    assert len(error.value.unmet) == len(unmet) == 10
+    assert len(error.value.unmet) == len(unmet) == 16
     assert result.score < 100 and not result.is_ready
 
 
 def test_filling_every_gap_reaches_100_and_close_passes(kt):
     proposed = adrs.create_adr(kt.provider, kt.engagement.id, {"title": "Use Feast"})
     adrs.decide_adr(kt.manager, proposed.id, "accepted")
-    _signed_off_shadow(kt, kt.mara, ["serving", "features"])
-    _signed_off_shadow(kt, kt.tom, ["pipelines"])
+    mara = _signed_off_shadow(kt, kt.mara, ["serving", "features"])
+    tom = _signed_off_shadow(kt, kt.tom, ["pipelines"])
+    for assignment, area in ((mara, "serving"), (mara, "features"), (tom, "pipelines")):
+        _passed_drill(kt, assignment, area)
     artifacts.add_artifact(kt.provider, kt.engagement.id, RUNBOOK)
     assert readiness.readiness(kt.engagement).score < 100  # the checklist is still open
     complete_checklist(kt.engagement, "knowledge_transfer")
@@ -62,9 +93,21 @@ def test_filling_every_gap_reaches_100_and_close_passes(kt):
     assert [(p.name, p.done, p.total) for p in result.parts] == [
         ("kt_checklist", 5, 5),
         ("shadows", 3, 3),
+        ("drills", 3, 3),
         ("adrs", 1, 1),
         ("runbooks", 1, 1),
     ]
+    # Ready as knowledge, but the exit is not confirmed yet: the close gate says so.
+    codes = [u.code for u in _close_guard_unmet(kt.engagement)]
+    assert codes == ["ip_assignment_unconfirmed", "data_disposition_unconfirmed"]
+    confirmed = {
+        "ip_assignment_confirmed_on": clock.now().date(),
+        "ip_document_url": "https://docs.example.com/ip-assignment.pdf",
+        "data_disposition": "deleted",
+        "data_certificate_url": "https://docs.example.com/deletion-certificate.pdf",
+        "artifacts_transferred_to": "https://github.com/acme/churn",
+    }
+    exits.put_exit(kt.manager, kt.engagement.id, confirmed)
     assert _close_guard_unmet(kt.engagement) == []
     closed = transitions.fire(kt.manager, kt.engagement.id, "close", {})
     assert closed.state == "closed" and closed.outcome == "completed"
@@ -80,9 +123,10 @@ def test_partial_progress_shows_in_the_breakdown(kt):
     assert (parts["adrs"].done, parts["adrs"].total) == (1, 2)
     assert parts["adrs"].detail == "1 accepted, 1 still proposed"
     assert parts["runbooks"].detail == "None linked yet"
+    assert parts["drills"].detail == "0 of 3 external areas proven by a passed drill"
     score = readiness.readiness(kt.engagement).score
-    # weights: KT checklist 30, shadows 30, ADRs 20, runbook 20 (the default [readiness])
-    assert score == int(30 * 0 + 30 * (1 / 3) + 20 * (1 / 2) + 20 * 0)
+    # weights: KT checklist 30, shadows 30, drills 30, ADRs 20, runbook 20 (the defaults)
+    assert score == int(100 * (30 * 0 + 30 * (1 / 3) + 30 * 0 + 20 * (1 / 2) + 20 * 0) / 130)
 
 
 def test_readiness_many_uses_a_constant_number_of_queries(kt, query_counter):
@@ -95,9 +139,10 @@ def test_readiness_many_uses_a_constant_number_of_queries(kt, query_counter):
         readiness.readiness_many(ids[:2])
     with query_counter() as large:
         result = readiness.readiness_many(ids)
-    assert large.count == small.count <= 6  # five kinds of facts and the definitions
+    # eight kinds of facts (drills, access and exit among them) and the definitions
+    assert large.count == small.count <= 9
     assert set(result) == set(ids)
-    assert result[others[0].id].parts[3].done == 1
+    assert result[others[0].id].parts[4].done == 1
     assert result[kt.engagement.id].parts[1].done == 1
 
 
@@ -112,15 +157,17 @@ def test_an_engagement_without_external_areas_or_adrs(ctx):
     parts = {p.name: p for p in result.parts}
     assert parts["shadows"].detail == "None recorded yet (no external member areas)"
     assert parts["adrs"].detail == "None recorded yet"
-    # nothing recorded counts zero: only the completed checklist (weight 30) scores
-    assert result.score == 30
+    # nothing recorded counts zero: only the completed checklist (30 of 130) scores
+    assert result.score == 100 * 30 // 130
     assert [g.code for g in result.gaps] == [
+        "readiness_nothing_recorded",
         "readiness_nothing_recorded",
         "readiness_nothing_recorded",
         "runbook_missing",
     ]
-    assert [g.message for g in result.gaps][:2] == [
+    assert [g.message for g in result.gaps][:3] == [
         "Shadows signed off: none recorded yet (no external member areas)",
+        "Areas drilled: none recorded yet (no external member areas)",
         "ADRs decided: none recorded yet",
     ]
 

@@ -100,6 +100,7 @@ def test_create_engagement_then_page_lists_every_unmet_start_requirement(
     unmet = html.split('data-testid="unmet-start_trial"')[1].split("</ul>")[0]
     fixed_on = {"problem_statement": "/edit", "technical_contact": "/edit"}
     fixed_on["engagement_window"] = "#milestones"
+    fixed_on["access_register"] = "#access"  # the access register, member by member
     for item in items:
         # A bound item links to where its fact is fixed; a manual one to the item.
         target = fixed_on.get(item.key, f"#checklist-{item.id}")
@@ -173,9 +174,9 @@ def test_start_trial_refused_changes_nothing_then_succeeds(client, app, engageme
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement.state == "discovery"
+        add_member(engagement)  # before placement: the access register lists the member
         for kind in ("prerequisite", "placement"):
             complete_checklist(engagement, kind)
-        add_member(engagement)
         add_milestone(engagement, days=20)
         version = engagement.version
     response = post(

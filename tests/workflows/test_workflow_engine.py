@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from workflow_facts import actor, blocked_subject, ready_subject
+from workflow_facts import TODAY, actor, blocked_subject, ready_subject
 
 from workflows import (
     ChecklistFact,
+    DrillFact,
     InvalidInputs,
     MemberFact,
     MilestoneFact,
@@ -29,8 +30,13 @@ START_BLOCKED = (
 CLOSE_BLOCKED = (
     "kt_item_incomplete",
     "area_without_signed_off_shadow",
+    "area_without_passed_drill",
     "adr_still_proposed",
     "runbook_missing",
+    "access_not_revoked",
+    "ip_assignment_unconfirmed",
+    "data_disposition_unconfirmed",
+    "artifacts_not_transferred",
 )
 
 # state, event, role, subject is ready?, expected unmet codes (empty = allowed)
@@ -137,6 +143,13 @@ def test_every_uncovered_area_is_reported_with_member_and_area(engine):
         shadows=(
             ShadowFact(1, 5, "Bo Chen", ("feature pipeline",), True),
             ShadowFact(2, 6, "Cy Park", ("evaluation",), False),
+        ),
+        # every area drilled, so only the shadows are missing
+        drills=tuple(
+            DrillFact(i, member, area, "passed", TODAY)
+            for i, (member, area) in enumerate(
+                ((5, "serving"), (5, "feature pipeline"), (6, "evaluation")), 1
+            )
         ),
     )
     with pytest.raises(TransitionNotAllowed) as caught:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from workflows import (
+    AccessFact,
     Actor,
     AdrFact,
     ArtifactFact,
     ChecklistFact,
+    DrillFact,
+    ExitFact,
     MemberFact,
     MetricFact,
     MilestoneFact,
@@ -51,6 +54,15 @@ roles = ["manager", "system"]
 """
 
 
+EXIT_CONFIRMED = ExitFact(
+    ip_assignment_confirmed=True,
+    ip_document_url="https://docs.example.com/ip.pdf",
+    data_disposition="deleted",
+    data_certificate_url="https://docs.example.com/deletion.pdf",
+    artifacts_transferred_to="https://github.com/acme/models",
+)
+
+
 def actor(role: str) -> Actor:
     """An actor with the given role."""
     return Actor(id=None if role == "system" else 1, role=role, name=f"A {role}")
@@ -73,6 +85,9 @@ def ready_subject(state: str, **changes) -> Subject:
         "shadows": (ShadowFact(1, 5, "Bo Chen", ("feature pipeline",), True),),
         "adrs": (AdrFact(7, 1, "Use a feature store", "accepted"),),
         "artifacts": (ArtifactFact(1, "runbook", "On-call runbook"),),
+        "drills": (DrillFact(1, 5, "feature pipeline", "passed", TODAY, "Bo Chen"),),
+        "access": (AccessFact(1, 5, "Ana Ruiz", "GitHub", "ana-r", "Dana Lee", "Bo Chen"),),
+        "exit": EXIT_CONFIRMED,
         "current_period": 0,
         "dates": dict(DATES),
     }
@@ -94,4 +109,7 @@ def blocked_subject(state: str) -> Subject:
         shadows=(),
         adrs=(AdrFact(7, 4, "Use a feature store", "proposed"),),
         artifacts=(),
+        drills=(),
+        access=(AccessFact(1, 5, "Ana Ruiz", "GitHub", "ana-r"),),
+        exit=ExitFact(),
     )

@@ -32,6 +32,7 @@ def api_modules() -> list:
         engagements,
         evidence,
         exports,
+        handover,
         me,
         milestones,
         providers,
@@ -48,7 +49,7 @@ def api_modules() -> list:
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
     resources.append(evidence)
     admin = [webhooks, users, providers, audit_export]
-    others = [subscriptions, adrs, shadows, artifacts, calendar, exports, workflows]
+    others = [subscriptions, adrs, shadows, handover, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
 
 

@@ -395,6 +395,7 @@ DEMO_EXTENSIONS: list[str] = [
     "tracker.demo.digests:seed",
     "tracker.demo.knowledge:seed",
     "tracker.demo.evidence:seed",
+    "tracker.demo.handover:seed",
     "tracker.services.timers:seed_demo_timers",
 ]
 

@@ -23,6 +23,15 @@ from tracker.models.evidence import (
     MilestoneTarget,
     SuccessMetric,
 )
+from tracker.models.handover import (
+    AccessEntry,
+    AccessKind,
+    DataDisposition,
+    Drill,
+    DrillComment,
+    DrillOutcome,
+    ExitConfirmation,
+)
 from tracker.models.health_change import HealthChange
 from tracker.models.integration import (
     CalendarEntry,
@@ -48,6 +57,13 @@ from tracker.models.user import ApiToken, PasswordLink, ProviderOrganisation, Us
 
 __all__ = [
     "FINAL_MILESTONE_STATUSES",
+    "AccessEntry",
+    "AccessKind",
+    "DataDisposition",
+    "Drill",
+    "DrillComment",
+    "DrillOutcome",
+    "ExitConfirmation",
     "Adr",
     "AdrRevision",
     "ApiToken",

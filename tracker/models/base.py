@@ -103,6 +103,7 @@ def label(value: str) -> str:
         "cv_engineer": "Computer-vision engineer",
         "ai_product_manager": "AI product manager",
         "fractional_ml_lead": "Fractional ML lead",
+        "vpn": "VPN",
     }
     if value in special:
         return special[value]

@@ -17,10 +17,12 @@ from sqlalchemy.orm import joinedload
 from tracker.auth.permissions import Action, can, visible_clause
 from tracker.extensions import db
 from tracker.models import (
+    AccessEntry,
     Adr,
     AuditEvent,
     ChecklistItem,
     ChecklistStatus,
+    Drill,
     Engagement,
     Measurement,
     Milestone,
@@ -28,6 +30,7 @@ from tracker.models import (
     Role,
     Subscription,
     SuccessMetric,
+    TeamMember,
     User,
     WorkflowTimer,
     engagement_follower,
@@ -75,6 +78,8 @@ class EngagementDigest:
     measured: list[str] = field(default_factory=list)  # measurements since the last digest
     period_end: date | None = None
     period_label: str | None = None
+    # Handover (issue 30): the external members' access not yet revoked, where it matters.
+    open_access: list[str] = field(default_factory=list)
     engagement: Engagement | None = field(default=None, repr=False, compare=False)
 
 
@@ -274,6 +279,7 @@ def _fill_details(sections: dict[int, EngagementDigest], since: datetime, today:
     _fill_due(sections, ids, today)
     _fill_decisions(sections, ids, today)
     _fill_evidence(sections, ids, since)
+    _fill_open_access(sections, ids, today)
     for engagement_id, (score, detail) in _readiness(ids).items():
         sections[engagement_id].readiness = score
         sections[engagement_id].readiness_detail = detail
@@ -338,6 +344,7 @@ def _changes(sections: dict[int, EngagementDigest], since: datetime) -> list[tup
             text = f"{title}: {label(update.from_status or 'planned')} → {label(update.status)}"
             found.append((update.created_at, engagement_id, text))
     found.extend(_completed_items(ids, since))
+    found.extend(_drills_recorded(ids, since))
     adrs = db.session.execute(
         select(Adr.created_at, Adr.engagement_id, Adr.number, Adr.title).where(
             Adr.engagement_id.in_(ids), Adr.created_at >= since
@@ -358,6 +365,43 @@ def _completed_items(ids: list[int], since: datetime) -> list[tuple[datetime, in
         )
     )
     return [(at, engagement_id, f"Checklist done: {title}") for at, engagement_id, title in rows]
+
+
+def _drills_recorded(ids: list[int], since: datetime) -> list[tuple[datetime, int, str]]:
+    """Walk-away drills recorded since the last digest, in words."""
+    rows = db.session.execute(
+        select(Drill.created_at, Drill.engagement_id, Drill.outcome, Drill.area, Drill.task)
+        .add_columns(User.name)
+        .join(User, User.id == Drill.performed_by_id)
+        .where(Drill.engagement_id.in_(ids), Drill.created_at >= since)
+    )
+    return [
+        (at, engagement_id, f"Drill {label(outcome).lower()}: {task} ({area}), alone by {who}")
+        for at, engagement_id, outcome, area, task, who in rows
+    ]
+
+
+def _fill_open_access(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:
+    """External members' access still open: during the wind-down, or once a member's end
+    date is within the due window or past (one query)."""
+    horizon = today + timedelta(days=DUE_WINDOW_DAYS)
+    rows = db.session.execute(
+        select(AccessEntry.engagement_id, TeamMember.name, TeamMember.end_date, AccessEntry.system)
+        .join(TeamMember, TeamMember.id == AccessEntry.member_id)
+        .where(
+            AccessEntry.engagement_id.in_(ids),
+            AccessEntry.revoked_at.is_(None),
+            TeamMember.is_external.is_(True),
+        )
+        .order_by(TeamMember.name, AccessEntry.id)
+    )
+    for engagement_id, name, end, system in rows:
+        section = sections[engagement_id]
+        winding_down = lifecycle.state_of(section.engagement).phase == "wind_down"
+        if not winding_down and (end is None or end > horizon):
+            continue
+        when = f", last day {end:%-d %b}" if end else ""
+        section.open_access.append(f"{name}: {system}{when}")
 
 
 def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:

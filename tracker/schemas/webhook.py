@@ -17,6 +17,8 @@ EVENT_TYPES = (
     "shadow.signed_off",
     "measurement.recorded",
     "milestone.suggested_verdict_changed",
+    "drill.recorded",
+    "access.revoked",
 )
 URL_MAX = 2000
 

@@ -1,10 +1,11 @@
 """The events of a calendar feed and their iCalendar text: a constant number of queries.
 
 Sources: milestone due dates, the engagement's period end dates, pending (and past)
-workflow timers such as a scheduled review, checklist items the user owns, and shadow
-sign-off targets. Every event is all-day, has a UID per object, a SEQUENCE that rises
-whenever its date, summary or status changes (a stored counter, see CalendarEntry), a
-DTSTAMP of that change, and STATUS:CANCELLED once the item is completed.
+workflow timers such as a scheduled review, checklist items the user owns (among them
+the revocation of a leaving member's access, due on their end date), shadow sign-off
+targets and team members' end dates. Every event is all-day, has a UID per object, a
+SEQUENCE that rises whenever its date, summary or status changes (a stored counter, see
+CalendarEntry), a DTSTAMP of that change, and STATUS:CANCELLED once the item is completed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tracker.models import (
     Engagement,
     Milestone,
     ShadowAssignment,
+    TeamMember,
     WorkflowTimer,
     label,
 )
@@ -82,7 +84,7 @@ def _timer_label(timer: WorkflowTimer, engagement: Engagement) -> str:
 
 
 def collect_items(scope: FeedScope) -> list[FeedItem]:
-    """Every event of the feed, from five queries whatever their number."""
+    """Every event of the feed, from six queries whatever their number."""
     host = _host()
     engagements = {e.id: e for e in db.session.scalars(select(Engagement).where(scope.clause))}
     items = _engagement_dates(engagements.values(), host, scope.since)
@@ -91,6 +93,7 @@ def collect_items(scope: FeedScope) -> list[FeedItem]:
     items += _timers(scope, engagements, host)
     items += _checklist_items(scope, host)
     items += _shadow_targets(scope, host)
+    items += _member_end_dates(engagements, host, scope.since)
     items.sort(key=lambda item: (item.day, item.uid))
     return items
 
@@ -241,6 +244,30 @@ def _shadow_targets(scope: FeedScope, host: str) -> list[FeedItem]:
             category="Shadow sign-off",
         )
         for a in rows
+    ]
+
+
+def _member_end_dates(engagements: dict, host: str, since: date | None) -> list[FeedItem]:
+    """The last day of each team member with an end date, on engagements in scope."""
+    if not engagements:
+        return []
+    rows = db.session.scalars(
+        select(TeamMember).where(
+            TeamMember.engagement_id.in_(list(engagements)),
+            TeamMember.end_date.is_not(None),
+            *((TeamMember.end_date >= since,) if since else ()),
+        )
+    )
+    return [
+        FeedItem(
+            uid=f"member-{m.id}-end@{host}",
+            day=m.end_date,
+            summary=f"{engagements[m.engagement_id].title}: {m.name}'s last day",
+            engagement=engagements[m.engagement_id],
+            cancelled=engagements[m.engagement_id].is_closed,
+            category="Team",
+        )
+        for m in rows
     ]
 
 

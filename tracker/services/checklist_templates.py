@@ -12,6 +12,7 @@ PLACEMENT = [
     ("worker_classification", "Worker classification confirmed"),
     ("ip_assignment", "IP assignment agreed"),
     ("data_handling", "Data-handling terms signed"),
+    ("access_register", "Access register complete"),
 ]
 KNOWLEDGE_TRANSFER = [
     ("runbooks", "Runbooks written and reviewed"),

@@ -106,8 +106,10 @@ def sync_bound_items(engagement: Engagement, *, now=None) -> int:
     Called explicitly, before the commit, by each service that changes a fact (the
     engagement's fields, the team, milestones, artifacts). Writes no commit itself.
     """
+    from tracker.services.handover.revocations import sync_revocation_items
     from tracker.services.subjects import build_subject
 
+    sync_revocation_items(engagement, now or clock.now())  # a leaving member's access
     bindings = _bindings(engagement)
     items = db.session.scalars(
         select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
@@ -146,6 +148,11 @@ def _sync_item(engagement, item: ChecklistItem, fact, subject, now) -> int:
 
 def _refuse_by_hand(item: ChecklistItem, engagement: Engagement, status: str) -> None:
     """A bound item follows its fact: ticking (or reopening) it by hand is refused."""
+    from tracker.services.handover.revocations import is_revocation_item
+
+    if is_revocation_item(item):
+        message = f"'{item.title}' is done once every access of the member is revoked."
+        raise ValidationFailed(message, errors={"status": [message]})
     fact = _bindings(engagement).get(item.key) if item.key else None
     if fact is None:
         return

@@ -22,6 +22,9 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
   a metric with an open target not measured for `measurement_stale_after`: amber.
   Each links to the metric (`metric-<id>`); target statuses come from the one judgment
   (services/evidence/judgment.py).
+- access_open_after_end: a team member's end date is `open_access_amber_after` or
+  more past and some of their access entries are not revoked: amber, naming the
+  member and the systems (issue 30).
 So nothing overdue is ever Green. Health is cached on the engagement row so lists
 never recompute it: services refresh it when they change its inputs, and the
 scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
@@ -41,7 +44,16 @@ from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement, Health, Milestone, User, label
+from tracker.models import (
+    AccessEntry,
+    ChecklistItem,
+    Engagement,
+    Health,
+    Milestone,
+    TeamMember,
+    User,
+    label,
+)
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.models.engagement import cached_values_update
 from tracker.services import audit, lifecycle
@@ -81,6 +93,16 @@ class ChecklistDueFact:
 
 
 @dataclass(frozen=True)
+class OpenAccessFact:
+    """A team member with an end date and the systems they can still reach."""
+
+    member_id: int
+    name: str
+    end_date: date
+    systems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class HealthFacts:
     """What health needs to know about one engagement beyond its own row."""
 
@@ -88,6 +110,7 @@ class HealthFacts:
     open_items: tuple[ChecklistDueFact, ...] = ()
     # milestone id -> its targets judged (services/evidence/judgment.py)
     targets: Mapping[int, tuple[TargetStatus, ...]] = field(default_factory=dict)
+    open_access: tuple[OpenAccessFact, ...] = ()
 
 
 def _reason(code: str, level: str, message: str, anchor: str | None = None) -> dict:
@@ -116,6 +139,7 @@ def compute_health(
     reasons += _checklist_reasons(facts, today, rules)
     reasons += _period_reasons(engagement, state, facts, today, rules)
     reasons += _target_reasons(engagement, state, facts, today, rules)
+    reasons += _access_reasons(facts, today, rules)
     worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
     return Health(worst), reasons
 
@@ -279,12 +303,25 @@ def _measurement_stale(t: TargetStatus, start, today: date, rules) -> list[dict]
     return [_reason("measurement_stale", Health.AMBER, text, f"metric-{t.metric_id}")]
 
 
+def _access_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
+    """A member whose end date has passed can still reach systems: amber, naming them."""
+    reasons = []
+    for fact in facts.open_access:
+        if fact.end_date >= today or today - fact.end_date < rules.open_access_amber_after:
+            continue
+        systems = ", ".join(fact.systems)
+        text = f"{fact.name} left on {fact.end_date:%-d %b} and can still reach {systems}"
+        anchor = f"member-{fact.member_id}"
+        reasons.append(_reason("access_open_after_end", Health.AMBER, text, anchor))
+    return reasons
+
+
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
 
 def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFacts]:
-    """Facts for many engagements in two queries (no per-engagement queries)."""
+    """Facts for many engagements in three queries (no per-engagement queries)."""
     milestones: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
         select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
@@ -308,14 +345,37 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
     ):
         items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
     judged = evidence_reads.target_statuses(m.id for ms in milestones.values() for m in ms)
+    access = _open_access(engagement_ids)
     return {
         eid: HealthFacts(
             tuple(milestones[eid]),
             tuple(items[eid]),
-            {m.id: tuple(judged[m.id]) for m in milestones[eid] if m.id in judged},
+            targets={m.id: tuple(judged[m.id]) for m in milestones[eid] if m.id in judged},
+            open_access=tuple(access[eid]),
         )
         for eid in engagement_ids
     }
+
+
+def _open_access(engagement_ids: list[int]) -> dict[int, list[OpenAccessFact]]:
+    """Members with an end date and access not yet revoked, one query for all."""
+    grouped: dict[tuple, list[str]] = defaultdict(list)
+    for row in db.session.execute(
+        select(TeamMember.engagement_id, TeamMember.id, TeamMember.name, TeamMember.end_date)
+        .add_columns(AccessEntry.system)
+        .join(AccessEntry, AccessEntry.member_id == TeamMember.id)
+        .where(
+            TeamMember.engagement_id.in_(engagement_ids),
+            TeamMember.end_date.is_not(None),
+            AccessEntry.revoked_at.is_(None),
+        )
+        .order_by(TeamMember.id, AccessEntry.id)
+    ):
+        grouped[tuple(row[:4])].append(row[4])
+    access: dict[int, list[OpenAccessFact]] = defaultdict(list)
+    for (eid, member_id, name, end), systems in grouped.items():
+        access[eid].append(OpenAccessFact(member_id, name, end, tuple(systems)))
+    return access
 
 
 def _aware(value):

@@ -1,7 +1,8 @@
 """Knowledge-retention readiness: a 0-100 score per engagement with its breakdown and gaps.
 
-Four parts, weighted by the definition's [readiness] table (workflows/meaning.py):
-the knowledge-transfer checklist, shadows signed off, ADRs decided and a runbook.
+Five parts, weighted by the definition's [readiness] table (workflows/meaning.py):
+the knowledge-transfer checklist, shadows signed off, areas proven by a passed
+walk-away drill (issue 30), ADRs decided and a runbook.
 A part with nothing recorded counts zero, not full credit ("ADRs: none recorded
 yet"); a part counts as not applicable only where the definition says so. The
 gaps come from the workflow engine's own guard functions (the ones the default
@@ -30,11 +31,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.extensions import db
 from tracker.models import (
+    AccessEntry,
     Adr,
     Artifact,
     ChecklistItem,
     ChecklistKind,
+    Drill,
     Engagement,
+    ExitConfirmation,
     ShadowAssignment,
     TeamMember,
     User,
@@ -57,10 +61,13 @@ from workflows.guards import (
     no_proposed_adrs,
     shadows_signed_off,
 )
+from workflows.handover import DEFAULT_DRILL_WINDOW_DAYS, areas_drilled
 from workflows.meaning import ReadinessRules
 
 KT = ChecklistKind.KNOWLEDGE_TRANSFER.value
 READINESS_INPUTS = (TeamMember, ShadowAssignment, Adr, Artifact, ChecklistItem)
+# Drills weigh directly; access entries and the exit complete bound checklist items.
+READINESS_INPUTS += (Drill, AccessEntry, ExitConfirmation)
 _CHUNK = 500
 
 
@@ -126,7 +133,7 @@ def readiness(engagement: Engagement) -> Readiness:
 
 
 def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
-    """Readiness of many engagements in six queries, whatever their number."""
+    """Readiness of many engagements in nine queries, whatever their number."""
     ids = sorted(set(engagement_ids))
     if not ids:
         return {}
@@ -158,7 +165,8 @@ def score_facts(subject: Subject, rules: ReadinessRules | None = None) -> Readin
     """The breakdown for one engagement's facts (pure: no database)."""
     rules = rules or ReadinessRules()
     # In the order of the default definition's close guards, so the gap lists read alike.
-    parts = [_checklist_part(subject), _shadow_part(subject), _adr_part(subject)]
+    parts = [_checklist_part(subject), _shadow_part(subject), _drill_part(subject)]
+    parts.append(_adr_part(subject))
     parts.append(_runbook_part(subject))
     parts = [_weighed(part, rules) for part in parts]
     weight = sum(p.weight for p in parts if p.applicable)
@@ -191,6 +199,17 @@ def _shadow_part(subject: Subject) -> ReadinessPart:
     if total == 0:
         detail = "None recorded yet (no external member areas)"
     return ReadinessPart("shadows", "Shadows signed off", done, total, detail, gaps)
+
+
+def _drill_part(subject: Subject) -> ReadinessPart:
+    """Areas proven by a passed walk-away drill (the close guard's own judgment)."""
+    gaps = tuple(areas_drilled(subject, {"within_days": DEFAULT_DRILL_WINDOW_DAYS}))
+    total = sum(len(m.areas) for m in subject.members if m.is_external)
+    done = total - len(gaps)
+    detail = f"{done} of {total} external areas proven by a passed drill"
+    if total == 0:
+        detail = "None recorded yet (no external member areas)"
+    return ReadinessPart("drills", "Areas drilled", done, total, detail, gaps)
 
 
 def _adr_part(subject: Subject) -> ReadinessPart:
@@ -246,7 +265,19 @@ def _load_facts(ids: list[int], definitions: dict[int, Definition | None]) -> di
     ):
         grouped["artifacts"][row[0]].append(ArtifactFact(*row[1:]))
     _load_checklist(ids, grouped)
+    _load_handover(ids, grouped)
     return {i: _subject(i, grouped) for i in ids}
+
+
+def _load_handover(ids: list[int], grouped) -> None:
+    """Drills, access entries and exit confirmations: three queries for all."""
+    from tracker.services.handover.facts import handover_facts
+
+    names = {m.id: m.name for members in grouped["members"].values() for m in members}
+    for i, facts in handover_facts(ids, names).items():
+        grouped["drills"][i] = list(facts["drills"])
+        grouped["access"][i] = list(facts["access"])
+        grouped["exit_fact"][i] = facts["exit"]
 
 
 def _load_shadows(ids: list[int], grouped) -> None:
@@ -279,8 +310,9 @@ def _load_checklist(ids: list[int], grouped) -> None:
 def _subject(engagement_id: int, grouped) -> Subject:
     from tracker.core import clock
 
-    facts = {name: tuple(grouped[name].get(engagement_id, ())) for name in grouped}
-    facts.pop("bindings", None)
+    lists = grouped.keys() - {"bindings", "exit_fact"}
+    facts = {name: tuple(grouped[name].get(engagement_id, ())) for name in lists}
+    facts["exit"] = grouped["exit_fact"][engagement_id]
     bindings = grouped["bindings"].get(engagement_id, MappingProxyType({}))
     return Subject(state="", today=clock.now().date(), bindings=bindings, **facts)
 

@@ -99,6 +99,13 @@ def _evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[in
     return facts, {k: tuple(v) for k, v in targets.items()}
 
 
+def _handover_facts(engagement_id: int, members) -> dict:
+    """Drills, access entries and the exit confirmations (services/handover/facts.py)."""
+    from tracker.services.handover.facts import handover_facts
+
+    return handover_facts([engagement_id], {m.id: m.name for m in members})[engagement_id]
+
+
 def build_subject(engagement: Engagement, today: date) -> Subject:
     """Read every fact the engine's guards may need, fresh from the database."""
     milestones = [m for m in _rows(Milestone, engagement.id) if m.removed_at is None]
@@ -133,4 +140,5 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
         paused_from=engagement.paused_from_state,
         problem_statement=engagement.problem_statement or "",
         **_knowledge_facts(engagement.id),
+        **_handover_facts(engagement.id, members),
     )

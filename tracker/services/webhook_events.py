@@ -55,7 +55,11 @@ def queue_transition_events(engagement: Engagement, user: User | None, plan, fro
     session = db.session()
     queue_event(session, "engagement.transitioned", data, engagement_id=engagement.id)
     if plan.is_final:
+        from tracker.services.handover.access import access_summary  # it imports this module
+
         closed = {"engagement": engagement_ref(engagement), "outcome": engagement.outcome}
+        # The access register, so an identity system can cross-check what was revoked.
+        closed["access"] = access_summary(engagement.id)
         queue_event(session, "engagement.closed", closed, engagement_id=engagement.id)
 
 

@@ -25,6 +25,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.engagements import bp as engagements_bp
     from tracker.web.evidence import bp as evidence_bp
     from tracker.web.exports import bp as exports_bp
+    from tracker.web.handover import bp as handover_bp
     from tracker.web.healthz import bp as health_bp
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.landing import bp as main_bp
@@ -49,6 +50,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(knowledge_bp)
+    app.register_blueprint(handover_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(webhooks_bp)

@@ -268,6 +268,22 @@ SENTENCES: dict[str, Callable] = {
     ),
     "shadow_confidence": lambda e, d, eng, h: f"Set shadow confidence to {d.get('confidence')}",
     "shadow_signed_off": lambda e, d, eng, h: f"Signed off shadow assignment {d.get('shadow')}",
+    "drill_recorded": lambda e, d, eng, h: (
+        f"Recorded a {d.get('outcome')} drill of {_q(d.get('area'))}: {_q(d.get('task'))}"
+    ),
+    "drill_commented": lambda e, d, eng, h: f"Commented on the drill {_q(d.get('task'))}",
+    "access_added": lambda e, d, eng, h: (
+        f"Listed {_q(d.get('system'))} in the access register of {_q(d.get('member'))}"
+    ),
+    "access_revoked": lambda e, d, eng, h: (
+        f"Revoked the access of {_q(d.get('member'))} to {_q(d.get('system'))}"
+    ),
+    "access_verified": lambda e, d, eng, h: (
+        f"Verified that {_q(d.get('member'))} can no longer reach {_q(d.get('system'))}"
+    ),
+    "exit_updated": lambda e, d, eng, h: (
+        f"Changed the exit confirmations ({', '.join(d.get('changed') or [])})"
+    ),
     "artifact_added": _titled("Added the artifact"),
     "artifact_removed": _titled("Removed the artifact"),
     "adr_created": _adr("Wrote"),

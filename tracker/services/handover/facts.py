@@ -1,0 +1,77 @@
+"""Drills, access entries and exit confirmations as the workflow engine's plain facts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from tracker.extensions import db
+from tracker.models import AccessEntry, Drill, ExitConfirmation, Role, ShadowAssignment, User
+from workflows import AccessFact, DrillFact, ExitFact
+
+
+def drill_facts(ids: Iterable[int]) -> dict[int, tuple[DrillFact, ...]]:
+    """Every drill of these engagements, one query, grouped by engagement."""
+    grouped: dict[int, list[DrillFact]] = defaultdict(list)
+    rows = db.session.execute(
+        select(Drill.engagement_id, Drill.id, ShadowAssignment.member_id, Drill.area)
+        .add_columns(Drill.outcome, Drill.performed_on, User.name, User.role)
+        .join(ShadowAssignment, ShadowAssignment.id == Drill.shadow_id)
+        .join(User, User.id == Drill.performed_by_id)
+        .where(Drill.engagement_id.in_(list(ids)))
+        .order_by(Drill.id)
+    )
+    for eng, id_, member, area, outcome, day, name, role in rows:
+        fact = DrillFact(id_, member, area, outcome, day, name, role != Role.PROVIDER)
+        grouped[eng].append(fact)
+    return {i: tuple(v) for i, v in grouped.items()}
+
+
+def access_facts(ids: Iterable[int], member_names: dict[int, str]) -> dict[int, tuple]:
+    """Every access entry of these engagements with who revoked and verified it, one query."""
+    revoker, verifier = aliased(User), aliased(User)
+    grouped: dict[int, list[AccessFact]] = defaultdict(list)
+    rows = db.session.execute(
+        select(AccessEntry.engagement_id, AccessEntry.id, AccessEntry.member_id)
+        .add_columns(AccessEntry.system, AccessEntry.account, revoker.name, verifier.name)
+        .outerjoin(revoker, revoker.id == AccessEntry.revoked_by_id)
+        .outerjoin(verifier, verifier.id == AccessEntry.verified_by_id)
+        .where(AccessEntry.engagement_id.in_(list(ids)))
+        .order_by(AccessEntry.member_id, AccessEntry.id)
+    )
+    for eng, id_, member, system, account, revoked_by, verified_by in rows:
+        name = member_names.get(member, "A team member")
+        grouped[eng].append(AccessFact(id_, member, name, system, account, revoked_by, verified_by))
+    return {i: tuple(v) for i, v in grouped.items()}
+
+
+def exit_facts(ids: Iterable[int]) -> dict[int, ExitFact]:
+    """The exit confirmation of each engagement (an empty ExitFact where none is recorded)."""
+    found = {}
+    for row in db.session.scalars(
+        select(ExitConfirmation).where(ExitConfirmation.engagement_id.in_(list(ids)))
+    ):
+        found[row.engagement_id] = ExitFact(
+            ip_assignment_confirmed=row.ip_assignment_confirmed_on is not None,
+            ip_document_url=row.ip_document_url or "",
+            data_disposition=row.data_disposition,
+            data_certificate_url=row.data_certificate_url or "",
+            artifacts_transferred_to=row.artifacts_transferred_to or "",
+        )
+    return found
+
+
+def handover_facts(ids: list[int], member_names: dict[int, str]) -> dict[int, dict]:
+    """The Subject's `drills`, `access` and `exit` for each engagement: three queries."""
+    drills, access, exits = drill_facts(ids), access_facts(ids, member_names), exit_facts(ids)
+    return {
+        i: {
+            "drills": drills.get(i, ()),
+            "access": access.get(i, ()),
+            "exit": exits.get(i, ExitFact()),
+        }
+        for i in ids
+    }
