@@ -3,8 +3,8 @@
 New tables only; existing engagements start with no drills, no access entries and no
 exit confirmation, and the close gate of the default definition asks for them (issue 30).
 
-Revision ID: 0012_handover
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 07:00:26.972012
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0012_handover"
-down_revision = "0011"
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
