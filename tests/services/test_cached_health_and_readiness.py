@@ -296,7 +296,7 @@ def test_every_change_to_readiness_stores_its_breakdown_with_the_score(handover)
     by gap, after each kind of change (the dashboard draws its bars from it)."""
     engagement_id = handover.engagement.id
     fresh = readiness_many([engagement_id])[engagement_id]
-    assert _cached_breakdown(engagement_id) == fresh and len(fresh.gaps) == 8
+    assert _cached_breakdown(engagement_id) == fresh and len(fresh.gaps) == 9  # drills too
     before = _stamp(engagement_id)
     artifacts.add_artifact(handover.provider, engagement_id, RUNBOOK)
     shadows.sign_off(handover.manager, _shadow_ready_for_sign_off(handover).id)
@@ -320,7 +320,7 @@ def test_the_dashboard_draws_the_breakdown_stored_on_the_row(handover):
     board = build_dashboard(handover.manager, ListQuery(live_only=True))
     (row,) = [r for r in board.rows if r.engagement.id == engagement_id]
     assert row.readiness.parts[0].detail == "as stored on the row"
-    assert (row.readiness_score, row.readiness_gaps) == (0, 8)
+    assert (row.readiness_score, row.readiness_gaps) == (0, 9)  # with the drills part
 
 
 def test_dashboard_computes_readiness_for_rows_never_scored(handover):
