@@ -22,7 +22,9 @@ from tracker.models import ChecklistItem, Role, User
 SEED = 23
 ITEMS = 50
 PAGE_BYTES_BOUND = 100_000  # the issue's target for the engagement page
-STATEMENTS_BOUND = 30
+# 27 before the Evidence card (issue 27) and the access register and exit (issue 30)
+# added their reads: 41 now, each constant in what it lists (their own query tests).
+STATEMENTS_BOUND = 42
 
 
 def _add_people(total: int) -> None:
@@ -100,9 +102,10 @@ def test_the_engagement_page_does_not_grow_with_the_organisation(app, client, au
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
 
 
-# 141 KB measured for 50 rows (was 196 KB): above the issue's 80 KB target, which this
-# does not claim; the bound catches a row that starts growing (docs/benchmarks.md).
-DASHBOARD_BYTES_BOUND = 150_000
+# 141 KB measured for 50 rows (was 196 KB), 161 KB since each row says "targets met n/m"
+# (issue 27): above the issue's 80 KB target, which this does not claim; the bound
+# catches a row that starts growing (docs/benchmarks.md).
+DASHBOARD_BYTES_BOUND = 165_000
 DASHBOARD_STATEMENTS_BOUND = 15
 
 

@@ -651,6 +651,7 @@ def test_milestone_update_form_with_every_field(client, app, engagement_id, post
         f"{prefix}-status": "met",  # the manager gives the verdict
         f"{prefix}-note": "AUC 0.84 on the holdout",
         f"{prefix}-evidence": "https://wiki.example.com/eval",
+        f"{prefix}-reason": "The holdout is the number the business signed off",
         f"{prefix}-version": str(version),
     }
     data = _sends_every_field(MilestoneUpdateForm, data, prefix)
@@ -661,6 +662,7 @@ def test_milestone_update_form_with_every_field(client, app, engagement_id, post
         update = db.session.scalars(select(MilestoneUpdate)).one()
         assert (stored.status, stored.verdict_by_id) == ("met", update.author_id)
         assert update.evidence == ["https://wiki.example.com/eval"]
+        assert update.reason == "The holdout is the number the business signed off"
 
 
 def test_milestone_form_with_every_field(client, app, engagement_id, post):
