@@ -210,4 +210,4 @@ def query_counter(app):
 
 
 # Imported last: it uses the helpers above. One import here = one shared Chromium.
-from tests.support.browser import browser, live_server, page  # noqa: E402, F401
+from tests.support.browser import browser, demo_databases, live_server, page  # noqa: E402, F401
