@@ -103,6 +103,7 @@ def make_app(request, tmp_path, tmp_path_factory, sqlite_template, shared_apps):
         shared=shared_apps,
         postgres_url=lambda: request.getfixturevalue("pg_database"),
         session_dir=tmp_path_factory.mktemp,
+        share=request.node.get_closest_marker("fresh_app") is None,
     )
 
     def factory(backend: str = TEST_DB, **overrides):

@@ -113,3 +113,14 @@ def test_a_listener_left_on_the_shared_engine_fails_the_next_checkout(makers):
     finally:
         event.remove(engine, "commit", forgotten)
     assert makers("third")("sqlite") is app, "once the listener is gone the app is reused"
+
+
+@pytest.mark.fresh_app
+def test_a_test_marked_fresh_app_gets_an_app_of_its_own(app, shared_apps):
+    assert all(shared.app is not app for shared in shared_apps.values())
+
+    @app.get("/_only_here")
+    def only_here():
+        return "ok"
+
+    assert app.test_client().get("/_only_here").get_data(as_text=True) == "ok"

@@ -13,7 +13,8 @@ another third of a second: minutes per lane (docs/adr/0180-a-test-database-by-a-
   that backend, put back as it was built: config and `app.extensions` restored from
   snapshots taken right after `create_app`, MAIL_DIR under the test's tmp_path, a fresh
   database. A test that leaves a listener on its engine fails the next checkout loudly.
-  Calls with overrides, and a second app in one test, still build a new app.
+  Calls with overrides, a second app in one test, and tests marked `fresh_app` (they
+  add a route or hook, which Flask refuses once an app has served) build a new app.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ class AppMaker:
 
     `build(url, directory, **overrides)` makes an app; `postgres_url()` gives the shared
     PostgreSQL database (starting the cluster on first use); `shared` is the session's
-    backend -> SharedApp; `session_dir(name)` a directory that lives for the session.
+    backend -> SharedApp; `session_dir(name)` a directory that lives for the session;
+    `share=False` (a test marked `fresh_app`) builds every app new.
     """
 
     def __init__(
@@ -158,6 +160,7 @@ class AppMaker:
         shared: dict[str, SharedApp],
         postgres_url: Callable[[], str],
         session_dir: Callable[[str], Path],
+        share: bool = True,
     ) -> None:
         self.build = build
         self.tmp_path = tmp_path
@@ -165,11 +168,13 @@ class AppMaker:
         self.shared = shared
         self.postgres_url = postgres_url
         self.session_dir = session_dir
+        self.share = share
         self.created: list[tuple[str, Flask]] = []
         self.checked_out: list[SharedApp] = []
 
     def __call__(self, backend: str, **overrides) -> Flask:
-        if not overrides and all(s.backend != backend for s in self.checked_out):
+        first = all(s.backend != backend for s in self.checked_out)
+        if self.share and not overrides and first:
             shared = self._shared(backend)
             app = shared.checkout(self.tmp_path, self.template)
             self.checked_out.append(shared)
