@@ -11,12 +11,19 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 from config import TestingConfig
 from tests.factories import PASSWORD
+from tests.support.databases import (
+    AppMaker,
+    create_schema,
+    empty_postgres,
+    sqlite_url,
+)
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
 from tests.support.smtp import hung_smtp, smtp_server, smtputf8_server  # noqa: F401  (shared)
 from tracker import create_app
@@ -45,28 +52,20 @@ def pg_cluster():
 
 
 def _create_schema(url: str) -> None:
-    import tracker.models  # noqa: F401  (registers every table on the metadata)
-
-    engine = create_engine(url)
-    db.metadata.create_all(engine)
-    engine.dispose()
+    create_schema(url)
 
 
 @pytest.fixture(scope="session")
 def pg_database(pg_cluster):
-    """A database with the schema created once; tests truncate it after use."""
+    """A database with the schema created once; each test empties what it wrote."""
     url = pg_cluster.create_database("tracker_test")
     _create_schema(url)
     return url
 
 
 def _truncate_all(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+    """Empty the shared PostgreSQL database (every table, every sequence restarted)."""
+    empty_postgres(app)
 
 
 def build_app(url: str, tmp_path, **overrides):
@@ -76,29 +75,42 @@ def build_app(url: str, tmp_path, **overrides):
     return create_app(TestingConfig, **settings)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """The schema, created once per session; tests get byte copies of this file."""
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    _create_schema(sqlite_url(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_apps():
+    """backend -> SharedApp, built on first use (tests/support/databases.py says why)."""
+    return {}
+
+
 @pytest.fixture
-def make_app(request, tmp_path):
-    """Build an app on the suite's database (SQLite file or the shared PostgreSQL)."""
-    created = []
+def make_app(request, tmp_path, tmp_path_factory, sqlite_template, shared_apps):
+    """Build an app on the suite's database (SQLite file or the shared PostgreSQL).
+
+    The first call without overrides in a test gets the session's app for that backend,
+    reset to how it was built, on an empty database; any other call builds a new app.
+    """
+    maker = AppMaker(
+        build=build_app,
+        tmp_path=tmp_path,
+        template=sqlite_template,
+        shared=shared_apps,
+        postgres_url=lambda: request.getfixturevalue("pg_database"),
+        session_dir=tmp_path_factory.mktemp,
+        share=request.node.get_closest_marker("fresh_app") is None,
+    )
 
     def factory(backend: str = TEST_DB, **overrides):
-        if backend == "postgres":
-            url = request.getfixturevalue("pg_database")
-        else:
-            url = f"sqlite:///{tmp_path / f'tracker-{len(created)}.db'}"
-            _create_schema(url)
-        app = build_app(url, tmp_path, **overrides)
-        created.append((backend, app))
-        return app
+        return maker(backend, **overrides)
 
     yield factory
-    for backend, app in created:
-        if backend == "postgres":
-            _truncate_all(app)
-        else:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    maker.close()
 
 
 @pytest.fixture
@@ -199,5 +211,5 @@ def query_counter(app):
 
 
 # Imported last: it uses the helpers above. One import here = one shared Chromium.
-from tests.support.browser import browser, live_server, page  # noqa: E402, F401
+from tests.support.browser import browser, demo_databases, live_server, page  # noqa: E402, F401
 from tests.support.oidc_provider import oidc, oidc_provider  # noqa: F401,E402  (shared fixtures)

@@ -1,5 +1,7 @@
 """Browser fixtures: a live server on a seeded SQLite file, Debian's Chromium via Playwright.
 
+The demo is seeded once per session (per UTC day) and each live server gets a copy.
+
 The fixtures are imported once into tests/conftest.py so every test directory
 shares one Chromium (two sync Playwright instances cannot run in one thread).
 
@@ -10,13 +12,15 @@ with CI=true it fails, because CI must exercise the real browser.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from config import TestingConfig
-from tests.conftest import _create_schema, require_or_skip
+from tests.conftest import require_or_skip
+from tests.support.databases import copy_sqlite, sqlite_url
 from tracker import create_app
 from tracker.extensions import db
 
@@ -33,19 +37,45 @@ CHROMIUM_ARGS = [
 DEMO_PASSWORD = "demo-password"
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    """The app on a fresh SQLite file with the demo data, served on a free port."""
-    from tracker.demo.seed import seed_demo
-    from tracker.services.health import refresh_all
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory, sqlite_template):
+    """UTC date -> a SQLite file with the demo seeded that day (seeding once, not per test).
 
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    _create_schema(url)
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=str(tmp_path / "mail"))
-    with app.app_context():
-        seed_demo()
-        refresh_all()  # the scheduler's job in production; health shows on the dashboard
-        db.session.remove()
+    The demo's dates are relative to today, so a run that crosses midnight seeds again.
+    """
+    directory = tmp_path_factory.mktemp("demo")
+    seeded: dict[date, Path] = {}
+
+    def for_today() -> Path:
+        from tracker.demo.seed import seed_demo
+        from tracker.services.health import refresh_all
+
+        today = datetime.now(UTC).date()
+        if today not in seeded:
+            path = directory / f"demo-{today.isoformat()}.db"
+            copy_sqlite(sqlite_template, path)
+            app = create_app(
+                TestingConfig, SQLALCHEMY_DATABASE_URI=sqlite_url(path), MAIL_DIR=str(directory)
+            )
+            with app.app_context():
+                seed_demo()
+                refresh_all()  # the scheduler's job in production; health shows on the dashboard
+                db.session.remove()
+                db.engine.dispose()
+            seeded[today] = path
+        return seeded[today]
+
+    return for_today
+
+
+@pytest.fixture
+def live_server(tmp_path, demo_databases):
+    """The app on a fresh SQLite file with the demo data, served on a free port."""
+    path = tmp_path / "browser.db"
+    copy_sqlite(demo_databases(), path)
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=sqlite_url(path), MAIL_DIR=str(tmp_path / "mail")
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -2,6 +2,7 @@
 
 from unittest import mock
 
+import pytest
 from sqlalchemy.exc import OperationalError
 
 
@@ -33,6 +34,7 @@ def test_unknown_api_path_is_json_404(client):
     assert response.get_json()["code"] == "not_found"
 
 
+@pytest.mark.fresh_app  # adds a route: needs an app that has served nothing yet
 def test_unforeseen_constraint_violation_is_a_409_not_a_500(app, client):
     from sqlalchemy.exc import IntegrityError
 
