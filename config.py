@@ -75,7 +75,9 @@ class Config:
     REMINDER_SEND_HOUR = int(os.environ.get("REMINDER_SEND_HOUR", "8"))  # local hour, TIMEZONE
 
     SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", False)
-    SCHEDULER_TICK_SECONDS = int(os.environ.get("SCHEDULER_TICK_SECONDS", "30"))
+    # 15 s: a killed worker's reminders and timers are taken over within lease + tick
+    # = 25 s (ADR 0208; issue 32 asks 30 s); an idle tick is two statements (ADR 0178).
+    SCHEDULER_TICK_SECONDS = int(os.environ.get("SCHEDULER_TICK_SECONDS", "15"))
     # The delivery job polls more often: an idle poll is one indexed query per table, and
     # a killed worker's rows are picked up within lease + this (ADR 0163).
     SCHEDULER_DELIVERY_SECONDS = int(os.environ.get("SCHEDULER_DELIVERY_SECONDS", "5"))
