@@ -39,6 +39,7 @@ UNREACHED = {
     "exports.audit_csv": "a CSV download, not a page",
     "admin_audit.download": "a CSV or JSON Lines download from the form's buttons, not a link",
     "handover_proof.access_csv": "a CSV download, not a page",
+    "Evidence.MeasurementsExport": "the API's CSV of measurements, linked from the Evidence card",
     "calendar.feed": "an iCalendar feed for calendar apps, not a page",
     "calendar.engagement_feed": "an iCalendar feed for calendar apps, not a page",
     "webhooks_admin.show": "the demo registers no webhook endpoint to link to",
