@@ -22,7 +22,9 @@ def test_admin_registers_an_endpoint_and_sees_a_delivery(app, client, sign_in, p
         deliver_due(clock.now())  # nothing listens on port 9: a recorded failure, retried later
     log = client.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
     assert "webhook.test" in log
-    assert "connection refused" in log.lower() and "pending" in log  # the reason in words (ADR 0204)
+    assert (
+        "connection refused" in log.lower() and "pending" in log
+    )  # the reason in words (ADR 0204)
     assert "whsec_" not in log  # the secret was shown once
     listing = client.get("/admin/webhooks").get_data(as_text=True)
     assert "http://127.0.0.1:9/hook" in listing
