@@ -171,3 +171,25 @@ def test_a_verdict_against_the_evidence_from_the_page_needs_the_reason_field(
     shown = client.get(f"/engagements/{seeded['engagement']}").get_data(as_text=True)
     assert "Reason against the evidence: Measured on the old cluster" in shown
     assert "Verdict reason: Measured on the old cluster" in shown  # on the Evidence card too
+
+
+def test_the_milestone_card_shows_a_claim_the_measurements_contradict(client, auth, app):
+    """The provider says On track; the latest measurement misses the target: the card's
+    badge reads as contradicted and the measured value stands beside it (ADR 0190)."""
+    with app.app_context():
+        manager = make_user("manager", email="m2@example.com")
+        engagement = make_engagement(manager, title="Claims against numbers")
+        milestone = add_milestone(engagement, days=10, title="Day-60")
+        milestone.status = "on_track"
+        metric = add_metric(engagement, name="p95 latency", kind="latency", direction="lower",
+                            baseline=2600, unit="ms")  # fmt: skip
+        add_target(milestone, metric, 2000)
+        _measure(engagement.id, metric.id, [2500, 2250])
+        engagement_id, milestone_id = engagement.id, milestone.id
+        db.session.remove()
+    auth.login("m2@example.com")
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    card = html.split(f'id="milestone-{milestone_id}"')[1].split("</header>")[0]
+    assert "On track claimed — target not met" in card
+    assert "Measured: p95 latency: 2,250 ms against ≤ 2,000 ms" in card
+    assert ">On track<" not in card

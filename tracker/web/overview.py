@@ -15,6 +15,7 @@ from tracker.services import engagement_page
 from tracker.services.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.engagement_queries import get_engagement
 from tracker.services.evidence.page import EvidenceView, evidence_view
+from tracker.services.evidence.reads import as_claim_evidence
 from tracker.services.health_history import HealthStrip, health_strip
 from tracker.services.lifecycle import period_progress
 from tracker.web.cost_burn import burn_summary, cost_burn_svg
@@ -52,6 +53,8 @@ class EngagementOverview:
     can_update_milestones: bool = False
     can_complete_checklist: bool = False
     evidence: EvidenceView | None = None  # metrics, their charts' data, milestones judged
+    # milestone id -> its judged targets, which can contradict the provider's claim
+    claim_evidence: dict = field(default_factory=dict)
     charts: dict = field(default_factory=dict)  # metric id -> its SVG
 
 
@@ -107,6 +110,9 @@ def _add_evidence(overview: EngagementOverview, actor: User, today: date) -> Non
     """The Evidence card: each metric's chart and the milestones judged (fixed queries)."""
     overview.evidence = evidence_view(overview.engagement, overview.milestones, actor, today)
     overview.charts = {v.metric.id: metric_chart_svg(v, today) for v in overview.evidence.metrics}
+    overview.claim_evidence = {
+        me.milestone.id: as_claim_evidence(me.targets) for me in overview.evidence.milestones
+    }
 
 
 def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:

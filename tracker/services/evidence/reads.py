@@ -136,13 +136,18 @@ def attach(milestones: Sequence[Milestone], viewer: User, today: date) -> Sequen
 def claim_evidence(milestone: Milestone) -> list[TargetEvidence]:
     """The targets `attach` judged, as the evidence a milestone's displayed status weighs
     against the provider's claim (services/milestone_status, ADR 0190)."""
+    return as_claim_evidence(getattr(milestone, "evidence_targets", ()))
+
+
+def as_claim_evidence(targets: Iterable[TargetStatus]) -> list[TargetEvidence]:
+    """Judged targets in the words a displayed status shows beside a contradicted claim."""
     return [
         TargetEvidence(
             metric=t.name,
             is_met=None if t.status == "no_data" else t.status == "met",
             text=f"{t.sentence}{f', measured {t.latest_at:%-d %b}' if t.latest_at else ''}",
         )
-        for t in getattr(milestone, "evidence_targets", ())
+        for t in targets
     ]
 
 
