@@ -28,7 +28,7 @@ from config import TestingConfig  # noqa: E402
 from tracker import create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import AuditEvent, User  # noqa: E402
-from tracker.services import users as user_service  # noqa: E402
+from tracker.services.administration import users as user_service  # noqa: E402
 from tracker.services.audit_export import export  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

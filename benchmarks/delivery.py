@@ -39,7 +39,7 @@ from tracker import create_app  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.notifications.delivery import deliver_due  # noqa: E402
-from tracker.services.outbox import enqueue  # noqa: E402
+from tracker.services.messaging.outbox import enqueue  # noqa: E402
 
 
 def _ceiling(host: str, port: int, count: int) -> float:

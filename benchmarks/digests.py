@@ -62,7 +62,7 @@ def _bulk(model_or_table, rows: list[dict], chunk: int = 5000) -> None:
 def _workflow() -> tuple[int, str]:
     """The shipped definition's version and hash, so engagements run on the file (as real
     ones do); a hash no file or record matches made every look-up a query."""
-    from tracker.services.workflow_registry import catalog
+    from tracker.services.workflow.workflow_registry import catalog
 
     definition = catalog().latest("staff_augmentation")
     return definition.version, definition.content_hash

@@ -26,8 +26,8 @@ from tracker.core import clock  # noqa: E402
 from tracker.demo import scale_data  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import User  # noqa: E402
-from tracker.services import calendar_events, calendar_feed, csv_export  # noqa: E402
-from tracker.services.engagement_list import ListQuery  # noqa: E402
+from tracker.services.exchange import calendar_events, calendar_feed, csv_export  # noqa: E402
+from tracker.services.read_model.engagement_list import ListQuery  # noqa: E402
 
 
 def measure(name: str, make_chunks) -> None:

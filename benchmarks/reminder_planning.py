@@ -35,7 +35,7 @@ from tracker.core import clock  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder  # noqa: E402
 from tracker.notifications.reminder_delivery import process_due  # noqa: E402
-from tracker.services import reminder_planning as planning  # noqa: E402
+from tracker.services.workflow import reminder_planning as planning  # noqa: E402
 
 
 class Statements:

@@ -31,7 +31,7 @@ from tracker.core.claims import _claimable  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder  # noqa: E402
 from tracker.notifications.tick import run_tick  # noqa: E402
-from tracker.services import reminder_planning as planning  # noqa: E402
+from tracker.services.workflow import reminder_planning as planning  # noqa: E402
 
 # The SMTP server runs in its own process: in-process, its thread competes for the GIL.
 SERVER = """

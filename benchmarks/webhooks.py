@@ -36,7 +36,7 @@ from tracker import create_app  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import User  # noqa: E402
-from tracker.services import webhooks  # noqa: E402
+from tracker.services.messaging import webhooks  # noqa: E402
 
 
 def _serve(pipe) -> None:

@@ -59,7 +59,7 @@ def serve(workdir: Path):
     """The app on a fresh SQLite file with the demo data; returns (base url, server)."""
     import tracker.models  # noqa: F401  (registers every table)
     from tracker.demo.seed import seed_demo
-    from tracker.services.health import refresh_all
+    from tracker.services.judgments.health import refresh_all
 
     url = f"sqlite:///{workdir / 'shots.db'}"
     engine = create_engine(url)

@@ -20,8 +20,8 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services import engagements as engagement_service
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
+from tracker.services.staffing import engagements as engagement_service
 
 PASSWORD = "kettle-ocean-57-lantern"  # meets the password policy (12+, not common)
 _seq = itertools.count(1)

@@ -24,7 +24,7 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder
 from tracker.notifications.delivery import deliver_due
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 
 def _overdue_milestones(count: int) -> int:

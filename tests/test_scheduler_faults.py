@@ -22,7 +22,7 @@ from tests.support.scheduler import add_milestone, trial_engagement
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail, Reminder
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 pytestmark = [pytest.mark.slow, pytest.mark.smtp, pytest.mark.postgres]
 

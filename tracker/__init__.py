@@ -37,9 +37,9 @@ def register_extensions(app: Flask) -> None:
     from tracker import db_setup
     from tracker.auth import init_app as init_auth
     from tracker.extensions import api, csrf, db, migrate
+    from tracker.services.administration.users import authenticate_token
     from tracker.services.derived import register_derived_data
     from tracker.services.evidence.ingest import authenticate as authenticate_ingest
-    from tracker.services.users import authenticate_token
 
     db_setup.init_app(app)
     db.init_app(app)

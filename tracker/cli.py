@@ -31,7 +31,7 @@ def _fail(error: TrackerError) -> None:
 @click.password_option(help="Prompted for when not given.")
 def create_user_command(email, name, role, provider, timezone, password):
     """Create a user who can sign in."""
-    from tracker.services import users
+    from tracker.services.administration import users
 
     try:
         user = users.create_user(
@@ -52,7 +52,7 @@ def create_user_command(email, name, role, provider, timezone, password):
 @click.password_option(help="Prompted for when not given.")
 def set_password_command(email, password):
     """Give a user a new password (the policy applies); their sessions end."""
-    from tracker.services import users
+    from tracker.services.administration import users
 
     try:
         users.set_password(users.get_user_by_email(email), password)
@@ -66,7 +66,7 @@ def set_password_command(email, password):
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
 def create_token_command(email, name):
     """Create an API token for a user and print it once."""
-    from tracker.services import users
+    from tracker.services.administration import users
 
     try:
         token, secret = users.create_token(users.get_user_by_email(email), name)

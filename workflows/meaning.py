@@ -44,7 +44,7 @@ DEFAULT_WEIGHTS = MappingProxyType(
 
 @dataclass(frozen=True)
 class HealthRules:
-    """The thresholds of the health rules (tracker/services/health.py applies them)."""
+    """The thresholds of the health rules (tracker/services/judgments/health.py applies them)."""
 
     overdue_red_after: timedelta = timedelta(days=14)
     stale_after: timedelta = timedelta(days=14)

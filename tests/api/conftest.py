@@ -9,7 +9,7 @@ import pytest
 from tests.factories import add_member, add_milestone, make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import ChecklistItem
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
 
 ROLES = ("admin", "manager", "provider", "stakeholder")
 

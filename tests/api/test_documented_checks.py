@@ -24,7 +24,7 @@ from schemathesis import GenerationMode
 from tests.api.conftest import ApiClient, assert_error
 from tracker.errors import ValidationFailed
 from tracker.schemas.webhook import URL_PATTERN
-from tracker.services.webhooks import _split
+from tracker.services.messaging.webhooks import _split
 
 
 def _spec(client) -> dict:

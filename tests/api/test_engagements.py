@@ -8,7 +8,7 @@ from tests.api.conftest import assert_error
 from tests.factories import make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowTimer
-from tracker.services.transitions import start_of_day
+from tracker.services.workflow.transitions import start_of_day
 
 
 def _provider_id(api, world):

@@ -54,7 +54,7 @@ def test_validation_error_is_422_with_field_messages(api, world):
 
 
 def test_unexpected_error_is_500_in_the_same_shape(app, api, world, monkeypatch):
-    from tracker.services import engagement_list
+    from tracker.services.read_model import engagement_list
 
     def boom(*args, **kwargs):
         raise RuntimeError("bug")

@@ -10,7 +10,7 @@ import pytest
 from tests.factories import add_member, make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import Adr
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tracker.demo.seed import DEMO_PASSWORD
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
 from tracker.services.signin import password as password_signin
 
 EMAIL, NAME = "dana.lee@example.com", "Dana Lee"

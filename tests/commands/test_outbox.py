@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.support.scheduler import T0, frozen
 from tracker.extensions import db
 from tracker.models import OutboxEmail
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 
 def _failed(key: str, category: str, failed_at) -> None:

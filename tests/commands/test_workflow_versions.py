@@ -11,9 +11,9 @@ from tests.commands.conftest import V1_BYTES, write_v2
 from tests.factories import make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowDefinitionRecord
-from tracker.services import workflow_registry as workflow
-from tracker.services.transitions import diagram_svg
-from tracker.services.workflow_registry import DefinitionChanged, DefinitionMissing
+from tracker.services.workflow import workflow_registry as workflow
+from tracker.services.workflow.transitions import diagram_svg
+from tracker.services.workflow.workflow_registry import DefinitionChanged, DefinitionMissing
 
 V1_HASH = hashlib.sha256(V1_BYTES).hexdigest()
 

@@ -10,7 +10,7 @@ from tracker.core import clock
 from tracker.demo import seed as demo
 from tracker.extensions import db
 from tracker.models import AccessEntry, ChecklistItem, Drill, Engagement
-from tracker.services import lifecycle, transitions
+from tracker.services.workflow import lifecycle, transitions
 
 
 def _engagement(title: str) -> Engagement:

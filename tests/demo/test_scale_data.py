@@ -17,8 +17,8 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services.checklist_templates import TEMPLATES
-from tracker.services.health import refresh_health
+from tracker.services.judgments.health import refresh_health
+from tracker.services.staffing.checklist_templates import TEMPLATES
 
 TODAY = date(2026, 11, 20)
 

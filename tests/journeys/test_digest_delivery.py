@@ -18,7 +18,7 @@ from tracker.notifications.tick import run_tick
 def _deliver_demo_digests(app) -> None:
     """Seed the demo (which subscribes Stella and Priya) and tick once a week later."""
     from tracker.demo.seed import seed_demo
-    from tracker.services.health import refresh_all
+    from tracker.services.judgments.health import refresh_all
 
     with app.app_context():
         seed_demo()

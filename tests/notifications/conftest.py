@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import DigestRun, OutboxEmail
-from tracker.services import subscriptions as subscription_service
+from tracker.services.messaging import subscriptions as subscription_service
 
 START = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)  # a Monday, before anyone's 08:00
 

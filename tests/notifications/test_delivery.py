@@ -13,7 +13,7 @@ from tracker.core.claims import claim
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications.delivery import deliver_due
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 pytestmark = pytest.mark.smtp
 

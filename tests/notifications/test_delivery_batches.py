@@ -20,7 +20,7 @@ from tracker.core import claims, clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications.delivery import deliver_due, lease_for, pace_for
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 pytestmark = pytest.mark.smtp
 

@@ -22,7 +22,7 @@ from tracker.models import DeliveryCircuit, Engagement, OutboxEmail, WorkflowTim
 from tracker.notifications import circuits
 from tracker.notifications.delivery import Pace, Recorder, deliver_due, pace_for
 from tracker.notifications.tick import run_tick
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 pytestmark = pytest.mark.smtp
 TODAY = T0.date()

@@ -102,7 +102,7 @@ def test_period_text_counts_days_of_the_trial(ctx):
 def test_period_text_shows_the_hold_instead_of_the_day_count(ctx):
     from datetime import UTC, datetime
 
-    from tracker.services import transitions
+    from tracker.services.workflow import transitions
 
     manager = make_user("manager")
     engagement = make_engagement(manager)

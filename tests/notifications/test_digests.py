@@ -49,7 +49,7 @@ def test_helsinki_subscriber_gets_one_digest_per_local_day_across_both_dst_chang
     keys = [r.period_key for r in runs(subscription.id)]
     assert keys == ["2026-03-27", "2026-03-28", "2026-03-29", "2026-03-30", "2026-03-31"]
     autumn = datetime(2026, 10, 23, 0, tzinfo=UTC)
-    from tracker.services.subscriptions import update_subscription
+    from tracker.services.messaging.subscriptions import update_subscription
 
     update_subscription(stakeholder, subscription.id, {}, now=autumn)
     _tick_every(autumn, 24 * 5, step_minutes=30)

@@ -25,7 +25,7 @@ from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications.delivery import deliver_due
 from tracker.notifications.mime import InvalidMessage, Sender, prepare
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 SENDER = Sender("Engagement Tracker <tracker@example.com>")
 CREATED = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)

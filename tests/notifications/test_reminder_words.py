@@ -14,7 +14,7 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ChecklistItem
 from tracker.notifications.reminder_delivery import email_context, schedule_in_words
-from tracker.services.reminder_planning import Target
+from tracker.services.workflow.reminder_planning import Target
 from workflows.loader import load_definition
 
 DEFINITIONS = sorted((Path(__file__).parents[2] / "workflows" / "definitions").glob("*.toml"))

@@ -57,7 +57,7 @@ def test_ticking_twice_sends_each_reminder_once(smtp_app, smtp_server):
 
 
 def test_message_id_is_deterministic_from_the_key(smtp_app, smtp_server):
-    from tracker.services.outbox import message_id_for
+    from tracker.services.messaging.outbox import message_id_for
 
     with smtp_app.app_context():
         clock = frozen(smtp_app)
@@ -229,7 +229,7 @@ def test_reminder_for_a_provider_engagement_never_reaches_another_provider(smtp_
 def test_failed_rows_show_in_the_tick_exit_code_healthz_and_are_requeued(
     smtp_app, smtp_server, caplog
 ):
-    from tracker.services.outbox import enqueue
+    from tracker.services.messaging.outbox import enqueue
 
     runner, client = smtp_app.test_cli_runner(), smtp_app.test_client()
     with smtp_app.app_context():
@@ -376,7 +376,7 @@ def test_each_failure_mode_in_one_batch_is_per_row_visible_and_requeued_by_retry
     # says so and exits 1; `flask outbox retry` requeues what was given up (only that:
     # the 4xx rows keep their back-off), and once the relay is fixed everything arrives,
     # each with the Message-ID it had, none twice.
-    from tracker.services.outbox import enqueue
+    from tracker.services.messaging.outbox import enqueue
 
     runner = smtp_app.test_cli_runner()
     with smtp_app.app_context():

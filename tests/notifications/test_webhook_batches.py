@@ -23,7 +23,7 @@ from tracker.extensions import db
 from tracker.models import OutboxEmail, WebhookDelivery, WebhookEndpoint
 from tracker.notifications import webhook_delivery
 from tracker.notifications.webhook_delivery import Connections, deliver_due, lease_for
-from tracker.services import webhooks
+from tracker.services.messaging import webhooks
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import Milestone, WebhookDelivery, WebhookEndpoint
 from tracker.notifications import webhook_delivery
-from tracker.services import webhooks
+from tracker.services.messaging import webhooks
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_ssrf_is_checked_again_at_delivery(hook_app, receiver):
 
 def test_transition_events_are_written_in_the_transition_transaction(hook_app, receiver):
     from tests.factories import add_member, complete_checklist
-    from tracker.services import transitions
+    from tracker.services.workflow import transitions
 
     with hook_app.app_context():
         _endpoint(receiver.url, events=("engagement.transitioned",))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import Engagement, User
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
 
 
 def grow_to(app, n: int, seed: int) -> None:

@@ -29,7 +29,7 @@ from tracker.models import (
     User,
     subscription_engagement,
 )
-from tracker.services.subscriptions import unsubscribe_token
+from tracker.services.messaging.subscriptions import unsubscribe_token
 
 RICH_STATES = ("extension", "knowledge_transfer")  # every kind of child row exists there
 PER_ENGAGEMENT = {"milestones": Milestone, "ADRs": Adr, "shadows": ShadowAssignment}

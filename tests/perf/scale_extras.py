@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Adr, User
-from tracker.services import adrs, artifacts, outbox, subscriptions
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
+from tracker.services.knowledge import adrs, artifacts
+from tracker.services.messaging import outbox, subscriptions
 
 
 @dataclass(frozen=True)

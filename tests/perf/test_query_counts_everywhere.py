@@ -38,7 +38,7 @@ from tests.perf.items import item_ids, provider_email, rich_engagements_by_state
 from tests.perf.scale_extras import Extras, add_rows
 from tracker.demo import scale_data
 from tracker.extensions import db
-from tracker.services import users
+from tracker.services.administration import users
 
 SEED = 17
 FEW, MANY = 5, 25
@@ -169,7 +169,7 @@ SKIPPED: dict[str, str] = {
     "Providers.Providers": "admin-only API (no admin token here); one query over organisations",
     "Providers.ProviderItem": "admin-only API: one primary-key read",
     "admin_audit.download": "streamed export: one query read with yield_per, statement count "
-    "and memory asserted in tests/services/test_audit_export.py",
+    "and memory asserted in tests/services/audit_export/test_export.py",
     "AuditExport.AuditCsv": "admin-only streamed export: as admin_audit.download",
     "AuditExport.AuditJsonLines": "admin-only streamed export: as admin_audit.download",
 }

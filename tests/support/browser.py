@@ -48,7 +48,7 @@ def demo_databases(tmp_path_factory, sqlite_template):
 
     def for_today() -> Path:
         from tracker.demo.seed import seed_demo
-        from tracker.services.health import refresh_all
+        from tracker.services.judgments.health import refresh_all
 
         today = datetime.now(UTC).date()
         if today not in seeded:

@@ -10,7 +10,7 @@ from tests import factories
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, Milestone, OutboxEmail, Reminder
-from tracker.services.reminder_planning import send_instant
+from tracker.services.workflow.reminder_planning import send_instant
 
 # Mid-morning UTC, a Monday: reminders go out at 08:00 (TIMEZONE=UTC in tests).
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -101,7 +101,7 @@ def queue_deliveries(url: str, count: int) -> None:
     """`count` due deliveries to one new endpoint at `url`, event data {"n": n}, committed."""
     from tests.factories import make_user
     from tracker.extensions import db
-    from tracker.services import webhooks
+    from tracker.services.messaging import webhooks
 
     admin = make_user("admin")
     endpoint = webhooks.create_endpoint(admin, {"url": url, "events": ["engagement.created"]})

@@ -9,7 +9,7 @@ from tests import factories
 from tests.support.scheduler import T0, frozen
 from tracker.extensions import db
 from tracker.models import OutboxEmail
-from tracker.services.outbox import enqueue
+from tracker.services.messaging.outbox import enqueue
 
 
 def _failed_rows(app) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests.factories import make_user
 from tracker.extensions import db
 from tracker.models import OutboxEmail, WebhookDelivery, WebhookEndpoint
-from tracker.services import webhooks
-from tracker.services.outbox import enqueue
+from tracker.services.messaging import webhooks
+from tracker.services.messaging.outbox import enqueue
 
 BLUEPRINTS = ("admin.", "webhooks_admin.")  # /admin/outbox*, /admin/webhooks*, redeliver
 CSRF = re.compile(r'(name="csrf-token" content="|name="csrf_token" value=")[^"]+')

@@ -342,7 +342,7 @@ def test_every_kind_the_code_writes_has_a_sentence_and_a_case():
 def test_the_admin_trail_reads_in_sentences(client, app, sign_in):
     from tracker.extensions import db
     from tracker.models import User
-    from tracker.services import user_admin
+    from tracker.services.administration import user_admin
 
     admin_id = sign_in("admin")
     with app.app_context():

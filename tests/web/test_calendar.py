@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.factories import add_member, add_milestone, make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, ShadowAssignment, User
-from tracker.services import calendar_feed
+from tracker.services.exchange import calendar_feed
 
 
 def _feed_path(app, user_id: int) -> str:
@@ -243,7 +243,7 @@ def test_query_count_is_constant_in_the_number_of_engagements(app, client, world
 
 
 def test_a_hold_is_one_event_until_its_expected_resume_and_leaves_on_resume(app, client, world):
-    from tracker.services import transitions
+    from tracker.services.workflow import transitions
 
     path = _feed_path(app, world["manager"])
     host = "localhost"

@@ -10,8 +10,8 @@ import vobject
 from tests.factories import add_member, make_engagement, make_user
 from tests.web.test_calendar import _feed_path, assert_strict_rfc5545
 from tracker.extensions import db
-from tracker.services import team
 from tracker.services.handover import access
+from tracker.services.staffing import team
 
 
 def test_member_end_date_and_revocation_due_date_are_events(app, client):

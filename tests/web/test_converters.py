@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import add_member, add_milestone, make_engagement, make_user
-from tracker.services import users as user_service
+from tracker.services.administration import users as user_service
 
 HOSTILE_IDS = ("0", "-1", str(2**31), str(2**63), str(2**64), "abc")
 _PLACEHOLDER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")

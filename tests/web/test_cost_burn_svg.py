@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tracker.services.cost import CostBurn
+from tracker.services.staffing.cost import CostBurn
 from tracker.web.cost_burn import (
     BOTTOM,
     HEIGHT,

@@ -16,8 +16,8 @@ from tests.notifications.conftest import START, digest_emails, subscribe
 from tracker.extensions import db
 from tracker.models import Engagement, Subscription, User
 from tracker.notifications.digests import run_due
-from tracker.services.subscriptions import unsubscribe_token
-from tracker.services.users import create_token
+from tracker.services.administration.users import create_token
+from tracker.services.messaging.subscriptions import unsubscribe_token
 
 Person = namedtuple("Person", "id email")
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from tests.factories import make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import ChecklistItem
-from tracker.services import checklists, health
+from tracker.services.delivery import checklists
+from tracker.services.judgments import health
 
 
 def _overdue_engagement():

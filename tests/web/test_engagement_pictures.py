@@ -11,7 +11,7 @@ import pytest
 from tests.factories import make_user
 from tests.support.scheduler import trial_engagement
 from tracker.extensions import db
-from tracker.services import health
+from tracker.services.judgments import health
 
 MONEY = re.compile(r"\b(EUR|USD|GBP) [\d,]+")
 

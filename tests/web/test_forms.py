@@ -17,7 +17,7 @@ from tests.factories import (
 )
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, User
-from tracker.services import engagements as engagement_service
+from tracker.services.staffing import engagements as engagement_service
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _count(app, model) -> int:
 
 def _provider_id(app) -> int:
     with app.app_context():
-        from tracker.services.users import get_or_create_provider
+        from tracker.services.administration.users import get_or_create_provider
 
         provider = get_or_create_provider("Northwind ML")
         db.session.commit()
@@ -591,7 +591,7 @@ def test_new_engagement_form_with_every_field(client, app, manager, post):
 
 
 def test_workflow_migration_form_with_every_field(client, app, sign_in, post):
-    from tracker.services.workflow_registry import catalog
+    from tracker.services.workflow.workflow_registry import catalog
     from tracker.web.forms import WorkflowMigrationForm
 
     sign_in("admin")
@@ -920,7 +920,7 @@ def test_password_change_form_with_every_field(client, app, auth):
 
 def test_set_password_form_with_every_field(client, app, auth):
     from tracker.auth.forms import SetPasswordForm
-    from tracker.services import password_links
+    from tracker.services.administration import password_links
 
     with app.app_context():
         from tests.factories import make_user
@@ -944,7 +944,7 @@ def test_set_password_form_with_every_field(client, app, auth):
 def _running_trial(app, engagement_id, *, days_in=20):
     """The engagement `days_in` days into its trial, with the review timer it set on entry."""
     from tracker.models import WorkflowTimer
-    from tracker.services.transitions import start_of_day
+    from tracker.services.workflow.transitions import start_of_day
 
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
@@ -1006,7 +1006,7 @@ def test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer(
     client, app, engagement_id, post
 ):
     from tracker.models import WorkflowTimer
-    from tracker.services.transitions import start_of_day
+    from tracker.services.workflow.transitions import start_of_day
 
     end = _running_trial(app, engagement_id)
     html = client.get(f"/engagements/{engagement_id}/edit").get_data(as_text=True)

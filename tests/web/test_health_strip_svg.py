@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from tracker.services.health_history import UNKNOWN, HealthStrip, Segment
+from tracker.services.judgments.health_history import UNKNOWN, HealthStrip, Segment
 from tracker.web.health_strip import CELL, health_strip_svg, strip_label, strip_summary
 
 FIRST = date(2026, 1, 1)

@@ -16,7 +16,7 @@ def test_healthz_answers_ok_with_database(client):
 
 def test_healthz_reports_503_when_database_fails(client):
     error = OperationalError("SELECT 1", {}, Exception("down"))
-    with mock.patch("tracker.services.system.db.session.execute", side_effect=error):
+    with mock.patch("tracker.services.core.system.db.session.execute", side_effect=error):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unavailable"
@@ -52,7 +52,7 @@ def test_healthz_reports_the_oldest_due_row_and_no_steps_before_any_tick(app, cl
 
     from tests.support.scheduler import T0, frozen
     from tracker.extensions import db
-    from tracker.services.outbox import enqueue
+    from tracker.services.messaging.outbox import enqueue
 
     with app.app_context():
         frozen(app)

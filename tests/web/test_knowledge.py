@@ -7,7 +7,7 @@ import pytest
 from tests.factories import add_member, make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import Adr, ShadowAssignment
-from tracker.services import adrs
+from tracker.services.knowledge import adrs
 
 
 @pytest.fixture

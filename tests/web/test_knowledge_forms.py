@@ -16,7 +16,7 @@ from tests.factories import add_member, make_engagement, make_user
 from tests.support.html_forms import fields_of
 from tracker.extensions import db
 from tracker.models import Adr, Artifact, ShadowAssignment, ShadowSession, User
-from tracker.services import adrs
+from tracker.services.knowledge import adrs
 
 EVERY_FIELD_TESTS = {
     "knowledge.create_adr": "test_create_adr_form_with_every_field",
@@ -205,7 +205,7 @@ def test_a_session_in_the_future_is_a_message_next_to_the_date(client, auth, app
     with app.app_context():
         admin = db.session.get(User, site["admin"])
         data = {"member_id": site["member"], "shadow_id": site["internal"], "areas": ["serving"]}
-        from tracker.services import shadows
+        from tracker.services.knowledge import shadows
 
         assignment_id = shadows.assign_shadow(admin, site["engagement"], data).id
     future = (date.today() + timedelta(days=20)).isoformat()

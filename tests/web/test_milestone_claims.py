@@ -16,8 +16,8 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import User
 from tracker.notifications.digest_content import gather
-from tracker.services import calendar_feed
-from tracker.services import milestones as milestone_service
+from tracker.services.delivery import milestones as milestone_service
+from tracker.services.exchange import calendar_feed
 
 LATE = "Day-30 support deflection"
 BADGES = re.compile(r'class="status status-([a-z_]+)" data-testid="status"[^>]*>([^<]+)<')

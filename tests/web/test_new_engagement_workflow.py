@@ -32,7 +32,7 @@ def manager(sign_in):
 
 def _provider_id(app) -> int:
     with app.app_context():
-        from tracker.services.users import get_or_create_provider
+        from tracker.services.administration.users import get_or_create_provider
 
         provider = get_or_create_provider("Northwind ML")
         db.session.commit()
@@ -88,7 +88,7 @@ def test_choosing_the_other_workflow_starts_on_its_newest_version(client, app, m
     )
     assert response.status_code == 200
     with app.app_context():
-        from tracker.services.workflow_registry import catalog
+        from tracker.services.workflow.workflow_registry import catalog
 
         latest = catalog().latest("fractional_lead").version
     assert _engagements(app) == [("Chosen lifecycle", "fractional_lead", latest)]

@@ -26,7 +26,8 @@ from tracker.models import (
     ShadowSession,
     User,
 )
-from tracker.services import adrs, milestones, shadows
+from tracker.services.delivery import milestones
+from tracker.services.knowledge import adrs, shadows
 
 TODAY = date.today()
 

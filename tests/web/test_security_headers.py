@@ -77,7 +77,7 @@ def test_templates_have_no_inline_script_or_style():
 
 def test_email_bodies_are_framed_under_their_own_policy(app, client, auth):
     from tracker.extensions import db
-    from tracker.services.outbox import enqueue
+    from tracker.services.messaging.outbox import enqueue
     from tracker.web.security_headers import FRAMED_EMAIL_POLICY
 
     with app.app_context():

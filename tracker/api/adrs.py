@@ -14,7 +14,8 @@ from tracker.schemas.adr import (
     ExportArgsSchema,
     ImportSchema,
 )
-from tracker.services import adr_exchange, adrs
+from tracker.services.exchange import adr_exchange
+from tracker.services.knowledge import adrs
 
 URL_PREFIX = ""
 blp = protected(Blueprint("ADRs", __name__, description="Architecture decision records"))

@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 
 from tracker.api.common import ID, actor, dump, protected
 from tracker.schemas.artifact import ArtifactSchema, ArtifactWriteSchema, ReadinessSchema
-from tracker.services import artifacts, readiness
+from tracker.services.judgments import readiness
+from tracker.services.knowledge import artifacts
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Knowledge", __name__, description="Artifacts and readiness"))

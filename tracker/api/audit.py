@@ -7,7 +7,7 @@ from tracker.api.common import ID, actor, page_response, protected
 from tracker.auth.permissions import Action, can
 from tracker.schemas.audit import AuditPageSchema, audit_schema
 from tracker.schemas.common import PageArgsSchema
-from tracker.services import engagement_queries
+from tracker.services.read_model import engagement_queries
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Audit", __name__, description="Audit timeline"))

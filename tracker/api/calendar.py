@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from tracker.api.common import actor, protected
 from tracker.schemas.calendar import CalendarFeedSchema, CalendarScopeSchema
-from tracker.services import calendar_feed
+from tracker.services.exchange import calendar_feed
 
 URL_PREFIX = "/me/calendar"
 blp = protected(Blueprint("Calendar", __name__, description="Personal calendar feed"))

@@ -22,7 +22,7 @@ from tracker.schemas.checklist import (
     CompleteSchema,
     ReopenSchema,
 )
-from tracker.services import checklists
+from tracker.services.delivery import checklists
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Checklists", __name__, description="Checklist items"))

@@ -28,7 +28,8 @@ from tracker.schemas.engagement import (
     EngagementWriteSchema,
     engagement_schema,
 )
-from tracker.services import engagement_list, engagement_queries, engagements
+from tracker.services.read_model import engagement_list, engagement_queries
+from tracker.services.staffing import engagements
 
 URL_PREFIX = "/engagements"
 blp = protected(Blueprint("Engagements", __name__, description="Engagements"))

@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 from tracker.api.common import ID, actor, protected
 from tracker.core import clock
 from tracker.schemas.export import EngagementExportQuerySchema
-from tracker.services import csv_export, engagement_list
+from tracker.services.exchange import csv_export
+from tracker.services.read_model import engagement_list
 
 URL_PREFIX = "/engagements"
 blp = protected(Blueprint("Exports", __name__, description="CSV exports"))

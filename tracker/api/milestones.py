@@ -21,9 +21,10 @@ from tracker.schemas.milestone import (
     StatusUpdateSchema,
     StatusUpdateWriteSchema,
 )
-from tracker.services import engagement_queries, milestones
+from tracker.services.delivery import milestones
 from tracker.services.evidence import reads
 from tracker.services.milestone_status import with_displayed_status
+from tracker.services.read_model import engagement_queries
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Milestones", __name__, description="Milestones and status updates"))

@@ -12,7 +12,7 @@ from tracker.schemas.user import (
     ProviderUpdateSchema,
     ProviderWriteSchema,
 )
-from tracker.services import providers
+from tracker.services.administration import providers
 
 URL_PREFIX = "/providers"
 blp = admins_only(

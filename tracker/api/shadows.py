@@ -12,7 +12,7 @@ from tracker.schemas.shadow import (
     ShadowUpdateSchema,
     ShadowWriteSchema,
 )
-from tracker.services import shadows
+from tracker.services.knowledge import shadows
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Shadows", __name__, description="Shadow assignments"))

@@ -11,7 +11,7 @@ from tracker.schemas.subscription import (
     SubscriptionUpdateSchema,
     SubscriptionWriteSchema,
 )
-from tracker.services import subscriptions
+from tracker.services.messaging import subscriptions
 
 URL_PREFIX = "/subscriptions"
 blp = protected(Blueprint("Subscriptions", __name__, description="Digest subscriptions"))

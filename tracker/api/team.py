@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from tracker.api.common import ID, actor, dump, no_content, protected
 from tracker.schemas.team import TeamMemberSchema, TeamMemberUpdateSchema, TeamMemberWriteSchema
-from tracker.services import team
+from tracker.services.staffing import team
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Team", __name__, description="Team members"))

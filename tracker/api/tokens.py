@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from tracker.api.common import ID, actor, protected
 from tracker.schemas.token import NewTokenSchema, TokenSchema, TokenWriteSchema
-from tracker.services import users
+from tracker.services.administration import users
 
 URL_PREFIX = "/tokens"
 blp = protected(Blueprint("Tokens", __name__, description="Personal API tokens"))

@@ -7,7 +7,7 @@ from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_
 from tracker.auth.permissions import Action, can
 from tracker.schemas.engagement import EngagementSchema, engagement_schema
 from tracker.schemas.transition import FireSchema, TransitionOptionSchema
-from tracker.services import transitions
+from tracker.services.workflow import transitions
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Transitions", __name__, description="Lifecycle transitions"))

@@ -11,7 +11,7 @@ from tracker.schemas.user import (
     UserCreateSchema,
     UserUpdateSchema,
 )
-from tracker.services import user_admin
+from tracker.services.administration import user_admin
 
 URL_PREFIX = "/users"
 

@@ -12,7 +12,7 @@ from tracker.schemas.webhook import (
     WebhookUpdateSchema,
     WebhookWriteSchema,
 )
-from tracker.services import webhooks
+from tracker.services.messaging import webhooks
 
 URL_PREFIX = ""
 blp = protected(Blueprint("Webhooks", __name__, description="Outgoing webhooks (admins only)"))

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from tracker.api.common import protected
 from tracker.schemas.workflow import WorkflowListSchema
-from tracker.services import workflow_registry
+from tracker.services.workflow import workflow_registry
 
 URL_PREFIX = "/workflows"
 blp = protected(Blueprint("Workflows", __name__, description="Workflow definitions"))

@@ -1,5 +1,5 @@
 """Personal API tokens: created once, stored as a SHA-256, revocable (look-ups only; the
-last-used write is `tracker.services.users.authenticate_token`)."""
+last-used write is `tracker.services.administration.users.authenticate_token`)."""
 
 from __future__ import annotations
 

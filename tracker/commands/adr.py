@@ -43,7 +43,7 @@ def _fail(error: TrackerError):
 @click.option("--as-user", "as_user", help="Act as this user (default: the first admin).")
 def export_command(engagement, profile, out, as_user):
     """Write ENGAGEMENT's ADRs as a zip in the layout PROFILE's tools read."""
-    from tracker.services import adr_exchange
+    from tracker.services.exchange import adr_exchange
 
     try:
         data = adr_exchange.export_zip(_actor(as_user), engagement, profile)
@@ -59,7 +59,7 @@ def export_command(engagement, profile, out, as_user):
 @click.option("--as-user", "as_user", help="Act as this user (default: the first admin).")
 def import_command(engagement, source, as_user):
     """Import ADR files from SOURCE (a folder or a zip) into ENGAGEMENT; all or nothing."""
-    from tracker.services import adr_exchange
+    from tracker.services.exchange import adr_exchange
 
     try:
         if source.is_dir():

@@ -29,7 +29,7 @@ def _since(value: str | None) -> datetime | None:
 def retry_command(failed_since, category):
     """Requeue failed emails: due at once, attempts reset, same Message-ID."""
     from tracker.core import clock
-    from tracker.services import outbox_admin
+    from tracker.services.messaging import outbox_admin
 
     since = _since(failed_since)
     if category and category not in outbox_admin.outbox_categories():

@@ -45,7 +45,7 @@ def _print_report(report) -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def validate_command(path):
     """Check a definition file or directory (default WORKFLOW_DIR); exit 1 on any error."""
-    from tracker.services.workflow_registry import validate_path
+    from tracker.services.workflow.workflow_registry import validate_path
 
     _print_report(validate_path(path or current_app.config["WORKFLOW_DIR"]))
 
@@ -53,7 +53,7 @@ def validate_command(path):
 @cli.command("sync")
 def sync_command():
     """Validate WORKFLOW_DIR and record every version not yet recorded (hash and text)."""
-    from tracker.services.workflow_registry import sync_definitions
+    from tracker.services.workflow.workflow_registry import sync_definitions
 
     try:
         _print_report(sync_definitions())
@@ -64,7 +64,7 @@ def sync_command():
 @cli.command("list")
 def list_command():
     """Every definition version: file, hash, whether recorded, engagements running on it."""
-    from tracker.services.workflow_registry import definition_summaries
+    from tracker.services.workflow.workflow_registry import definition_summaries
 
     click.echo(f"{'name':<24} {'version':>7}  {'sha256':<12}  {'engagements':>11}  source")
     for row in definition_summaries():
@@ -86,7 +86,7 @@ def list_command():
 @click.option("--current", help="A state to highlight.")
 def diagram_command(name, version, fmt, current):
     """Print the lifecycle diagram of NAME as Mermaid, Graphviz DOT or SVG."""
-    from tracker.services.workflow_registry import catalog, stored_definition
+    from tracker.services.workflow.workflow_registry import catalog, stored_definition
     from workflows import UnknownDefinition
 
     try:
@@ -106,7 +106,7 @@ def diagram_command(name, version, fmt, current):
 
 def _parse_map(ctx, param, values) -> dict[str, str]:
     """The same parser as the admin page's state map field."""
-    from tracker.services.workflow_migration import parse_state_map
+    from tracker.services.workflow.workflow_migration import parse_state_map
 
     try:
         return parse_state_map(list(values))
@@ -124,8 +124,8 @@ def _parse_map(ctx, param, values) -> dict[str, str]:
 @click.option("--by", "by_email", help="The admin to record in the audit trail.")
 def migrate_command(name, to_version, state_map, dry_run, by_email):
     """Move engagements on other versions of NAME to --to; exit 1 if any cannot move."""
-    from tracker.services import users
-    from tracker.services.workflow_migration import migrate_engagements
+    from tracker.services.administration import users
+    from tracker.services.workflow.workflow_migration import migrate_engagements
 
     try:
         actor = users.get_user_by_email(by_email) if by_email else None

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Subscription, User
-from tracker.services import subscriptions
+from tracker.services.messaging import subscriptions
 
 DEMO_SUBSCRIPTIONS = [
     ("stakeholder@example.com", {"scope": "all", "frequency": "daily", "send_time": time(8)}),

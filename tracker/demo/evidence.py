@@ -28,7 +28,7 @@ from tracker.models import (
     SuccessMetric,
     User,
 )
-from tracker.services import checklists
+from tracker.services.delivery import checklists
 from tracker.services.evidence import judgment, reads
 
 # title prefix -> [(name, kind, unit, direction, baseline, final target, reach)]; reach is how

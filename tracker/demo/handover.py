@@ -24,7 +24,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services import checklists
+from tracker.services.delivery import checklists
 from tracker.services.handover.drills import open_follow_up
 
 HANDOVER = "Churn model handover"

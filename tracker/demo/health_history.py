@@ -1,6 +1,6 @@
 """A plausible health history for demo and scale engagements.
 
-The application records health changes as they happen (services/health_history.py);
+The application records health changes as they happen (services/judgments/health_history.py);
 data loaded in one go has none, so each engagement gets a story instead: green with
 amber spells and the odd red one, from its start (at most HISTORY_DAYS back) to a few
 days ago, ending on the health the engagement has now. Deterministic per engagement.
@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from tracker.extensions import db
 from tracker.models import Engagement, HealthChange
-from tracker.services.health_history import change_row, record_changes
+from tracker.services.judgments.health_history import change_row, record_changes
 
 HISTORY_DAYS = 120
 RUN_DAYS = {"green": (14, 40), "amber": (4, 14), "red": (3, 7)}

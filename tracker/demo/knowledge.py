@@ -17,8 +17,8 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services import checklists
-from tracker.services.adrs import record_revision
+from tracker.services.delivery import checklists
+from tracker.services.knowledge.adrs import record_revision
 
 # engagement title -> (ADRs as (title, status, supersedes number), shadows signed off?, runbook?)
 PLAN = {

@@ -24,10 +24,10 @@ from tracker.models import (
     TeamMember,
     User,
 )
-from tracker.services import checklists
-from tracker.services import users as user_service
-from tracker.services.engagements import add_standard_checklists
-from tracker.services.workflow_registry import latest_definition
+from tracker.services.administration import users as user_service
+from tracker.services.delivery import checklists
+from tracker.services.staffing.engagements import add_standard_checklists
+from tracker.services.workflow.workflow_registry import latest_definition
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -396,7 +396,7 @@ DEMO_EXTENSIONS: list[str] = [
     "tracker.demo.knowledge:seed",
     "tracker.demo.evidence:seed",
     "tracker.demo.handover:seed",
-    "tracker.services.timers:seed_demo_timers",
+    "tracker.services.workflow.timers:seed_demo_timers",
 ]
 
 
@@ -410,7 +410,7 @@ def _after_seed_hooks(today: date) -> None:
     db.session.commit()
     # Health is cached on each engagement; compute it once so the first dashboard is right.
     from tracker.demo.health_history import seed as seed_health_history
-    from tracker.services.health import refresh_all
+    from tracker.services.judgments.health import refresh_all
 
     refresh_all()
     # Loaded at once, the engagements have no past: give each a plausible one (a strip).

@@ -14,7 +14,7 @@ from tracker.models.base import Model
 class HealthChange(Model):
     """From `changed_at` on, the engagement's effective health (and the derived one) was this.
 
-    Written by tracker.services.health_history only, in the transaction that changed the
+    Written by tracker.services.judgments.health_history only, in the transaction that changed the
     cached value on the engagement row; never updated afterwards (docs/adr/0170).
     """
 

@@ -38,10 +38,10 @@ from tracker.models import (
     subscription_engagement,
 )
 from tracker.models.base import FINAL_MILESTONE_STATUSES
-from tracker.services import lifecycle
 from tracker.services.evidence import reads as evidence_reads
+from tracker.services.judgments.readiness import readiness_many
 from tracker.services.milestone_status import displayed_status
-from tracker.services.readiness import readiness_many
+from tracker.services.workflow import lifecycle
 
 DUE_WINDOW_DAYS = 14
 # A digest is read on a phone: past this many engagements it links to the dashboard instead.

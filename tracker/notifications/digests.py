@@ -24,14 +24,9 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import DigestRun, Subscription, User
 from tracker.notifications.digest_content import DigestContent, ScopeCache
-from tracker.services import outbox
-from tracker.services.digest_period import (
-    Period,
-    next_send_at,
-    periods_due,
-    schedule_of,
-)
-from tracker.services.subscriptions import unsubscribe_token
+from tracker.services.messaging import outbox
+from tracker.services.messaging.digest_period import Period, next_send_at, periods_due, schedule_of
+from tracker.services.messaging.subscriptions import unsubscribe_token
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from tracker.core.claims import claim
 from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder, Role, TeamMember, User
-from tracker.services import reminder_planning as planning
-from tracker.services.outbox import enqueue, message_id_for
-from tracker.services.reminder_planning import SUBJECT_MODELS, Target
+from tracker.services.messaging.outbox import enqueue, message_id_for
+from tracker.services.workflow import reminder_planning as planning
+from tracker.services.workflow.reminder_planning import SUBJECT_MODELS, Target
 from workflows.reminders import Occurrence, superseded
 
 log = logging.getLogger(__name__)

@@ -47,9 +47,9 @@ class Step(NamedTuple):
 # queue email), health before digests (they show it), webhooks before email (an
 # endpoint disabled in this tick mails its admin in it), then delivery sends the outbox.
 TICK_STEPS: list[Step] = [
-    Step("timers", "tracker.services.timers", "fire_due_timers"),
+    Step("timers", "tracker.services.workflow.timers", "fire_due_timers"),
     Step("reminders", "tracker.notifications.reminder_delivery", "process_due"),
-    Step("health", "tracker.services.health", "refresh_due"),
+    Step("health", "tracker.services.judgments.health", "refresh_due"),
     Step("digests", "tracker.notifications.digests", "tick_step"),
     Step("webhooks", "tracker.notifications.webhook_delivery", "deliver_due", sends_queued=True),
     Step("delivery", "tracker.notifications.delivery", "deliver_due", sends_queued=True),

@@ -46,8 +46,8 @@ from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tracker.notifications import circuits
-from tracker.services import outbox
-from tracker.services.webhooks import check_target, signature_header
+from tracker.services.messaging import outbox
+from tracker.services.messaging.webhooks import check_target, signature_header
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -22,7 +22,7 @@ class AuditEventSchema(Schema):
 
 class RedactedAuditEventSchema(AuditEventSchema):
     """For providers and stakeholders: cost fields are left out of recorded changes
-    altogether (entries that changed only them are not even read: services/audit.py)."""
+    altogether (entries that changed only them are not even read: services/core/audit.py)."""
 
     data = fields.Method("redacted_data", required=True)
 

@@ -29,8 +29,8 @@ COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
 # The largest Numeric(12, 2) value. Compared as a Decimal: the float 9999999999.99 is
 # really 9999999999.98999…, so comparing against it refused the documented maximum.
 MAX_MONEY = Decimal("9999999999.99")
-# The one sort vocabulary of every engagement list (services/engagement_list.py): the API,
-# the dashboard, the engagements page and the CSV exports. State sorts in lifecycle order,
+# The one sort vocabulary of every engagement list (services/read_model/engagement_list.py):
+# the API, the dashboard, the engagements page and the CSV exports. State sorts in lifecycle order,
 # health worst first.
 SORT_KEYS = (
     "title", "state", "health", "provider", "owner", "period_end", "trial_end",
@@ -127,7 +127,7 @@ class EngagementQuerySchema(PageArgsSchema):
 
 
 class HealthReasonSchema(Schema):
-    """One reason for the derived health (tracker/services/health.py names the codes)."""
+    """One reason for the derived health (tracker/services/judgments/health.py names the codes)."""
 
     code = fields.String(
         metadata={"description": "Stable, e.g. milestone_overdue, checklist_overdue"}

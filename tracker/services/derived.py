@@ -45,11 +45,15 @@ from sqlalchemy import event
 from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
-from tracker.services.health_history import record_after_flush as record_health_after_flush
-from tracker.services.readiness import store_readiness_after_flush
-from tracker.services.reminder_planning import replan_after_flush
-from tracker.services.timers import replan_timers_after_flush
-from tracker.services.webhook_events import queue_after_flush as queue_webhook_events
+from tracker.services.core.transactions import install_health_step
+from tracker.services.judgments.health import refresh_health
+from tracker.services.judgments.health_history import (
+    record_after_flush as record_health_after_flush,
+)
+from tracker.services.judgments.readiness import store_readiness_after_flush
+from tracker.services.messaging.webhook_events import queue_after_flush as queue_webhook_events
+from tracker.services.workflow.reminder_planning import replan_after_flush
+from tracker.services.workflow.timers import replan_timers_after_flush
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,10 @@ MAPPER_LISTENERS: tuple[Listener, ...] = (
 
 # Not installed: the services name these themselves, before their one commit.
 CALLED_BY_SERVICES: dict[str, tuple[str, ...]] = {
-    "tracker.services.health.refresh_health": (
-        "tracker.services.transitions (after a transition)",
-        "tracker.services.milestones (after a milestone or its update changes)",
-        "tracker.services.checklists (after a checklist item changes)",
+    "tracker.services.judgments.health.refresh_health": (
+        "tracker.services.workflow.transitions (after a transition)",
+        "tracker.services.delivery.milestones (after a milestone or its update changes)",
+        "tracker.services.delivery.checklists (after a checklist item changes)",
     ),
 }
 
@@ -90,3 +94,4 @@ def register_derived_data(app: Flask | None = None) -> None:
     for listener in (*SESSION_LISTENERS, *MAPPER_LISTENERS):
         if not event.contains(listener.target, listener.event, listener.step):
             event.listen(listener.target, listener.event, listener.step)
+    install_health_step(refresh_health)

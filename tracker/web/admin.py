@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 
 from tracker.core import clock
 from tracker.notifications.delivery import eml_name
-from tracker.services import outbox_admin
-from tracker.services.outbox_admin import STATUSES
+from tracker.services.messaging import outbox_admin
+from tracker.services.messaging.outbox_admin import STATUSES
 from tracker.services.scheduler_status import delivery_circuits
-from tracker.services.workflow_registry import definition_errors
+from tracker.services.workflow.workflow_registry import definition_errors
 from tracker.web.security_headers import framed_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

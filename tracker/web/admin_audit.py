@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from tracker.core import clock
 from tracker.errors import ValidationFailed
-from tracker.services import providers, user_admin
+from tracker.services.administration import providers, user_admin
 from tracker.services.audit_export import export
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin")

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 
 from tracker.errors import Conflict, ValidationFailed
 from tracker.models import Role
-from tracker.services import providers, user_admin
-from tracker.services.providers import PROVIDER_KINDS
-from tracker.services.user_admin import ADMIN_KINDS
+from tracker.services.administration import providers, user_admin
+from tracker.services.administration.providers import PROVIDER_KINDS
+from tracker.services.administration.user_admin import ADMIN_KINDS
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin")
 ROLES = [r.value for r in Role]

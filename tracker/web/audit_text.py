@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
 from tracker.models import label
-from tracker.services.lifecycle import label_of_state
+from tracker.services.workflow.lifecycle import label_of_state
 
 QUOTE_MAX = 80
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user, login_required
 
 from tracker.errors import ValidationFailed
-from tracker.services import calendar_events, calendar_feed
+from tracker.services.exchange import calendar_events, calendar_feed
 
 bp = Blueprint("calendar", __name__)
 ICS_TYPE = "text/calendar; charset=utf-8"

@@ -2,7 +2,7 @@
 
 Days of the period run left to right, spend within the period bottom to top: a dashed
 line is the expected spend over the whole period, a solid line with a dot the spend so
-far. The numbers come from services/cost.py (`cost_burn`); nothing is computed here
+far. The numbers come from services/staffing/cost.py (`cost_burn`); nothing is computed here
 beyond placing them, and the same figures are written next to the picture.
 """
 
@@ -13,7 +13,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from tracker.services.cost import CostBurn
+from tracker.services.staffing.cost import CostBurn
 
 WIDTH, HEIGHT = 300, 72
 LEFT, RIGHT, TOP, BOTTOM = 6, 6, 8, 18  # room for the date labels under the axis

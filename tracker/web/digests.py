@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Optional
 
 from tracker.errors import ValidationFailed
 from tracker.notifications import digests
-from tracker.services import subscriptions as subscription_service
+from tracker.services.messaging import subscriptions as subscription_service
 from tracker.web.responses import apply_errors
 from tracker.web.security_headers import framed_email
 

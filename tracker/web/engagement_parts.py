@@ -9,10 +9,10 @@ from tracker.auth.permissions import Action, require
 from tracker.core import clock
 from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
-from tracker.services import checklists as checklist_service
-from tracker.services import engagement_page
-from tracker.services import milestones as milestone_service
-from tracker.services import team as team_service
+from tracker.services.delivery import checklists as checklist_service
+from tracker.services.delivery import milestones as milestone_service
+from tracker.services.read_model import engagement_page
+from tracker.services.staffing import team as team_service
 from tracker.web.engagements import render_engagement
 from tracker.web.forms import (
     ActionForm,

@@ -11,10 +11,11 @@ from markupsafe import Markup
 from tracker.auth.permissions import Action, require
 from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
-from tracker.services import dashboard as choices
-from tracker.services import engagements as engagement_service
-from tracker.services import lifecycle, system, workflow_registry
-from tracker.services.engagement_page import visible_engagement
+from tracker.services.core import system
+from tracker.services.read_model import dashboard as choices
+from tracker.services.read_model.engagement_page import visible_engagement
+from tracker.services.staffing import engagements as engagement_service
+from tracker.services.workflow import lifecycle, workflow_registry
 from tracker.web.forms import (
     ActionForm,
     ChecklistNoteForm,
@@ -137,7 +138,7 @@ def edit(engagement_id: int):
 @login_required
 def fire(engagement_id: int, event: str):
     """Fire a lifecycle transition with the inputs it needs."""
-    from tracker.services import transitions
+    from tracker.services.workflow import transitions
 
     options = transitions.available_transitions(current_user, engagement_id)
     option = next((o for o in options if o.event == event), None)
@@ -179,7 +180,7 @@ def fire(engagement_id: int, event: str):
 @login_required
 def override_health(engagement_id: int):
     """Set a manager's health override (a colour, why, and until when)."""
-    from tracker.services import health as health_service
+    from tracker.services.judgments import health as health_service
 
     form = HealthOverrideForm(prefix="health")
     if form.validate_on_submit():
@@ -201,7 +202,7 @@ def override_health(engagement_id: int):
 @login_required
 def clear_health_override(engagement_id: int):
     """Remove the override: health is derived from the data again."""
-    from tracker.services import health as health_service
+    from tracker.services.judgments import health as health_service
 
     if not ActionForm().validate_on_submit():
         flash("The form expired; try again.", "error")

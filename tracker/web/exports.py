@@ -9,8 +9,8 @@ from flask import Blueprint, Response, request, stream_with_context
 from flask_login import current_user, login_required
 
 from tracker.core import clock
-from tracker.services import csv_export
-from tracker.services import dashboard as dashboard_service
+from tracker.services.exchange import csv_export
+from tracker.services.read_model import dashboard as dashboard_service
 
 bp = Blueprint("exports", __name__)
 CSV_TYPE = "text/csv; charset=utf-8"

@@ -7,8 +7,9 @@ from flask import Flask
 from flask_login import current_user
 
 from tracker.models import label
-from tracker.services import lifecycle, shadows
+from tracker.services.knowledge import shadows
 from tracker.services.milestone_status import displayed_status
+from tracker.services.workflow import lifecycle
 from tracker.web.readiness_bar import part_swatch, readiness_bar_svg
 from tracker.web.timeline import legend_svg
 

@@ -12,10 +12,10 @@ from flask_login import current_user, login_required
 from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, StaleVersion, TrackerError, ValidationFailed
 from tracker.models import Engagement, Role
-from tracker.services import system
+from tracker.services.core import system
 from tracker.services.handover import access, drills, exits
 from tracker.services.handover.views import handover_view
-from tracker.services.shadows import get_shadow
+from tracker.services.knowledge.shadows import get_shadow
 
 bp = Blueprint("handover_proof", __name__)
 REFUSED = (ValidationFailed, Conflict, StaleVersion, Forbidden)

@@ -3,7 +3,7 @@
 Each run is coloured by the effective health in force and, where it is wide enough,
 lettered (G, A, R, ? for not recorded), so the strip does not rely on colour; every run
 names its dates in a <title> and the totals are written beside it. The days come from
-services/health_history.py (`health_strip`); nothing is judged here.
+services/judgments/health_history.py (`health_strip`); nothing is judged here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from tracker.services.health_history import UNKNOWN, HealthStrip, Segment
+from tracker.services.judgments.health_history import UNKNOWN, HealthStrip, Segment
 
 CELL, HEIGHT = 4, 18  # 90 days → 360 units wide
 LETTER_ROOM = 12  # a run at least this wide carries its letter

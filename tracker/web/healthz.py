@@ -3,9 +3,9 @@
 from flask import Blueprint, jsonify
 
 from tracker.core import clock
+from tracker.services.core.system import database_status
 from tracker.services.scheduler_status import scheduler_health
-from tracker.services.system import database_status
-from tracker.services.workflow_registry import definition_errors
+from tracker.services.workflow.workflow_registry import definition_errors
 
 bp = Blueprint("health", __name__)
 

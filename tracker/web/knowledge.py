@@ -16,10 +16,14 @@ from flask_login import current_user, login_required
 from tracker.auth.permissions import Action, can
 from tracker.errors import Conflict, Forbidden, StaleVersion, TrackerError, ValidationFailed
 from tracker.models import Engagement
-from tracker.services import adr_exchange, adrs, artifacts, readiness, shadows, system, users
-from tracker.services.adr_formats import PROFILES
-from tracker.services.artifacts import KINDS
-from tracker.services.engagement_page import visible_engagement
+from tracker.services.administration import users
+from tracker.services.core import system
+from tracker.services.exchange import adr_exchange
+from tracker.services.exchange.adr_formats import PROFILES
+from tracker.services.judgments import readiness
+from tracker.services.knowledge import adrs, artifacts, shadows
+from tracker.services.knowledge.artifacts import KINDS
+from tracker.services.read_model.engagement_page import visible_engagement
 
 bp = Blueprint("knowledge", __name__)
 

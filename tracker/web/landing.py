@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.core import clock
-from tracker.services import dashboard as dashboard_service
+from tracker.services.read_model import dashboard as dashboard_service
 from tracker.web.forms import MilestoneUpdateForm
 
 bp = Blueprint("main", __name__)
@@ -52,7 +52,7 @@ def engagements():
 @login_required
 def my_milestones():
     """A provider's open milestones across their engagements, due soonest first."""
-    from tracker.services import milestones as milestone_service
+    from tracker.services.delivery import milestones as milestone_service
 
     milestones = milestone_service.my_milestones(current_user)
     forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}

@@ -16,9 +16,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.auth.forms import LoginForm, PasswordChangeForm, SetPasswordForm
 from tracker.errors import NotFound, TooManyAttempts, ValidationFailed
-from tracker.services import password_links
-from tracker.services import users as user_service
-from tracker.services.password_links import LinkRefused
+from tracker.services.administration import password_links
+from tracker.services.administration import users as user_service
+from tracker.services.administration.password_links import LinkRefused
 from tracker.services.signin import device as devices
 from tracker.services.signin import oidc
 from tracker.services.signin import password as password_signin

@@ -11,13 +11,13 @@ from markupsafe import Markup
 from tracker.auth.permissions import Action, can
 from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.schemas.engagement import COST_FIELDS
-from tracker.services import engagement_page
-from tracker.services.cost import CostBurn, cost_burn, cost_to_date
-from tracker.services.engagement_queries import get_engagement
 from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.evidence.reads import as_claim_evidence
-from tracker.services.health_history import HealthStrip, health_strip
-from tracker.services.lifecycle import period_progress
+from tracker.services.judgments.health_history import HealthStrip, health_strip
+from tracker.services.read_model import engagement_page
+from tracker.services.read_model.engagement_queries import get_engagement
+from tracker.services.staffing.cost import CostBurn, cost_burn, cost_to_date
+from tracker.services.workflow.lifecycle import period_progress
 from tracker.web.cost_burn import burn_summary, cost_burn_svg
 from tracker.web.health_strip import health_strip_svg, strip_summary
 from tracker.web.metric_chart import metric_chart_svg
@@ -117,7 +117,7 @@ def _add_evidence(overview: EngagementOverview, actor: User, today: date) -> Non
 
 def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:
     """The diagram and the transitions this user may (or may not yet) fire."""
-    from tracker.services import transitions
+    from tracker.services.workflow import transitions
 
     engagement = overview.engagement
     overview.diagram = Markup(transitions.diagram_svg(engagement))

@@ -2,7 +2,7 @@
 
 Each segment is filled as far as the part is done, so the bar reads like the score
 (the filled length is the score's share of the weights) and shows which part holds
-it back. The numbers come from services/readiness.py; nothing is judged here.
+it back. The numbers come from services/judgments/readiness.py; nothing is judged here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from tracker.services.readiness import Readiness
+from tracker.services.judgments.readiness import Readiness
 
 WIDTH, HEIGHT, GAP = 300, 14, 2
 # One colour per part, in the breakdown's order; all >= 3:1 against white.

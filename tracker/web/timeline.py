@@ -9,8 +9,8 @@ from html import escape
 from markupsafe import Markup
 
 from tracker.models import Engagement, Milestone
-from tracker.services import lifecycle
 from tracker.services.milestone_status import displayed_status
+from tracker.services.workflow import lifecycle
 
 WIDTH, LEFT, RIGHT = 960, 24, 64
 BAR_H = 22

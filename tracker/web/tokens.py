@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.errors import NotFound, ValidationFailed
-from tracker.services import users
+from tracker.services.administration import users
 from tracker.web.landing import bp
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from tracker.errors import ValidationFailed
 from tracker.schemas.webhook import EVENT_TYPES
-from tracker.services import webhooks
+from tracker.services.messaging import webhooks
 
 bp = Blueprint("webhooks_admin", __name__, url_prefix="/admin")
 

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from tracker.errors import NotFound, TrackerError
-from tracker.services import workflow_migration, workflow_registry
+from tracker.services.workflow import workflow_migration, workflow_registry
 from tracker.web.forms import WorkflowMigrationForm
 
 bp = Blueprint("workflows_admin", __name__, url_prefix="/admin/workflows")

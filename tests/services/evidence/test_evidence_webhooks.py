@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tests.factories import add_milestone, add_target, make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import WebhookEvent
-from tracker.services import webhooks
 from tracker.services.evidence import measurements, metrics
+from tracker.services.messaging import webhooks
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from tracker.services.evidence.judgment import Point, judge_target, latest_by
-from tracker.services.health import HealthFacts, MilestoneFact, compute_health
+from tracker.services.judgments.health import HealthFacts, MilestoneFact, compute_health
 from workflows import DEFINITIONS_DIR, load_definition
 
 DEFINITION = load_definition(DEFINITIONS_DIR / "staff_augmentation.toml")

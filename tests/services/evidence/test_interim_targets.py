@@ -14,7 +14,7 @@ from tests.factories import (
 )
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Milestone, MilestoneTarget
-from tracker.services import transitions
+from tracker.services.workflow import transitions
 
 
 def test_start_trial_gives_the_new_milestones_targets_on_the_line_from_the_baseline(ctx):

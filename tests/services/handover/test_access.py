@@ -15,8 +15,8 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AccessEntry, ChecklistItem, Engagement
-from tracker.services import health
 from tracker.services.handover import access
+from tracker.services.judgments import health
 
 GITHUB = {"system": "GitHub org acme-ml", "kind": "code_repository", "account": "mara-q"}
 
@@ -192,7 +192,7 @@ def test_the_register_of_a_closed_engagement_is_final(ctx):
 
 def test_a_leaving_members_revocation_is_due_on_their_end_date_and_reminds_the_owner(kt, entry):
     from tracker.models import Reminder
-    from tracker.services import team
+    from tracker.services.staffing import team
 
     end = clock.now().date() + timedelta(days=10)
     team.update_member(kt.manager, kt.mara.id, {"end_date": end})
@@ -202,7 +202,7 @@ def test_a_leaving_members_revocation_is_due_on_their_end_date_and_reminds_the_o
     rules = set(db.session.scalars(select(Reminder.rule).where(Reminder.subject_id == item.id)))
     assert "checklist_due" in rules  # then checklist_overdue, as for any checklist item
     with pytest.raises(ValidationFailed):
-        from tracker.services import checklists
+        from tracker.services.delivery import checklists
 
         checklists.complete_item(kt.manager, item.id)
     db.session.rollback()

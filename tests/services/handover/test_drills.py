@@ -12,8 +12,8 @@ from tracker.core import clock
 from tracker.errors import Forbidden, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AuditEvent, ChecklistItem, Drill
-from tracker.services import shadows
 from tracker.services.handover import drills
+from tracker.services.knowledge import shadows
 
 
 @pytest.fixture

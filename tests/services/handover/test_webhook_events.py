@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.factories import complete_checklist, make_user
-from tests.services.test_webhook_events import endpoint  # noqa: F401  (the fixture)
+from tests.services.messaging.test_webhook_events import endpoint  # noqa: F401  (the fixture)
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import WebhookEvent
-from tracker.services import shadows, transitions
 from tracker.services.handover import access, drills
+from tracker.services.knowledge import shadows
+from tracker.services.workflow import transitions
 
 
 def _event(kind: str) -> dict:

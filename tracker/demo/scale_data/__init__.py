@@ -26,7 +26,7 @@ from tracker.demo.scale_data.bulk import insert_plans
 from tracker.demo.scale_data.plans import FIRST, LAST, People, build_plan
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
-from tracker.services.workflow_registry import latest_definition
+from tracker.services.workflow.workflow_registry import latest_definition
 
 PASSWORD = "demo-password"
 CHUNK = 250
@@ -85,7 +85,7 @@ def _analyze() -> None:
 
 def _cache_health(people: People, today: date) -> list[int]:
     """Bulk INSERTs skip the services: judge the generated rows once, as the app would."""
-    from tracker.services.health import store_health
+    from tracker.services.judgments.health import store_health
 
     missing = db.session.scalars(
         select(Engagement.id).where(
@@ -101,7 +101,7 @@ def _cache_health(people: People, today: date) -> list[int]:
 
 def _cache_readiness(people: People) -> None:
     """Bulk INSERTs skip the readiness session hook: score the generated rows once."""
-    from tracker.services.readiness import store_readiness
+    from tracker.services.judgments.readiness import store_readiness
 
     missing = db.session.scalars(
         select(Engagement.id).where(

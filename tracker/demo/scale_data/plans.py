@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 
-from tracker.services.checklist_templates import TEMPLATES
+from tracker.services.staffing.checklist_templates import TEMPLATES
 
 STATES = ["discovery", "trial", "milestone_review", "extension", "knowledge_transfer", "closed"]
 STATE_WEIGHTS = [15, 25, 10, 20, 10, 20]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, ProviderOrganisation, User
-from tracker.services.csv_export import stream_csv
+from tracker.services.exchange.csv_export import stream_csv
 
 BATCH = 1000
 KIND_MAX = 40

@@ -11,8 +11,8 @@ from sqlalchemy.orm import aliased
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.extensions import db
 from tracker.models import IngestToken, Measurement, MetricKind, SuccessMetric, User
-from tracker.services.csv_export import stream_csv
 from tracker.services.evidence.metrics import sees_cost
+from tracker.services.exchange.csv_export import stream_csv
 
 COLUMNS = (
     "id", "metric", "kind", "unit", "direction", "value", "measured at", "note",

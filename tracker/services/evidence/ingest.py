@@ -18,7 +18,8 @@ from tracker.core import clock
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, IngestToken, User
-from tracker.services import audit
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive
 
 NAME_MAX = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -52,7 +53,7 @@ def create_token(actor: User, engagement_id: int, name: str) -> tuple[IngestToke
     audit.record(
         engagement, actor, "ingest_token_created", data={"token_id": token.id, "name": name}
     )
-    db.session.commit()
+    commit_and_derive()
     return token, secret
 
 
@@ -83,7 +84,7 @@ def revoke_token(actor: User, token_id: int) -> IngestToken:
             "ingest_token_revoked",
             data={"token_id": token.id, "name": token.name},
         )
-        db.session.commit()
+        commit_and_derive()
     return token
 
 
@@ -101,6 +102,6 @@ def authenticate(secret: str) -> IngestToken | None:
         db.session.execute(
             update(IngestToken).where(IngestToken.id == token.id).values(last_used_at=now)
         )
-        db.session.commit()
+        commit_and_derive()
         token.last_used_at = now
     return token

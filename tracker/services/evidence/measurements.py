@@ -24,7 +24,7 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, IngestToken, Measurement, Milestone, SuccessMetric
-from tracker.services import webhooks
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.evidence import reads
 from tracker.services.evidence.metrics import (
     Principal,
@@ -33,6 +33,7 @@ from tracker.services.evidence.metrics import (
     list_metrics,
     metric_for,
 )
+from tracker.services.messaging import webhooks
 
 BATCH_MAX = 1000
 KEY_MAX, NOTE_MAX, URL_MAX = 200, 5000, 1000
@@ -210,7 +211,7 @@ def record_batch(
             recorded, replayed = _store(principal, engagement, rows, single)
             if recorded:
                 _after_recording(principal, engagement, rows, recorded, before, now)
-            db.session.commit()
+            commit_and_derive(retry_races=True)
             return {"recorded": recorded, "replayed": replayed}
         except (IntegrityError, StaleDataError):
             # A concurrent poster stored a key first, or refreshed the engagement's cached
@@ -296,7 +297,7 @@ def _suggestions(engagement: Engagement, now: datetime) -> dict:
 
 def _after_recording(principal, engagement, rows, recorded, before, now) -> None:
     """Health follows; one measurement.recorded event per batch; changed suggestions."""
-    from tracker.services import health
+    from tracker.services.judgments import health
 
     db.session.flush()
     health.refresh_health([engagement.id], now=now)

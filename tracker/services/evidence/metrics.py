@@ -25,8 +25,9 @@ from tracker.models import (
     SuccessMetric,
     User,
 )
-from tracker.services import audit, checklists
-from tracker.services.engagements import commit_or_stale, losing_race_is_conflict
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+from tracker.services.delivery import checklists
 
 METRIC_FIELDS = ("name", "kind", "unit", "direction", "baseline", "baseline_measured_at")
 METRIC_FIELDS += ("source_note",)
@@ -170,12 +171,12 @@ def remove_metric(actor: User, metric_id: int, expected_version: int | None = No
 
 def _after_change(engagement: Engagement) -> None:
     """Bound checklist items and health follow the evidence; one commit for it all."""
-    from tracker.services import health
+    from tracker.services.judgments import health
 
     db.session.flush()
     checklists.sync_bound_items(engagement)
     health.refresh_health([engagement.id])
-    commit_or_stale()
+    commit_and_derive()
 
 
 def _target_parts(actor: User, milestone_id: int, metric_id: int):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from tracker.models import FINAL_MILESTONE_STATUSES, Engagement, User
-from tracker.services import engagement_page
 from tracker.services.evidence.judgment import Point, TargetStatus, latest_by, number
 from tracker.services.evidence.page import EvidenceView, MilestoneEvidence, evidence_view
+from tracker.services.read_model import engagement_page
 
 
 @dataclass(frozen=True)

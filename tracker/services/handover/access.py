@@ -17,11 +17,12 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AccessEntry, AccessKind, Engagement, Role, TeamMember, User
-from tracker.services import audit, checklists
-from tracker.services.engagements import commit_or_stale, losing_race_is_conflict
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+from tracker.services.delivery import checklists
 from tracker.services.handover.links import local_today
-from tracker.services.webhook_events import engagement_ref
-from tracker.services.webhooks import queue_event
+from tracker.services.messaging.webhook_events import engagement_ref
+from tracker.services.messaging.webhooks import queue_event
 
 KINDS = tuple(k.value for k in AccessKind)
 _PEOPLE = (
@@ -102,7 +103,7 @@ def add_entry(actor: User, member_id: int, data: dict) -> AccessEntry:
     db.session.flush()
     audit.record(engagement, actor, "access_added", data=_summary(entry, member))
     checklists.sync_bound_items(engagement)
-    db.session.commit()
+    commit_and_derive()
     return entry
 
 
@@ -126,7 +127,7 @@ def revoke_entry(actor: User, entry_id: int, note: str = "", *, expected_version
     queue_event(db.session(), "access.revoked", event, engagement_id=engagement.id)
     checklists.sync_bound_items(engagement)
     _refresh_health(engagement)
-    commit_or_stale()
+    commit_and_derive()
     return entry
 
 
@@ -155,7 +156,7 @@ def verify_entry(actor: User, entry_id: int, how: str, *, expected_version=None)
     data = _summary(entry, entry.member) | {"how": entry.verify_how}
     audit.record(engagement, actor, "access_verified", data=data)
     checklists.sync_bound_items(engagement)
-    commit_or_stale()
+    commit_and_derive()
     return entry
 
 
@@ -219,7 +220,7 @@ def _check(data: dict, today) -> None:
 
 
 def _refresh_health(engagement: Engagement) -> None:
-    from tracker.services import health
+    from tracker.services.judgments import health
 
     db.session.flush()
     health.refresh_health([engagement.id])
@@ -248,7 +249,7 @@ CSV_HEADER = (
 
 def access_csv(actor: User, engagement_id: int):
     """The access register as CSV for an auditor (what the actor may see of it)."""
-    from tracker.services.csv_export import stream_csv
+    from tracker.services.exchange.csv_export import stream_csv
 
     entries = list_for_engagement(actor, engagement_id)
 

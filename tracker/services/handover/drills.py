@@ -29,12 +29,13 @@ from tracker.models import (
     ShadowAssignment,
     User,
 )
-from tracker.services import audit
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.handover.links import local_today
 from tracker.services.handover.links import url_problem as _url_problem
-from tracker.services.shadows import get_shadow
-from tracker.services.webhook_events import engagement_ref
-from tracker.services.webhooks import queue_event
+from tracker.services.knowledge.shadows import get_shadow
+from tracker.services.messaging.webhook_events import engagement_ref
+from tracker.services.messaging.webhooks import queue_event
 
 OUTCOMES = tuple(o.value for o in DrillOutcome)
 _PEOPLE = (
@@ -107,7 +108,7 @@ def record_drill(actor: User, shadow_id: int, data: dict) -> Drill:
     event = {"engagement": engagement_ref(engagement), "drill": summary}
     queue_event(db.session(), "drill.recorded", event, engagement_id=engagement.id)
     _refresh_health(engagement)
-    db.session.commit()
+    commit_and_derive()
     return drill
 
 
@@ -122,7 +123,7 @@ def comment_on_drill(actor: User, drill_id: int, body: str) -> DrillComment:
     drill.comments.append(comment)
     data = {"drill": drill.id, "area": drill.area, "task": drill.task}
     audit.record(drill.engagement, actor, "drill_commented", data=data)
-    db.session.commit()
+    commit_and_derive()
     return comment
 
 
@@ -142,7 +143,7 @@ def _visible_drill(actor: User, drill_id: int) -> Drill:
 def open_follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: Drill, today):
     """Add the knowledge-transfer item a drill that did not pass opens, owned by the shadow
     and due in the definition's `drill_follow_up_days` (no commit)."""
-    from tracker.services.workflow_registry import definition_for
+    from tracker.services.workflow.workflow_registry import definition_for
 
     definition = definition_for(engagement.workflow_name, engagement.workflow_version)
     days = definition.handover.drill_follow_up_days
@@ -170,7 +171,7 @@ def open_follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: 
 
 
 def _refresh_health(engagement: Engagement) -> None:
-    from tracker.services import health
+    from tracker.services.judgments import health
 
     db.session.flush()
     health.refresh_health([engagement.id])

@@ -15,8 +15,9 @@ from tracker.core import clock
 from tracker.errors import Conflict, StaleVersion, ValidationFailed
 from tracker.extensions import db
 from tracker.models import DataDisposition, ExitConfirmation, User
-from tracker.services import audit, checklists
-from tracker.services.engagements import commit_or_stale
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive
+from tracker.services.delivery import checklists
 from tracker.services.handover.links import local_today
 from tracker.services.handover.links import url_problem as _url_problem
 
@@ -78,7 +79,7 @@ def put_exit(actor: User, engagement_id: int, data: dict, *, expected_version=No
         db.session.flush()
         audit.record(engagement, actor, "exit_updated", data={"changed": sorted(changed)})
         checklists.sync_bound_items(engagement)
-        commit_or_stale()
+        commit_and_derive()
     elif row.id is None:  # an empty record sent for a record never made: nothing to keep
         db.session.expunge(row)
         row.version = 0

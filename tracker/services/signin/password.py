@@ -10,7 +10,8 @@ from tracker.auth.passwords import verify_password
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import audit
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.signin import device as devices
 from tracker.services.signin import throttle
 from tracker.services.signin.sso_config import password_sign_in_allowed
@@ -49,7 +50,7 @@ def authenticate(
     if ok and user is not None and user.can_sign_in and not password_sign_in_allowed(user):
         data = _target(user, address, browser) | {"reason": "single sign-on only"}
         audit.record(None, None, "sign_in_failed", data=data, label=FORM_LABEL)
-        db.session.commit()
+        commit_and_derive()
         return Attempt(None, single_sign_on_only=True)
     if ok and user is not None and user.can_sign_in:
         user.last_login_at = clock.now()

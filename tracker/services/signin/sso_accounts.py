@@ -15,7 +15,8 @@ from sqlalchemy import select
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ProviderOrganisation, Role, SsoLink, User
-from tracker.services import audit
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.signin.sso_config import CLIENT_ROLES, Issuer
 from tracker.services.signin.sso_refusal import refuse
 
@@ -58,7 +59,7 @@ def user_for(issuer: Issuer, identity: Identity) -> User:
     user.last_login_at = now
     link.last_login_at = now
     audit.record(None, user, "sso_signed_in", data=_audit_data(identity))
-    db.session.commit()
+    commit_and_derive()
     return user
 
 

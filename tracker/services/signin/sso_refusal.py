@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tracker.errors import TrackerError
 from tracker.extensions import db
-from tracker.services import audit
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive
 
 SSO_LABEL = "single sign-on"
 
@@ -25,5 +26,5 @@ def refuse(reason: str, message: str, *, status: int = 403, data: dict | None = 
     """Undo anything pending, write the refusal's audit event, commit it; the error."""
     db.session.rollback()
     audit.record(None, None, "sso_refused", reason=reason, data=data or {}, label=SSO_LABEL)
-    db.session.commit()
+    commit_and_derive()
     return SsoRefused(reason, message, status=status)

@@ -41,6 +41,7 @@ from tracker.core import clock
 from tracker.errors import TooManyAttempts
 from tracker.extensions import db
 from tracker.models import LoginThrottle, User
+from tracker.services.core.transactions import commit_and_derive
 
 ACCOUNT, ADDRESS, DEVICE, TOKEN = "account", "address", "device", "token"
 _FREE_SETTING = {
@@ -140,7 +141,7 @@ def _count(
             )
         if scope == ACCOUNT and user is not None and failures == free:
             _alert_owner(user, failures, address, now)
-        db.session.commit()
+        commit_and_derive()
     return max(waits, default=None)
 
 
@@ -155,7 +156,7 @@ def record_success(email: str, *, device: str | None = None) -> None:
             LoginThrottle.scope == scope, LoginThrottle.key_hash == _key_hash(key)
         )
     )
-    db.session.commit()
+    commit_and_derive()
 
 
 def refuse_failed_credential(address: str | None, now: datetime | None = None) -> None:
@@ -240,8 +241,8 @@ def _bump(scope: str, key: str, now: datetime) -> int:
 
 def _alert_owner(user: User, failures: int, address: str | None, now: datetime) -> None:
     """Audit record and an email (through the outbox, sent by the scheduler), once per lock."""
-    from tracker.services import audit
-    from tracker.services.outbox import enqueue
+    from tracker.services.core import audit
+    from tracker.services.messaging.outbox import enqueue
 
     audit.record(
         None,

@@ -1,0 +1,242 @@
+"""Reminder rows are planned in the transaction that changes the data, and re-planned on change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Reminder
+from tracker.services.workflow import reminder_planning as planning
+
+TODAY = T0.date()
+
+
+def test_new_milestone_gets_one_pending_row_per_rule(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=20))
+    rows = reminders_for("milestone", milestone.id, "pending")
+    assert [(r.rule, r.due_at) for r in rows] == [
+        ("milestone_due_soon", at(TODAY + timedelta(days=13))),
+        ("milestone_due_tomorrow", at(TODAY + timedelta(days=19))),
+        ("milestone_overdue", at(TODAY + timedelta(days=20))),
+    ]
+    assert rows[0].key == f"milestone_due_soon:milestone:{milestone.id}:20260315T0800Z"
+
+
+def test_reminder_row_exists_only_if_its_transaction_committed(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=20))
+    milestone.due_date = TODAY + timedelta(days=30)
+    db.session.flush()  # planned inside the open transaction ...
+    assert len(reminders_for("milestone", milestone.id, "pending")) == 3
+    moved = at(TODAY + timedelta(days=30))
+    assert any(r.due_at == moved for r in reminders_for("milestone", milestone.id))
+    db.session.rollback()  # ... and gone with it
+    dues = {r.due_at for r in reminders_for("milestone", milestone.id, "pending")}
+    assert at(TODAY + timedelta(days=30)) not in dues
+    assert at(TODAY + timedelta(days=20)) in dues
+
+
+def test_moving_the_due_date_cancels_and_replans(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=20))
+    milestone.due_date = TODAY + timedelta(days=40)
+    db.session.commit()
+    pending = reminders_for("milestone", milestone.id, "pending")
+    assert {r.due_at for r in pending} == {at(TODAY + timedelta(days=d)) for d in (33, 39, 40)}
+    assert len(reminders_for("milestone", milestone.id, "cancelled")) == 3
+
+
+def test_final_status_cancels_pending_reminders(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=5))
+    milestone.status = "met"
+    db.session.commit()
+    assert reminders_for("milestone", milestone.id, "pending") == []
+
+
+def test_completing_a_checklist_item_cancels_its_reminders(app, ctx):
+    frozen(app)
+    engagement, owner, _ = trial_engagement(TODAY)
+    item = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
+    ).first()
+    item.status, item.due_date = "open", TODAY + timedelta(days=3)
+    db.session.commit()
+    assert {r.rule for r in reminders_for("checklist", item.id, "pending")} == {
+        "checklist_due",
+        "checklist_overdue",
+    }
+    item.status = "done"
+    db.session.commit()
+    assert reminders_for("checklist", item.id, "pending") == []
+
+
+def test_overdue_repeating_rule_plans_latest_occurrence_not_a_backlog(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY - timedelta(days=10))
+    rows = reminders_for("milestone", milestone.id, "pending")
+    # Due 10 days ago, repeating every 3 days: one row, the occurrence of 9 days after due.
+    assert [(r.rule, r.due_at) for r in rows] == [
+        ("milestone_overdue", at(TODAY - timedelta(days=1)))
+    ]
+
+
+def test_rules_follow_the_state_leaving_trial_cancels_the_trial_reminder(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY, trial_day=80)
+    assert [r.rule for r in reminders_for("period", engagement.id, "pending")] == ["trial_ending"]
+    engagement.state = "knowledge_transfer"
+    db.session.commit()
+    assert reminders_for("period", engagement.id, "pending") == []
+
+
+def test_plan_reminders_is_idempotent(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    add_milestone(engagement, TODAY + timedelta(days=20))
+    before = db.session.scalar(select(func.count(Reminder.id)))
+    assert planning.plan_reminders(engagement.id) == 0
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Reminder.id))) == before
+
+
+def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instant(app, ctx):
+    from tracker.notifications.tick import run_tick
+    from tracker.services.delivery import milestones
+
+    clock = frozen(app)
+    engagement, owner, _ = trial_engagement(TODAY)
+    milestone = add_milestone(engagement, TODAY + timedelta(days=3), title="Day-43")
+    clock.set(at(TODAY + timedelta(days=2)) + timedelta(minutes=5))
+    run_tick()  # "due tomorrow" goes out for the old date
+    sent = [r.key for r in reminders_for("milestone", milestone.id, "sent")]
+    milestones.update_milestone(owner, milestone.id, {"due_date": TODAY + timedelta(days=20)})
+    pending = reminders_for("milestone", milestone.id, "pending")
+    assert {r.due_at for r in pending} == {at(TODAY + timedelta(days=d)) for d in (13, 19, 20)}
+    clock.set(at(TODAY + timedelta(days=3)) + timedelta(minutes=5))  # the old due day
+    assert run_tick()["reminders"] == 0
+    clock.set(at(TODAY + timedelta(days=13)) + timedelta(minutes=5))
+    assert run_tick()["reminders"] == 1
+    assert run_tick()["reminders"] == 0
+    keys = [r.key for r in reminders_for("milestone", milestone.id, "sent")]
+    assert keys[: len(sent)] == sent and len(keys) == len(sent) + 1
+
+
+def test_a_checklist_due_date_edited_by_the_service_moves_its_reminder(app, ctx):
+    from tracker.notifications.tick import run_tick
+    from tracker.services.delivery import checklists
+
+    clock = frozen(app)
+    engagement, owner, _ = trial_engagement(TODAY)
+    item = db.session.scalars(
+        select(ChecklistItem).where(
+            ChecklistItem.engagement_id == engagement.id, ChecklistItem.fact.is_(None)
+        )
+    ).first()
+    checklists.update_item(owner, item.id, {"due_date": TODAY + timedelta(days=2)})
+    pending = reminders_for("checklist", item.id, "pending")
+    assert [(r.rule, r.due_at) for r in pending] == [
+        ("checklist_due", at(TODAY + timedelta(days=2))),
+        ("checklist_overdue", at(TODAY + timedelta(days=3))),
+    ]
+    checklists.update_item(owner, item.id, {"due_date": TODAY + timedelta(days=6)})
+    pending = reminders_for("checklist", item.id, "pending")
+    assert [(r.rule, r.due_at) for r in pending] == [
+        ("checklist_due", at(TODAY + timedelta(days=6))),
+        ("checklist_overdue", at(TODAY + timedelta(days=7))),
+    ]
+    clock.set(at(TODAY + timedelta(days=2)) + timedelta(minutes=5))
+    assert run_tick()["reminders"] == 0
+    clock.set(at(TODAY + timedelta(days=6)) + timedelta(minutes=5))
+    assert run_tick()["reminders"] == 1
+    assert run_tick()["reminders"] == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_planning_more_than_10000_rows_in_one_call(make_app, backend):
+    """One INSERT of 10,002 rows x 8 columns would exceed PostgreSQL's 65,535 parameters."""
+    from sqlalchemy import insert
+
+    from tracker.models import Milestone
+
+    app = make_app(backend)
+    with app.app_context():
+        frozen(app)
+        engagement, _, _ = trial_engagement(T0.date())
+        due = T0.date() + timedelta(days=30)
+        count = 3334  # three rules each: due soon, due tomorrow, overdue
+        rows = [
+            {"engagement_id": engagement.id, "title": f"M{n}", "due_date": due, "version": 1}
+            for n in range(count)
+        ]
+        db.session.execute(insert(Milestone), rows)
+        planned = planning.plan_reminders(engagement.id)
+        db.session.commit()
+        stored = db.session.scalar(
+            select(func.count()).where(
+                Reminder.engagement_id == engagement.id,
+                Reminder.subject_type == "milestone",
+                Reminder.status == "pending",
+            )
+        )
+    assert planned == stored == 3 * count >= 10_000
+
+
+def _engagement_with_milestones(count: int, due) -> int:
+    from sqlalchemy import insert
+
+    from tracker.models import Milestone
+
+    engagement, _, _ = trial_engagement(TODAY)
+    rows = [
+        {"engagement_id": engagement.id, "title": f"M{n}", "due_date": due, "version": 1}
+        for n in range(count)
+    ]
+    db.session.execute(insert(Milestone), rows)
+    planning.plan_reminders(engagement.id)
+    db.session.commit()
+    return engagement.id
+
+
+def _replan_statements(app, query_counter, engagement_id: int) -> tuple[int, int]:
+    """(statements, rows added) to re-plan after every milestone's due date moved."""
+    from sqlalchemy import update
+
+    from tracker.models import Milestone
+
+    db.session.execute(
+        update(Milestone)
+        .where(Milestone.engagement_id == engagement_id)
+        .values(due_date=TODAY + timedelta(days=40))
+    )
+    db.session.commit()
+    with query_counter() as counter:
+        added = planning.plan_reminders(engagement_id)
+        db.session.commit()
+    return counter.count, added
+
+
+def test_replanning_costs_the_same_statements_for_30_or_600_pending_rows(app, ctx, query_counter):
+    """Re-planning is set-based: a fixed number of statements, whatever the row count
+    (below one chunk of PARAMETER_LIMIT); it used to compare every rule x target with
+    every pending row (quadratic: ~5 minutes at 10,000 rows)."""
+    frozen(app)
+    small = _engagement_with_milestones(10, TODAY + timedelta(days=30))
+    large = _engagement_with_milestones(200, TODAY + timedelta(days=30))
+    small_count, small_added = _replan_statements(app, query_counter, small)
+    large_count, large_added = _replan_statements(app, query_counter, large)
+    cancelled = db.session.scalar(
+        select(func.count()).where(Reminder.engagement_id == large, Reminder.status == "cancelled")
+    )
+    assert (small_added, large_added, cancelled) == (30, 600, 600)
+    assert small_count == large_count <= 8

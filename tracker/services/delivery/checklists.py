@@ -1,0 +1,364 @@
+"""Checklist items: add, edit, complete and reopen, each written to the audit trail.
+
+Items a workflow definition binds to a fact (its [[checklist]] entries) are not ticked by
+hand: `sync_bound_items` completes or reopens them from the data, and every service that
+changes a fact calls it (docs/adr/0100).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from tracker.auth.permissions import Action, get_visible_engagement, require
+from tracker.core import clock
+from tracker.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from tracker.extensions import db
+from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, User
+from tracker.services.core import audit
+from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+
+ITEM_FIELDS = ("title", "owner_id", "due_date", "note", "evidence")
+NOTE_MAX = 5000
+EVIDENCE_MAX = 500
+
+
+def _item_for(actor: User, item_id: int) -> tuple[ChecklistItem, Engagement]:
+    """The item if its engagement is visible to the actor; NotFound otherwise."""
+    item = db.session.get(ChecklistItem, item_id)
+    if item is None:
+        raise NotFound("Checklist item not found.")
+    engagement = get_visible_engagement(
+        db.session, actor, item.engagement_id, missing="Checklist item not found."
+    )
+    return item, engagement
+
+
+def _writable(actor: User, engagement: Engagement) -> None:
+    require(actor, Action.COMPLETE_CHECKLIST, engagement)
+    if engagement.is_closed:
+        raise Conflict("The engagement is closed; its checklists are final.")
+
+
+def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
+    from tracker.services.delivery.milestones import due_date_problem
+
+    errors: dict[str, list[str]] = {}
+    due = data.get("due_date")
+    if engagement is not None and isinstance(due, date):
+        if problem := due_date_problem(engagement, due):
+            errors["due_date"] = [problem]
+    if "title" in data and not (data["title"] or "").strip():
+        errors["title"] = ["Give the item a title."]
+    if len(data.get("note") or "") > NOTE_MAX:
+        errors["note"] = [f"At most {NOTE_MAX} characters."]
+    if problem := _evidence_problem(data.get("evidence") or ""):
+        errors["evidence"] = [problem]
+    owner_id = data.get("owner_id")
+    if owner_id is not None:
+        owner = db.session.get(User, owner_id)
+        if owner is None or not owner.is_active:
+            errors["owner_id"] = ["No such user."]
+    if "kind" in data and data["kind"] not in {k.value for k in ChecklistKind}:
+        errors["kind"] = ["Kind must be prerequisite, placement or knowledge_transfer."]
+    if errors:
+        raise ValidationFailed("The checklist item could not be saved.", errors=errors)
+
+
+def _evidence_problem(link: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not link:
+        return None
+    if len(link) > EVIDENCE_MAX:
+        return f"At most {EVIDENCE_MAX} characters."
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "Give a link starting with http:// or https://."
+    return None
+
+
+def _check_version(item: ChecklistItem, expected_version: int | None) -> None:
+    if expected_version is not None and item.version != expected_version:
+        raise StaleVersion(
+            "Someone changed this checklist item since you loaded it; reload and try again.",
+            errors={"version": [f"expected {expected_version}, current {item.version}"]},
+        )
+
+
+def _after_change(engagement: Engagement) -> None:
+    from tracker.services.judgments import health
+
+    health.refresh_health([engagement.id])
+
+
+def _bindings(engagement: Engagement) -> dict:
+    from tracker.services.workflow.workflow_registry import definition_for
+
+    return definition_for(engagement.workflow_name, engagement.workflow_version).bindings
+
+
+def sync_bound_items(engagement: Engagement, *, now=None) -> int:
+    """Make every bound item done exactly while its fact holds; returns how many moved.
+
+    Called explicitly, before the commit, by each service that changes a fact (the
+    engagement's fields, the team, milestones, artifacts). Writes no commit itself.
+    """
+    from tracker.services.handover.revocations import sync_revocation_items
+    from tracker.services.workflow.subjects import build_subject
+
+    sync_revocation_items(engagement, now or clock.now())  # a leaving member's access
+    bindings = _bindings(engagement)
+    items = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
+    ).all()
+    if not any(item.key in bindings or item.fact for item in items):
+        return 0
+    now = now or clock.now()
+    db.session.flush()
+    subject = build_subject(engagement, now.date())
+    moved = sum(_sync_item(engagement, i, bindings.get(i.key), subject, now) for i in items)
+    if moved:
+        _after_change(engagement)
+    return moved
+
+
+def _sync_item(engagement, item: ChecklistItem, fact, subject, now) -> int:
+    item.fact = fact.name if fact is not None else None
+    if fact is None:
+        return 0
+    holds = fact.holds(subject)
+    if holds == (item.status == ChecklistStatus.DONE):
+        if holds:
+            item.completed_by_id = None  # done from the data has no manual completer
+        return 0
+    if holds:
+        item.status, item.completed_by_id, item.completed_at = ChecklistStatus.DONE, None, now
+        kind = "checklist_completed"
+    else:
+        item.status, item.completed_by_id, item.completed_at = ChecklistStatus.OPEN, None, None
+        kind = "checklist_reopened"
+    data = {"item_id": item.id, "title": item.title, "fact": fact.name, "from_data": True}
+    reason = None if holds else fact.missing()
+    audit.record(engagement, None, kind, reason=reason, data=data, label=audit.DATA_LABEL)
+    return 1
+
+
+def _refuse_by_hand(item: ChecklistItem, engagement: Engagement, status: str) -> None:
+    """A bound item follows its fact: ticking (or reopening) it by hand is refused."""
+    from tracker.services.handover.revocations import is_revocation_item
+
+    if is_revocation_item(item):
+        message = f"'{item.title}' is done once every access of the member is revoked."
+        raise ValidationFailed(message, errors={"status": [message]})
+    fact = _bindings(engagement).get(item.key) if item.key else None
+    if fact is None:
+        return
+    if status == ChecklistStatus.OPEN:
+        message = f"'{item.title}' is done from the data; it reopens when that changes."
+    else:
+        message = f"'{item.title}' completes itself from the data: {fact.missing()}."
+    raise ValidationFailed(message, errors={"status": [message]})
+
+
+def list_items(actor: User, engagement_id: int, kind: str | None = None) -> list[ChecklistItem]:
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    query = (
+        select(ChecklistItem)
+        .where(ChecklistItem.engagement_id == engagement.id)
+        .options(selectinload(ChecklistItem.owner), selectinload(ChecklistItem.completed_by))
+        .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
+    )
+    if kind:
+        query = query.where(ChecklistItem.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def add_item(actor: User, engagement_id: int, data: dict) -> ChecklistItem:
+    """Add an item by hand to one of the engagement's checklists."""
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    _writable(actor, engagement)
+    _check_fields({**data, "kind": data.get("kind")}, engagement)
+    item = ChecklistItem(
+        engagement_id=engagement.id,
+        kind=data["kind"],
+        position=100,
+        **{k: data[k] for k in ITEM_FIELDS if k in data},
+    )
+    db.session.add(item)
+    db.session.flush()
+    audit.record(
+        engagement, actor, "checklist_added", data={"item_id": item.id, "title": item.title}
+    )
+    _after_change(engagement)
+    commit_and_derive()
+    return item
+
+
+def update_item(
+    actor: User, item_id: int, data: dict, expected_version: int | None = None
+) -> ChecklistItem:
+    """Change an item's title, owner, due date, note or evidence link.
+
+    A changed due date re-plans the item's reminders through services/derived.py when
+    the session flushes; nothing here plans them."""
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_version(item, expected_version)
+    _check_fields(data, engagement)
+    context: dict = {"item_id": item.id, "title": item.title}
+    if "owner_id" in data and data["owner_id"] != item.owner_id:  # names for the trail
+        new_owner = db.session.get(User, data["owner_id"]) if data["owner_id"] else None
+        context["owner"] = [item.owner.name if item.owner else None, new_owner and new_owner.name]
+    changed = audit.record_changes(
+        engagement, actor, "checklist_updated", item, data, ITEM_FIELDS, **context
+    )
+    if changed:
+        with losing_race_is_conflict():
+            db.session.flush()
+            _after_change(engagement)
+            commit_and_derive()
+    return item
+
+
+def remove_item(actor: User, item_id: int, expected_version: int | None = None) -> None:
+    """Delete an item added to a checklist; one the workflow binds to a fact stays (it is
+    how the definition's requirement shows on the page)."""
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_version(item, expected_version)
+    if item.is_bound:
+        message = f"'{item.title}' follows the data ({item.fact}); it cannot be removed."
+        raise ValidationFailed(message, errors={"item": [message]})
+    audit.record(
+        engagement,
+        actor,
+        "checklist_removed",
+        data={"item_id": item.id, "title": item.title, "kind": item.kind, "status": item.status},
+    )
+    with losing_race_is_conflict():
+        db.session.delete(item)
+        db.session.flush()
+        _after_change(engagement)
+        commit_and_derive()
+
+
+def move_item(
+    actor: User, item_id: int, direction: str, expected_version: int | None = None
+) -> ChecklistItem:
+    """Move an item one place up or down within its checklist (positions become 0..n-1)."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed("Bad direction.", errors={"direction": ["Use up or down."]})
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_version(item, expected_version)
+    siblings = list(
+        db.session.scalars(
+            select(ChecklistItem)
+            .where(ChecklistItem.engagement_id == engagement.id, ChecklistItem.kind == item.kind)
+            .order_by(ChecklistItem.position, ChecklistItem.id)
+        )
+    )
+    index = siblings.index(item)
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(siblings):
+        return item  # already first (or last): nothing to move, nothing recorded
+    siblings[index], siblings[target] = siblings[target], siblings[index]
+    for position, sibling in enumerate(siblings):
+        if sibling.position != position:
+            sibling.position = position
+    audit.record(
+        engagement,
+        actor,
+        "checklist_moved",
+        data={
+            "item_id": item.id,
+            "title": item.title,
+            "direction": direction,
+            "position": [index + 1, target + 1],
+        },
+    )
+    commit_and_derive()
+    return item
+
+
+def complete_item(
+    actor: User, item_id: int, *, note: str = "", status: str = ChecklistStatus.DONE
+) -> ChecklistItem:
+    """Mark an item done (or not applicable), recording who and when."""
+    if status not in (ChecklistStatus.DONE, ChecklistStatus.NOT_APPLICABLE):
+        raise ValidationFailed("Bad status.", errors={"status": ["Use done or not_applicable."]})
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_fields({"note": note})
+    if item.is_complete and item.status == status:
+        return item
+    _refuse_by_hand(item, engagement, status)
+    item.status, item.completed_by_id, item.completed_at = status, actor.id, clock.now()
+    if note:
+        item.note = note
+    audit.record(
+        engagement,
+        actor,
+        "checklist_completed",
+        reason=note or None,
+        data={"item_id": item.id, "title": item.title, "status": status},
+    )
+    _after_change(engagement)
+    commit_and_derive()
+    return item
+
+
+def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
+    """Put a completed item back to open; the note says why."""
+    item, engagement = _item_for(actor, item_id)
+    _writable(actor, engagement)
+    _check_fields({"note": note})
+    if item.status == ChecklistStatus.OPEN:
+        return item
+    _refuse_by_hand(item, engagement, ChecklistStatus.OPEN)
+    item.status, item.completed_by_id, item.completed_at = ChecklistStatus.OPEN, None, None
+    if note:
+        item.note = note
+    audit.record(
+        engagement,
+        actor,
+        "checklist_reopened",
+        reason=note or None,
+        data={"item_id": item.id, "title": item.title},
+    )
+    _after_change(engagement)
+    commit_and_derive()
+    return item
+
+
+def place_in_checklist(item: ChecklistItem) -> tuple[int, int]:
+    """(1-based place, number of items) of `item` within its engagement's checklist of
+    its kind, in the order the page shows; one query."""
+    same_list = (ChecklistItem.engagement_id == item.engagement_id) & (
+        ChecklistItem.kind == item.kind
+    )
+    before = (ChecklistItem.position < item.position) | (
+        (ChecklistItem.position == item.position) & (ChecklistItem.id < item.id)
+    )
+    query = select(func.count(), func.count().filter(before)).where(same_list)
+    total, ahead = db.session.execute(query).one()
+    return ahead + 1, total
+
+
+def owner_choices(engagement: Engagement) -> list[User]:
+    """Who the page offers as an item's owner: active users who see the engagement
+    because of their role or organisation (the client side and its provider's people),
+    by name; one query per page. Stakeholders who follow it are left out."""
+    from sqlalchemy import or_
+
+    from tracker.models import Role
+
+    sees = or_(
+        User.role.in_([Role.ADMIN, Role.MANAGER]),
+        (User.role == Role.PROVIDER) & (User.provider_id == engagement.provider_id),
+    )
+    query = select(User).where(User.is_active.is_(True), sees).order_by(User.name)
+    return list(db.session.scalars(query))

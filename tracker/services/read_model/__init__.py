@@ -1,0 +1,10 @@
+"""The read model of engagements: list rows, dashboard rows, the page's reads, one engagement.
+
+Lives here: `engagement_list` (filters, sort, paging, visibility and row facts for the
+dashboard, the engagements page, GET /api/v1/engagements and the CSV exports),
+`dashboard`, `engagement_page` (what the engagement page and its forms read, each in one
+query), `engagement_queries` (one engagement or milestone for one user, its timeline).
+Nothing here commits.
+
+May import: services.core, judgments (readiness read back), evidence reads, workflow.lifecycle.
+"""

@@ -1,0 +1,172 @@
+"""The dashboard page: one page of the engagement list with its badges and filter choices.
+
+The list itself (filters, sort, paging, visibility, row facts) is the shared read model in
+services/read_model/engagement_list.py; this module adds what only the page shows: counts by state
+and health, the provider and owner choices, each row's readiness parts, and the choices
+of the engagement form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from tracker.auth.permissions import visible_clause
+from tracker.core import clock
+from tracker.extensions import db
+from tracker.models import Engagement, ProviderOrganisation, Role, User
+from tracker.services.judgments.readiness import from_stored, readiness_many
+from tracker.services.read_model import engagement_list
+from tracker.services.read_model.engagement_list import HEALTH_ORDER, ListQuery, ListRow
+from tracker.services.workflow import lifecycle
+
+# The dashboard's own defaults over the shared vocabulary: worst health first, 50 a page,
+# live engagements unless a state is chosen.
+PAGE_DEFAULTS = {"sort": "health", "per_page": "50"}
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page renders."""
+
+    query: ListQuery
+    rows: list[ListRow]
+    total: int
+    by_state: dict[str, int] = field(default_factory=dict)
+    by_health: dict[str, int] = field(default_factory=dict)
+    providers: list = field(default_factory=list)  # rows of (id, name)
+    owners: list = field(default_factory=list)  # rows of (id, name)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
+
+
+def parse_query(args) -> ListQuery:
+    """The page's URL parameters; a bad value raises ValidationFailed naming the field."""
+    return engagement_list.parse_args(args, defaults=PAGE_DEFAULTS, live_only=True)
+
+
+def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None) -> Dashboard:
+    """The filtered, sorted page of visible engagements, with counts and per-row facts."""
+    today = today or clock.now().date()
+    by_state, by_health = _counts(actor)
+    if query.state and query.state not in by_state:
+        by_state[query.state] = 0  # the chosen filter stays a choice, with its count
+    page = engagement_list.list_page(
+        actor, query, today=today, total=_total_from_counts(query, by_state, by_health)
+    )
+    _attach_readiness_parts(page.rows)
+    _attach_targets_met(page.rows, today)
+    providers, owners = _filter_choices(actor)
+    return Dashboard(query, page.rows, page.total, by_state, by_health, providers, owners)
+
+
+def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int | None:
+    """How many engagements match, read off the badge counts when the filters allow."""
+    if query.provider_id is None and query.owner_id is None and query.q is None:
+        if query.state is None and query.health is None and query.live_only:
+            return sum(by_health.values())
+        if query.health is None and query.state is not None:
+            return by_state.get(query.state, 0)
+    return None
+
+
+def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
+    """Engagements by state and live ones by health (the filters' badges), two GROUP BYs."""
+    visible = visible_clause(actor)
+    by_state = dict(
+        db.session.execute(
+            select(Engagement.state, func.count()).where(visible).group_by(Engagement.state)
+        ).all()
+    )
+    by_health = dict(
+        db.session.execute(
+            select(Engagement.effective_health, func.count())
+            .where(visible, Engagement.closed_at.is_(None))
+            .group_by(Engagement.effective_health)
+        ).all()
+    )
+    # Only states that hold engagements, in lifecycle order: a deployment on one lifecycle
+    # sees no "0" tiles for the states of another definition file on disk.
+    ordered_states = {s: by_state[s] for s in lifecycle.known_states() if by_state.get(s)}
+    ordered_states.update({s: n for s, n in by_state.items() if s not in ordered_states})
+    return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
+
+
+def _filter_choices(actor: User) -> tuple[list, list]:
+    """(id, name) of the providers and owners on the engagements this user can see."""
+    # Straight from the visible engagements: the (provider_id, state) and (owner_id, state)
+    # indexes cover these, where an extra `id IN (visible ids)` level scanned the table.
+    # Two columns, not ORM objects: hydrating ~200 users was most of this step's cost.
+    visible = visible_clause(actor)
+    providers = db.session.execute(
+        select(ProviderOrganisation.id, ProviderOrganisation.name)
+        .where(ProviderOrganisation.id.in_(select(Engagement.provider_id).where(visible)))
+        .order_by(ProviderOrganisation.name)
+    ).all()
+    owners = db.session.execute(
+        select(User.id, User.name)
+        .where(User.id.in_(select(Engagement.owner_id).where(visible)))
+        .order_by(User.name)
+    ).all()
+    return list(providers), list(owners)
+
+
+def _attach_targets_met(rows: list[ListRow], today: date) -> None:
+    """Each row's "targets met n/m" this period (a fixed three queries for the page)."""
+    from tracker.services.evidence.reads import targets_met_many
+
+    counts = targets_met_many([row.engagement.id for row in rows])
+    for row in rows:
+        row.targets_met = counts.get(row.engagement.id)
+
+
+def _attach_readiness_parts(rows: list[ListRow]) -> None:
+    """Each row's readiness breakdown, as cached on the row with its score (one query for
+    the page); computed only for rows not scored since the breakdown was cached
+    (migration 0012 clears the scores, and the scheduler's health step re-scores them).
+
+    Only the dashboard page draws the parts; exports and digests read the cached score.
+    """
+    ids = [row.engagement.id for row in rows]
+    # score and parts are read together: they were written by one UPDATE
+    query = select(Engagement.id, Engagement.readiness_score, Engagement.readiness_parts).where(
+        Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None)
+    )
+    stored = {i: from_stored(score, parts) for i, score, parts in db.session.execute(query)}
+    computed = readiness_many(i for i in ids if i not in stored)
+    for row in rows:
+        row.readiness = stored.get(row.engagement.id) or computed.get(row.engagement.id)
+        if row.readiness is not None:
+            row.readiness_score, row.readiness_gaps = row.readiness.score, len(row.readiness.gaps)
+
+
+def owner_choices() -> list[User]:
+    """Users who may own an engagement (managers and admins), by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role.in_([Role.MANAGER, Role.ADMIN]), User.is_active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+def contact_choices() -> list[User]:
+    """Internal users who may be an engagement's technical contact."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role != Role.PROVIDER, User.is_active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+def provider_choices() -> list[ProviderOrganisation]:
+    return list(
+        db.session.scalars(select(ProviderOrganisation).order_by(ProviderOrganisation.name))
+    )

@@ -1,0 +1,88 @@
+"""Reading one engagement (or one of its milestones) for one user, and its audit timeline.
+
+Lists of engagements are the shared read model in services/read_model/engagement_list.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from tracker.auth.permissions import (
+    Action,
+    can,
+    get_visible_engagement,
+    visible_clause,
+)
+from tracker.errors import NotFound
+from tracker.extensions import db
+from tracker.models import AuditEvent, Engagement, Milestone, User
+from tracker.services.core.audit import audience_clause
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results and where it sits in the whole."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def meta(self) -> dict:
+        return {
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": self.total,
+            "pages": self.pages,
+        }
+
+
+def get_engagement(actor: User, engagement_id: int) -> Engagement:
+    """One engagement the user may see (404 otherwise), with what its page shows."""
+    engagement = db.session.scalar(
+        select(Engagement)
+        .where(Engagement.id == engagement_id, visible_clause(actor))
+        .options(
+            joinedload(Engagement.provider),
+            joinedload(Engagement.owner),
+            joinedload(Engagement.technical_contact),
+            joinedload(Engagement.health_override_by),
+        )
+    )
+    if engagement is None:
+        return get_visible_engagement(db.session, actor, engagement_id)  # raises NotFound
+    return engagement
+
+
+def audit_timeline(actor: User, engagement_id: int, page: int = 1, per_page: int = 50) -> Page:
+    """The engagement's audit trail, newest first, one page of it."""
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    where = (AuditEvent.engagement_id == engagement.id) & audience_clause(
+        can(actor, Action.VIEW_COST, engagement)
+    )
+    total = db.session.scalar(select(func.count(AuditEvent.id)).where(where))
+    rows = db.session.scalars(
+        select(AuditEvent)
+        .where(where)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(list(rows), page, per_page, total or 0)
+
+
+def get_milestone(actor: User, milestone_id: int) -> Milestone:
+    """One milestone of an engagement the user may see (404 for anything else)."""
+    milestone = db.session.get(Milestone, milestone_id)
+    if milestone is None or milestone.removed_at is not None:
+        raise NotFound("Milestone not found.")
+    get_visible_engagement(db.session, actor, milestone.engagement_id, "Milestone not found.")
+    return milestone

@@ -1,0 +1,324 @@
+"""Planning reminder rows from the workflow's [[reminders]] rules (no commits here).
+
+Rows are planned in the same transaction as the change that causes them: a session
+hook (`after_flush`, installed by tracker.services.derived) notices new or changed
+milestones, checklist items and engagement states/dates and re-plans their
+reminders, so no service has to remember to.
+
+Invariant: at most one *pending* row per (rule, subject); its UNIQUE key is
+rule:subject_type:subject_id:due instant. A repeating rule plans its next occurrence
+when the current one is processed (tracker.notifications.reminder_delivery), so downtime gives
+one reminder per rule afterwards, not a burst.
+Why: docs/adr/0030-reminder-rows-planned-at-change-time.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import inspect, select, update
+
+from tracker.core import clock
+from tracker.core.upsert import insert
+from tracker.extensions import db
+from tracker.models import ChecklistItem, Engagement, Milestone, Reminder
+from workflows import ReminderRule, UnknownDefinition
+from workflows.subject import DATE_KEYS
+
+log = logging.getLogger(__name__)
+UTC = ZoneInfo("UTC")
+SUBJECT_MODELS = {"milestone": Milestone, "checklist": ChecklistItem}
+_WATCHED = {
+    Engagement: ("state", *DATE_KEYS, "closed_at"),
+    Milestone: ("due_date", "status", "removed_at"),
+    ChecklistItem: ("due_date", "status"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing a rule can be about: a milestone, a checklist item or an engagement period."""
+
+    kind: str  # milestone | checklist | period
+    id: int
+    obj: object
+
+
+def rules_for(engagement: Engagement) -> tuple[ReminderRule, ...]:
+    """The reminder rules of the definition version this engagement runs on."""
+    from tracker.services.workflow.workflow_registry import definition_for
+
+    try:
+        return definition_for(engagement.workflow_name, engagement.workflow_version).reminders
+    except (UnknownDefinition, KeyError):
+        log.warning(
+            "no workflow definition %s v%s", engagement.workflow_name, engagement.workflow_version
+        )
+        return ()
+
+
+def send_instant(day: date) -> datetime:
+    """When a reminder for `day` goes out: REMINDER_SEND_HOUR in the deployment's zone, as UTC."""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    hour = int(current_app.config.get("REMINDER_SEND_HOUR", 8))
+    return datetime.combine(day, time(hour), zone).astimezone(UTC)
+
+
+def reminder_key(rule_name: str, kind: str, subject_id: int, due_at: datetime) -> str:
+    return f"{rule_name}:{kind}:{subject_id}:{due_at.astimezone(UTC):%Y%m%dT%H%MZ}"
+
+
+def anchor_date(rule: ReminderRule, target: Target, engagement: Engagement) -> date | None:
+    """The date the rule counts from: the item's due date, or an engagement date."""
+    if rule.subject == "period":
+        return getattr(engagement, rule.anchor, None)
+    return target.obj.due_date
+
+
+def first_due(rule: ReminderRule, anchor: date) -> datetime:
+    return send_instant(anchor + rule.offset)
+
+
+def applies(rule: ReminderRule, target: Target, engagement: Engagement) -> bool:
+    """Whether the rule still wants to nag about this target right now."""
+    if rule.subject != target.kind or engagement.closed_at is not None:
+        return False
+    if engagement.state not in rule.states:
+        return False
+    if target.kind == "milestone":
+        return not (target.obj.is_final or target.obj.is_removed)
+    if target.kind == "checklist":
+        return not target.obj.is_complete
+    return True
+
+
+def is_occurrence(rule: ReminderRule, anchor: date, due_at: datetime) -> bool:
+    """Whether `due_at` is one of the rule's instants for this anchor date."""
+    start = first_due(rule, anchor)
+    if rule.repeat_every is None or due_at <= start:
+        return due_at == start
+    return (due_at - start) % rule.repeat_every == timedelta(0)
+
+
+def next_due(rule: ReminderRule, anchor: date, now: datetime, taken: set[str], sid: int):
+    """The instant to plan: the first one, or for repeating rules the latest one not yet done."""
+    start = first_due(rule, anchor)
+    if rule.repeat_every is None:
+        # A one-off whose day has already gone by is left to the overdue rules.
+        return start if start > now - timedelta(days=1) else None
+    if start > now:
+        return start
+    steps = (now - start) // rule.repeat_every
+    candidate = start + steps * rule.repeat_every
+    if reminder_key(rule.name, rule.subject, sid, candidate) in taken:
+        candidate += rule.repeat_every
+    return candidate
+
+
+def plan_reminders(engagement_id: int, *, now: datetime | None = None) -> int:
+    """(Re-)plan every reminder of an engagement; returns how many rows were added. No commit."""
+    engagement = db.session.get(Engagement, engagement_id)
+    if engagement is None:
+        return 0
+    return _replan(engagement, _all_targets(engagement), now or clock.now())
+
+
+def _all_targets(engagement: Engagement) -> list[Target]:
+    targets = [Target("period", engagement.id, engagement)]
+    for kind, model in SUBJECT_MODELS.items():
+        rows = db.session.scalars(select(model).where(model.engagement_id == engagement.id))
+        targets.extend(Target(kind, row.id, row) for row in rows)
+    return targets
+
+
+def _replan(engagement: Engagement | None, targets: list[Target], now: datetime) -> int:
+    """Keep each rule's valid pending row, add the missing ones, cancel the rest."""
+    if engagement is None or not targets:
+        return 0
+    rules = rules_for(engagement)
+    wanted = {(t.kind, t.id) for t in targets}
+    existing = db.session.execute(
+        select(
+            Reminder.id,
+            Reminder.key,
+            Reminder.rule,
+            Reminder.subject_type,
+            Reminder.subject_id,
+            Reminder.due_at,
+            Reminder.status,
+        ).where(Reminder.engagement_id == engagement.id)
+    ).all()
+    done = {r.key for r in existing if r.status in ("sent", "skipped")}
+    # Pending rows grouped by (rule, subject): each rule x target looks up only its own
+    # rows, so re-planning is linear in the rows, not rows x targets (ADR 0165).
+    pending: dict[tuple[str, str, int], list] = defaultdict(list)
+    for r in existing:
+        if r.status == "pending" and (r.subject_type, r.subject_id) in wanted:
+            pending[(r.rule, r.subject_type, r.subject_id)].append(r)
+    keep: set[int] = set()
+    rows = []
+    for target in targets:
+        for rule in rules:
+            row = _plan_one(rule, target, engagement, pending, done, now, keep)
+            if row is not None:
+                rows.append(row)
+    cancel = [r.id for group in pending.values() for r in group if r.id not in keep]
+    _set_status(cancel, "cancelled", now)
+    _insert_or_revive(rows, {r.key: r.id for r in existing if r.status == "cancelled"})
+    return len(rows)
+
+
+def _plan_one(rule, target, engagement, pending, done, now, keep) -> dict | None:
+    """The row to add for one rule and target, or None (kept, not applicable, or past)."""
+    if not applies(rule, target, engagement):
+        return None
+    anchor = anchor_date(rule, target, engagement)
+    if anchor is None:
+        return None
+    current = [
+        r.id
+        for r in pending.get((rule.name, target.kind, target.id), ())
+        if is_occurrence(rule, anchor, r.due_at)
+    ]
+    if current:
+        keep.update(current)
+        return None
+    due = next_due(rule, anchor, now, done, target.id)
+    key = reminder_key(rule.name, target.kind, target.id, due) if due else None
+    if due is None or key in done:
+        return None
+    return _row(rule.name, engagement.id, target.kind, target.id, due, now)
+
+
+def _row(rule_name: str, engagement_id: int, kind: str, sid: int, due: datetime, now) -> dict:
+    return {
+        "key": reminder_key(rule_name, kind, sid, due),
+        "rule": rule_name,
+        "engagement_id": engagement_id,
+        "subject_type": kind,
+        "subject_id": sid,
+        "due_at": due,
+        "status": "pending",
+        "created_at": now,
+    }
+
+
+# Bound parameters per statement: PostgreSQL's protocol allows 65,535 and SQLite's
+# default SQLITE_MAX_VARIABLE_NUMBER is 32,766; stay under both (ADR 0133).
+PARAMETER_LIMIT = 32_000
+
+
+def chunks(items: list, per_item: int = 1) -> Iterator[list]:
+    """`items` in slices whose bound parameters (per_item each) fit PARAMETER_LIMIT."""
+    size = max(PARAMETER_LIMIT // max(per_item, 1), 1)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _set_status(ids: list[int], status: str, now: datetime) -> None:
+    for part in chunks(ids):
+        db.session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(part), Reminder.status == "pending")
+            .values(status=status, processed_at=now),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING; a key cancelled earlier becomes pending again.
+
+    The UPDATE is chunked under the driver's parameter limit; the INSERT is one statement
+    executed for many rows (the driver's executemany, which SQLAlchemy pages under that
+    limit), compiled once however many rows there are. So one call may plan any number.
+    """
+    revive = [cancelled[row["key"]] for row in rows if row["key"] in cancelled]
+    fresh = [row for row in rows if row["key"] not in cancelled]
+    for part in chunks(revive):
+        db.session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(part))
+            .values(status="pending", processed_at=None, lease_until=None, claimed_by=None),
+            execution_options={"synchronize_session": False},
+        )
+    if fresh:
+        table = Reminder.__table__
+        db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), fresh)
+
+
+def insert_next(rows: list[tuple[str, int, str, int, datetime]], now: datetime) -> None:
+    """Plan repeating rules' next occurrences in bulk (after a batch was processed).
+
+    Each row is (rule name, engagement id, subject type, subject id, due instant); the
+    INSERT ... ON CONFLICT DO NOTHING statements are chunked like any other planning.
+    """
+    _insert_or_revive([_row(*row, now) for row in rows], {})
+
+
+# -- the session hook: plan in the same transaction as whatever changed the data ------------
+
+
+def _changed(obj) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in _WATCHED[type(obj)])
+
+
+def _touched(session) -> dict[int, set]:
+    """Engagement id -> targets to re-plan ("all" for an engagement whose state/dates moved)."""
+    touched: dict[int, set] = {}
+    for obj in list(session.new) + list(session.dirty):
+        kind = type(obj)
+        if kind not in _WATCHED or (obj not in session.new and not _changed(obj)):
+            continue
+        if kind is Engagement:
+            touched.setdefault(obj.id, set()).add("all")
+        else:
+            label = "milestone" if kind is Milestone else "checklist"
+            touched.setdefault(obj.engagement_id, set()).add(Target(label, obj.id, obj))
+    return touched
+
+
+def _cancel_deleted(session, now: datetime) -> None:
+    """Cancel the pending rows of deleted milestones and items: one UPDATE per kind."""
+    gone: dict[str, list[int]] = defaultdict(list)
+    for obj in session.deleted:
+        if type(obj) in (Milestone, ChecklistItem):
+            gone["milestone" if type(obj) is Milestone else "checklist"].append(obj.id)
+    for kind, ids in gone.items():
+        for part in chunks(ids):
+            session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.subject_type == kind,
+                    Reminder.subject_id.in_(part),
+                    Reminder.status == "pending",
+                )
+                .values(status="cancelled", processed_at=now),
+                execution_options={"synchronize_session": False},
+            )
+
+
+def replan_after_flush(session, flush_context) -> None:
+    """Re-plan reminders for whatever this flush changed (skipped when session.info asks).
+
+    An `after_flush` listener, installed by tracker.services.derived.
+    """
+    if session.info.get("skip_reminder_planning"):
+        return
+    touched = _touched(session)
+    if not touched and not session.deleted:
+        return
+    now = clock.now()
+    _cancel_deleted(session, now)
+    for engagement_id, targets in touched.items():
+        engagement = session.get(Engagement, engagement_id)
+        if engagement is None:
+            continue
+        chosen = _all_targets(engagement) if "all" in targets else list(targets)
+        _replan(engagement, chosen, now)
