@@ -52,3 +52,9 @@ def test_importing_the_modules_installs_no_listener():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_create_app_installs_the_unit_of_works_commit_step(app):
+    from tracker.services.core import transactions
+
+    assert transactions._health_step == [derived.COMMIT_STEPS["health and health reasons"]]

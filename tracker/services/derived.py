@@ -1,10 +1,11 @@
 """Derived data: everything a change keeps current besides the rows it writes, in one place.
 
-A reader of any service finds here all that its flush and commit trigger. Derived
-values are written in the same transaction as the change that causes them (never
-by a later job that could miss one), except what time alone changes, which the
-scheduler's tick catches up. `register_derived_data(app)` is called by create_app
-and installs the listeners below; nothing is installed by importing a module.
+A reader of any service finds here all that its flush and commit trigger. Every service
+commits through one unit of work, `tracker.services.core.transactions.commit_and_derive`;
+derived values are written in that same transaction (never by a later job that could
+miss one), except what time alone changes, which the scheduler's tick catches up.
+`register_derived_data(app)` is called by create_app and installs the listeners below
+and the unit of work's commit step; nothing is installed by importing a module.
 
 What is kept current, by what:
 
@@ -15,8 +16,12 @@ What is kept current, by what:
   after every flush that touches a readiness input (SESSION_LISTENERS).
 - `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
   after every flush that touches a milestone, checklist item or engagement (SESSION_LISTENERS).
-- `Engagement.health` and `health_reasons`: `health.refresh_health`, called by the
-  transition, milestone and checklist services before their commit (CALLED_BY_SERVICES).
+- `Engagement.health` and `health_reasons`: `judgments.health.refresh_health`, the unit
+  of work's commit step (COMMIT_STEPS) for the engagements a service names:
+  `commit_and_derive(health_of=engagement)` in transitions, milestones, checklists,
+  evidence metrics and the handover access register and drills; `derive_health` where
+  a step inside another service's unit of work moves health (bound checklist items, a
+  measurement batch).
 - `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
   after every flush that changes an engagement, milestone, checklist item, ADR or shadow
   (SESSION_LISTENERS); transitions call `webhook_events.queue_transition_events` themselves.
@@ -30,8 +35,8 @@ What is kept current, by what:
 
 To add derived data (a webhook row, a calendar sequence number): write the step as
 a function in the service that owns the data and add one line to SESSION_LISTENERS
-or MAPPER_LISTENERS (or, for a step the service must call with its own arguments,
-to CALLED_BY_SERVICES, which installs nothing and only says who calls it).
+or MAPPER_LISTENERS (or, for a step that needs the engagements a service names, to
+COMMIT_STEPS, run by the unit of work).
 """
 
 from __future__ import annotations
@@ -79,14 +84,10 @@ MAPPER_LISTENERS: tuple[Listener, ...] = (
     Listener(Engagement, "before_update", store_effective_health, "effective health"),
 )
 
-# Not installed: the services name these themselves, before their one commit.
-CALLED_BY_SERVICES: dict[str, tuple[str, ...]] = {
-    "tracker.services.judgments.health.refresh_health": (
-        "tracker.services.workflow.transitions (after a transition)",
-        "tracker.services.delivery.milestones (after a milestone or its update changes)",
-        "tracker.services.delivery.checklists (after a checklist item changes)",
-    ),
-}
+# Run by the unit of work (commit_and_derive) after a flush and before the commit, for
+# the engagements a service names with `health_of=`: health needs the whole engagement's
+# facts (milestones, evidence, checklists, dates), not one flushed row.
+COMMIT_STEPS: dict[str, Callable] = {"health and health reasons": refresh_health}
 
 
 def register_derived_data(app: Flask | None = None) -> None:
@@ -94,4 +95,4 @@ def register_derived_data(app: Flask | None = None) -> None:
     for listener in (*SESSION_LISTENERS, *MAPPER_LISTENERS):
         if not event.contains(listener.target, listener.event, listener.step):
             event.listen(listener.target, listener.event, listener.step)
-    install_health_step(refresh_health)
+    install_health_step(COMMIT_STEPS["health and health reasons"])

@@ -53,11 +53,14 @@ def commit_and_derive(
     guard = nullcontext() if retry_races else losing_race_is_conflict()
     with guard:
         if health_of is not None:
-            _derive_health(health_of, now)
+            derive_health(health_of, now=now)
         db.session.commit()
 
 
-def _derive_health(health_of: Engagement | Iterable[int], now: datetime | None) -> None:
+def derive_health(health_of: Engagement | Iterable[int], *, now: datetime | None = None) -> None:
+    """Recompute these engagements' health now, without committing: for the steps that
+    run inside another service's unit of work (bound checklist items, a measurement
+    batch) before the commit that `commit_and_derive` makes."""
     if not _health_step:
         raise RuntimeError("derived data is not registered: create_app installs it")
     ids = [health_of.id] if isinstance(health_of, Engagement) else list(health_of)

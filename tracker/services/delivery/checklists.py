@@ -14,11 +14,16 @@ from sqlalchemy.orm import selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
-from tracker.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, User
 from tracker.services.core import audit
-from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+from tracker.services.core.transactions import (
+    check_version,
+    commit_and_derive,
+    derive_health,
+    losing_race_is_conflict,
+)
 
 ITEM_FIELDS = ("title", "owner_id", "due_date", "note", "evidence")
 NOTE_MAX = 5000
@@ -80,20 +85,6 @@ def _evidence_problem(link: str) -> str | None:
     return None
 
 
-def _check_version(item: ChecklistItem, expected_version: int | None) -> None:
-    if expected_version is not None and item.version != expected_version:
-        raise StaleVersion(
-            "Someone changed this checklist item since you loaded it; reload and try again.",
-            errors={"version": [f"expected {expected_version}, current {item.version}"]},
-        )
-
-
-def _after_change(engagement: Engagement) -> None:
-    from tracker.services.judgments import health
-
-    health.refresh_health([engagement.id])
-
-
 def _bindings(engagement: Engagement) -> dict:
     from tracker.services.workflow.workflow_registry import definition_for
 
@@ -121,7 +112,7 @@ def sync_bound_items(engagement: Engagement, *, now=None) -> int:
     subject = build_subject(engagement, now.date())
     moved = sum(_sync_item(engagement, i, bindings.get(i.key), subject, now) for i in items)
     if moved:
-        _after_change(engagement)
+        derive_health(engagement)
     return moved
 
 
@@ -192,8 +183,7 @@ def add_item(actor: User, engagement_id: int, data: dict) -> ChecklistItem:
     audit.record(
         engagement, actor, "checklist_added", data={"item_id": item.id, "title": item.title}
     )
-    _after_change(engagement)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
     return item
 
 
@@ -206,7 +196,7 @@ def update_item(
     the session flushes; nothing here plans them."""
     item, engagement = _item_for(actor, item_id)
     _writable(actor, engagement)
-    _check_version(item, expected_version)
+    check_version(item, expected_version, "this checklist item")
     _check_fields(data, engagement)
     context: dict = {"item_id": item.id, "title": item.title}
     if "owner_id" in data and data["owner_id"] != item.owner_id:  # names for the trail
@@ -218,8 +208,7 @@ def update_item(
     if changed:
         with losing_race_is_conflict():
             db.session.flush()
-            _after_change(engagement)
-            commit_and_derive()
+            commit_and_derive(health_of=engagement)
     return item
 
 
@@ -228,7 +217,7 @@ def remove_item(actor: User, item_id: int, expected_version: int | None = None) 
     how the definition's requirement shows on the page)."""
     item, engagement = _item_for(actor, item_id)
     _writable(actor, engagement)
-    _check_version(item, expected_version)
+    check_version(item, expected_version, "this checklist item")
     if item.is_bound:
         message = f"'{item.title}' follows the data ({item.fact}); it cannot be removed."
         raise ValidationFailed(message, errors={"item": [message]})
@@ -241,8 +230,7 @@ def remove_item(actor: User, item_id: int, expected_version: int | None = None) 
     with losing_race_is_conflict():
         db.session.delete(item)
         db.session.flush()
-        _after_change(engagement)
-        commit_and_derive()
+        commit_and_derive(health_of=engagement)
 
 
 def move_item(
@@ -253,7 +241,7 @@ def move_item(
         raise ValidationFailed("Bad direction.", errors={"direction": ["Use up or down."]})
     item, engagement = _item_for(actor, item_id)
     _writable(actor, engagement)
-    _check_version(item, expected_version)
+    check_version(item, expected_version, "this checklist item")
     siblings = list(
         db.session.scalars(
             select(ChecklistItem)
@@ -306,8 +294,7 @@ def complete_item(
         reason=note or None,
         data={"item_id": item.id, "title": item.title, "status": status},
     )
-    _after_change(engagement)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
     return item
 
 
@@ -329,8 +316,7 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
         reason=note or None,
         data={"item_id": item.id, "title": item.title},
     )
-    _after_change(engagement)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
     return item
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
 from tracker.core import clock
-from tracker.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
     FINAL_MILESTONE_STATUSES,
@@ -22,7 +22,11 @@ from tracker.models import (
     User,
 )
 from tracker.services.core import audit
-from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+from tracker.services.core.transactions import (
+    check_version,
+    commit_and_derive,
+    losing_race_is_conflict,
+)
 from tracker.services.delivery import checklists
 
 NOTE_MAX = 5000
@@ -49,14 +53,6 @@ def _milestone_for(actor: User, milestone_id: int) -> tuple[Milestone, Engagemen
     return milestone, engagement
 
 
-def _check_version(milestone: Milestone, expected_version: int | None) -> None:
-    if expected_version is not None and milestone.version != expected_version:
-        raise StaleVersion(
-            "Someone updated this milestone since you loaded it; reload and try again.",
-            errors={"version": [f"expected {expected_version}, current {milestone.version}"]},
-        )
-
-
 def _clean_evidence(evidence: Iterable[str]) -> list[str]:
     links = [link.strip() for link in evidence if link and link.strip()]
     bad = [
@@ -74,12 +70,6 @@ def _clean_evidence(evidence: Iterable[str]) -> list[str]:
     if errors:
         raise ValidationFailed("The evidence links are invalid.", errors=errors)
     return links
-
-
-def _after_change(engagement: Engagement) -> None:
-    from tracker.services.judgments import health
-
-    health.refresh_health([engagement.id])
 
 
 def _check_status(actor: User, status: str) -> dict[str, list[str]]:
@@ -133,7 +123,7 @@ def record_update(
     require(actor, Action.UPDATE_MILESTONE, engagement)
     if engagement.is_closed:
         raise Conflict("The engagement is closed; its milestones are final.")
-    _check_version(milestone, expected_version)
+    check_version(milestone, expected_version, "this milestone", verb="updated")
     errors = _check_status(actor, status)
     if len(note or "") > NOTE_MAX:
         errors["note"] = [f"At most {NOTE_MAX} characters."]
@@ -170,8 +160,7 @@ def record_update(
     )
     with losing_race_is_conflict():
         db.session.flush()
-        _after_change(engagement)
-        commit_and_derive()
+        commit_and_derive(health_of=engagement)
     return update
 
 
@@ -235,8 +224,7 @@ def create_milestone(actor: User, engagement_id: int, data: dict) -> Milestone:
         data={"milestone_id": milestone.id, "title": milestone.title},
     )
     checklists.sync_bound_items(engagement)
-    _after_change(engagement)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
     return milestone
 
 
@@ -254,7 +242,7 @@ def update_milestone(
     """Change a milestone's title, due date or success criteria (managers)."""
     milestone, engagement = _live_milestone_for(actor, milestone_id)
     _editable(actor, engagement)
-    _check_version(milestone, expected_version)
+    check_version(milestone, expected_version, "this milestone", verb="updated")
     _check_milestone_fields(data, engagement)
     context = {"milestone_id": milestone.id, "title": milestone.title}
     changed = audit.record_changes(
@@ -264,8 +252,7 @@ def update_milestone(
         with losing_race_is_conflict():
             db.session.flush()
             checklists.sync_bound_items(engagement)
-            _after_change(engagement)
-            commit_and_derive()
+            commit_and_derive(health_of=engagement)
     return milestone
 
 
@@ -274,7 +261,7 @@ def remove_milestone(actor: User, milestone_id: int, expected_version: int | Non
     removed and left out of every list and judgment; one without is deleted."""
     milestone, engagement = _live_milestone_for(actor, milestone_id)
     _editable(actor, engagement)
-    _check_version(milestone, expected_version)
+    check_version(milestone, expected_version, "this milestone", verb="updated")
     has_history = bool(milestone.updates)
     audit.record(
         engagement,
@@ -295,8 +282,7 @@ def remove_milestone(actor: User, milestone_id: int, expected_version: int | Non
             db.session.delete(milestone)
         db.session.flush()
         checklists.sync_bound_items(engagement)
-        _after_change(engagement)
-        commit_and_derive()
+        commit_and_derive(health_of=engagement)
 
 
 def list_milestones(actor: User, engagement_id: int) -> list[Milestone]:

@@ -24,7 +24,7 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, IngestToken, Measurement, Milestone, SuccessMetric
-from tracker.services.core.transactions import commit_and_derive
+from tracker.services.core.transactions import commit_and_derive, derive_health
 from tracker.services.evidence import reads
 from tracker.services.evidence.metrics import (
     Principal,
@@ -297,10 +297,7 @@ def _suggestions(engagement: Engagement, now: datetime) -> dict:
 
 def _after_recording(principal, engagement, rows, recorded, before, now) -> None:
     """Health follows; one measurement.recorded event per batch; changed suggestions."""
-    from tracker.services.judgments import health
-
-    db.session.flush()
-    health.refresh_health([engagement.id], now=now)
+    derive_health(engagement, now=now)
     session = db.session()
     ref = {"id": engagement.id, "title": engagement.title, "state": engagement.state}
     counts: dict[int, int] = {}

@@ -171,12 +171,9 @@ def remove_metric(actor: User, metric_id: int, expected_version: int | None = No
 
 def _after_change(engagement: Engagement) -> None:
     """Bound checklist items and health follow the evidence; one commit for it all."""
-    from tracker.services.judgments import health
-
     db.session.flush()
     checklists.sync_bound_items(engagement)
-    health.refresh_health([engagement.id])
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
 
 
 def _target_parts(actor: User, milestone_id: int, metric_id: int):

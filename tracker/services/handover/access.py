@@ -18,7 +18,11 @@ from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AccessEntry, AccessKind, Engagement, Role, TeamMember, User
 from tracker.services.core import audit
-from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+from tracker.services.core.transactions import (
+    check_version,
+    commit_and_derive,
+    losing_race_is_conflict,
+)
 from tracker.services.delivery import checklists
 from tracker.services.handover.links import local_today
 from tracker.services.messaging.webhook_events import engagement_ref
@@ -112,7 +116,7 @@ def revoke_entry(actor: User, entry_id: int, note: str = "", *, expected_version
     entry = get_entry(actor, entry_id)
     engagement = entry.engagement
     _may_change(actor, engagement)
-    _check_version(entry, expected_version)
+    check_version(entry, expected_version, "this access entry")
     if entry.is_revoked:
         who = entry.revoked_by.name if entry.revoked_by else "someone"
         message = f"Already revoked by {who} on {entry.revoked_at:%d %b %Y}."
@@ -126,8 +130,7 @@ def revoke_entry(actor: User, entry_id: int, note: str = "", *, expected_version
     event = {"engagement": engagement_ref(engagement), "access": _event_data(entry, actor)}
     queue_event(db.session(), "access.revoked", event, engagement_id=engagement.id)
     checklists.sync_bound_items(engagement)
-    _refresh_health(engagement)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
     return entry
 
 
@@ -136,7 +139,7 @@ def verify_entry(actor: User, entry_id: int, how: str, *, expected_version=None)
     entry = get_entry(actor, entry_id)
     engagement = entry.engagement
     _may_change(actor, engagement)
-    _check_version(entry, expected_version)
+    check_version(entry, expected_version, "this access entry")
     if not entry.is_revoked:
         message = "Revoke the access before verifying the revocation."
         raise Conflict("The access is not revoked yet.", errors={"revoked_at": [message]})
@@ -196,16 +199,6 @@ def _writable(engagement: Engagement) -> None:
         raise Conflict("The engagement is closed; its access register is final.")
 
 
-def _check_version(entry: AccessEntry, expected_version: int | None) -> None:
-    from tracker.errors import StaleVersion
-
-    if expected_version is not None and entry.version != expected_version:
-        raise StaleVersion(
-            "Someone changed this access entry since you loaded it; reload and try again.",
-            errors={"version": [f"expected {expected_version}, current {entry.version}"]},
-        )
-
-
 def _check(data: dict, today) -> None:
     errors: dict[str, list[str]] = {}
     if not (data.get("system") or "").strip():
@@ -217,13 +210,6 @@ def _check(data: dict, today) -> None:
         errors["granted_on"] = ["Access is recorded once granted: not a future day."]
     if errors:
         raise ValidationFailed("The access entry could not be saved.", errors=errors)
-
-
-def _refresh_health(engagement: Engagement) -> None:
-    from tracker.services.judgments import health
-
-    db.session.flush()
-    health.refresh_health([engagement.id])
 
 
 def _summary(entry: AccessEntry, member: TeamMember) -> dict:

@@ -107,8 +107,7 @@ def record_drill(actor: User, shadow_id: int, data: dict) -> Drill:
     audit.record(engagement, actor, "drill_recorded", data=summary)
     event = {"engagement": engagement_ref(engagement), "drill": summary}
     queue_event(db.session(), "drill.recorded", event, engagement_id=engagement.id)
-    _refresh_health(engagement)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement)
     return drill
 
 
@@ -168,13 +167,6 @@ def open_follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: 
     )
     db.session.add(item)
     return item
-
-
-def _refresh_health(engagement: Engagement) -> None:
-    from tracker.services.judgments import health
-
-    db.session.flush()
-    health.refresh_health([engagement.id])
 
 
 def _check(actor: User, assignment: ShadowAssignment, data: dict) -> None:

@@ -35,7 +35,7 @@ from tracker.errors import (
 from tracker.extensions import db
 from tracker.models import Adr, AdrRevision, Engagement, User
 from tracker.services.core import audit
-from tracker.services.core.transactions import commit_and_derive
+from tracker.services.core.transactions import check_version, commit_and_derive
 
 STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")
 TEXT_FIELDS = ("title", "decided_on", "deciders", "context", "decision", "consequences")
@@ -146,7 +146,7 @@ def update_adr(actor: User, adr_id: int, data: dict, *, expected_version: int | 
     """Edit an ADR's text; providers only their own drafts, decided ADRs only by managers."""
     adr = get_adr(actor, adr_id)
     _require_edit(actor, adr)
-    _check_version(adr, expected_version)
+    check_version(adr, expected_version, "this ADR")
     relink = "supersedes_id" in data and data["supersedes_id"] != adr.supersedes_id
     if relink:
         target = _relink_target(adr, data["supersedes_id"])
@@ -169,7 +169,7 @@ def decide_adr(
     def attempt() -> Adr:
         adr = get_adr(actor, adr_id)
         require(actor, Action.DECIDE_ADR, adr.engagement)
-        _check_version(adr, expected_version)
+        check_version(adr, expected_version, "this ADR")
         if status not in DECISIONS.get(adr.status, ()):
             allowed = ", ".join(DECISIONS.get(adr.status, ())) or "nothing"
             raise Conflict(
@@ -233,14 +233,6 @@ def _require_edit(actor: User, adr: Adr) -> None:
         return
     if adr.author_id != actor.id or adr.status != "proposed":
         raise Forbidden("Providers may edit only their own proposed ADRs.")
-
-
-def _check_version(adr: Adr, expected_version: int | None) -> None:
-    if expected_version is not None and adr.version != expected_version:
-        raise StaleVersion(
-            "Someone changed this ADR since you loaded it; reload and try again.",
-            errors={"version": [f"expected {expected_version}, current {adr.version}"]},
-        )
 
 
 def snapshot(adr: Adr) -> dict:

@@ -145,8 +145,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
     )
     webhook_events.queue_transition_events(engagement, user, plan, from_state)
     db.session.flush()
-    _after_transition(engagement, now)
-    commit_and_derive()
+    commit_and_derive(health_of=engagement, now=now)
     return engagement
 
 
@@ -232,10 +231,3 @@ def start_of_day(day) -> datetime:
     """Midnight of that date in the deployment's time zone, as a UTC instant."""
     zone = ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
     return datetime.combine(day, time(0), zone).astimezone(ZoneInfo("UTC"))
-
-
-def _after_transition(engagement: Engagement, now: datetime) -> None:
-    """Keep health in step within the same transaction (all else: tracker.services.derived)."""
-    from tracker.services.judgments import health
-
-    health.refresh_health([engagement.id], now=now)
