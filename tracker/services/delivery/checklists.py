@@ -24,6 +24,9 @@ from tracker.services.core.transactions import (
     derive_health,
     losing_race_is_conflict,
 )
+from tracker.services.handover.revocations import is_revocation_item, sync_revocation_items
+from tracker.services.workflow.subjects import build_subject
+from tracker.services.workflow.workflow_registry import definition_for
 
 ITEM_FIELDS = ("title", "owner_id", "due_date", "note", "evidence")
 NOTE_MAX = 5000
@@ -86,8 +89,6 @@ def _evidence_problem(link: str) -> str | None:
 
 
 def _bindings(engagement: Engagement) -> dict:
-    from tracker.services.workflow.workflow_registry import definition_for
-
     return definition_for(engagement.workflow_name, engagement.workflow_version).bindings
 
 
@@ -97,8 +98,6 @@ def sync_bound_items(engagement: Engagement, *, now=None) -> int:
     Called explicitly, before the commit, by each service that changes a fact (the
     engagement's fields, the team, milestones, artifacts). Writes no commit itself.
     """
-    from tracker.services.handover.revocations import sync_revocation_items
-    from tracker.services.workflow.subjects import build_subject
 
     sync_revocation_items(engagement, now or clock.now())  # a leaving member's access
     bindings = _bindings(engagement)
@@ -139,8 +138,6 @@ def _sync_item(engagement, item: ChecklistItem, fact, subject, now) -> int:
 
 def _refuse_by_hand(item: ChecklistItem, engagement: Engagement, status: str) -> None:
     """A bound item follows its fact: ticking (or reopening) it by hand is refused."""
-    from tracker.services.handover.revocations import is_revocation_item
-
     if is_revocation_item(item):
         message = f"'{item.title}' is done once every access of the member is revoked."
         raise ValidationFailed(message, errors={"status": [message]})

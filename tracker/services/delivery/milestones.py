@@ -28,6 +28,7 @@ from tracker.services.core.transactions import (
     losing_race_is_conflict,
 )
 from tracker.services.delivery import checklists
+from tracker.services.evidence import judgment, reads
 
 NOTE_MAX = 5000
 EVIDENCE_MAX = 10
@@ -91,7 +92,6 @@ def _contradiction(milestone: Milestone, status: str) -> str | None:
     """How a verdict contradicts the measured evidence, or None (progress never does)."""
     if status not in FINAL_MILESTONE_STATUSES:
         return None
-    from tracker.services.evidence import judgment, reads
 
     targets = reads.target_statuses([milestone.id]).get(milestone.id, [])
     return judgment.against_evidence(status, targets)

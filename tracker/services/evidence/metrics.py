@@ -28,6 +28,7 @@ from tracker.models import (
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
 from tracker.services.delivery import checklists
+from tracker.services.evidence.reads import target_statuses
 
 METRIC_FIELDS = ("name", "kind", "unit", "direction", "baseline", "baseline_measured_at")
 METRIC_FIELDS += ("source_note",)
@@ -246,8 +247,6 @@ def remove_target(actor: User, milestone_id: int, metric_id: int) -> None:
 
 def judged_target(actor: User, milestone_id: int, metric_id: int):
     """The milestone's target for this metric, judged from the measurements."""
-    from tracker.services.evidence.reads import target_statuses
-
     milestone, _, metric = _target_parts(actor, milestone_id, metric_id)
     judged = target_statuses([milestone.id]).get(milestone.id, [])
     found = next((t for t in judged if t.metric_id == metric.id), None)

@@ -24,6 +24,7 @@ from tracker.services.core.transactions import (
     losing_race_is_conflict,
 )
 from tracker.services.delivery import checklists
+from tracker.services.exchange.csv_export import stream_csv
 from tracker.services.handover.links import local_today
 from tracker.services.messaging.webhook_events import engagement_ref
 from tracker.services.messaging.webhooks import queue_event
@@ -235,8 +236,6 @@ CSV_HEADER = (
 
 def access_csv(actor: User, engagement_id: int):
     """The access register as CSV for an auditor (what the actor may see of it)."""
-    from tracker.services.exchange.csv_export import stream_csv
-
     entries = list_for_engagement(actor, engagement_id)
 
     def stamp(value) -> str:

@@ -36,6 +36,7 @@ from tracker.services.handover.links import url_problem as _url_problem
 from tracker.services.knowledge.shadows import get_shadow
 from tracker.services.messaging.webhook_events import engagement_ref
 from tracker.services.messaging.webhooks import queue_event
+from tracker.services.workflow.workflow_registry import definition_for
 
 OUTCOMES = tuple(o.value for o in DrillOutcome)
 _PEOPLE = (
@@ -142,7 +143,6 @@ def _visible_drill(actor: User, drill_id: int) -> Drill:
 def open_follow_up(engagement: Engagement, assignment: ShadowAssignment, drill: Drill, today):
     """Add the knowledge-transfer item a drill that did not pass opens, owned by the shadow
     and due in the definition's `drill_follow_up_days` (no commit)."""
-    from tracker.services.workflow.workflow_registry import definition_for
 
     definition = definition_for(engagement.workflow_name, engagement.workflow_version)
     days = definition.handover.drill_follow_up_days

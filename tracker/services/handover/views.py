@@ -16,6 +16,7 @@ from tracker.auth.permissions import Action, can
 from tracker.models import AccessEntry, Engagement, ExitConfirmation, Role, User
 from tracker.services.handover import access, exits
 from tracker.services.workflow import lifecycle
+from tracker.services.workflow.subjects import build_subject
 from workflows.handover import access_revoked_verified, areas_drilled, exit_confirmed
 
 EXIT_PHASE = "wind_down"
@@ -68,8 +69,6 @@ def handover_view(actor: User, engagement: Engagement, today: date) -> HandoverV
 
 def open_items(engagement: Engagement, today: date) -> list[OpenItem]:
     """What stands between this engagement and a proven exit, each with its owner."""
-    from tracker.services.workflow.subjects import build_subject
-
     subject = build_subject(engagement, today)
     owner = engagement.owner.name
     shadows_by_area = {

@@ -512,7 +512,6 @@ def override_health(
         reason=note or None,
         data={"health": health, "until": until.isoformat() if until else None},
     )
-    from tracker.services.core.transactions import commit_and_derive
 
     commit_and_derive()
     return engagement

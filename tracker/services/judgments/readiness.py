@@ -44,6 +44,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.engagement import cached_values_update
+from tracker.services.handover.facts import handover_facts
 from tracker.services.workflow import lifecycle
 from workflows import (
     AdrFact,
@@ -271,8 +272,6 @@ def _load_facts(ids: list[int], definitions: dict[int, Definition | None]) -> di
 
 def _load_handover(ids: list[int], grouped) -> None:
     """Drills, access entries and exit confirmations: three queries for all."""
-    from tracker.services.handover.facts import handover_facts
-
     names = {m.id: m.name for members in grouped["members"].values() for m in members}
     for i, facts in handover_facts(ids, names).items():
         grouped["drills"][i] = list(facts["drills"])

@@ -17,6 +17,7 @@ from tracker.auth.permissions import visible_clause
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, User
+from tracker.services.evidence.reads import targets_met_many
 from tracker.services.judgments.readiness import from_stored, readiness_many
 from tracker.services.read_model import engagement_list
 from tracker.services.read_model.engagement_list import HEALTH_ORDER, ListQuery, ListRow
@@ -117,8 +118,6 @@ def _filter_choices(actor: User) -> tuple[list, list]:
 
 def _attach_targets_met(rows: list[ListRow], today: date) -> None:
     """Each row's "targets met n/m" this period (a fixed three queries for the page)."""
-    from tracker.services.evidence.reads import targets_met_many
-
     counts = targets_met_many([row.engagement.id for row in rows])
     for row in rows:
         row.targets_met = counts.get(row.engagement.id)

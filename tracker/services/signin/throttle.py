@@ -41,7 +41,9 @@ from tracker.core import clock
 from tracker.errors import TooManyAttempts
 from tracker.extensions import db
 from tracker.models import LoginThrottle, User
+from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
+from tracker.services.messaging.outbox import enqueue
 
 ACCOUNT, ADDRESS, DEVICE, TOKEN = "account", "address", "device", "token"
 _FREE_SETTING = {
@@ -241,9 +243,6 @@ def _bump(scope: str, key: str, now: datetime) -> int:
 
 def _alert_owner(user: User, failures: int, address: str | None, now: datetime) -> None:
     """Audit record and an email (through the outbox, sent by the scheduler), once per lock."""
-    from tracker.services.core import audit
-    from tracker.services.messaging.outbox import enqueue
-
     audit.record(
         None,
         user,

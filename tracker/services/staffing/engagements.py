@@ -17,7 +17,9 @@ from tracker.models import (
 )
 from tracker.services.core import audit
 from tracker.services.core.transactions import check_version, commit_and_derive
+from tracker.services.delivery import checklists
 from tracker.services.staffing.checklist_templates import TEMPLATES
+from tracker.services.workflow.workflow_registry import DefinitionBroken, latest_definition
 
 # Fields a manager may set on create/update; provider-side fields live on milestones.
 EDITABLE_FIELDS = (
@@ -58,9 +60,6 @@ def _check_references(data: dict) -> dict[str, list[str]]:
 
 def create_engagement(actor: User, data: dict, *, today: date | None = None) -> Engagement:
     """Create an engagement in its workflow's initial state with the standard checklists."""
-    from tracker.services.delivery import checklists  # imports this module: a local import
-    from tracker.services.workflow.workflow_registry import DefinitionBroken, latest_definition
-
     require(actor, Action.EDIT)
     workflow_name = data.get("workflow_name")
     data = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
@@ -109,7 +108,6 @@ def update_engagement(
     actor: User, engagement_id: int, data: dict, *, expected_version: int | None = None
 ) -> Engagement:
     """Change engagement fields; a stale expected_version is refused, never merged."""
-    from tracker.services.delivery import checklists  # imports this module: a local import
 
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     require(actor, Action.EDIT, engagement)

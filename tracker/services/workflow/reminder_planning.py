@@ -28,6 +28,7 @@ from tracker.core import clock
 from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, Milestone, Reminder
+from tracker.services.workflow.workflow_registry import definition_for
 from workflows import ReminderRule, UnknownDefinition
 from workflows.subject import DATE_KEYS
 
@@ -52,8 +53,6 @@ class Target:
 
 def rules_for(engagement: Engagement) -> tuple[ReminderRule, ...]:
     """The reminder rules of the definition version this engagement runs on."""
-    from tracker.services.workflow.workflow_registry import definition_for
-
     try:
         return definition_for(engagement.workflow_name, engagement.workflow_version).reminders
     except (UnknownDefinition, KeyError):

@@ -20,6 +20,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
+from tracker.services.handover.facts import handover_facts
 from workflows import (
     AdrFact,
     ArtifactFact,
@@ -101,8 +102,6 @@ def _evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[in
 
 def _handover_facts(engagement_id: int, members) -> dict:
     """Drills, access entries and the exit confirmations (services/handover/facts.py)."""
-    from tracker.services.handover.facts import handover_facts
-
     return handover_facts([engagement_id], {m.id: m.name for m in members})[engagement_id]
 
 

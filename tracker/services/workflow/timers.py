@@ -14,6 +14,8 @@ from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowTimer
 from tracker.services.core.transactions import commit_and_derive
+from tracker.services.workflow import lifecycle
+from tracker.services.workflow.transitions import fire_as_scheduler, start_of_day
 from workflows.subject import DATE_KEYS
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,6 @@ def fire_due_timers(now: datetime, *, limit: int = BATCH) -> int:
 
 def _fire_one(timer_id: int, worker: str, now: datetime) -> int:
     """Fire one timer; a timer whose engagement left `from_state` is cancelled instead."""
-    from tracker.services.workflow.transitions import fire_as_scheduler
-
     timer = db.session.get(WorkflowTimer, timer_id, populate_existing=True)
     if timer is None or timer.status != "pending" or timer.claimed_by != worker:
         db.session.rollback()
@@ -119,8 +119,6 @@ def _was_unset(engagement: Engagement, key: str) -> bool:
 def replan_timers(session, engagement: Engagement) -> None:
     """Each timer of the current state due where its date expression now resolves:
     moved, cancelled when its date was cleared, or added when its date was set."""
-    from tracker.services.workflow import lifecycle
-    from tracker.services.workflow.transitions import start_of_day
 
     dates = {key: getattr(engagement, key) for key in DATE_KEYS}
     pending = session.execute(
@@ -158,9 +156,6 @@ def replan_timers(session, engagement: Engagement) -> None:
 def seed_demo_timers(today) -> int:
     """Demo data: the timers each live engagement's state would have set on entering it."""
     from sqlalchemy import select
-
-    from tracker.services.workflow import lifecycle
-    from tracker.services.workflow.transitions import start_of_day
 
     added = 0
     for engagement in db.session.scalars(select(Engagement).where(Engagement.closed_at.is_(None))):
