@@ -4,7 +4,9 @@ Lives here: `engagement_list` (filters, sort, paging, visibility and row facts f
 dashboard, the engagements page, GET /api/v1/engagements and the CSV exports),
 `dashboard`, `engagement_page` (what the engagement page and its forms read, each in one
 query), `engagement_queries` (one engagement or milestone for one user, its timeline).
-Nothing here commits.
+Nothing here commits. Whatever takes an actor answers NotFound for what the actor may not
+see, exactly as for what does not exist. The engagement page is assembled from these reads
+in `tracker.web.overview` (SVG pictures and labels are the page's own).
 
 May import: services.core, judgments (readiness read back), evidence reads, workflow.lifecycle.
 """

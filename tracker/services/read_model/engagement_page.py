@@ -1,7 +1,8 @@
 """What the engagement page and the forms on it read, each in one query (no per-row loads).
 
-The page itself is assembled in `tracker.web.overview`. What takes an actor answers
-NotFound for what the actor may not see, exactly as for what does not exist.
+Part of the engagement read model (the package docstring lists the rest). The page itself
+is assembled in `tracker.web.overview`. What takes an actor answers NotFound for what the
+actor may not see, exactly as for what does not exist.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Reading one engagement (or one of its milestones) for one user, and its audit timeline.
+"""One engagement (or one of its milestones) for one user, and its audit timeline.
 
-Lists of engagements are the shared read model in services/read_model/engagement_list.py.
+Part of the engagement read model (the package docstring lists the rest): what the
+page's forms read is in `engagement_page`, lists of engagements in `engagement_list`.
 """
 
 from __future__ import annotations
