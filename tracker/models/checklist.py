@@ -28,7 +28,8 @@ class ChecklistItem(Model):
     kind: Mapped[str] = mapped_column(String(24))
     key: Mapped[str | None] = mapped_column(String(60))  # template slug, None if added by hand
     # The engagement fact the workflow definition binds this item to (None: ticked by hand).
-    # A bound item is done exactly while its fact holds (services.checklists.sync_bound_items).
+    # A bound item is done exactly while its fact holds
+    # (services.delivery.checklists.sync_bound_items).
     fact: Mapped[str | None] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

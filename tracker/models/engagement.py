@@ -44,7 +44,7 @@ class Engagement(Model):
         Index("ix_engagement_live_health", "closed_at", "effective_health", "id"),
         Index("ix_engagement_state_updated", "state", "updated_at", "id"),
         Index("ix_engagement_health_updated", "effective_health", "updated_at", "id"),
-        # The scheduler's daily health refresh and override expiry (services.health).
+        # The scheduler's daily health refresh and override expiry (services.judgments.health).
         Index("ix_engagement_live_computed", "closed_at", "health_computed_at"),
         Index("ix_engagement_override_until", "health_override_until"),
         Index("ix_engagement_readiness_score", "readiness_score"),
@@ -98,11 +98,11 @@ class Engagement(Model):
     # What lists filter, count and sort by: the live override, else `health`. Kept in
     # step by the flush hook below and, as overrides expire, by the scheduler.
     # active_history: a flush knows the value it replaces, so the health history
-    # (services.health_history) records only real changes.
+    # (services.judgments.health_history) records only real changes.
     effective_health: Mapped[str] = mapped_column(
         String(10), default="green", server_default="green", active_history=True
     )
-    # Knowledge-retention readiness cached for lists (services.readiness keeps it
+    # Knowledge-retention readiness cached for lists (services.judgments.readiness keeps it
     # current on every flush that touches its inputs); None until first computed.
     readiness_score: Mapped[int | None]
     readiness_gaps: Mapped[int | None]

@@ -315,5 +315,5 @@ def _input_field(spec):
 
 
 def transition_inputs(form, option) -> dict:
-    """The typed values of the transition's inputs, for services.transitions.fire."""
+    """The typed values of the transition's inputs, for services.workflow.transitions.fire."""
     return {spec.name: getattr(form, spec.name).data for spec in option.inputs}

@@ -5,7 +5,7 @@ is the same whatever the chunking, and a second run with a larger N only adds
 the missing engagements (idempotent per seed). People and providers of a seed
 are marked by name (`… [s42]`, `…@s42.scale.example`). Rows go in with bulk
 INSERTs per chunk (scale_data.bulk), never ORM objects one by one; the cached
-health is computed once the rows are in, by services.health.store_health from the same
+health is computed once the rows are in, by services.judgments.health.store_health from the same
 facts the services read, so the generated data is judged exactly as the app judges.
 """
 

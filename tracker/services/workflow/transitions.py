@@ -177,7 +177,7 @@ def _refuse_missing_inputs(unmet) -> None:
 
 
 def _hold_bookkeeping(engagement: Engagement, plan: Plan, now: datetime) -> dict | None:
-    """Entering a hold records it; resuming moves the dates on (services.holds)."""
+    """Entering a hold records it; resuming moves the dates on (services.workflow.holds)."""
     if plan.pauses:
         holds.begin(engagement, plan, now)
     elif plan.resumes:
