@@ -26,6 +26,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import audit, checklists
+from tracker.services.change_requests import rules as change_rules
 from tracker.services.engagements import commit_or_stale, losing_race_is_conflict
 
 METRIC_FIELDS = ("name", "kind", "unit", "direction", "baseline", "baseline_measured_at")
@@ -206,6 +207,8 @@ def set_target(actor: User, milestone_id: int, metric_id: int, value) -> Milesto
         )
     )
     before = target.target if target else None
+    if before != float(value):
+        change_rules.refuse_direct(engagement, {"target": "milestone_targets"})
     if target is None:
         target = MilestoneTarget(milestone_id=milestone.id, metric_id=metric.id, target=value)
         db.session.add(target)
@@ -236,6 +239,7 @@ def remove_target(actor: User, milestone_id: int, metric_id: int) -> None:
     )
     if target is None:
         raise NotFound("Target not found.")
+    change_rules.refuse_direct(engagement, {"target": "milestone_targets"})
     db.session.delete(target)
     audit.record(
         engagement,
