@@ -542,3 +542,72 @@ def view(request: ChangeRequest, actor: User) -> dict:
         "created_at": request.created_at,
         "needs_admin": needs_admin(request),
     }
+
+
+# --- what a raise form offers ------------------------------------------------------
+
+
+def choices(actor: User, engagement_id: int) -> tuple[Engagement, list[dict]]:
+    """Every field a request may change on this engagement in its current state, with its
+    value now: [{target, id, field, kind, subject, from, input}] (three queries)."""
+    from tracker.models import MilestoneTarget, TeamMember
+
+    engagement = get_visible_engagement(db.session, actor, engagement_id)
+    state = lifecycle.state_of(engagement)
+    offered = []
+
+    def offer(spec, row, subject, kind_input):
+        if state.needs_change_request(spec.kind):
+            offered.append(
+                {
+                    "target": spec.target,
+                    "id": row.id if row is not None else None,
+                    "field": spec.field,
+                    "kind": spec.kind,
+                    "subject": subject,
+                    "from": catalog.current(spec, engagement, row),
+                    "input": kind_input,
+                }
+            )
+
+    specs = catalog.SPECS
+    if actor.is_client_side:
+        offer(specs[("engagement", "monthly_cost")], None, "The engagement", "number")
+    if state.is_period:
+        offer(specs[("engagement", "period_end")], None, f"The {state.label} period", "date")
+    milestones = db.session.scalars(
+        select(Milestone)
+        .where(Milestone.engagement_id == engagement.id, Milestone.removed_at.is_(None))
+        .order_by(Milestone.due_date, Milestone.id)
+    ).all()
+    for m in milestones:
+        subject = f"Milestone '{m.title}'"
+        offer(specs[("milestone", "due_date")], m, subject, "date")
+        offer(specs[("milestone", "success_criteria")], m, subject, "text")
+        offer(specs[("milestone", "remove")], m, subject, "checkbox")
+    targets = db.session.scalars(
+        select(MilestoneTarget)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .where(Milestone.engagement_id == engagement.id, Milestone.removed_at.is_(None))
+        .options(joinedload(MilestoneTarget.metric), joinedload(MilestoneTarget.milestone))
+        .order_by(MilestoneTarget.id)
+    ).all()
+    for t in targets:
+        subject = f"Target for {t.metric.name} at '{t.milestone.title}'"
+        offer(specs[("milestone_target", "target")], t, subject, "number")
+    members = db.session.scalars(
+        select(TeamMember).where(TeamMember.engagement_id == engagement.id).order_by(TeamMember.id)
+    ).all()
+    for member in members:
+        offer(specs[("team_member", "allocation")], member, member.name, "number")
+        offer(specs[("team_member", "end_date")], member, member.name, "date")
+    return engagement, offered
+
+
+def can_add_milestone(engagement: Engagement) -> bool:
+    return lifecycle.state_of(engagement).needs_change_request("milestone_added")
+
+
+def state_contracts_anything(engagement: Engagement) -> bool:
+    """Whether the engagement's current state needs change requests for anything."""
+    return bool(lifecycle.state_of(engagement).change_requests)
