@@ -81,6 +81,7 @@ CALLED_BY_SERVICES: dict[str, tuple[str, ...]] = {
         "tracker.services.transitions (after a transition)",
         "tracker.services.milestones (after a milestone or its update changes)",
         "tracker.services.checklists (after a checklist item changes)",
+        "tracker.services.change_requests.service (after an approval applies its changes)",
     ),
 }
 
