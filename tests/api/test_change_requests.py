@@ -17,6 +17,7 @@ from tracker.models import (
     Milestone,
     MilestoneTarget,
     TeamMember,
+    User,
 )
 
 TODAY = date.today()
@@ -415,3 +416,42 @@ def test_a_cost_share_past_the_rule_turns_amber_too(app, api, world, trial):
     health = api.get(f"/engagements/{trial}", "manager").get_json()
     reason = next(r for r in health["health_reasons"] if r["code"] == "drift")
     assert "added to the monthly cost (over 15%)" in reason["message"]
+
+
+# --- 6: webhooks ----------------------------------------------------------------------------
+
+
+def test_proposed_approved_and_rejected_are_webhook_events_without_cost_figures(
+    app, api, world, trial
+):
+    from tracker.models import WebhookEvent
+    from tracker.services import webhooks
+
+    with app.app_context():
+        app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = True
+        admin = db.session.get(User, world.users["admin"])
+        webhooks.create_endpoint(
+            admin, {"url": "http://127.0.0.1:9/h", "events": list(webhooks.EVENT_TYPES)}
+        )
+    change = {"target": "milestone", "id": world.milestones["own"], "field": "due_date"}
+    change["to"] = _due(world, 50)
+    first = _raise(api, trial, [change], cost_delta_monthly=900).get_json()["id"]
+    api.post(f"/change-requests/{first}/approve", "manager")
+    change["to"] = _due(world, 60)
+    second = _raise(api, trial, [change]).get_json()["id"]
+    api.post(f"/change-requests/{second}/reject", "manager", json={"reason": "No"})
+    with app.app_context():
+        events = db.session.scalars(
+            db.select(WebhookEvent)
+            .where(WebhookEvent.type.like("change_request.%"))
+            .order_by(WebhookEvent.id)
+        ).all()
+        found = [(e.type, e.payload["data"]["change_request"]["id"]) for e in events]
+        payloads = [str(e.payload) for e in events]
+    assert found == [
+        ("change_request.proposed", first),
+        ("change_request.approved", first),
+        ("change_request.proposed", second),
+        ("change_request.rejected", second),
+    ]
+    assert not any("900" in p or "cost" in p for p in payloads)

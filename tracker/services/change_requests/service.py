@@ -26,6 +26,7 @@ from tracker.models.change_request import APPROVED, PROPOSED, REJECTED, WITHDRAW
 from tracker.services import audit, lifecycle
 from tracker.services.change_requests import fields as catalog
 from tracker.services.change_requests.rules import KIND_WORDS
+from tracker.services.webhook_events import queue_change_request_event
 
 CHANGES_MAX = 20
 TEXT_MAX = 5000
@@ -139,6 +140,7 @@ def raise_request(actor: User, engagement_id: int, data: dict) -> ChangeRequest:
         reason=why,
         data={"change_request_id": request.id, "fields": [_label(c) for c in changes]},
     )
+    queue_change_request_event(request, actor, "change_request.proposed")
     db.session.commit()
     return request
 
@@ -417,6 +419,7 @@ def approve(actor: User, request_id: int) -> ChangeRequest:
         db.session.flush()
         checklists.sync_bound_items(engagement)
         health.refresh_health([engagement.id])
+        queue_change_request_event(request, actor, "change_request.approved")
         commit_or_stale()
     return request
 
@@ -483,6 +486,7 @@ def reject(actor: User, request_id: int, reason: str | None) -> ChangeRequest:
         reason=reason,
         data={"change_request_id": request.id},
     )
+    queue_change_request_event(request, actor, "change_request.rejected")
     db.session.commit()
     return request
 
