@@ -62,5 +62,10 @@ class ChangeRequest(Model):
     def is_open(self) -> bool:
         return self.state == PROPOSED
 
+    @property
+    def due_date(self):
+        """The date reminder rules count from (`after_due`): the day it was raised."""
+        return self.created_at.date()
+
     def __repr__(self) -> str:
         return f"<ChangeRequest {self.id} {self.state} on {self.engagement_id}>"
