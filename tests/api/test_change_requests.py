@@ -382,7 +382,7 @@ def test_providers_see_no_cost_figures_and_may_not_propose_the_monthly_cost(app,
 def test_drift_adds_up_approved_requests_and_turns_health_amber_naming_them(app, api, world, trial):
     mid = world.milestones["own"]
     empty = api.get(f"/engagements/{trial}/drift", "manager").get_json()
-    assert (empty["slip_days"], empty["cost_added"], empty["requests"]) == (0, "0", [])
+    assert (empty["slip_days"], empty["cost_added"], empty["requests"]) == (0, 0, [])
     ids = []
     for days, slip in ((45, 15), (60, 10)):
         change = {"target": "milestone", "id": mid, "field": "due_date", "to": _due(world, days)}

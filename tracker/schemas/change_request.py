@@ -84,8 +84,12 @@ class ChangeRequestSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     why = fields.String(required=True)
     value = fields.String(required=True)
-    cost_delta_monthly = fields.Decimal(as_string=True, allow_none=True)
-    cost_delta_total = fields.Decimal(as_string=True, allow_none=True)
+    cost_delta_monthly = fields.Float(
+        allow_none=True, metadata={"description": "Null for those who may not see cost"}
+    )
+    cost_delta_total = fields.Float(
+        allow_none=True, metadata={"description": "Null for those who may not see cost"}
+    )
     schedule_delta_days = fields.Integer(required=True)
     evidence_url = fields.String(allow_none=True)
     decided_by = fields.Nested(UserRefSchema, allow_none=True)
@@ -100,14 +104,22 @@ class DriftRequestSchema(Schema):
     why = fields.String(required=True)
     decided_at = fields.DateTime(required=True)
     schedule_delta_days = fields.Integer(required=True)
-    cost_delta_monthly = fields.Decimal(as_string=True, allow_none=True)
-    cost_delta_total = fields.Decimal(as_string=True, allow_none=True)
+    cost_delta_monthly = fields.Float(
+        allow_none=True, metadata={"description": "Null for those who may not see cost"}
+    )
+    cost_delta_total = fields.Float(
+        allow_none=True, metadata={"description": "Null for those who may not see cost"}
+    )
 
 
 class DriftSchema(Schema):
     slip_days = fields.Integer(required=True)
-    cost_added = fields.Decimal(as_string=True, allow_none=True)
-    cost_added_monthly = fields.Decimal(as_string=True, allow_none=True)
+    cost_added = fields.Float(
+        allow_none=True, metadata={"description": "Null for those who may not see cost"}
+    )
+    cost_added_monthly = fields.Float(
+        allow_none=True, metadata={"description": "Null for those who may not see cost"}
+    )
     cost_percent = fields.Float(allow_none=True)
     since = fields.Date(allow_none=True)
     requests = fields.List(fields.Nested(DriftRequestSchema), required=True)
