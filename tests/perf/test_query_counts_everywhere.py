@@ -126,7 +126,6 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "change_requests.new": [("manager", "/engagements/{engagement}/change-requests/new")],
     "Change requests.EngagementChangeRequests": [
         ("manager_api", f"{API}/engagements/{{engagement}}/change-requests"),
-        ("provider_api", f"{API}/engagements/{{engagement}}/change-requests"),
     ],
     "Change requests.EngagementDrift": [
         ("manager_api", f"{API}/engagements/{{engagement}}/drift"),
