@@ -35,6 +35,9 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "UTC")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
     MAX_JSON_DEPTH = int(os.environ.get("MAX_JSON_DEPTH", "32"))  # deeper API bodies: 400
+    # A change request adding more than this to the total cost needs an admin's approval
+    # (an engagement owner who is a manager may approve smaller ones). Issue 31.
+    CHANGE_REQUEST_ADMIN_ABOVE = int(os.environ.get("CHANGE_REQUEST_ADMIN_ABOVE", "25000"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

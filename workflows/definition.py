@@ -83,6 +83,12 @@ class State:
     phase: str = "active"
     period: tuple[str, str] = DEFAULT_PERIOD
     tone: str = "blue"
+    # Kinds of change a direct edit may not make in this state (workflows/change_rules.py).
+    change_requests: tuple[str, ...] = ()
+
+    def needs_change_request(self, kind: str) -> bool:
+        """Whether a change of this kind must go through an approved change request here."""
+        return kind in self.change_requests
 
     @property
     def is_period(self) -> bool:
@@ -175,6 +181,11 @@ class Definition:
     def states_in_phase(self, *phases: str) -> tuple[str, ...]:
         """The names of the states whose phase is one of `phases`, in file order."""
         return tuple(s.name for s in self.states.values() if s.phase in phases)
+
+    @property
+    def change_request_states(self) -> tuple[str, ...]:
+        """The states in which some change needs a change request, in file order."""
+        return tuple(s.name for s in self.states.values() if s.change_requests)
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """Every transition out of `state`, in file order."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import meaning, reminders, validation
 from .actions import ACTIONS
+from .change_rules import parse_change_kinds
 from .definition import (
     PREVIOUS,
     ActionCall,
@@ -39,6 +40,7 @@ _TOP_KEYS |= {"checklist"}
 _TOP_KEYS |= {"handover"}
 _STATE_KEYS = {"label", "initial", "final", "on_enter", "timers", "description"}
 _STATE_KEYS |= {"phase", "period", "tone"}
+_STATE_KEYS |= {"change_requests"}
 _TRANSITION_KEYS = {"event", "from", "to", "label", "roles", "guards", "inputs", "actions"}
 _TRANSITION_KEYS |= {"overridable", "description"}
 _INPUT_KEYS = {"name", "type", "label", "required", "min", "max", "max_length", "choices", "help"}
@@ -152,6 +154,7 @@ def _parse_states(raw: object, problems: Problems) -> dict[str, State]:
             phase=phase,
             period=period,
             tone=tone,
+            change_requests=parse_change_kinds(table, where, problems),
         )
     return states
 

@@ -57,6 +57,10 @@ class HealthRules:
     # Handover (issue 30): a member whose end date is this long past with access still
     # open turns the engagement Amber.
     open_access_amber_after: timedelta = timedelta(days=0)
+    # Drift (issue 31): approved change requests since the trial started that slipped the
+    # schedule this much, or added this share of the monthly cost, turn it Amber.
+    drift_slip_after: timedelta = timedelta(days=21)
+    drift_cost_percent: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class ReadinessRules:
 
 
 _HEALTH_KEYS = {f for f in HealthRules.__dataclass_fields__}
+_HEALTH_NUMBERS = {"drift_cost_percent"}  # plain numbers; every other key is a duration
 
 
 def parse_state_meaning(table: Mapping, where: str, problems: Problems, *, initial: bool, final):
@@ -117,6 +122,12 @@ def parse_health(raw: object, problems: Problems) -> HealthRules:
             problems.add(
                 "health", f"unknown key '{key}' (known: {', '.join(sorted(_HEALTH_KEYS))})"
             )
+            continue
+        if key in _HEALTH_NUMBERS:
+            if isinstance(text, bool) or not isinstance(text, int | float) or text <= 0:
+                problems.add(f"health.{key}", "must be a number above 0 (a percentage)")
+            else:
+                values[key] = float(text)
             continue
         try:
             values[key] = parse_duration(text)

@@ -14,10 +14,12 @@ from .problems import Problems
 if TYPE_CHECKING:
     from .definition import State
 
-SUBJECTS = ("milestone", "checklist", "period")
+SUBJECTS = ("milestone", "checklist", "period", "change_request")
 RECIPIENTS = ("provider", "owner", "item_owner", "stakeholders")
 # What stops a repeating reminder, per subject (the first is the default).
 UNTIL = {"milestone": ("final_status",), "checklist": ("complete",), "period": ("state_left",)}
+# A change request's "due" date is the day it was raised; it stops once decided (issue 31).
+UNTIL["change_request"] = ("decided",)
 _KEYS = {"name", "subject", "before_due", "after_due", "at", "repeat_every", "until", "to"}
 _KEYS |= {"states", "description"}
 

@@ -234,14 +234,28 @@ def _pending_due(app, engagement_id):
         ).all()
 
 
-def test_patching_the_trial_end_moves_its_review_timer(app, api, world):
+def test_the_trial_end_moves_by_an_approved_change_request_and_its_review_timer_follows(
+    app, api, world
+):
+    """In a trial the end date is contracted (issue 31): a direct PATCH is refused and
+    changes nothing; an approved change request moves it, and the review timer with it."""
     eid = world.engagements["own"]
     end = _into_trial(app, eid)
     shorter = end - timedelta(days=30)
     body = {"trial_end": shorter.isoformat(), "period_end": shorter.isoformat()}
-    response = api.patch(f"/engagements/{eid}", "manager", json=body)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json()["trial_end"] == shorter.isoformat()
+    refused = api.patch(f"/engagements/{eid}", "manager", json=body)
+    assert_error(refused, 409, "change_request_required", field="trial_end")
+    assert api.get(f"/engagements/{eid}", "manager").get_json()["trial_end"] == end.isoformat()
+    change = {"target": "engagement", "field": "period_end", "to": shorter.isoformat()}
+    raised = api.post(
+        f"/engagements/{eid}/change-requests",
+        "provider",
+        json={"changes": [change], "why": "The data arrived early"},
+    )
+    assert raised.status_code == 201, raised.get_data(as_text=True)
+    approved = api.post(f"/change-requests/{raised.get_json()['id']}/approve", "manager")
+    assert approved.status_code == 200, approved.get_data(as_text=True)
+    assert api.get(f"/engagements/{eid}", "manager").get_json()["trial_end"] == shorter.isoformat()
     with app.app_context():
         assert _pending_due(app, eid) == [start_of_day(shorter)]
 

@@ -25,6 +25,21 @@ RULES = [
 ]
 
 
+def _change_request(engagement):
+    from tracker.models import ChangeRequest
+
+    request = ChangeRequest(
+        engagement_id=engagement.id,
+        raised_by_id=engagement.owner_id,
+        raised_in_state="trial",
+        changes=[],
+        why="Labels arrived late",
+    )
+    db.session.add(request)
+    db.session.commit()
+    return request
+
+
 def _rule(name: str):
     return next(p.values[0] for p in RULES if p.values[0].name == name)
 
@@ -50,6 +65,11 @@ def _rule(name: str):
             "We send this reminder 1 day after the date the hold was expected to end, then "
             "every 7 days until the engagement moves on.",
         ),
+        (
+            "change_request_waiting",
+            "We send this reminder 3 days after the day it was raised, then every 2 days "
+            "until it is decided.",
+        ),
     ],
 )
 def test_schedule_is_said_in_words(name, words):
@@ -65,6 +85,8 @@ def test_no_reminder_email_shows_an_internal_rule_name(ctx, rule):
         obj = db.session.scalars(
             select(ChecklistItem).where(ChecklistItem.engagement_id == engagement.id)
         ).first()
+    elif rule.subject == "change_request":
+        obj = _change_request(engagement)
     else:
         obj = engagement
     now = clock.now()

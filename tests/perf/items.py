@@ -16,6 +16,7 @@ from tracker.models import (
     ApiToken,
     Artifact,
     AuditEvent,
+    ChangeRequest,
     ChecklistItem,
     Engagement,
     HealthChange,
@@ -138,6 +139,7 @@ def sizes(app, provider: str) -> dict[str, int]:
         "milestone updates": select(func.count(MilestoneUpdate.id)),
         "audit events": select(func.count(AuditEvent.id)),
         "health changes": select(func.count(HealthChange.id)),
+        "change requests": select(func.count(ChangeRequest.id)),
     }
     with app.app_context():
         found = {name: db.session.scalar(query) for name, query in counted.items()}

@@ -2,7 +2,8 @@
 
 Artifacts owned by stakeholders, ADR edits by two people (revisions with different authors), ADRs
 superseding older ones, digest subscriptions (the manager's and stakeholders'),
-API tokens and outbox emails: `add_rows(..., rounds=k)` adds k more of each,
+API tokens, outbox emails and change requests (one raised and one approved per
+running trial or extension): `add_rows(..., rounds=k)` adds k more of each,
 so a second call grows every list a page or endpoint shows, not only the
 engagements.
 """
@@ -57,8 +58,39 @@ def _add_round(editors: list[User], engagement_ids: list[int]) -> None:
     for engagement_id in engagement_ids[1::2]:
         _supersede_latest(manager, engagement_id, done)
     _subscribe(manager, engagement_ids, done)
+    _change_requests(editors, engagement_ids, done)
     outbox.enqueue(f"perf-{done}", manager, f"Reminder {done}", "Text body.", "<p>HTML body.</p>")
     db.session.commit()
+
+
+def _change_requests(editors: list[User], engagement_ids: list[int], done: int) -> None:
+    """Per engagement whose state contracts milestone dates: a request moving its first
+    milestone, approved by the admin, and one left waiting."""
+    from datetime import timedelta
+
+    from tracker.models import Engagement, Milestone
+    from tracker.services.change_requests import service
+
+    manager, admin = editors
+    for engagement_id in engagement_ids:
+        engagement = db.session.get(Engagement, engagement_id)
+        if not service.state_contracts_anything(engagement) or engagement.is_closed:
+            continue
+        milestone = db.session.scalar(
+            select(Milestone)
+            .where(Milestone.engagement_id == engagement_id, Milestone.removed_at.is_(None))
+            .order_by(Milestone.id)
+        )
+        if milestone is None:
+            continue
+        for approve in (True, False):
+            to = milestone.due_date + timedelta(days=1 + done % 3)
+            change = {"target": "milestone", "id": milestone.id, "field": "due_date"}
+            body = {"changes": [change | {"to": to.isoformat()}], "why": f"perf {done}"}
+            request = service.raise_request(manager, engagement_id, body)
+            if approve:
+                service.approve(admin, request.id)
+                db.session.refresh(milestone)
 
 
 def _edit_adrs(editors: list[User], engagement_ids: list[int], done: int) -> None:

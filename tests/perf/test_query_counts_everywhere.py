@@ -122,6 +122,14 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "evidence.show_scorecard": [("manager", "/engagements/{engagement}/scorecard")],
     "Evidence.Metrics": [("manager_api", f"{API}/engagements/{{engagement}}/metrics")],
     "Evidence.IngestTokens": [("manager_api", f"{API}/engagements/{{engagement}}/ingest-tokens")],
+    "change_requests.index": [("manager", "/engagements/{engagement}/change-requests")],
+    "change_requests.new": [("manager", "/engagements/{engagement}/change-requests/new")],
+    "Change requests.EngagementChangeRequests": [
+        ("manager_api", f"{API}/engagements/{{engagement}}/change-requests"),
+    ],
+    "Change requests.EngagementDrift": [
+        ("manager_api", f"{API}/engagements/{{engagement}}/drift"),
+    ],
     "Workflows.Workflows": [
         ("manager_api", f"{API}/workflows"),
         ("provider_api", f"{API}/workflows"),
@@ -172,6 +180,9 @@ SKIPPED: dict[str, str] = {
     "and memory asserted in tests/services/audit_export/test_export.py",
     "AuditExport.AuditCsv": "admin-only streamed export: as admin_audit.download",
     "AuditExport.AuditJsonLines": "admin-only streamed export: as admin_audit.download",
+    "change_requests.show": "one change request by primary key, its engagement and two users "
+    "(its changes are a JSON column: no rows under it)",
+    "Change requests.ChangeRequestItem": "as change_requests.show",
 }
 
 # endpoint -> reason, for an N+1 that lives in a file this change may not touch.

@@ -281,6 +281,31 @@ CASES = [
         "Removed the target for 'F1' from 'Day-90'",
     ),
     ("ingest_token_created", {"name": "nightly"}, {}, "Created the ingest token 'nightly'"),
+    ("change_request_proposed", {"change_request_id": 4}, {}, "Raised change request #4"),
+    (
+        "change_request_approved",
+        {
+            "change_request_id": 4,
+            "changes": [
+                {"subject": "Milestone 'Day-30'", "field": "due_date"},
+                {"subject": "Mara Quint", "field": "allocation"},
+            ],
+        },
+        {},
+        "Approved and applied change request #4: Milestone 'Day-30' due date, "
+        "Mara Quint allocation",
+    ),
+    (
+        "change_request_approved_cost",
+        {
+            "change_request_id": 5,
+            "changes": [{"subject": "The engagement", "field": "monthly_cost"}],
+        },
+        {},
+        "Approved and applied change request #5: The engagement monthly cost",
+    ),
+    ("change_request_rejected", {"change_request_id": 6}, {}, "Rejected change request #6"),
+    ("change_request_withdrawn", {"change_request_id": 7}, {}, "Withdrew change request #7"),
     ("ingest_token_revoked", {"name": "nightly"}, {}, "Revoked the ingest token 'nightly'"),
 ]
 
@@ -326,7 +351,7 @@ def _kinds_written_by_the_code() -> set[str]:
         kinds.update(call.findall(path.read_text()))
     # computed kinds: the bound-item sync, the verdict, ADR decisions, cost fields
     kinds |= {"checklist_completed", "checklist_reopened", "milestone_update"}
-    kinds |= {"milestone_verdict", "cost_updated"}
+    kinds |= {"milestone_verdict", "cost_updated", "change_request_approved_cost"}
     kinds |= {"adr_accepted", "adr_rejected", "adr_deprecated"}
     kinds |= {"user_created", "user_invited"}
     return kinds

@@ -1002,10 +1002,15 @@ def test_a_manager_puts_an_engagement_on_hold_and_resumes_it_on_the_page(
     )
 
 
-def test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer(
+def test_moving_the_trial_end_on_the_edit_page_is_refused_with_a_link_and_a_request_moves_it(
     client, app, engagement_id, post
 ):
+    """In a trial the end date is contracted (issue 31): the edit page answers 409 with
+    what was typed and a link to raise a change request, the review timer stays; an
+    approved request moves the date and the timer with it."""
+    from tests.factories import make_user
     from tracker.models import WorkflowTimer
+    from tracker.services.change_requests import service
     from tracker.services.workflow.transitions import start_of_day
 
     end = _running_trial(app, engagement_id)
@@ -1016,14 +1021,30 @@ def test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer(
         data = _edit_form(
             db.session.get(Engagement, engagement_id), trial_end=shorter, period_end=shorter
         )
-    assert post(f"/engagements/{engagement_id}/edit", data).status_code == 302
+    refused = post(f"/engagements/{engagement_id}/edit", data)
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert f'value="{shorter}"' in page
+    assert f'href="/engagements/{engagement_id}/change-requests/new"' in page
+
+    def pending_is(day) -> bool:
+        with app.app_context():
+            due = db.session.scalars(
+                select(WorkflowTimer.due_at).where(
+                    WorkflowTimer.engagement_id == engagement_id,
+                    WorkflowTimer.status == "pending",
+                )
+            ).all()
+            return due == [start_of_day(day)]
+
+    assert pending_is(end)
     with app.app_context():
-        due = db.session.scalars(
-            select(WorkflowTimer.due_at).where(
-                WorkflowTimer.engagement_id == engagement_id, WorkflowTimer.status == "pending"
-            )
-        ).all()
-        assert due == [start_of_day(end - timedelta(days=30))]
+        change = {"target": "engagement", "field": "period_end", "to": shorter}
+        raised = service.raise_request(
+            make_user("manager"), engagement_id, {"changes": [change], "why": "Ahead of plan"}
+        )
+        service.approve(make_user("admin"), raised.id)
+    assert pending_is(end - timedelta(days=30))
     with app.app_context():
         data = _edit_form(db.session.get(Engagement, engagement_id), trial_end="2000-01-01")
     refused = post(f"/engagements/{engagement_id}/edit", data)

@@ -60,6 +60,15 @@ def _audit_sentences(client, engagement_id) -> list[str]:
     return [s.replace("&#39;", "'").replace("&amp;", "&") for s in found]
 
 
+def _into_review(app, engagement_id) -> None:
+    """The period under review: milestone reminders are still planned there, and the
+    default definition leaves milestone edits direct (in the trial they need a change
+    request, issue 31)."""
+    with app.app_context():
+        db.session.get(Engagement, engagement_id).state = "milestone_review"
+        db.session.commit()
+
+
 def _audit_count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(AuditEvent))
@@ -90,6 +99,9 @@ def test_moving_a_milestone_due_date_replans_its_reminders_and_reads_as_a_senten
     milestone_id, version = milestone
     new_due = TODAY + timedelta(days=34)
     data = _milestone_data(milestone_id, version, due_date=new_due.isoformat())
+    in_trial = post(f"/milestones/{milestone_id}/edit", data, prefix=f"edit{milestone_id}")
+    assert in_trial.status_code == 409  # contracted during the trial
+    _into_review(app, engagement_id)
     response = post(f"/milestones/{milestone_id}/edit", data, prefix=f"edit{milestone_id}")
     assert response.status_code == 302
     with app.app_context():
@@ -160,6 +172,7 @@ def test_removing_a_milestone_is_audited_and_a_stale_remove_changes_nothing(
     client, app, engagement_id, milestone, post
 ):
     milestone_id, version = milestone
+    _into_review(app, engagement_id)
     stale = post(f"/milestones/{milestone_id}/remove", {"version": str(version + 5)})
     assert stale.status_code == 302
     with app.app_context():
@@ -173,6 +186,7 @@ def test_removing_a_milestone_is_audited_and_a_stale_remove_changes_nothing(
 
 
 def test_adding_a_milestone_reads_as_a_sentence(client, app, engagement_id, post):
+    _into_review(app, engagement_id)
     due = TODAY + timedelta(days=40)
     data = {
         "milestone-title": "Day-40 canary",

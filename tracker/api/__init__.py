@@ -28,6 +28,7 @@ def api_modules() -> list:
         audit,
         audit_export,
         calendar,
+        change_requests,
         checklists,
         engagements,
         evidence,
@@ -48,6 +49,7 @@ def api_modules() -> list:
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
     resources.append(evidence)
+    resources.append(change_requests)
     admin = [webhooks, users, providers, audit_export]
     others = [subscriptions, adrs, shadows, handover, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]

@@ -13,6 +13,7 @@ from tracker.models.base import (
     Structure,
     label,
 )
+from tracker.models.change_request import ChangeRequest
 from tracker.models.checklist import ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
 from tracker.models.evidence import (
@@ -71,6 +72,7 @@ __all__ = [
     "AuditEvent",
     "CalendarEntry",
     "CalendarFeed",
+    "ChangeRequest",
     "ChecklistItem",
     "ChecklistKind",
     "ChecklistStatus",

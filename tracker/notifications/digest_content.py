@@ -80,6 +80,8 @@ class EngagementDigest:
     period_label: str | None = None
     # Handover (issue 30): the external members' access not yet revoked, where it matters.
     open_access: list[str] = field(default_factory=list)
+    # Change requests (issue 31) still proposed, oldest first, with how long they wait.
+    open_change_requests: list[str] = field(default_factory=list)
     engagement: Engagement | None = field(default=None, repr=False, compare=False)
 
 
@@ -280,6 +282,7 @@ def _fill_details(sections: dict[int, EngagementDigest], since: datetime, today:
     _fill_decisions(sections, ids, today)
     _fill_evidence(sections, ids, since)
     _fill_open_access(sections, ids, today)
+    _fill_change_requests(sections, ids, today)
     for engagement_id, (score, detail) in _readiness(ids).items():
         sections[engagement_id].readiness = score
         sections[engagement_id].readiness_detail = detail
@@ -402,6 +405,25 @@ def _fill_open_access(sections: dict[int, EngagementDigest], ids: list[int], tod
             continue
         when = f", last day {end:%-d %b}" if end else ""
         section.open_access.append(f"{name}: {system}{when}")
+
+
+def _fill_change_requests(sections: dict[int, EngagementDigest], ids: list[int], today) -> None:
+    """Proposed change requests waiting for a decision, oldest first (one query)."""
+    from tracker.models import ChangeRequest, User
+
+    rows = db.session.execute(
+        select(ChangeRequest.engagement_id, ChangeRequest.id, ChangeRequest.why)
+        .add_columns(ChangeRequest.created_at, User.name)
+        .join(User, User.id == ChangeRequest.raised_by_id)
+        .where(ChangeRequest.engagement_id.in_(ids), ChangeRequest.state == "proposed")
+        .order_by(ChangeRequest.created_at, ChangeRequest.id)
+    )
+    for engagement_id, request_id, why, created, name in rows:
+        days = (today - created.date()).days
+        waiting = "raised today" if days <= 0 else f"waiting {days} day{'s' if days != 1 else ''}"
+        short = why if len(why) <= 80 else why[:79] + "…"
+        text = f"#{request_id} {short} (by {name}, {waiting})"
+        sections[engagement_id].open_change_requests.append(text)
 
 
 def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date) -> None:

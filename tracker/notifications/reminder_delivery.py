@@ -33,11 +33,12 @@ ACTIONS = {
     "checklist": "Please complete the item, or agree a new due date with the engagement owner.",
     "period": "Schedule the milestone review: every milestone of the period needs a verdict, "
     "then extend or begin knowledge transfer.",
+    "change_request": "Compare the changes, then approve them or reject the request with a reason.",
 }
 PERIOD_NAMES = {"trial_end": "The 90-day trial", "period_end": "The current period"}
 # A rule's timing in words for the email's footer (never the rule's internal name).
 ANCHOR_WORDS = {
-    "due_date": "the due date",
+    "due_date": "the due date",  # for a change request: the day it was raised
     "trial_end": "the end of the trial",
     "period_end": "the end of the current period",
     "expected_resume": "the date the hold was expected to end",
@@ -46,6 +47,7 @@ UNTIL_WORDS = {
     "milestone": "until the milestone has a verdict",
     "checklist": "until the item is complete",
     "period": "until the engagement moves on",
+    "change_request": "until it is decided",
 }
 HOLD_ACTION = "Resume the engagement once work restarts, or tell the team the new date."
 
@@ -527,12 +529,18 @@ def email_context(rule, target: Target, engagement: Engagement, anchor: date, no
         )
     fragment = "" if target.kind == "period" else f"#{target.kind}-{target.id}"
     base = current_app.config["BASE_URL"].rstrip("/")
+    link = f"{base}/engagements/{engagement.id}{fragment}"
+    if target.kind == "change_request":
+        waited = max(0, -days)
+        what = f"Change request #{target.id} (“{target.obj.why[:60]}”)"
+        when = f"has waited {waited} day{'s' if waited != 1 else ''} for a decision"
+        link = f"{base}/change-requests/{target.id}"
     return {
         "subject": f"{what} {when} — {engagement.title}",
         "what": what,
         "when": when,
         "action": action,
-        "link": f"{base}/engagements/{engagement.id}{fragment}",
+        "link": link,
         "engagement": engagement,
         "schedule": schedule_in_words(rule),
         "due_date": anchor,
@@ -543,6 +551,8 @@ def schedule_in_words(rule) -> str:
     """When the rule sends, and until when, as a sentence: "We send this reminder 1 day
     before the due date." The definition's rule names stay out of the email."""
     anchor = ANCHOR_WORDS.get(rule.anchor, rule.anchor.replace("_", " "))
+    if rule.subject == "change_request":
+        anchor = "the day it was raised"
     days = abs(rule.offset.days)
     span = f"{days} day{'s' if days != 1 else ''}"
     if rule.offset.days < 0:

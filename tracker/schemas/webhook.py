@@ -19,6 +19,9 @@ EVENT_TYPES = (
     "milestone.suggested_verdict_changed",
     "drill.recorded",
     "access.revoked",
+    "change_request.proposed",
+    "change_request.approved",
+    "change_request.rejected",
 )
 URL_MAX = 2000
 

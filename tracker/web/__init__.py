@@ -19,6 +19,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.admin_audit import bp as admin_audit_bp
     from tracker.web.admin_users import bp as admin_users_bp
     from tracker.web.calendar import bp as calendar_bp
+    from tracker.web.change_requests import bp as change_requests_bp
     from tracker.web.digests import bp as digests_bp
     from tracker.web.digests import unsubscribe as digests_unsubscribe
     from tracker.web.engagement_parts import bp as work_bp
@@ -57,6 +58,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(workflows_admin_bp)
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(admin_audit_bp)
+    app.register_blueprint(change_requests_bp)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -231,10 +231,29 @@ def _target_set(entry, data, engagement, hidden) -> str:
     )
 
 
+def _change_request(verb: str) -> Callable:
+    """'Approved change request #4: Milestone 'Day-30' due_date, Mara Quint allocation'."""
+
+    def sentence(entry, data, engagement, hidden) -> str:
+        number = f"change request #{data.get('change_request_id')}"
+        changes = data.get("changes") or []
+        what = ", ".join(
+            f"{c.get('subject')} {str(c.get('field')).replace('_', ' ')}" for c in changes
+        )
+        return f"{verb} {number}" + (f": {what}" if what else "")
+
+    return sentence
+
+
 SENTENCES: dict[str, Callable] = {
     "created": lambda e, d, eng, h: f"Created it in {label_of_state(eng, e.to_state)}",
     "updated": lambda e, d, eng, h: _changes(d, None, h),
     "cost_updated": lambda e, d, eng, h: _changes(d, None, h),
+    "change_request_proposed": _change_request("Raised"),
+    "change_request_approved": _change_request("Approved and applied"),
+    "change_request_approved_cost": _change_request("Approved and applied"),
+    "change_request_rejected": _change_request("Rejected"),
+    "change_request_withdrawn": _change_request("Withdrew"),
     "transition": _transition,
     "migration": _migration,
     "health_override": _health_override,

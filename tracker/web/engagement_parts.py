@@ -9,6 +9,7 @@ from tracker.auth.permissions import Action, require
 from tracker.core import clock
 from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
+from tracker.services.change_requests.rules import ChangeRequestRequired
 from tracker.services.delivery import checklists as checklist_service
 from tracker.services.delivery import milestones as milestone_service
 from tracker.services.read_model import engagement_page
@@ -25,7 +26,7 @@ from tracker.web.forms import (
     TeamMemberForm,
 )
 from tracker.web.login import safe_next
-from tracker.web.responses import apply_errors, form_version, is_stale
+from tracker.web.responses import apply_errors, form_version, is_stale, refused_status
 
 bp = Blueprint("work", __name__)
 
@@ -141,13 +142,13 @@ def add_milestone(engagement_id: int):
             milestone = milestone_service.create_milestone(
                 current_user, engagement_id, form.data_for_service()
             )
-        except ValidationFailed as error:
+        except (ValidationFailed, ChangeRequestRequired) as error:
             apply_errors(form, error)
         else:
             flash(f"Milestone '{milestone.title}' added.", "success")
             return _back(engagement_id, f"#milestone-{milestone.id}")
     flash("The milestone was not added; see the form.", "error")
-    return render_engagement(engagement_id, status=422, milestone_form=form)
+    return render_engagement(engagement_id, status=refused_status(form), milestone_form=form)
 
 
 @bp.post("/milestones/<int:milestone_id>/edit")
@@ -161,9 +162,9 @@ def edit_milestone(milestone_id: int):
             milestone_service.update_milestone(
                 current_user, milestone_id, form.data_for_service(), form_version(form)
             )
-        except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
+        except (ValidationFailed, StaleVersion, ConcurrentUpdate, ChangeRequestRequired) as error:
             apply_errors(form, error)
-            if not isinstance(error, ValidationFailed):
+            if isinstance(error, StaleVersion | ConcurrentUpdate):
                 # a newer version is on the page now: saving again overwrites knowingly
                 form.version.data = str(_visible(Milestone, milestone_id).version)
         else:
@@ -171,7 +172,7 @@ def edit_milestone(milestone_id: int):
             return _back(milestone.engagement_id, f"#milestone-{milestone_id}")
     flash("The milestone was not saved; see the form.", "error")
     forms = {f"milestone_edit_{milestone_id}": form}
-    status = 412 if is_stale(form) else 422
+    status = 412 if is_stale(form) else refused_status(form)
     return render_engagement(milestone.engagement_id, status=status, **forms)
 
 
@@ -185,7 +186,7 @@ def remove_milestone(milestone_id: int):
     if form.validate_on_submit():
         try:
             milestone_service.remove_milestone(current_user, milestone_id, form_version(form))
-        except (StaleVersion, ConcurrentUpdate) as error:
+        except (StaleVersion, ConcurrentUpdate, ChangeRequestRequired) as error:
             flash(f"Milestone '{title}' was not removed: {error.message}", "error")
             return _back(engagement_id, f"#milestone-{milestone_id}")
         flash(f"Milestone '{title}' removed.", "success")
@@ -344,12 +345,12 @@ def edit_member(member_id: int):
     if form.validate_on_submit():
         try:
             team_service.update_member(current_user, member_id, form.data_for_service())
-        except ValidationFailed as error:
+        except (ValidationFailed, ChangeRequestRequired) as error:
             apply_errors(form, error)
         else:
             flash(f"{form.name.data} saved.", "success")
             return _back(member.engagement_id, "#team")
-    status = 422 if form.is_submitted() else 200
+    status = refused_status(form) if form.is_submitted() else 200
     return render_template("engagements/member_form.html", form=form, member=member), status
 
 

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from tracker.auth.permissions import Action, require
 from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
+from tracker.services.change_requests.rules import ChangeRequestRequired
 from tracker.services.core import system
 from tracker.services.read_model import dashboard as choices
 from tracker.services.read_model.engagement_page import visible_engagement
@@ -30,7 +31,7 @@ from tracker.web.forms import (
     transition_inputs,
 )
 from tracker.web.overview import load_overview
-from tracker.web.responses import apply_errors, form_version, is_stale
+from tracker.web.responses import apply_errors, form_version, is_stale, refused_status
 
 bp = Blueprint("engagements", __name__)
 
@@ -123,14 +124,14 @@ def edit(engagement_id: int):
                 form.data_for_service(),
                 expected_version=form_version(form),
             )
-        except (ValidationFailed, StaleVersion) as error:
+        except (ValidationFailed, StaleVersion, ChangeRequestRequired) as error:
             apply_errors(form, error)
         else:
             flash("Engagement saved.", "success")
             return redirect(url_for("engagements.show", engagement_id=engagement_id))
     elif not form.is_submitted():
         form.version.data = engagement.version
-    status = 200 if not form.is_submitted() else (412 if is_stale(form) else 422)
+    status = 200 if not form.is_submitted() else (412 if is_stale(form) else refused_status(form))
     return render_template("engagements/form.html", form=form, engagement=engagement), status
 
 

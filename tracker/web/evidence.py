@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from tracker.core import clock
 from tracker.errors import Conflict, ValidationFailed
+from tracker.services.change_requests.rules import ChangeRequestRequired
 from tracker.services.evidence import measurements, metrics, scorecard
 from tracker.web.engagements import render_engagement
 
@@ -96,7 +97,7 @@ def set_target(engagement_id: int):
     milestone_id, metric_id = (_id(request.form.get(k)) for k in ("milestone_id", "metric_id"))
     try:
         metrics.set_target(current_user, milestone_id, metric_id, _number("target"))
-    except ValidationFailed as error:
+    except (ValidationFailed, ChangeRequestRequired) as error:
         return _refused(engagement_id, error)
     flash("Target set.", "success")
     return _back(engagement_id)

@@ -21,6 +21,7 @@ from tests.factories import add_member, complete_checklist, make_user
 from tracker.extensions import db
 from tracker.models import Engagement, Milestone, Reminder, Subscription, WorkflowTimer
 from tracker.notifications.digest_content import gather, period_text
+from tracker.services.delivery import milestones as milestones_service
 from tracker.services.judgments import health
 from tracker.services.read_model.dashboard import build_dashboard
 from tracker.services.read_model.engagement_list import ListQuery
@@ -247,6 +248,44 @@ def test_the_same_story_behaves_alike_whatever_the_states_are_called(lifecycles,
     assert lifecycle.phase_of(moved) == "review"
     section = gather(subscription, manager, end - timedelta(days=1), end, end.date()).engagements
     assert any(s.id == moved.id and s.needs_decision for s in section)
+
+
+@pytest.mark.parametrize(
+    ("workflow", "contracted"),
+    [("staff_augmentation", True), ("renamed_lifecycle", True), ("pilot_rollout", False)],
+)
+def test_change_request_rules_follow_the_definition_whatever_the_states_are_called(
+    lifecycles, workflow, contracted
+):
+    """Issue 31: the states that need change requests are the definition's; renamed, they
+    still do, and a definition that lists none keeps every edit direct."""
+    from tracker.services.change_requests import drift, service
+    from tracker.services.change_requests.rules import ChangeRequestRequired
+
+    engagement, manager = _start(workflow)
+    admin = make_user("admin")
+    milestone = db.session.scalars(
+        select(Milestone).where(Milestone.title == "Baseline agreed")
+    ).one()
+    due = milestone.due_date
+    later = {"due_date": due + timedelta(days=30)}
+    if not contracted:
+        milestones_service.update_milestone(manager, milestone.id, later)
+        assert db.session.get(Milestone, milestone.id).due_date == due + timedelta(days=30)
+        return
+    with pytest.raises(ChangeRequestRequired) as refused:
+        milestones_service.update_milestone(manager, milestone.id, later)
+    assert set(refused.value.errors) == {"due_date"}
+    assert lifecycle.state_of(engagement).label in refused.value.message
+    change = {"target": "milestone", "id": milestone.id, "field": "due_date"}
+    change["to"] = later["due_date"].isoformat()
+    request = service.raise_request(manager, engagement.id, {"changes": [change], "why": "Late"})
+    assert request.raised_in_state == engagement.state
+    service.approve(admin, request.id)
+    assert db.session.get(Milestone, milestone.id).due_date == later["due_date"]
+    assert drift.engagement_drift(manager, engagement.id).slip_days == 30
+    reasons = db.session.get(Engagement, engagement.id).health_reasons
+    assert any(r["code"] == "drift" and f"#{request.id}" in r["message"] for r in reasons)
 
 
 # -- no module of the application names a shipped definition's states -------------------------

@@ -111,16 +111,22 @@ def test_plan_reminders_is_idempotent(app, ctx):
 
 
 def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instant(app, ctx):
+    """In the trial the due date moves by an approved change request (issue 31); its
+    reminders follow the same way a direct edit's do."""
+    from tests.factories import make_user
     from tracker.notifications.tick import run_tick
-    from tracker.services.delivery import milestones
+    from tracker.services.change_requests import service
 
     clock = frozen(app)
-    engagement, owner, _ = trial_engagement(TODAY)
+    engagement, owner, provider = trial_engagement(TODAY)
     milestone = add_milestone(engagement, TODAY + timedelta(days=3), title="Day-43")
     clock.set(at(TODAY + timedelta(days=2)) + timedelta(minutes=5))
     run_tick()  # "due tomorrow" goes out for the old date
     sent = [r.key for r in reminders_for("milestone", milestone.id, "sent")]
-    milestones.update_milestone(owner, milestone.id, {"due_date": TODAY + timedelta(days=20)})
+    to = (TODAY + timedelta(days=20)).isoformat()
+    change = {"target": "milestone", "id": milestone.id, "field": "due_date", "to": to}
+    raised = service.raise_request(provider, engagement.id, {"changes": [change], "why": "Late"})
+    service.approve(make_user("admin"), raised.id)
     pending = reminders_for("milestone", milestone.id, "pending")
     assert {r.due_at for r in pending} == {at(TODAY + timedelta(days=d)) for d in (13, 19, 20)}
     clock.set(at(TODAY + timedelta(days=3)) + timedelta(minutes=5))  # the old due day

@@ -18,11 +18,14 @@ DATA_LABEL = "from the data"  # a change no person made: a bound checklist item 
 # trail of anyone else leaves them out in SQL (paging stays exact) instead of showing
 # that "monthly cost" changed with the value blanked.
 COST_CHANGE_KIND = "cost_updated"
+# An approved change request that moved the monthly cost (issue 31): one entry, as cost.
+CHANGE_REQUEST_COST_KIND = "change_request_approved_cost"
+COST_KINDS = (COST_CHANGE_KIND, CHANGE_REQUEST_COST_KIND)
 
 
 def audience_clause(can_view_cost: bool) -> ColumnElement[bool]:
     """WHERE clause for the entries this audience may read."""
-    return true() if can_view_cost else AuditEvent.kind != COST_CHANGE_KIND
+    return true() if can_view_cost else AuditEvent.kind.not_in(COST_KINDS)
 
 
 def split_changes(changed: dict) -> tuple[dict, dict]:

@@ -21,6 +21,7 @@ from tracker.models import (
     MilestoneUpdate,
     User,
 )
+from tracker.services.change_requests import rules as change_rules
 from tracker.services.core import audit
 from tracker.services.core.transactions import (
     check_version,
@@ -210,6 +211,7 @@ def create_milestone(actor: User, engagement_id: int, data: dict) -> Milestone:
     _check_milestone_fields(
         {"title": data.get("title"), "due_date": data.get("due_date")}, engagement
     )
+    change_rules.refuse_direct(engagement, {"milestone": "milestone_added"})
     milestone = Milestone(
         engagement_id=engagement.id,
         period=engagement.current_period,
@@ -244,6 +246,15 @@ def update_milestone(
     _editable(actor, engagement)
     check_version(milestone, expected_version, "this milestone", verb="updated")
     _check_milestone_fields(data, engagement)
+    contracted = {"due_date": "milestone_due_date", "success_criteria": "milestone_criteria"}
+    change_rules.refuse_direct(
+        engagement,
+        {
+            field: kind
+            for field, kind in contracted.items()
+            if field in data and data[field] != getattr(milestone, field)
+        },
+    )
     context = {"milestone_id": milestone.id, "title": milestone.title}
     changed = audit.record_changes(
         engagement, actor, "milestone_edited", milestone, data, MILESTONE_FIELDS, **context
@@ -262,6 +273,7 @@ def remove_milestone(actor: User, milestone_id: int, expected_version: int | Non
     milestone, engagement = _live_milestone_for(actor, milestone_id)
     _editable(actor, engagement)
     check_version(milestone, expected_version, "this milestone", verb="updated")
+    change_rules.refuse_direct(engagement, {"milestone": "milestone_removed"})
     has_history = bool(milestone.updates)
     audit.record(
         engagement,

@@ -25,6 +25,7 @@ from tracker.models import (
     SuccessMetric,
     User,
 )
+from tracker.services.change_requests import rules as change_rules
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
 from tracker.services.delivery import checklists
@@ -205,6 +206,8 @@ def set_target(actor: User, milestone_id: int, metric_id: int, value) -> Milesto
         )
     )
     before = target.target if target else None
+    if before != float(value):
+        change_rules.refuse_direct(engagement, {"target": "milestone_targets"})
     if target is None:
         target = MilestoneTarget(milestone_id=milestone.id, metric_id=metric.id, target=value)
         db.session.add(target)
@@ -235,6 +238,7 @@ def remove_target(actor: User, milestone_id: int, metric_id: int) -> None:
     )
     if target is None:
         raise NotFound("Target not found.")
+    change_rules.refuse_direct(engagement, {"target": "milestone_targets"})
     db.session.delete(target)
     audit.record(
         engagement,

@@ -25,6 +25,9 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
 - access_open_after_end: a team member's end date is `open_access_amber_after` or
   more past and some of their access entries are not revoked: amber, naming the
   member and the systems (issue 30).
+- drift: approved change requests since the trial began slipped the schedule more than
+  `drift_slip_after` or added more than `drift_cost_percent` of the monthly cost: amber,
+  naming the requests (issue 31; the sum is services/change_requests/drift.py's).
 So nothing overdue is ever Green. Health is cached on the engagement row so lists
 never recompute it: services refresh it when they change its inputs, and the
 scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
@@ -56,6 +59,7 @@ from tracker.models import (
 )
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.models.engagement import cached_values_update
+from tracker.services.change_requests.drift import ApprovedFact, approved_facts, drift_of
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.evidence import reads as evidence_reads
@@ -113,6 +117,8 @@ class HealthFacts:
     # milestone id -> its targets judged (services/evidence/judgment.py)
     targets: Mapping[int, tuple[TargetStatus, ...]] = field(default_factory=dict)
     open_access: tuple[OpenAccessFact, ...] = ()
+    # Approved change requests (issue 31), for the drift rule.
+    approved: tuple[ApprovedFact, ...] = ()
 
 
 def _reason(code: str, level: str, message: str, anchor: str | None = None) -> dict:
@@ -142,6 +148,7 @@ def compute_health(
     reasons += _period_reasons(engagement, state, facts, today, rules)
     reasons += _target_reasons(engagement, state, facts, today, rules)
     reasons += _access_reasons(facts, today, rules)
+    reasons += _drift_reasons(engagement, facts, rules)
     worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
     return Health(worst), reasons
 
@@ -318,6 +325,20 @@ def _access_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
     return reasons
 
 
+def _drift_reasons(engagement, facts: HealthFacts, rules) -> list[dict]:
+    """drift: approved change requests since the trial began past the definition's
+    `drift_slip_after` or `drift_cost_percent`: amber, naming the requests."""
+    if not facts.approved:
+        return []
+    drift = drift_of(engagement, facts.approved)
+    past = drift.over(rules.drift_slip_after.days, rules.drift_cost_percent)
+    if not past:
+        return []
+    named = ", ".join(f"#{r.id} ({r.why[:60]})" for r in drift.requests)
+    text = f"Drift through approved change requests: {' and '.join(past)}; requests {named}"
+    return [_reason("drift", Health.AMBER, text, "change-requests")]
+
+
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
@@ -348,12 +369,14 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
         items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
     judged = evidence_reads.target_statuses(m.id for ms in milestones.values() for m in ms)
     access = _open_access(engagement_ids)
+    approved = approved_facts(engagement_ids)
     return {
         eid: HealthFacts(
             tuple(milestones[eid]),
             tuple(items[eid]),
             targets={m.id: tuple(judged[m.id]) for m in milestones[eid] if m.id in judged},
             open_access=tuple(access[eid]),
+            approved=tuple(approved.get(eid, ())),
         )
         for eid in engagement_ids
     }

@@ -63,6 +63,26 @@ def queue_transition_events(engagement: Engagement, user: User | None, plan, fro
         queue_event(session, "engagement.closed", closed, engagement_id=engagement.id)
 
 
+def queue_change_request_event(request, user: User, kind: str) -> None:
+    """change_request.proposed | approved | rejected, in the caller's transaction: the
+    fields it changes, why and the schedule delta; never its cost figures (issue 31)."""
+    data = {
+        "engagement": engagement_ref(request.engagement),
+        "change_request": {
+            "id": request.id,
+            "state": request.state,
+            "why": request.why,
+            "schedule_delta_days": request.schedule_delta_days,
+            "changes": [
+                {k: c.get(k) for k in ("target", "id", "field", "subject")} for c in request.changes
+            ],
+            "reason": request.decision_reason,
+        },
+        "actor": _actor(user),
+    }
+    queue_event(db.session(), kind, data, engagement_id=request.engagement_id)
+
+
 def _change(obj, name: str):
     """(old, new) when this flush changed the attribute, else None.
 

@@ -117,10 +117,26 @@ def update_engagement(
     errors = _check_references(data) | _date_errors(engagement, data)
     if errors:
         raise ValidationFailed("The engagement could not be saved.", errors=errors)
+    _refuse_contracted(engagement, data)
     if audit.record_changes(engagement, actor, "updated", engagement, data, fields):
         checklists.sync_bound_items(engagement)
         commit_and_derive()
     return engagement
+
+
+def _refuse_contracted(engagement: Engagement, data: dict) -> None:
+    """The monthly cost and the running period's end move only by change request where the
+    definition says so (issue 31); an unchanged value passes."""
+    from tracker.services.change_requests import rules
+
+    end = rules.period_end_field(engagement)
+    kinds = {"monthly_cost": "monthly_cost", **({end: "period_end"} if end else {})}
+    changed = {
+        field: kind
+        for field, kind in kinds.items()
+        if field in data and data[field] != getattr(engagement, field)
+    }
+    rules.refuse_direct(engagement, changed)
 
 
 def _date_errors(engagement: Engagement, data: dict) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, TeamMember, User
+from tracker.services.change_requests import rules as change_rules
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.delivery import checklists
@@ -87,6 +88,10 @@ def update_member(actor: User, member_id: int, data: dict) -> TeamMember:
     current = {field: getattr(member, field) for field in ("user_id", "start_date", "end_date")}
     _check({**current, **values})
     changed = {f: v for f, v in values.items() if getattr(member, f) != v}
+    contracted = {"allocation": "member_allocation", "end_date": "member_end_date"}
+    change_rules.refuse_direct(
+        engagement, {f: kind for f, kind in contracted.items() if f in changed}
+    )
     for field, value in changed.items():
         setattr(member, field, value)
     if changed:

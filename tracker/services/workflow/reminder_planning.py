@@ -27,18 +27,24 @@ from sqlalchemy import inspect, select, update
 from tracker.core import clock
 from tracker.core.upsert import insert
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement, Milestone, Reminder
+from tracker.models import ChangeRequest, ChecklistItem, Engagement, Milestone, Reminder
 from tracker.services.workflow.workflow_registry import definition_for
 from workflows import ReminderRule, UnknownDefinition
 from workflows.subject import DATE_KEYS
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
-SUBJECT_MODELS = {"milestone": Milestone, "checklist": ChecklistItem}
+SUBJECT_MODELS = {
+    "milestone": Milestone,
+    "checklist": ChecklistItem,
+    "change_request": ChangeRequest,
+}
+SUBJECT_KINDS = {model: kind for kind, model in SUBJECT_MODELS.items()}
 _WATCHED = {
     Engagement: ("state", *DATE_KEYS, "closed_at"),
     Milestone: ("due_date", "status", "removed_at"),
     ChecklistItem: ("due_date", "status"),
+    ChangeRequest: ("state",),  # planned when raised; a decision is seen when it is sent
 }
 
 
@@ -94,6 +100,8 @@ def applies(rule: ReminderRule, target: Target, engagement: Engagement) -> bool:
         return not (target.obj.is_final or target.obj.is_removed)
     if target.kind == "checklist":
         return not target.obj.is_complete
+    if target.kind == "change_request":
+        return target.obj.is_open
     return True
 
 
@@ -278,7 +286,7 @@ def _touched(session) -> dict[int, set]:
         if kind is Engagement:
             touched.setdefault(obj.id, set()).add("all")
         else:
-            label = "milestone" if kind is Milestone else "checklist"
+            label = SUBJECT_KINDS[kind]
             touched.setdefault(obj.engagement_id, set()).add(Target(label, obj.id, obj))
     return touched
 

@@ -1,0 +1,35 @@
+"""The demo's change requests: one approved and one waiting on the forecasting trial, and
+a trial whose approved requests drifted past the rule (issue 31)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tracker.demo import seed as demo
+from tracker.extensions import db
+from tracker.models import ChangeRequest, Engagement, User
+from tracker.services.change_requests import drift
+
+
+def _engagement(title: str) -> Engagement:
+    return db.session.scalar(select(Engagement).where(Engagement.title == title))
+
+
+def test_the_demo_has_approved_and_waiting_requests_and_one_trial_past_the_drift_rule(app):
+    with app.app_context():
+        demo.seed_demo()
+        manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
+        forecasting = _engagement("Demand forecasting pod")
+        states = db.session.scalars(
+            select(ChangeRequest.state)
+            .where(ChangeRequest.engagement_id == forecasting.id)
+            .order_by(ChangeRequest.id)
+        ).all()
+        assert states == ["approved", "proposed"]
+        assert drift.engagement_drift(manager, forecasting.id).slip_days == 14
+        assert not any(r["code"] == "drift" for r in forecasting.health_reasons)
+        assistant = _engagement("LLM support assistant")
+        assert drift.engagement_drift(manager, assistant.id).slip_days == 25
+        reasons = [r for r in assistant.health_reasons if r["code"] == "drift"]
+        assert len(reasons) == 1 and "25 days of slip (over 21)" in reasons[0]["message"]
+        assert assistant.effective_health in ("amber", "red")
