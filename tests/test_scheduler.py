@@ -115,7 +115,7 @@ from config import TestingConfig
 from tracker import create_app
 from tracker.core import clock
 from tracker.models import OutboxEmail
-from tracker.core.claims import claim
+from tracker.scheduling.claims import claim
 app = create_app(TestingConfig)
 with app.app_context():
     worker, ids = claim(OutboxEmail, OutboxEmail.next_attempt_at, clock.now())
@@ -160,15 +160,15 @@ def test_the_app_factory_starts_no_scheduler(make_app, monkeypatch):
     monkeypatch.setenv("SCHEDULER_EMBEDDED", "1")
     before = {t.name for t in threading.enumerate()}
     app = make_app(SCHEDULER_EMBEDDED=True)
-    from tracker.scheduler import start_embedded
+    from tracker.scheduling.trigger import start_embedded
 
     assert start_embedded(app) is None  # not inside `flask run`
-    assert app.extensions.get("tracker.scheduler") is None
+    assert app.extensions.get("tracker.scheduling.trigger") is None
     assert {t.name for t in threading.enumerate()} == before
 
 
 def test_flask_run_embeds_one_scheduler_thread_and_only_once(make_app):
-    from tracker.scheduler import start_embedded
+    from tracker.scheduling.trigger import start_embedded
 
     app = make_app(SCHEDULER_EMBEDDED=True, SCHEDULER_TICK_SECONDS=3600)
     with click.Context(click.Command("run"), info_name="run"):
@@ -184,7 +184,7 @@ def test_scheduler_job_settings():
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from tracker import create_app
-    from tracker.scheduler import configure
+    from tracker.scheduling.trigger import configure
 
     def jobs(**settings):
         app = create_app(__import__("config").TestingConfig, **settings)
@@ -213,8 +213,8 @@ def test_a_slow_smtp_server_delays_only_delivery_not_reminders(make_app, smtp_se
     2 s a message, reminders that fall due meanwhile still become email at the next tick."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from tracker.core import claims
-    from tracker.scheduler import configure
+    from tracker.scheduling import claims
+    from tracker.scheduling.trigger import configure
 
     app = make_app(**smtp_server.config(), SCHEDULER_TICK_SECONDS=1, MAIL_BATCH=50)
     smtp_server.slow(2.0)

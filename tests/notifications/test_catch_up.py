@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.support.scheduler import T0, at, frozen, reminders_for, trial_engagement
 from tracker.extensions import db
 from tracker.models import ChecklistItem
-from tracker.notifications.tick import run_tick
+from tracker.scheduling.tick import run_tick
 
 pytestmark = pytest.mark.smtp
 TODAY = T0.date()

@@ -13,7 +13,8 @@ from tests import factories
 from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
 from tracker.extensions import db
 from tracker.models import Engagement, OutboxEmail, Reminder, WorkflowTimer
-from tracker.notifications.tick import TICK_STEPS, run_tick
+from tracker.scheduling.steps import TICK_STEPS
+from tracker.scheduling.tick import run_tick
 
 TODAY = T0.date()
 pytestmark = pytest.mark.smtp
@@ -434,7 +435,7 @@ def test_each_failure_mode_in_one_batch_is_per_row_visible_and_requeued_by_retry
 def test_an_idle_tick_is_one_question_and_one_bookkeeping_write(app, query_counter):
     """Nothing due anywhere (future rows of every kind): the tick asks every step at once,
     runs none, and records all six in one upsert (ADR 0178)."""
-    from tracker.services.scheduler_status import scheduler_health
+    from tracker.scheduling.status import scheduler_health
 
     with app.app_context():
         clock = frozen(app)

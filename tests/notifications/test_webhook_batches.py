@@ -18,11 +18,12 @@ from sqlalchemy import event, func, select
 
 from tests.factories import make_user
 from tests.support.webhooks import Receiver, queue_deliveries
-from tracker.core import claims, clock, failures
+from tracker.core import clock, failures
 from tracker.extensions import db
 from tracker.models import OutboxEmail, WebhookDelivery, WebhookEndpoint
 from tracker.notifications import webhook_delivery
 from tracker.notifications.webhook_delivery import Connections, deliver_due, lease_for
+from tracker.scheduling import claims
 from tracker.services import webhooks
 
 

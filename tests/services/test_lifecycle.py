@@ -25,7 +25,7 @@ from tracker.services import engagements, health, lifecycle, transitions
 from tracker.services.dashboard import build_dashboard
 from tracker.services.engagement_list import ListQuery
 from tracker.services.timers import fire_due_timers
-from tracker.web.timeline import timeline_svg
+from tracker.web.support.timeline import timeline_svg
 from workflows import DEFINITIONS_DIR
 from workflows.meaning import PHASES
 

@@ -111,7 +111,7 @@ def test_plan_reminders_is_idempotent(app, ctx):
 
 
 def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instant(app, ctx):
-    from tracker.notifications.tick import run_tick
+    from tracker.scheduling.tick import run_tick
     from tracker.services import milestones
 
     clock = frozen(app)
@@ -133,7 +133,7 @@ def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instan
 
 
 def test_a_checklist_due_date_edited_by_the_service_moves_its_reminder(app, ctx):
-    from tracker.notifications.tick import run_tick
+    from tracker.scheduling.tick import run_tick
     from tracker.services import checklists
 
     clock = frozen(app)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import make_engagement
 from tracker.models import AuditEvent
-from tracker.web.audit_text import SENTENCES, audit_sentence
+from tracker.web.support.audit_text import SENTENCES, audit_sentence
 
 CASES = [
     ("created", {}, {"to_state": "discovery"}, "Created it in Discovery"),

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tracker.services.cost import CostBurn
-from tracker.web.cost_burn import (
+from tracker.web.support.cost_burn import (
     BOTTOM,
     HEIGHT,
     LEFT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tracker.web.filters import format_datetime
+from tracker.web.support.filters import format_datetime
 
 
 def test_a_time_names_its_zone(app):

@@ -527,7 +527,7 @@ def test_subscription_form_with_every_field(client, app, manager, post):
 
 
 def test_engagement_form_with_every_field(client, app, manager, post):
-    from tracker.web.forms import EngagementForm
+    from tracker.web.support.forms import EngagementForm
 
     with app.app_context():
         from tests.factories import make_user
@@ -562,7 +562,7 @@ def test_engagement_form_with_every_field(client, app, manager, post):
 
 
 def test_new_engagement_form_with_every_field(client, app, manager, post):
-    from tracker.web.forms import NewEngagementForm
+    from tracker.web.support.forms import NewEngagementForm
 
     dates = ("trial_start", "trial_end", "period_start", "period_end")
     data = {
@@ -592,7 +592,7 @@ def test_new_engagement_form_with_every_field(client, app, manager, post):
 
 def test_workflow_migration_form_with_every_field(client, app, sign_in, post):
     from tracker.services.workflow_registry import catalog
-    from tracker.web.forms import WorkflowMigrationForm
+    from tracker.web.support.forms import WorkflowMigrationForm
 
     sign_in("admin")
     with app.app_context():
@@ -608,7 +608,7 @@ def test_workflow_migration_form_with_every_field(client, app, sign_in, post):
 
 
 def test_team_member_form_with_every_field(client, app, engagement_id, post):
-    from tracker.web.forms import TeamMemberForm
+    from tracker.web.support.forms import TeamMemberForm
 
     start, end = date.today(), date.today() + timedelta(days=90)
     data = {
@@ -641,7 +641,7 @@ def test_team_member_form_with_every_field(client, app, engagement_id, post):
 
 def test_milestone_update_form_with_every_field(client, app, engagement_id, post):
     from tracker.models import MilestoneUpdate
-    from tracker.web.forms import MilestoneUpdateForm
+    from tracker.web.support.forms import MilestoneUpdateForm
 
     with app.app_context():
         milestone = add_milestone(db.session.get(Engagement, engagement_id))
@@ -666,7 +666,7 @@ def test_milestone_update_form_with_every_field(client, app, engagement_id, post
 
 
 def test_milestone_form_with_every_field(client, app, engagement_id, post):
-    from tracker.web.forms import MilestoneForm
+    from tracker.web.support.forms import MilestoneForm
 
     due = date.today() + timedelta(days=45)
     data = {
@@ -683,7 +683,7 @@ def test_milestone_form_with_every_field(client, app, engagement_id, post):
 
 
 def test_milestone_edit_and_action_forms_with_every_field(client, app, engagement_id, post):
-    from tracker.web.forms import ActionForm, MilestoneEditForm
+    from tracker.web.support.forms import ActionForm, MilestoneEditForm
 
     with app.app_context():
         milestone = add_milestone(db.session.get(Engagement, engagement_id), criteria="")
@@ -720,7 +720,7 @@ def test_milestone_edit_and_action_forms_with_every_field(client, app, engagemen
 
 
 def test_checklist_note_form_with_every_field(client, app, engagement_id, post):
-    from tracker.web.forms import ChecklistNoteForm
+    from tracker.web.support.forms import ChecklistNoteForm
 
     with app.app_context():
         item_id = db.session.scalar(
@@ -736,7 +736,7 @@ def test_checklist_note_form_with_every_field(client, app, engagement_id, post):
 
 
 def test_health_override_form_with_every_field(client, app, engagement_id, post):
-    from tracker.web.forms import HealthOverrideForm
+    from tracker.web.support.forms import HealthOverrideForm
 
     until = date.today() + timedelta(days=10)
     data = {
@@ -1032,7 +1032,7 @@ def test_moving_the_trial_end_on_the_edit_page_moves_its_review_timer(
 
 
 def test_checklist_item_form_with_every_field(client, app, engagement_id, post, manager):
-    from tracker.web.forms import ChecklistItemForm
+    from tracker.web.support.forms import ChecklistItemForm
 
     due = date.today() + timedelta(days=9)
     data = {
@@ -1063,7 +1063,7 @@ def test_checklist_item_form_with_every_field(client, app, engagement_id, post, 
 
 
 def test_checklist_item_edit_form_with_every_field(client, app, engagement_id, post, manager):
-    from tracker.web.forms import ChecklistItemEditForm
+    from tracker.web.support.forms import ChecklistItemEditForm
 
     with app.app_context():
         item = db.session.scalars(

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 from tracker.services.health_history import UNKNOWN, HealthStrip, Segment
-from tracker.web.health_strip import CELL, health_strip_svg, strip_label, strip_summary
+from tracker.web.support.health_strip import CELL, health_strip_svg, strip_label, strip_summary
 
 FIRST = date(2026, 1, 1)
 

@@ -8,7 +8,7 @@ from tests.factories import make_engagement
 from tracker.extensions import db
 from tracker.models import User
 from tracker.services.readiness import Readiness, ReadinessPart
-from tracker.web.readiness_bar import GAP, WIDTH, readiness_bar_svg, segments
+from tracker.web.support.readiness_bar import GAP, WIDTH, readiness_bar_svg, segments
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import make_user
-from tracker.web.security_headers import CONTENT_SECURITY_POLICY
+from tracker.web.support.security_headers import CONTENT_SECURITY_POLICY
 
 INLINE_STYLE = re.compile(r"\sstyle=|<style", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
@@ -78,7 +78,7 @@ def test_templates_have_no_inline_script_or_style():
 def test_email_bodies_are_framed_under_their_own_policy(app, client, auth):
     from tracker.extensions import db
     from tracker.services.outbox import enqueue
-    from tracker.web.security_headers import FRAMED_EMAIL_POLICY
+    from tracker.web.support.security_headers import FRAMED_EMAIL_POLICY
 
     with app.app_context():
         email = make_user("admin").email

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 from tests.factories import add_milestone, make_engagement
-from tracker.web.timeline import STATUS_MARKS, label_width, legend_svg, timeline_svg
+from tracker.web.support.timeline import STATUS_MARKS, label_width, legend_svg, timeline_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 STATUSES = list(STATUS_MARKS)

@@ -15,7 +15,8 @@ from tracker.services import dashboard as choices
 from tracker.services import engagements as engagement_service
 from tracker.services import lifecycle, system, workflow_registry
 from tracker.services.engagement_page import visible_engagement
-from tracker.web.forms import (
+from tracker.web.overview import load_overview
+from tracker.web.support.forms import (
     ActionForm,
     ChecklistNoteForm,
     EngagementForm,
@@ -28,8 +29,7 @@ from tracker.web.forms import (
     transition_form_class,
     transition_inputs,
 )
-from tracker.web.overview import load_overview
-from tracker.web.responses import apply_errors, form_version, is_stale
+from tracker.web.support.responses import apply_errors, form_version, is_stale
 
 bp = Blueprint("engagements", __name__)
 

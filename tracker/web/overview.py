@@ -18,10 +18,10 @@ from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.evidence.reads import as_claim_evidence
 from tracker.services.health_history import HealthStrip, health_strip
 from tracker.services.lifecycle import period_progress
-from tracker.web.cost_burn import burn_summary, cost_burn_svg
-from tracker.web.health_strip import health_strip_svg, strip_summary
-from tracker.web.metric_chart import metric_chart_svg
-from tracker.web.timeline import timeline_svg
+from tracker.web.support.cost_burn import burn_summary, cost_burn_svg
+from tracker.web.support.health_strip import health_strip_svg, strip_summary
+from tracker.web.support.metric_chart import metric_chart_svg
+from tracker.web.support.timeline import timeline_svg
 
 AUDIT_LIMIT = 100
 
