@@ -15,7 +15,7 @@ from tracker.models import OutboxEmail, WebhookDelivery, WebhookEndpoint
 from tracker.services import webhooks
 from tracker.services.outbox import enqueue
 
-BLUEPRINTS = ("admin.", "webhooks_admin.")  # /admin/outbox*, /admin/webhooks*, redeliver
+BLUEPRINTS = ("admin_outbox.", "webhooks_admin.")  # /admin/outbox*, /admin/webhooks*, redeliver
 CSRF = re.compile(r'(name="csrf-token" content="|name="csrf_token" value=")[^"]+')
 
 
