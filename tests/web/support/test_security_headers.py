@@ -64,7 +64,7 @@ def test_swagger_ui_has_no_inline_script(client):
 def test_templates_have_no_inline_script_or_style():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2] / "tracker" / "web" / "templates"
+    root = Path(__file__).resolve().parents[3] / "tracker" / "web" / "templates"
     offenders = []
     for template in root.rglob("*.html"):
         if template.parent.name == "email":

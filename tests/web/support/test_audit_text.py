@@ -319,7 +319,7 @@ def test_fields_the_viewer_may_not_see_are_left_out(ctx):
 
 def _kinds_written_by_the_code() -> set[str]:
     """Kinds passed literally to audit.record / record_changes, plus the computed ones."""
-    root = Path(__file__).resolve().parents[2] / "tracker"
+    root = Path(__file__).resolve().parents[3] / "tracker"
     call = re.compile(r"audit\.record(?:_changes)?\(\s*[^,()]+(?:\([^)]*\))?,\s*[^,]+,\s*\"(\w+)\"")
     kinds: set[str] = set()
     for path in root.rglob("*.py"):
