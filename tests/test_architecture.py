@@ -5,11 +5,12 @@ from pathlib import Path
 
 TRACKER = Path(__file__).resolve().parents[1] / "tracker"
 
-# Besides services: the scheduler side's per-row unit of work, its bookkeeping (status), the claim's own
-# transaction, the digest run's per-subscription commit, a webhook attempt's result
-# (its HTTP request runs outside any transaction, docs/adr/0093), the reminders' per-batch
-# unit of work (docs/adr/0165), the outbox's outcomes as they happen (docs/adr/0205), a
-# delivery breaker's own write (docs/adr/0204), and the demo loader.
+# Besides services: the scheduler side's per-row unit of work, its bookkeeping
+# (scheduling/status.py), the claim's own transaction, the digest run's
+# per-subscription commit, a webhook attempt's result (its HTTP request runs outside
+# any transaction, docs/adr/0093), the reminders' per-batch unit of work
+# (docs/adr/0165), the outbox's outcomes as they happen (docs/adr/0205), a delivery
+# breaker's own write (docs/adr/0204), and the demo loader.
 MAY_COMMIT = {
     "scheduling/claims.py",
     "scheduling/status.py",
