@@ -193,3 +193,26 @@ def test_the_milestone_card_shows_a_claim_the_measurements_contradict(client, au
     assert "On track claimed — target not met" in card
     assert "Measured: p95 latency: 2,250 ms against ≤ 2,000 ms" in card
     assert ">On track<" not in card
+
+
+def test_the_metric_form_offers_every_kind_the_model_knows_in_its_order(client, auth, seeded):
+    """The kinds come from `MetricKind` (models/evidence.py), the one list a new kind goes in."""
+    from html.parser import HTMLParser
+
+    from tracker.models import MetricKind
+
+    class Options(HTMLParser):
+        inside, values = False, []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "select":
+                self.inside = attrs.get("id") == "metric-kind"
+            elif tag == "option" and self.inside:
+                self.values.append(attrs["value"])
+
+    auth.login(seeded["manager_email"])
+    parser = Options()
+    parser.feed(client.get(f"/engagements/{seeded['engagement']}").get_data(as_text=True))
+    assert parser.values == [kind.value for kind in MetricKind]
+    assert parser.values[:2] == ["quality", "latency"] and len(parser.values) == 6

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_login import current_user
 
-from tracker.models import label
+from tracker.models import MetricKind, label
 from tracker.services import lifecycle, shadows
 from tracker.services.milestone_status import displayed_status
 from tracker.web.support.readiness_bar import part_swatch, readiness_bar_svg
@@ -38,6 +38,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(displayed_status, "displayed_status")
     app.add_template_filter(evidence_number, "evidence_number")
     app.add_template_global(nav_links, "nav_links")
+    # The metric form's choices come from the one list of kinds (models/evidence.py).
+    app.add_template_global(tuple(kind.value for kind in MetricKind), "metric_kinds")
     app.add_template_global(url_with, "url_with")
     app.add_template_global(legend_svg, "status_mark")
     app.add_template_global(readiness_bar_svg, "readiness_bar")
