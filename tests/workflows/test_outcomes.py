@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from workflows.definition import InputSpec, State
+from workflows.definition import InputSpec
 from workflows.outcomes import TransitionOption, Unmet
 
 TEAM = {"kind": "team"}
@@ -54,8 +54,3 @@ def test_an_option_serialises_with_its_unmet_requirements_and_inputs():
         "overridable": True,
     }
     assert Unmet("x", "y").to_dict() == {"code": "x", "message": "y", "ref": None}
-
-
-def test_a_state_is_a_period_only_with_that_phase():
-    assert State("extension", "Extension", phase="period").is_period
-    assert not State("review", "Review", phase="review").is_period
