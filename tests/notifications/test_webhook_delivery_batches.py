@@ -110,7 +110,7 @@ def test_interleaved_deliveries_to_two_hosts_keep_one_connection_each(make_app, 
 
 def test_500_429_410_and_drops_are_per_row_and_the_rest_is_delivered(make_app, receiver):
     # (A timeout is the endpoint's failure, not the row's: it rests the endpoint, see
-    # tests/notifications/test_webhook_faults.py, ADR 0204.)
+    # tests/notifications/test_webhook_delivery_faults.py, ADR 0204.)
     app = make_app(WEBHOOK_ALLOW_PRIVATE_TARGETS=True, WEBHOOK_TIMEOUT=0.5)
     # d0..d9 in order; d0's drop is on a fresh connection, so it is left for later; d8's
     # drop is on a reused connection, so it is sent again at once (the last 200 serves
