@@ -4,8 +4,8 @@ the shipped lifecycles."""
 from __future__ import annotations
 
 import pytest
-from workflow_facts import MINIMAL
 
+from tests.workflows.workflow_facts import MINIMAL
 from workflows import (
     Catalog,
     InvalidDefinition,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from workflow_facts import MINIMAL
-
+from tests.workflows.workflow_facts import MINIMAL
 from workflows import (
     to_dot,
     to_mermaid,

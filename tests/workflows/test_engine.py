@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from workflow_facts import TODAY, actor, blocked_subject, ready_subject
 
+from tests.workflows.workflow_facts import TODAY, actor, blocked_subject, ready_subject
 from workflows import (
     ChecklistFact,
     DrillFact,
@@ -314,7 +314,7 @@ def test_override_never_skips_input_checks(engine):
 
 
 def test_override_never_skips_role_checks(tmp_path):
-    from workflow_facts import MINIMAL
+    from tests.workflows.workflow_facts import MINIMAL
 
     from workflows import Engine, load_definition
 

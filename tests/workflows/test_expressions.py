@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from workflow_facts import DATES
 
+from tests.workflows.workflow_facts import DATES
 from workflows import (
     InvalidExpression,
     resolve_offset,

@@ -6,8 +6,8 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from workflow_facts import MINIMAL
 
+from tests.workflows.workflow_facts import MINIMAL
 from workflows import ACTIONS, DEFINITIONS_DIR, GUARDS, InvalidDefinition, load_definition
 
 
