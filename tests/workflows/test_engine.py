@@ -315,7 +315,6 @@ def test_override_never_skips_input_checks(engine):
 
 def test_override_never_skips_role_checks(tmp_path):
     from tests.workflows.workflow_facts import MINIMAL
-
     from workflows import Engine, load_definition
 
     path = tmp_path / "mini.toml"
