@@ -3,21 +3,15 @@ engagement's milestones (with history), checklist and audit trail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 from flask_login import current_user, login_required
 
-from tracker.core import clock, downloads
+from tracker.core import clock
+from tracker.core.downloads import csv_response
 from tracker.services import csv_export
 from tracker.services import dashboard as dashboard_service
 
 bp = Blueprint("exports", __name__)
-
-
-def csv_response(chunks: Iterator[str], filename: str) -> Response:
-    """The pages' downloads are never cached (the API's leave that to the client)."""
-    return downloads.csv_response(chunks, filename, no_store=True)
 
 
 @bp.get("/engagements.csv")

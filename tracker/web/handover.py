@@ -123,7 +123,7 @@ def _on_engagement_page(engagement_id: int, work, done: str, anchor: str, target
 @login_required
 def access_csv(engagement_id: int):
     """The access register as CSV, for an auditor (what the viewer may see of it)."""
-    from tracker.web.exports import csv_response
+    from tracker.core.downloads import csv_response
 
     chunks = access.access_csv(current_user, engagement_id)
     return csv_response(chunks, f"engagement-{engagement_id}-access.csv")
