@@ -4,7 +4,7 @@ from tracker import create_app
 
 app = create_app()
 
-if app.config.get("SCHEDULER_EMBEDDED"):  # `make run` only: see tracker.scheduler
-    from tracker.scheduler import start_embedded
+if app.config.get("SCHEDULER_EMBEDDED"):  # `make run` only: see tracker.scheduling.trigger
+    from tracker.scheduling.trigger import start_embedded
 
     start_embedded(app)

@@ -43,7 +43,7 @@ from tracker import create_app  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import OutboxEmail, Reminder, WorkflowTimer  # noqa: E402
-from tracker.notifications.tick import run_tick  # noqa: E402
+from tracker.scheduling.tick import run_tick  # noqa: E402
 
 
 def _fill(rows: int) -> None:

@@ -27,11 +27,11 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from tracker import create_app  # noqa: E402
 from tracker.core import clock  # noqa: E402
-from tracker.core.claims import _claimable  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder  # noqa: E402
-from tracker.notifications.tick import run_tick  # noqa: E402
-from tracker.services.workflow import reminder_planning as planning  # noqa: E402
+from tracker.scheduling.claims import _claimable  # noqa: E402
+from tracker.scheduling.tick import run_tick  # noqa: E402
+from tracker.services.workflow import reminder_planning as planning  # noqa: E402  # noqa: E402
 
 # The SMTP server runs in its own process: in-process, its thread competes for the GIL.
 SERVER = """

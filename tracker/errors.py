@@ -132,7 +132,7 @@ def _render(status: int, code: str, message: str, errors=None, unmet=None, heade
     if wants_json():
         response = jsonify(error_body(status, code, message, errors, unmet))
     else:
-        page = render_template("errors/error.html", status=status, message=message, unmet=unmet)
+        page = render_template("shared/error.html", status=status, message=message, unmet=unmet)
         return page, status, headers or {}
     response.status_code = status
     for name, value in (headers or {}).items():

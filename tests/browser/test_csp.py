@@ -30,7 +30,7 @@ ROLES = {
 }
 UNREACHED = {
     "static": "files, not pages",
-    "health.healthz": "JSON for load balancers",
+    "healthz.healthz": "JSON for load balancers",
     "api-docs.openapi_json": "JSON document (the docs page loading it is crawled)",
     "knowledge.export": "a zip download, not a page",
     "exports.engagements_csv": "a CSV download, not a page",
@@ -38,7 +38,7 @@ UNREACHED = {
     "exports.checklist_csv": "a CSV download, not a page",
     "exports.audit_csv": "a CSV download, not a page",
     "admin_audit.download": "a CSV or JSON Lines download from the form's buttons, not a link",
-    "handover_proof.access_csv": "a CSV download, not a page",
+    "handover.access_csv": "a CSV download, not a page",
     "Evidence.MeasurementsExport": "the API's CSV of measurements, linked from the Evidence card",
     "calendar.feed": "an iCalendar feed for calendar apps, not a page",
     "calendar.engagement_feed": "an iCalendar feed for calendar apps, not a page",
@@ -59,7 +59,7 @@ PER_ROUTE = 2  # URLs visited per route and role (e.g. two engagements)
 def csp_server(tmp_path):
     """The demo after one scheduler tick (so the outbox holds real emails), served live."""
     from tracker.demo.seed import seed_demo
-    from tracker.notifications.tick import run_tick
+    from tracker.scheduling.tick import run_tick
 
     url = f"sqlite:///{tmp_path / 'csp.db'}"
     _create_schema(url)

@@ -12,7 +12,7 @@ from tests.support.browser import ARTIFACTS
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Subscription, User
-from tracker.notifications.tick import run_tick
+from tracker.scheduling.tick import run_tick
 
 
 def _deliver_demo_digests(app) -> None:

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.support.scheduler import T0, frozen
-from tracker.core.claims import claim
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications.delivery import deliver_due
+from tracker.scheduling.claims import claim
 from tracker.services.messaging.outbox import enqueue
 
 pytestmark = pytest.mark.smtp

@@ -16,10 +16,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tracker.core import claims, clock
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications.delivery import deliver_due, lease_for, pace_for
+from tracker.scheduling import claims
 from tracker.services.messaging.outbox import enqueue
 
 pytestmark = pytest.mark.smtp

@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 
 from tests.notifications.conftest import digest_emails, subscribe
 from tests.support.scheduler import T0, frozen, trial_engagement
-from tracker.core import claims
 from tracker.core import clock as app_clock
 from tracker.extensions import db
 from tracker.models import DeliveryCircuit, Engagement, OutboxEmail, WorkflowTimer
 from tracker.notifications import circuits
 from tracker.notifications.delivery import Pace, Recorder, deliver_due, pace_for
-from tracker.notifications.tick import run_tick
+from tracker.scheduling import claims
+from tracker.scheduling.tick import run_tick
 from tracker.services.messaging.outbox import enqueue
 
 pytestmark = pytest.mark.smtp

@@ -47,22 +47,22 @@ API = "/api/v1"
 
 # endpoint -> [(who, URL)]; {kind} in a URL is filled with each id of that kind.
 ROUTES: dict[str, list[tuple[str, str]]] = {
-    "main.home": [("manager", "/home")],
-    "main.dashboard": [
+    "landing.home": [("manager", "/home")],
+    "landing.dashboard": [
         ("manager", "/dashboard"),
         ("manager", "/dashboard?sort=owner&per_page=10"),
         ("manager", "/dashboard?health=red"),
     ],
-    "main.engagements": [("manager", "/engagements"), ("provider", "/engagements")],
-    "main.my_milestones": [("provider", "/my-milestones")],
-    "main.tokens": [("manager", "/tokens")],
+    "landing.engagements": [("manager", "/engagements"), ("provider", "/engagements")],
+    "landing.my_milestones": [("provider", "/my-milestones")],
+    "tokens.tokens": [("manager", "/tokens")],
     "auth.change_password": [("manager", "/account/password")],
     "engagements.show": [("manager", "/engagements/{engagement}")],
     "engagements.new": [("manager", "/engagements/new")],
     "engagements.edit": [("manager", "/engagements/{engagement}/edit")],
-    "work.edit_member": [("manager", "/members/{member}/edit")],
-    "work.edit_item": [("manager", "/checklist/{checklist_item}/edit")],
-    "work.new_item": [("manager", "/engagements/{engagement}/checklist/new")],
+    "engagement_parts.edit_member": [("manager", "/members/{member}/edit")],
+    "engagement_parts.edit_item": [("manager", "/checklist/{checklist_item}/edit")],
+    "engagement_parts.new_item": [("manager", "/engagements/{engagement}/checklist/new")],
     "knowledge.index": [("manager", "/engagements/{engagement}/knowledge")],
     "knowledge.export": [("manager", "/engagements/{engagement}/knowledge/export")],
     "knowledge.show_adr": [("manager", "/adrs/{adr}")],
@@ -70,9 +70,9 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "digests.preview": [("manager", "/digests/preview")],
     "digests.preview_html": [("manager", "/digests/preview/html")],
     "digests.unsubscribe_confirm": [("anonymous", "/digests/unsubscribe/{unsubscribe}")],
-    "admin.outbox": [("admin", "/admin/outbox"), ("admin", "/admin/outbox?status=pending")],
-    "admin.outbox_email": [("admin", "/admin/outbox/{email}")],
-    "admin.outbox_email_html": [("admin", "/admin/outbox/{email}/html")],
+    "admin_outbox.outbox": [("admin", "/admin/outbox"), ("admin", "/admin/outbox?status=pending")],
+    "admin_outbox.outbox_email": [("admin", "/admin/outbox/{email}")],
+    "admin_outbox.outbox_email_html": [("admin", "/admin/outbox/{email}/html")],
     "me.Me": [("manager_api", f"{API}/me"), ("provider_api", f"{API}/me")],
     "Engagements.Engagements": [
         ("manager_api", f"{API}/engagements?per_page=50"),
@@ -140,10 +140,10 @@ SKIPPED: dict[str, str] = {
     "static": "files from disk; no database",
     "api-docs.openapi_json": "the generated OpenAPI document; no database",
     "api-docs.openapi_swagger_ui": "the Swagger UI shell; no database",
-    "health.healthz": "liveness probe: one fixed check, lists nothing",
+    "healthz.healthz": "liveness probe: one fixed check, lists nothing",
     "auth.login": "the sign-in form; shows nothing from the database",
     "auth.oidc_callback": "one SSO sign-in; same count at two sizes in tests/auth/test_oidc.py",
-    "main.index": "only redirects (302) to /dashboard or /my-milestones, both covered",
+    "landing.index": "only redirects (302) to /dashboard or /my-milestones, both covered",
     "calendar.feed": "secret URL; constant queries asserted in tests/web/test_calendar.py",
     "calendar.engagement_feed": "secret URL; as calendar.feed (tests/web/test_calendar.py)",
     "exports.engagements_csv": "streamed CSV: queries per batch asserted in test_csv_export.py",
@@ -160,7 +160,7 @@ SKIPPED: dict[str, str] = {
         "one metric's measurements: a LIMIT-1000 query with joined recorders; constant in "
         "measurements asserted in tests/api/test_evidence_queries.py"
     ),
-    "handover_proof.access_csv": "streamed CSV of one register: as Handover.EngagementAccessExport",
+    "handover.access_csv": "streamed CSV of one register: as Handover.EngagementAccessExport",
     "Handover.EngagementAccessExport": "streamed CSV of one register: the visibility check "
     "and one joined query (tests/services/handover/test_access.py reads it back)",
     "webhooks_admin.show": "admin page of one endpoint: one endpoint and a LIMIT-100 log join",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from workflow_facts import MINIMAL
 
+from tests.workflows.workflow_facts import MINIMAL
 from workflows import DEFINITIONS_DIR, InvalidDefinition, load_definition, parse_definition
 from workflows.change_rules import CHANGE_KINDS
 

@@ -19,7 +19,8 @@ from tracker.api.common import (
     principal,
     protected,
 )
-from tracker.api.exports import CSV_DOC, csv_response
+from tracker.api.exports import CSV_DOC
+from tracker.core.downloads import csv_response
 from tracker.schemas.evidence import (
     BatchResultSchema,
     BatchWriteSchema,

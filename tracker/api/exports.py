@@ -1,12 +1,12 @@
 """CSV exports in the API: the engagement list (same filters and sort as GET /engagements)
 and one engagement's milestones with history, checklist and audit trail."""
 
-from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from tracker.api.common import ID, actor, protected
 from tracker.core import clock
+from tracker.core.downloads import csv_response
 from tracker.schemas.export import EngagementExportQuerySchema
 from tracker.services.exchange import csv_export
 from tracker.services.read_model import engagement_list
@@ -14,13 +14,6 @@ from tracker.services.read_model import engagement_list
 URL_PREFIX = "/engagements"
 blp = protected(Blueprint("Exports", __name__, description="CSV exports"))
 CSV_DOC = {"description": "UTF-8 CSV with a byte-order mark and a header row"}
-
-
-def csv_response(chunks, filename: str) -> Response:
-    """A streamed text/csv attachment; the app context stays open until the last row."""
-    response = Response(stream_with_context(chunks), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @blp.route("/export.csv")

@@ -4,7 +4,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
-from tracker.api.exports import CSV_DOC, csv_response
+from tracker.api.exports import CSV_DOC
+from tracker.core.downloads import csv_response
 from tracker.schemas.handover import (
     AccessSchema,
     AccessWriteSchema,

@@ -12,7 +12,7 @@ cli = AppGroup("scheduler", help="The scheduler: timers, reminders and the email
 @cli.command("tick")
 def tick_command():
     """Run one tick now; exits 1 when a step raised or any row failed (`failed` per step)."""
-    from tracker.notifications.tick import run_tick
+    from tracker.scheduling.tick import run_tick
 
     results = run_tick()
     click.echo(json.dumps(results, sort_keys=True))
@@ -23,7 +23,7 @@ def tick_command():
 @cli.command("run")
 def run_command():
     """Tick every SCHEDULER_TICK_SECONDS until SIGTERM (several processes may run at once)."""
-    from tracker.scheduler import run_blocking
+    from tracker.scheduling.trigger import run_blocking
 
     click.echo(f"scheduler: ticking every {current_app.config['SCHEDULER_TICK_SECONDS']} s (UTC)")
     run_blocking(current_app._get_current_object())

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-log = logging.getLogger("tracker.scheduler.failures")
+log = logging.getLogger("tracker.scheduling.failures")
 
 
 @dataclass

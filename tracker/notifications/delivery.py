@@ -18,11 +18,12 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
-from tracker.core import claims, clock, failures
+from tracker.core import clock, failures
 from tracker.extensions import db
 from tracker.models import OutboxEmail
 from tracker.notifications import circuits
 from tracker.notifications.mime import InvalidMessage, Prepared, Sender, prepare
+from tracker.scheduling import claims
 
 log = logging.getLogger(__name__)
 BATCH = 200

@@ -14,11 +14,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.core import claims, failures
-from tracker.core.claims import claim
+from tracker.core import failures
 from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder, Role, TeamMember, User
+from tracker.scheduling import claims
+from tracker.scheduling.claims import claim
 from tracker.services.messaging.outbox import enqueue, message_id_for
 from tracker.services.workflow import reminder_planning as planning
 from tracker.services.workflow.reminder_planning import SUBJECT_MODELS, Target

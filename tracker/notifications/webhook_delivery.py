@@ -40,12 +40,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
-from tracker.core import claims, clock, failures
-from tracker.core.claims import drain_batches
+from tracker.core import clock, failures
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tracker.notifications import circuits
+from tracker.scheduling import claims
+from tracker.scheduling.claims import drain_batches
 from tracker.services.messaging import outbox
 from tracker.services.messaging.webhooks import check_target, signature_header
 

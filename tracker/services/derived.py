@@ -31,7 +31,7 @@ What is kept current, by what:
   flush that changes an engagement's effective health (SESSION_LISTENERS), and
   `health.store_health` itself for its set-based UPDATE (docs/adr/0170).
 - Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
-  "health" step (tracker/notifications/tick.py).
+  "health" step (tracker/scheduling/tick.py).
 
 To add derived data (a webhook row, a calendar sequence number): write the step as
 a function in the service that owns the data and add one line to SESSION_LISTENERS

@@ -30,7 +30,7 @@ def index():
 
 def _page(errors: dict | None = None, status: int = 200):
     page = render_template(
-        "admin/audit_export.html",
+        "admin_audit/audit_export.html",
         users=user_admin.list_users(current_user),
         providers=providers.list_providers(current_user),
         kinds=export.kinds_in_use(current_user),

@@ -45,7 +45,7 @@ def users():
 def _users_page(**context):
     users = user_admin.list_users(current_user)
     return render_template(
-        "admin/users.html",
+        "admin_users/users.html",
         users=users,
         failed=user_admin.failed_sign_ins(current_user, users),
         providers=[p for p in providers.list_providers(current_user) if p.is_active],
@@ -79,7 +79,7 @@ def user(user_id: int):
 
 def _user_page(user_id: int, **context):
     return render_template(
-        "admin/user.html",
+        "admin_users/user.html",
         user=user_admin.get_user(current_user, user_id),
         providers=[p for p in providers.list_providers(current_user) if p.is_active],
         roles=ROLES,
@@ -143,7 +143,7 @@ def providers_page():
 def _providers_page(**context):
     rows = providers.list_providers(current_user)
     return render_template(
-        "admin/providers.html",
+        "admin_users/providers.html",
         providers=rows,
         counts=providers.counts([p.id for p in rows]),
         changes=user_admin.admin_trail(current_user, PROVIDER_KINDS, limit=20),
@@ -170,7 +170,7 @@ def provider(provider_id: int):
 
 def _provider_page(provider_id: int, **context):
     return render_template(
-        "admin/provider.html",
+        "admin_users/provider.html",
         provider=providers.get_provider(current_user, provider_id),
         people=providers.provider_users(current_user, provider_id),
         history=user_admin.admin_trail(

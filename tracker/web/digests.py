@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Optional
 from tracker.errors import ValidationFailed
 from tracker.notifications import digests
 from tracker.services.messaging import subscriptions as subscription_service
-from tracker.web.responses import apply_errors
-from tracker.web.security_headers import framed_email
+from tracker.web.support.responses import apply_errors
+from tracker.web.support.security_headers import framed_email
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

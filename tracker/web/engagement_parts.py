@@ -14,8 +14,9 @@ from tracker.services.delivery import checklists as checklist_service
 from tracker.services.delivery import milestones as milestone_service
 from tracker.services.read_model import engagement_page
 from tracker.services.staffing import team as team_service
+from tracker.web.auth import safe_next
 from tracker.web.engagements import render_engagement
-from tracker.web.forms import (
+from tracker.web.support.forms import (
     ActionForm,
     ChecklistItemEditForm,
     ChecklistItemForm,
@@ -25,10 +26,9 @@ from tracker.web.forms import (
     MilestoneUpdateForm,
     TeamMemberForm,
 )
-from tracker.web.login import safe_next
-from tracker.web.responses import apply_errors, form_version, is_stale, refused_status
+from tracker.web.support.responses import apply_errors, form_version, is_stale, refused_status
 
-bp = Blueprint("work", __name__)
+bp = Blueprint("engagement_parts", __name__)
 
 
 def _back(engagement_id: int, anchor: str = ""):
@@ -106,7 +106,7 @@ def update_milestone(milestone_id: int):
 
 def _after_update(milestone_id: int, from_my_list: bool):
     if from_my_list:
-        return redirect(url_for("main.my_milestones") + f"#milestone-{milestone_id}")
+        return redirect(url_for("landing.my_milestones") + f"#milestone-{milestone_id}")
     milestone = engagement_page.visible_part(current_user, Milestone, milestone_id)
     return redirect(
         url_for("engagements.show", engagement_id=milestone.engagement_id)
@@ -123,7 +123,10 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
         forms[milestone_id] = form
         page = render_template(
-            "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
+            "landing/my_milestones.html",
+            milestones=milestones,
+            forms=forms,
+            today=clock.now().date(),
         )
         return page, status
     milestone = _visible(Milestone, milestone_id)
@@ -268,7 +271,7 @@ def _item_page(form, *, item=None, engagement=None, status: int = 200):
     form.set_owners(owners)
     place = checklist_service.place_in_checklist(item) if item is not None else None
     page = render_template(
-        "engagements/item_form.html", form=form, item=item, engagement=engagement, place=place
+        "engagement_parts/item_form.html", form=form, item=item, engagement=engagement, place=place
     )
     return page, status
 
@@ -351,7 +354,7 @@ def edit_member(member_id: int):
             flash(f"{form.name.data} saved.", "success")
             return _back(member.engagement_id, "#team")
     status = refused_status(form) if form.is_submitted() else 200
-    return render_template("engagements/member_form.html", form=form, member=member), status
+    return render_template("engagement_parts/member_form.html", form=form, member=member), status
 
 
 @bp.post("/members/<int:member_id>/delete")

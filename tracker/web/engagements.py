@@ -17,7 +17,8 @@ from tracker.services.read_model import dashboard as choices
 from tracker.services.read_model.engagement_page import visible_engagement
 from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
-from tracker.web.forms import (
+from tracker.web.overview import load_overview
+from tracker.web.support.forms import (
     ActionForm,
     ChecklistNoteForm,
     EngagementForm,
@@ -30,8 +31,7 @@ from tracker.web.forms import (
     transition_form_class,
     transition_inputs,
 )
-from tracker.web.overview import load_overview
-from tracker.web.responses import apply_errors, form_version, is_stale, refused_status
+from tracker.web.support.responses import apply_errors, form_version, is_stale, refused_status
 
 bp = Blueprint("engagements", __name__)
 

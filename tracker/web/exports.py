@@ -3,25 +3,15 @@ engagement's milestones (with history), checklist and audit trail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, request
 from flask_login import current_user, login_required
 
 from tracker.core import clock
+from tracker.core.downloads import csv_response
 from tracker.services.exchange import csv_export
 from tracker.services.read_model import dashboard as dashboard_service
 
 bp = Blueprint("exports", __name__)
-CSV_TYPE = "text/csv; charset=utf-8"
-
-
-def csv_response(chunks: Iterator[str], filename: str) -> Response:
-    """Stream the chunks as a CSV attachment (the request context stays open while it runs)."""
-    response = Response(stream_with_context(chunks), content_type=CSV_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/engagements.csv")

@@ -17,7 +17,7 @@ from tracker.services.handover import access, drills, exits
 from tracker.services.handover.views import handover_view
 from tracker.services.knowledge.shadows import get_shadow
 
-bp = Blueprint("handover_proof", __name__)
+bp = Blueprint("handover", __name__)
 REFUSED = (ValidationFailed, Conflict, StaleVersion, Forbidden)
 
 
@@ -58,7 +58,7 @@ def may_record_drill(assignment) -> bool:
 def handover_refusal(endpoint: str, target_id: int | None = None) -> dict:
     """The refused form's errors by field, when it is this one ({} otherwise)."""
     refused = g.get("handover_refused")
-    if not refused or refused[0] != f"handover_proof.{endpoint}" or refused[1] != target_id:
+    if not refused or refused[0] != f"handover.{endpoint}" or refused[1] != target_id:
         return {}
     return refused[2]
 
@@ -123,7 +123,7 @@ def _on_engagement_page(engagement_id: int, work, done: str, anchor: str, target
 @login_required
 def access_csv(engagement_id: int):
     """The access register as CSV, for an auditor (what the viewer may see of it)."""
-    from tracker.web.exports import csv_response
+    from tracker.core.downloads import csv_response
 
     chunks = access.access_csv(current_user, engagement_id)
     return csv_response(chunks, f"engagement-{engagement_id}-access.csv")

@@ -3,11 +3,11 @@
 from flask import Blueprint, jsonify
 
 from tracker.core import clock
+from tracker.scheduling.status import scheduler_health
 from tracker.services.core.system import database_status
-from tracker.services.scheduler_status import scheduler_health
 from tracker.services.workflow.workflow_registry import definition_errors
 
-bp = Blueprint("health", __name__)
+bp = Blueprint("healthz", __name__)
 
 
 @bp.get("/healthz")

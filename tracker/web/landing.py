@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 
 from tracker.core import clock
 from tracker.services.read_model import dashboard as dashboard_service
-from tracker.web.forms import MilestoneUpdateForm
+from tracker.web.support.forms import MilestoneUpdateForm
 
-bp = Blueprint("main", __name__)
+bp = Blueprint("landing", __name__)
 
 
 @bp.get("/")
@@ -17,15 +17,15 @@ bp = Blueprint("main", __name__)
 def index():
     """Providers land on their milestones; everyone else on the dashboard."""
     if current_user.is_provider:
-        return redirect(url_for("main.my_milestones"))
-    return redirect(url_for("main.dashboard"))
+        return redirect(url_for("landing.my_milestones"))
+    return redirect(url_for("landing.dashboard"))
 
 
 @bp.get("/home")
 @login_required
 def home():
     """A plain welcome page (kept: bookmarks and the test helpers use it)."""
-    return render_template("main/home.html")
+    return render_template("landing/home.html")
 
 
 @bp.get("/dashboard")
@@ -33,10 +33,10 @@ def home():
 def dashboard():
     """Every live engagement the user may see, with counts, filters and sorting in the URL."""
     if current_user.is_provider:
-        return redirect(url_for("main.engagements", **request.args))
+        return redirect(url_for("landing.engagements", **request.args))
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
-    return render_template("main/dashboard.html", board=board, today=clock.now().date())
+    return render_template("landing/dashboard.html", board=board, today=clock.now().date())
 
 
 @bp.get("/engagements")
@@ -45,7 +45,7 @@ def engagements():
     """The engagements list (a provider sees only their organisation's)."""
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
-    return render_template("main/engagements.html", board=board, today=clock.now().date())
+    return render_template("landing/engagements.html", board=board, today=clock.now().date())
 
 
 @bp.get("/my-milestones")
@@ -57,5 +57,5 @@ def my_milestones():
     milestones = milestone_service.my_milestones(current_user)
     forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
     return render_template(
-        "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
+        "landing/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
     )

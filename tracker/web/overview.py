@@ -18,10 +18,10 @@ from tracker.services.read_model import engagement_page
 from tracker.services.read_model.engagement_queries import get_engagement
 from tracker.services.staffing.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.workflow.lifecycle import period_progress
-from tracker.web.cost_burn import burn_summary, cost_burn_svg
-from tracker.web.health_strip import health_strip_svg, strip_summary
-from tracker.web.metric_chart import metric_chart_svg
-from tracker.web.timeline import timeline_svg
+from tracker.web.support.cost_burn import burn_summary, cost_burn_svg
+from tracker.web.support.health_strip import health_strip_svg, strip_summary
+from tracker.web.support.metric_chart import metric_chart_svg
+from tracker.web.support.timeline import timeline_svg
 
 AUDIT_LIMIT = 100
 

@@ -1,15 +1,12 @@
-"""The "API tokens" page (endpoint main.tokens): list, create (secret shown once), revoke.
+"""The "API tokens" page: list, create (secret shown once), revoke."""
 
-The routes hang off the `main` blueprint because the navigation names
-`main.tokens`; importing this module before `main` is registered adds them.
-"""
-
-from flask import redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.errors import NotFound, ValidationFailed
 from tracker.services.administration import users
-from tracker.web.landing import bp
+
+bp = Blueprint("tokens", __name__)
 
 
 @bp.get("/tokens")
@@ -39,7 +36,7 @@ def revoke_token(token_id: int):
         users.revoke_token(current_user, token_id)
     except NotFound:
         return _page(errors={"token": ["No such token."]}), 404
-    return redirect(url_for("main.tokens"))
+    return redirect(url_for("tokens.tokens"))
 
 
 def _page(**context):

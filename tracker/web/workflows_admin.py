@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from tracker.errors import NotFound, TrackerError
 from tracker.services.workflow import workflow_migration, workflow_registry
-from tracker.web.forms import WorkflowMigrationForm
+from tracker.web.support.forms import WorkflowMigrationForm
 
 bp = Blueprint("workflows_admin", __name__, url_prefix="/admin/workflows")
 
@@ -31,7 +31,7 @@ def admins_only():
 def index():
     """Every definition version, its engagements (all and open), and the broken files."""
     return render_template(
-        "admin/workflows.html",
+        "workflows_admin/workflows.html",
         summaries=workflow_registry.definition_summaries(),
         definition_errors=workflow_registry.definition_errors(),
         default_name=workflow_registry.default_workflow_name(),
@@ -98,7 +98,7 @@ def migrate_run(name: str):
 
 def _page(name, versions, form, report):
     return render_template(
-        "admin/workflows_migrate.html",
+        "workflows_admin/workflows_migrate.html",
         name=name,
         versions=versions,
         form=form,

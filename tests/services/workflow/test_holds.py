@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.scheduler import T0, add_milestone, at, frozen, outbox_keys, trial_engagement
-from tracker.core import claims
 from tracker.errors import Conflict, ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
@@ -23,7 +22,8 @@ from tracker.models import (
     Reminder,
     WorkflowTimer,
 )
-from tracker.notifications.tick import run_tick
+from tracker.scheduling import claims
+from tracker.scheduling.tick import run_tick
 from tracker.services.workflow import timers, transitions
 from tracker.services.workflow.transitions import start_of_day
 

@@ -28,7 +28,7 @@ from tracker.services.read_model.engagement_list import ListQuery
 from tracker.services.staffing import engagements
 from tracker.services.workflow import lifecycle, transitions
 from tracker.services.workflow.timers import fire_due_timers
-from tracker.web.timeline import timeline_svg
+from tracker.web.support.timeline import timeline_svg
 from workflows import DEFINITIONS_DIR
 from workflows.meaning import PHASES
 

@@ -114,7 +114,7 @@ def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instan
     """In the trial the due date moves by an approved change request (issue 31); its
     reminders follow the same way a direct edit's do."""
     from tests.factories import make_user
-    from tracker.notifications.tick import run_tick
+    from tracker.scheduling.tick import run_tick
     from tracker.services.change_requests import service
 
     clock = frozen(app)
@@ -139,7 +139,7 @@ def test_a_milestone_due_date_edited_by_the_service_fires_once_at_the_new_instan
 
 
 def test_a_checklist_due_date_edited_by_the_service_moves_its_reminder(app, ctx):
-    from tracker.notifications.tick import run_tick
+    from tracker.scheduling.tick import run_tick
     from tracker.services.delivery import checklists
 
     clock = frozen(app)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.support.scheduler import T0, at, frozen, outbox_keys, trial_engagement
 from tracker.extensions import db
 from tracker.models import Engagement, Reminder, WorkflowTimer
-from tracker.notifications.tick import run_tick
+from tracker.scheduling.tick import run_tick
 from tracker.services.workflow.transitions import start_of_day
 
 TODAY = T0.date()

@@ -8,11 +8,12 @@ from functools import partial
 
 from sqlalchemy import insert, inspect, select, update
 
-from tracker.core import claims, failures
-from tracker.core.claims import drain
+from tracker.core import failures
 from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.models import Engagement, WorkflowTimer
+from tracker.scheduling import claims
+from tracker.scheduling.claims import drain
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.workflow import lifecycle
 from tracker.services.workflow.transitions import fire_as_scheduler, start_of_day
