@@ -16,7 +16,8 @@ from tracker.models import Engagement, OutboxEmail, Reminder, WorkflowTimer
 from tracker.notifications.tick import TICK_STEPS, run_tick
 
 TODAY = T0.date()
-pytestmark = pytest.mark.smtp
+# On PostgreSQL too (ADR 0216): claims: SKIP LOCKED on PostgreSQL, a write lock first on SQLite.
+pytestmark = [pytest.mark.smtp, pytest.mark.postgres]
 
 
 @pytest.fixture

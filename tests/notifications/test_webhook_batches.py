@@ -25,6 +25,9 @@ from tracker.notifications import webhook_delivery
 from tracker.notifications.webhook_delivery import Connections, deliver_due, lease_for
 from tracker.services import webhooks
 
+# On PostgreSQL too (ADR 0216): claims and leases: SKIP LOCKED on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def receiver():

@@ -24,6 +24,9 @@ from tracker.services.dashboard import build_dashboard
 from tracker.services.engagement_list import ListQuery
 from tracker.services.readiness import from_stored, readiness_many
 
+# On PostgreSQL too (ADR 0216): rows locked FOR KEY SHARE in id order.
+pytestmark = pytest.mark.postgres
+
 RUNBOOK = {"kind": "runbook", "title": "Serving runbook", "url": "https://wiki.example.com/rb"}
 SESSION = {"held_on": date(2025, 5, 2), "duration_minutes": 60, "topic": "Walkthrough"}
 

@@ -27,6 +27,9 @@ from tracker.notifications.tick import run_tick
 from tracker.services import timers, transitions
 from tracker.services.transitions import start_of_day
 
+# On PostgreSQL too (ADR 0216): timestamps with time zones and timers (FOR UPDATE).
+pytestmark = pytest.mark.postgres
+
 TODAY = T0.date()
 
 
