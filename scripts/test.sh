@@ -22,10 +22,12 @@ $BIN/deptry .
 # Three lanes started together on the two cores, each timed
 # (docs/adr/0216-what-runs-where-in-make-test.md):
 #   sqlite:   the suite on SQLite, less the browser tests and the tests that are on
-#             PostgreSQL whatever TEST_DB says (marker pg_cluster);
+#             PostgreSQL whatever TEST_DB says (marker pg_cluster); then the API fuzz
+#             (schemathesis CLI over HTTP) as the provider and the stakeholder;
 #   postgres: the tests marked `postgres` (their SQL behaves differently there, or they
-#             need the cluster), on PostgreSQL; mostly waiting on leases and processes;
-#   browser:  the browser tests (live servers on seeded SQLite files), then the API fuzz.
+#             need the cluster), on PostgreSQL, which mostly wait on leases and
+#             processes; then the API fuzz as the manager and the admin;
+#   browser:  the browser tests (Chromium against live servers on seeded SQLite files).
 # Every test runs once per database it is meant for; the markers come from tests/conftest.py
 # and the test modules, never from path lists here. Each lane logs to its own file, printed
 # whole when all are done, so the outputs never interleave. A pytest run that needs
@@ -46,20 +48,24 @@ lane() {  # lane NAME COMMAND...: run, log, record exit code, wall seconds and C
     return "$rc"
 }
 sqlite_lane() {
+    local rc=0
     echo "== pytest on SQLite (all but the browser tests and the PostgreSQL-only tests)"
-    TEST_DB=sqlite $BIN/pytest -m "not pg_cluster and not browser" -q -p no:cacheprovider
+    TEST_DB=sqlite $BIN/pytest -m "not pg_cluster and not browser" -q -p no:cacheprovider || rc=$?
+    echo "== schemathesis CLI against a live gunicorn (seeded SQLite): provider, stakeholder"
+    bash scripts/api-fuzz.sh provider stakeholder || rc=$?
+    return "$rc"
 }
 postgres_lane() {
+    local rc=0
     echo "== pytest on PostgreSQL: the tests marked postgres"
-    TEST_DB=postgres $BIN/pytest -m "postgres and not sqlite_param" -q -p no:cacheprovider
+    TEST_DB=postgres $BIN/pytest -m "postgres and not sqlite_param" -q -p no:cacheprovider || rc=$?
+    echo "== schemathesis CLI against a live gunicorn (seeded SQLite): manager, admin"
+    bash scripts/api-fuzz.sh manager admin || rc=$?
+    return "$rc"
 }
 browser_lane() {
-    local rc=0
     echo "== the browser tests (Chromium against live servers on seeded SQLite files)"
-    TEST_DB=sqlite $BIN/pytest -m "browser and not pg_cluster" -q -p no:cacheprovider || rc=$?
-    echo "== schemathesis CLI against a live gunicorn (seeded SQLite, one token per role)"
-    bash scripts/api-fuzz.sh || rc=$?
-    return "$rc"
+    TEST_DB=sqlite $BIN/pytest -m "browser and not pg_cluster" -q -p no:cacheprovider
 }
 LANES=(sqlite postgres browser)
 pids=()
