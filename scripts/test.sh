@@ -43,7 +43,8 @@ lane() {  # lane NAME COMMAND...: run, log, record exit code, wall seconds and C
     # (they run detached, so `times` cannot see them; tests/support/postgres.py records them).
     times >"$LOGS/$name.times"  # a builtin in this shell: in a pipe it would see no children
     cpu=$(tail -n 1 "$LOGS/$name.times" | awk '{ gsub(/[ms]/, " "); printf "%.0f", $1 * 60 + $2 + $3 * 60 + $4 }')
-    server=$(awk '{ s += $1 } END { printf "%.0f", s }' "$TEST_SERVER_CPU_FILE" 2>/dev/null || echo 0)
+    server=0
+    [ ! -f "$TEST_SERVER_CPU_FILE" ] || server=$(awk '{ s += $1 } END { printf "%.0f", s }' "$TEST_SERVER_CPU_FILE")
     echo "$rc $(($(date +%s) - started)) $cpu $server" >"$LOGS/$name.result"
     return "$rc"
 }
