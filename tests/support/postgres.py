@@ -116,6 +116,7 @@ class PostgresCluster:
 
     def stop_server(self) -> None:
         """`pg_ctl stop -m fast` (an outage: every client is disconnected), data kept."""
+        _record_server_cpu(self.server_cpu_seconds())  # this postmaster's share, before it goes
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
     def start_server(self) -> None:
