@@ -33,6 +33,29 @@ IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 
 
+PG_FIXTURES = {"pg_app", "pg_database", "pg_cluster"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark what the PostgreSQL lane runs (docs/adr/0216-what-runs-where-in-make-test.md).
+
+    - `pg_cluster`: the test is on PostgreSQL whatever TEST_DB says (it asks for
+      `pg_app`/`pg_database`/`pg_cluster`, or is parametrized with the backend
+      "postgres"); running it in the SQLite lane too would repeat it exactly.
+    - `sqlite_param`: parametrized with the backend "sqlite": SQLite whatever TEST_DB says.
+    - `postgres` is added to every `pg_cluster` test; tests whose SQL behaves differently
+      on PostgreSQL carry it by hand (module `pytestmark` or a decorator).
+    """
+    for item in items:
+        params = getattr(item, "callspec", None)
+        values = {v for v in params.params.values() if isinstance(v, str)} if params else set()
+        if PG_FIXTURES & set(item.fixturenames) or "postgres" in values:
+            item.add_marker(pytest.mark.pg_cluster)
+            item.add_marker(pytest.mark.postgres)
+        elif "sqlite" in values:
+            item.add_marker(pytest.mark.sqlite_param)
+
+
 def require_or_skip(reason: str) -> None:
     """Skip with a visible reason locally; fail in CI, where every real part must exist."""
     if IN_CI:

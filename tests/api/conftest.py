@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import pytest
 
+from tests.conftest import build_app
 from tests.factories import add_member, add_milestone, make_engagement, make_user
+from tests.support.databases import copy_sqlite, sqlite_url
 from tracker.extensions import db
 from tracker.models import ChecklistItem
 from tracker.services.administration import users as user_service
@@ -55,8 +58,32 @@ def _build_world() -> World:
     return world
 
 
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory, sqlite_template):
+    """The world built once on SQLite, and the file it was built in (ADR 0216)."""
+    directory = tmp_path_factory.mktemp("api-world")
+    path = directory / "world.db"
+    copy_sqlite(sqlite_template, path)
+    app = build_app(sqlite_url(path), directory)
+    with app.app_context():
+        built = _build_world()
+        db.session.remove()
+        db.engine.dispose()
+    return path, built
+
+
 @pytest.fixture
-def world(app) -> World:
+def world(app, request, shared_apps) -> World:
+    """The world on this test's database: on the session's SQLite app a byte copy of the
+    file it was built in once (the same rows, ids and tokens), else built here."""
+    shared = shared_apps.get("sqlite")
+    if shared is not None and shared.app is app and shared.db_path is not None:
+        path, built = request.getfixturevalue("world_template")
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        copy_sqlite(path, shared.db_path)
+        return copy.deepcopy(built)
     with app.app_context():
         built = _build_world()
         db.session.remove()

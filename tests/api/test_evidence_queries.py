@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from tracker.extensions import db
 from tracker.models import Measurement
+
+# On PostgreSQL too (ADR 0216): dialect-specific SQL: correlated subqueries, integer division.
+pytestmark = pytest.mark.postgres
 
 
 def _metric_with_target(api, world) -> int:

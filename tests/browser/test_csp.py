@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from config import TestingConfig
 from tests.browser.conftest import login
-from tests.conftest import _create_schema
+from tests.support.databases import copy_sqlite, sqlite_url
 from tracker import create_app
 from tracker.extensions import db
 
@@ -56,17 +56,15 @@ PER_ROUTE = 2  # URLs visited per route and role (e.g. two engagements)
 
 
 @pytest.fixture
-def csp_server(tmp_path):
-    """The demo after one scheduler tick (so the outbox holds real emails), served live."""
-    from tracker.demo.seed import seed_demo
-    from tracker.scheduling.tick import run_tick
-
-    url = f"sqlite:///{tmp_path / 'csp.db'}"
-    _create_schema(url)
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=str(tmp_path / "mail"))
+def csp_server(tmp_path, ticked_demo):
+    """The demo after one scheduler tick (so the outbox holds real emails), served live
+    from this test's own copy of the database."""
+    path = tmp_path / "csp.db"
+    copy_sqlite(ticked_demo, path)
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=sqlite_url(path), MAIL_DIR=str(tmp_path / "mail")
+    )
     with app.app_context():
-        seed_demo()
-        run_tick()
         token = _an_unsubscribe_token()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from tracker.demo import scale_data
@@ -19,6 +20,9 @@ from tracker.models import (
 )
 from tracker.services.judgments.health import refresh_health
 from tracker.services.staffing.checklist_templates import TEMPLATES
+
+# On PostgreSQL too (ADR 0216): the bulk load has a PostgreSQL branch (ANALYZE, VACUUM).
+pytestmark = pytest.mark.postgres
 
 TODAY = date(2026, 11, 20)
 

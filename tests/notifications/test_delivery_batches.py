@@ -23,7 +23,8 @@ from tracker.notifications.delivery import deliver_due, lease_for, pace_for
 from tracker.scheduling import claims
 from tracker.services.messaging.outbox import enqueue
 
-pytestmark = pytest.mark.smtp
+# On PostgreSQL too (ADR 0216): claims and leases: SKIP LOCKED on PostgreSQL.
+pytestmark = [pytest.mark.smtp, pytest.mark.postgres]
 
 
 def _queue(count: int, prefix: str = "batch") -> list[int]:

@@ -14,7 +14,8 @@ from tracker.extensions import db
 from tracker.models import ChecklistItem
 from tracker.scheduling.tick import run_tick
 
-pytestmark = pytest.mark.smtp
+# On PostgreSQL too (ADR 0216): reminder rows locked FOR UPDATE before sending.
+pytestmark = [pytest.mark.smtp, pytest.mark.postgres]
 TODAY = T0.date()
 
 

@@ -26,6 +26,9 @@ from tracker.notifications.webhook_delivery import Connections, deliver_due, lea
 from tracker.scheduling import claims
 from tracker.services.messaging import webhooks
 
+# On PostgreSQL too (ADR 0216): claims and leases: SKIP LOCKED on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def receiver():

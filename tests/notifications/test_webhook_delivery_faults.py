@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.support.scheduler import T0, frozen
@@ -16,6 +17,9 @@ from tracker.extensions import db
 from tracker.models import WebhookDelivery, WebhookEndpoint
 from tracker.notifications import circuits
 from tracker.notifications.webhook_delivery import deliver_due
+
+# On PostgreSQL too (ADR 0216): the circuit row is an upsert (ON CONFLICT DO UPDATE).
+pytestmark = pytest.mark.postgres
 
 
 def _by_endpoint() -> dict[str, list[tuple]]:

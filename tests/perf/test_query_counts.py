@@ -15,6 +15,9 @@ from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import Engagement
 
+# On PostgreSQL too (ADR 0216): statement counts depend on the dialect (RETURNING, batching).
+pytestmark = pytest.mark.postgres
+
 SEED = 17
 
 

@@ -40,6 +40,9 @@ from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.services.administration import users
 
+# On PostgreSQL too (ADR 0216): statement counts depend on the dialect (RETURNING, batching).
+pytestmark = pytest.mark.postgres
+
 SEED = 17
 FEW, MANY = 5, 25
 ADMIN_EMAIL = "admin@perf.example"

@@ -17,7 +17,8 @@ from tracker.scheduling.steps import TICK_STEPS
 from tracker.scheduling.tick import run_tick
 
 TODAY = T0.date()
-pytestmark = pytest.mark.smtp
+# On PostgreSQL too (ADR 0216): claims: SKIP LOCKED on PostgreSQL, a write lock first on SQLite.
+pytestmark = [pytest.mark.smtp, pytest.mark.postgres]
 
 
 @pytest.fixture

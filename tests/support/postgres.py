@@ -116,6 +116,7 @@ class PostgresCluster:
 
     def stop_server(self) -> None:
         """`pg_ctl stop -m fast` (an outage: every client is disconnected), data kept."""
+        _record_server_cpu(self.server_cpu_seconds())  # this postmaster's share, before it goes
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
     def start_server(self) -> None:
@@ -135,9 +136,32 @@ class PostgresCluster:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return self.url(name)
 
+    def server_cpu_seconds(self) -> float:
+        """CPU seconds of the postmaster and every backend that has exited (Linux /proc).
+
+        The server runs detached from the test process, so a lane timing its own children
+        does not see it; scripts/test.sh adds this figure (0.0 where /proc is missing).
+        """
+        try:
+            pid = (self.datadir / "postmaster.pid").read_text().split()[0]
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def url(self, name: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
+        _record_server_cpu(self.server_cpu_seconds())
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _record_server_cpu(seconds: float) -> None:
+    """Append the server's CPU seconds to $TEST_SERVER_CPU_FILE, when scripts/test.sh sets it."""
+    target = os.environ.get("TEST_SERVER_CPU_FILE")
+    if target and seconds:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(f"{seconds:.2f}\n")

@@ -5,6 +5,9 @@ from unittest import mock
 import pytest
 from sqlalchemy.exc import OperationalError
 
+# On PostgreSQL too (ADR 0216): reports the database's dialect.
+pytestmark = pytest.mark.postgres
+
 
 def test_healthz_answers_ok_with_database(client):
     response = client.get("/healthz")

@@ -21,6 +21,9 @@ from tracker.services.administration.password_links import LinkRefused
 from tracker.services.exchange import calendar_feed
 from tracker.services.signin import password as password_signin
 
+# On PostgreSQL too (ADR 0216): the last active admin locked FOR UPDATE.
+pytestmark = pytest.mark.postgres
+
 NEW_PASSWORD = "harbour lantern quietly"
 LINK = re.compile(r"/password/set/(pw_[A-Za-z0-9_-]+)")
 

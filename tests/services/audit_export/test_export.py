@@ -18,6 +18,9 @@ from tracker.models import AuditEvent, User
 from tracker.services.administration import users as user_service
 from tracker.services.audit_export import export
 
+# On PostgreSQL too (ADR 0216): JSON columns (json on PostgreSQL, text on SQLite).
+pytestmark = pytest.mark.postgres
+
 INJECTION = '=HYPERLINK("http://x","y")'
 DAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

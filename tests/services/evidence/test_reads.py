@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from tests.factories import add_metric, add_milestone, add_target, make_engagement
 from tracker.extensions import db
 from tracker.models import Measurement
 from tracker.services.evidence import reads
+
+# On PostgreSQL too (ADR 0216): dialect-specific SQL: correlated subqueries, integer division.
+pytestmark = pytest.mark.postgres
 
 
 def _points(engagement, metric, values, start):

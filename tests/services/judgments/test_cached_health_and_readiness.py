@@ -26,6 +26,9 @@ from tracker.services.knowledge import adrs, artifacts, shadows
 from tracker.services.read_model.dashboard import build_dashboard
 from tracker.services.read_model.engagement_list import ListQuery
 
+# On PostgreSQL too (ADR 0216): rows locked FOR KEY SHARE in id order.
+pytestmark = pytest.mark.postgres
+
 RUNBOOK = {"kind": "runbook", "title": "Serving runbook", "url": "https://wiki.example.com/rb"}
 SESSION = {"held_on": date(2025, 5, 2), "duration_minutes": 60, "topic": "Walkthrough"}
 

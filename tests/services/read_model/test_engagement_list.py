@@ -15,6 +15,9 @@ from tracker.schemas.engagement import SORT_KEYS
 from tracker.services.read_model import engagement_list
 from tracker.services.read_model.engagement_list import ListQuery
 
+# On PostgreSQL too (ADR 0216): case-insensitive search and ordering (lower(), collation).
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def people(app):

@@ -27,6 +27,9 @@ from tracker.scheduling.tick import run_tick
 from tracker.services.workflow import timers, transitions
 from tracker.services.workflow.transitions import start_of_day
 
+# On PostgreSQL too (ADR 0216): timestamps with time zones and timers (FOR UPDATE).
+pytestmark = pytest.mark.postgres
+
 TODAY = T0.date()
 
 

@@ -12,6 +12,9 @@ from tracker.extensions import db
 from tracker.models import ChecklistItem, Reminder
 from tracker.services.workflow import reminder_planning as planning
 
+# On PostgreSQL too (ADR 0216): ON CONFLICT DO NOTHING and PostgreSQL's parameter limit.
+pytestmark = pytest.mark.postgres
+
 TODAY = T0.date()
 
 

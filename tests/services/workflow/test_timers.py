@@ -18,6 +18,9 @@ from tracker.models import Engagement, Reminder, WorkflowTimer
 from tracker.scheduling.tick import run_tick
 from tracker.services.workflow.transitions import start_of_day
 
+# On PostgreSQL too (ADR 0216): the engagement row locked FOR UPDATE, timer upserts.
+pytestmark = pytest.mark.postgres
+
 TODAY = T0.date()
 
 

@@ -10,6 +10,9 @@ from tracker.services.workflow import transitions
 from tracker.services.workflow.workflow_registry import DefinitionBroken, definition_errors
 from workflows import DEFINITIONS_DIR
 
+# On PostgreSQL too (ADR 0216): ON CONFLICT DO NOTHING on (name, version).
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def two_workflows(tmp_path):
