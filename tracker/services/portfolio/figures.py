@@ -1,0 +1,301 @@
+"""The portfolio: health over the last six months, spend per month, trials per quarter.
+
+Computed by aggregate SQL over what is stored, a fixed number of statements whatever the
+number of engagements (docs/adr/0221):
+- health: each `health_change` row holds from its instant until the engagement's next
+  row (LEAD over the engagement's rows) or its closing; a week's point counts the rows
+  holding at the end of that day, per health: one statement, a column per week;
+- spend: the accrual rule of `services.cost` (monthly cost per 30.4375 days from the
+  trial's start until closing) cut at month boundaries, beside the sum of the monthly
+  costs of the engagements running that month: one statement, per currency;
+- trials: started and ended per quarter by their start and end dates, an ended trial's
+  outcome from where the engagement went since (extended, closed with its outcome, or the
+  phase it waits in): two statements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sqlalchemy import and_, case, extract, func, literal, or_, select
+
+from tracker.auth.permissions import Action, can
+from tracker.extensions import db
+from tracker.models import Engagement, HealthChange, User
+from tracker.services import lifecycle
+from tracker.services.cost import DAYS_PER_MONTH
+from tracker.services.engagement_list import ListQuery
+from tracker.services.portfolio.scope import engagement_ids, require_portfolio_viewer
+from tracker.services.portfolio.sql_days import day_number, larger, smaller
+
+WEEKS = 26  # six months of weekly points, and today
+MONTHS = 6
+QUARTERS = 6
+HEALTHS = ("green", "amber", "red")
+
+
+@dataclass(frozen=True)
+class HealthPoint:
+    """Live engagements by effective health at the end of `day`."""
+
+    day: date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class SpendMonth:
+    """One calendar month: what accrued, and the monthly costs of what ran in it."""
+
+    first: date
+    spent: Decimal
+    monthly_costs: Decimal
+    partial: bool = False  # the running month, accrued up to today
+
+
+@dataclass(frozen=True)
+class TrialQuarter:
+    """Trials started and ended in a quarter; ended ones by what came of them."""
+
+    year: int
+    quarter: int
+    started: int = 0
+    ended: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"Q{self.quarter} {self.year}"
+
+    @property
+    def ended_total(self) -> int:
+        return sum(self.ended.values())
+
+
+@dataclass
+class Portfolio:
+    """What /portfolio shows."""
+
+    query: ListQuery
+    today: date
+    health: list[HealthPoint]
+    trials: list[TrialQuarter]
+    spend: dict[str, list[SpendMonth]] | None = None  # currency -> months; None: hidden
+    outcomes: list[str] = field(default_factory=list)  # the trial outcomes seen, in order
+
+
+def build_portfolio(actor: User, query: ListQuery, today: date) -> Portfolio:
+    """The figures over the engagements the actor may see that the filters select."""
+    require_portfolio_viewer(actor)
+    ids = engagement_ids(actor, query)
+    trials = trials_by_quarter(ids, today)
+    portfolio = Portfolio(query, today, health_history(ids, today), trials)
+    portfolio.outcomes = _outcome_order(trials)
+    if can(actor, Action.VIEW_COST):
+        portfolio.spend = spend_by_month(ids, today)
+    return portfolio
+
+
+def sample_days(today: date) -> list[date]:
+    """The weekly points of the last six months, oldest first, ending today."""
+    return [today - timedelta(days=7 * k) for k in range(WEEKS, -1, -1)]
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def health_history(ids, today: date) -> list[HealthPoint]:
+    """Live engagements per effective health at the end of each sample day (one query)."""
+    table = HealthChange.__table__
+    following = func.lead(table.c.changed_at).over(
+        partition_by=table.c.engagement_id, order_by=(table.c.changed_at, table.c.id)
+    )
+    held = (
+        select(table.c.engagement_id, table.c.effective_health, table.c.changed_at)
+        .add_columns(following.label("until"))
+        .where(table.c.engagement_id.in_(ids))
+        .subquery()
+    )
+    days = sample_days(today)
+    ends = [_end_of(day) for day in days]
+
+    def holding(end: datetime):
+        return func.sum(
+            case(
+                (
+                    and_(
+                        held.c.changed_at < end,
+                        or_(held.c.until.is_(None), held.c.until >= end),
+                        or_(Engagement.closed_at.is_(None), Engagement.closed_at >= end),
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        )
+
+    statement = (
+        select(held.c.effective_health, *[holding(end) for end in ends])
+        .join(Engagement, Engagement.id == held.c.engagement_id)
+        .where(or_(held.c.until.is_(None), held.c.until >= ends[0]))
+        .group_by(held.c.effective_health)
+    )
+    counts = {health: [0] * len(days) for health in HEALTHS}
+    for health, *values in db.session.execute(statement):
+        counts.setdefault(health, [0] * len(days))
+        counts[health] = [int(v or 0) for v in values]
+    return [
+        HealthPoint(day, {health: counts[health][i] for health in counts})
+        for i, day in enumerate(days)
+    ]
+
+
+def month_starts(today: date) -> list[date]:
+    """The first days of the last MONTHS calendar months, oldest first, this one last."""
+    firsts, year, month = [], today.year, today.month
+    for _ in range(MONTHS):
+        firsts.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return firsts[::-1]
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def spend_by_month(ids, today: date) -> dict[str, list[SpendMonth]]:
+    """Per currency and month: cost accrued in the month (up to today in the running one)
+    and the monthly costs of the engagements that ran in it (one query)."""
+    firsts = month_starts(today)
+    start = day_number(Engagement.trial_start)
+    end = case(
+        (Engagement.closed_at.is_(None), day_number(literal(today))),
+        else_=day_number(Engagement.closed_at),
+    )
+    columns = []
+    for first in firsts:
+        stop = min(_next_month(first), today)
+        overlap = larger(
+            0, smaller(end, day_number(literal(stop))) - larger(start, day_number(literal(first)))
+        )
+        columns.append(func.sum(Engagement.monthly_cost * overlap))
+        columns.append(func.sum(case((overlap > 0, Engagement.monthly_cost), else_=0)))
+    statement = (
+        select(Engagement.currency, *columns)
+        .where(Engagement.id.in_(ids), Engagement.trial_start.is_not(None))
+        .where(Engagement.trial_start < today)
+        .group_by(Engagement.currency)
+        .order_by(Engagement.currency)
+    )
+    found: dict[str, list[SpendMonth]] = {}
+    for currency, *values in db.session.execute(statement):
+        months = []
+        for i, first in enumerate(firsts):
+            accrued, rates = values[2 * i], values[2 * i + 1]
+            spent = Decimal(str(accrued or 0)) / DAYS_PER_MONTH
+            months.append(
+                SpendMonth(
+                    first,
+                    spent.quantize(Decimal(1)),
+                    Decimal(str(rates or 0)).quantize(Decimal(1)),
+                    partial=first.month == today.month and first.year == today.year,
+                )
+            )
+        found[currency] = months
+    return found
+
+
+def quarter_of(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarters(today: date) -> list[tuple[int, int]]:
+    """The last QUARTERS quarters, oldest first, this one last."""
+    year, quarter = quarter_of(today)
+    found = []
+    for _ in range(QUARTERS):
+        found.append((year, quarter))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return found[::-1]
+
+
+def _quarter_start(year: int, quarter: int) -> date:
+    return date(year, 3 * quarter - 2, 1)
+
+
+def trials_by_quarter(ids, today: date) -> list[TrialQuarter]:
+    """Trials started, and trials ended (their end date passed) with outcomes, per quarter."""
+    shown = quarters(today)
+    first = _quarter_start(*shown[0])
+    started: dict[tuple[int, int], int] = defaultdict(int)
+    year, month = extract("year", Engagement.trial_start), extract("month", Engagement.trial_start)
+    for y, m, count in db.session.execute(
+        select(year, month, func.count())
+        .where(Engagement.id.in_(ids), Engagement.trial_start >= first)
+        .where(Engagement.trial_start <= today)
+        .group_by(year, month)
+    ):
+        started[quarter_of(date(int(y), int(m), 1))] += count
+    ended = _ended_trials(ids, first, today)
+    return [
+        TrialQuarter(y, q, started.get((y, q), 0), dict(ended.get((y, q), {}))) for y, q in shown
+    ]
+
+
+def _ended_trials(ids, first: date, today: date) -> dict:
+    """(year, quarter) -> {outcome: count} for trials whose end date is in the window."""
+    year, month = extract("year", Engagement.trial_end), extract("month", Engagement.trial_end)
+    went_on = case((Engagement.current_period > 0, 1), else_=0)
+    keys = (
+        year, month, went_on, Engagement.outcome, Engagement.state,
+        Engagement.workflow_name, Engagement.workflow_version, Engagement.workflow_hash,
+    )  # fmt: skip
+    rows = db.session.execute(
+        select(*keys, func.count())
+        .where(Engagement.id.in_(ids), Engagement.trial_start.is_not(None))
+        .where(Engagement.trial_end >= first, Engagement.trial_end < today)
+        .group_by(*keys)
+    )
+    found: dict = defaultdict(lambda: defaultdict(int))
+    for y, m, extended, outcome, state, name, version, content_hash, count in rows:
+        engagement = SimpleNamespace(
+            state=state,
+            workflow_name=name,
+            workflow_version=version,
+            workflow_hash=content_hash,
+            closed_at=None,
+        )
+        found[quarter_of(date(int(y), int(m), 1))][
+            trial_outcome(bool(extended), outcome, engagement)
+        ] += count
+    return found
+
+
+# What came of a trial, in the order the legend lists them.
+OUTCOME_ORDER = (
+    "extended", "completed", "terminated", "cancelled", "handing over", "awaiting a decision",
+)  # fmt: skip
+
+
+def trial_outcome(extended: bool, outcome: str | None, engagement) -> str:
+    """Extended; else closed with its outcome; else handing over or awaiting a decision
+    (what the phase of the state it is in says; no state is named here)."""
+    if extended:
+        return "extended"
+    if outcome:
+        return outcome.replace("_", " ")
+    phase = lifecycle.phase_of(engagement)
+    return "handing over" if phase == "wind_down" else "awaiting a decision"
+
+
+def _outcome_order(trials: list[TrialQuarter]) -> list[str]:
+    seen = {key for quarter in trials for key in quarter.ended}
+    known = [key for key in OUTCOME_ORDER if key in seen]
+    return known + sorted(seen - set(known))
