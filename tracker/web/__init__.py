@@ -30,6 +30,8 @@ def register_web(app: Flask) -> None:
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.landing import bp as main_bp
     from tracker.web.login import bp as auth_bp
+    from tracker.web.portfolio import bp as portfolio_bp
+    from tracker.web.providers import bp as providers_bp
     from tracker.web.webhooks import bp as webhooks_bp
     from tracker.web.workflows_admin import bp as workflows_admin_bp
 
@@ -57,6 +59,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(workflows_admin_bp)
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(admin_audit_bp)
+    app.register_blueprint(providers_bp)
+    app.register_blueprint(portfolio_bp)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -23,7 +23,8 @@ from types import SimpleNamespace
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from tracker.auth.permissions import Action, can
+from tracker.auth.permissions import Action, can, visible_clause
+from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import (
     Engagement,
@@ -298,3 +299,47 @@ def _cost(rows, today: date) -> dict[str, Decimal]:
     for row in rows:
         totals[row.currency] += cost_to_date(row, today)
     return {currency: amount.quantize(Decimal(1)) for currency, amount in sorted(totals.items())}
+
+
+def engagements_behind(
+    actor: User, provider_id: int, key: str, today: date, *, page: int = 1, per_page: int = 50
+) -> tuple[ProviderRecord, Figure, list]:
+    """The record, the figure named by `key` (NotFound if none) and one page of the
+    engagements behind it, by title (one more statement)."""
+    record = provider_record(actor, provider_id, today)
+    figure = record.figure(key)
+    if figure is None:
+        raise NotFound("No such figure on this record.")
+    page_ids = figure.engagement_ids[(page - 1) * per_page : page * per_page]
+    rows = db.session.execute(
+        select(
+            Engagement.id,
+            Engagement.title,
+            Engagement.state,
+            Engagement.outcome,
+            Engagement.workflow_name,
+            Engagement.workflow_version,
+            Engagement.workflow_hash,
+            Engagement.closed_at,
+        )
+        .where(Engagement.id.in_(page_ids))
+        .order_by(Engagement.title, Engagement.id)
+    ).all()
+    listed = [
+        (r.id, r.title, lifecycle.state_label(SimpleNamespace(**r._asdict())), r.outcome)
+        for r in rows
+    ]
+    return record, figure, listed
+
+
+def provider_index(actor: User) -> list[tuple[int, str, int]]:
+    """(id, name, engagements the actor may see) of every organisation with one (one query);
+    a provider user gets only their own organisation."""
+    statement = (
+        select(ProviderOrganisation.id, ProviderOrganisation.name, func.count(Engagement.id))
+        .join(Engagement, Engagement.provider_id == ProviderOrganisation.id)
+        .where(visible_clause(actor))
+        .group_by(ProviderOrganisation.id, ProviderOrganisation.name)
+        .order_by(ProviderOrganisation.name)
+    )
+    return [tuple(row) for row in db.session.execute(statement)]

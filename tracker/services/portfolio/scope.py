@@ -52,3 +52,13 @@ def parse_filters(args) -> ListQuery:
     """The dashboard's filters (provider, owner, state) from URL parameters: the one parser,
     without the list's paging; a bad value raises ValidationFailed naming the field."""
     return engagement_list.parse_args(args)
+
+
+def filter_choices(actor: User) -> dict:
+    """The dashboard's filter choices: states with engagements, providers and owners of
+    the visible engagements (three statements)."""
+    from tracker.services.dashboard import _counts, _filter_choices  # the dashboard's own
+
+    by_state, _ = _counts(actor)
+    providers, owners = _filter_choices(actor)
+    return {"states": list(by_state), "providers": providers, "owners": owners}
