@@ -35,6 +35,7 @@ def api_modules() -> list:
         handover,
         me,
         milestones,
+        provider_records,
         providers,
         shadows,
         subscriptions,
@@ -48,6 +49,7 @@ def api_modules() -> list:
 
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
     resources.append(evidence)
+    resources.append(provider_records)
     admin = [webhooks, users, providers, audit_export]
     others = [subscriptions, adrs, shadows, handover, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]
