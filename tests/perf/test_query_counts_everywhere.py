@@ -126,6 +126,11 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
         ("manager_api", f"{API}/workflows"),
         ("provider_api", f"{API}/workflows"),
     ],
+    "providers.index": [("manager", "/providers")],
+    "providers.show": [("manager", "/providers/{provider}")],
+    "providers.behind": [("manager", "/providers/{provider}/engagements?figure=all")],
+    "portfolio.show": [("manager", "/portfolio"), ("manager", "/portfolio?state=trial")],
+    "ProviderRecords.ProviderRecord": [("manager_api", f"{API}/providers/{{provider}}/record")],
 }
 
 SKIPPED: dict[str, str] = {

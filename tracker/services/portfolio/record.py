@@ -208,7 +208,7 @@ def _add_milestones(record: ProviderRecord, ids, today: date) -> None:
 
 def _add_verdicts(record: ProviderRecord, judged, today: date) -> None:
     """Where targets were measured: did the final verdict follow the suggested one?"""
-    targets = target_statuses([r.id for r in judged]) if judged else {}
+    targets = target_statuses([r.id for r in judged], fixed_cost=True)
     agrees, differs = [], []
     for row in judged:
         if not targets.get(row.id):
