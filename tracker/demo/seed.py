@@ -396,6 +396,7 @@ DEMO_EXTENSIONS: list[str] = [
     "tracker.demo.knowledge:seed",
     "tracker.demo.evidence:seed",
     "tracker.demo.handover:seed",
+    "tracker.demo.portfolio:seed",
     "tracker.services.timers:seed_demo_timers",
 ]
 
