@@ -193,3 +193,12 @@ def trials_svg(quarters: list[TrialQuarter], outcomes: list[str]) -> Markup:
 
 def outcome_colour(outcome: str) -> str:
     return OUTCOME_COLOURS.get(outcome, OTHER_OUTCOME)
+
+
+def swatch(colour: str) -> Markup:
+    """A key's colour sample as a tiny SVG (the CSP allows no inline style attributes)."""
+    return Markup(
+        '<svg class="key-swatch" viewBox="0 0 10 10" aria-hidden="true" '
+        f'xmlns="http://www.w3.org/2000/svg"><rect width="10" height="10" fill="{escape(colour)}" '
+        'stroke="#64748b"/></svg>'
+    )
