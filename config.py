@@ -35,6 +35,9 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "UTC")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
     MAX_JSON_DEPTH = int(os.environ.get("MAX_JSON_DEPTH", "32"))  # deeper API bodies: 400
+    # What one full-time person in each role costs in-house per month (JSON object of
+    # role to amount in the engagements' currency): the hiring evaluation compares with it.
+    HIRING_IN_HOUSE_MONTHLY = os.environ.get("HIRING_IN_HOUSE_MONTHLY", "{}")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

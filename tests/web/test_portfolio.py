@@ -86,3 +86,36 @@ def test_stakeholders_see_no_spend_and_providers_no_page(client, sign_in, two_ow
     assert "portfolio-health" in html and "portfolio-spend" not in html
     sign_in("provider", provider="Northwind ML")
     assert client.get("/portfolio").status_code == 404
+
+
+def test_the_hiring_evaluation_page_is_for_who_may_see_cost(app, client, sign_in):
+    from tests.factories import add_member
+    from tracker.services.portfolio.hiring import open_due_evaluations
+
+    app.config["HIRING_IN_HOUSE_MONTHLY"] = '{"ml_engineer": 9000}'
+    with app.app_context():
+        owner = make_user("manager")
+        engagement = make_engagement(owner, provider="Northwind ML")
+        engagement.trial_start = TODAY - timedelta(days=400)
+        engagement.state = "extension"
+        db.session.commit()
+        add_member(engagement, "Mara Quint")
+        open_due_evaluations()
+        engagement_id = engagement.id
+        db.session.remove()
+    sign_in("manager")
+    page = client.get(f"/engagements/{engagement_id}/hiring-evaluation")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Mara Quint" in html and "EUR 9,000" in html
+    shown = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert 'data-testid="hiring-link"' in shown
+    sign_in("provider", provider="Northwind ML")
+    assert client.get(f"/engagements/{engagement_id}/hiring-evaluation").status_code == 404
+    theirs = client.get(f"/engagements/{engagement_id}")
+    assert theirs.status_code == 200
+    assert "Evaluate hiring" not in theirs.get_data(as_text=True)
+    assert (
+        b"Evaluate hiring"
+        not in client.get(f"/engagements/{engagement_id}/checklist.csv").get_data()
+    )

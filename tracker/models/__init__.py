@@ -13,7 +13,7 @@ from tracker.models.base import (
     Structure,
     label,
 )
-from tracker.models.checklist import ChecklistItem
+from tracker.models.checklist import CLIENT_ONLY_KEYS, HIRING_EVALUATION_KEY, ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
 from tracker.models.evidence import (
     IngestToken,
@@ -71,7 +71,9 @@ __all__ = [
     "AuditEvent",
     "CalendarEntry",
     "CalendarFeed",
+    "CLIENT_ONLY_KEYS",
     "ChecklistItem",
+    "HIRING_EVALUATION_KEY",
     "ChecklistKind",
     "ChecklistStatus",
     "DigestRun",

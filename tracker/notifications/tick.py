@@ -50,6 +50,7 @@ TICK_STEPS: list[Step] = [
     Step("timers", "tracker.services.timers", "fire_due_timers"),
     Step("reminders", "tracker.notifications.reminder_delivery", "process_due"),
     Step("health", "tracker.services.health", "refresh_due"),
+    Step("hiring", "tracker.services.portfolio.hiring", "open_due_evaluations"),
     Step("digests", "tracker.notifications.digests", "tick_step"),
     Step("webhooks", "tracker.notifications.webhook_delivery", "deliver_due", sends_queued=True),
     Step("delivery", "tracker.notifications.delivery", "deliver_due", sends_queued=True),

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from tracker.core import clock
-from tracker.services.portfolio import figures, scope
+from tracker.services.portfolio import figures, hiring, scope
 from tracker.web import portfolio_charts as charts
 
 bp = Blueprint("portfolio", __name__)
@@ -29,3 +29,11 @@ def show():
     return render_template(
         "portfolio/show.html", view=view, pictures=pictures, choices=choices, charts=charts
     )
+
+
+@bp.get("/engagements/<int:engagement_id>/hiring-evaluation")
+@login_required
+def hiring_evaluation(engagement_id: int):
+    """Cost to date against an in-house equivalent; 404 for who may not see cost."""
+    comparison = hiring.hiring_comparison(current_user, engagement_id, clock.now().date())
+    return render_template("portfolio/hiring.html", comparison=comparison)
