@@ -130,6 +130,7 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "providers.show": [("manager", "/providers/{provider}")],
     "providers.behind": [("manager", "/providers/{provider}/engagements?figure=all")],
     "portfolio.show": [("manager", "/portfolio"), ("manager", "/portfolio?state=trial")],
+    "portfolio.hiring_evaluation": [("manager", "/engagements/{engagement}/hiring-evaluation")],
     "ProviderRecords.ProviderRecord": [("manager_api", f"{API}/providers/{{provider}}/record")],
 }
 

@@ -9,9 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from tests.factories import add_member, make_engagement, make_user
+from tracker.db_setup import UTCDateTime
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import HIRING_EVALUATION_KEY, AuditEvent, ChecklistItem
@@ -73,9 +74,17 @@ def test_it_opens_once_after_twelve_months_for_the_owner(ctx):
 def test_the_tick_step_says_when_there_is_work(ctx):
     owner = make_user("manager")
     _engagement(owner, days_running=370)
-    assert db.session.scalar(select(hiring.pending(NOW, NOW)))
+    at = bindparam("now", type_=UTCDateTime()), bindparam("midnight", type_=UTCDateTime())
+    question = select(hiring.pending(*at))  # built once, as the tick builds it
+    midnight = NOW.replace(hour=0)
+    assert db.session.scalar(question, {"now": NOW, "midnight": midnight})
+    later = _engagement(owner, days_running=300)
     hiring.open_due_evaluations(NOW)
-    assert not db.session.scalar(select(hiring.pending(NOW, NOW)))
+    assert not db.session.scalar(question, {"now": NOW, "midnight": midnight})
+    in_two_months = midnight + timedelta(days=70)
+    assert db.session.scalar(question, {"now": in_two_months, "midnight": in_two_months})
+    assert hiring.open_due_evaluations(in_two_months) == 1
+    assert len(_evaluations(later.id)) == 1
 
 
 def test_the_months_come_from_the_definition():

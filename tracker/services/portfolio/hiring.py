@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import exists, false, literal, or_, select
 
 from tracker.auth.permissions import Action, can, get_visible_engagement
 from tracker.core import clock
@@ -36,6 +36,7 @@ from tracker.models import (
 )
 from tracker.services import audit
 from tracker.services.cost import DAYS_PER_MONTH, cost_to_date
+from tracker.services.portfolio.sql_days import day_number
 from tracker.services.workflow_registry import catalog
 
 OPENED = "hiring_evaluation_opened"
@@ -48,18 +49,15 @@ def months_for(definition) -> int:
     return definition.hiring.evaluate_after_months
 
 
-def _threshold(months: int, today: date) -> date:
-    """The latest trial start that has run `months` months by today."""
-    return today - timedelta(days=int(months * DAYS_PER_MONTH))
-
-
-def _due_clause(today: date):
-    """Live engagements past their definition's months with no evaluation opened yet."""
+def _due_clause(today_days):
+    """Live engagements past their definition's months with no evaluation opened yet;
+    `today_days` is today as `sql_days.day_number` (a literal, or the tick's parameter)."""
     opened = exists().where(AuditEvent.engagement_id == Engagement.id, AuditEvent.kind == OPENED)
+    started = day_number(Engagement.trial_start)
     per_definition = [
         (Engagement.workflow_name == d.name)
         & (Engagement.workflow_version == d.version)
-        & (Engagement.trial_start <= _threshold(months_for(d), today))
+        & (started <= today_days - int(months_for(d) * DAYS_PER_MONTH))
         for d in catalog()
     ]
     return (
@@ -70,16 +68,20 @@ def _due_clause(today: date):
     )
 
 
-def pending(now: datetime, midnight):
-    """SQL truth value: some engagement is due an evaluation (the tick's EXISTS)."""
-    return exists().where(*_due_clause(now.date()))
+def pending(now, midnight):
+    """SQL truth value: some engagement is due an evaluation (the tick's EXISTS, built once
+    with the tick's instants as parameters)."""
+    return exists().where(*_due_clause(day_number(midnight)))
 
 
 def open_due_evaluations(now: datetime | None = None, *, batch: int = BATCH) -> int:
     """The scheduler step: open the item for each engagement due one; commits; how many."""
     today = (now or clock.now()).date()
     due = db.session.scalars(
-        select(Engagement).where(*_due_clause(today)).order_by(Engagement.id).limit(batch)
+        select(Engagement)
+        .where(*_due_clause(day_number(literal(today))))
+        .order_by(Engagement.id)
+        .limit(batch)
     ).all()
     for engagement in due:
         _open(engagement, today)
