@@ -427,7 +427,7 @@ def report(backend: str, figures: dict, args) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for endpoint, result in zip(
-        endpoints(figures["pool"], figures["compare"]), results, strict=True
+        chosen(endpoints(figures["pool"], figures["compare"]), args.only), results, strict=True
     ):
         ratio = result.pct(0.5) / floor.pct(0.5) if floor.pct(0.5) else 0.0
         lines.append(
@@ -481,6 +481,9 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--sqlite-file", type=Path, help="seed (or top up) and serve this SQLite file"
+    )
+    parser.add_argument(
         "--only", default="", help="comma-separated words: measure only endpoints named so"
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -493,9 +496,9 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _database(backend: str, workdir: Path, stack: list) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
+def _database(backend: str, workdir: Path, stack: list, reuse: Path | None = None) -> str:
+    if backend == "sqlite":  # an already seeded file is only topped up (seeding is idempotent)
+        return f"sqlite:///{reuse or workdir / 'bench.db'}"
     from tests.support.postgres import PostgresCluster
 
     cluster = PostgresCluster().start()
@@ -516,7 +519,10 @@ def main(argv=None) -> None:
             clusters: list = []
             try:
                 figures = measure_backend(
-                    backend, _database(backend, Path(tmp), clusters), Path(tmp), args
+                    backend,
+                    _database(backend, Path(tmp), clusters, args.sqlite_file),
+                    Path(tmp),
+                    args,
                 )
             finally:
                 for cluster in clusters:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import and_, case, extract, func, literal, or_, select
+from sqlalchemy import Integer, case, cast, extract, func, literal, select
 
 from tracker.auth.permissions import Action, can
 from tracker.extensions import db
@@ -107,12 +107,17 @@ def sample_days(today: date) -> list[date]:
     return [today - timedelta(days=7 * k) for k in range(WEEKS, -1, -1)]
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-
-
 def health_history(ids, today: date) -> list[HealthPoint]:
-    """Live engagements per effective health at the end of each sample day (one query)."""
+    """Live engagements per effective health at the end of each sample day (one query).
+
+    Each history row holds from its day until the day of the engagement's next row or its
+    closing (LEAD over the engagement's rows); SQL turns that into the first and the
+    last-plus-one weekly point it covers, and groups the rows by (health, first, end), so
+    a few hundred groups come back whatever the number of rows; the points are then the
+    running sums of those ranges.
+    """
+    days = sample_days(today)
+    first_day = days[0]
     table = HealthChange.__table__
     following = func.lead(table.c.changed_at).over(
         partition_by=table.c.engagement_id, order_by=(table.c.changed_at, table.c.id)
@@ -123,38 +128,40 @@ def health_history(ids, today: date) -> list[HealthPoint]:
         .where(table.c.engagement_id.in_(ids))
         .subquery()
     )
-    days = sample_days(today)
-    ends = [_end_of(day) for day in days]
-
-    def holding(end: datetime):
-        return func.sum(
-            case(
-                (
-                    and_(
-                        held.c.changed_at < end,
-                        or_(held.c.until.is_(None), held.c.until >= end),
-                        or_(Engagement.closed_at.is_(None), Engagement.closed_at >= end),
-                    ),
-                    1,
-                ),
-                else_=0,
-            )
+    origin = day_number(literal(first_day))
+    never = day_number(literal(today + timedelta(days=7)))
+    began = cast(day_number(held.c.changed_at) - origin, Integer)
+    ended = cast(
+        smaller(
+            func.coalesce(day_number(held.c.until), never),
+            func.coalesce(day_number(Engagement.closed_at), never),
         )
-
-    statement = (
-        select(held.c.effective_health, *[holding(end) for end in ends])
-        .join(Engagement, Engagement.id == held.c.engagement_id)
-        .where(or_(held.c.until.is_(None), held.c.until >= ends[0]))
-        .group_by(held.c.effective_health)
+        - origin,
+        Integer,
     )
-    counts = {health: [0] * len(days) for health in HEALTHS}
-    for health, *values in db.session.execute(statement):
-        counts.setdefault(health, [0] * len(days))
-        counts[health] = [int(v or 0) for v in values]
-    return [
-        HealthPoint(day, {health: counts[health][i] for health in counts})
-        for i, day in enumerate(days)
-    ]
+    # point k is day first_day + 7k: held at k when began <= 7k < ended
+    first = (larger(began, 0) + 6) // 7
+    end = smaller(larger(ended + 6, 0) // 7, len(days))
+    statement = (
+        select(held.c.effective_health, first, end, func.count())
+        .join(Engagement, Engagement.id == held.c.engagement_id)
+        .where(ended > 0)
+        .group_by(held.c.effective_health, first, end)
+    )
+    steps = {health: [0] * (len(days) + 1) for health in HEALTHS}
+    for health, start, stop, count in db.session.execute(statement):
+        start, stop = int(start), int(stop)
+        if start < stop:
+            row = steps.setdefault(health, [0] * (len(days) + 1))
+            row[start] += count
+            row[stop] -= count
+    points = []
+    running = dict.fromkeys(steps, 0)
+    for i, day in enumerate(days):
+        for health in steps:
+            running[health] += steps[health][i]
+        points.append(HealthPoint(day, dict(running)))
+    return points
 
 
 def month_starts(today: date) -> list[date]:
