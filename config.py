@@ -38,6 +38,9 @@ class Config:
     # A change request adding more than this to the total cost needs an admin's approval
     # (an engagement owner who is a manager may approve smaller ones). Issue 31.
     CHANGE_REQUEST_ADMIN_ABOVE = int(os.environ.get("CHANGE_REQUEST_ADMIN_ABOVE", "25000"))
+    # What one full-time person in each role costs in-house per month (JSON object of
+    # role to amount in the engagements' currency): the hiring evaluation compares with it.
+    HIRING_IN_HOUSE_MONTHLY = os.environ.get("HIRING_IN_HOUSE_MONTHLY", "{}")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -10,6 +10,7 @@ from typing import Any
 from .expressions import Offset
 from .facts import FactCall
 from .handover import HandoverRules
+from .hiring import HiringRules
 from .meaning import DEFAULT_PERIOD, HealthRules, ReadinessRules
 
 PREVIOUS = "$previous"  # the `to` of a history transition
@@ -162,6 +163,7 @@ class Definition:
     readiness: ReadinessRules = ReadinessRules()
     checklist: tuple[ChecklistBinding, ...] = ()
     handover: HandoverRules = HandoverRules()
+    hiring: HiringRules = HiringRules()
 
     @property
     def bindings(self) -> Mapping[str, FactCall]:

@@ -29,6 +29,7 @@ from .expressions import parse_offset
 from .facts import FACTS, FactCall
 from .guards import GUARDS
 from .handover import parse_handover
+from .hiring import parse_hiring
 from .params import validate_params, with_defaults
 from .problems import Problems
 from .subject import ROLES
@@ -38,6 +39,7 @@ _TOP_KEYS = {"name", "version", "title", "description", "states", "transitions",
 _TOP_KEYS |= {"health", "readiness"}
 _TOP_KEYS |= {"checklist"}
 _TOP_KEYS |= {"handover"}
+_TOP_KEYS |= {"hiring"}
 _STATE_KEYS = {"label", "initial", "final", "on_enter", "timers", "description"}
 _STATE_KEYS |= {"phase", "period", "tone"}
 _STATE_KEYS |= {"change_requests"}
@@ -98,6 +100,7 @@ def _parse_document(raw: dict, problems: Problems) -> dict[str, Any]:
         "health": meaning.parse_health(raw.get("health"), problems),
         "readiness": meaning.parse_readiness(raw.get("readiness"), problems),
         "handover": parse_handover(raw.get("handover"), problems),
+        "hiring": parse_hiring(raw.get("hiring"), problems),
     }
 
 

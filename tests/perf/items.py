@@ -81,6 +81,18 @@ def item_ids(app, engagement_groups: list[list[int]]) -> dict[str, list[list]]:
             "subscription": [subscriptions],
             "unsubscribe": [[unsubscribe_token(s) for s in subscriptions]],
             "email": [list(db.session.scalars(select(OutboxEmail.id).order_by("id").limit(2)))],
+            # organisations with different numbers of engagements under them
+            "provider": [
+                list(
+                    db.session.scalars(
+                        select(Engagement.provider_id)
+                        .where(Engagement.id.in_(engagements))
+                        .distinct()
+                        .order_by(Engagement.provider_id)
+                        .limit(3)
+                    )
+                )
+            ],
         }
         db.session.remove()
     return ids

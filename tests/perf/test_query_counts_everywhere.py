@@ -137,6 +137,12 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
         ("manager_api", f"{API}/workflows"),
         ("provider_api", f"{API}/workflows"),
     ],
+    "providers.index": [("manager", "/providers")],
+    "providers.show": [("manager", "/providers/{provider}")],
+    "providers.behind": [("manager", "/providers/{provider}/engagements?figure=all")],
+    "portfolio.show": [("manager", "/portfolio"), ("manager", "/portfolio?state=trial")],
+    "portfolio.hiring_evaluation": [("manager", "/engagements/{engagement}/hiring-evaluation")],
+    "ProviderRecords.ProviderRecord": [("manager_api", f"{API}/providers/{{provider}}/record")],
 }
 
 SKIPPED: dict[str, str] = {

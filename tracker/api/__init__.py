@@ -36,6 +36,7 @@ def api_modules() -> list:
         handover,
         me,
         milestones,
+        provider_records,
         providers,
         shadows,
         subscriptions,
@@ -50,6 +51,7 @@ def api_modules() -> list:
     resources = [me, tokens, engagements, team, checklists, milestones, transitions, audit]
     resources.append(evidence)
     resources.append(change_requests)
+    resources.append(provider_records)
     admin = [webhooks, users, providers, audit_export]
     others = [subscriptions, adrs, shadows, handover, artifacts, calendar, exports, workflows]
     return [*resources, *others, *admin]

@@ -397,6 +397,7 @@ DEMO_EXTENSIONS: list[str] = [
     "tracker.demo.evidence:seed",
     "tracker.demo.handover:seed",
     "tracker.demo.change_requests:seed",
+    "tracker.demo.portfolio:seed",
     "tracker.services.workflow.timers:seed_demo_timers",
 ]
 

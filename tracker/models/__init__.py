@@ -14,7 +14,7 @@ from tracker.models.base import (
     label,
 )
 from tracker.models.change_request import ChangeRequest
-from tracker.models.checklist import ChecklistItem
+from tracker.models.checklist import CLIENT_ONLY_KEYS, HIRING_EVALUATION_KEY, ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
 from tracker.models.evidence import (
     IngestToken,
@@ -73,7 +73,9 @@ __all__ = [
     "CalendarEntry",
     "CalendarFeed",
     "ChangeRequest",
+    "CLIENT_ONLY_KEYS",
     "ChecklistItem",
+    "HIRING_EVALUATION_KEY",
     "ChecklistKind",
     "ChecklistStatus",
     "DigestRun",

@@ -13,6 +13,12 @@ from tracker.models.base import ChecklistStatus, Model, created_at_column
 from tracker.models.engagement import Engagement
 from tracker.models.user import User
 
+# The key of the item the scheduler opens after N months on one engagement (services/
+# portfolio/hiring.py). Items with a key here are the client's own business: providers
+# never see them, nor the audit entries about them.
+HIRING_EVALUATION_KEY = "evaluate_hiring"
+CLIENT_ONLY_KEYS = (HIRING_EVALUATION_KEY,)
+
 
 class ChecklistItem(Model):
     """One thing somebody must get done before (or while) the engagement moves on."""
@@ -52,6 +58,10 @@ class ChecklistItem(Model):
     engagement: Mapped[Engagement] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    @property
+    def is_client_only(self) -> bool:
+        return self.key in CLIENT_ONLY_KEYS
 
     @property
     def is_bound(self) -> bool:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from tracker.core import clock
 from tracker.notifications import delivery, digests, reminder_delivery, webhook_delivery
 from tracker.services.judgments import health
+from tracker.services.portfolio import hiring
 from tracker.services.workflow import timers
 
 
@@ -41,6 +42,7 @@ TICK_STEPS: list[Step] = [
     Step("timers", timers.fire_due_timers, timers.pending),
     Step("reminders", reminder_delivery.process_due, reminder_delivery.pending),
     Step("health", health.refresh_due, health.pending),
+    Step("hiring", hiring.open_due_evaluations, hiring.pending),
     Step("digests", digests.tick_step, digests.pending),
     Step("webhooks", webhook_delivery.deliver_due, webhook_delivery.pending, sends_queued=True),
     Step("delivery", delivery.deliver_due, delivery.pending, sends_queued=True),

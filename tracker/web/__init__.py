@@ -24,6 +24,8 @@ def register_web(app: Flask) -> None:
     from tracker.web.healthz import bp as healthz_bp
     from tracker.web.knowledge import bp as knowledge_bp
     from tracker.web.landing import bp as landing_bp
+    from tracker.web.portfolio import bp as portfolio_bp
+    from tracker.web.providers import bp as providers_bp
     from tracker.web.support import (
         admin_area,
         compression,
@@ -62,6 +64,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_users_bp)
     app.register_blueprint(admin_audit_bp)
     app.register_blueprint(change_requests_bp)
+    app.register_blueprint(providers_bp)
+    app.register_blueprint(portfolio_bp)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -64,7 +64,9 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
     milestones = engagement_page.milestones_with_updates(engagement.id)
     overview = EngagementOverview(
         engagement=engagement,
-        checklists=engagement_page.checklists_by_kind(engagement.id),
+        checklists=engagement_page.checklists_by_kind(
+            engagement.id, client_only=can(actor, Action.VIEW_COST, engagement)
+        ),
         milestones=milestones,
         members=list(engagement.members),
         audit=engagement_page.recent_audit(

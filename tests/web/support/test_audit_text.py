@@ -119,6 +119,12 @@ CASES = [
         {},
         "Moved 'Badge' up (place 3 → 2)",
     ),
+    (
+        "hiring_evaluation_opened",
+        {"title": "Evaluate hiring", "months": 12},
+        {},
+        "Opened 'Evaluate hiring' after 12 months on the engagement",
+    ),
     ("team_member_added", {"name": "Mara Quint"}, {}, "Added 'Mara Quint' to the team"),
     (
         "team_member_updated",

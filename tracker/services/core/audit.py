@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from tracker.extensions import db
-from tracker.models import AuditEvent, Engagement, User
+from tracker.models import CLIENT_ONLY_KEYS, AuditEvent, ChecklistItem, Engagement, User
 from tracker.schemas.engagement import COST_FIELDS
 
 SCHEDULER_LABEL = "scheduler"
@@ -20,12 +20,21 @@ DATA_LABEL = "from the data"  # a change no person made: a bound checklist item 
 COST_CHANGE_KIND = "cost_updated"
 # An approved change request that moved the monthly cost (issue 31): one entry, as cost.
 CHANGE_REQUEST_COST_KIND = "change_request_approved_cost"
-COST_KINDS = (COST_CHANGE_KIND, CHANGE_REQUEST_COST_KIND)
+# Kinds only who may see cost reads (the hiring evaluation is the client's own business).
+CLIENT_ONLY_KINDS = (COST_CHANGE_KIND, CHANGE_REQUEST_COST_KIND, "hiring_evaluation_opened")
 
 
 def audience_clause(can_view_cost: bool) -> ColumnElement[bool]:
-    """WHERE clause for the entries this audience may read."""
-    return true() if can_view_cost else AuditEvent.kind.not_in(COST_KINDS)
+    """WHERE clause for the entries this audience may read: without cost, no cost change,
+    no hiring evaluation opened, nothing about a client-only checklist item."""
+    if can_view_cost:
+        return true()
+    client_only = select(ChecklistItem.id).where(ChecklistItem.key.in_(CLIENT_ONLY_KEYS))
+    item_id = AuditEvent.data["item_id"].as_integer()
+    return and_(
+        AuditEvent.kind.not_in(CLIENT_ONLY_KINDS),
+        or_(item_id.is_(None), item_id.not_in(client_only)),
+    )
 
 
 def split_changes(changed: dict) -> tuple[dict, dict]:

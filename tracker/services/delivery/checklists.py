@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import selectinload
 
-from tracker.auth.permissions import Action, get_visible_engagement, require
+from tracker.auth.permissions import Action, can, get_visible_engagement, require
 from tracker.core import clock
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
-from tracker.models import ChecklistItem, ChecklistKind, ChecklistStatus, Engagement, User
+from tracker.models import (
+    CLIENT_ONLY_KEYS,
+    ChecklistItem,
+    ChecklistKind,
+    ChecklistStatus,
+    Engagement,
+    User,
+)
 from tracker.services.core import audit
 from tracker.services.core.transactions import (
     check_version,
@@ -41,7 +48,16 @@ def _item_for(actor: User, item_id: int) -> tuple[ChecklistItem, Engagement]:
     engagement = get_visible_engagement(
         db.session, actor, item.engagement_id, missing="Checklist item not found."
     )
+    if item.is_client_only and not can(actor, Action.VIEW_COST, engagement):
+        raise NotFound("Checklist item not found.")  # the client's own business
     return item, engagement
+
+
+def audience_items(actor: User, engagement: Engagement):
+    """WHERE clause: the items this actor may see (client-only items for who sees cost)."""
+    if can(actor, Action.VIEW_COST, engagement):
+        return true()
+    return ChecklistItem.key.is_(None) | ChecklistItem.key.not_in(CLIENT_ONLY_KEYS)
 
 
 def _writable(actor: User, engagement: Engagement) -> None:
@@ -155,7 +171,7 @@ def list_items(actor: User, engagement_id: int, kind: str | None = None) -> list
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     query = (
         select(ChecklistItem)
-        .where(ChecklistItem.engagement_id == engagement.id)
+        .where(ChecklistItem.engagement_id == engagement.id, audience_items(actor, engagement))
         .options(selectinload(ChecklistItem.owner), selectinload(ChecklistItem.completed_by))
         .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
     )

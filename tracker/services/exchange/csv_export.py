@@ -146,11 +146,13 @@ CHECKLIST_COLUMNS = (
 
 
 def checklist_csv(actor: User, engagement_id: int) -> Iterator[str]:
-    """Every checklist item of the engagement, by checklist and position."""
+    """Every checklist item of the engagement the actor may see, by checklist and position."""
+    from tracker.services.delivery.checklists import audience_items
+
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     items = db.session.scalars(
         select(ChecklistItem)
-        .where(ChecklistItem.engagement_id == engagement.id)
+        .where(ChecklistItem.engagement_id == engagement.id, audience_items(actor, engagement))
         .options(selectinload(ChecklistItem.owner), selectinload(ChecklistItem.completed_by))
         .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
     ).all()

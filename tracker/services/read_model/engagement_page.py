@@ -7,13 +7,14 @@ actor may not see, exactly as for what does not exist.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import get_visible_engagement
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import (
+    CLIENT_ONLY_KEYS,
     AuditEvent,
     ChecklistItem,
     ChecklistKind,
@@ -42,10 +43,19 @@ def visible_part(actor: User, model, row_id: int):
     return row
 
 
-def checklists_by_kind(engagement_id: int) -> dict[str, list[ChecklistItem]]:
+def checklists_by_kind(
+    engagement_id: int, *, client_only: bool = True
+) -> dict[str, list[ChecklistItem]]:
+    """The items by checklist; `client_only=False` leaves out the client's own items (the
+    hiring evaluation) for who may not see cost."""
+    audience = (
+        true()
+        if client_only
+        else ChecklistItem.key.is_(None) | ChecklistItem.key.not_in(CLIENT_ONLY_KEYS)
+    )
     items = db.session.scalars(
         select(ChecklistItem)
-        .where(ChecklistItem.engagement_id == engagement_id)
+        .where(ChecklistItem.engagement_id == engagement_id, audience)
         .options(joinedload(ChecklistItem.owner), joinedload(ChecklistItem.completed_by))
         .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
     ).all()

@@ -277,6 +277,9 @@ SENTENCES: dict[str, Callable] = {
     "checklist_reopened": _checklist_reopened,
     "checklist_removed": _titled("Removed the checklist item"),
     "checklist_moved": _checklist_moved,
+    "hiring_evaluation_opened": lambda e, d, eng, h: (
+        f"Opened {_q(d.get('title'))} after {d.get('months')} months on the engagement"
+    ),
     "team_member_added": lambda e, d, eng, h: f"Added {_q(d.get('name'))} to the team",
     "team_member_updated": _member_updated,
     "team_member_removed": lambda e, d, eng, h: f"Removed {_q(d.get('name'))} from the team",

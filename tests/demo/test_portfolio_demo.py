@@ -1,0 +1,36 @@
+"""The demo makes the provider record and the portfolio meaningful: a staff change on
+Northwind's record, trials in more than one quarter, a closed engagement's readiness."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from tracker.demo.seed import seed_demo
+from tracker.extensions import db
+from tracker.models import Engagement, ProviderOrganisation, User
+from tracker.services.portfolio.figures import build_portfolio
+from tracker.services.portfolio.record import provider_record
+from tracker.services.read_model.engagement_list import ListQuery
+
+
+def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
+    today = date.today()
+    assert seed_demo(today)
+    manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
+    northwind = db.session.scalar(
+        select(ProviderOrganisation).where(ProviderOrganisation.name == "Northwind ML")
+    )
+    record = provider_record(manager, northwind.id, today)
+    pod = db.session.scalar(select(Engagement).where(Engagement.title == "Demand forecasting pod"))
+    assert record.staff_changes.engagement_ids == (pod.id,)
+    assert record.readiness_at_close is not None
+    assert record.trial_met.count > 0 and record.cost_to_date["EUR"] > 0
+    assert pod.effective_health != "red" or pod.health_reasons  # judged, with reasons
+    portfolio = build_portfolio(manager, ListQuery(), today)
+    assert sum(1 for q in portfolio.trials if q.started) >= 2
+    assert portfolio.health[-1].total == db.session.scalar(
+        select(db.func.count()).select_from(Engagement).where(Engagement.closed_at.is_(None))
+    )
+    assert any(m.spent > 0 for m in portfolio.spend["EUR"])
