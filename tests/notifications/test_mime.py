@@ -7,6 +7,7 @@ never let a header value start a header of its own.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from email import policy
@@ -122,6 +123,34 @@ def test_non_ascii_name_in_sender_is_encoded_words():
     prepared = prepare(row(), sender)
     assert prepared.data.isascii() and not prepared.utf8
     assert parse(prepared.data)["From"] == "Équipe Tracker <tracker@example.com>"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Réunion — the checklist item “Data access and infrastructure ready” is overdue by 3 days",
+        "⚠️ 🚀" * 40 + " end",  # four-byte characters: never split between two words
+        "é",
+        "X-Tracker " + "ü" * 200,
+    ],
+)
+def test_a_long_non_ascii_subject_is_encoded_words_within_the_line_limits(subject):
+    """Base64 encoded words of whole characters, each line within 78 columns and each
+    word within 75 characters (RFC 5322 §2.1.1, RFC 2047 §2), read back whole."""
+    prepared = prepare(row(subject=subject, headers={"X-Tracker-Note": subject}), SENDER)
+    assert prepared.data.isascii()
+    head = prepared.data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    subject_lines = head.split("Subject: ", 1)[1].split("\r\nDate:", 1)[0].split("\r\n")
+    assert len(subject_lines) >= 2 or len(subject.encode()) < 40
+    for number, line in enumerate(subject_lines):
+        assert len(line) + (len("Subject: ") if number == 0 else 0) <= 78, line
+        word = line.strip()
+        assert word.startswith("=?utf-8?b?") and word.endswith("?=") and len(word) <= 75
+        # each word decodes alone: no character is cut between two words
+        base64.b64decode(word[10:-2]).decode("utf-8")
+    message = parse(prepared.data)
+    assert message.defects == []
+    assert message["Subject"] == subject and message["X-Tracker-Note"] == subject
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ def test_dashboard_shows_rows_counts_and_row_facts(client, sign_in, engagements)
     assert set(_titles(html)) == {"Alpha", "Bravo", "Charlie"}
     assert "Trial · day 11 of 90" in html
     assert "Late one" in html  # the next open milestone, overdue
-    assert "Milestone &#39;X&#39; is blocked" in html  # the reason behind the colour
+    assert "Milestone 'X' is blocked" in html  # the reason behind the colour
     counts = html.split('data-testid="health-counts"')[1].split("</div>")[0]
     assert re.search(r'tile-count">1</span><span class="tile-label">Red', counts)
     assert re.search(r'tile-count">2</span><span class="tile-label">Green', counts)
@@ -178,11 +178,15 @@ def test_dashboard_draws_each_rows_readiness_as_a_bar_of_its_parts(client, sign_
     html = client.get("/dashboard?sort=title").get_data(as_text=True)
     rows = html.split('data-testid="engagement-row"')[1:]
     assert len(rows) == 3
+    outlines = html.split('class="readiness-outlines"', 1)[1].split("</svg>", 1)[0]
     for row in rows:
-        bar = row.split('class="readiness-bar compact"', 1)[1].split("</svg>", 1)[0]
-        assert bar.count('class="readiness-segment part-') >= 3
-        assert "<title>Knowledge-transfer checklist (" in bar
-        assert 'class="visually-hidden">Knowledge-transfer checklist:' in row
+        bar = row.split('class="readiness-bar compact" role="img">', 1)[1].split("</svg>", 1)[0]
+        # the breakdown once, in counts, as the bar's name (tooltip and screen readers)
+        assert bar.startswith("<title>Knowledge-transfer checklist: ")
+        # the outline it uses is drawn once below the table, a rectangle per part
+        outline_id = bar.split('<use href="#', 1)[1].split('"', 1)[0]
+        outline = outlines.split(f'<symbol id="{outline_id}"', 1)[1].split("</symbol>", 1)[0]
+        assert outline.count('<rect class="part-') >= 3
 
 
 def test_state_tiles_and_choices_are_the_states_that_hold_engagements(client, sign_in, engagements):

@@ -16,8 +16,8 @@ from tracker.api.common import (
     actor,
     dump,
     expected_version,
-    page_response,
     protected,
+    rows_page_response,
 )
 from tracker.auth.permissions import Action, can
 from tracker.schemas.engagement import (
@@ -27,6 +27,7 @@ from tracker.schemas.engagement import (
     EngagementUpdateSchema,
     EngagementWriteSchema,
     engagement_schema,
+    summary_row_dumper,
 )
 from tracker.services.read_model import engagement_list, engagement_queries
 from tracker.services.staffing import engagements
@@ -48,8 +49,7 @@ class Engagements(MethodView):
         """Engagements you may see; filter by state, health, provider, owner or text."""
         query = engagement_list.query_from_args(args)
         page = engagement_list.list_page(actor(), query, facts=False)
-        schema = engagement_schema(can(actor(), Action.VIEW_COST), many=True, summary=True)
-        return page_response(schema, page)
+        return rows_page_response(summary_row_dumper(can(actor(), Action.VIEW_COST)), page)
 
     @blp.arguments(EngagementWriteSchema)
     @blp.response(201, EngagementSchema, headers=ETAG_HEADER)

@@ -94,6 +94,13 @@ def get_visible_engagement(
     `missing` ("Milestone not found."), so a part of an invisible engagement answers
     exactly like a part that does not exist.
     """
+    if user.role in _CLIENT_SIDE or user.role == Role.PROVIDER:
+        # Decided from the row itself, so an engagement the session holds already costs
+        # no statement: the engagement page's parts each ask for it (issue 29).
+        engagement = session.get(Engagement, engagement_id)
+        if engagement is None or not can_see(user, engagement):
+            raise NotFound(missing)
+        return engagement
     engagement = session.scalar(
         select(Engagement).where(Engagement.id == engagement_id, visible_clause(user))
     )

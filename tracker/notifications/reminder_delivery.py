@@ -149,6 +149,7 @@ def materialise(ids: list[int], worker: str, now: datetime, before_writing=None)
             now,
             providers,
             together.get((reminder.subject_type, reminder.subject_id), ()),
+            rules,
         )
         outcome, rule, anchor, people, reason = decision
         for person in people:
@@ -372,13 +373,16 @@ class Decision(NamedTuple):
     reason: str | None = None  # why it was skipped, kept on the row
 
 
-def decide(reminder, rule, target, engagement, now: datetime, providers=None, together=()):
+def decide(
+    reminder, rule, target, engagement, now: datetime, providers=None, together=(), rules=None
+):
     """Whether the reminder still holds, and for whom: a `Decision`.
 
     The one judgment both the batch and the one-by-one path use. `together` are the
     other reminder rows about the same subject due by now (`due_together`): of those
     about one item only the most current is sent (ADR 0207, the rule lives with the
-    reminder rules in workflows/reminders.py).
+    reminder rules in workflows/reminders.py). `rules` are the engagement's rules by name
+    when the caller has them (a batch reads them once per engagement, not per reminder).
     """
     if engagement is None or rule is None or target is None:
         return Decision("skipped", rule, None, [], "its rule, engagement or item is gone")
@@ -387,7 +391,8 @@ def decide(reminder, rule, target, engagement, now: datetime, providers=None, to
     anchor = planning.anchor_date(rule, target, engagement)
     if anchor is None or not planning.is_occurrence(rule, anchor, reminder.due_at):
         return Decision("skipped", rule, anchor, [], "its date has moved")
-    rules = {r.name: r for r in planning.rules_for(engagement)}
+    if rules is None:
+        rules = {r.name: r for r in planning.rules_for(engagement)}
     others = [
         Occurrence(rules[row.rule], row.due_at)
         for row in together

@@ -23,6 +23,7 @@ from tracker.schemas.common import (
     ProviderRefSchema,
     Text,
     UserRefSchema,
+    row_dumper,
 )
 
 COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
@@ -211,3 +212,10 @@ def engagement_schema(can_view_cost: bool, *, many: bool = False, summary: bool 
     cls = EngagementSummarySchema if summary else EngagementSchema
     exclude = () if can_view_cost else tuple(f for f in COST_FIELDS if f in cls._declared_fields)
     return cls(many=many, exclude=exclude)
+
+
+@lru_cache(maxsize=2)
+def summary_row_dumper(can_view_cost: bool):
+    """One list row (a Core row as a dict) dumped as `engagement_schema(can_view_cost,
+    summary=True)` dumps it, without marshmallow's per-field work (`row_dumper`)."""
+    return row_dumper(engagement_schema(can_view_cost, summary=True))

@@ -391,7 +391,7 @@ def test_dashboard_page_shows_readiness_for_rows_never_scored(app, client, auth)
         db.session.remove()
     auth.login(email)
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'title="Knowledge-retention readiness: 9 gaps" data-testid="readiness">0%</span>' in html
+    assert 'title="9 gaps" data-testid="readiness">0%</span>' in html
     with app.app_context():
         assert _cached_readiness(engagement_id) == (None, None)
 

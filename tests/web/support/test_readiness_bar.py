@@ -8,7 +8,7 @@ from tests.factories import make_engagement
 from tracker.extensions import db
 from tracker.models import User
 from tracker.services.judgments.readiness import Readiness, ReadinessPart
-from tracker.web.support.readiness_bar import GAP, WIDTH, readiness_bar_svg, segments
+from tracker.web.support.readiness_bar import GAP, WIDTH, CompactBars, readiness_bar_svg, segments
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -67,3 +67,55 @@ def test_the_engagement_page_draws_the_bar_beside_the_words(client, sign_in, app
     assert bar.count('class="readiness-segment"') >= 3
     assert "<title>Knowledge-transfer checklist (" in bar
     assert 'data-testid="readiness-kt_checklist"' in html  # the same parts, in text
+
+
+def _parse_list_bars(bars: CompactBars, drawn: list[str]) -> tuple[list, dict]:
+    """The rows' bars and the outlines they use, parsed by ElementTree as one document."""
+    document = ET.fromstring(
+        '<div xmlns="http://www.w3.org/2000/svg">' + "".join(drawn) + str(bars.symbols()) + "</div>"
+    )
+    outlines = {s.get("id"): s for s in document.iter(f"{SVG}symbol")}
+    return [svg for svg in document if svg.get("class") == "readiness-bar compact"], outlines
+
+
+def test_a_list_draws_each_outline_once_and_each_row_its_fills_and_counts():
+    bars = CompactBars()
+    other = Readiness(score=0, parts=[*_readiness().parts[:2]])  # two parts apply: another outline
+    drawn = [str(bars.bar(_readiness())), str(bars.bar(_readiness())), str(bars.bar(other))]
+    rows, outlines = _parse_list_bars(bars, drawn)
+    assert len(rows) == 3 and len(outlines) == 2  # three bars, two shapes, each drawn once
+    first = rows[0]
+    assert first.find(f"{SVG}title").text == (
+        "Knowledge-transfer checklist: 1 of 4; Shadows signed off: 2 of 2; "
+        "ADRs decided: None recorded yet"
+    )
+    outline = outlines[first.find(f"{SVG}use").get("href").lstrip("#")]
+    widths = {
+        r.get("class"): float(r.get("width")) for r in outline.iter(f"{SVG}rect")
+    }  # the outline: every applicable part, as wide as its weight
+    found = {name: width for name, _x, width, _f, _t, _c in segments(_readiness())}
+    assert widths == {
+        "part-0": found["kt_checklist"],
+        "part-1": found["shadows"],
+        "part-2": found["adrs"],
+    }
+    filled = {r.get("class"): r.get("width") for r in first.iter(f"{SVG}rect")}
+    # a quarter of the first part, all of the second, nothing drawn for the third
+    assert filled == {
+        "part-0 filled": f"{round(100 * found['kt_checklist'] / 4 / WIDTH, 1):g}%",
+        "part-1 filled": f"{round(100 * found['shadows'] / WIDTH, 1):g}%",
+    }
+    assert rows[1].find(f"{SVG}use").get("href") == first.find(f"{SVG}use").get("href")
+    assert rows[2].find(f"{SVG}use").get("href") != first.find(f"{SVG}use").get("href")
+
+
+def test_a_list_with_no_bars_draws_no_outlines():
+    assert str(CompactBars().symbols()) == ""
+
+
+def test_a_hostile_label_is_escaped_in_a_list_bar():
+    part = ReadinessPart("x", "<script>", 0, 1, '"><b>', weight=1)
+    bars = CompactBars()
+    drawn = str(bars.bar(Readiness(score=0, parts=[part])))
+    assert "<script>" not in drawn
+    _parse_list_bars(bars, [drawn])

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from icalendar import Calendar, Event
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -334,6 +333,8 @@ def to_ical(items: list[FeedItem], name: str) -> bytes:
     Each event is serialised on its own and joined: holding one icalendar component tree
     for tens of thousands of events took half a gigabyte.
     """
+    from icalendar import Calendar  # only feeds need it: a worker serving none never loads it
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -347,7 +348,9 @@ def to_ical(items: list[FeedItem], name: str) -> bytes:
     return b"".join([head[: -len(end)], *(_event(item).to_ical() for item in items), end])
 
 
-def _event(item: FeedItem) -> Event:
+def _event(item: FeedItem):
+    from icalendar import Event
+
     event = Event()
     event.add("uid", item.uid)
     event.add("dtstamp", item.stamp)

@@ -13,6 +13,7 @@ asked for, three statements of row facts (next milestone, overdue milestones and
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -290,14 +291,7 @@ def _summary_rows(page_ids, order_by: list) -> list[ListRow]:
     """The API list's rows as plain dicts of the summary columns with the provider and
     owner nested, read as Core rows: the schema dumps dicts as it dumps objects, and the
     ORM's identity map and instance state were most of a 50-row page's cost."""
-    columns = [getattr(Engagement, name).label(name) for name in SUMMARY_COLUMNS]
-    statement = (
-        select(*columns, ProviderOrganisation.name.label("_provider"), User.name.label("_owner"))
-        .join(ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id)
-        .join(User, User.id == Engagement.owner_id)
-        .where(Engagement.id.in_(page_ids))
-        .order_by(*order_by)
-    )
+    statement = _summary_select().where(Engagement.id.in_(page_ids)).order_by(*order_by)
     rows = []
     for found in db.session.execute(statement).mappings():
         item = dict(found)
@@ -305,6 +299,18 @@ def _summary_rows(page_ids, order_by: list) -> list[ListRow]:
         item["owner"] = {"id": item["owner_id"], "name": item.pop("_owner")}
         rows.append(ListRow(item, item["effective_health"]))
     return rows
+
+
+@functools.cache
+def _summary_select():
+    """The summary columns with the provider's and owner's names, built once: labelling
+    and joining them anew was a fifth of the API list's own time (ADR 0225)."""
+    columns = [getattr(Engagement, name).label(name) for name in SUMMARY_COLUMNS]
+    return (
+        select(*columns, ProviderOrganisation.name.label("_provider"), User.name.label("_owner"))
+        .join(ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id)
+        .join(User, User.id == Engagement.owner_id)
+    )
 
 
 def _rows_statement():

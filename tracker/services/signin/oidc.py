@@ -19,19 +19,10 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, session
-from joserfc.errors import (
-    BadSignatureError,
-    ClaimError,
-    ExpiredTokenError,
-    InvalidClaimError,
-    InvalidKeyIdError,
-    JoseError,
-)
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
@@ -46,6 +37,11 @@ from tracker.services.signin.sso_config import (  # noqa: F401  (the pages' name
     sign_in_buttons,
 )
 from tracker.services.signin.sso_refusal import SsoRefused, refuse
+
+if TYPE_CHECKING:  # Authlib and joserfc are imported where a sign-in uses them: a worker
+    # that never serves one does not load them (16 MB each, docs/benchmarks.md)
+    from authlib.integrations.flask_client import OAuth
+    from joserfc.errors import JoseError
 
 CALLBACK_PATH = "/login/oidc/callback"
 PENDING_KEY = "sso_pending"  # [[state, issuer key, next], ...] sign-ins this browser started
@@ -81,6 +77,8 @@ def redirect_uri() -> str:
 
 def _registry(app: Flask) -> OAuth:
     """The Authlib client registry of this app, built on first use from its config."""
+    from authlib.integrations.flask_client import OAuth
+
     with _lock:
         oauth = app.extensions.get(_EXTENSION)
         if oauth is None:
@@ -224,6 +222,9 @@ def _check_response_issuer(issuer: Issuer, args) -> None:
 
 
 def _exchange_code(issuer: Issuer) -> dict:
+    from authlib.integrations.base_client import MismatchingStateError, OAuthError
+    from joserfc.errors import JoseError
+
     client = _client(issuer)
     skew = current_app.config.get("OIDC_CLOCK_SKEW_SECONDS", 60)
     try:
@@ -270,6 +271,14 @@ def _claims_options(issuer: Issuer) -> dict:
 
 def _token_refusal(issuer: Issuer, error: JoseError) -> SsoRefused:
     """Words for an ID token that did not verify, by what was wrong with it."""
+    from joserfc.errors import (
+        BadSignatureError,
+        ClaimError,
+        ExpiredTokenError,
+        InvalidClaimError,
+        InvalidKeyIdError,
+    )
+
     data = {"issuer": issuer.issuer, "error": str(error)}
     if isinstance(error, ExpiredTokenError):
         message = "The ID token had already expired when it arrived. Start again."
@@ -324,6 +333,8 @@ def _identity(issuer: Issuer, token: dict) -> Identity:
 
 
 def _merge_userinfo(issuer: Issuer, claims: dict) -> dict:
+    from authlib.integrations.base_client import OAuthError
+
     client = _client(issuer)
     if not client.load_server_metadata().get("userinfo_endpoint"):
         return claims

@@ -5,12 +5,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_login import current_user
+from markupsafe import Markup
 
 from tracker.models import MetricKind, label
 from tracker.services.knowledge import shadows
 from tracker.services.milestone_status import displayed_status
 from tracker.services.workflow import lifecycle
-from tracker.web.support.readiness_bar import part_swatch, readiness_bar_svg
+from tracker.web.support.readiness_bar import CompactBars, part_swatch, readiness_bar_svg
 from tracker.web.support.timeline import legend_svg
 
 
@@ -38,12 +39,14 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_filter(displayed_status, "displayed_status")
     app.add_template_filter(evidence_number, "evidence_number")
+    app.add_template_filter(element_text, "element_text")
     app.add_template_global(nav_links, "nav_links")
     # The metric form's choices come from the one list of kinds (models/evidence.py).
     app.add_template_global(tuple(kind.value for kind in MetricKind), "metric_kinds")
     app.add_template_global(url_with, "url_with")
     app.add_template_global(legend_svg, "status_mark")
     app.add_template_global(readiness_bar_svg, "readiness_bar")
+    app.add_template_global(CompactBars, "compact_readiness_bars")
     app.add_template_global(part_swatch, "part_swatch")
     app.add_template_global(lifecycle.period_progress, "period_progress")
     app.add_template_global(lifecycle.hold_text, "hold_text")
@@ -55,6 +58,15 @@ def init_app(app: Flask) -> None:
     from tracker.web.support.audit_text import audit_sentence
 
     app.add_template_global(audit_sentence, "audit_sentence")
+
+
+def element_text(value) -> Markup:
+    """Text escaped for between tags: `&`, `<` and `>`, and quotes left as they are (only
+    an attribute value needs them escaped). For text a list repeats on every row, such as
+    the health reasons of the dashboard's fifty rows; never for an attribute."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def evidence_number(value) -> str:

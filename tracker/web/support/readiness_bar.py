@@ -39,9 +39,10 @@ def segments(readiness: Readiness) -> list[tuple[str, float, float, float, str, 
     return found
 
 
-def readiness_bar_svg(readiness: Readiness, *, compact: bool = False) -> Markup:
-    """The bar's SVG; hovering a segment names its part (the same words are in the text)."""
-    height = 8 if compact else HEIGHT
+def readiness_bar_svg(readiness: Readiness) -> Markup:
+    """The bar's SVG; hovering a segment names its part (the same words are in the text).
+    A list draws its bars with `CompactBars`."""
+    height = HEIGHT
     drawn = []
     for name, x, width, filled, title, colour in segments(readiness):
         drawn.append(
@@ -52,8 +53,6 @@ def readiness_bar_svg(readiness: Readiness, *, compact: bool = False) -> Markup:
             f'<rect class="filled" x="{x}" y="0" width="{filled}" height="{height}" rx="2" '
             f'fill="{colour}"/></g>'
         )
-    if compact:
-        return _compact_bar(readiness)
     label = f"Readiness {readiness.score} of 100: {readiness.summary}"
     return Markup(
         f'<svg class="readiness-bar" viewBox="0 0 {WIDTH} {height}" preserveAspectRatio="none" '
@@ -62,21 +61,66 @@ def readiness_bar_svg(readiness: Readiness, *, compact: bool = False) -> Markup:
     )
 
 
-def _compact_bar(readiness: Readiness) -> Markup:
-    """The bar in a list row, beside the score and the same words (visually hidden): a
-    picture of them with no second copy of the summary, its colours from the stylesheet
-    (`.part-N`), since one page draws fifty of them."""
-    drawn = []
-    for name, x, width, filled, title, colour in segments(readiness):
-        drawn.append(
-            f'<g class="readiness-segment part-{PART_COLOURS.index(colour)}" '
-            f'data-part="{escape(name)}"><title>{escape(title)}</title>'
-            f'<rect x="{x:g}" width="{width:g}" height="8"/>'
-            f'<rect class="filled" x="{x:g}" width="{filled:g}" height="8"/></g>'
+class CompactBars:
+    """The bars of a list, where a page draws fifty (tests/perf/test_page_size.py).
+
+    A bar's outline, one rectangle per applicable part as wide as its weight, depends only
+    on which parts apply, so a list has a handful: each is drawn once, as a `<symbol>`
+    (`symbols()`, after the list), and a row's bar is a `<use>` of its outline, the filled
+    rectangles (none for a part with nothing done) and the breakdown once, in counts, as
+    the picture's name: its `<title>`, the tooltip and what a screen reader reads. Colours
+    and heights come from the stylesheet (`.part-N`); the weights are in the widths, and in
+    words on the engagement page.
+    """
+
+    def __init__(self) -> None:
+        self._outlines: dict[tuple, str] = {}
+
+    def bar(self, readiness: Readiness) -> Markup:
+        parts = segments(readiness)
+        layout = tuple((PART_COLOURS.index(c), x, width) for _n, x, width, _f, _t, c in parts)
+        outline = self._outlines.setdefault(layout, f"readiness-outline-{len(self._outlines)}")
+        filled = "".join(
+            f'<rect class="part-{index} filled" x="{_percent(x)}" width="{_percent(done)}" '
+            'height="8"/>'
+            for (index, x, _width), (_n, _x, _w, done, _t, _c) in zip(layout, parts, strict=True)
+            if done
         )
-    return Markup(
-        '<svg class="readiness-bar compact" viewBox="0 0 300 8" preserveAspectRatio="none" '
-        f'aria-hidden="true">{"".join(drawn)}</svg>'
+        return Markup(
+            f'<svg class="readiness-bar compact" role="img"><title>'
+            f'{escape(compact_summary(readiness))}</title><use href="#{outline}"/>{filled}</svg>'
+        )
+
+    def symbols(self) -> Markup:
+        """The outlines the bars drawn so far use, in a hidden sprite."""
+        drawn = "".join(
+            f'<symbol id="{name}" viewBox="0 0 {WIDTH} 8" preserveAspectRatio="none">'
+            + "".join(
+                f'<rect class="part-{index}" x="{x:g}" width="{width:g}" height="8"/>'
+                for index, x, width in layout
+            )
+            + "</symbol>"
+            for layout, name in self._outlines.items()
+        )
+        return Markup(
+            f'<svg class="readiness-outlines" hidden="" aria-hidden="true">{drawn}</svg>'
+            if drawn
+            else ""
+        )
+
+
+def _percent(length: float) -> str:
+    """A length of the 300-wide bar as a share of whatever width it is drawn at."""
+    return f"{round(100 * length / WIDTH, 1):g}%"
+
+
+def compact_summary(readiness: Readiness) -> str:
+    """The breakdown in counts, one part after another (the part's own words when it
+    counts nothing: "ADRs decided: None recorded yet")."""
+    return "; ".join(
+        f"{p.label}: {p.done} of {p.total}" if p.total else f"{p.label}: {p.detail}"
+        for p in readiness.parts
+        if p.applicable
     )
 
 

@@ -1,0 +1,50 @@
+"""What a web worker imports at start-up: the libraries of rare paths are left for them.
+
+Authlib and joserfc (SSO sign-in), icalendar (calendar feeds) and Flask-Migrate with
+Alembic, Mako and Pygments (`flask db`) cost a worker about 28 MB of its peak RSS when
+imported with the app (docs/benchmarks.md, issue 29). A new top-level import of any of
+them brings that back and fails here; the paths that use them are tested where they live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LEFT_FOR_LATER = ("authlib", "joserfc", "icalendar", "flask_migrate", "alembic", "mako")
+
+
+def test_the_wsgi_app_starts_without_the_rare_paths_libraries(tmp_path):
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="startup-imports-test",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    script = (
+        "import json, sys, wsgi; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "tracker" in loaded and "flask" in loaded  # the app did start
+    assert loaded.isdisjoint(LEFT_FOR_LATER), sorted(loaded & set(LEFT_FOR_LATER))
+
+
+def test_the_migration_extension_is_there_when_something_reads_it(app):
+    """The stand-in becomes Flask-Migrate's own config on first read (what
+    flask_migrate.upgrade() and migrations/env.py use)."""
+    stand_in = app.extensions["migrate"]
+    assert stand_in.db is not None
+    assert Path(stand_in.directory).name == "migrations"
+    with app.app_context():
+        config = stand_in.migrate.get_config()
+    assert config.get_main_option("script_location") == stand_in.directory
