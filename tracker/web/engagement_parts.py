@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
-from tracker.core import clock
 from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
 from tracker.services import checklists as checklist_service
@@ -24,6 +23,7 @@ from tracker.web.forms import (
     MilestoneUpdateForm,
     TeamMemberForm,
 )
+from tracker.web.landing import render_my_milestones
 from tracker.web.login import safe_next
 from tracker.web.responses import apply_errors, form_version, is_stale
 
@@ -121,10 +121,7 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         milestones = milestone_service.my_milestones(current_user)
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
         forms[milestone_id] = form
-        page = render_template(
-            "main/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
-        )
-        return page, status
+        return render_my_milestones(milestones, forms), status
     milestone = _visible(Milestone, milestone_id)
     return render_engagement(
         milestone.engagement_id, status=status, **{f"milestone_{milestone_id}": form}
