@@ -30,6 +30,7 @@ from tracker.web.forms import (
 )
 from tracker.web.overview import load_overview
 from tracker.web.responses import apply_errors, form_version, is_stale
+from tracker.web.typed_forms import TypedForm
 
 bp = Blueprint("engagements", __name__)
 
@@ -64,6 +65,7 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),
         checklist_form=ChecklistNoteForm(),
         action_form=ActionForm(),
+        typed_form=forms.get("typed_evidence") or TypedForm(),  # a refused Evidence form
     )
     return page, status
 
