@@ -72,7 +72,7 @@ def url_with(**changes) -> str:
 
 # (endpoint, text, roles that see it); links to pages not registered are left out.
 NAV_LINKS = [
-    ("main.dashboard", "Dashboard", {"admin", "manager", "stakeholder"}),
+    ("main.dashboard", "Dashboard", {"admin", "manager", "stakeholder", "auditor"}),
     ("main.my_milestones", "My milestones", {"provider"}),
     ("main.engagements", "Engagements", {"manager", "provider"}),
     ("digests.subscriptions", "Digests", {"admin", "manager", "provider", "stakeholder"}),
@@ -82,7 +82,7 @@ NAV_LINKS = [
     ("webhooks_admin.index", "Webhooks", {"admin"}),
     ("admin_users.users", "Users", {"admin"}),
     ("admin_users.providers", "Organisations", {"admin"}),
-    ("admin_audit.index", "Audit export", {"admin"}),
+    ("admin_audit.index", "Audit export", {"admin", "auditor"}),
     ("workflows_admin.index", "Workflows", {"admin"}),
 ]
 
