@@ -164,6 +164,8 @@ UNSTATABLE = {
     "POST /api/v1/engagements/{engagement_id}/artifacts": {"owner_id"},
     "POST /api/v1/engagements/{engagement_id}/checklist": {"owner_id", "due_date"},
     "PATCH /api/v1/checklist-items/{item_id}": {"owner_id", "due_date", "version"},
+    "PATCH /api/v1/milestones/{milestone_id}": {"due_date", "version"},
+    "POST /api/v1/milestones/{milestone_id}/updates": {"version", "reason", "status"},
     "PUT /api/v1/engagements/{engagement_id}/exit": {
         "ip_assignment_confirmed_on",
         "data_disposition",  # a certificate says whether the data was returned or deleted
@@ -220,6 +222,7 @@ def test_generated_valid_bodies_are_refused_only_for_rules_no_schema_can_state(a
     )
     ids = {"engagement_id": api.world.engagements["own"], "adr_id": adr.get_json()["id"]}
     ids["item_id"] = api.world.items["own"]
+    ids["milestone_id"] = api.world.milestones["own"]
     found = _refusals(app, api, ids)
     assert set(found) == set(UNSTATABLE)
     for label, seen in found.items():
