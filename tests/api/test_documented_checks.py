@@ -292,3 +292,24 @@ def test_transition_inputs_import_files_and_drill_performers_are_stated(api):
     assert_error(empty, 422, field="files")
 
     assert "performed_by_id" in _json_schema(spec, "DrillWrite")["required"]
+
+
+def test_a_replayed_measurement_answers_the_documented_200(api):
+    """A retry with the same idempotency key answers 200 with the stored point, which the
+    document lists beside the 201 (the live fuzz found it undocumented)."""
+    engagement = api.world.engagements["own"]
+    metric = api.post(
+        f"/engagements/{engagement}/metrics",
+        "manager",
+        json={"name": "AUC", "kind": "quality", "direction": "higher"},
+    ).get_json()["id"]
+    body = {"value": 0.81, "idempotency_key": "nightly-1"}
+    first = api.post(f"/metrics/{metric}/measurements", "manager", json=body)
+    again = api.post(f"/metrics/{metric}/measurements", "manager", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    spec = _spec(api.client)
+    responses = spec["paths"]["/api/v1/metrics/{metric_id}/measurements"]["post"]["responses"]
+    assert {"200", "201"} <= set(responses)
+    stored = responses["200"]["content"]["application/json"]["schema"]
+    assert stored == {"$ref": "#/components/schemas/Measurement"}
