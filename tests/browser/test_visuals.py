@@ -40,9 +40,9 @@ def test_no_two_timeline_labels_overlap_on_any_demo_engagement(live_server, page
             card = page.locator("#timeline")
             card.screenshot(path=str(ARTIFACTS / f"timeline-{href.rsplit('/', 1)[-1]}.png"))
     assert checked >= 3  # several pages have more than one milestone to keep apart
-    # the legend pictures each status with its own shape, "awaiting verdict" and "overdue"
-    # included (ADR 0190)
-    assert page.locator(".legend-item svg.legend-mark").count() == 8
+    # the legend pictures each status with its own shape, "awaiting verdict", "overdue" and
+    # a claim a measured target contradicts included (ADR 0190)
+    assert page.locator(".legend-item svg.legend-mark").count() == 9
 
 
 def test_on_a_phone_the_timeline_scrolls_and_opens_with_today_in_view(live_server, page):

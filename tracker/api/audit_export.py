@@ -1,5 +1,5 @@
-"""/api/v1/audit/export.csv and .jsonl: the deployment's whole audit trail (admins only;
-to anyone else these answer 404, before the filters are even read)."""
+"""/api/v1/audit/export.csv and .jsonl: the deployment's whole audit trail (admins and
+auditors; to anyone else these answer 404, before the filters are even read)."""
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
@@ -11,7 +11,9 @@ from tracker.schemas.audit_export import AuditExportQuerySchema
 from tracker.services.audit_export import export
 
 URL_PREFIX = "/audit"
-blp = protected(Blueprint("AuditExport", __name__, description="Audit export (admins only)"))
+blp = protected(
+    Blueprint("AuditExport", __name__, description="Audit export (admins and auditors)")
+)
 JSONL_TYPE = "application/jsonl"
 
 

@@ -115,6 +115,12 @@ class Measurements(MethodView):
 
     @blp.arguments(MeasurementWriteSchema)
     @blp.response(201, MeasurementSchema)
+    @blp.alt_response(
+        200,
+        schema=MeasurementSchema,
+        description="A replay: this idempotency key was recorded with the same body",
+        success=True,
+    )
     def post(self, data, metric_id):
         """Record a measurement (provider, manager, admin, ingest token); 200 on a replay."""
         found = measurements.record_one(principal(), metric_id, data)

@@ -2,8 +2,9 @@
 
 Rules: admins everything; managers everything on the client side; provider
 users only their own organisation's engagements and only provider-side work;
-stakeholders read-only on engagements they follow. An engagement a user may
-not see does not exist for them (404, never 403).
+stakeholders read-only on engagements they follow; auditors read-only on every
+engagement, cost figures and change details included (ADR 0228). An engagement a
+user may not see does not exist for them (404, never 403).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Action(StrEnum):
 
 
 _CLIENT_SIDE = {Role.ADMIN, Role.MANAGER}
+_SEE_ALL = {*_CLIENT_SIDE, Role.AUDITOR}
+_AUDITOR_ACTIONS = {Action.VIEW, Action.VIEW_COST}
 _PROVIDER_ACTIONS = {
     Action.VIEW,
     Action.UPDATE_MILESTONE,
@@ -44,7 +47,7 @@ _PROVIDER_ACTIONS = {
 
 def visible_clause(user: User) -> ColumnElement[bool]:
     """A WHERE clause restricting Engagement rows to those this user may see."""
-    if user.role in _CLIENT_SIDE:
+    if user.role in _SEE_ALL:
         return true()
     if user.role == Role.PROVIDER:
         return Engagement.provider_id == (user.provider_id or -1)
@@ -57,7 +60,7 @@ def visible_clause(user: User) -> ColumnElement[bool]:
 
 def can_see(user: User, engagement: Engagement) -> bool:
     """Whether the engagement exists as far as this user is concerned."""
-    if user.role in _CLIENT_SIDE:
+    if user.role in _SEE_ALL:
         return True
     if user.role == Role.PROVIDER:
         return user.provider_id is not None and engagement.provider_id == user.provider_id
@@ -74,6 +77,8 @@ def can(user: User, action: Action, engagement: Engagement | None = None) -> boo
         return action != Action.OVERRIDE
     if user.role == Role.PROVIDER:
         return action in _PROVIDER_ACTIONS
+    if user.role == Role.AUDITOR:
+        return action in _AUDITOR_ACTIONS
     return action == Action.VIEW
 
 

@@ -19,6 +19,9 @@ class Role(StrEnum):
     MANAGER = "manager"
     PROVIDER = "provider"
     STAKEHOLDER = "stakeholder"
+    # Reads every engagement, its audit trail (with the change details) and the
+    # deployment's audit export; changes nothing (docs/adr/0228).
+    AUDITOR = "auditor"
 
 
 class Structure(StrEnum):

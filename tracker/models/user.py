@@ -95,6 +95,11 @@ class User(Model):
         return "active" if self.password_hash or self.last_login_at else "invited"
 
     @property
+    def can_export_audit(self) -> bool:
+        """Admins and auditors take the deployment's whole audit trail away."""
+        return self.role in (Role.ADMIN, Role.AUDITOR)
+
+    @property
     def is_client_side(self) -> bool:
         """Admins and managers: the client organisation's people who run engagements."""
         return self.role in (Role.ADMIN, Role.MANAGER)

@@ -40,7 +40,6 @@ from tracker.models import (
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.services.evidence import reads as evidence_reads
 from tracker.services.judgments.readiness import readiness_many
-from tracker.services.milestone_status import displayed_status
 from tracker.services.workflow import lifecycle
 
 DUE_WINDOW_DAYS = 14
@@ -438,8 +437,12 @@ def _fill_due(sections: dict[int, EngagementDigest], ids: list[int], today: date
         )
         .order_by(Milestone.due_date)
     )
+    milestones = list(milestones)
+    # the words every page uses, with the dated claim, weighed against the judged targets
+    # (the line shows the badge only: cost figures stay out, as in health)
+    statuses = evidence_reads.displayed_many(milestones, None, today)
     for m in milestones:
-        shown = displayed_status(m, today)  # the words every page uses, with the dated claim
+        shown = statuses[m.id]
         said = f" ({shown.claim})" if shown.claim else ""
         _place(
             sections[m.engagement_id],

@@ -1,6 +1,6 @@
 """ADR schemas: proposing and editing, deciding, history, export and import."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from tracker.schemas.common import NAME_MAX, TEXT_MAX, Id, Text, UserRefSchema
 
@@ -84,6 +84,14 @@ class ExportArgsSchema(Schema):
     profile = fields.String(load_default="adr-tools", validate=validate.OneOf(PROFILES))
 
 
+FILES_MAX = 2000
+
+
+def _file_count(files: dict) -> None:
+    if not 1 <= len(files) <= FILES_MAX:
+        raise ValidationError(f"Give between 1 and {FILES_MAX} files.")
+
+
 class ImportSchema(Schema):
     """ADR files as JSON: relative path -> Markdown text (the layout is detected per file)."""
 
@@ -91,5 +99,13 @@ class ImportSchema(Schema):
         keys=Text(min_length=1, max_length=300),
         values=Text(max_length=200_000),
         required=True,
-        validate=validate.Length(min=1, max=2000),
+        # stated as minProperties/maxProperties: Length would print string keywords
+        validate=_file_count,
+        metadata={
+            "minProperties": 1,
+            "maxProperties": FILES_MAX,
+            "description": "Relative path (1 to 300 characters) -> the file's Markdown. At "
+            "least one file must be an ADR (a numbered Markdown decision record); a number "
+            "the engagement already has is refused.",
+        },
     )

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from tracker.schemas.common import NAME_MAX, Id, Text, UnmetSchema, UserRefSchema
+from tracker.schemas.common import NAME_MAX, Id, Link, Text, UnmetSchema, UserRefSchema
 
 KINDS = ["runbook", "architecture_overview", "recording", "access_handover", "other"]
 
@@ -10,7 +10,7 @@ KINDS = ["runbook", "architecture_overview", "recording", "access_handover", "ot
 class ArtifactWriteSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     title = Text(required=True, min_length=1, max_length=NAME_MAX)
-    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=1000))
+    url = Link(max_length=1000, optional=False, required=True)
     owner_id = Id(allow_none=True)
     description = Text(max_length=2000, load_default="")
 

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from tracker.models import ChecklistKind
-from tracker.schemas.common import NAME_MAX, Id, Text
+from tracker.schemas.common import NAME_MAX, Id, Link, Text
 
 KINDS = [k.value for k in ChecklistKind]
 NOTE_MAX = 5000
@@ -20,7 +20,7 @@ class ChecklistItemWriteSchema(Schema):
     owner_id = Id(allow_none=True)
     due_date = fields.Date(allow_none=True)
     note = Text(max_length=NOTE_MAX)
-    evidence = Text(max_length=EVIDENCE_MAX)
+    evidence = Link(max_length=EVIDENCE_MAX)
 
 
 class ChecklistItemUpdateSchema(Schema):
@@ -28,7 +28,7 @@ class ChecklistItemUpdateSchema(Schema):
     owner_id = Id(allow_none=True)
     due_date = fields.Date(allow_none=True)
     note = Text(max_length=NOTE_MAX)
-    evidence = Text(max_length=EVIDENCE_MAX)
+    evidence = Link(max_length=EVIDENCE_MAX)
 
 
 class ChecklistMoveSchema(Schema):

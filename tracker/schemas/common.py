@@ -8,6 +8,8 @@ and unknown fields are rejected (marshmallow's default, RAISE, kept on purpose).
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_ID = 2**31 - 1
@@ -60,6 +62,30 @@ class Text(fields.String):
         except UnicodeEncodeError as exc:
             raise ValidationError("Text must be valid Unicode.") from exc
         return text
+
+
+# An http(s) link as the API takes it: the scheme, a host of printable ASCII (no brackets,
+# so every link the pattern allows is one urllib splits the same way), then anything but
+# whitespace and control characters. One expression for the document and the check.
+_LINK = '[Hh][Tt][Tt][Pp][Ss]?://[!"$-.0->@-Z\\\\^-~]+([/?#][^\\s\\x00-\\x1f\\x7f]*)?'
+LINK_PATTERN = f"^{_LINK}$"
+OPTIONAL_LINK_PATTERN = f"^({_LINK})?$"
+LINK_RULE = "Give a link starting with http:// or https://."
+
+
+def Link(*, max_length: int, optional: bool = True, **kwargs) -> Text:  # noqa: N802
+    """An http(s) link (or, if optional, an empty string), refused with 422 naming the
+    field when it does not match the pattern the document states."""
+    pattern = OPTIONAL_LINK_PATTERN if optional else LINK_PATTERN
+    # fullmatch, as ECMA-262 reads ^…$ (Python's $ would also pass a trailing newline)
+    expression = re.compile(pattern[1:-1])
+
+    def check(value: str) -> None:
+        if expression.fullmatch(value) is None:
+            raise ValidationError(LINK_RULE)
+
+    validators = [check, *_as_list(kwargs.pop("validate", None))]
+    return Text(max_length=max_length, pattern=pattern, validate=validators, **kwargs)
 
 
 def _as_list(value) -> list:

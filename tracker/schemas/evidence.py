@@ -7,7 +7,7 @@ directions are closed lists. The ingest token's secret appears once, as `token`.
 from marshmallow import Schema, fields, validate
 
 from tracker.models import MetricDirection, MetricKind
-from tracker.schemas.common import NAME_MAX, Id, Text, UserRefSchema
+from tracker.schemas.common import NAME_MAX, Id, Link, Text, UserRefSchema
 
 KINDS = [k.value for k in MetricKind]
 DIRECTIONS = [d.value for d in MetricDirection]
@@ -88,9 +88,7 @@ class MeasurementWriteSchema(Schema):
         default_timezone=None, metadata={"description": "Default now; never in the future"}
     )
     note = Text(max_length=NOTE_MAX)
-    evidence_url = fields.Url(
-        schemes={"http", "https"}, validate=validate.Length(max=1000), allow_none=True
-    )
+    evidence_url = Link(max_length=1000, optional=False, allow_none=True)
     idempotency_key = Text(
         min_length=1,
         max_length=200,

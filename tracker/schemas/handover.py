@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from tracker.schemas.common import NAME_MAX, TEXT_MAX, Id, StrictInteger, Text, UserRefSchema
+from tracker.schemas.common import NAME_MAX, TEXT_MAX, Id, Link, StrictInteger, Text, UserRefSchema
 
 OUTCOMES = ("passed", "partly", "failed")
 ACCESS_KINDS = (
@@ -22,14 +22,15 @@ LINK_MAX = 500
 class DrillWriteSchema(Schema):
     area = Text(required=True, min_length=1, max_length=100)
     task = Text(required=True, min_length=1, max_length=NAME_MAX)
-    # Required in substance; the service names the field when it is missing or external.
-    performed_by_id = Id(allow_none=True, load_default=None)
+    # The internal engineer who did the task alone (the service also refuses someone
+    # external or inactive, which no schema can state).
+    performed_by_id = Id(required=True)
     observed_by_id = Id(allow_none=True, load_default=None)
     performed_on = fields.Date(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     minutes = StrictInteger(allow_none=True, validate=validate.Range(min=1, max=1440))
     missing = Text(max_length=TEXT_MAX, load_default="")
-    evidence_url = Text(max_length=LINK_MAX, load_default="")
+    evidence_url = Link(max_length=LINK_MAX, load_default="")
 
 
 class CommentWriteSchema(Schema):
@@ -104,11 +105,11 @@ class AccessSchema(Schema):
 
 class ExitWriteSchema(Schema):
     ip_assignment_confirmed_on = fields.Date(allow_none=True, load_default=None)
-    ip_document_url = Text(max_length=LINK_MAX, allow_none=True, load_default="")
+    ip_document_url = Link(max_length=LINK_MAX, allow_none=True, load_default="")
     data_disposition = fields.String(
         allow_none=True, load_default=None, validate=validate.OneOf(DISPOSITIONS)
     )
-    data_certificate_url = Text(max_length=LINK_MAX, allow_none=True, load_default="")
+    data_certificate_url = Link(max_length=LINK_MAX, allow_none=True, load_default="")
     artifacts_transferred_to = Text(max_length=LINK_MAX, allow_none=True, load_default="")
 
 

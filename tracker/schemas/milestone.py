@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from tracker.models import MilestoneStatus
-from tracker.schemas.common import NAME_MAX, TEXT_MAX, Text, UserRefSchema
+from tracker.schemas.common import NAME_MAX, TEXT_MAX, Link, Text, UserRefSchema
 from tracker.schemas.evidence import SuggestedVerdictSchema, TargetSchema
 
 STATUSES = [s.value for s in MilestoneStatus]
@@ -34,7 +34,7 @@ class StatusUpdateWriteSchema(Schema):
     )
     note = Text(max_length=NOTE_MAX, load_default="")
     evidence = fields.List(
-        fields.Url(schemes={"http", "https"}, validate=validate.Length(max=1000)),
+        Link(max_length=1000, optional=False),
         load_default=list,
         validate=validate.Length(max=10),
         metadata={"description": "http(s) links to dashboards, reports, pull requests"},

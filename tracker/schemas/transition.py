@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields
 
-from tracker.schemas.common import TEXT_MAX, Text, UnmetSchema
+from tracker.schemas.common import NO_NUL, TEXT_MAX, Text, UnmetSchema
 
 
 class InputSpecSchema(Schema):
@@ -49,7 +49,19 @@ class FireSchema(Schema):
         keys=Text(max_length=60),
         validate=_plain_values,
         load_default=dict,
-        metadata={"description": "The transition's inputs by name (see GET .../transitions)"},
+        metadata={
+            "description": "The transition's inputs by name (see GET .../transitions): each a "
+            "single value; which names and types an event takes is its definition's",
+            # what _plain_values enforces, stated: a scalar, text storable and bounded
+            "additionalProperties": {
+                "nullable": True,
+                "anyOf": [
+                    {"type": "string", "maxLength": TEXT_MAX, "pattern": NO_NUL},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                ],
+            },
+        },
     )
     override_reason = Text(
         max_length=TEXT_MAX,

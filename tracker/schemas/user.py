@@ -29,7 +29,7 @@ class MeSchema(Schema):
 
 # --- Administration (admins only): /api/v1/users and /api/v1/providers ---------------
 
-ROLES = ("admin", "manager", "provider", "stakeholder")
+ROLES = ("admin", "manager", "provider", "stakeholder", "auditor")
 STATUSES = ("active", "invited", "deactivated", "organisation_deactivated")
 
 

@@ -1,5 +1,5 @@
 """The admin page that exports the deployment's audit trail (CSV or JSON Lines), with
-filters by days, actor, engagement, provider and kind. Admins only (404 to others)."""
+filters by days, actor, engagement, provider and kind. Admins and auditors (404 to others)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from tracker.core import clock
 from tracker.errors import ValidationFailed
-from tracker.services.administration import providers, user_admin
 from tracker.services.audit_export import export
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin")
@@ -17,8 +16,8 @@ FORMATS = {"csv": "text/csv", "jsonl": "application/jsonl"}
 
 @bp.before_request
 @login_required
-def admins_only():
-    if not current_user.is_admin:
+def exporters_only():
+    if not current_user.can_export_audit:
         abort(404)
 
 
@@ -31,8 +30,8 @@ def index():
 def _page(errors: dict | None = None, status: int = 200):
     page = render_template(
         "admin_audit/audit_export.html",
-        users=user_admin.list_users(current_user),
-        providers=providers.list_providers(current_user),
+        users=export.people(current_user),
+        providers=export.organisations(current_user),
         kinds=export.kinds_in_use(current_user),
         form=request.args,
         errors=errors,

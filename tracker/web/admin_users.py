@@ -11,6 +11,7 @@ from tracker.models import Role
 from tracker.services.administration import providers, user_admin
 from tracker.services.administration.providers import PROVIDER_KINDS
 from tracker.services.administration.user_admin import ADMIN_KINDS
+from tracker.services.signin import sso_links
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin")
 ROLES = [r.value for r in Role]
@@ -48,6 +49,7 @@ def _users_page(**context):
         "admin_users/users.html",
         users=users,
         failed=user_admin.failed_sign_ins(current_user, users),
+        sso=sso_links.links_by_user(current_user, [u.id for u in users]),
         providers=[p for p in providers.list_providers(current_user) if p.is_active],
         roles=ROLES,
         changes=user_admin.admin_trail(current_user, ADMIN_KINDS, limit=20),
@@ -78,12 +80,14 @@ def user(user_id: int):
 
 
 def _user_page(user_id: int, **context):
+    kinds = (*ADMIN_KINDS, *sso_links.LINK_KINDS)
     return render_template(
         "admin_users/user.html",
         user=user_admin.get_user(current_user, user_id),
         providers=[p for p in providers.list_providers(current_user) if p.is_active],
         roles=ROLES,
-        history=user_admin.admin_trail(current_user, ADMIN_KINDS, key="user_id", target_id=user_id),
+        links=sso_links.links_by_user(current_user, [user_id]).get(user_id, []),
+        history=user_admin.admin_trail(current_user, kinds, key="user_id", target_id=user_id),
         **context,
     )
 
@@ -132,6 +136,18 @@ def password_link(user_id: int):
         return _user_page(user_id, errors=error.errors), error.status
     flash(f"A set-password link was emailed to {user.email}.", "success")
     return redirect(url_for("admin_users.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/sso-links/<int:link_id>/unlink")
+def unlink_sso(user_id: int, link_id: int):
+    """Remove a single sign-on link: the next sign-in there links again by verified email."""
+    link = sso_links.unlink(current_user, user_id, link_id)
+    flash(
+        f"Unlinked the identity {link.subject} at {link.issuer}. Their next sign-in there "
+        "links again by their verified email.",
+        "success",
+    )
+    return redirect(url_for("admin_users.user", user_id=user_id) + "#sso-links")
 
 
 @bp.get("/providers", endpoint="providers")

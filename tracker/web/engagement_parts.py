@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
-from tracker.core import clock
 from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
 from tracker.services.change_requests.rules import ChangeRequestRequired
@@ -16,6 +15,7 @@ from tracker.services.read_model import engagement_page
 from tracker.services.staffing import team as team_service
 from tracker.web.auth import safe_next
 from tracker.web.engagements import render_engagement
+from tracker.web.landing import render_my_milestones
 from tracker.web.support.forms import (
     ActionForm,
     ChecklistItemEditForm,
@@ -122,13 +122,7 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         milestones = milestone_service.my_milestones(current_user)
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
         forms[milestone_id] = form
-        page = render_template(
-            "landing/my_milestones.html",
-            milestones=milestones,
-            forms=forms,
-            today=clock.now().date(),
-        )
-        return page, status
+        return render_my_milestones(milestones, forms), status
     milestone = _visible(Milestone, milestone_id)
     return render_engagement(
         milestone.engagement_id, status=status, **{f"milestone_{milestone_id}": form}

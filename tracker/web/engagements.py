@@ -32,6 +32,7 @@ from tracker.web.support.forms import (
     transition_inputs,
 )
 from tracker.web.support.responses import apply_errors, form_version, is_stale, refused_status
+from tracker.web.support.typed_forms import TypedForm
 
 bp = Blueprint("engagements", __name__)
 
@@ -66,6 +67,7 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),
         checklist_form=ChecklistNoteForm(),
         action_form=ActionForm(),
+        typed_form=forms.get("typed_evidence") or TypedForm(),  # a refused Evidence form
     )
     return page, status
 

@@ -17,8 +17,11 @@ from tracker.errors import Conflict, ValidationFailed
 from tracker.services.change_requests.rules import ChangeRequestRequired
 from tracker.services.evidence import measurements, metrics, scorecard
 from tracker.web.engagements import render_engagement
+from tracker.web.support.typed_forms import TypedForm
 
 bp = Blueprint("evidence", __name__)
+# the measurement form asks for a day; the service names the instant it makes of it
+MEASUREMENT_FIELDS = {"measured_at": "measured_on"}
 
 
 @bp.get("/engagements/<int:engagement_id>/scorecard")
@@ -40,10 +43,15 @@ def _number(name: str):
         return raw
 
 
-def _refused(engagement_id: int, error: ValidationFailed | Conflict):
+def _refused(
+    engagement_id: int, error: ValidationFailed | Conflict, form: str, fields: dict | None = None
+):
+    """The engagement page again with the refused form as typed, each message beside its
+    field (ADR 0175); `fields` maps a service's field name to the form's."""
     details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.errors.items())
     flash(f"{error.message} {details}".strip(), "error")
-    return render_engagement(engagement_id, status=error.status)
+    typed = TypedForm.refused(form, request.form, error, fields)
+    return render_engagement(engagement_id, status=error.status, typed_evidence=typed)
 
 
 def _back(engagement_id: int):
@@ -62,7 +70,7 @@ def add_metric(engagement_id: int):
     try:
         metric = metrics.create_metric(current_user, engagement_id, data)
     except ValidationFailed as error:
-        return _refused(engagement_id, error)
+        return _refused(engagement_id, error, "add-metric")
     flash(f"Success metric '{metric.name}' defined.", "success")
     return _back(engagement_id)
 
@@ -81,11 +89,11 @@ def add_measurement(metric_id: int):
             item["measured_at"] = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
         except ValueError:
             error = ValidationFailed("Give a date.", errors={"measured_at": ["Not a date."]})
-            return _refused(engagement.id, error)
+            return _refused(engagement.id, error, f"measure-{metric.id}", MEASUREMENT_FIELDS)
     try:
         measurements.record_one(current_user, metric.id, item)
     except (ValidationFailed, Conflict) as error:
-        return _refused(engagement.id, error)
+        return _refused(engagement.id, error, f"measure-{metric.id}", MEASUREMENT_FIELDS)
     flash(f"Measurement of '{metric.name}' recorded.", "success")
     return _back(engagement.id)
 
@@ -98,7 +106,7 @@ def set_target(engagement_id: int):
     try:
         metrics.set_target(current_user, milestone_id, metric_id, _number("target"))
     except (ValidationFailed, ChangeRequestRequired) as error:
-        return _refused(engagement_id, error)
+        return _refused(engagement_id, error, "set-target")
     flash("Target set.", "success")
     return _back(engagement_id)
 

@@ -56,6 +56,16 @@ def my_milestones():
 
     milestones = milestone_service.my_milestones(current_user)
     forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
+    return render_my_milestones(milestones, forms)
+
+
+def render_my_milestones(milestones, forms) -> str:
+    """The page with each milestone's status weighed against its judged targets (the
+    evidence read once for the page, whatever the number of milestones)."""
+    from tracker.services.evidence.reads import displayed_many
+
+    today = clock.now().date()
+    shown = displayed_many(milestones, current_user, today)
     return render_template(
-        "landing/my_milestones.html", milestones=milestones, forms=forms, today=clock.now().date()
+        "landing/my_milestones.html", milestones=milestones, forms=forms, shown=shown, today=today
     )

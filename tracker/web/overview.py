@@ -12,7 +12,6 @@ from tracker.auth.permissions import Action, can
 from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.schemas.engagement import COST_FIELDS
 from tracker.services.evidence.page import EvidenceView, evidence_view
-from tracker.services.evidence.reads import as_claim_evidence
 from tracker.services.judgments.health_history import HealthStrip, health_strip
 from tracker.services.read_model import engagement_page
 from tracker.services.read_model.engagement_queries import get_engagement
@@ -72,12 +71,13 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
         audit=engagement_page.recent_audit(
             engagement.id, AUDIT_LIMIT, can(actor, Action.VIEW_COST, engagement)
         ),
-        timeline=timeline_svg(engagement, milestones, today),
         progress=period_progress(engagement, today),
     )
     _set_permissions(overview, actor)
     _add_pictures(overview, today)
     _add_evidence(overview, actor, today)
+    # drawn after the evidence: a claim a measured target contradicts reads so here too
+    overview.timeline = timeline_svg(engagement, milestones, today, overview.claim_evidence)
     _add_workflow(overview, actor, today)
     return overview
 
@@ -112,9 +112,7 @@ def _add_evidence(overview: EngagementOverview, actor: User, today: date) -> Non
     """The Evidence card: each metric's chart and the milestones judged (fixed queries)."""
     overview.evidence = evidence_view(overview.engagement, overview.milestones, actor, today)
     overview.charts = {v.metric.id: metric_chart_svg(v, today) for v in overview.evidence.metrics}
-    overview.claim_evidence = {
-        me.milestone.id: as_claim_evidence(me.targets) for me in overview.evidence.milestones
-    }
+    overview.claim_evidence = {me.milestone.id: me.claims for me in overview.evidence.milestones}
 
 
 def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:

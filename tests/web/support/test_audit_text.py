@@ -195,6 +195,12 @@ CASES = [
         "Linked a@x.io to the identity s1 at https://idp.x.io",
     ),
     (
+        "sso_unlinked",
+        {"email": "a@x.io", "subject": "s1", "issuer": "https://idp.x.io", "user_id": 4},
+        {},
+        "Unlinked a@x.io from the identity s1 at https://idp.x.io",
+    ),
+    (
         "sso_refused",
         {"email": "e@y.io", "subject": "s2"},
         {"reason": "domain_refused"},

@@ -47,9 +47,23 @@ class AuditFilter:
 
 
 def require_exporter(actor: User) -> None:
-    """Admins only; to anyone else the export does not exist (404, like the admin pages)."""
-    if not actor.is_admin:
+    """Admins and auditors; to anyone else the export does not exist (404, like the admin
+    pages)."""
+    if not actor.can_export_audit:
         raise NotFound(NOT_FOUND)
+
+
+def people(actor: User) -> list[User]:
+    """Everyone who can appear as an actor, by name (one query): the page's choices."""
+    require_exporter(actor)
+    return list(db.session.scalars(select(User).order_by(User.name, User.id)))
+
+
+def organisations(actor: User) -> list[ProviderOrganisation]:
+    """Every provider organisation, by name (one query): the page's choices."""
+    require_exporter(actor)
+    query = select(ProviderOrganisation).order_by(ProviderOrganisation.name)
+    return list(db.session.scalars(query))
 
 
 def kinds_in_use(actor: User) -> list[str]:

@@ -22,6 +22,7 @@ from tracker.models import (
 )
 from tracker.services.evidence import reads
 from tracker.services.evidence.judgment import Point, SuggestedVerdict, TargetStatus
+from tracker.services.milestone_status import TargetEvidence
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class MilestoneEvidence:
     targets: list[TargetStatus]
     suggestion: SuggestedVerdict
     verdict_reason: str | None = None
+    # every target (cost ones without figures for who may not see cost), as the evidence
+    # the milestone's displayed status weighs against the provider's claim
+    claims: list[TargetEvidence] = field(default_factory=list)
 
 
 @dataclass
@@ -126,5 +130,6 @@ def evidence_view(
         every = judged.get(m.id, [])
         visible = [t for t in every if t.metric_id in shown]
         suggestion = reads.suggestion_for_viewer(every, visible, m, today)
-        evidence.append(MilestoneEvidence(m, visible, suggestion, reasons.get(m.id)))
+        claims = reads.as_claim_evidence(every, with_cost=with_cost)
+        evidence.append(MilestoneEvidence(m, visible, suggestion, reasons.get(m.id), claims))
     return EvidenceView(views, evidence)

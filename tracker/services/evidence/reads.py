@@ -32,7 +32,7 @@ from tracker.services.evidence.judgment import (
     judge_target,
     suggest_verdict,
 )
-from tracker.services.milestone_status import TargetEvidence
+from tracker.services.milestone_status import DisplayedStatus, TargetEvidence, displayed_status
 
 
 def effective_clause():
@@ -135,25 +135,57 @@ def attach(milestones: Sequence[Milestone], viewer: User, today: date) -> Sequen
         shown = every if with_cost else [t for t in every if t.kind != MetricKind.COST]
         m.evidence_targets = shown
         m.evidence_suggestion = suggestion_for_viewer(every, shown, m, today)
+        m.evidence_claims = as_claim_evidence(every, with_cost=with_cost)
     return milestones
 
 
 def claim_evidence(milestone: Milestone) -> list[TargetEvidence]:
     """The targets `attach` judged, as the evidence a milestone's displayed status weighs
     against the provider's claim (services/milestone_status, ADR 0190)."""
-    return as_claim_evidence(getattr(milestone, "evidence_targets", ()))
+    return getattr(milestone, "evidence_claims", [])
 
 
-def as_claim_evidence(targets: Iterable[TargetStatus]) -> list[TargetEvidence]:
-    """Judged targets in the words a displayed status shows beside a contradicted claim."""
+def as_claim_evidence(
+    targets: Iterable[TargetStatus], *, with_cost: bool = True
+) -> list[TargetEvidence]:
+    """Judged targets in the words a displayed status shows beside a contradicted claim.
+
+    Every target weighs, so a claim reads the same to everyone; a cost target's figures
+    are left out of the words for a viewer who may not see cost."""
     return [
         TargetEvidence(
             metric=t.name,
             is_met=None if t.status == "no_data" else t.status == "met",
-            text=f"{t.sentence}{f', measured {t.latest_at:%-d %b}' if t.latest_at else ''}",
+            text=_claim_text(t, with_cost),
         )
         for t in targets
     ]
+
+
+def _claim_text(t: TargetStatus, with_cost: bool) -> str:
+    if t.kind == MetricKind.COST and not with_cost:
+        return f"{t.name}: short of its target (cost figures are not shown to you)"
+    return f"{t.sentence}{f', measured {t.latest_at:%-d %b}' if t.latest_at else ''}"
+
+
+def claim_evidence_many(
+    milestone_ids: Iterable[int], viewer: User | None
+) -> dict[int, list[TargetEvidence]]:
+    """milestone id -> its judged targets as claim evidence, for any number of milestones
+    in two queries (none without milestones, one without targets). `viewer` None: a
+    reader of no particular role (figures kept; callers show only the badge)."""
+    with_cost = viewer is None or can(viewer, Action.VIEW_COST)
+    judged = target_statuses(milestone_ids)
+    return {mid: as_claim_evidence(found, with_cost=with_cost) for mid, found in judged.items()}
+
+
+def displayed_many(
+    milestones: Sequence[Milestone], viewer: User | None, today: date
+) -> dict[int, DisplayedStatus]:
+    """milestone id -> its displayed status weighed against its judged targets: what the
+    lists, the calendar feed and the digests show, read in a fixed number of queries."""
+    evidence = claim_evidence_many([m.id for m in milestones], viewer)
+    return {m.id: displayed_status(m, today, evidence.get(m.id)) for m in milestones}
 
 
 def suggestion_for_viewer(every, shown, milestone: Milestone, today: date) -> SuggestedVerdict:
@@ -206,18 +238,28 @@ def series(metric_ids: Iterable[int], *, drawn: int = 120, newest: int = 10) -> 
 def targets_met_many(engagement_ids: list[int]) -> dict[int, tuple[int, int]]:
     """engagement id -> (targets met, targets) over its current period's live milestones;
     engagements without targets are left out (three queries for any number)."""
+    return list_evidence(engagement_ids)[0]
+
+
+def list_evidence(
+    engagement_ids: list[int], more_milestone_ids: Iterable[int] = ()
+) -> tuple[dict[int, tuple[int, int]], dict[int, list[TargetStatus]]]:
+    """An engagement list's evidence in three queries for any number of rows: per
+    engagement (targets met, targets) this period, and the judged targets of those
+    milestones plus `more_milestone_ids` (each row's next milestone, which a displayed
+    status weighs)."""
     if not engagement_ids:
-        return {}
+        return {}, {}
     rows = db.session.execute(
         select(Milestone.id, Milestone.engagement_id)
         .join(Engagement, Engagement.id == Milestone.engagement_id)
         .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
         .where(Milestone.period == Engagement.current_period)
     ).all()
-    judged = target_statuses(r.id for r in rows)
+    judged = target_statuses({*(r.id for r in rows), *more_milestone_ids})
     counts: dict[int, tuple[int, int]] = {}
     for row in rows:
         for t in judged.get(row.id, ()):
             met, total = counts.get(row.engagement_id, (0, 0))
             counts[row.engagement_id] = (met + (t.status == "met"), total + 1)
-    return counts
+    return counts, judged

@@ -34,13 +34,13 @@ from tracker.models import (
     label,
 )
 from tracker.services.core.transactions import commit_and_derive
+from tracker.services.evidence import reads as evidence_reads
 from tracker.services.exchange.calendar_feed import (
     FeedScope,
     owned_items_clause,
     scoped_ids,
     shadow_clause,
 )
-from tracker.services.milestone_status import displayed_status
 from tracker.services.workflow import lifecycle
 
 PRODID = "-//Engagement Tracker//Calendar feed//EN"
@@ -165,9 +165,12 @@ def _milestones(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem
         )
     )
     today = clock.now().date()
+    milestones = list(rows)
+    # weighed against the judged targets, as every page does (two queries for the feed)
+    statuses = evidence_reads.displayed_many(milestones, scope.user, today)
     items = []
-    for m in rows:
-        shown = displayed_status(m, today)
+    for m in milestones:
+        shown = statuses[m.id]
         when = shown.label.lower() if shown.is_overdue else "due"
         items.append(
             FeedItem(
@@ -177,7 +180,11 @@ def _milestones(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem
                 engagement=engagements[m.engagement_id],
                 cancelled=m.is_final,
                 category="Milestone",
-                detail=tuple(x for x in (f"Milestone: {shown.label}", shown.claim) if x),
+                detail=(
+                    f"Milestone: {shown.label}",
+                    *([shown.claim] if shown.claim else []),
+                    *(f"Measured: {c}" for c in shown.contradictions),
+                ),
             )
         )
     return items

@@ -13,12 +13,13 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from tracker.auth.permissions import visible_clause
+from tracker.auth.permissions import Action, can, visible_clause
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, User
-from tracker.services.evidence.reads import targets_met_many
+from tracker.services.evidence.reads import as_claim_evidence, list_evidence
 from tracker.services.judgments.readiness import from_stored, readiness_many
+from tracker.services.milestone_status import displayed_status
 from tracker.services.read_model import engagement_list
 from tracker.services.read_model.engagement_list import HEALTH_ORDER, ListQuery, ListRow
 from tracker.services.workflow import lifecycle
@@ -60,7 +61,7 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
         actor, query, today=today, total=_total_from_counts(query, by_state, by_health)
     )
     _attach_readiness_parts(page.rows)
-    _attach_targets_met(page.rows, today)
+    _attach_evidence(page.rows, actor, today)
     providers, owners = _filter_choices(actor)
     return Dashboard(query, page.rows, page.total, by_state, by_health, providers, owners)
 
@@ -116,11 +117,19 @@ def _filter_choices(actor: User) -> tuple[list, list]:
     return list(providers), list(owners)
 
 
-def _attach_targets_met(rows: list[ListRow], today: date) -> None:
-    """Each row's "targets met n/m" this period (a fixed three queries for the page)."""
-    counts = targets_met_many([row.engagement.id for row in rows])
+def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:
+    """Each row's "targets met n/m" this period and its next milestone's displayed status,
+    which a measured target can contradict (a fixed three queries for the page)."""
+
+    nexts = [row.next_milestone for row in rows if row.next_milestone is not None]
+    counts, judged = list_evidence([row.engagement.id for row in rows], (m.id for m in nexts))
+    with_cost = can(actor, Action.VIEW_COST)
     for row in rows:
         row.targets_met = counts.get(row.engagement.id)
+        m = row.next_milestone
+        if m is not None:
+            evidence = as_claim_evidence(judged.get(m.id, ()), with_cost=with_cost)
+            row.next_status = displayed_status(m, today, evidence)
 
 
 def _attach_readiness_parts(rows: list[ListRow]) -> None:

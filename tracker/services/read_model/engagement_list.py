@@ -78,6 +78,8 @@ class ListRow:
     readiness_gaps: int | None = None
     readiness: object | None = None  # the parts, where a page draws the bar
     targets_met: tuple[int, int] | None = None  # (met, all) targets this period, where shown
+    # the next milestone's displayed status, weighed against its judged targets, where shown
+    next_status: object | None = None
 
     @property
     def overdue(self) -> int:

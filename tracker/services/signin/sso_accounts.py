@@ -212,7 +212,7 @@ def _link(user: User, identity: Identity) -> SsoLink:
     )
     link.user = user
     db.session.add(link)
-    audit.record(None, user, "sso_linked", data=_audit_data(identity))
+    audit.record(None, user, "sso_linked", data=_audit_data(identity, user_id=user.id))
     return link
 
 

@@ -16,7 +16,7 @@ from tracker.models import Role, User
 
 CLIENT_KEY = "client"  # the client organisation's own issuer (OIDC_ISSUER)
 # Roles the client's issuer may give; provider staff belong to an organisation (ADR 0199).
-CLIENT_ROLES = (Role.ADMIN, Role.MANAGER, Role.STAKEHOLDER)
+CLIENT_ROLES = (Role.ADMIN, Role.MANAGER, Role.STAKEHOLDER, Role.AUDITOR)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,15 @@ def guard():
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # Flask-Login's sign-in redirect
-    if not current_user.is_admin:
+    if not current_user.is_admin and not _auditors_page(path):
         abort(404)
     return None
+
+
+def _auditors_page(path: str) -> bool:
+    """The audit export is an auditor's page too (ADR 0228); the rest of /admin is not."""
+    audit = PREFIX + "/audit"
+    return current_user.can_export_audit and (path == audit or path.startswith(audit + "/"))
 
 
 def init_app(app: Flask) -> None:

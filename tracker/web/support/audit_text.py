@@ -333,6 +333,9 @@ SENTENCES: dict[str, Callable] = {
     "sso_linked": lambda e, d, eng, h: (
         f"Linked {_who(d)} to the identity {d.get('subject')} at {d.get('issuer')}"
     ),
+    "sso_unlinked": lambda e, d, eng, h: (
+        f"Unlinked {_who(d)} from the identity {d.get('subject')} at {d.get('issuer')}"
+    ),
     "sso_refused": lambda e, d, eng, h: (
         f"Refused a single sign-on of {d.get('email') or d.get('subject') or 'someone'}"
         f" ({label(e.reason or 'refused')})"

@@ -87,7 +87,7 @@ def url_with(**changes) -> str:
 
 # (endpoint, text, roles that see it); links to pages not registered are left out.
 NAV_LINKS = [
-    ("landing.dashboard", "Dashboard", {"admin", "manager", "stakeholder"}),
+    ("landing.dashboard", "Dashboard", {"admin", "manager", "stakeholder", "auditor"}),
     ("landing.my_milestones", "My milestones", {"provider"}),
     ("landing.engagements", "Engagements", {"manager", "provider"}),
     ("portfolio.show", "Portfolio", {"admin", "manager", "stakeholder"}),
@@ -100,7 +100,7 @@ NAV_LINKS = [
     ("webhooks_admin.index", "Webhooks", {"admin"}),
     ("admin_users.users", "Users", {"admin"}),
     ("admin_users.providers", "Organisations", {"admin"}),
-    ("admin_audit.index", "Audit export", {"admin"}),
+    ("admin_audit.index", "Audit export", {"admin", "auditor"}),
     ("workflows_admin.index", "Workflows", {"admin"}),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
@@ -9,7 +10,7 @@ from html import escape
 from markupsafe import Markup
 
 from tracker.models import Engagement, Milestone
-from tracker.services.milestone_status import displayed_status
+from tracker.services.milestone_status import DisplayedStatus, TargetEvidence, displayed_status
 from tracker.services.workflow import lifecycle
 
 WIDTH, LEFT, RIGHT = 960, 24, 64
@@ -153,7 +154,12 @@ def place_labels(xs_and_texts: list[tuple[float, str]]) -> list[LabelBox]:
     return [boxes[i] for i in range(len(xs_and_texts))]
 
 
-def timeline_svg(engagement: Engagement, milestones: list[Milestone], today: date) -> Markup:
+def timeline_svg(
+    engagement: Engagement,
+    milestones: list[Milestone],
+    today: date,
+    evidence: Mapping[int, Sequence[TargetEvidence]] | None = None,
+) -> Markup:
     """The SVG markup (safe: every text is escaped here)."""
     spans = _spans(engagement)
     days = [d for span in spans for d in (span.start, span.end)]
@@ -165,7 +171,8 @@ def timeline_svg(engagement: Engagement, milestones: list[Milestone], today: dat
     height = bar_y + BAR_H + 38
     parts = [_span_svg(span, scale, bar_y) for span in spans]
     parts += [
-        _milestone_svg(m, b, scale, bar_y, today) for m, b in zip(milestones, boxes, strict=True)
+        _milestone_svg(m, b, scale, bar_y, displayed_status(m, today, (evidence or {}).get(m.id)))
+        for m, b in zip(milestones, boxes, strict=True)
     ]
     parts.append(_today_svg(today, scale, bar_y))
     title = f"Timeline of {escape(engagement.title)}"
@@ -247,11 +254,11 @@ def legend_svg(status: str) -> Markup:
 
 
 def _milestone_svg(
-    milestone: Milestone, box: LabelBox, scale: _Scale, bar_y: float, today: date
+    milestone: Milestone, box: LabelBox, scale: _Scale, bar_y: float, shown: DisplayedStatus
 ) -> str:
     x, y = scale.x(milestone.due_date), bar_y + BAR_H / 2
-    shown = displayed_status(milestone, today)
     said = [shown.claim] if shown.claim else []
+    said += [f"Measured: {c}" for c in shown.contradictions]
     text = " · ".join([milestone.title, f"due {milestone.due_date:%-d %b %Y}", shown.label, *said])
     top, bottom = box.y_range(bar_y)
     label_x = {"start": box.x0, "end": box.x1}.get(box.anchor, x)
