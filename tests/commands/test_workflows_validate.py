@@ -21,7 +21,7 @@ def test_validate_shipped_directory_prints_one_ok_line_per_definition(app):
     lines = result.output.strip().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("OK fractional_lead.toml: fractional_lead v3")
-    assert lines[1].startswith("OK staff_augmentation.toml: staff_augmentation v4, 7 states")
+    assert lines[1].startswith("OK staff_augmentation.toml: staff_augmentation v5, 7 states")
 
 
 def test_validate_reports_every_error_naming_file_and_entry(cli, tmp_path):

@@ -16,4 +16,4 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="session")
 def engine(catalog: Catalog) -> Engine:
     """An engine on the default staff-augmentation lifecycle."""
-    return Engine(catalog.get("staff_augmentation", 4))
+    return Engine(catalog.get("staff_augmentation", 5))

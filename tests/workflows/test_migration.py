@@ -14,8 +14,8 @@ from workflows import (
 
 @pytest.fixture
 def renamed(tmp_path, catalog):
-    """staff_augmentation v4 where milestone_review is renamed to review."""
-    source = Path(catalog.get("staff_augmentation", 4).source)
+    """staff_augmentation v5 where milestone_review is renamed to review."""
+    source = Path(catalog.get("staff_augmentation", 5).source)
     text = source.read_text(encoding="utf-8")
     text = text.replace("version = 2", "version = 3").replace("milestone_review", "review")
     path = tmp_path / "staff_augmentation.v3.toml"
@@ -26,20 +26,20 @@ def renamed(tmp_path, catalog):
 
 
 def test_migration_flags_states_missing_in_the_target(catalog, renamed):
-    current = catalog.get("staff_augmentation", 4)
+    current = catalog.get("staff_augmentation", 5)
     results = plan_migration(current, renamed, {2: "milestone_review", 1: "trial"}, {})
     assert [(r.engagement_id, r.to_state, r.ok) for r in results] == [
         (1, "trial", True),
         (2, "milestone_review", False),
     ]
     assert (
-        "state 'milestone_review' does not exist in staff_augmentation v4" in results[1].problems[0]
+        "state 'milestone_review' does not exist in staff_augmentation v5" in results[1].problems[0]
     )
     assert "--map milestone_review=<state>" in results[1].problems[0]
 
 
 def test_migration_with_a_map_succeeds(catalog, renamed):
-    current = catalog.get("staff_augmentation", 4)
+    current = catalog.get("staff_augmentation", 5)
     [result] = plan_migration(
         current, renamed, {7: "milestone_review"}, {"milestone_review": "review"}
     )
@@ -52,11 +52,11 @@ def test_migration_with_a_map_succeeds(catalog, renamed):
 
 
 def test_migration_refuses_to_reopen_closed_engagements(catalog, renamed):
-    current = catalog.get("staff_augmentation", 4)
+    current = catalog.get("staff_augmentation", 5)
     [result] = plan_migration(current, renamed, {3: "closed"}, {"closed": "trial"})
     assert not result.ok and "would be reopened" in result.problems[0]
 
 
 def test_migration_map_must_name_existing_states(catalog, renamed):
     with pytest.raises(WorkflowError, match="reviw"):
-        plan_migration(catalog.get("staff_augmentation", 4), renamed, {}, {"reviw": "review"})
+        plan_migration(catalog.get("staff_augmentation", 5), renamed, {}, {"reviw": "review"})
