@@ -119,3 +119,31 @@ def test_the_hiring_evaluation_page_is_for_who_may_see_cost(app, client, sign_in
         b"Evaluate hiring"
         not in client.get(f"/engagements/{engagement_id}/checklist.csv").get_data()
     )
+
+
+def test_the_largest_drift_lists_approved_slips_only_to_who_may_see_them(app, client, sign_in):
+    from tests.factories import add_milestone
+    from tracker.services.change_requests import service
+
+    with app.app_context():
+        owner, admin = make_user("manager"), make_user("admin")
+        engagement = make_engagement(owner, title="Drifting pod")
+        engagement.state = "trial"
+        engagement.trial_start = engagement.period_start = TODAY
+        engagement.trial_end = engagement.period_end = TODAY + timedelta(days=90)
+        db.session.commit()
+        milestone = add_milestone(engagement)
+        to = (milestone.due_date + timedelta(days=12)).isoformat()
+        change = {"target": "milestone", "id": milestone.id, "field": "due_date", "to": to}
+        request = service.raise_request(owner, engagement.id, {"changes": [change], "why": "x"})
+        service.approve(admin, request.id)
+        db.session.remove()
+
+    sign_in("manager")
+    html = client.get("/portfolio").get_data(as_text=True)
+    table = html.split('data-testid="drift-table"')[1].split("</table>")[0]
+    assert "Drifting pod" in table and "<td>12 days</td>" in table and "Cost added" in table
+    sign_in("stakeholder")  # not a stakeholder of it: neither the engagement nor any cost
+    html = client.get("/portfolio").get_data(as_text=True)
+    assert 'data-testid="portfolio-drift"' in html
+    assert "Drifting pod" not in html and "Cost added" not in html

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from tracker.auth.permissions import get_visible_engagement, visible_clause
 from tracker.extensions import db
@@ -80,10 +80,10 @@ def compute_drift(
     )
 
 
-def approved_facts(engagement_ids: Sequence[int]) -> dict[int, list[ApprovedFact]]:
-    """Approved requests of many engagements in one query."""
+def approved_facts(engagement_ids: Sequence[int] | Select) -> dict[int, list[ApprovedFact]]:
+    """Approved requests of many engagements (ids, or a SELECT of them) in one query."""
     found: dict[int, list[ApprovedFact]] = defaultdict(list)
-    if not engagement_ids:
+    if not isinstance(engagement_ids, Select) and not engagement_ids:
         return found
     for row in db.session.execute(
         select(ChangeRequest.engagement_id, ChangeRequest.id, ChangeRequest.why)
@@ -106,10 +106,11 @@ def engagement_drift(actor: User, engagement_id: int) -> Drift:
     return drift_of(engagement, approved_facts([engagement.id])[engagement.id])
 
 
-def largest_drift(actor: User, engagement_ids: Sequence[int], limit: int = 10):
+def largest_drift(actor: User, engagement_ids: Sequence[int] | Select, limit: int = 10):
     """[(engagement, drift)] with any drift, largest first (slip, then cost share), among
     the given ids the actor may see; two queries whatever the number of ids."""
-    facts = approved_facts(list(engagement_ids))
+    ids = engagement_ids if isinstance(engagement_ids, Select) else list(engagement_ids)
+    facts = approved_facts(ids)
     if not facts:
         return []
     engagements = db.session.scalars(

@@ -26,6 +26,7 @@ from sqlalchemy import Integer, case, cast, extract, func, literal, select
 from tracker.auth.permissions import Action, can
 from tracker.extensions import db
 from tracker.models import Engagement, HealthChange, User
+from tracker.services.change_requests.drift import Drift, largest_drift
 from tracker.services.portfolio.scope import engagement_ids, require_portfolio_viewer
 from tracker.services.portfolio.sql_days import day_number, larger, smaller
 from tracker.services.read_model.engagement_list import ListQuery
@@ -36,6 +37,9 @@ WEEKS = 26  # six months of weekly points, and today
 MONTHS = 6
 QUARTERS = 6
 HEALTHS = ("green", "amber", "red")
+
+
+DRIFT_ROWS = 10  # the portfolio's list of the engagements that drifted most
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class Portfolio:
     trials: list[TrialQuarter]
     spend: dict[str, list[SpendMonth]] | None = None  # currency -> months; None: hidden
     outcomes: list[str] = field(default_factory=list)  # the trial outcomes seen, in order
+    # The engagements whose approved change requests moved them furthest, largest first.
+    drift: list[tuple[Engagement, Drift]] = field(default_factory=list)
 
 
 def build_portfolio(actor: User, query: ListQuery, today: date) -> Portfolio:
@@ -97,6 +103,7 @@ def build_portfolio(actor: User, query: ListQuery, today: date) -> Portfolio:
     trials = trials_by_quarter(ids, today)
     portfolio = Portfolio(query, today, health_history(ids, today), trials)
     portfolio.outcomes = _outcome_order(trials)
+    portfolio.drift = largest_drift(actor, ids, limit=DRIFT_ROWS)
     if can(actor, Action.VIEW_COST):
         portfolio.spend = spend_by_month(ids, today)
     return portfolio
