@@ -86,9 +86,16 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_resends_only_its_uncommi
         for _ in range(2):
             schedulers.start()
         assert wait_until(lambda: len(smtp_server.messages) >= 200, 180)
-        _, uncommitted = schedulers.kill_one_holding(pg_app, OutboxEmail)
-        sent_before_the_kill = len(smtp_server.messages)
-        schedulers.start()  # restarted
+        # On a busy machine the batch seen held may be committed before the signal lands;
+        # such a kill proves nothing, so kill again (each restarted) until one lands inside.
+        uncommitted: dict[int, str] = {}
+        kills = 0
+        while not uncommitted and kills < 5:
+            _, held = schedulers.kill_one_holding(pg_app, OutboxEmail)
+            kills += 1
+            uncommitted.update(held)
+            sent_before_the_kill = len(smtp_server.messages)
+            schedulers.start()  # restarted
         assert wait_until(lambda: len(set(smtp_server.message_ids())) >= 1000, 240), len(
             set(smtp_server.message_ids())
         )
@@ -100,7 +107,7 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_resends_only_its_uncommi
     assert len(counts) == 1000  # nothing lost
     assert max(counts.values()) <= 2
     assert twice <= set(uncommitted.values()), "a row the dead worker did not hold was resent"
-    assert len(twice) <= 50  # at most one batch per kill
+    assert len(twice) <= 50  # at most one batch, from the one kill that landed inside one
     assert 0 < len(uncommitted) <= 50 and sent_before_the_kill < 1000
     assert sorted(codes)[-2:] == [0, 0]  # the survivors stop cleanly
     with pg_app.app_context():

@@ -51,6 +51,23 @@ class ProviderRecordSchema(Schema):
         "_cost",
         metadata={"description": "Per currency; absent for who may not see cost"},
     )
+    change_requests = fields.Nested(
+        RecordFigureSchema, metadata={"description": "Approved change requests"}
+    )
+    change_request_cost = fields.Method(
+        "_change_request_cost",
+        metadata={
+            "description": "What approved change requests added to the total cost, per "
+            "currency; absent for who may not see cost"
+        },
+    )
+
+    def _change_request_cost(self, record):
+        if record.change_request_cost is None:
+            return None
+        return RecordCostSchema(many=True).dump(
+            [{"currency": c, "amount": a} for c, a in record.change_request_cost.items()]
+        )
 
     def _cost(self, record):
         if record.cost_to_date is None:
@@ -61,6 +78,7 @@ class ProviderRecordSchema(Schema):
 
     @post_dump
     def _hide_cost(self, data, **kwargs):
-        if data.get("cost_to_date") is None:
-            data.pop("cost_to_date", None)
+        for key in ("cost_to_date", "change_request_cost"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data

@@ -200,3 +200,25 @@ def test_a_stakeholder_counts_only_what_they_follow_and_sees_no_cost(world):
     assert record.engagements.engagement_ids == (ours.id,)
     assert record.cost_to_date is None
     assert closed.id not in {i for f in record.figures() for i in f.engagement_ids}
+
+
+def test_approved_change_requests_and_their_cost_link_to_their_engagements(world):
+    from tracker.services.change_requests import service
+
+    manager, ours, _, other = world
+    admin = make_user("admin")
+    for engagement, to, total in ((ours, 33000, 9000), (other, 31000, 3000)):
+        change = {"target": "engagement", "field": "monthly_cost", "to": to}
+        data = {"changes": [change], "why": "more GPUs", "cost_delta_total": total}
+        service.approve(admin, service.raise_request(manager, engagement.id, data).id)
+    proposed = {"changes": [{"target": "engagement", "field": "monthly_cost", "to": 40000}]}
+    service.raise_request(manager, ours.id, {**proposed, "why": "not yet decided"})
+
+    record = provider_record(manager, ours.provider_id, TODAY)
+    assert record.change_requests.count == 1  # the approved one; not the proposal
+    assert record.change_requests.engagement_ids == (ours.id,)  # not Quanta's
+    assert record.change_request_cost == {ours.currency: Decimal("9000")}
+    assert record.figure("change_requests") is record.change_requests
+    priya = make_user("provider", provider="Northwind ML")
+    theirs = provider_record(priya, ours.provider_id, TODAY)
+    assert theirs.change_requests.count == 1 and theirs.change_request_cost is None

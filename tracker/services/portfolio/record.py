@@ -35,6 +35,7 @@ from tracker.models import (
     TeamMember,
     User,
 )
+from tracker.services.change_requests.drift import approved_facts
 from tracker.services.evidence.judgment import UNDECIDED, suggest_verdict
 from tracker.services.evidence.reads import target_statuses
 from tracker.services.portfolio.scope import provider_engagements, provider_for_record
@@ -74,6 +75,8 @@ class ProviderRecord:
     closed_with_readiness: Figure | None = None
     readiness_scores: list[int] = field(default_factory=list)
     cost_to_date: dict[str, Decimal] | None = None  # currency -> amount; None: hidden
+    change_requests: Figure | None = None  # approved change requests (counted per request)
+    change_request_cost: dict[str, Decimal] | None = None  # their total cost; None: hidden
 
     @property
     def trial_pass_rate(self) -> float | None:
@@ -99,6 +102,7 @@ class ProviderRecord:
         named = [
             self.trial_met, self.trial_missed, self.verdict_agrees, self.verdict_differs,
             self.on_time, self.late, self.staff_changes, self.closed_with_readiness,
+            self.change_requests,
         ]  # fmt: skip
         return [self.engagements, *self.by_state, *named]
 
@@ -123,9 +127,23 @@ def provider_record(actor: User, provider_id: int, today: date) -> ProviderRecor
     _add_milestones(record, ids, today)
     _add_staff_changes(record, ids, {r.id: r for r in rows}, today)
     _add_readiness(record, rows)
-    if can(actor, Action.VIEW_COST):
+    with_cost = can(actor, Action.VIEW_COST)
+    _add_change_requests(record, ids, {r.id: r.currency for r in rows}, with_cost)
+    if with_cost:
         record.cost_to_date = _cost(rows, today)
     return record
+
+
+def _add_change_requests(record: ProviderRecord, ids, currencies: dict, with_cost: bool) -> None:
+    """Approved change requests (one statement) and what they added to the total cost."""
+    facts = approved_facts(ids)
+    pairs = [(fact.id, engagement_id) for engagement_id, fs in facts.items() for fact in fs]
+    record.change_requests = _counted("change_requests", "Approved change requests", pairs)
+    if with_cost:
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for engagement_id, fs in facts.items():
+            totals[currencies[engagement_id]] += sum((f.cost_delta_total or Decimal(0) for f in fs), Decimal(0))
+        record.change_request_cost = dict(sorted(totals.items()))
 
 
 def _figure(key: str, label: str, ids) -> Figure:
