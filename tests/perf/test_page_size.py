@@ -24,8 +24,9 @@ ITEMS = 50
 PAGE_BYTES_BOUND = 100_000  # the issue's target for the engagement page
 # 27 before the Evidence card (issue 27) and the access register and exit (issue 30)
 # added their reads: 41, each constant in what it lists (their own query tests). 35 since
-# the page's parts take the engagement the session holds instead of reading it again.
-STATEMENTS_BOUND = 35
+# the page's parts take the engagement the session holds instead of reading it again;
+# 36 with the change requests card and its drift (issue 31), one read of the requests.
+STATEMENTS_BOUND = 36
 
 
 def _add_people(total: int) -> None:
