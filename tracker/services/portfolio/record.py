@@ -142,7 +142,8 @@ def _add_change_requests(record: ProviderRecord, ids, currencies: dict, with_cos
     if with_cost:
         totals: dict[str, Decimal] = defaultdict(Decimal)
         for engagement_id, fs in facts.items():
-            totals[currencies[engagement_id]] += sum((f.cost_delta_total or Decimal(0) for f in fs), Decimal(0))
+            added = (f.cost_delta_total or Decimal(0) for f in fs)
+            totals[currencies[engagement_id]] += sum(added, Decimal(0))
         record.change_request_cost = dict(sorted(totals.items()))
 
 
