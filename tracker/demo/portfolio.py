@@ -36,7 +36,7 @@ def seed(today: date) -> None:
         role="ml_engineer",
         is_external=True,
         allocation=100,
-        areas=[],
+        areas=["forecast model"],  # handed over to her replacement when she left
         start_date=pod.trial_start,
         end_date=left,
     )
