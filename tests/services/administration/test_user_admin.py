@@ -4,13 +4,13 @@ the last-admin guard, provider organisations (TEST_DB=sqlite or postgres, fixed 
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import PASSWORD, make_engagement, make_user
+from tests.support.concurrency import run_at_once
 from tests.support.scheduler import frozen
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
@@ -302,26 +302,16 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
         first, second = make_user("admin"), make_user("admin")
         ids = (first.id, second.id)
         db.session.remove()
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    pairs = (ids, ids[::-1])
 
-    def demote(actor_id: int, target_id: int) -> None:
-        with pg_app.app_context():
-            actor = db.session.get(User, actor_id)
-            barrier.wait()
-            try:
-                user_admin.update_user(actor, target_id, {"role": "manager"})
-                outcomes.append("demoted")
-            except Conflict:
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
+    def demote(index: int) -> str:
+        actor_id, target_id = pairs[index]
+        user_admin.update_user(db.session.get(User, actor_id), target_id, {"role": "manager"})
+        return "demoted"
 
-    threads = [threading.Thread(target=demote, args=pair) for pair in (ids, ids[::-1])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_at_once(pg_app, demote, 2, timeout=30)
+    assert all(isinstance(r, str | Conflict) for r in results), results
+    outcomes = [r if isinstance(r, str) else "refused" for r in results]
     assert sorted(outcomes) == ["demoted", "refused"]
     with pg_app.app_context():
         roles = db.session.scalars(select(User.role).where(User.id.in_(ids))).all()

@@ -3,13 +3,13 @@ exactly one approval wins, its changes apply once, and the trail has one entry."
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import add_member, add_milestone, make_engagement, make_user
+from tests.support.concurrency import run_at_once
 from tracker.errors import Conflict
 from tracker.extensions import db
 from tracker.models import AuditEvent, ChangeRequest, Milestone, User
@@ -17,28 +17,6 @@ from tracker.services.change_requests import service
 
 pytestmark = pytest.mark.postgres
 THREADS = 4
-
-
-def _run_at_once(app, work) -> list:
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def run(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                results[index] = work(index)
-            except Exception as exc:  # each thread's outcome is inspected below
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _proposed(app):
@@ -73,7 +51,7 @@ def test_two_approvers_at_once_exactly_one_wins_with_one_audit_entry(pg_app):
         actor = db.session.get(User, deciders[index])
         return service.approve(actor, request_id).state
 
-    results = _run_at_once(pg_app, approve)
+    results = run_at_once(pg_app, approve, THREADS)
     winners = [r for r in results if r == "approved"]
     assert len(winners) == 1, results
     losers = [r for r in results if r != "approved"]

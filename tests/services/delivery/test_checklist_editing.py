@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_engagement
+from tests.support.concurrency import run_at_once
 from tracker.errors import Conflict
 from tracker.extensions import db
 from tracker.models import AuditEvent, ChecklistItem, User
@@ -24,27 +23,19 @@ def test_two_concurrent_saves_of_one_version_exactly_one_wins_on_postgres(pg_app
             )
         ).first()
         ids = (item.id, engagement.owner_id, item.version)
-    barrier = threading.Barrier(2)
-    outcomes = []
+    titles = ("First", "Second")
 
-    def save(title: str):
-        with pg_app.app_context():
-            owner = db.session.get(User, ids[1])
-            db.session.get(ChecklistItem, ids[0])  # both read the same version first
-            barrier.wait()
-            try:
-                checklists.update_item(owner, ids[0], {"title": title}, ids[2])
-                outcomes.append(title)
-            except Conflict as exc:
-                outcomes.append(type(exc).__name__)
-            finally:
-                db.session.remove()
+    def read(index: int) -> None:
+        db.session.get(ChecklistItem, ids[0])  # both read the same version first
 
-    threads = [threading.Thread(target=save, args=(t,)) for t in ("First", "Second")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    def save(index: int) -> str:
+        owner = db.session.get(User, ids[1])
+        checklists.update_item(owner, ids[0], {"title": titles[index]}, ids[2])
+        return titles[index]
+
+    results = run_at_once(pg_app, save, 2, prepare=read)
+    assert all(isinstance(r, str | Conflict) for r in results), results
+    outcomes = [r if isinstance(r, str) else type(r).__name__ for r in results]
     assert "ConcurrentUpdate" in outcomes and len(outcomes) == 2
     winner = next(o for o in outcomes if o != "ConcurrentUpdate")
     with pg_app.app_context():

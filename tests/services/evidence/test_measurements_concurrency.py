@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.factories import add_milestone, make_engagement, make_user
+from tests.support.concurrency import run_at_once
 from tracker.extensions import db
 from tracker.models import Measurement, User
 from tracker.services.evidence import measurements, metrics
@@ -28,28 +27,6 @@ def _setup(app):
         return manager.id, engagement.id, metric.id
 
 
-def _post_at_once(app, work) -> list:
-    barrier = threading.Barrier(POSTERS)
-    results: list = [None] * POSTERS
-
-    def run(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                results[index] = work(index)
-            except Exception as exc:  # the test looks at what each poster got
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(POSTERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 def _stored(app, engagement_id: int) -> int:
     with app.app_context():
         query = select(func.count()).where(Measurement.engagement_id == engagement_id)
@@ -67,7 +44,7 @@ def test_the_same_batch_posted_twice_at_once_is_stored_once(pg_app):
         actor = db.session.get(User, manager_id)
         return measurements.record_batch(actor, engagement_id, [dict(i) for i in items])
 
-    results = _post_at_once(pg_app, post)
+    results = run_at_once(pg_app, post, POSTERS, timeout=120)
     assert all(isinstance(r, dict) for r in results), results
     assert sum(r["recorded"] for r in results) == POINTS
     assert sum(r["replayed"] for r in results) == POINTS
@@ -85,6 +62,6 @@ def test_different_batches_posted_at_once_both_land(pg_app):
         ]
         return measurements.record_batch(actor, engagement_id, items)
 
-    results = _post_at_once(pg_app, post)
+    results = run_at_once(pg_app, post, POSTERS, timeout=120)
     assert [r["recorded"] for r in results] == [POINTS, POINTS], results
     assert _stored(pg_app, engagement_id) == 2 * POINTS

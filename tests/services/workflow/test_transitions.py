@@ -1,6 +1,5 @@
 """Firing transitions: guards re-checked, one transaction, optimistic concurrency."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
@@ -14,9 +13,10 @@ from tests.factories import (
     make_engagement,
     make_user,
 )
+from tests.support.concurrency import run_at_once
 from tracker.errors import Conflict, Forbidden, GuardFailed, StaleVersion, ValidationFailed
 from tracker.extensions import db
-from tracker.models import AuditEvent, Engagement, Milestone, WorkflowTimer
+from tracker.models import AuditEvent, Engagement, Milestone, User, WorkflowTimer
 from tracker.services.delivery import milestones
 from tracker.services.workflow import transitions
 
@@ -150,29 +150,18 @@ def test_two_concurrent_firings_exactly_one_wins_on_postgres(pg_app):
     with pg_app.app_context():
         engagement = make_engagement()
         ids = (engagement.id, engagement.owner_id)
-    barrier = threading.Barrier(2)
-    outcomes = []
 
-    def fire():
-        with pg_app.app_context():
-            from tracker.models import User
+    def read(index: int) -> None:
+        db.session.get(Engagement, ids[0])  # both read the same version first
 
-            owner = db.session.get(User, ids[1])
-            db.session.get(Engagement, ids[0])  # both read the same version first
-            barrier.wait()
-            try:
-                transitions.fire(owner, ids[0], "cancel", {"reason": "budget cut"})
-                outcomes.append("won")
-            except Conflict as exc:
-                outcomes.append(type(exc).__name__)
-            finally:
-                db.session.remove()
+    def fire(index: int) -> str:
+        owner = db.session.get(User, ids[1])
+        transitions.fire(owner, ids[0], "cancel", {"reason": "budget cut"})
+        return "won"
 
-    threads = [threading.Thread(target=fire) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_at_once(pg_app, fire, 2, prepare=read)
+    assert all(isinstance(r, str | Conflict) for r in results), results
+    outcomes = [r if isinstance(r, str) else type(r).__name__ for r in results]
     assert sorted(outcomes) == ["ConcurrentUpdate", "won"]
     with pg_app.app_context():
         assert (
