@@ -24,6 +24,7 @@ from tests.support.databases import (
     empty_postgres,
     sqlite_url,
 )
+from tests.support.module_queue import run_claimed
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
 from tests.support.smtp import hung_smtp, smtp_server, smtputf8_server  # noqa: F401  (shared)
 from tracker import create_app
@@ -54,6 +55,23 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.postgres)
         elif "sqlite" in values:
             item.add_marker(pytest.mark.sqlite_param)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--module-queue",
+        metavar="DIR",
+        help="share this run with the other pytest processes given the same DIR: each runs "
+        "whole modules, taking the next unclaimed one when free (tests/support/module_queue.py)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    directory = session.config.getoption("module_queue")
+    if directory is None:
+        return None  # pytest's own loop
+    return run_claimed(session, Path(directory))
 
 
 def require_or_skip(reason: str) -> None:
