@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` runs: lint, the import contracts, the suite on SQLite, what behaves
-# differently on PostgreSQL, the browser tests and the API fuzzed over HTTP, in three lanes.
+# differently on PostgreSQL, the browser tests and the API fuzzed over HTTP, in lanes that
+# share the two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 script_started=$(date +%s)
@@ -10,30 +11,27 @@ bash scripts/ensure-system-packages.sh
 echo "== the OpenID provider for the SSO tests (npm ci in tests/oidc_provider)"
 bash scripts/ensure-oidc-provider.sh
 
-echo "== ruff"
-$BIN/ruff check .
-$BIN/ruff format --check .
-
-echo "== import contracts (pyproject.toml [tool.importlinter], docs/architecture.md)"
-$BIN/lint-imports
-echo "== deptry (every import satisfied by a declared dependency)"
-$BIN/deptry .
-
-# Three lanes started together on the two cores, each timed
-# (docs/adr/0216-what-runs-where-in-make-test.md):
-#   sqlite:   the suite on SQLite, less the browser tests and the tests that are on
-#             PostgreSQL whatever TEST_DB says (marker pg_cluster); then the API fuzz
-#             (schemathesis CLI over HTTP) as the provider and the stakeholder;
-#   postgres: the tests marked `postgres` (their SQL behaves differently there, or they
-#             need the cluster), on PostgreSQL, which mostly wait on leases and
-#             processes; then the API fuzz as the manager and the admin;
-#   browser:  the browser tests (Chromium against live servers on seeded SQLite files).
-# Every test runs once per database it is meant for; the markers come from tests/conftest.py
-# and the test modules, never from path lists here. Each lane logs to its own file, printed
-# whole when all are done, so the outputs never interleave. A pytest run that needs
-# PostgreSQL starts its own throwaway cluster on a free port.
+# Lanes started together, each timed (docs/adr/0229-make-test-lanes-share-modules.md,
+# which amends the lanes of ADR 0216):
+#   postgres-1..N: the tests marked `postgres` (their SQL behaves differently there, or
+#             they need the cluster) on PostgreSQL; they mostly wait on leases, processes
+#             and a stopped server. N pytest processes, each with its own throwaway cluster,
+#             share them a module at a time (`pytest --module-queue`,
+#             tests/support/module_queue.py): a process that gets free takes the next module;
+#   sqlite-1..N: the suite on SQLite, less the browser tests and the tests that are on
+#             PostgreSQL whatever TEST_DB says (marker pg_cluster), shared the same way;
+#   browser:  the browser tests (Chromium against live servers on seeded SQLite files);
+#   fuzz-1, fuzz-2: the API fuzzed over HTTP (schemathesis CLI against gunicorn on a seeded
+#             SQLite file) as the provider and the stakeholder, as the manager and the admin;
+#   lint:     ruff, the import contracts, deptry.
+# The waiting lanes leave their core to the others, and the processes of a database lane
+# end within about a module of each other, so both cores stay busy until the end. Every
+# test runs once per database it is meant for; the markers come from tests/conftest.py and
+# the test modules, never from path lists here. Each lane logs to its own file, printed
+# whole when all are done, so the outputs never interleave.
+SPLIT=${TEST_SPLIT:-2} # pytest processes per database lane
 LOGS=$(mktemp -d)
-lane() {  # lane NAME COMMAND...: run, log, record exit code, wall seconds and CPU seconds
+lane() { # lane NAME COMMAND...: run, log, record exit code, wall seconds and CPU seconds
     local name=$1 started rc=0 cpu server
     shift
     started=$(date +%s)
@@ -41,50 +39,69 @@ lane() {  # lane NAME COMMAND...: run, log, record exit code, wall seconds and C
     "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
     # CPU of every process this lane waited for, plus the PostgreSQL servers it started
     # (they run detached, so `times` cannot see them; tests/support/postgres.py records them).
-    times >"$LOGS/$name.times"  # a builtin in this shell: in a pipe it would see no children
+    times >"$LOGS/$name.times" # a builtin in this shell: in a pipe it would see no children
     cpu=$(tail -n 1 "$LOGS/$name.times" | awk '{ gsub(/[ms]/, " "); printf "%.0f", $1 * 60 + $2 + $3 * 60 + $4 }')
     server=0
     [ ! -f "$TEST_SERVER_CPU_FILE" ] || server=$(awk '{ s += $1 } END { printf "%.0f", s }' "$TEST_SERVER_CPU_FILE")
     echo "$rc $(($(date +%s) - started)) $cpu $server" >"$LOGS/$name.result"
     return "$rc"
 }
-sqlite_lane() {
+lint_lane() { # every check runs and each failure counts (set -e is off inside `lane`)
     local rc=0
-    echo "== pytest on SQLite (all but the browser tests and the PostgreSQL-only tests)"
-    TEST_DB=sqlite $BIN/pytest -m "not pg_cluster and not browser" -q -p no:cacheprovider || rc=$?
-    echo "== schemathesis CLI against a live gunicorn (seeded SQLite): provider, stakeholder"
-    bash scripts/api-fuzz.sh provider stakeholder || rc=$?
+    echo "== ruff"
+    $BIN/ruff check . || rc=1
+    $BIN/ruff format --check . || rc=1
+    echo "== import contracts (pyproject.toml [tool.importlinter], docs/architecture.md)"
+    $BIN/lint-imports || rc=1
+    echo "== deptry (every import satisfied by a declared dependency)"
+    $BIN/deptry . || rc=1
     return "$rc"
 }
-postgres_lane() {
-    local rc=0
-    echo "== pytest on PostgreSQL: the tests marked postgres"
-    TEST_DB=postgres $BIN/pytest -m "postgres and not sqlite_param" -q -p no:cacheprovider || rc=$?
-    echo "== schemathesis CLI against a live gunicorn (seeded SQLite): manager, admin"
-    bash scripts/api-fuzz.sh manager admin || rc=$?
-    return "$rc"
+postgres_lane() { # postgres_lane I: process I of the PostgreSQL run
+    echo "== pytest on PostgreSQL, process $1 of $SPLIT: the tests marked postgres"
+    TEST_DB=postgres $BIN/pytest -m "postgres and not sqlite_param" -q -p no:cacheprovider \
+        --module-queue "$LOGS/postgres-queue"
+}
+sqlite_lane() { # sqlite_lane I: process I of the SQLite run
+    echo "== pytest on SQLite, process $1 of $SPLIT: all but the browser and PostgreSQL-only tests"
+    TEST_DB=sqlite $BIN/pytest -m "not pg_cluster and not browser" -q -p no:cacheprovider \
+        --module-queue "$LOGS/sqlite-queue"
 }
 browser_lane() {
     echo "== the browser tests (Chromium against live servers on seeded SQLite files)"
     TEST_DB=sqlite $BIN/pytest -m "browser and not pg_cluster" -q -p no:cacheprovider
 }
-LANES=(sqlite postgres browser)
+fuzz_lane() { # fuzz_lane ROLE...
+    echo "== schemathesis CLI against a live gunicorn (seeded SQLite) as: $*"
+    bash scripts/api-fuzz.sh "$@"
+}
+# The longest-waiting lanes first; all start at once.
+LANES=() COMMANDS=()
+for i in $(seq 1 "$SPLIT"); do LANES+=("postgres-$i") COMMANDS+=("postgres_lane $i"); done
+LANES+=(browser) COMMANDS+=(browser_lane)
+for i in $(seq 1 "$SPLIT"); do LANES+=("sqlite-$i") COMMANDS+=("sqlite_lane $i"); done
+LANES+=(fuzz-1 fuzz-2 lint)
+COMMANDS+=("fuzz_lane provider stakeholder" "fuzz_lane manager admin" lint_lane)
 pids=()
-for name in "${LANES[@]}"; do
-    lane "$name" "${name}_lane" &
+for index in "${!LANES[@]}"; do
+    # shellcheck disable=SC2086  # a function name and its arguments, split on purpose
+    lane "${LANES[$index]}" ${COMMANDS[$index]} &
     pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
-failed=0
+failed=0 total_cpu=0
 summary=()
 for name in "${LANES[@]}"; do
     cat "$LOGS/$name.log"
     read -r rc wall cpu server <"$LOGS/$name.result"
     [ "$rc" -eq 0 ] || failed=1
+    total_cpu=$((total_cpu + cpu + server))
     summary+=("   $name: exit $rc, ${wall}s wall, ${cpu}s CPU (+ ${server}s PostgreSQL server)")
 done
 rm -rf "$LOGS"
+wall=$(($(date +%s) - script_started))
 echo "== lanes (wall time; CPU seconds of the lane's processes and of its PostgreSQL servers):"
 printf '%s\n' "${summary[@]}"
-echo "   script (lint included): $(($(date +%s) - script_started))s wall"
+echo "   all lanes: ${total_cpu}s CPU, so at least $(((total_cpu + 1) / 2))s wall on 2 cores"
+echo "   script (installs of OS packages and npm modules included): ${wall}s wall"
 [ "$failed" -eq 0 ]
