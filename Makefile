@@ -12,9 +12,19 @@ $(VENV)/.stamp-install: pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-install
+# One pip run for the app and its test tools (a fresh clone resolves and builds once).
+$(VENV)/.stamp-test: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
+	touch $@ $(VENV)/.stamp-install
+
+# The OS packages the tests drive and the SSO tests' OpenID provider (npm ci): made beside
+# the venv (`make test` builds its prerequisites two at a time), not after it.
+OIDC_STAMP := tests/oidc_provider/node_modules/.stamp-npm-ci
+$(OIDC_STAMP): tests/oidc_provider/package-lock.json
+	bash scripts/ensure-system-packages.sh
+	bash scripts/ensure-oidc-provider.sh
 
 install: $(VENV)/.stamp-install
 
@@ -25,7 +35,8 @@ run: $(VENV)/.stamp-install
 	SCHEDULER_EMBEDDED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: lint, then the whole suite on SQLite and on a throwaway PostgreSQL
-test: $(VENV)/.stamp-test
+test:
+	$(MAKE) --jobs=2 --output-sync=target $(VENV)/.stamp-test $(OIDC_STAMP)
 	bash scripts/test.sh
 
 lint: $(VENV)/.stamp-test
