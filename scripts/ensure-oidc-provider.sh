@@ -4,8 +4,11 @@
 # scripts/ensure-system-packages.sh installs node and npm first.
 set -euo pipefail
 cd "$(dirname "$0")/../tests/oidc_provider"
+# The stamp holds the lock file's hash, not just a date: a checkout or a fresh worktree gives
+# the lock a new mtime without changing what it pins, and npm ci would rebuild for nothing.
 stamp=node_modules/.stamp-npm-ci
-if [ -f "$stamp" ] && [ "$stamp" -nt package-lock.json ]; then
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ -f "$stamp" ] && { [ "$(cat "$stamp")" = "$lock_hash" ] || { [ ! -s "$stamp" ] && [ "$stamp" -nt package-lock.json ]; }; }; then
   exit 0
 fi
 if ! command -v npm >/dev/null; then
@@ -13,4 +16,4 @@ if ! command -v npm >/dev/null; then
   exit 1
 fi
 npm ci --no-audit --no-fund --loglevel=error
-touch "$stamp"
+echo "$lock_hash" >"$stamp"
