@@ -89,14 +89,26 @@ for index in "${!LANES[@]}"; do
     pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
-failed=0 total_cpu=0
+failed=0 total_cpu=0 passed_tests=0 failed_tests=0
 summary=()
-for name in "${LANES[@]}"; do
+# Printed lint and fuzz first, the pytest lanes last; the pytest counts are added up below.
+for name in lint fuzz-1 fuzz-2 "${LANES[@]}"; do
+    [ -f "$LOGS/$name.result" ] || continue
     cat "$LOGS/$name.log"
     read -r rc wall cpu server <"$LOGS/$name.result"
+    rm "$LOGS/$name.result" # printed once
     [ "$rc" -eq 0 ] || failed=1
     total_cpu=$((total_cpu + cpu + server))
     summary+=("   $name: exit $rc, ${wall}s wall, ${cpu}s CPU (+ ${server}s PostgreSQL server)")
+    # pytest's closing line, e.g. "3 failed, 1020 passed, 12 deselected in 400.1s"
+    closing=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?)\b.* in [0-9.]+s' "$LOGS/$name.log" | tail -n 1 || true)
+    for kind in passed failed error errors; do
+        count=$(grep -oE "[0-9]+ $kind\b" <<<"$closing" | cut -d' ' -f1 || true)
+        [ -z "$count" ] || case $kind in
+            passed) passed_tests=$((passed_tests + count)) ;;
+            *) failed_tests=$((failed_tests + count)) ;;
+        esac
+    done
 done
 rm -rf "$LOGS"
 wall=$(($(date +%s) - script_started))
@@ -104,4 +116,5 @@ echo "== lanes (wall time; CPU seconds of the lane's processes and of its Postgr
 printf '%s\n' "${summary[@]}"
 echo "   all lanes: ${total_cpu}s CPU, so at least $(((total_cpu + 1) / 2))s wall on 2 cores"
 echo "   script (installs of OS packages and npm modules included): ${wall}s wall"
+echo "pytest: $passed_tests passed, $failed_tests failed"
 [ "$failed" -eq 0 ]
