@@ -1,14 +1,16 @@
-"""Checklist items bound to facts: done exactly while the fact holds, never ticked by hand."""
+"""Checklists (services/delivery/checklists.py): items bound to facts are done exactly while the
+fact holds, never ticked by hand; two managers saving one version at once, one wins."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import add_member, make_engagement, make_user
-from tracker.errors import GuardFailed, ValidationFailed
+from tests.support.concurrency import run_at_once
+from tracker.errors import Conflict, GuardFailed, ValidationFailed
 from tracker.extensions import db
-from tracker.models import AuditEvent, ChecklistItem
+from tracker.models import AuditEvent, ChecklistItem, User
 from tracker.services.delivery import checklists
 from tracker.services.knowledge import artifacts
 from tracker.services.staffing import engagements, team
@@ -123,3 +125,35 @@ def test_a_ticked_row_does_not_satisfy_the_guard_while_the_fact_is_false(ctx):
     with pytest.raises(GuardFailed) as caught:
         transitions.fire(engagement.owner, engagement.id, "start_trial")
     assert any((u.ref or {}).get("fact") == "technical_contact_named" for u in caught.value.unmet)
+
+
+@pytest.mark.postgres
+def test_two_concurrent_saves_of_one_version_exactly_one_wins_on_postgres(pg_app):
+    with pg_app.app_context():
+        engagement = make_engagement()
+        item = db.session.scalars(
+            select(ChecklistItem).where(
+                ChecklistItem.engagement_id == engagement.id, ChecklistItem.fact.is_(None)
+            )
+        ).first()
+        ids = (item.id, engagement.owner_id, item.version)
+    titles = ("First", "Second")
+
+    def read(index: int) -> None:
+        db.session.get(ChecklistItem, ids[0])  # both read the same version first
+
+    def save(index: int) -> str:
+        owner = db.session.get(User, ids[1])
+        checklists.update_item(owner, ids[0], {"title": titles[index]}, ids[2])
+        return titles[index]
+
+    results = run_at_once(pg_app, save, 2, prepare=read)
+    assert all(isinstance(r, str | Conflict) for r in results), results
+    outcomes = [r if isinstance(r, str) else type(r).__name__ for r in results]
+    assert "ConcurrentUpdate" in outcomes and len(outcomes) == 2
+    winner = next(o for o in outcomes if o != "ConcurrentUpdate")
+    with pg_app.app_context():
+        stored = db.session.get(ChecklistItem, ids[0])
+        assert (stored.title, stored.version) == (winner, ids[2] + 1)
+        edits = select(func.count()).select_from(AuditEvent)
+        assert db.session.scalar(edits.where(AuditEvent.kind == "checklist_updated")) == 1
