@@ -9,8 +9,9 @@ and unknown fields are rejected (marshmallow's default, RAISE, kept on purpose).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
 MAX_ID = 2**31 - 1
 TEXT_MAX = 20_000  # long free text (problem statements, notes)
@@ -211,3 +212,46 @@ def _converter(schema: Schema, field):
 
 def _isoformat(value) -> str:
     return value.isoformat()
+
+
+def object_dumper(schema: Schema):
+    """A function that dumps one object (an ORM row) exactly as `schema.dump` would: the
+    plain fields `row_dumper` compiles are read with `getattr` and converted directly, a
+    nested schema of plain fields likewise; any other field (a Function, a List) is
+    serialised by the field itself, as marshmallow's own loop does. For one engagement's
+    detail, where marshmallow's dispatch over 35 fields was a third of the handler
+    (ADR 0230). A schema with dump hooks is dumped by marshmallow as a whole."""
+    if any(schema._hooks.values()):
+        return lambda obj: schema.dump(obj, many=False)
+    steps = []
+    for key, attribute, field in _dumped(schema):
+        convert = _converter(schema, field)
+        if convert is not None and type(field) is fields.Nested:
+            convert = object_dumper(field.schema)
+        if type(field) is fields.List and type(field.inner) is fields.Nested:
+            convert = _list_dumper(schema, field.inner)
+        steps.append((key, attribute, convert, field))
+    accessor = schema.get_attribute
+
+    def dump_object(obj):
+        out = {}
+        for key, attribute, convert, field in steps:
+            if convert is None:
+                value = field.serialize(attribute, obj, accessor=accessor)
+                if value is not missing:
+                    out[key] = value
+                continue
+            value = getattr(obj, attribute, missing)
+            if value is not missing:
+                out[key] = None if value is None else convert(value)
+        return out
+
+    return dump_object
+
+
+def _list_dumper(schema: Schema, inner):
+    """A List of a plain nested schema (reasons stored as JSON: dicts), or None."""
+    if inner.many or _converter(schema, inner) is None:
+        return None
+    as_row, as_object = row_dumper(inner.schema), object_dumper(inner.schema)
+    return lambda items: [as_row(i) if isinstance(i, Mapping) else as_object(i) for i in items]

@@ -23,6 +23,7 @@ from tracker.schemas.common import (
     ProviderRefSchema,
     Text,
     UserRefSchema,
+    object_dumper,
     row_dumper,
 )
 
@@ -212,6 +213,13 @@ def engagement_schema(can_view_cost: bool, *, many: bool = False, summary: bool 
     cls = EngagementSummarySchema if summary else EngagementSchema
     exclude = () if can_view_cost else tuple(f for f in COST_FIELDS if f in cls._declared_fields)
     return cls(many=many, exclude=exclude)
+
+
+@lru_cache(maxsize=2)
+def detail_dumper(can_view_cost: bool):
+    """One engagement (an ORM row) dumped as `engagement_schema(can_view_cost)` dumps it,
+    plain fields without marshmallow's per-field dispatch (`object_dumper`, ADR 0230)."""
+    return object_dumper(engagement_schema(can_view_cost))
 
 
 @lru_cache(maxsize=2)

@@ -16,6 +16,7 @@ from tracker.services.core import system
 from tracker.services.handover import access, drills, exits
 from tracker.services.handover.views import handover_view
 from tracker.services.knowledge.shadows import get_shadow
+from tracker.web.support.engagement_view import view_for
 
 bp = Blueprint("handover", __name__)
 REFUSED = (ValidationFailed, Conflict, StaleVersion, Forbidden)
@@ -24,7 +25,9 @@ REFUSED = (ValidationFailed, Conflict, StaleVersion, Forbidden)
 @bp.app_template_global("handover_for")
 def handover_for(engagement: Engagement):
     """The access register, the exit confirmations and what is still open, for the page."""
-    return handover_view(current_user, engagement, clock.now().date())
+    view = view_for(engagement)  # the rows and Subject the rest of the page uses
+    loaded = (view.access, view.exit, view.subject)
+    return handover_view(current_user, engagement, clock.now().date(), loaded=loaded)
 
 
 @bp.app_template_global("access_kinds")

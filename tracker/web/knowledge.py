@@ -24,6 +24,7 @@ from tracker.services.judgments import readiness
 from tracker.services.knowledge import adrs, artifacts, shadows
 from tracker.services.knowledge.artifacts import KINDS
 from tracker.services.read_model.engagement_page import visible_engagement
+from tracker.web.support.engagement_view import view_for
 
 bp = Blueprint("knowledge", __name__)
 
@@ -83,12 +84,13 @@ def _kept(error: TrackerError | None) -> Kept:
 @bp.app_template_global("knowledge_for")
 def knowledge_for(engagement: Engagement) -> KnowledgeView:
     """Everything knowledge-related about an engagement, for the engagement page's panel."""
+    view = view_for(engagement)  # the facts the rest of the page shows, read once
     return KnowledgeView(
         engagement=engagement,
-        readiness=readiness.readiness(engagement),
-        adrs=adrs.list_adrs(current_user, engagement.id),
-        shadows=shadows.list_shadows(current_user, engagement.id),
-        artifacts=artifacts.list_artifacts(current_user, engagement.id),
+        readiness=view.readiness,
+        adrs=view.adrs,
+        shadows=view.shadows,
+        artifacts=view.artifacts,
     )
 
 

@@ -1,4 +1,5 @@
-"""What the engagement page shows, loaded in a fixed number of queries (no per-row loads)."""
+"""What the engagement page shows, loaded in a fixed number of queries (no per-row loads):
+the engagement's facts from its read model (built once per request), the pictures drawn here."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from tracker.schemas.engagement import COST_FIELDS
 from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.judgments.health_history import HealthStrip, health_strip
 from tracker.services.read_model import engagement_page
+from tracker.services.read_model.engagement_page import EngagementView
 from tracker.services.read_model.engagement_queries import get_engagement
 from tracker.services.staffing.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.workflow.lifecycle import period_progress
 from tracker.web.support.cost_burn import burn_summary, cost_burn_svg
+from tracker.web.support.engagement_view import view_for
 from tracker.web.support.health_strip import health_strip_svg, strip_summary
 from tracker.web.support.metric_chart import metric_chart_svg
 from tracker.web.support.timeline import timeline_svg
@@ -59,15 +62,14 @@ class EngagementOverview:
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
     """Load the page's data; NotFound when the user may not see the engagement."""
-    engagement = get_engagement(actor, engagement_id)  # the team is loaded with one query
-    milestones = engagement_page.milestones_with_updates(engagement.id)
+    engagement = get_engagement(actor, engagement_id)
+    view = view_for(engagement)  # every fact once; the page's other sections share it
+    milestones = view.milestones
     overview = EngagementOverview(
         engagement=engagement,
-        checklists=engagement_page.checklists_by_kind(
-            engagement.id, client_only=can(actor, Action.VIEW_COST, engagement)
-        ),
+        checklists=view.checklists_by_kind(client_only=can(actor, Action.VIEW_COST, engagement)),
         milestones=milestones,
-        members=list(engagement.members),
+        members=view.members,
         audit=engagement_page.recent_audit(
             engagement.id, AUDIT_LIMIT, can(actor, Action.VIEW_COST, engagement)
         ),
@@ -78,7 +80,7 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
     _add_evidence(overview, actor, today)
     # drawn after the evidence: a claim a measured target contradicts reads so here too
     overview.timeline = timeline_svg(engagement, milestones, today, overview.claim_evidence)
-    _add_workflow(overview, actor, today)
+    _add_workflow(overview, actor, view)
     return overview
 
 
@@ -115,11 +117,12 @@ def _add_evidence(overview: EngagementOverview, actor: User, today: date) -> Non
     overview.claim_evidence = {me.milestone.id: me.claims for me in overview.evidence.milestones}
 
 
-def _add_workflow(overview: EngagementOverview, actor: User, today: date) -> None:
-    """The diagram and the transitions this user may (or may not yet) fire."""
+def _add_workflow(overview: EngagementOverview, actor: User, view: EngagementView) -> None:
+    """The diagram and the transitions this user may (or may not yet) fire, judged on the
+    facts the page shows."""
     from tracker.services.workflow import transitions
 
     engagement = overview.engagement
     overview.diagram = Markup(transitions.diagram_svg(engagement))
     if overview.can_fire and not engagement.is_closed:
-        overview.options = transitions.available_transitions(actor, engagement.id, today=today)
+        overview.options = transitions.options_for(actor, engagement, view.subject)

@@ -38,13 +38,21 @@ _PEOPLE = (
 )
 
 
-def _visible_to(actor: User, query):
-    """Providers see their own people's entries: the external members', never the client's."""
+def visible_entries(actor: User, entries: list[AccessEntry]) -> list[AccessEntry]:
+    """Providers see their own people's entries: the external members', never the client's.
+    Filters entries loaded with their member (`_PEOPLE`), so one read of the register
+    serves both the page and the exit guards, which judge every entry."""
     if actor.role == Role.PROVIDER:
-        return query.join(TeamMember, TeamMember.id == AccessEntry.member_id).where(
-            TeamMember.is_external.is_(True)
-        )
-    return query
+        return [entry for entry in entries if entry.member.is_external]
+    return entries
+
+
+def engagement_entries(engagement_id: int) -> list[AccessEntry]:
+    """Every entry of the engagement with its people, member by member (no visibility
+    check: callers have one, and show it through `visible_entries`)."""
+    query = select(AccessEntry).where(AccessEntry.engagement_id == engagement_id)
+    query = query.options(*_PEOPLE).order_by(AccessEntry.member_id, AccessEntry.id)
+    return list(db.session.scalars(query))
 
 
 def _member(actor: User, member_id: int) -> TeamMember:
@@ -72,11 +80,7 @@ def list_for_member(actor: User, member_id: int) -> list[AccessEntry]:
 def list_for_engagement(actor: User, engagement_id: int) -> list[AccessEntry]:
     """The engagement's register, member by member (what the actor may see of it)."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    query = _visible_to(actor, select(AccessEntry)).where(
-        AccessEntry.engagement_id == engagement.id
-    )
-    query = query.options(*_PEOPLE).order_by(AccessEntry.member_id, AccessEntry.id)
-    return list(db.session.scalars(query))
+    return visible_entries(actor, engagement_entries(engagement.id))
 
 
 def get_entry(actor: User, entry_id: int) -> AccessEntry:

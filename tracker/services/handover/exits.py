@@ -51,10 +51,14 @@ def exit_of(engagement_id: int) -> ExitConfirmation | None:
 def get_exit(actor: User, engagement_id: int) -> ExitConfirmation:
     """The exit confirmations of an engagement the actor may see (an empty record if none)."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    empty = ExitConfirmation(
-        engagement_id=engagement.id, version=0, **dict.fromkeys(TEXT_FIELDS, "")
+    return exit_of(engagement.id) or empty_exit(engagement.id)
+
+
+def empty_exit(engagement_id: int) -> ExitConfirmation:
+    """What an engagement with no exit confirmation recorded shows (not added to the session)."""
+    return ExitConfirmation(
+        engagement_id=engagement_id, version=0, **dict.fromkeys(TEXT_FIELDS, "")
     )
-    return exit_of(engagement.id) or empty
 
 
 def put_exit(actor: User, engagement_id: int, data: dict, *, expected_version=None):

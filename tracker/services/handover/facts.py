@@ -50,18 +50,42 @@ def access_facts(ids: Iterable[int], member_names: dict[int, str]) -> dict[int, 
 
 def exit_facts(ids: Iterable[int]) -> dict[int, ExitFact]:
     """The exit confirmation of each engagement (an empty ExitFact where none is recorded)."""
-    found = {}
-    for row in db.session.scalars(
-        select(ExitConfirmation).where(ExitConfirmation.engagement_id.in_(list(ids)))
-    ):
-        found[row.engagement_id] = ExitFact(
-            ip_assignment_confirmed=row.ip_assignment_confirmed_on is not None,
-            ip_document_url=row.ip_document_url or "",
-            data_disposition=row.data_disposition,
-            data_certificate_url=row.data_certificate_url or "",
-            artifacts_transferred_to=row.artifacts_transferred_to or "",
+    return {
+        row.engagement_id: exit_fact(row)
+        for row in db.session.scalars(
+            select(ExitConfirmation).where(ExitConfirmation.engagement_id.in_(list(ids)))
         )
-    return found
+    }
+
+
+def exit_fact(row: ExitConfirmation | None) -> ExitFact:
+    """One exit confirmation row as the engine's fact (an empty fact for no row)."""
+    if row is None:
+        return ExitFact()
+    return ExitFact(
+        ip_assignment_confirmed=row.ip_assignment_confirmed_on is not None,
+        ip_document_url=row.ip_document_url or "",
+        data_disposition=row.data_disposition,
+        data_certificate_url=row.data_certificate_url or "",
+        artifacts_transferred_to=row.artifacts_transferred_to or "",
+    )
+
+
+def access_facts_of(entries: Iterable, member_names: dict[int, str]) -> tuple[AccessFact, ...]:
+    """Loaded access entries (with who revoked and verified them) as the engine's facts, in
+    the order `access_facts` reads them: member by member, then as granted."""
+    return tuple(
+        AccessFact(
+            e.id,
+            e.member_id,
+            member_names.get(e.member_id, "A team member"),
+            e.system,
+            e.account,
+            e.revoked_by.name if e.revoked_by is not None else None,
+            e.verified_by.name if e.verified_by is not None else None,
+        )
+        for e in sorted(entries, key=lambda e: (e.member_id, e.id))
+    )
 
 
 def handover_facts(ids: list[int], member_names: dict[int, str]) -> dict[int, dict]:

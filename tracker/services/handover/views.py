@@ -17,6 +17,7 @@ from tracker.models import AccessEntry, Engagement, ExitConfirmation, Role, User
 from tracker.services.handover import access, exits
 from tracker.services.workflow import lifecycle
 from tracker.services.workflow.subjects import build_subject
+from workflows import Subject
 from workflows.handover import access_revoked_verified, areas_drilled, exit_confirmed
 
 EXIT_PHASE = "wind_down"
@@ -46,9 +47,25 @@ class HandoverView:
     can_confirm_exit: bool = False
 
 
-def handover_view(actor: User, engagement: Engagement, today: date) -> HandoverView:
-    """The handover sections of one engagement page (the actor already sees the engagement)."""
-    entries = access.list_for_engagement(actor, engagement.id)
+def handover_view(
+    actor: User,
+    engagement: Engagement,
+    today: date,
+    *,
+    loaded: tuple[list[AccessEntry], ExitConfirmation | None, Subject] | None = None,
+) -> HandoverView:
+    """The handover sections of one engagement page (the actor already sees the engagement).
+
+    `loaded`: every access entry, the exit row and the Subject, as the engagement page's
+    read model already holds them (the same rows the exit's open items are judged on);
+    without it they are read here."""
+    if loaded is None:
+        entries = access.list_for_engagement(actor, engagement.id)
+        exit_row, subject = exits.get_exit(actor, engagement.id), None
+    else:
+        every, found, subject = loaded
+        entries = access.visible_entries(actor, every)
+        exit_row = found or exits.empty_exit(engagement.id)
     by_member: dict[int, list[AccessEntry]] = defaultdict(list)
     for entry in entries:
         by_member[entry.member_id].append(entry)
@@ -56,20 +73,22 @@ def handover_view(actor: User, engagement: Engagement, today: date) -> HandoverV
     view = HandoverView(
         engagement=engagement,
         access_by_member=dict(by_member),
-        exit=exits.get_exit(actor, engagement.id),
+        exit=exit_row,
         show_exit=lifecycle.state_of(engagement).phase == EXIT_PHASE,
         can_add_access=client and not engagement.is_closed,
         can_revoke=client and not engagement.is_closed,
         can_confirm_exit=client and not engagement.is_closed,
     )
     if view.show_exit:
-        view.open_items = open_items(engagement, today)
+        view.open_items = open_items(engagement, today, subject)
     return view
 
 
-def open_items(engagement: Engagement, today: date) -> list[OpenItem]:
+def open_items(
+    engagement: Engagement, today: date, subject: Subject | None = None
+) -> list[OpenItem]:
     """What stands between this engagement and a proven exit, each with its owner."""
-    subject = build_subject(engagement, today)
+    subject = subject or build_subject(engagement, today)
     owner = engagement.owner.name
     shadows_by_area = {
         (s.member_id, area): s.shadow_name for s in subject.shadows for area in s.areas

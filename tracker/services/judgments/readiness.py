@@ -133,6 +133,15 @@ def readiness(engagement: Engagement) -> Readiness:
     return readiness_many([engagement.id])[engagement.id]
 
 
+def readiness_of_subject(engagement: Engagement, subject: Subject) -> Readiness:
+    """Readiness judged from a Subject already built for the engine's guards (the
+    engagement page's read model): the same facts, so the same breakdown as `readiness`."""
+    definition = lifecycle.definition_of(engagement)
+    bindings = definition.bindings if definition is not None else {}
+    facts = replace(subject, state="", bindings=MappingProxyType(dict(bindings)))
+    return score_facts(facts, _readiness_rules(definition))
+
+
 def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
     """Readiness of many engagements in nine queries, whatever their number."""
     ids = sorted(set(engagement_ids))

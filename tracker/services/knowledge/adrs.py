@@ -60,10 +60,15 @@ _WITH_LINKS = (
 def list_adrs(actor: User, engagement_id: int) -> list[Adr]:
     """The engagement's ADRs in number order, with authors and supersede links."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
+    return engagement_adrs(engagement.id)
+
+
+def engagement_adrs(engagement_id: int) -> list[Adr]:
+    """`list_adrs` without the visibility check, for callers that made it (the page)."""
     return list(
         db.session.scalars(
             select(Adr)
-            .where(Adr.engagement_id == engagement.id)
+            .where(Adr.engagement_id == engagement_id)
             .options(*_WITH_LINKS)
             .order_by(Adr.number)
         )

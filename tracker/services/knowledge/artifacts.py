@@ -27,7 +27,12 @@ KINDS = ("runbook", "architecture_overview", "recording", "access_handover", "ot
 def list_artifacts(actor: User, engagement_id: int) -> list[Artifact]:
     """The engagement's links by kind, with their owners (one query)."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    query = select(Artifact).where(Artifact.engagement_id == engagement.id)
+    return engagement_artifacts(engagement.id)
+
+
+def engagement_artifacts(engagement_id: int) -> list[Artifact]:
+    """`list_artifacts` without the visibility check, for callers that made it (the page)."""
+    query = select(Artifact).where(Artifact.engagement_id == engagement_id)
     query = query.options(joinedload(Artifact.owner)).order_by(Artifact.kind, Artifact.id)
     return list(db.session.scalars(query))
 

@@ -35,9 +35,14 @@ _PEOPLE = (
 def list_shadows(actor: User, engagement_id: int) -> list[ShadowAssignment]:
     """The engagement's shadow assignments with their people and sessions."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
+    return engagement_shadows(engagement.id)
+
+
+def engagement_shadows(engagement_id: int) -> list[ShadowAssignment]:
+    """`list_shadows` without the visibility check, for callers that made it (the page)."""
     query = (
         select(ShadowAssignment)
-        .where(ShadowAssignment.engagement_id == engagement.id)
+        .where(ShadowAssignment.engagement_id == engagement_id)
         .options(*_PEOPLE, selectinload(ShadowAssignment.sessions))
         .order_by(ShadowAssignment.id)
     )

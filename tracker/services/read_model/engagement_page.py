@@ -1,11 +1,17 @@
 """What the engagement page and the forms on it read, each in one query (no per-row loads).
 
-Part of the engagement read model (the package docstring lists the rest). The page itself
-is assembled in `tracker.web.overview`. What takes an actor answers NotFound for what the
-actor may not see, exactly as for what does not exist.
+Part of the engagement read model (the package docstring lists the rest). `engagement_view`
+reads each of an engagement's facts once and judges them once: the page's sections show
+the rows it holds, and the transitions, the readiness and the exit's open items are judged
+on the Subject built from those same rows (ADR 0230). The page itself is assembled in
+`tracker.web.overview`; the web layer memoises the view per request. What takes an actor
+answers NotFound for what the actor may not see, exactly as for what does not exist.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select, true
 from sqlalchemy.orm import joinedload, selectinload
@@ -15,15 +21,29 @@ from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import (
     CLIENT_ONLY_KEYS,
+    AccessEntry,
+    Adr,
+    Artifact,
     AuditEvent,
     ChecklistItem,
     ChecklistKind,
     Engagement,
+    ExitConfirmation,
     Milestone,
     MilestoneUpdate,
+    ShadowAssignment,
+    TeamMember,
     User,
 )
 from tracker.services.core.audit import audience_clause
+from tracker.services.handover import access, exits
+from tracker.services.handover.facts import access_facts_of, drill_facts, exit_fact
+from tracker.services.judgments.readiness import Readiness, readiness_of_subject
+from tracker.services.knowledge.adrs import engagement_adrs
+from tracker.services.knowledge.artifacts import engagement_artifacts
+from tracker.services.knowledge.shadows import engagement_shadows
+from tracker.services.workflow.subjects import SubjectRows, evidence_facts, subject_from
+from workflows import Subject
 
 
 def visible_engagement(actor: User, engagement_id: int, missing: str | None = None) -> Engagement:
@@ -43,6 +63,88 @@ def visible_part(actor: User, model, row_id: int):
     return row
 
 
+@dataclass(frozen=True)
+class EngagementView:
+    """One engagement's facts, each read once, and the judgments made on them.
+
+    The lists are the rows the page shows (in its order, with what it shows of them
+    loaded); `subject` is the same rows as the workflow engine's facts, and `readiness`
+    is judged on that subject, so a section's figures and a judgment cannot disagree.
+    """
+
+    engagement: Engagement
+    milestones: list[Milestone]  # live ones, by period and due date, with their updates
+    checklist: list[ChecklistItem]  # every kind (the guards judge them all)
+    members: list[TeamMember]
+    shadows: list[ShadowAssignment]  # with people and sessions
+    adrs: list[Adr]  # by number, with supersede links
+    artifacts: list[Artifact]  # by kind, with owners
+    access: list[AccessEntry]  # every entry; `access.visible_entries` for a viewer
+    exit: ExitConfirmation | None
+    subject: Subject
+    readiness: Readiness
+
+    def checklists_by_kind(self, *, client_only: bool = True) -> dict[str, list[ChecklistItem]]:
+        """The items by checklist; `client_only=False` leaves out the client's own items
+        (the hiring evaluation) for who may not see cost."""
+        grouped: dict[str, list[ChecklistItem]] = {kind.value: [] for kind in ChecklistKind}
+        for item in self.checklist:
+            if client_only or item.key is None or item.key not in CLIENT_ONLY_KEYS:
+                grouped.setdefault(item.kind, []).append(item)
+        return grouped
+
+
+def engagement_view(engagement: Engagement, today: date) -> EngagementView:
+    """Read the engagement's facts once each (15 statements whatever their number) and
+    judge them; the caller has checked that its user may see the engagement."""
+    members = list(engagement.members)
+    milestones = milestones_with_updates(engagement.id)
+    checklist = _checklist(engagement.id, true())
+    shadows, adrs = engagement_shadows(engagement.id), engagement_adrs(engagement.id)
+    artifacts = engagement_artifacts(engagement.id)
+    entries, exit_row = access.engagement_entries(engagement.id), exits.exit_of(engagement.id)
+    names = {m.id: m.name for m in members}
+    rows = SubjectRows(
+        milestones=milestones,
+        checklist=checklist,
+        members=members,
+        shadows=shadows,
+        adrs=adrs,
+        artifacts=artifacts,
+        evidence=evidence_facts(engagement.id),
+        handover={
+            "drills": drill_facts([engagement.id]).get(engagement.id, ()),
+            "access": access_facts_of(entries, names),
+            "exit": exit_fact(exit_row),
+        },
+    )
+    subject = subject_from(engagement, today, rows)
+    return EngagementView(
+        engagement=engagement,
+        milestones=milestones,
+        checklist=checklist,
+        members=members,
+        shadows=shadows,
+        adrs=adrs,
+        artifacts=artifacts,
+        access=entries,
+        exit=exit_row,
+        subject=subject,
+        readiness=readiness_of_subject(engagement, subject),
+    )
+
+
+def _checklist(engagement_id: int, audience) -> list[ChecklistItem]:
+    return list(
+        db.session.scalars(
+            select(ChecklistItem)
+            .where(ChecklistItem.engagement_id == engagement_id, audience)
+            .options(joinedload(ChecklistItem.owner), joinedload(ChecklistItem.completed_by))
+            .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
+        )
+    )
+
+
 def checklists_by_kind(
     engagement_id: int, *, client_only: bool = True
 ) -> dict[str, list[ChecklistItem]]:
@@ -53,14 +155,8 @@ def checklists_by_kind(
         if client_only
         else ChecklistItem.key.is_(None) | ChecklistItem.key.not_in(CLIENT_ONLY_KEYS)
     )
-    items = db.session.scalars(
-        select(ChecklistItem)
-        .where(ChecklistItem.engagement_id == engagement_id, audience)
-        .options(joinedload(ChecklistItem.owner), joinedload(ChecklistItem.completed_by))
-        .order_by(ChecklistItem.kind, ChecklistItem.position, ChecklistItem.id)
-    ).all()
     grouped: dict[str, list[ChecklistItem]] = {kind.value: [] for kind in ChecklistKind}
-    for item in items:
+    for item in _checklist(engagement_id, audience):
         grouped.setdefault(item.kind, []).append(item)
     return grouped
 

@@ -63,6 +63,34 @@ def get_engagement(actor: User, engagement_id: int) -> Engagement:
     return engagement
 
 
+def _reference(relationship):
+    """A related person or provider as the API names it: id and name, nothing else."""
+    target = relationship.property.mapper.class_
+    return joinedload(relationship).load_only(target.id, target.name)
+
+
+# The detail's query, its options built once: the API shows each person only by name.
+_DETAIL_OPTIONS = (
+    _reference(Engagement.provider),
+    _reference(Engagement.owner),
+    _reference(Engagement.technical_contact),
+    _reference(Engagement.health_override_by),
+)
+
+
+def engagement_detail(actor: User, engagement_id: int) -> Engagement:
+    """One engagement the user may see (404 otherwise) for GET /api/v1/engagements/{id}:
+    its people and provider read as id and name only, in the same single statement."""
+    engagement = db.session.scalar(
+        select(Engagement)
+        .where(Engagement.id == engagement_id, visible_clause(actor))
+        .options(*_DETAIL_OPTIONS)
+    )
+    if engagement is None:
+        return get_visible_engagement(db.session, actor, engagement_id)  # raises NotFound
+    return engagement
+
+
 def audit_timeline(actor: User, engagement_id: int, page: int = 1, per_page: int = 50) -> Page:
     """The engagement's audit trail, newest first, one page of it."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -39,47 +41,7 @@ def _rows(model, engagement_id: int, *options):
     return db.session.scalars(query.order_by(model.id)).all()
 
 
-def _checklist_facts(engagement_id: int) -> tuple[ChecklistFact, ...]:
-    items = _rows(ChecklistItem, engagement_id, selectinload(ChecklistItem.owner))
-    return tuple(
-        ChecklistFact(
-            id=i.id,
-            kind=i.kind,
-            title=i.title,
-            status=i.status,
-            owner_name=i.owner.name if i.owner else None,
-            due_date=i.due_date,
-            key=i.key,
-        )
-        for i in items
-    )
-
-
-def _knowledge_facts(engagement_id: int) -> dict:
-    shadows = _rows(ShadowAssignment, engagement_id, selectinload(ShadowAssignment.shadow))
-    return {
-        "shadows": tuple(
-            ShadowFact(
-                id=s.id,
-                member_id=s.member_id,
-                shadow_name=s.shadow.name if isinstance(s.shadow, User) else "",
-                areas=tuple(s.areas or ()),
-                signed_off=s.is_signed_off,
-            )
-            for s in shadows
-        ),
-        "adrs": tuple(
-            AdrFact(id=a.id, number=a.number, title=a.title, status=a.status)
-            for a in _rows(Adr, engagement_id)
-        ),
-        "artifacts": tuple(
-            ArtifactFact(id=a.id, kind=a.kind, title=a.title)
-            for a in _rows(Artifact, engagement_id)
-        ),
-    }
-
-
-def _evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:
+def evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:
     """The live success metrics, and milestone id -> metric ids it has a target for."""
     metrics = db.session.execute(
         select(SuccessMetric.id, SuccessMetric.name, SuccessMetric.baseline).where(
@@ -100,22 +62,67 @@ def _evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[in
     return facts, {k: tuple(v) for k, v in targets.items()}
 
 
-def _handover_facts(engagement_id: int, members) -> dict:
-    """Drills, access entries and the exit confirmations (services/handover/facts.py)."""
-    return handover_facts([engagement_id], {m.id: m.name for m in members})[engagement_id]
+@dataclass(frozen=True)
+class SubjectRows:
+    """The rows a Subject is read from, already loaded (by `build_subject` or by the
+    engagement page's read model, which shows the same rows it hands the guards)."""
+
+    milestones: Sequence[Milestone]  # removed ones are left out here
+    checklist: Sequence[ChecklistItem]  # every kind, with the owner loaded
+    members: Sequence[TeamMember]
+    shadows: Sequence[ShadowAssignment]  # with the shadow loaded
+    adrs: Sequence[Adr]
+    artifacts: Sequence[Artifact]
+    evidence: tuple  # evidence_facts(): (metric facts, milestone id -> metric ids)
+    handover: dict  # handover_facts() of this engagement: drills, access, exit
+
+
+def load_rows(engagement: Engagement) -> SubjectRows:
+    """Every row the engine's guards may need, fresh from the database (13 statements)."""
+    members = _rows(TeamMember, engagement.id)
+    return SubjectRows(
+        milestones=_rows(Milestone, engagement.id),
+        checklist=_rows(ChecklistItem, engagement.id, selectinload(ChecklistItem.owner)),
+        members=members,
+        shadows=_rows(ShadowAssignment, engagement.id, selectinload(ShadowAssignment.shadow)),
+        adrs=_rows(Adr, engagement.id),
+        artifacts=_rows(Artifact, engagement.id),
+        evidence=evidence_facts(engagement.id),
+        handover=handover_facts([engagement.id], {m.id: m.name for m in members})[engagement.id],
+    )
 
 
 def build_subject(engagement: Engagement, today: date) -> Subject:
     """Read every fact the engine's guards may need, fresh from the database."""
-    milestones = [m for m in _rows(Milestone, engagement.id) if m.removed_at is None]
-    metrics, targets = _evidence_facts(engagement.id)
+    return subject_from(engagement, today, load_rows(engagement))
+
+
+def _by_id(rows: Iterable) -> list:
+    return sorted(rows, key=lambda row: row.id)
+
+
+def subject_from(engagement: Engagement, today: date, rows: SubjectRows) -> Subject:
+    """The Subject of these rows (pure: no statement beyond the technical contact, which
+    the engagement's page and the session usually hold already). Lists are in id order
+    whatever order the rows came in, so the unmet requirements read the same either way."""
+    metrics, targets = rows.evidence
     contact_id = engagement.technical_contact_id
     contact = db.session.get(User, contact_id) if contact_id is not None else None
-    members = _rows(TeamMember, engagement.id)
     return Subject(
         state=engagement.state,
         today=today,
-        checklist=_checklist_facts(engagement.id),
+        checklist=tuple(
+            ChecklistFact(
+                id=i.id,
+                kind=i.kind,
+                title=i.title,
+                status=i.status,
+                owner_name=i.owner.name if i.owner else None,
+                due_date=i.due_date,
+                key=i.key,
+            )
+            for i in _by_id(rows.checklist)
+        ),
         milestones=tuple(
             MilestoneFact(
                 id=m.id,
@@ -126,11 +133,12 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
                 period=m.period,
                 targets=targets.get(m.id, ()),
             )
-            for m in milestones
+            for m in _by_id(rows.milestones)
+            if m.removed_at is None
         ),
         members=tuple(
             MemberFact(id=m.id, name=m.name, is_external=m.is_external, areas=tuple(m.areas or ()))
-            for m in members
+            for m in _by_id(rows.members)
         ),
         metrics=metrics,
         current_period=engagement.current_period,
@@ -138,6 +146,22 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
         technical_contact=contact.name if contact is not None else None,
         paused_from=engagement.paused_from_state,
         problem_statement=engagement.problem_statement or "",
-        **_knowledge_facts(engagement.id),
-        **_handover_facts(engagement.id, members),
+        shadows=tuple(
+            ShadowFact(
+                id=s.id,
+                member_id=s.member_id,
+                shadow_name=s.shadow.name if isinstance(s.shadow, User) else "",
+                areas=tuple(s.areas or ()),
+                signed_off=s.is_signed_off,
+            )
+            for s in _by_id(rows.shadows)
+        ),
+        adrs=tuple(
+            AdrFact(id=a.id, number=a.number, title=a.title, status=a.status)
+            for a in _by_id(rows.adrs)
+        ),
+        artifacts=tuple(
+            ArtifactFact(id=a.id, kind=a.kind, title=a.title) for a in _by_id(rows.artifacts)
+        ),
+        **rows.handover,
     )

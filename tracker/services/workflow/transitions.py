@@ -29,6 +29,7 @@ from workflows import (
     Engine,
     InvalidInputs,
     Plan,
+    Subject,
     TransitionNotAllowed,
     TransitionOption,
     UnknownEvent,
@@ -39,7 +40,14 @@ from workflows.subject import DATE_KEYS
 
 SCHEDULER = Actor(id=None, role="system", name="scheduler")
 
-__all__ = ["available_transitions", "build_subject", "diagram_svg", "fire", "fire_as_scheduler"]
+__all__ = [
+    "available_transitions",
+    "build_subject",
+    "diagram_svg",
+    "fire",
+    "fire_as_scheduler",
+    "options_for",
+]
 
 
 _ENGINES: dict[tuple[str, int, str], Engine] = {}
@@ -62,6 +70,12 @@ def available_transitions(actor: User, engagement_id: int, *, today=None) -> lis
     """Every transition out of the current state, allowed or with every unmet requirement."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     subject = build_subject(engagement, today or clock.now().date())
+    return options_for(actor, engagement, subject)
+
+
+def options_for(actor: User, engagement: Engagement, subject: Subject) -> list[TransitionOption]:
+    """The transitions out of the current state judged on a Subject already built (the
+    engagement page's, from the rows it shows); the caller has checked visibility."""
     return engine_for(engagement).options(subject, actor_for(actor))
 
 
