@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from tests.factories import make_user
+from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Artifact, ShadowAssignment
@@ -56,6 +57,21 @@ def test_shadow_must_be_internal_and_member_external(kt):
     with pytest.raises(ValidationFailed) as error:
         _assign(kt, member_id=internal_member.id, areas=["everything"])
     assert "member_id" in error.value.errors
+
+
+def test_a_member_who_has_left_cannot_be_shadowed(kt):
+    """Their end date has passed: there is nobody left to learn from (the last day still counts)."""
+    today = clock.now().date()
+    kt.mara.end_date = today - timedelta(days=1)
+    kt.tom.end_date = today
+    db.session.commit()
+    assert shadows.shadowable_members(kt.engagement) == [kt.tom]
+    with pytest.raises(ValidationFailed) as error:
+        _assign(kt)
+    [message] = error.value.errors["member_id"]
+    assert message.startswith(f"Mara Quint left the engagement on {kt.mara.end_date.isoformat()}")
+    assert db.session.query(ShadowAssignment).count() == 0
+    assert _assign(kt, member_id=kt.tom.id, areas=["pipelines"]).member_id == kt.tom.id
 
 
 def test_only_managers_assign_and_only_the_owner_signs_off(kt):
