@@ -129,7 +129,13 @@ def build_subject(engagement: Engagement, today: date) -> Subject:
             for m in milestones
         ),
         members=tuple(
-            MemberFact(id=m.id, name=m.name, is_external=m.is_external, areas=tuple(m.areas or ()))
+            MemberFact(
+                id=m.id,
+                name=m.name,
+                is_external=m.is_external,
+                areas=tuple(m.areas or ()),
+                end_date=m.end_date,
+            )
             for m in members
         ),
         metrics=metrics,
