@@ -134,3 +134,15 @@ def test_flask_users_create_makes_an_auditor(app):
         assert user is not None and user.role == "auditor"
         db.session.delete(user)
         db.session.commit()
+
+
+def test_the_auditors_navigation_lists_the_pages_they_may_read(client, auth, audited):
+    """The auditor reads the portfolio, the providers' records, their digests, calendar and
+    API tokens (the export's API needs one): the navigation links each, and each answers."""
+    auth.login("auditor@example.com")
+    html = client.get("/dashboard").get_data(as_text=True)
+    nav = html.split('<nav class="nav">')[1].split("</nav>")[0]
+    for path in ("/dashboard", "/portfolio", "/providers", "/digests/", "/calendar", "/tokens"):
+        assert f'href="{path}"' in nav, path
+        assert client.get(path).status_code == 200, path
+    assert 'href="/admin/users"' not in nav
