@@ -180,3 +180,15 @@ def test_providers_remove_only_their_own_links(kt):
         artifacts.remove_artifact(kt.provider, theirs.id)
     artifacts.remove_artifact(kt.provider, mine.id)
     assert [a.id for a in artifacts.list_artifacts(kt.manager, kt.engagement.id)] == [theirs.id]
+
+
+def test_an_auditor_is_neither_offered_nor_accepted_as_a_shadow(kt):
+    """An auditor reads and changes nothing (ADR 0228): not a shadow, not a drill's doer."""
+    from tracker.services.administration import users
+
+    auditor = make_user("auditor", name="Ada Auditor")
+    assert auditor not in users.internal_users() and kt.internal in users.internal_users()
+    with pytest.raises(ValidationFailed) as error:
+        _assign(kt, shadow_id=auditor.id)
+    assert "auditor" in error.value.errors["shadow_id"][0]
+    assert db.session.query(ShadowAssignment).count() == 0

@@ -195,11 +195,9 @@ def _external_member(engagement: Engagement, member_id) -> TeamMember:
 
 def _internal_user(user_id) -> User:
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active or user.role == Role.PROVIDER:
-        raise ValidationFailed(
-            "The shadow could not be assigned.",
-            errors={"shadow_id": ["The shadow must be an active internal (non-provider) user."]},
-        )
+    if user is None or not user.is_active or user.role in (Role.PROVIDER, Role.AUDITOR):
+        message = "The shadow must be an active internal user (not a provider or an auditor)."
+        raise ValidationFailed("The shadow could not be assigned.", errors={"shadow_id": [message]})
     return user
 
 
