@@ -220,3 +220,25 @@ def test_form_cards_start_where_their_headings_start(live_server, page):
                 continue  # a button form sitting beside the one before it
             box = card.bounding_box()
             assert abs(box["x"] - left) <= 1, (path, i, box["x"], left)
+
+
+def test_in_dark_mode_state_and_status_pills_are_dark_and_read_at_4_5_to_1(live_server, browser):
+    """The state pills (Trial, Discovery, ...) and "Planned" were light pills glaring on
+    the dark dashboard; in dark mode each is a dark tint whose text still reads."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/dashboard")
+    pills = page.locator("[data-testid=state], .status-planned")
+    assert pills.count() >= 6
+    for i in range(pills.count()):
+        pill = pills.nth(i)
+        shade = pill.evaluate(
+            """el => getComputedStyle(el).backgroundColor.match(/\\d+/g).slice(0, 3)
+                 .map(Number).reduce((a, b) => a + b, 0) / 765"""
+        )
+        assert shade < 0.35, (pill.inner_text(), shade)
+    for selector in ("[data-testid=state]", ".status-planned"):
+        assert _contrast(page, selector) >= 4.5, selector
+    screenshot(page, "dashboard-phone-dark-pills")
+    context.close()
