@@ -320,9 +320,14 @@ def _demo_status(engagement: Engagement, due: date, today: date, offset: int) ->
 
 def _demo_update(milestone: Milestone, author: User, status: str, today: date) -> None:
     """The provider's report; a met/missed milestone was reported done by the provider
-    and then judged by the engagement's owner (verdicts are the client side's)."""
+    the day before it was due and judged by the engagement's owner two days later
+    (verdicts are the client side's). A report dated days ago for a milestone due months
+    ago made every met milestone "late" on the provider's record."""
     milestone.last_update_at = clock.now() - timedelta(days=3)
     final = status in FINAL_MILESTONE_STATUSES
+    if final:
+        judged = datetime.combine(milestone.due_date + timedelta(days=2), time(12), UTC)
+        milestone.last_update_at = min(milestone.last_update_at, judged)
     db.session.add(
         MilestoneUpdate(
             milestone_id=milestone.id,
@@ -331,7 +336,7 @@ def _demo_update(milestone: Milestone, author: User, status: str, today: date) -
             status="done" if final else status,
             note="Weekly status: evaluation numbers attached.",
             evidence=["https://wiki.example.com/ml/eval-report"],
-            created_at=milestone.last_update_at - (timedelta(days=1) if final else timedelta()),
+            created_at=milestone.last_update_at - (timedelta(days=3) if final else timedelta()),
         )
     )
     if final:
