@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from tracker.errors import TrackerError
+from tracker.models.base import Role
 
 users_cli = AppGroup("users", help="Manage users.")
 tokens_cli = AppGroup("tokens", help="Manage personal API tokens.")
@@ -23,9 +24,7 @@ def _fail(error: TrackerError) -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option(
-    "--role", type=click.Choice(["admin", "manager", "provider", "stakeholder"]), required=True
-)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--provider", help="Provider organisation (provider users only).")
 @click.option("--timezone", default="UTC", show_default=True)
 @click.password_option(help="Prompted for when not given.")

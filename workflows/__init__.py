@@ -41,6 +41,7 @@ from .subject import (
     MilestoneFact,
     ShadowFact,
     Subject,
+    areas_owed,
 )
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "Subject",
     "TimerSpec",
     "Transition",
+    "areas_owed",
     "TransitionNotAllowed",
     "TransitionOption",
     "UnknownDefinition",

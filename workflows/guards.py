@@ -10,7 +10,7 @@ from types import MappingProxyType
 from .handover import access_revoked_verified, areas_drilled, exit_confirmed
 from .outcomes import Unmet
 from .params import ParamSpec
-from .subject import CHECKLIST_KINDS, Subject
+from .subject import CHECKLIST_KINDS, Subject, areas_owed, left_note
 
 GuardFunction = Callable[[Subject, Mapping[str, object]], list[Unmet]]
 
@@ -138,17 +138,17 @@ def _area_message(member_name: str, area: str, pending: list[str]) -> str:
 
 
 def shadows_signed_off(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
-    """Every area of every external member is covered by a signed-off internal shadow."""
+    """Every area owed by an external member (`areas_owed`: not one a leaver handed on) is
+    covered by a signed-off internal shadow."""
     unmet = []
-    for member in (m for m in subject.members if m.is_external):
-        shadows = [s for s in subject.shadows if s.member_id == member.id]
-        for area in member.areas:
-            covering = [s for s in shadows if area in s.areas]
-            if any(s.signed_off for s in covering):
-                continue
-            message = _area_message(member.name, area, [s.shadow_name for s in covering])
-            ref = {"kind": "member", "id": member.id, "area": area}
-            unmet.append(Unmet("area_without_signed_off_shadow", message, ref))
+    for member, area in areas_owed(subject):
+        covering = [s for s in subject.shadows if s.member_id == member.id and area in s.areas]
+        if any(s.signed_off for s in covering):
+            continue
+        message = _area_message(member.name, area, [s.shadow_name for s in covering])
+        message += left_note(member, subject.today)
+        ref = {"kind": "member", "id": member.id, "area": area}
+        unmet.append(Unmet("area_without_signed_off_shadow", message, ref))
     return unmet
 
 

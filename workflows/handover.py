@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from .outcomes import Unmet
 from .problems import Problems
-from .subject import AccessFact, DrillFact, Subject
+from .subject import AccessFact, DrillFact, Subject, areas_owed, left_note
 
 PASSED = "passed"
 DEFAULT_DRILL_WINDOW_DAYS = 30
@@ -68,18 +68,17 @@ def drill_counts(drill: DrillFact, subject: Subject, window: int) -> bool:
 
 
 def areas_drilled(subject: Subject, params: Mapping[str, object]) -> list[Unmet]:
-    """Every knowledge area of every external member has a passed drill performed by an
-    internal engineer within `within_days` days."""
+    """Every area owed by an external member (`areas_owed`: not one a leaver handed on) has
+    a passed drill performed by an internal engineer within `within_days` days."""
     window = int(params.get("within_days", DEFAULT_DRILL_WINDOW_DAYS))
     unmet = []
-    for member in (m for m in subject.members if m.is_external):
-        for area in member.areas:
-            drills = [d for d in subject.drills if d.member_id == member.id and d.area == area]
-            if any(drill_counts(d, subject, window) for d in drills):
-                continue
-            message = _area_gap(member.name, area, drills, window)
-            ref = {"kind": "member", "id": member.id, "area": area, "fix": "knowledge"}
-            unmet.append(Unmet("area_without_passed_drill", message, ref))
+    for member, area in areas_owed(subject):
+        drills = [d for d in subject.drills if d.member_id == member.id and d.area == area]
+        if any(drill_counts(d, subject, window) for d in drills):
+            continue
+        message = _area_gap(member.name, area, drills, window) + left_note(member, subject.today)
+        ref = {"kind": "member", "id": member.id, "area": area, "fix": "knowledge"}
+        unmet.append(Unmet("area_without_passed_drill", message, ref))
     return unmet
 
 

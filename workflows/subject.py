@@ -77,6 +77,11 @@ class MemberFact:
     name: str
     is_external: bool
     areas: tuple[str, ...] = ()
+    end_date: date | None = None  # their last day on the engagement, when one is set
+
+    def has_left(self, today: date) -> bool:
+        """Their end date has passed (on their last day they are still on it)."""
+        return self.end_date is not None and self.end_date < today
 
 
 @dataclass(frozen=True)
@@ -177,3 +182,29 @@ class Subject:
     inputs: Mapping[str, object] | None = None
     # The definition's checklist bindings: template key -> FactCall (workflows.facts).
     bindings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def areas_owed(subject: Subject) -> list[tuple[MemberFact, str]]:
+    """The (external member, area) pairs whose knowledge the client must end up holding:
+    every area of every external member, except an area of one who has left that a current
+    external member now holds (it was handed on; the holder's own pair stands for it).
+    A leaver's area nobody holds now stays owed: that knowledge left with them."""
+    external = [m for m in subject.members if m.is_external]
+    held_now = {a for m in external if not m.has_left(subject.today) for a in m.areas}
+    return [
+        (member, area)
+        for member in external
+        for area in member.areas
+        if not (member.has_left(subject.today) and area in held_now)
+    ]
+
+
+def left_note(member: MemberFact, today: date) -> str:
+    """What a gap about a leaver's area adds: they cannot be shadowed any more, so the way
+    out is to give the area to a current member."""
+    if not member.has_left(today):
+        return ""
+    return (
+        f" (they left on {member.end_date.isoformat()} and nobody on the team holds the area"
+        " now; give it to a current member)"
+    )

@@ -119,3 +119,30 @@ def test_an_admin_invites_an_auditor_and_the_document_lists_the_role(client, app
     )
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["role"] == "auditor"
+
+
+def test_flask_users_create_makes_an_auditor(app):
+    """`flask users create --role auditor` offers every role the service accepts."""
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "cli-auditor@example.com", "--name", "Cli Auditor"]
+        + ["--role", "auditor", "--password", "a-long-enough-passphrase-42"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created auditor cli-auditor@example.com" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "cli-auditor@example.com"))
+        assert user is not None and user.role == "auditor"
+        db.session.delete(user)
+        db.session.commit()
+
+
+def test_the_auditors_navigation_lists_the_pages_they_may_read(client, auth, audited):
+    """The auditor reads the portfolio, the providers' records, their digests, calendar and
+    API tokens (the export's API needs one): the navigation links each, and each answers."""
+    auth.login("auditor@example.com")
+    html = client.get("/dashboard").get_data(as_text=True)
+    nav = html.split('<nav class="nav">')[1].split("</nav>")[0]
+    for path in ("/dashboard", "/portfolio", "/providers", "/digests/", "/calendar", "/tokens"):
+        assert f'href="{path}"' in nav, path
+        assert client.get(path).status_code == 200, path
+    assert 'href="/admin/users"' not in nav

@@ -203,3 +203,42 @@ def test_on_a_phone_the_lifecycle_is_a_list_with_the_current_state_marked(live_s
     assert size >= 14, size  # readable, where the scaled diagram's text was ~3 px
     page.set_viewport_size({"width": 1280, "height": 900})
     assert steps.is_hidden() and page.locator("[data-testid=diagram]").is_visible()
+
+
+def test_form_cards_start_where_their_headings_start(live_server, page):
+    """The invite form sat 126 px right of its "Invite a user" heading and the calendar's
+    address block right of the page's: a form card lines up with the text above it."""
+    login(page, live_server, "admin@example.com")
+    for path, heading in (("/admin/users", "h2"), ("/calendar", "h1"), ("/tokens", "h1")):
+        page.goto(f"{live_server}{path}")
+        cards = page.locator("main .form-card")
+        assert cards.count() >= 1, path
+        left = page.locator(f"main {heading}").first.bounding_box()["x"]
+        for i in range(cards.count()):
+            card = cards.nth(i)
+            if card.evaluate("el => getComputedStyle(el).display") == "inline":
+                continue  # a button form sitting beside the one before it
+            box = card.bounding_box()
+            assert abs(box["x"] - left) <= 1, (path, i, box["x"], left)
+
+
+def test_in_dark_mode_state_and_status_pills_are_dark_and_read_at_4_5_to_1(live_server, browser):
+    """The state pills (Trial, Discovery, ...) and "Planned" were light pills glaring on
+    the dark dashboard; in dark mode each is a dark tint whose text still reads."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/dashboard")
+    pills = page.locator("[data-testid=state], .status-planned")
+    assert pills.count() >= 6
+    for i in range(pills.count()):
+        pill = pills.nth(i)
+        shade = pill.evaluate(
+            """el => getComputedStyle(el).backgroundColor.match(/\\d+/g).slice(0, 3)
+                 .map(Number).reduce((a, b) => a + b, 0) / 765"""
+        )
+        assert shade < 0.35, (pill.inner_text(), shade)
+    for selector in ("[data-testid=state]", ".status-planned"):
+        assert _contrast(page, selector) >= 4.5, selector
+    screenshot(page, "dashboard-phone-dark-pills")
+    context.close()

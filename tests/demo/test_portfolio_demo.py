@@ -34,3 +34,17 @@ def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
         select(db.func.count()).select_from(Engagement).where(Engagement.closed_at.is_(None))
     )
     assert any(m.spent > 0 for m in portfolio.spend["EUR"])
+
+
+def test_the_demo_providers_met_milestones_were_reported_done_by_their_due_date(ctx):
+    """A met milestone was reported done before it was due and judged soon after; the
+    reports used to be dated days ago for milestones due months ago, so the record read
+    "Trial pass rate 100%" beside "On time 0%" and a median of 56 days late."""
+    today = date.today()
+    assert seed_demo(today)
+    manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
+    for provider in db.session.scalars(select(ProviderOrganisation)):
+        record = provider_record(manager, provider.id, today)
+        if record.trial_met.count:
+            assert record.on_time.count >= record.trial_met.count, provider.name
+            assert record.on_time_rate > 0, provider.name

@@ -48,3 +48,21 @@ def test_seed_demo_computes_health_so_the_first_dashboard_is_not_all_green(app):
     with app.app_context():
         colours = set(db.session.scalars(select(Engagement.health)))
     assert {"red", "amber"} <= colours
+
+
+def test_every_demo_claim_shows_with_its_date(app):
+    """A provider's status is shown as a claim beside its date: the demo records each
+    claim as a dated update, so no page says "(no date recorded)"."""
+    from tracker.core import clock
+    from tracker.services.milestone_status.displayed import displayed_status
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    with app.app_context():
+        today = clock.now().date()
+        claims = {
+            m.title: displayed_status(m, today) for m in db.session.scalars(select(Milestone))
+        }
+        claimed = {title: shown for title, shown in claims.items() if shown.claim_status}
+        assert "Feature pipeline in staging" in claimed
+        undated = [title for title, shown in claimed.items() if shown.claimed_on is None]
+        assert undated == []

@@ -99,3 +99,33 @@ def test_no_reminder_email_shows_an_internal_rule_name(ctx, rule):
         assert f"You are getting this because {reason}." in body
         assert schedule_in_words(rule) in body
         assert "_" not in schedule_in_words(rule)  # no identifier leaks through the fallback
+
+
+def test_a_milestone_reminder_asks_each_side_for_what_they_can_do(ctx):
+    """A provider reports progress (up to done), never a verdict; the owner (a manager)
+    gives the verdict; a follower is told who does what."""
+    from tests.factories import make_user
+    from tracker.notifications.reminder_delivery import Recipient, addressed
+
+    engagement = make_engagement(title="Demand forecasting pod")
+    milestone = add_milestone(engagement, days=-2, title="Feature pipeline in staging")
+    rule = next(r for r in load_definition(DEFINITIONS[0]).reminders if r.subject == "milestone")
+    now = clock.now()
+    context = email_context(
+        rule, Target("milestone", milestone.id, milestone), engagement, now.date(), now
+    )
+    provider = make_user("provider", provider="Northwind ML")
+    follower = make_user("stakeholder")
+    said = {
+        who: render_template("email/reminder.txt", **addressed(context, Recipient(user, "r")))
+        for who, user in (
+            ("provider", provider),
+            ("owner", engagement.owner),
+            ("follower", follower),
+        )
+    }
+    assert "(on track, at risk, blocked or done)" in said["provider"]
+    assert "met or missed" not in said["provider"]
+    assert "Please give the verdict (met or missed)" in said["owner"]
+    assert "Please post a status update" not in said["follower"]
+    assert "the engagement's owner gives the verdict" in said["follower"]

@@ -216,3 +216,27 @@ def test_the_metric_form_offers_every_kind_the_model_knows_in_its_order(client, 
     parser.feed(client.get(f"/engagements/{seeded['engagement']}").get_data(as_text=True))
     assert parser.values == [kind.value for kind in MetricKind]
     assert parser.values[:2] == ["quality", "latency"] and len(parser.values) == 6
+
+
+def test_the_scorecard_says_not_met_yet_before_the_due_date_and_overdue_after(
+    client, auth, app, seeded
+):
+    """A short target of a milestone not yet due reads "Not met yet" (as the reasons under
+    the table say), not the red "Not met"; a past-due milestone without a verdict says so."""
+    with app.app_context():
+        from tracker.models import Engagement, SuccessMetric
+
+        engagement = db.session.get(Engagement, seeded["engagement"])
+        later = add_milestone(engagement, days=20, title="Day-60")
+        add_target(later, db.session.get(SuccessMetric, seeded["metric"]), 1500)
+        later_id = later.id
+        db.session.remove()
+    auth.login(seeded["manager_email"])
+    html = client.get(f"/engagements/{seeded['engagement']}/scorecard").get_data(as_text=True)
+    future = html.split(f'data-testid="score-milestone-{later_id}"')[1].split("</section>")[0]
+    assert 'data-status="not_met_yet"' in future and "<strong>Not met yet</strong>" in future
+    assert 'data-status="not_met"' not in future and "overdue" not in future
+    past = html.split(f'data-testid="score-milestone-{seeded["milestone"]}"')[1]
+    past = past.split("</section>")[0]
+    assert 'data-status="not_met"' in past and "<strong>Not met</strong>" in past
+    assert f'data-testid="score-overdue-{seeded["milestone"]}">overdue, no verdict' in past

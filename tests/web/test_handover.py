@@ -150,5 +150,10 @@ def test_the_access_register_downloads_as_csv_from_the_page(client, auth, demo_i
     assert f'href="{link}"' in page
     response = client.get(link)
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    # the one download answer every export gives (core/downloads.csv_response)
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="engagement-{demo_ids["closed"]}-access.csv"'
+    )
+    assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows and all(r["verified_by"] and r["verified_by"] != r["revoked_by"] for r in rows)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.factories import add_member, make_engagement, make_user
 from tests.support.html_forms import fields_of
 from tracker.extensions import db
-from tracker.models import Adr, Artifact, ShadowAssignment, ShadowSession, User
+from tracker.models import Adr, Artifact, Engagement, ShadowAssignment, ShadowSession, User
 from tracker.services.knowledge import adrs
 
 EVERY_FIELD_TESTS = {
@@ -142,6 +142,34 @@ def test_import_form_with_every_field(client, auth, app, site):
     with app.app_context():
         imported = db.session.scalars(select(Adr).where(Adr.engagement_id == target)).all()
         assert [a.title for a in imported] == ["Use Feast"]
+
+
+def test_the_shadow_form_does_not_offer_a_member_who_has_left(client, auth, app, site):
+    with app.app_context():
+        engagement = db.session.get(Engagement, site["engagement"])
+        leaver = add_member(engagement, "Petra Lind", areas=("forecast model",))
+        leaver.end_date = date.today() - timedelta(days=3)
+        db.session.commit()
+        leaver_id = leaver.id
+    page = _page(client, site)
+    form = page.split('data-testid="shadow-form"')[1].split("</form>")[0]
+    members = form.split('name="member_id"')[1].split("</select>")[0]
+    assert f'value="{site["member"]}"' in members and "Mara Quint" in members
+    assert f'value="{leaver_id}"' not in members and "Petra Lind" not in form
+    assert "forecast model" not in form  # nor her areas
+    refused = client.post(
+        f"/engagements/{site['engagement']}/knowledge/shadows",
+        data={
+            "csrf_token": auth.csrf(),
+            "member_id": str(leaver_id),
+            "shadow_id": str(site["internal"]),
+            "areas": "forecast model",
+        },
+    )
+    assert refused.status_code == 422
+    assert "Petra Lind left the engagement on" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(ShadowAssignment)).all() == []
 
 
 def test_shadow_forms_with_every_field(client, auth, app, site):

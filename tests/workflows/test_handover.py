@@ -115,3 +115,33 @@ def test_the_handover_table_is_parsed_or_refused_with_its_entry():
         "f.toml: handover.drill_follow_up_days: must be a whole number from 1 to 90",
         "f.toml: handover: must be a table with only 'drill_follow_up_days'",
     ]
+
+
+def test_a_leavers_area_a_current_member_holds_is_not_owed_twice():
+    """Petra left and Ola took her area: Ola's shadow and drill stand for it; an area only
+    the leaver held stays owed and says how to clear it; the last day still counts as on."""
+    from workflows.guards import shadows_signed_off
+    from workflows.subject import ShadowFact, areas_owed
+
+    petra = MemberFact(3, "Petra", True, ("forecast", "notebooks"), TODAY - timedelta(days=1))
+    ola = MemberFact(4, "Ola", True, ("forecast",))
+    leaving_today = MemberFact(5, "Lea", True, ("serving",), TODAY)
+    subject = Subject(state="wind_down", today=TODAY, members=(petra, ola, leaving_today))
+    assert [(m.name, a) for m, a in areas_owed(subject)] == [
+        ("Petra", "notebooks"),
+        ("Ola", "forecast"),
+        ("Lea", "serving"),
+    ]
+    drilled = [(u.ref["id"], u.ref["area"]) for u in areas_drilled(subject, {})]
+    shadowed = [(u.ref["id"], u.ref["area"]) for u in shadows_signed_off(subject, {})]
+    assert drilled == shadowed == [(3, "notebooks"), (4, "forecast"), (5, "serving")]
+    [notebooks] = [u for u in shadows_signed_off(subject, {}) if u.ref["id"] == 3]
+    assert notebooks.message == (
+        "Area 'notebooks' of Petra has no internal shadow who signed off (they left on "
+        f"{petra.end_date.isoformat()} and nobody on the team holds the area now; give it "
+        "to a current member)"
+    )
+    # a sign-off given before she left still counts for her area
+    signed = ShadowFact(9, 3, "Ivan", ("notebooks",), signed_off=True)
+    later = Subject(state="wind_down", today=TODAY, members=subject.members, shadows=(signed,))
+    assert [u.ref["id"] for u in shadows_signed_off(later, {})] == [4, 5]

@@ -259,7 +259,7 @@ def _demo_milestones(engagement: Engagement, people: dict[str, User], today: dat
         if status != "planned":
             _demo_update(milestone, provider_user, status, today)
     if engagement.title.startswith("Demand"):
-        _demo_weekly_work(engagement, today)
+        _demo_weekly_work(engagement, provider_user, today)
     if engagement.state == "extension":
         _demo_extension_milestones(engagement, provider_user, today)
 
@@ -282,8 +282,9 @@ def _demo_extension_milestones(engagement: Engagement, author: User, today: date
             _demo_update(milestone, author, "met", today)
 
 
-def _demo_weekly_work(engagement: Engagement, today: date) -> None:
-    """Two extra checkpoints so a first scheduler tick has provider reminders to send."""
+def _demo_weekly_work(engagement: Engagement, author: User, today: date) -> None:
+    """Two extra checkpoints so a first scheduler tick has provider reminders to send;
+    the one the provider called on track was said in a dated update, as any claim is."""
     for title, days, status, criteria in (
         (
             "Feature pipeline in staging",
@@ -293,16 +294,18 @@ def _demo_weekly_work(engagement: Engagement, today: date) -> None:
         ),
         ("Backtest report", 6, "planned", "Backtest over 2024–2025 beats the baseline MAPE by 8%."),
     ):
-        db.session.add(
-            Milestone(
-                engagement_id=engagement.id,
-                period=0,
-                title=title,
-                status=status,
-                due_date=today + timedelta(days=days),
-                success_criteria=criteria,
-            )
+        milestone = Milestone(
+            engagement_id=engagement.id,
+            period=0,
+            title=title,
+            status=status,
+            due_date=today + timedelta(days=days),
+            success_criteria=criteria,
         )
+        db.session.add(milestone)
+        if status != "planned":
+            db.session.flush()
+            _demo_update(milestone, author, status, today)
 
 
 def _demo_status(engagement: Engagement, due: date, today: date, offset: int) -> str:
@@ -317,9 +320,14 @@ def _demo_status(engagement: Engagement, due: date, today: date, offset: int) ->
 
 def _demo_update(milestone: Milestone, author: User, status: str, today: date) -> None:
     """The provider's report; a met/missed milestone was reported done by the provider
-    and then judged by the engagement's owner (verdicts are the client side's)."""
+    the day before it was due and judged by the engagement's owner two days later
+    (verdicts are the client side's). A report dated days ago for a milestone due months
+    ago made every met milestone "late" on the provider's record."""
     milestone.last_update_at = clock.now() - timedelta(days=3)
     final = status in FINAL_MILESTONE_STATUSES
+    if final:
+        judged = datetime.combine(milestone.due_date + timedelta(days=2), time(12), UTC)
+        milestone.last_update_at = min(milestone.last_update_at, judged)
     db.session.add(
         MilestoneUpdate(
             milestone_id=milestone.id,
@@ -328,7 +336,7 @@ def _demo_update(milestone: Milestone, author: User, status: str, today: date) -
             status="done" if final else status,
             note="Weekly status: evaluation numbers attached.",
             evidence=["https://wiki.example.com/ml/eval-report"],
-            created_at=milestone.last_update_at - (timedelta(days=1) if final else timedelta()),
+            created_at=milestone.last_update_at - (timedelta(days=3) if final else timedelta()),
         )
     )
     if final:

@@ -189,3 +189,7 @@ class TeamMember(Model):
 
     engagement: Mapped[Engagement] = relationship(back_populates="members")
     user: Mapped[User | None] = relationship()
+
+    def has_left(self, today: date) -> bool:
+        """Whether their end date has passed: on their last day they are still on it."""
+        return self.end_date is not None and self.end_date < today

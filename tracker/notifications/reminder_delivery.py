@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 ACTIONS = {
-    "milestone": "Please post a status update (on track, at risk, blocked, met or missed) "
+    "milestone": "Please post a status update (on track, at risk, blocked or done) "
     "with a note and evidence.",
     "checklist": "Please complete the item, or agree a new due date with the engagement owner.",
     "period": "Schedule the milestone review: every milestone of the period needs a verdict, "
@@ -51,6 +51,25 @@ UNTIL_WORDS = {
     "change_request": "until it is decided",
 }
 HOLD_ACTION = "Resume the engagement once work restarts, or tell the team the new date."
+# A milestone's action as each side can take it: the provider reports progress (up to
+# "done"); the verdict, met or missed, is a manager's or an admin's; a follower reads.
+MILESTONE_VERDICT = (
+    "Please give the verdict (met or missed) against the success criteria, "
+    "or ask the provider for a status update."
+)
+MILESTONE_FOLLOWER = (
+    "The provider posts status updates; the engagement's owner gives the verdict (met or missed)."
+)
+
+
+def addressed(context: dict, person: Recipient) -> dict:
+    """The email's context for this recipient: a milestone's action is the one they can
+    take (a provider asked for a verdict they may not give was the old wording)."""
+    context = dict(context, recipient=person.user, reason=person.reason)
+    if context["action"] == ACTIONS["milestone"] and person.user.role != Role.PROVIDER:
+        client_side = person.user.role in (Role.ADMIN, Role.MANAGER)
+        context["action"] = MILESTONE_VERDICT if client_side else MILESTONE_FOLLOWER
+    return context
 
 
 @dataclass(frozen=True)
@@ -288,8 +307,7 @@ class Renderer:
 
 
 def _email_row(reminder, rule, target, engagement, anchor, person, now, renderer) -> dict:
-    context = email_context(rule, target, engagement, anchor, now)
-    context.update(recipient=person.user, reason=person.reason)
+    context = addressed(email_context(rule, target, engagement, anchor, now), person)
     key = f"{reminder.key}:to:{person.user.id}"
     return {
         "key": key,
@@ -505,8 +523,7 @@ def provider_users(engagement: Engagement) -> list[User]:
 
 
 def _queue_email(reminder, rule, target, engagement, anchor, person: Recipient, now) -> None:
-    context = email_context(rule, target, engagement, anchor, now)
-    context.update(recipient=person.user, reason=person.reason)
+    context = addressed(email_context(rule, target, engagement, anchor, now), person)
     email = enqueue(
         f"{reminder.key}:to:{person.user.id}",
         person.user,

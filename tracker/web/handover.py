@@ -10,6 +10,7 @@ from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.core import clock
+from tracker.core.downloads import csv_response
 from tracker.errors import Conflict, Forbidden, StaleVersion, TrackerError, ValidationFailed
 from tracker.models import Engagement, Role
 from tracker.services.core import system
@@ -126,8 +127,6 @@ def _on_engagement_page(engagement_id: int, work, done: str, anchor: str, target
 @login_required
 def access_csv(engagement_id: int):
     """The access register as CSV, for an auditor (what the viewer may see of it)."""
-    from tracker.core.downloads import csv_response
-
     chunks = access.access_csv(current_user, engagement_id)
     return csv_response(chunks, f"engagement-{engagement_id}-access.csv")
 

@@ -107,6 +107,7 @@ def _page(engagement_id: int, *, status: int = 200, error: TrackerError | None =
         k=knowledge_for(engagement),
         engagement=engagement,
         internal_users=internal_users,
+        shadowable=shadows.shadowable_members(engagement),
         artifact_kinds=KINDS,
         profiles=PROFILES,
         error=error,

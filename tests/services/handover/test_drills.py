@@ -95,6 +95,7 @@ def test_a_stakeholder_who_is_not_the_shadow_cannot_record(kt, assignment):
     [
         ({"performed_by_id": None}, "performed_by_id"),
         ({"performed_by_id": "provider"}, "performed_by_id"),
+        ({"performed_by_id": "auditor"}, "performed_by_id"),  # reads only (ADR 0228)
         ({"performed_on": clock.now().date() + timedelta(days=3)}, "performed_on"),
         ({"area": "features"}, "area"),  # Mara's, but not this assignment's
         ({"area": "billing"}, "area"),
@@ -105,6 +106,8 @@ def test_a_stakeholder_who_is_not_the_shadow_cannot_record(kt, assignment):
 def test_a_bad_drill_names_the_field_and_changes_nothing(kt, assignment, changes, field):
     if changes.get("performed_by_id") == "provider":
         changes = {"performed_by_id": kt.provider.id}
+    if changes.get("performed_by_id") == "auditor":
+        changes = {"performed_by_id": make_user("auditor", name="Ada Auditor").id}
     before = _counts()
     with pytest.raises(ValidationFailed) as refused:
         drills.record_drill(kt.manager, assignment.id, _drill(kt, outcome="failed", **changes))

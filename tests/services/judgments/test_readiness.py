@@ -192,3 +192,23 @@ def test_demo_seed_has_adrs_shadows_and_a_superseded_adr(app):
             db.select(Engagement).where(Engagement.state == "knowledge_transfer")
         )
         assert 0 < readiness.readiness(handover).score < 100
+
+
+def test_a_leavers_area_handed_to_a_current_member_is_owed_once(kt):
+    """Tom left and his replacement holds his area: readiness and the close guard ask for
+    the replacement's shadow and drill only, and agree (the demo's Petra Lind)."""
+    from datetime import timedelta
+
+    from tests.factories import add_member
+
+    add_member(kt.engagement, "Ola Berg", areas=("pipelines",))
+    kt.tom.end_date = clock.now().date() - timedelta(days=1)
+    db.session.commit()
+    result = readiness.readiness(kt.engagement)
+    parts = {p.name: p for p in result.parts}
+    assert (parts["shadows"].total, parts["drills"].total) == (3, 3)  # not 4: Tom's is Ola's
+    areas = {"area_without_signed_off_shadow", "area_without_passed_drill"}
+    guard = [u.message for u in _close_guard_unmet(kt.engagement) if u.code in areas]
+    assert [u.message for u in result.gaps if u.code in areas] == guard
+    assert len(guard) == 6 and not any("Tom Ruiz" in message for message in guard)
+    assert sum(m.startswith("Area 'pipelines' of Ola Berg") for m in guard) == 2

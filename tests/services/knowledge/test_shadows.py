@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from tests.factories import make_user
+from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Artifact, ShadowAssignment
@@ -56,6 +57,21 @@ def test_shadow_must_be_internal_and_member_external(kt):
     with pytest.raises(ValidationFailed) as error:
         _assign(kt, member_id=internal_member.id, areas=["everything"])
     assert "member_id" in error.value.errors
+
+
+def test_a_member_who_has_left_cannot_be_shadowed(kt):
+    """Their end date has passed: there is nobody left to learn from (the last day still counts)."""
+    today = clock.now().date()
+    kt.mara.end_date = today - timedelta(days=1)
+    kt.tom.end_date = today
+    db.session.commit()
+    assert shadows.shadowable_members(kt.engagement) == [kt.tom]
+    with pytest.raises(ValidationFailed) as error:
+        _assign(kt)
+    [message] = error.value.errors["member_id"]
+    assert message.startswith(f"Mara Quint left the engagement on {kt.mara.end_date.isoformat()}")
+    assert db.session.query(ShadowAssignment).count() == 0
+    assert _assign(kt, member_id=kt.tom.id, areas=["pipelines"]).member_id == kt.tom.id
 
 
 def test_only_managers_assign_and_only_the_owner_signs_off(kt):
@@ -164,3 +180,15 @@ def test_providers_remove_only_their_own_links(kt):
         artifacts.remove_artifact(kt.provider, theirs.id)
     artifacts.remove_artifact(kt.provider, mine.id)
     assert [a.id for a in artifacts.list_artifacts(kt.manager, kt.engagement.id)] == [theirs.id]
+
+
+def test_an_auditor_is_neither_offered_nor_accepted_as_a_shadow(kt):
+    """An auditor reads and changes nothing (ADR 0228): not a shadow, not a drill's doer."""
+    from tracker.services.administration import users
+
+    auditor = make_user("auditor", name="Ada Auditor")
+    assert auditor not in users.internal_users() and kt.internal in users.internal_users()
+    with pytest.raises(ValidationFailed) as error:
+        _assign(kt, shadow_id=auditor.id)
+    assert "auditor" in error.value.errors["shadow_id"][0]
+    assert db.session.query(ShadowAssignment).count() == 0

@@ -188,6 +188,9 @@ def _token_data(token: ApiToken) -> dict:
 
 
 def internal_users() -> list[User]:
-    """Active client-side people (anyone but providers), by name: who may shadow or own."""
-    query = select(User).where(User.role != Role.PROVIDER, User.is_active.is_(True))
+    """Active client-side people who do the work, by name: who may shadow or do a drill.
+    Not providers, and not auditors (they read and change nothing, ADR 0228)."""
+    query = select(User).where(
+        User.role.not_in((Role.PROVIDER, Role.AUDITOR)), User.is_active.is_(True)
+    )
     return list(db.session.scalars(query.order_by(User.name)))

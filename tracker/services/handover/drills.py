@@ -203,6 +203,8 @@ def _performer_problem(user_id) -> str | None:
         return "No such active user."
     if user.role == Role.PROVIDER:
         return "A drill is done by an internal engineer, not by the provider's people."
+    if user.role == Role.AUDITOR:
+        return "A drill is done by an internal engineer; an auditor only reads."
     return None
 
 

@@ -55,6 +55,7 @@ from workflows import (
     ShadowFact,
     Subject,
     Unmet,
+    areas_owed,
 )
 from workflows.guards import (
     artifact_present,
@@ -203,7 +204,7 @@ def _weighed(part: ReadinessPart, rules: ReadinessRules) -> ReadinessPart:
 
 def _shadow_part(subject: Subject) -> ReadinessPart:
     gaps = tuple(shadows_signed_off(subject, {}))
-    total = sum(len(m.areas) for m in subject.members if m.is_external)
+    total = len(areas_owed(subject))
     done = total - len(gaps)
     detail = f"{done} of {total} external areas have a signed-off shadow"
     if total == 0:
@@ -214,7 +215,7 @@ def _shadow_part(subject: Subject) -> ReadinessPart:
 def _drill_part(subject: Subject) -> ReadinessPart:
     """Areas proven by a passed walk-away drill (the close guard's own judgment)."""
     gaps = tuple(areas_drilled(subject, {"within_days": DEFAULT_DRILL_WINDOW_DAYS}))
-    total = sum(len(m.areas) for m in subject.members if m.is_external)
+    total = len(areas_owed(subject))
     done = total - len(gaps)
     detail = f"{done} of {total} external areas proven by a passed drill"
     if total == 0:
@@ -256,11 +257,12 @@ def _load_facts(ids: list[int], definitions: dict[int, Definition | None]) -> di
         grouped["bindings"][i] = MappingProxyType(dict(bindings))
     for row in db.session.execute(
         select(TeamMember.engagement_id, TeamMember.id, TeamMember.name)
-        .add_columns(TeamMember.is_external, TeamMember.areas)
+        .add_columns(TeamMember.is_external, TeamMember.areas, TeamMember.end_date)
         .where(TeamMember.engagement_id.in_(ids))
         .order_by(TeamMember.id)
     ):
-        grouped["members"][row[0]].append(MemberFact(row[1], row[2], row[3], tuple(row[4] or ())))
+        member = MemberFact(row[1], row[2], row[3], tuple(row[4] or ()), row[5])
+        grouped["members"][row[0]].append(member)
     _load_shadows(ids, grouped)
     for row in db.session.execute(
         select(Adr.engagement_id, Adr.id, Adr.number, Adr.title, Adr.status)

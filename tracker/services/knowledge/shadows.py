@@ -176,6 +176,12 @@ def sign_off(actor: User, assignment_id: int) -> ShadowAssignment:
     return assignment
 
 
+def shadowable_members(engagement: Engagement) -> list[TeamMember]:
+    """The external members a shadow may still learn from: not those who have left."""
+    today = clock.now().date()
+    return [m for m in engagement.members if m.is_external and not m.has_left(today)]
+
+
 def _external_member(engagement: Engagement, member_id) -> TeamMember:
     member = db.session.get(TeamMember, member_id) if isinstance(member_id, int) else None
     if member is None or member.engagement_id != engagement.id or not member.is_external:
@@ -183,16 +189,20 @@ def _external_member(engagement: Engagement, member_id) -> TeamMember:
             "The shadow could not be assigned.",
             errors={"member_id": ["Choose an external member of this engagement."]},
         )
+    if member.has_left(clock.now().date()):
+        left = f"{member.name} left the engagement on {member.end_date.isoformat()}"
+        raise ValidationFailed(
+            "The shadow could not be assigned.",
+            errors={"member_id": [f"{left}; choose a member who is still on it."]},
+        )
     return member
 
 
 def _internal_user(user_id) -> User:
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active or user.role == Role.PROVIDER:
-        raise ValidationFailed(
-            "The shadow could not be assigned.",
-            errors={"shadow_id": ["The shadow must be an active internal (non-provider) user."]},
-        )
+    if user is None or not user.is_active or user.role in (Role.PROVIDER, Role.AUDITOR):
+        message = "The shadow must be an active internal user (not a provider or an auditor)."
+        raise ValidationFailed("The shadow could not be assigned.", errors={"shadow_id": [message]})
     return user
 
 

@@ -137,7 +137,13 @@ def subject_from(engagement: Engagement, today: date, rows: SubjectRows) -> Subj
             if m.removed_at is None
         ),
         members=tuple(
-            MemberFact(id=m.id, name=m.name, is_external=m.is_external, areas=tuple(m.areas or ()))
+            MemberFact(
+                id=m.id,
+                name=m.name,
+                is_external=m.is_external,
+                areas=tuple(m.areas or ()),
+                end_date=m.end_date,
+            )
             for m in _by_id(rows.members)
         ),
         metrics=metrics,

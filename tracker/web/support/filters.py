@@ -86,16 +86,17 @@ def url_with(**changes) -> str:
 
 
 # (endpoint, text, roles that see it); links to pages not registered are left out.
+EVERYONE = {"admin", "manager", "provider", "stakeholder", "auditor"}  # every role
 NAV_LINKS = [
     ("landing.dashboard", "Dashboard", {"admin", "manager", "stakeholder", "auditor"}),
     ("landing.my_milestones", "My milestones", {"provider"}),
     ("landing.engagements", "Engagements", {"manager", "provider"}),
-    ("portfolio.show", "Portfolio", {"admin", "manager", "stakeholder"}),
-    ("providers.index", "Providers", {"admin", "manager", "stakeholder"}),
+    ("portfolio.show", "Portfolio", {"admin", "manager", "stakeholder", "auditor"}),
+    ("providers.index", "Providers", {"admin", "manager", "stakeholder", "auditor"}),
     ("providers.index", "Our record", {"provider"}),
-    ("digests.subscriptions", "Digests", {"admin", "manager", "provider", "stakeholder"}),
-    ("calendar.index", "Calendar", {"admin", "manager", "provider", "stakeholder"}),
-    ("tokens.tokens", "API tokens", {"admin", "manager", "provider", "stakeholder"}),
+    ("digests.subscriptions", "Digests", EVERYONE),
+    ("calendar.index", "Calendar", EVERYONE),
+    ("tokens.tokens", "API tokens", EVERYONE),
     ("admin_outbox.outbox", "Outbox", {"admin"}),
     ("webhooks_admin.index", "Webhooks", {"admin"}),
     ("admin_users.users", "Users", {"admin"}),
