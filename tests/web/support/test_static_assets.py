@@ -37,3 +37,19 @@ def test_the_current_version_is_cached_for_a_year_and_any_other_is_revalidated(c
             assert response.get_data() == content
     with client.get("/static/nope.css?v=1") as missing:
         assert missing.status_code == 404
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon_ico(client):
+    """Without a <link rel="icon">, browsers fetch /favicon.ico, a 404 logged in the console."""
+    import xml.etree.ElementTree as ET
+
+    for page in ("/login", "/api/v1/docs"):
+        html = client.get(page).get_data(as_text=True)
+        icons = re.findall(
+            r'<link rel="icon" href="(/static/favicon\.svg\?v=\w+)" type="image/svg\+xml">', html
+        )
+        assert len(icons) == 1, page
+        with client.get(icons[0]) as icon:
+            assert icon.status_code == 200
+            assert icon.mimetype == "image/svg+xml"
+            assert ET.fromstring(icon.get_data()).tag == "{http://www.w3.org/2000/svg}svg"
