@@ -13,6 +13,7 @@ from tests.factories import make_engagement, make_user
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import HealthChange
+from tracker.services.judgments.health_history import change_row, record_changes
 from tracker.services.portfolio.figures import (
     build_portfolio,
     month_starts,
@@ -30,17 +31,15 @@ def _at(day: date, hour: int = 12) -> datetime:
 
 
 def _history(engagement, *changes):
-    """Replace the engagement's history with (days ago, health) rows."""
+    """Replace the engagement's history with (days ago, health) rows, through the one writer
+    of history rows (which stores each row's end)."""
     db.session.execute(delete(HealthChange).where(HealthChange.engagement_id == engagement.id))
-    for days_ago, health in changes:
-        db.session.add(
-            HealthChange(
-                engagement_id=engagement.id,
-                changed_at=_at(TODAY - timedelta(days=days_ago)),
-                effective_health=health,
-                health=health,
-            )
-        )
+    rows = [
+        change_row(engagement.id, health, health, _at(TODAY - timedelta(days=days_ago)))
+        for days_ago, health in changes
+    ]
+    closed = {engagement.id: engagement.closed_at} if engagement.closed_at else {}
+    record_changes(db.session, rows, closed, fresh={engagement.id})
     db.session.commit()
 
 
