@@ -57,8 +57,8 @@ def record_changes(
     its first new row's instant, or at its closing if that is earlier. `closed_at` gives
     the closing instant of the engagements here that are closed (one closing now with no
     new row only has its row in force ended); `fresh` the ids that have no row yet (new
-    engagements: nothing to end). Each new row ends at the engagement's next new row, else
-    at its closing (never before its own instant), else stays open (NULL).
+    engagements: nothing to end). Each new row ends at the engagement's next new row or its
+    closing, whichever is first (never before its own instant), else stays open (NULL).
     """
     closed_at = closed_at or {}
     ordered = sorted(rows, key=lambda row: (row["engagement_id"], row["changed_at"]))
@@ -67,10 +67,10 @@ def record_changes(
         engagement_id = row["engagement_id"]
         closed = closed_at.get(engagement_id)
         following = ordered[i + 1] if i + 1 < len(ordered) else None
-        if following is not None and following["engagement_id"] == engagement_id:
-            until = following["changed_at"]
-        else:
-            until = max(row["changed_at"], closed) if closed is not None else None
+        same = following is not None and following["engagement_id"] == engagement_id
+        until = following["changed_at"] if same else None
+        if closed is not None:  # nothing holds past the closing
+            until = max(row["changed_at"], min(until, closed) if until else closed)
         written.append({**row, "valid_until": until})
         if engagement_id not in ends:
             first = row["changed_at"]
