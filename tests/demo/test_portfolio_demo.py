@@ -9,10 +9,18 @@ from sqlalchemy import select
 
 from tracker.demo.seed import seed_demo
 from tracker.extensions import db
-from tracker.models import Engagement, ProviderOrganisation, User
+from tracker.models import (
+    HIRING_EVALUATION_KEY,
+    ChecklistItem,
+    Engagement,
+    ProviderOrganisation,
+    User,
+)
+from tracker.services.portfolio import hiring
 from tracker.services.portfolio.figures import build_portfolio
 from tracker.services.portfolio.record import provider_record
 from tracker.services.read_model.engagement_list import ListQuery
+from tracker.services.staffing.cost import DAYS_PER_MONTH
 
 
 def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
@@ -34,3 +42,27 @@ def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
         select(db.func.count()).select_from(Engagement).where(Engagement.closed_at.is_(None))
     )
     assert any(m.spent > 0 for m in portfolio.spend["EUR"])
+
+
+def test_the_demo_has_one_engagement_past_twelve_months_with_its_hiring_evaluation(
+    ctx, auth, client
+):
+    """The search ranking specialist has run for over a year: the scheduler step opened the
+    owner's "Evaluate hiring" item at seeding, and its page answers (the crawl reaches it)."""
+    today = date.today()
+    assert seed_demo(today)
+    search = db.session.scalar(
+        select(Engagement).where(Engagement.title == "Search ranking uplift")
+    )
+    assert (today - search.trial_start).days / float(DAYS_PER_MONTH) >= 12
+    assert search.period_start <= today <= search.period_end  # still in its extension
+    items = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.key == HIRING_EVALUATION_KEY)
+    ).all()
+    assert [(i.engagement_id, i.owner_id) for i in items] == [(search.id, search.owner_id)]
+    assert hiring.open_due_evaluations() == 0  # opened once: a tick finds nothing more
+    owner = db.session.get(User, search.owner_id)
+    assert auth.login(owner.email, password="demo-password").status_code == 302
+    page = client.get(f"/engagements/{search.id}")
+    assert f"/engagements/{search.id}/hiring-evaluation" in page.get_data(as_text=True)
+    assert client.get(f"/engagements/{search.id}/hiring-evaluation").status_code == 200

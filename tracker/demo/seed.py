@@ -75,13 +75,13 @@ DEMO_ENGAGEMENTS = [
         "milestone_review",
         92,
     ),
-    (
+    (  # a specialist kept on for over a year: the demo's hiring evaluation (issue 31)
         "Search ranking uplift",
         "Northwind ML",
         "single_specialist",
         "manager2@example.com",
         "extension",
-        150,
+        395,
     ),
     (
         "Churn model handover",
@@ -199,10 +199,15 @@ def _set_dates(engagement: Engagement, today: date, day: int | None) -> None:
     engagement.trial_end = start + timedelta(days=90)
     engagement.period_start, engagement.period_end = start, engagement.trial_end
     if engagement.state in ("extension", "knowledge_transfer", "closed") and day > 90:
+        # six months, or twelve for one still in its extension after more than that
+        months = 12 if day > 90 + 183 else 6
         engagement.current_period = 1
         engagement.period_start = engagement.trial_end
-        engagement.period_end = engagement.trial_end + timedelta(days=180)
-        engagement.review_summary = "Trial met 2 of 3 milestones; extended for six months."
+        engagement.period_end = engagement.trial_end + timedelta(days=round(months * 30.4375))
+        engagement.review_summary = (
+            f"Trial met 2 of 3 milestones; extended for {'twelve' if months == 12 else 'six'} "
+            "months."
+        )
     if engagement.state == "closed":
         engagement.outcome = "completed"
         engagement.closed_at = datetime.combine(today - timedelta(days=3), time(12), UTC)
