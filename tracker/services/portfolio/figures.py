@@ -26,7 +26,7 @@ from sqlalchemy import Integer, bindparam, case, cast, func, literal, select, un
 
 from tracker.auth.permissions import Action, can
 from tracker.extensions import db
-from tracker.models import Engagement, HealthChange, User
+from tracker.models import ChangeRequest, Engagement, HealthChange, User
 from tracker.services.change_requests.drift import Drift, largest_drift
 from tracker.services.portfolio.scope import (
     engagement_ids,
@@ -111,7 +111,10 @@ def build_portfolio(actor: User, query: ListQuery, today: date) -> Portfolio:
     trials = trials_by_quarter(where, today)
     portfolio = Portfolio(query, today, health_history(ids, today, everything=everything), trials)
     portfolio.outcomes = _outcome_order(trials)
-    portfolio.drift = largest_drift(actor, ids, limit=DRIFT_ROWS)
+    # Everything visible: only engagements with a change request can have drifted, so ask
+    # for those rather than listing every engagement's id.
+    asked = select(ChangeRequest.engagement_id) if everything else ids
+    portfolio.drift = largest_drift(actor, asked, limit=DRIFT_ROWS)
     if can(actor, Action.VIEW_COST):
         portfolio.spend = spend_by_month(where, today)
     return portfolio
