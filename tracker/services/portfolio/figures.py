@@ -28,6 +28,7 @@ from tracker.auth.permissions import Action, can
 from tracker.extensions import db
 from tracker.models import ChangeRequest, Engagement, HealthChange, User
 from tracker.services.change_requests.drift import Drift, largest_drift
+from tracker.services.portfolio import hiring
 from tracker.services.portfolio.scope import (
     engagement_ids,
     require_portfolio_viewer,
@@ -100,6 +101,8 @@ class Portfolio:
     outcomes: list[str] = field(default_factory=list)  # the trial outcomes seen, in order
     # The engagements whose approved change requests moved them furthest, largest first.
     drift: list[tuple[Engagement, Drift]] = field(default_factory=list)
+    # (id, title, due) of open "Evaluate hiring" items; only for who may see cost
+    hiring: list[tuple[int, str, date]] = field(default_factory=list)
 
 
 def build_portfolio(actor: User, query: ListQuery, today: date) -> Portfolio:
@@ -117,6 +120,7 @@ def build_portfolio(actor: User, query: ListQuery, today: date) -> Portfolio:
     portfolio.drift = largest_drift(actor, asked, limit=DRIFT_ROWS)
     if can(actor, Action.VIEW_COST):
         portfolio.spend = spend_by_month(where, today)
+        portfolio.hiring = hiring.open_evaluations(ids)
     return portfolio
 
 
