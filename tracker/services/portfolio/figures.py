@@ -1,16 +1,18 @@
 """The portfolio: health over the last six months, spend per month, trials per quarter.
 
 Computed by aggregate SQL over what is stored, a fixed number of statements whatever the
-number of engagements (docs/adr/0221):
-- health: each `health_change` row holds from its instant until the engagement's next
-  row (LEAD over the engagement's rows) or its closing; a week's point counts the rows
-  holding at the end of that day, per health: one statement, a column per week;
+number of engagements (docs/adr/0221), each a range read on an index (docs/adr/0234):
+- health: each `health_change` row holds from its instant until `valid_until` (the
+  engagement's next row or its closing, stored by the rows' writer); a week's point counts
+  the rows begun less the rows ended before the end of that day, per health: one
+  statement of range counts (or, for a filtered selection, its rows grouped by week);
 - spend: the accrual rule of `services.staffing.cost` (monthly cost per 30.4375 days from the
   trial's start until closing) cut at month boundaries, beside the sum of the monthly
-  costs of the engagements running that month: one statement, per currency;
+  costs of the engagements running that month: one statement of range sums, per currency;
 - trials: started and ended per quarter by their start and end dates, an ended trial's
   outcome from where the engagement went since (extended, closed with its outcome, or the
-  phase it waits in): two statements.
+  phase it waits in): two statements;
+- the drift and the open hiring evaluations: one statement each (their own modules).
 """
 
 from __future__ import annotations
