@@ -47,22 +47,23 @@ def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
 def test_the_demo_has_one_engagement_past_twelve_months_with_its_hiring_evaluation(
     ctx, auth, client
 ):
-    """The search ranking specialist has run for over a year: the scheduler step opened the
-    owner's "Evaluate hiring" item at seeding, and its page answers (the crawl reaches it)."""
+    """The fractional lead's engagement has run for over a year: the scheduler step opened
+    the owner's "Evaluate hiring" item at seeding; the engagement page and the portfolio
+    link to its page, which answers (the crawl reaches it from the portfolio)."""
     today = date.today()
     assert seed_demo(today)
-    search = db.session.scalar(
-        select(Engagement).where(Engagement.title == "Search ranking uplift")
-    )
-    assert (today - search.trial_start).days / float(DAYS_PER_MONTH) >= 12
-    assert search.period_start <= today <= search.period_end  # still in its extension
+    lead = db.session.scalar(select(Engagement).where(Engagement.title == "ML platform leadership"))
+    assert (today - lead.trial_start).days / float(DAYS_PER_MONTH) >= 12
+    assert lead.period_start <= today <= lead.period_end  # still in its extension
     items = db.session.scalars(
         select(ChecklistItem).where(ChecklistItem.key == HIRING_EVALUATION_KEY)
     ).all()
-    assert [(i.engagement_id, i.owner_id) for i in items] == [(search.id, search.owner_id)]
+    assert [(i.engagement_id, i.owner_id) for i in items] == [(lead.id, lead.owner_id)]
     assert hiring.open_due_evaluations() == 0  # opened once: a tick finds nothing more
-    owner = db.session.get(User, search.owner_id)
+    owner = db.session.get(User, lead.owner_id)
     assert auth.login(owner.email, password="demo-password").status_code == 302
-    page = client.get(f"/engagements/{search.id}")
-    assert f"/engagements/{search.id}/hiring-evaluation" in page.get_data(as_text=True)
-    assert client.get(f"/engagements/{search.id}/hiring-evaluation").status_code == 200
+    page = client.get(f"/engagements/{lead.id}")
+    assert f"/engagements/{lead.id}/hiring-evaluation" in page.get_data(as_text=True)
+    assert client.get(f"/engagements/{lead.id}/hiring-evaluation").status_code == 200
+    portfolio = client.get("/portfolio").get_data(as_text=True)
+    assert f"/engagements/{lead.id}/hiring-evaluation" in portfolio

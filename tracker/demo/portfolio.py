@@ -4,8 +4,9 @@ a staff change, and the evaluation opened on the engagement past twelve months.
 On Northwind's trial pod one ML engineer left after three weeks and was replaced: the
 leaver's access was listed, revoked and verified by a second person, and the replacement
 joined the next day. The record counts it as one external member replaced mid-engagement.
-The search ranking specialist has been on hers for over a year (the seed's dates): the
-scheduler's `hiring` step opens her owner's "Evaluate hiring" item, as a tick would.
+Quanta's fractional ML lead has been on "ML platform leadership" for over a year (the
+seed's dates): the scheduler's `hiring` step opens its owner's "Evaluate hiring" item, as a
+tick would.
 """
 
 from __future__ import annotations

@@ -75,10 +75,18 @@ DEMO_ENGAGEMENTS = [
         "milestone_review",
         92,
     ),
-    (  # a specialist kept on for over a year: the demo's hiring evaluation (issue 31)
+    (
         "Search ranking uplift",
         "Northwind ML",
         "single_specialist",
+        "manager2@example.com",
+        "extension",
+        150,
+    ),
+    (  # a fractional lead kept on for over a year: the demo's hiring evaluation (issue 31)
+        "ML platform leadership",
+        "Quanta Labs",
+        "fractional_lead",
         "manager2@example.com",
         "extension",
         395,
