@@ -486,6 +486,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--only", default="", help="comma-separated words: measure only endpoints named so"
     )
+    parser.add_argument(
+        "--postgres-url",
+        help="seed (or top up) and serve this PostgreSQL database instead of a throwaway cluster",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--compare-root",
@@ -496,9 +500,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _database(backend: str, workdir: Path, stack: list, reuse: Path | None = None) -> str:
+def _database(
+    backend: str,
+    workdir: Path,
+    stack: list,
+    reuse: Path | None = None,
+    postgres_url: str | None = None,
+) -> str:
     if backend == "sqlite":  # an already seeded file is only topped up (seeding is idempotent)
         return f"sqlite:///{reuse or workdir / 'bench.db'}"
+    if postgres_url:
+        return postgres_url
     from tests.support.postgres import PostgresCluster
 
     cluster = PostgresCluster().start()
@@ -520,7 +532,7 @@ def main(argv=None) -> None:
             try:
                 figures = measure_backend(
                     backend,
-                    _database(backend, Path(tmp), clusters, args.sqlite_file),
+                    _database(backend, Path(tmp), clusters, args.sqlite_file, args.postgres_url),
                     Path(tmp),
                     args,
                 )

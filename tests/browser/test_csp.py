@@ -41,8 +41,6 @@ UNREACHED = {
     "handover.access_csv": "a CSV download, not a page",
     "Evidence.MeasurementsExport": "the API's CSV of measurements, linked from the Evidence card",
     "calendar.feed": "an iCalendar feed for calendar apps, not a page",
-    "portfolio.hiring_evaluation": "linked from an item that opens after 12 months on one "
-    "engagement, which no demo engagement has run (tests/web/test_portfolio.py renders it)",
     "calendar.engagement_feed": "an iCalendar feed for calendar apps, not a page",
     "webhooks_admin.show": "the demo registers no webhook endpoint to link to",
     "digests.unsubscribe_confirm": "reached from an email link; loaded explicitly below",

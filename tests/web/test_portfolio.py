@@ -110,6 +110,10 @@ def test_the_hiring_evaluation_page_is_for_who_may_see_cost(app, client, sign_in
     assert "Mara Quint" in html and "EUR 9,000" in html
     shown = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert 'data-testid="hiring-link"' in shown
+    portfolio = client.get("/portfolio").get_data(as_text=True)
+    assert f'href="/engagements/{engagement_id}/hiring-evaluation"' in portfolio
+    sign_in("stakeholder")  # sees no cost: neither the list nor the page
+    assert 'data-testid="portfolio-hiring"' not in client.get("/portfolio").get_data(as_text=True)
     sign_in("provider", provider="Northwind ML")
     assert client.get(f"/engagements/{engagement_id}/hiring-evaluation").status_code == 404
     theirs = client.get(f"/engagements/{engagement_id}")

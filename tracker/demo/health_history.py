@@ -35,9 +35,10 @@ def add_history(engagement_ids: list[int], today: date) -> int:
     for start in range(0, len(engagement_ids), 500):
         chunk = engagement_ids[start : start + 500]
         db.session.execute(delete(HealthChange).where(HealthChange.engagement_id.in_(chunk)))
-        engagements = db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk)))
+        engagements = db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk))).all()
         rows = [row for e in engagements for row in _story(e, today)]
-        written += record_changes(db.session, rows)
+        closed = {e.id: e.closed_at for e in engagements if e.closed_at is not None}
+        written += record_changes(db.session, rows, closed, fresh=chunk)
     return written
 
 

@@ -1,8 +1,12 @@
-"""Demo data the provider record needs beyond the rest of the demo: a staff change.
+"""Demo data the provider record and the hiring evaluation need beyond the rest of the demo:
+a staff change, and the evaluation opened on the engagement past twelve months.
 
 On Northwind's trial pod one ML engineer left after three weeks and was replaced: the
 leaver's access was listed, revoked and verified by a second person, and the replacement
 joined the next day. The record counts it as one external member replaced mid-engagement.
+Quanta's fractional ML lead has been on "ML platform leadership" for over a year (the
+seed's dates): the scheduler's `hiring` step opens its owner's "Evaluate hiring" item, as a
+tick would.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import AccessEntry, Engagement, TeamMember, User
+from tracker.services.portfolio import hiring
 
 POD = "Demand forecasting pod"
 REPLACEMENT = "Ola Berg"
@@ -23,7 +28,14 @@ def _at(day: date, hour: int) -> datetime:
 
 
 def seed(today: date) -> None:
-    """Add the leaver and move the replacement's start (no commit: the seeder commits)."""
+    """Add the leaver and move the replacement's start, then open the hiring evaluations
+    due (the scheduler step itself, which commits)."""
+    _staff_change()
+    db.session.flush()
+    hiring.open_due_evaluations(_at(today, 12))
+
+
+def _staff_change() -> None:
     pod = db.session.scalar(select(Engagement).where(Engagement.title == POD))
     manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
     verifier = db.session.scalar(select(User).where(User.email == "manager2@example.com"))

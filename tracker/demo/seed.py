@@ -83,6 +83,14 @@ DEMO_ENGAGEMENTS = [
         "extension",
         150,
     ),
+    (  # a fractional lead kept on for over a year: the demo's hiring evaluation (issue 31)
+        "ML platform leadership",
+        "Quanta Labs",
+        "fractional_lead",
+        "manager2@example.com",
+        "extension",
+        395,
+    ),
     (
         "Churn model handover",
         "Quanta Labs",
@@ -199,10 +207,15 @@ def _set_dates(engagement: Engagement, today: date, day: int | None) -> None:
     engagement.trial_end = start + timedelta(days=90)
     engagement.period_start, engagement.period_end = start, engagement.trial_end
     if engagement.state in ("extension", "knowledge_transfer", "closed") and day > 90:
+        # six months, or twelve for one still in its extension after more than that
+        months = 12 if day > 90 + 183 else 6
         engagement.current_period = 1
         engagement.period_start = engagement.trial_end
-        engagement.period_end = engagement.trial_end + timedelta(days=180)
-        engagement.review_summary = "Trial met 2 of 3 milestones; extended for six months."
+        engagement.period_end = engagement.trial_end + timedelta(days=round(months * 30.4375))
+        engagement.review_summary = (
+            f"Trial met 2 of 3 milestones; extended for {'twelve' if months == 12 else 'six'} "
+            "months."
+        )
     if engagement.state == "closed":
         engagement.outcome = "completed"
         engagement.closed_at = datetime.combine(today - timedelta(days=3), time(12), UTC)

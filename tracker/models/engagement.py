@@ -51,6 +51,22 @@ class Engagement(Model):
         Index("ix_engagement_provider_state", "provider_id", "state"),
         Index("ix_engagement_owner_state", "owner_id", "state"),
         Index("ix_engagement_trial_end", "trial_end"),
+        # The portfolio's range reads (services/portfolio/figures.py, docs/adr/0234): spend
+        # by the trial's start and by the closing, trials by their start and their end,
+        # each from the index alone.
+        Index("ix_engagement_trial_span", "trial_start", "closed_at", "currency", "monthly_cost"),
+        Index("ix_engagement_closing_span", "closed_at", "trial_start", "currency", "monthly_cost"),
+        Index(
+            "ix_engagement_trial_outcome",
+            "trial_end",
+            "trial_start",
+            "current_period",
+            "outcome",
+            "state",
+            "workflow_name",
+            "workflow_version",
+            "workflow_hash",
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

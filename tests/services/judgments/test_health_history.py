@@ -3,6 +3,7 @@ writer, in bulk where the writer is bulk; and the strip read back in one query."
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import event, select
 
 from tests.factories import make_engagement, make_user
 from tests.support.scheduler import frozen, trial_engagement
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, HealthChange
 from tracker.services.delivery import checklists
@@ -190,3 +192,76 @@ def test_a_closed_engagement_strip_ends_on_its_closing_day_with_its_last_record(
     strip = health_strip(engagement)
     assert strip.last == (NOW - timedelta(days=10)).date()
     assert [(s.health, s.days) for s in strip.segments] == [(UNKNOWN, 59), ("amber", 31)]
+
+
+def _ends_from_scratch(engagement_ids: list[int]) -> dict[int, datetime | None]:
+    """Each row's end recomputed from the rows and the closings alone: the next row's
+    instant or the closing, whichever is first, never before the row's own instant."""
+    rows = db.session.execute(
+        select(HealthChange.id, HealthChange.engagement_id, HealthChange.changed_at)
+        .where(HealthChange.engagement_id.in_(engagement_ids))
+        .order_by(HealthChange.engagement_id, HealthChange.changed_at, HealthChange.id)
+    ).all()
+    closed = dict(
+        db.session.execute(
+            select(Engagement.id, Engagement.closed_at).where(Engagement.id.in_(engagement_ids))
+        ).all()
+    )
+    ends = {}
+    for i, (row_id, engagement_id, at) in enumerate(rows):
+        following = rows[i + 1] if i + 1 < len(rows) else None
+        until = following[2] if following and following[1] == engagement_id else None
+        closing = closed[engagement_id]
+        if closing is not None:
+            until = max(at, min(until, closing) if until else closing)
+        ends[row_id] = until
+    return ends
+
+
+def test_each_row_s_end_matches_a_recomputation_from_scratch_after_random_edits(app, ctx):
+    """Overrides, set-based refreshes with a stale cache and closings, in a random order
+    over several days: the stored `valid_until` of every row is what the rows and the
+    closings say (docs/adr/0234)."""
+    rng = random.Random(234)
+    today = NOW.date()
+    frozen(app, NOW - timedelta(days=30))
+    manager = make_user("manager")
+    engagements = [trial_engagement(today - timedelta(days=30), trial_day=5, provider=f"P{i}")[0]
+                   for i in range(5)]  # fmt: skip
+    ids = [e.id for e in engagements]
+    for step in range(40):
+        frozen(app, NOW - timedelta(days=30) + timedelta(hours=13 * step))
+        live = [e for e in engagements if e.closed_at is None]
+        if not live:
+            break
+        engagement = rng.choice(live)
+        action = rng.choice(["override", "override", "clear", "stale", "close"])
+        if action == "override":
+            choice = rng.choice(["red", "amber", "green"])
+            health.override_health(manager, engagement.id, choice, "Random edit", None)
+        elif action == "clear":
+            health.override_health(manager, engagement.id, None, "", None)
+        elif action == "stale":  # the cache says red; the next refresh records the truth
+            db.session.execute(
+                Engagement.__table__.update()
+                .where(Engagement.id == engagement.id)
+                .values(effective_health="red", health="red")
+            )
+            db.session.commit()
+            health.store_health([engagement.id], clock.now())
+            db.session.commit()
+        else:
+            engagement.closed_at = clock.now()
+            db.session.commit()
+    stored = dict(
+        db.session.execute(
+            select(HealthChange.id, HealthChange.valid_until).where(
+                HealthChange.engagement_id.in_(ids)
+            )
+        ).all()
+    )
+    assert len(stored) > 2 * len(ids)  # the edits really wrote history
+    assert stored == _ends_from_scratch(ids)
+    assert sum(1 for until in stored.values() if until is None) == sum(
+        1 for e in engagements if e.closed_at is None
+    )  # exactly one row in force per live engagement, none for a closed one

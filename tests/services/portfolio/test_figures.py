@@ -3,24 +3,27 @@ month ends, trials per quarter with what came of them; filters and visibility ap
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from tests.factories import make_engagement, make_user
 from tracker.errors import NotFound
 from tracker.extensions import db
-from tracker.models import HealthChange
+from tracker.models import Engagement, HealthChange
+from tracker.services.judgments.health_history import change_row, record_changes
 from tracker.services.portfolio.figures import (
     build_portfolio,
+    health_history,
     month_starts,
     quarter_of,
     sample_days,
 )
 from tracker.services.read_model.engagement_list import ListQuery
-from tracker.services.staffing.cost import cost_to_date
+from tracker.services.staffing.cost import DAYS_PER_MONTH, cost_to_date
 
 TODAY = date.today()
 
@@ -30,17 +33,15 @@ def _at(day: date, hour: int = 12) -> datetime:
 
 
 def _history(engagement, *changes):
-    """Replace the engagement's history with (days ago, health) rows."""
+    """Replace the engagement's history with (days ago, health) rows, through the one writer
+    of history rows (which stores each row's end)."""
     db.session.execute(delete(HealthChange).where(HealthChange.engagement_id == engagement.id))
-    for days_ago, health in changes:
-        db.session.add(
-            HealthChange(
-                engagement_id=engagement.id,
-                changed_at=_at(TODAY - timedelta(days=days_ago)),
-                effective_health=health,
-                health=health,
-            )
-        )
+    rows = [
+        change_row(engagement.id, health, health, _at(TODAY - timedelta(days=days_ago)))
+        for days_ago, health in changes
+    ]
+    closed = {engagement.id: engagement.closed_at} if engagement.closed_at else {}
+    record_changes(db.session, rows, closed, fresh={engagement.id})
     db.session.commit()
 
 
@@ -147,3 +148,84 @@ def test_providers_have_no_portfolio(ctx):
     priya = make_user("provider", provider="Northwind ML")
     with pytest.raises(NotFound):
         build_portfolio(priya, ListQuery(), TODAY)
+
+
+def _health_from_scratch(engagements, histories: dict, day: date) -> dict[str, int]:
+    """Live engagements per health at the end of `day`, from the (day, health) changes and
+    the closings alone: the last change on or before the day, unless closed by then."""
+    counts = dict.fromkeys(("green", "amber", "red"), 0)
+    for engagement in engagements:
+        if engagement.closed_at is not None and engagement.closed_at.date() <= day:
+            continue
+        held = [health for at, health in histories[engagement.id] if at.date() <= day]
+        if held:
+            counts[held[-1]] += 1
+    return counts
+
+
+def test_health_both_ways_agree_with_a_recomputation_from_scratch(ctx):
+    """Random histories and closings: the range counts on the indexes (everything
+    visible) and the grouped rows of the selected engagements (a filter) both give what
+    the changes and closings say, point by point (docs/adr/0234)."""
+    rng = random.Random(31)
+    manager = make_user("manager")
+    engagements, histories = [], {}
+    for i in range(12):
+        engagement = _engagement(manager, provider=f"Provider {i % 2}")
+        days = sorted(rng.sample(range(1, 220), rng.randint(1, 6)), reverse=True)
+        changes = [(d, rng.choice(["green", "amber", "red"])) for d in days]
+        if rng.random() < 0.4:  # closed between two of its changes, or after the last
+            engagement.closed_at = _at(TODAY - timedelta(days=rng.randint(0, days[0])), hour=9)
+            engagement.state = "closed"
+            db.session.commit()
+        _history(engagement, *changes)
+        histories[engagement.id] = [(_at(TODAY - timedelta(days=d)), h) for d, h in changes]
+        engagements.append(engagement)
+    assert any(e.closed_at for e in engagements) and any(not e.closed_at for e in engagements)
+    everyone = build_portfolio(manager, ListQuery(), TODAY).health
+    expected = [_health_from_scratch(engagements, histories, p.day) for p in everyone]
+    assert [p.counts for p in everyone] == expected
+    ids = select(Engagement.id)  # the same engagements, asked for by id: the grouped way
+    assert health_history(ids, TODAY, everything=False) == everyone
+    provider = engagements[0].provider_id
+    filtered = build_portfolio(manager, ListQuery(provider_id=provider), TODAY).health
+    mine = [e for e in engagements if e.provider_id == provider]
+    assert [p.counts for p in filtered] == [
+        _health_from_scratch(mine, histories, p.day) for p in filtered
+    ]
+
+
+def test_spend_agrees_with_the_cost_rule_month_by_month(ctx):
+    """Random starts, costs and closings (some closed before their trial began, some on
+    a month's first day): each month's spend and monthly costs are the cost rule applied
+    to each engagement's days in that month, added up."""
+    rng = random.Random(2026)
+    manager = make_user("manager")
+    engagements = []
+    firsts = month_starts(TODAY)
+    for _ in range(15):
+        engagement = _engagement(
+            manager, started_days_ago=rng.randint(-5, 300), cost=rng.choice([9000, 21000, 30437.5])
+        )
+        if rng.random() < 0.5:
+            closed = rng.choice([TODAY - timedelta(days=rng.randint(0, 200)), rng.choice(firsts)])
+            engagement.closed_at = _at(closed)
+            engagement.state = "closed"
+        engagements.append(engagement)
+    db.session.commit()
+    months = build_portfolio(manager, ListQuery(), TODAY).spend["EUR"]
+    for month in months:
+        stop = min(
+            date(month.first.year + month.first.month // 12, month.first.month % 12 + 1, 1), TODAY
+        )
+        accrued, rates = Decimal(0), Decimal(0)
+        for engagement in engagements:
+            if engagement.trial_start is None or engagement.trial_start >= TODAY:
+                continue
+            end = engagement.closed_at.date() if engagement.closed_at else TODAY
+            days = (min(end, stop) - max(engagement.trial_start, month.first)).days
+            if days > 0:
+                accrued += engagement.monthly_cost * days
+                rates += engagement.monthly_cost
+        assert month.spent == (accrued / DAYS_PER_MONTH).quantize(Decimal(1)), month
+        assert month.monthly_costs == rates.quantize(Decimal(1)), month

@@ -475,7 +475,7 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
         health_computed_at=now,
     )
     facts = gather_facts(engagement_ids, now.date())
-    rows, changes = [], []
+    rows, changes, closed = [], [], {}
     # In id order, as store_readiness locks: two schedulers refreshing the same rows
     # take their row locks in the same order and cannot deadlock.
     for engagement in db.session.scalars(
@@ -494,8 +494,10 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
         )
         if effective != engagement.effective_health:
             changes.append(change_row(engagement.id, effective, health, now))
+            if engagement.closed_at is not None:
+                closed[engagement.id] = engagement.closed_at
     db.session.execute(statement, rows, execution_options={"synchronize_session": False})
-    record_changes(db.session, changes)  # one executemany, like the UPDATE above
+    record_changes(db.session, changes, closed)  # executemany, like the UPDATE above
 
 
 def refresh_all(*, now: datetime | None = None) -> int:

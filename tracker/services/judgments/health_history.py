@@ -5,15 +5,20 @@ same transaction, only when the value actually changes: the ORM path (any servic
 flush moves `effective_health`, through the mapper hook in models.engagement) by
 `record_after_flush`, and the set-based refresh (`health.store_health`) by calling
 `record_changes` with its rows. Both end in one INSERT … executemany. Why: docs/adr/0170.
+
+Each row's end (`valid_until`) is written here too, in the same transaction: a new row ends
+the engagement's row in force (one UPDATE … executemany before the INSERT), a closing ends
+it at the closing instant, and a row of an already closed engagement is born ended. So the
+portfolio counts health at an instant from two index ranges (docs/adr/0234).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 
 from tracker.core import clock
 from tracker.extensions import db
@@ -22,6 +27,12 @@ from tracker.models import Engagement, HealthChange
 STRIP_DAYS = 90
 UNKNOWN = "unknown"  # no record yet: before the engagement existed or before history began
 INSERT = insert(HealthChange.__table__)
+_TABLE = HealthChange.__table__
+END_OPEN_ROW = (
+    update(_TABLE)
+    .where(_TABLE.c.engagement_id == bindparam("e_id"), _TABLE.c.valid_until.is_(None))
+    .values(valid_until=bindparam("until"))
+)
 
 
 def change_row(engagement_id: int, effective: str, health: str, at: datetime) -> dict:
@@ -34,25 +45,73 @@ def change_row(engagement_id: int, effective: str, health: str, at: datetime) ->
     }
 
 
-def record_changes(session, rows: Iterable[dict]) -> int:
-    """Insert these history rows with one executemany (no commit); returns how many."""
-    rows = list(rows)
-    if rows:
-        session.execute(INSERT, rows)
-    return len(rows)
+def record_changes(
+    session,
+    rows: Iterable[dict],
+    closed_at: Mapping[int, datetime] | None = None,
+    fresh: Collection[int] = (),
+) -> int:
+    """Insert these history rows with one executemany (no commit); returns how many.
+
+    Before that, one UPDATE … executemany ends each named engagement's row in force: at
+    its first new row's instant, or at its closing if that is earlier. `closed_at` gives
+    the closing instant of the engagements here that are closed (one closing now with no
+    new row only has its row in force ended); `fresh` the ids that have no row yet (new
+    engagements: nothing to end). Each new row ends at the engagement's next new row or its
+    closing, whichever is first (never before its own instant), else stays open (NULL).
+    """
+    closed_at = closed_at or {}
+    ordered = sorted(rows, key=lambda row: (row["engagement_id"], row["changed_at"]))
+    written, ends = [], {}
+    for i, row in enumerate(ordered):
+        engagement_id = row["engagement_id"]
+        closed = closed_at.get(engagement_id)
+        following = ordered[i + 1] if i + 1 < len(ordered) else None
+        same = following is not None and following["engagement_id"] == engagement_id
+        until = following["changed_at"] if same else None
+        if closed is not None:  # nothing holds past the closing
+            until = max(row["changed_at"], min(until, closed) if until else closed)
+        written.append({**row, "valid_until": until})
+        if engagement_id not in ends:
+            first = row["changed_at"]
+            ends[engagement_id] = min(first, closed) if closed is not None else first
+    for engagement_id, closed in closed_at.items():
+        ends.setdefault(engagement_id, closed)
+    open_rows = [{"e_id": e, "until": at} for e, at in sorted(ends.items()) if e not in fresh]
+    if open_rows:
+        session.execute(END_OPEN_ROW, open_rows)
+    if written:
+        session.execute(INSERT, written)
+    return len(written)
 
 
 def record_after_flush(session, flush_context) -> None:
     """After a flush: a row for each new engagement, and for each whose effective health
-    the flush changed (the mapper hook has set it before the UPDATE). Session listener."""
+    the flush changed (the mapper hook has set it before the UPDATE); the row in force of
+    each engagement the flush closed ends at its closing. Session listener."""
     now = clock.now()
-    rows = []
+    rows, closed, fresh = [], {}, set()
     for engagement in (*session.new, *session.dirty):
-        if isinstance(engagement, Engagement) and _effective_changed(engagement):
+        if not isinstance(engagement, Engagement):
+            continue
+        changed = _effective_changed(engagement)
+        if changed:
             rows.append(
                 change_row(engagement.id, engagement.effective_health, engagement.health, now)
             )
-    record_changes(session, rows)
+        if engagement.closed_at is not None and (changed or _closed_now(engagement)):
+            closed[engagement.id] = engagement.closed_at
+        if engagement in session.new:
+            fresh.add(engagement.id)
+    record_changes(session, rows, closed, fresh)
+
+
+def _closed_now(engagement: Engagement) -> bool:
+    """The flush set the closing instant (engagements are never reopened)."""
+    state = inspect(engagement)
+    if state.deleted or state.was_deleted:
+        return False
+    return bool(state.attrs.closed_at.history.added)
 
 
 def _effective_changed(engagement: Engagement) -> bool:

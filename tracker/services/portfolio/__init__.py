@@ -13,8 +13,9 @@ What lives here:
   cost to date against an in-house equivalent.
 
 Every figure is aggregate SQL over the stored rows, read in a fixed number of statements
-whatever the number of engagements (docs/adr/0221). Nothing is stored here except the
-hiring item.
+whatever the number of engagements (docs/adr/0221), as range reads on indexes where the
+data is large (docs/adr/0234; the health history's `valid_until` is written by
+services/judgments/health_history.py). Nothing is stored here except the hiring item.
 
 May import: tracker.models, tracker.auth, tracker.core, tracker.errors, tracker.extensions
 and the flat services modules it names (lifecycle, cost, engagement_list, checklists,

@@ -30,6 +30,7 @@ from tracker.models import (
     AuditEvent,
     ChecklistItem,
     ChecklistKind,
+    ChecklistStatus,
     Engagement,
     TeamMember,
     User,
@@ -110,6 +111,27 @@ def _open(engagement: Engagement, today: date) -> ChecklistItem:
     data = {"item_id": item.id, "title": TITLE, "months": months}
     audit.record(engagement, None, "hiring_evaluation_opened", data=data)  # OPENED
     return item
+
+
+OPEN_EVALUATIONS_SHOWN = 10
+
+
+def open_evaluations(ids, limit: int = OPEN_EVALUATIONS_SHOWN) -> list[tuple[int, str, date]]:
+    """(engagement id, title, due date) of the selected engagements whose "Evaluate hiring"
+    item is still open, soonest due first (one statement). For the portfolio, shown only to
+    who may see cost, like the evaluation page each row links to."""
+    rows = db.session.execute(
+        select(Engagement.id, Engagement.title, ChecklistItem.due_date)
+        .join(ChecklistItem, ChecklistItem.engagement_id == Engagement.id)
+        .where(
+            ChecklistItem.key == HIRING_EVALUATION_KEY,
+            ChecklistItem.status == ChecklistStatus.OPEN,
+            Engagement.id.in_(ids),
+        )
+        .order_by(ChecklistItem.due_date, Engagement.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ their own organisation's record; any other answers exactly like a missing one.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.sql.elements import True_
 
 from tracker.auth.permissions import Action, require, visible_clause
 from tracker.errors import NotFound
@@ -41,6 +42,12 @@ def require_portfolio_viewer(actor: User) -> None:
 def engagement_ids(actor: User, query: ListQuery):
     """A subquery of the ids of engagements the actor may see that the filters select."""
     return select(Engagement.id).where(*engagement_list.clauses(actor, query))
+
+
+def sees_everything(actor: User, query: ListQuery) -> bool:
+    """The actor may see every engagement and no filter narrows them: the figures may then
+    count whole tables (their indexes) without asking which engagements are selected."""
+    return all(isinstance(clause, True_) for clause in engagement_list.clauses(actor, query))
 
 
 def provider_engagements(actor: User, provider_id: int):
