@@ -41,7 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
@@ -49,10 +50,14 @@ from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
     AccessEntry,
+    ChangeRequest,
     ChecklistItem,
     Engagement,
     Health,
+    Measurement,
     Milestone,
+    MilestoneTarget,
+    SuccessMetric,
     TeamMember,
     User,
     label,
@@ -71,6 +76,18 @@ from workflows import State
 from workflows.meaning import HealthRules
 
 _RANK = {Health.GREEN: 0, Health.AMBER: 1, Health.RED: 2}
+# The rows health is judged from (the engagement's own and what `gather_facts` reads):
+# a unit of work that writes any of them has its engagements re-judged before it commits
+# (derived.COMMIT_STEPS). tests/services/judgments/test_health.py ties this to the
+# tables gather_facts actually reads.
+HEALTH_INPUTS = (Engagement, Milestone, ChecklistItem, SuccessMetric, MilestoneTarget)
+HEALTH_INPUTS += (Measurement, TeamMember, AccessEntry, ChangeRequest)
+# An engagement's columns that health itself (or the row's bookkeeping) writes: a change
+# to only these is not a new fact to judge.
+NOT_HEALTH_FACTS = frozenset(
+    {"health", "health_reasons", "health_computed_at", "effective_health", "version"}
+    | {"updated_at", "readiness_score", "readiness_gaps", "readiness_parts"}
+)
 DAILY_BATCH = 2000
 AWAITING_VERDICT = "done"  # the provider says it is done; the manager has not judged it
 
@@ -409,18 +426,81 @@ def _aware(value):
     return value
 
 
+def engagements_touched(session) -> set[int]:
+    """The engagements whose health facts a flush wrote (new, changed or deleted rows of
+    HEALTH_INPUTS). Called by derived.py's flush listener, while the flush's changes
+    are still visible."""
+    touched = set()
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(row, HEALTH_INPUTS):
+            continue
+        if isinstance(row, Engagement):
+            if row in session.new or (row not in session.deleted and _new_facts(row)):
+                touched.add(row.id)
+        elif isinstance(row, MilestoneTarget):
+            milestone = session.get(Milestone, row.milestone_id)
+            if milestone is not None:
+                touched.add(milestone.engagement_id)
+        elif row.engagement_id is not None:
+            touched.add(row.engagement_id)
+    return touched
+
+
+def engagements_inserted(model, rows: list[dict]) -> set[int]:
+    """The engagements a set-based INSERT of HEALTH_INPUTS rows wrote facts for (a
+    measurement batch): called by derived.py for the ORM INSERTs that bypass the flush."""
+    if model is Engagement or not issubclass(model, HEALTH_INPUTS):
+        return set()
+    if model is MilestoneTarget:
+        milestone_ids = {row["milestone_id"] for row in rows if row.get("milestone_id")}
+        return set(
+            db.session.scalars(
+                select(Milestone.engagement_id).where(Milestone.id.in_(milestone_ids))
+            )
+        )
+    return {row["engagement_id"] for row in rows if row.get("engagement_id") is not None}
+
+
+def _new_facts(engagement: Engagement) -> bool:
+    state = inspect(engagement)
+    return any(
+        attr.history.has_changes() for attr in state.attrs if attr.key not in NOT_HEALTH_FACTS
+    )
+
+
 def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) -> None:
-    """Recompute and cache health for these engagements (no commit)."""
+    """Recompute and cache health for these engagements (no commit).
+
+    A health that moved is written through the ORM (the flush then records the history
+    row and the `engagement.health_changed` webhook, derived.py); one that did not only
+    has its computed-at stamp moved, with a plain UPDATE that leaves the row's version
+    and updated_at alone (a derived value never makes an editor's copy stale)."""
     now = now or clock.now()
     ids = list(engagement_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         facts = gather_facts(chunk, now.date())
+        stamped = []
         for engagement in db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk))):
             health, reasons = compute_health(engagement, facts[engagement.id], now.date())
             if engagement.health != health or engagement.health_reasons != reasons:
                 engagement.health, engagement.health_reasons = health, reasons
-            engagement.health_computed_at = now
+                engagement.health_computed_at = now
+            else:
+                stamped.append(engagement)
+        _stamp_computed(stamped, now)
+
+
+def _stamp_computed(engagements: list[Engagement], now: datetime) -> None:
+    if not engagements:
+        return
+    db.session.execute(
+        cached_values_update(health_computed_at=now),
+        [{"row_id": engagement.id} for engagement in engagements],
+        execution_options={"synchronize_session": False},
+    )
+    for engagement in engagements:
+        set_committed_value(engagement, "health_computed_at", now)
 
 
 def _due(now: datetime, midnight: datetime):
