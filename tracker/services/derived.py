@@ -61,11 +61,8 @@ from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
 from tracker.services.core.transactions import DERIVE_AS_OF, install_commit_hook
-from tracker.services.judgments.health import (
-    engagements_inserted,
-    engagements_touched,
-    refresh_health,
-)
+from tracker.services.judgments.health import refresh_health
+from tracker.services.judgments.health_facts import engagements_inserted, engagements_touched
 from tracker.services.judgments.health_history import (
     record_after_flush as record_health_after_flush,
 )
