@@ -5,12 +5,18 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from tests.factories import add_metric, add_milestone, add_target, make_engagement, make_user
 from tracker.core import clock
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement, ProviderOrganisation
+from tracker.models import (
+    ChecklistItem,
+    Engagement,
+    Milestone,
+    MilestoneTarget,
+    ProviderOrganisation,
+)
 from tracker.services import derived
 from tracker.services.change_requests import service as change_requests
 from tracker.services.delivery import checklists, milestones
@@ -152,3 +158,31 @@ def test_a_measurement_ingest_moves_health_in_its_commit(ctx):
     measurements.record_batch(
         engagement.owner, engagement.id, [{"metric_id": metric.id, "value": 0.9}]
     )
+
+
+def _milestone_with_metric() -> tuple[Engagement, Milestone, int]:
+    engagement = _trial()
+    milestone = add_milestone(engagement, days=7)
+    metric = add_metric(engagement, name="Offline AUC", direction="higher")
+    return engagement, milestone, metric.id
+
+
+def test_a_set_based_insert_of_inputs_is_judged_at_commit_unless_a_loader_derives_itself(ctx):
+    engagement, milestone, metric_id = _milestone_with_metric()
+    target = {"milestone_id": milestone.id, "metric_id": metric_id, "target": 0.85}
+    assert "target_at_risk" not in _stored(engagement.id)[1]
+    db.session.execute(insert(MilestoneTarget), [target])
+    db.session.commit()
+    assert "target_at_risk" in _stored(engagement.id)[1]  # a target without a measurement
+
+    other, milestone, metric_id = _milestone_with_metric()
+    db.session.info[derived.SET_BASED_LOAD] = True
+    try:
+        db.session.execute(
+            insert(MilestoneTarget),
+            [{"milestone_id": milestone.id, "metric_id": metric_id, "target": 0.85}],
+        )
+        db.session.commit()
+    finally:
+        db.session.info.pop(derived.SET_BASED_LOAD)
+    assert "target_at_risk" not in _stored(other.id)[1]  # left to the loader's own pass
