@@ -24,13 +24,13 @@ def engagements(app):
         for title, provider in [("Bravo", "Northwind ML"), ("Alpha", "Quanta Labs")]:
             ids.append(make_engagement(owner, provider=provider, title=title).id)
         charlie = make_engagement(owner, provider="Northwind ML", title="Charlie")
-        charlie.state, charlie.health = "trial", "red"
-        charlie.health_reasons = [{"level": "red", "message": "Milestone 'X' is blocked"}]
+        charlie.state = "trial"
         charlie.trial_start = date.today() - timedelta(days=10)
         charlie.trial_end = charlie.trial_start + timedelta(days=90)
         db.session.commit()
         add_milestone(charlie, days=-3, title="Late one", status="on_track")
         add_milestone(charlie, days=5, title="Soon one")
+        add_milestone(charlie, days=20, title="X", status="blocked")  # judged red at commit
         return ids + [charlie.id]
 
 

@@ -1,42 +1,52 @@
 """Derived data: everything a change keeps current besides the rows it writes, in one place.
 
-A reader of any service finds here all that its flush and commit trigger. Every service
-commits through one unit of work, `tracker.services.core.transactions.commit_and_derive`;
-derived values are written in that same transaction (never by a later job that could
-miss one), except what time alone changes, which the scheduler's tick catches up.
-`register_derived_data(app)` is called by create_app and installs the listeners below
-and the unit of work's commit step; nothing is installed by importing a module.
+A reader of any service finds here all that its commit triggers. Every service commits
+through one unit of work, `tracker.services.core.transactions.commit_and_derive`, and
+that call is what keeps every derived value below current, in the same transaction
+(never a later job that could miss one), except what time alone changes, which the
+scheduler's tick catches up. No service names what it changed: the pipeline sees it.
+`register_derived_data(app)` is called by create_app and installs the pipeline: the
+listeners below and the unit of work's before-commit hook. Nothing is installed by
+importing a module. Why one pipeline with two kinds of step: docs/adr/0231.
 
-What is kept current, by what:
+The pipeline, in the order it runs within one unit of work:
 
-- `Engagement.effective_health`: `models.engagement.store_effective_health`, a mapper
-  listener before every insert and update of an engagement (MAPPER_LISTENERS).
-- `Engagement.readiness_score`, `readiness_gaps` and the breakdown `readiness_parts`
-  (one UPDATE): `readiness.store_readiness_after_flush`,
-  after every flush that touches a readiness input (SESSION_LISTENERS).
-- `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
-  after every flush that touches a milestone, checklist item or engagement (SESSION_LISTENERS).
-- `Engagement.health` and `health_reasons`: `judgments.health.refresh_health`, the unit
-  of work's commit step (COMMIT_STEPS) for the engagements a service names:
-  `commit_and_derive(health_of=engagement)` in transitions, milestones, checklists,
-  evidence metrics and the handover access register and drills; `derive_health` where
-  a step inside another service's unit of work moves health (bound checklist items, a
-  measurement batch).
-- `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
-  after every flush that changes an engagement, milestone, checklist item, ADR or shadow
-  (SESSION_LISTENERS); transitions call `webhook_events.queue_transition_events` themselves.
-- `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
-  moves without a transition: `timers.replan_timers_after_flush` (SESSION_LISTENERS).
-- `HealthChange` rows (the health history): `health_history.record_after_flush` after every
-  flush that changes an engagement's effective health (SESSION_LISTENERS), and
-  `health.store_health` itself for its set-based UPDATE (docs/adr/0170).
-- Health and readiness as days pass: `health.refresh_due`, the scheduler tick's
-  "health" step (tracker/scheduling/tick.py).
+At every flush (PER_FLUSH, in this order; these steps need the flush's own changes, the
+old and new value of a column, which only a flush still knows):
+1. `Engagement.effective_health`: `models.engagement.store_effective_health`, a mapper
+   hook before every insert and update of an engagement (MAPPER_HOOKS).
+2. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
+   `readiness.store_readiness_after_flush`, for the engagements whose readiness inputs
+   the flush wrote.
+3. `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
+   for the milestones, checklist items and engagements the flush wrote.
+4. `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
+   for the flush's changes to engagements (health included), milestones, checklist items,
+   ADRs and shadows; transitions call `webhook_events.queue_transition_events` themselves.
+5. `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
+   moves without a transition: `timers.replan_timers_after_flush`.
+6. `HealthChange` rows (the health history): `health_history.record_after_flush`, for each
+   engagement whose effective health the flush changed (and `health.store_health` itself
+   for its set-based UPDATE, docs/adr/0170).
+7. What the commit steps must look at: `record_touched` notes the engagements whose
+   inputs the flush wrote (each commit step says which rows are its inputs), and
+   `record_inserted` those of a set-based ORM INSERT, which is no flush (a measurement
+   batch).
 
-To add derived data (a webhook row, a calendar sequence number): write the step as
-a function in the service that owns the data and add one line to SESSION_LISTENERS
-or MAPPER_LISTENERS (or, for a step that needs the engagements a service names, to
-COMMIT_STEPS, run by the unit of work).
+Once, right before the commit (COMMIT_STEPS, by `derive_before_commit`, after a last flush
+so they see the unit of work's final facts):
+8. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
+   whose HEALTH_INPUTS rows (its own columns, milestones, checklist items, metrics,
+   targets, measurements, team members, access entries, change requests) were written.
+   The commit then flushes the new health, which runs steps 1, 4 and 6 for it (the
+   effective health, the `engagement.health_changed` webhook row and the history row).
+
+And as days pass: `health.refresh_due`, the scheduler tick's "health" step
+(tracker/scheduling/tick.py), re-judges health and readiness that time alone moved.
+
+To add derived data: write the step as a function in the service that owns the data and
+add one line here: to PER_FLUSH if it needs a flush's old and new values, to
+COMMIT_STEPS if it needs an engagement's whole facts (with the rows it reads as inputs).
 """
 
 from __future__ import annotations
@@ -50,8 +60,9 @@ from sqlalchemy import event
 from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.models.engagement import store_effective_health
-from tracker.services.core.transactions import install_health_step
+from tracker.services.core.transactions import DERIVE_AS_OF, install_commit_hook
 from tracker.services.judgments.health import refresh_health
+from tracker.services.judgments.health_facts import engagements_inserted, engagements_touched
 from tracker.services.judgments.health_history import (
     record_after_flush as record_health_after_flush,
 )
@@ -59,6 +70,11 @@ from tracker.services.judgments.readiness import store_readiness_after_flush
 from tracker.services.messaging.webhook_events import queue_after_flush as queue_webhook_events
 from tracker.services.workflow.reminder_planning import replan_after_flush
 from tracker.services.workflow.timers import replan_timers_after_flush
+
+# session.info key: commit step name -> the engagement ids its inputs were written for.
+TOUCHED = "derived.touched"
+# session.info key: a bulk loader that derives its rows itself (set-based) is loading.
+SET_BASED_LOAD = "derived.set_based_load"
 
 
 @dataclass(frozen=True)
@@ -69,30 +85,96 @@ class Listener:
     keeps: str
 
 
-# Run in this order after each flush: readiness first, then reminder planning, then the
-# webhook rows (docs/adr/0092) for the flush's events.
-SESSION_LISTENERS: tuple[Listener, ...] = (
+@dataclass(frozen=True)
+class CommitStep:
+    """A step run once before the commit over the engagements whose inputs changed."""
+
+    keeps: str
+    touched: Callable  # (session) -> engagement ids a flush wrote inputs for
+    inserted: Callable  # (model, rows) -> engagement ids a set-based INSERT wrote inputs for
+    step: Callable  # (engagement ids, *, now) -> None; writes, never commits
+
+
+COMMIT_STEPS: tuple[CommitStep, ...] = (
+    CommitStep(
+        "health and health reasons", engagements_touched, engagements_inserted, refresh_health
+    ),
+)
+
+
+def record_touched(session, flush_context) -> None:
+    """After each flush: note, per commit step, the engagements whose inputs it wrote."""
+    pending = session.info.setdefault(TOUCHED, {})
+    for step in COMMIT_STEPS:
+        ids = step.touched(session)
+        if ids:
+            pending.setdefault(step.keeps, set()).update(ids)
+
+
+def record_inserted(orm_execute_state) -> None:
+    """A set-based ORM INSERT (`session.execute(insert(Model), rows)`) is no flush: note,
+    per commit step, the engagements its rows belong to. A bulk loader that derives its
+    own rows set-based (the demo's scale data) sets session.info[SET_BASED_LOAD]."""
+    session = orm_execute_state.session
+    if not orm_execute_state.is_insert or session.info.get(SET_BASED_LOAD):
+        return
+    entity = (orm_execute_state.statement.entity_description or {}).get("entity")
+    params = orm_execute_state.parameters
+    if entity is None or not params:
+        return
+    rows = [params] if isinstance(params, dict) else list(params)
+    pending = session.info.setdefault(TOUCHED, {})
+    for step in COMMIT_STEPS:
+        ids = step.inserted(entity, rows)
+        if ids:
+            pending.setdefault(step.keeps, set()).update(ids)
+
+
+def derive_before_commit(session) -> None:
+    """The commit steps, once, as the unit of work's last act before its commit.
+
+    Flushes first, so each step sees the final facts and the complete list of
+    engagements. A step that raises fails the commit (commit_and_derive rolls back).
+    """
+    session.flush()
+    pending = session.info.pop(TOUCHED, {})
+    now = session.info.get(DERIVE_AS_OF)
+    for step in COMMIT_STEPS:
+        ids = pending.get(step.keeps)
+        if ids:
+            step.step(sorted(ids), now=now)
+
+
+def forget_touched(session, *args) -> None:
+    """A commit or rollback ends the unit of work: nothing is left to derive."""
+    session.info.pop(TOUCHED, None)
+
+
+PER_FLUSH: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", store_readiness_after_flush, "readiness score and gaps"),
     Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
     Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),
+    Listener(db.session, "after_flush", record_touched, "what the commit steps re-derive"),
+    Listener(db.session, "do_orm_execute", record_inserted, "what the commit steps re-derive"),
 )
 
-MAPPER_LISTENERS: tuple[Listener, ...] = (
+MAPPER_HOOKS: tuple[Listener, ...] = (
     Listener(Engagement, "before_insert", store_effective_health, "effective health"),
     Listener(Engagement, "before_update", store_effective_health, "effective health"),
 )
 
-# Run by the unit of work (commit_and_derive) after a flush and before the commit, for
-# the engagements a service names with `health_of=`: health needs the whole engagement's
-# facts (milestones, evidence, checklists, dates), not one flushed row.
-COMMIT_STEPS: dict[str, Callable] = {"health and health reasons": refresh_health}
+# The unit of work's end: a commit or rollback clears what was noted for it.
+UNIT_OF_WORK_END: tuple[Listener, ...] = (
+    Listener(db.session, "after_commit", forget_touched, "nothing left to derive"),
+    Listener(db.session, "after_rollback", forget_touched, "nothing left to derive"),
+)
 
 
 def register_derived_data(app: Flask | None = None) -> None:
-    """Install every listener once per process (the session and mappers are process-wide)."""
-    for listener in (*SESSION_LISTENERS, *MAPPER_LISTENERS):
+    """Install the pipeline once per process (the session and mappers are process-wide)."""
+    for listener in (*PER_FLUSH, *MAPPER_HOOKS, *UNIT_OF_WORK_END):
         if not event.contains(listener.target, listener.event, listener.step):
             event.listen(listener.target, listener.event, listener.step)
-    install_health_step(COMMIT_STEPS["health and health reasons"])
+    install_commit_hook(derive_before_commit)

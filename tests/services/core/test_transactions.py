@@ -1,7 +1,10 @@
-"""The unit of work: commit_and_derive keeps health current for the engagements named,
-a lost race is a 409 with nothing saved, and check_version refuses a stale client."""
+"""The unit of work: commit_and_derive re-judges the health of the engagements whose
+inputs the unit of work wrote (nobody names them), a failing derived step or a lost race
+saves nothing, and check_version refuses a stale client."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -11,13 +14,10 @@ from tests.factories import make_engagement
 from tracker.core import clock
 from tracker.errors import ConcurrentUpdate, StaleVersion
 from tracker.extensions import db
-from tracker.models import Engagement
+from tracker.models import Engagement, ProviderOrganisation
+from tracker.services import derived
 from tracker.services.core import transactions
-from tracker.services.core.transactions import (
-    check_version,
-    commit_and_derive,
-    derive_health,
-)
+from tracker.services.core.transactions import check_version, commit_and_derive
 from tracker.services.judgments.health import compute_health, gather_facts
 
 
@@ -42,7 +42,7 @@ def _make_stale(engagement: Engagement, value: str) -> None:
     db.session.commit()
 
 
-def test_commit_and_derive_recomputes_the_named_engagements_health(ctx):
+def test_commit_and_derive_rejudges_an_engagement_whose_inputs_changed(ctx):
     engagement = make_engagement()
     judged = _judged(engagement)
     stale = "red" if judged != "red" else "green"
@@ -51,22 +51,63 @@ def test_commit_and_derive_recomputes_the_named_engagements_health(ctx):
 
     engagement = db.session.get(Engagement, engagement.id)
     engagement.title = "Renamed"
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
 
     assert _stored_health(engagement.id) == judged
 
 
-def test_commit_and_derive_without_health_of_leaves_health_alone(ctx):
+def test_health_is_judged_as_of_the_unit_of_works_now(ctx):
+    engagement = db.session.get(Engagement, make_engagement().id)
+    as_of = clock.now().replace(microsecond=0) - timedelta(hours=5)
+    engagement.title = "Renamed"
+    commit_and_derive(now=as_of)
+    db.session.expire_all()
+    assert db.session.get(Engagement, engagement.id).health_computed_at == as_of
+
+
+def test_an_engagement_only_read_or_untouched_keeps_its_cached_health(ctx):
     engagement = make_engagement()
     stale = "red" if _judged(engagement) != "red" else "green"
     _make_stale(engagement, stale)
 
     engagement = db.session.get(Engagement, engagement.id)
-    engagement.title = "Renamed"
+    assert engagement.title  # read, not written
+    provider = db.session.get(ProviderOrganisation, engagement.provider_id)
+    provider.name = "Renamed Ltd"  # not a health input
     commit_and_derive()
 
     assert _stored_health(engagement.id) == stale
-    assert db.session.get(Engagement, engagement.id).title == "Renamed"
+    assert db.session.get(ProviderOrganisation, provider.id).name == "Renamed Ltd"
+
+
+def test_a_failing_derived_step_rolls_the_whole_unit_of_work_back(ctx, monkeypatch):
+    engagement = make_engagement(title="Before")
+
+    def broken(engagement_ids, *, now=None):
+        raise RuntimeError("health step failed")
+
+    step = derived.COMMIT_STEPS[0]
+    monkeypatch.setattr(
+        derived,
+        "COMMIT_STEPS",
+        (derived.CommitStep(step.keeps, step.touched, step.inserted, broken),),
+    )
+    engagement = db.session.get(Engagement, engagement.id)
+    engagement.title = "Half applied"
+    with pytest.raises(RuntimeError, match="health step failed"):
+        commit_and_derive()
+
+    db.session.expire_all()
+    title = db.session.scalar(select(Engagement.title).where(Engagement.id == engagement.id))
+    assert title == "Before"
+    # The session is usable again and nothing of the failed unit is left to derive.
+    assert derived.TOUCHED not in db.session.info
+    monkeypatch.undo()
+    db.session.get(Engagement, engagement.id).title = "After"
+    commit_and_derive()
+    assert db.session.scalar(select(Engagement.title).where(Engagement.id == engagement.id)) == (
+        "After"
+    )
 
 
 def test_a_lost_race_is_a_conflict_and_saves_nothing(ctx):
@@ -80,7 +121,7 @@ def test_a_lost_race_is_a_conflict_and_saves_nothing(ctx):
     )
     engagement.title = "Lost"
     with pytest.raises(ConcurrentUpdate):
-        commit_and_derive(health_of=engagement)
+        commit_and_derive()
     db.session.expire_all()
     assert db.session.scalar(select(Engagement.title).where(Engagement.id == engagement.id)) == (
         "Before"
@@ -101,11 +142,11 @@ def test_retry_races_lets_the_caller_see_the_stale_data_error(ctx):
     db.session.rollback()
 
 
-def test_deriving_health_needs_the_registered_step(ctx, monkeypatch):
-    engagement = make_engagement()
-    monkeypatch.setattr(transactions, "_health_step", [])
+def test_committing_needs_the_registered_pipeline(ctx, monkeypatch):
+    make_engagement()
+    monkeypatch.setattr(transactions, "_commit_hook", [])
     with pytest.raises(RuntimeError, match="derived data is not registered"):
-        derive_health(engagement)
+        commit_and_derive()
 
 
 def test_check_version_names_both_versions():

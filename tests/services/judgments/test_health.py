@@ -7,13 +7,18 @@ test_milestones_checklists_health.py check the cached columns end to end.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
+from tests.factories import make_engagement
+from tracker.extensions import db
+from tracker.services.judgments import health as health_module
 from tracker.services.judgments.health import (
     ChecklistDueFact,
     HealthFacts,
@@ -239,3 +244,26 @@ def test_on_hold_the_clock_never_turns_anything_red(milestones, items, start):
         m.status == "blocked" or (m.status == "missed" and m.period == 0) for m in milestones
     )
     assert health == ("red" if said_red else "amber")
+
+
+def test_health_inputs_are_every_table_health_reads(ctx):
+    """HEALTH_INPUTS says which written rows re-judge an engagement at commit (derived.py):
+    every table health reads must be one of them, or an edit to it would leave health stale."""
+    engagement = make_engagement()
+    tables = {table.name for table in db.metadata.sorted_tables}
+    read: set[str] = set()
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            read.update(t for t in tables if re.search(rf'\b(FROM|JOIN)\s+"?{t}"?\b', statement))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        health_module.refresh_health([engagement.id])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    db.session.rollback()
+    inputs = {model.__table__.name for model in health_module.HEALTH_INPUTS}
+    assert {"milestone", "checklist_item", "access_entry", "change_request"} <= read
+    assert read <= inputs, read - inputs

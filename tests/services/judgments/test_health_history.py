@@ -7,7 +7,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from tests.factories import make_engagement, make_user
 from tests.support.scheduler import frozen, trial_engagement
@@ -117,13 +117,24 @@ def test_store_health_records_only_real_changes_in_one_insert(app, ctx, statemen
 def test_refresh_all_records_many_changes_with_one_insert_per_flush(app, ctx, statements):
     manager = make_user("manager")
     engagements = [make_engagement(manager) for _ in range(5)]
-    for engagement in engagements:
-        _overdue_item(engagement).due_date = date.today() - timedelta(days=3)
+    items = [_overdue_item(engagement) for engagement in engagements]
+    statements.history_inserts.clear()
+    for item in items:
+        item.due_date = date.today() - timedelta(days=3)
+    db.session.commit()  # the unit of work re-judges all five before its commit
+    assert statements.history_inserts == [5]
+    assert all(_history(e.id)[-1] == ("amber", "amber") for e in engagements)
+    # Facts that move behind the unit of work (as days passing do) wait for the refresh.
+    db.session.execute(
+        update(ChecklistItem.__table__)
+        .where(ChecklistItem.__table__.c.id.in_([item.id for item in items]))
+        .values(due_date=None)
+    )
     db.session.commit()
     statements.history_inserts.clear()
     health.refresh_all()
     assert statements.history_inserts == [5]
-    assert all(_history(e.id)[-1] == ("amber", "amber") for e in engagements)
+    assert all(_history(e.id)[-1] == ("green", "green") for e in engagements)
 
 
 def test_the_strip_is_unknown_before_the_first_record_and_ends_on_today(app, ctx):

@@ -26,6 +26,7 @@ from tracker.demo.scale_data.bulk import insert_plans
 from tracker.demo.scale_data.plans import FIRST, LAST, People, build_plan
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
+from tracker.services.derived import SET_BASED_LOAD
 from tracker.services.workflow.workflow_registry import latest_definition
 
 PASSWORD = "demo-password"
@@ -44,12 +45,19 @@ def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
         select(func.count(Engagement.id)).where(Engagement.provider_id.in_(people.providers))
     )
     definition = latest_definition()
-    for low in range(existing, n, CHUNK):
-        plans = [
-            build_plan(i, seed, people, definition, today) for i in range(low, min(n, low + CHUNK))
-        ]
-        insert_plans(plans)
-        db.session.commit()
+    # The rows are judged below, set-based (store_health): the unit of work must not
+    # re-judge them one by one at each chunk's commit (services/derived.py).
+    db.session.info[SET_BASED_LOAD] = True
+    try:
+        for low in range(existing, n, CHUNK):
+            plans = [
+                build_plan(i, seed, people, definition, today)
+                for i in range(low, min(n, low + CHUNK))
+            ]
+            insert_plans(plans)
+            db.session.commit()
+    finally:
+        db.session.info.pop(SET_BASED_LOAD, None)
     added = max(0, n - existing)
     if added:
         judged = _cache_health(people, today)

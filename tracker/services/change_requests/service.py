@@ -24,11 +24,13 @@ from tracker.extensions import db
 from tracker.models import ChangeRequest, Engagement, Milestone, Role, User
 from tracker.models.change_request import APPROVED, PROPOSED, REJECTED, WITHDRAWN
 from tracker.services.change_requests import fields as catalog
-from tracker.services.change_requests.rules import KIND_WORDS
+from tracker.services.change_requests.rules import KIND_WORDS, period_end_field
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive, losing_race_is_conflict
+from tracker.services.delivery import checklists
 from tracker.services.messaging.webhook_events import queue_change_request_event
 from tracker.services.workflow import lifecycle
+from workflows.due_dates import due_date_problem
 
 CHANGES_MAX = 20
 TEXT_MAX = 5000
@@ -242,15 +244,11 @@ def _row(spec, engagement, raw_id, where, errors):
 
 
 def _date_problem(spec, engagement, to) -> str | None:
-    from tracker.services.delivery.milestones import due_date_problem
-
     if spec.field == "due_date":
         return due_date_problem(engagement, date.fromisoformat(to))
     if spec.field == "add":
         return due_date_problem(engagement, date.fromisoformat(to["due_date"]))
     if spec.field == "period_end":
-        from tracker.services.change_requests.rules import period_end_field
-
         end_field = period_end_field(engagement)
         start = getattr(engagement, lifecycle.state_of(engagement).period[0], None)
         if end_field is None:
@@ -380,8 +378,6 @@ def _claim(request: ChangeRequest, actor: User, state: str, reason: str | None) 
 
 def approve(actor: User, request_id: int) -> ChangeRequest:
     """Apply every change in one transaction, with one audit entry naming the request."""
-    from tracker.services.delivery import checklists
-
     request = _decidable(actor, request_id)
     if needs_admin(request) and not actor.is_admin:
         limit = current_app.config["CHANGE_REQUEST_ADMIN_ABOVE"]
@@ -420,7 +416,7 @@ def approve(actor: User, request_id: int) -> ChangeRequest:
         db.session.flush()
         checklists.sync_bound_items(engagement)
         queue_change_request_event(request, actor, "change_request.approved")
-        commit_and_derive(health_of=engagement)
+        commit_and_derive()
     return request
 
 
@@ -444,8 +440,6 @@ def _stale_fields(request: ChangeRequest, engagement: Engagement) -> dict[str, l
 
 
 def _apply(change: dict, engagement: Engagement) -> None:
-    from tracker.services.change_requests.rules import period_end_field
-
     spec = catalog.SPECS[(change["target"], change["field"])]
     if spec.field == "add":
         new = change["to"]

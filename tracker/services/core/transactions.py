@@ -1,14 +1,17 @@
 """The unit of work: the one way a service commits, and optimistic-concurrency checks.
 
-`commit_and_derive` is every service's commit. Derived data stays current through it:
-the flush listeners that `tracker.services.derived` installs run inside its flush and
-commit (readiness, reminders, webhook rows, timers, health history), and the health of
-the engagements a service names with `health_of=` is recomputed right before the commit,
-by the step `derived.register_derived_data` plugs in here (`HEALTH_STEP`). A reader of a
-service sees `commit_and_derive(health_of=engagement)` and finds the rest in derived.py.
+`commit_and_derive` is every service's commit, and the call that keeps derived data
+current: the pipeline `tracker.services.derived` lists runs inside it, in the same
+transaction. Its per-flush steps (readiness, reminders, webhook rows, timers, health
+history) run at each flush; its commit steps (health) run once, right before the
+commit, over the engagements whose inputs the unit of work changed, as recorded by the
+pipeline's own flush listener. A service names nothing: it changes rows and calls
+`commit_and_derive()`. The pipeline is plugged in here by `derived.register_derived_data`
+(`install_commit_hook`), so this module imports no judgment.
 
-A lost optimistic-concurrency race (SQLAlchemy's StaleDataError at flush or commit)
-rolls back and becomes a ConcurrentUpdate (409) unless the caller retries races itself
+A failure anywhere (a derived step included) rolls the whole unit of work back. A lost
+optimistic-concurrency race (SQLAlchemy's StaleDataError at flush or commit) rolls back
+and becomes a ConcurrentUpdate (409) unless the caller retries races itself
 (`retry_races=True`, for the few operations that replay once).
 
 Imports: models, errors and extensions only; no other services package (an
@@ -17,55 +20,56 @@ import-linter contract in pyproject.toml), which is what lets every package use 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.errors import ConcurrentUpdate, StaleVersion
 from tracker.extensions import db
-from tracker.models import Engagement
 
-# Recomputes and caches the health of these engagements (no commit). Installed by
-# tracker.services.derived.register_derived_data (health.refresh_health).
-HealthStep = Callable[..., None]
-_health_step: list[HealthStep] = []
+# The session.info key under which commit_and_derive passes its `now` to the commit steps.
+DERIVE_AS_OF = "derived.as_of"
 
-
-def install_health_step(step: HealthStep) -> None:
-    """Plug in the health step (called by register_derived_data; once is enough)."""
-    _health_step[:] = [step]
+# The before-commit hook of the derived-data pipeline, once installed.
+CommitHook = Callable[..., None]
+_commit_hook: list[CommitHook] = []
 
 
-def commit_and_derive(
-    *,
-    health_of: Engagement | Iterable[int] | None = None,
-    now: datetime | None = None,
-    retry_races: bool = False,
-) -> None:
-    """Commit the unit of work with its derived data current.
+def install_commit_hook(hook: CommitHook) -> None:
+    """Run `hook(session)` before every commit (called by register_derived_data)."""
+    for old in _commit_hook:
+        if old is not hook and event.contains(db.session, "before_commit", old):
+            event.remove(db.session, "before_commit", old)
+    if not event.contains(db.session, "before_commit", hook):
+        event.listen(db.session, "before_commit", hook)
+    _commit_hook[:] = [hook]
 
-    `health_of`: an engagement (or engagement ids) whose health this change may move;
-    it is recomputed (as of `now`) after a flush and before the commit, in the same
-    transaction. Everything else derived is kept by the flush listeners.
+
+def commit_and_derive(*, now: datetime | None = None, retry_races: bool = False) -> None:
+    """Commit the unit of work with its derived data current, or roll all of it back.
+
+    `now`: the instant the commit steps judge as of (a transition's own clock);
+    the current time when None.
     """
+    if not _commit_hook:
+        raise RuntimeError("derived data is not registered: create_app installs it")
     guard = nullcontext() if retry_races else losing_race_is_conflict()
     with guard:
-        if health_of is not None:
-            derive_health(health_of, now=now)
-        db.session.commit()
-
-
-def derive_health(health_of: Engagement | Iterable[int], *, now: datetime | None = None) -> None:
-    """Recompute these engagements' health now, without committing: for the steps that
-    run inside another service's unit of work (bound checklist items, a measurement
-    batch) before the commit that `commit_and_derive` makes."""
-    if not _health_step:
-        raise RuntimeError("derived data is not registered: create_app installs it")
-    ids = [health_of.id] if isinstance(health_of, Engagement) else list(health_of)
-    db.session.flush()
-    _health_step[0](ids, now=now)
+        session = db.session()
+        if now is not None:
+            session.info[DERIVE_AS_OF] = now
+        try:
+            session.commit()
+        except StaleDataError:
+            raise  # the guard rolls back (or the caller replays the race)
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.info.pop(DERIVE_AS_OF, None)
 
 
 @contextmanager

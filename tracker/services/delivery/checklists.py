@@ -8,8 +8,9 @@ changes a fact calls it (docs/adr/0100).
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from tracker.auth.permissions import Action, can, get_visible_engagement, require
@@ -22,18 +23,19 @@ from tracker.models import (
     ChecklistKind,
     ChecklistStatus,
     Engagement,
+    Role,
     User,
 )
 from tracker.services.core import audit
 from tracker.services.core.transactions import (
     check_version,
     commit_and_derive,
-    derive_health,
     losing_race_is_conflict,
 )
 from tracker.services.handover.revocations import is_revocation_item, sync_revocation_items
 from tracker.services.workflow.subjects import build_subject
 from tracker.services.workflow.workflow_registry import definition_for
+from workflows.due_dates import due_date_problem
 
 ITEM_FIELDS = ("title", "owner_id", "due_date", "note", "evidence")
 NOTE_MAX = 5000
@@ -67,8 +69,6 @@ def _writable(actor: User, engagement: Engagement) -> None:
 
 
 def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
-    from tracker.services.delivery.milestones import due_date_problem
-
     errors: dict[str, list[str]] = {}
     due = data.get("due_date")
     if engagement is not None and isinstance(due, date):
@@ -92,8 +92,6 @@ def _check_fields(data: dict, engagement: Engagement | None = None) -> None:
 
 
 def _evidence_problem(link: str) -> str | None:
-    from urllib.parse import urlsplit
-
     if not link:
         return None
     if len(link) > EVIDENCE_MAX:
@@ -125,10 +123,7 @@ def sync_bound_items(engagement: Engagement, *, now=None) -> int:
     now = now or clock.now()
     db.session.flush()
     subject = build_subject(engagement, now.date())
-    moved = sum(_sync_item(engagement, i, bindings.get(i.key), subject, now) for i in items)
-    if moved:
-        derive_health(engagement)
-    return moved
+    return sum(_sync_item(engagement, i, bindings.get(i.key), subject, now) for i in items)
 
 
 def _sync_item(engagement, item: ChecklistItem, fact, subject, now) -> int:
@@ -196,7 +191,7 @@ def add_item(actor: User, engagement_id: int, data: dict) -> ChecklistItem:
     audit.record(
         engagement, actor, "checklist_added", data={"item_id": item.id, "title": item.title}
     )
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
     return item
 
 
@@ -221,7 +216,7 @@ def update_item(
     if changed:
         with losing_race_is_conflict():
             db.session.flush()
-            commit_and_derive(health_of=engagement)
+            commit_and_derive()
     return item
 
 
@@ -243,7 +238,7 @@ def remove_item(actor: User, item_id: int, expected_version: int | None = None) 
     with losing_race_is_conflict():
         db.session.delete(item)
         db.session.flush()
-        commit_and_derive(health_of=engagement)
+        commit_and_derive()
 
 
 def move_item(
@@ -307,7 +302,7 @@ def complete_item(
         reason=note or None,
         data={"item_id": item.id, "title": item.title, "status": status},
     )
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
     return item
 
 
@@ -329,7 +324,7 @@ def reopen_item(actor: User, item_id: int, *, note: str = "") -> ChecklistItem:
         reason=note or None,
         data={"item_id": item.id, "title": item.title},
     )
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
     return item
 
 
@@ -351,10 +346,6 @@ def owner_choices(engagement: Engagement) -> list[User]:
     """Who the page offers as an item's owner: active users who see the engagement
     because of their role or organisation (the client side and its provider's people),
     by name; one query per page. Stakeholders who follow it are left out."""
-    from sqlalchemy import or_
-
-    from tracker.models import Role
-
     sees = or_(
         User.role.in_([Role.ADMIN, Role.MANAGER]),
         (User.role == Role.PROVIDER) & (User.provider_id == engagement.provider_id),

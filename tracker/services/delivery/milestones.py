@@ -30,19 +30,11 @@ from tracker.services.core.transactions import (
 )
 from tracker.services.delivery import checklists
 from tracker.services.evidence import judgment, reads
+from workflows.due_dates import due_date_problem
 
 NOTE_MAX = 5000
 EVIDENCE_MAX = 10
 MILESTONE_FIELDS = ("title", "due_date", "success_criteria")
-PLAUSIBLE_YEARS = 3  # a due date further out than this after the start is a typo
-
-
-def add_years(day: date, years: int) -> date:
-    """The same day `years` later (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def _milestone_for(actor: User, milestone_id: int) -> tuple[Milestone, Engagement]:
@@ -161,27 +153,8 @@ def record_update(
     )
     with losing_race_is_conflict():
         db.session.flush()
-        commit_and_derive(health_of=engagement)
+        commit_and_derive()
     return update
-
-
-def engagement_start(engagement: Engagement) -> date:
-    """The day the engagement began: discovery start, else the day it was created."""
-    return engagement.discovery_start or engagement.created_at.date()
-
-
-def due_date_problem(engagement: Engagement, due: date) -> str | None:
-    """Why a due date makes no sense for this engagement, or None."""
-    start = engagement_start(engagement)
-    latest = add_years(start, PLAUSIBLE_YEARS)
-    if due < start:
-        return f"The due date is before the engagement started ({start.isoformat()})."
-    if due > latest:
-        return (
-            f"The due date is more than {PLAUSIBLE_YEARS} years after the engagement "
-            f"started (latest {latest.isoformat()})."
-        )
-    return None
 
 
 def _check_milestone_fields(data: dict, engagement: Engagement) -> None:
@@ -226,7 +199,7 @@ def create_milestone(actor: User, engagement_id: int, data: dict) -> Milestone:
         data={"milestone_id": milestone.id, "title": milestone.title},
     )
     checklists.sync_bound_items(engagement)
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
     return milestone
 
 
@@ -263,7 +236,7 @@ def update_milestone(
         with losing_race_is_conflict():
             db.session.flush()
             checklists.sync_bound_items(engagement)
-            commit_and_derive(health_of=engagement)
+            commit_and_derive()
     return milestone
 
 
@@ -294,7 +267,7 @@ def remove_milestone(actor: User, milestone_id: int, expected_version: int | Non
             db.session.delete(milestone)
         db.session.flush()
         checklists.sync_bound_items(engagement)
-        commit_and_derive(health_of=engagement)
+        commit_and_derive()
 
 
 def list_milestones(actor: User, engagement_id: int) -> list[Milestone]:

@@ -24,7 +24,7 @@ from tracker.core import clock
 from tracker.errors import Conflict, Forbidden, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, IngestToken, Measurement, Milestone, SuccessMetric
-from tracker.services.core.transactions import commit_and_derive, derive_health
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.evidence import reads
 from tracker.services.evidence.metrics import (
     Principal,
@@ -211,7 +211,7 @@ def record_batch(
             recorded, replayed = _store(principal, engagement, rows, single)
             if recorded:
                 _after_recording(principal, engagement, rows, recorded, before, now)
-            commit_and_derive(retry_races=True)
+            commit_and_derive(now=now, retry_races=True)
             return {"recorded": recorded, "replayed": replayed}
         except (IntegrityError, StaleDataError):
             # A concurrent poster stored a key first, or refreshed the engagement's cached
@@ -296,8 +296,8 @@ def _suggestions(engagement: Engagement, now: datetime) -> dict:
 
 
 def _after_recording(principal, engagement, rows, recorded, before, now) -> None:
-    """Health follows; one measurement.recorded event per batch; changed suggestions."""
-    derive_health(engagement, now=now)
+    """One measurement.recorded event per batch; changed suggestions (health follows at
+    the commit, like every derived value: services/derived.py)."""
     session = db.session()
     ref = {"id": engagement.id, "title": engagement.title, "state": engagement.state}
     counts: dict[int, int] = {}

@@ -175,7 +175,7 @@ def _after_change(engagement: Engagement) -> None:
     """Bound checklist items and health follow the evidence; one commit for it all."""
     db.session.flush()
     checklists.sync_bound_items(engagement)
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
 
 
 def _target_parts(actor: User, milestone_id: int, metric_id: int):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from tracker.auth.permissions import Action, can, get_visible_engagement
 from tracker.extensions import db
 from tracker.models import AuditEvent, ChecklistItem, Milestone, MilestoneUpdate, User, label
+from tracker.services.delivery.checklists import audience_items
 from tracker.services.exchange.calendar_events import engagement_link, state_label
 from tracker.services.read_model import engagement_list
 from tracker.services.read_model.engagement_list import ListQuery, ListRow
@@ -147,8 +148,6 @@ CHECKLIST_COLUMNS = (
 
 def checklist_csv(actor: User, engagement_id: int) -> Iterator[str]:
     """Every checklist item of the engagement the actor may see, by checklist and position."""
-    from tracker.services.delivery.checklists import audience_items
-
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     items = db.session.scalars(
         select(ChecklistItem)

@@ -26,16 +26,15 @@ from tracker.services.core.transactions import (
 from tracker.services.delivery import checklists
 from tracker.services.exchange.csv_export import stream_csv
 from tracker.services.handover.links import local_today
-from tracker.services.messaging.webhook_events import engagement_ref
+from tracker.services.messaging.webhook_events import (
+    ACCESS_PEOPLE,
+    access_entry_data,
+    engagement_ref,
+)
 from tracker.services.messaging.webhooks import queue_event
 
 KINDS = tuple(k.value for k in AccessKind)
-_PEOPLE = (
-    joinedload(AccessEntry.member),
-    joinedload(AccessEntry.granted_by),
-    joinedload(AccessEntry.revoked_by),
-    joinedload(AccessEntry.verified_by),
-)
+_PEOPLE = (*ACCESS_PEOPLE, joinedload(AccessEntry.granted_by))
 
 
 def visible_entries(actor: User, entries: list[AccessEntry]) -> list[AccessEntry]:
@@ -132,10 +131,10 @@ def revoke_entry(actor: User, entry_id: int, note: str = "", *, expected_version
         db.session.flush()
     summary = _summary(entry, entry.member) | {"note": entry.revoke_note}
     audit.record(engagement, actor, "access_revoked", data=summary)
-    event = {"engagement": engagement_ref(engagement), "access": _event_data(entry, actor)}
+    event = {"engagement": engagement_ref(engagement), "access": access_entry_data(entry, actor)}
     queue_event(db.session(), "access.revoked", event, engagement_id=engagement.id)
     checklists.sync_bound_items(engagement)
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
     return entry
 
 
@@ -166,31 +165,6 @@ def verify_entry(actor: User, entry_id: int, how: str, *, expected_version=None)
     checklists.sync_bound_items(engagement)
     commit_and_derive()
     return entry
-
-
-def access_summary(engagement_id: int) -> list[dict]:
-    """What the engagement.closed webhook carries, for an identity system to cross-check."""
-    query = (
-        select(AccessEntry)
-        .where(AccessEntry.engagement_id == engagement_id)
-        .options(*_PEOPLE)
-        .order_by(AccessEntry.member_id, AccessEntry.id)
-    )
-    return [_event_data(entry, entry.revoked_by) for entry in db.session.scalars(query)]
-
-
-def _event_data(entry: AccessEntry, revoker: User | None) -> dict:
-    return {
-        "id": entry.id,
-        "member": entry.member.name,
-        "system": entry.system,
-        "kind": entry.kind,
-        "account": entry.account,
-        "revoked_at": entry.revoked_at.isoformat() if entry.revoked_at else None,
-        "revoked_by": revoker.name if revoker and entry.revoked_at else None,
-        "verified_at": entry.verified_at.isoformat() if entry.verified_at else None,
-        "verified_by": entry.verified_by.name if entry.verified_by else None,
-    }
 
 
 def _may_change(actor: User, engagement: Engagement) -> None:

@@ -108,7 +108,7 @@ def record_drill(actor: User, shadow_id: int, data: dict) -> Drill:
     audit.record(engagement, actor, "drill_recorded", data=summary)
     event = {"engagement": engagement_ref(engagement), "drill": summary}
     queue_event(db.session(), "drill.recorded", event, engagement_id=engagement.id)
-    commit_and_derive(health_of=engagement)
+    commit_and_derive()
     return drill
 
 

@@ -28,104 +28,60 @@ Thresholds come from the definition's [health] table (workflows/meaning.py):
 - drift: approved change requests since the trial began slipped the schedule more than
   `drift_slip_after` or added more than `drift_cost_percent` of the monthly cost: amber,
   naming the requests (issue 31; the sum is services/change_requests/drift.py's).
-So nothing overdue is ever Green. Health is cached on the engagement row so lists
-never recompute it: services refresh it when they change its inputs, and the
-scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
+So nothing overdue is ever Green. The rules live by family: `health_milestones` (milestones,
+the period, a hold), `health_evidence` (targets, measurements), `health_obligations`
+(checklist items, open access, drift); the facts they read and which written rows are
+facts: `health_facts`. This module is the one entry, `compute_health`, and its caching.
+Health is cached on the engagement row so lists never recompute it: the unit of work
+re-judges the engagements whose facts it wrote before it commits (services/derived.py),
+and the scheduler's `health` step (`refresh_due`) recomputes what time alone changes:
 every live engagement once a day (UTC), and overrides that have expired.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
-from tracker.models import (
-    AccessEntry,
-    ChecklistItem,
-    Engagement,
-    Health,
-    Milestone,
-    TeamMember,
-    User,
-    label,
-)
-from tracker.models.base import FINAL_MILESTONE_STATUSES
+from tracker.models import Engagement, Health, User
 from tracker.models.engagement import cached_values_update
-from tracker.services.change_requests.drift import ApprovedFact, approved_facts, drift_of
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
-from tracker.services.evidence import reads as evidence_reads
-from tracker.services.evidence.judgment import TargetStatus
+from tracker.services.judgments.health_evidence import target_reasons
+from tracker.services.judgments.health_facts import (  # noqa: F401  (the public names)
+    HEALTH_INPUTS,
+    ChecklistDueFact,
+    HealthFacts,
+    MilestoneFact,
+    OpenAccessFact,
+    engagements_inserted,
+    engagements_touched,
+    gather_facts,
+)
 from tracker.services.judgments.health_history import change_row, record_changes
+from tracker.services.judgments.health_milestones import (
+    milestone_reasons,
+    on_hold,
+    period_reasons,
+)
+from tracker.services.judgments.health_obligations import (
+    access_reasons,
+    checklist_reasons,
+    drift_reasons,
+)
+from tracker.services.judgments.health_reasons import worst_of
 from tracker.services.judgments.readiness import store_readiness
 from tracker.services.workflow import lifecycle
 from workflows import State
 from workflows.meaning import HealthRules
 
-_RANK = {Health.GREEN: 0, Health.AMBER: 1, Health.RED: 2}
 DAILY_BATCH = 2000
-AWAITING_VERDICT = "done"  # the provider says it is done; the manager has not judged it
-
-
-@dataclass(frozen=True)
-class MilestoneFact:
-    """What health reads of one milestone."""
-
-    id: int
-    title: str
-    status: str
-    period: int
-    due_date: date
-    last_update_at: datetime | None = None
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ChecklistDueFact:
-    """An open checklist item that has a due date."""
-
-    id: int
-    title: str
-    kind: str
-    due_date: date
-
-
-@dataclass(frozen=True)
-class OpenAccessFact:
-    """A team member with an end date and the systems they can still reach."""
-
-    member_id: int
-    name: str
-    end_date: date
-    systems: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class HealthFacts:
-    """What health needs to know about one engagement beyond its own row."""
-
-    milestones: tuple[MilestoneFact, ...] = ()
-    open_items: tuple[ChecklistDueFact, ...] = ()
-    # milestone id -> its targets judged (services/evidence/judgment.py)
-    targets: Mapping[int, tuple[TargetStatus, ...]] = field(default_factory=dict)
-    open_access: tuple[OpenAccessFact, ...] = ()
-    # Approved change requests (issue 31), for the drift rule.
-    approved: tuple[ApprovedFact, ...] = ()
-
-
-def _reason(code: str, level: str, message: str, anchor: str | None = None) -> dict:
-    reason = {"code": code, "level": str(level), "message": message}
-    if anchor:
-        reason["anchor"] = anchor  # the id of the item on the engagement page
-    return reason
 
 
 def compute_health(
@@ -142,285 +98,49 @@ def compute_health(
     if state.final:
         return Health.GREEN, []
     if state.phase == "paused":
-        return _on_hold(engagement, facts)
-    reasons = _milestone_reasons(engagement, state, facts, today, rules)
-    reasons += _checklist_reasons(facts, today, rules)
-    reasons += _period_reasons(engagement, state, facts, today, rules)
-    reasons += _target_reasons(engagement, state, facts, today, rules)
-    reasons += _access_reasons(facts, today, rules)
-    reasons += _drift_reasons(engagement, facts, rules)
-    worst = max((r["level"] for r in reasons), key=_RANK.__getitem__, default=Health.GREEN)
-    return Health(worst), reasons
-
-
-def _on_hold(engagement, facts: HealthFacts) -> tuple[str, list]:
-    """On hold the clock stops: nothing turns overdue, stale or late, so only what the
-    people said (a blocked, at-risk or missed milestone) counts beside the hold itself."""
-    since = getattr(engagement, "paused_at", None)
-    text = "On hold" + (f" since {since:%-d %b}" if since else "")
-    reason = getattr(engagement, "pause_reason", "")
-    text += f", reason: {reason}" if reason else ""
-    expected = getattr(engagement, "expected_resume", None)
-    text += f"; expected to resume {expected:%-d %b}" if expected else ""
-    reasons = [_reason("paused", Health.AMBER, text)]
-    for m in facts.milestones:
-        anchor = f"milestone-{m.id}"
-        if m.status == "blocked":
-            text = f"Milestone '{m.title}' is blocked"
-            reasons.append(_reason("milestone_blocked", Health.RED, text, anchor))
-        elif m.status == "at_risk":
-            text = f"Milestone '{m.title}' is at risk"
-            reasons.append(_reason("milestone_at_risk", Health.AMBER, text, anchor))
-        elif m.status == "missed" and m.period == engagement.current_period:
-            text = f"Milestone '{m.title}' was missed"
-            reasons.append(_reason("milestone_missed", Health.RED, text, anchor))
-    worst = max((r["level"] for r in reasons), key=_RANK.__getitem__)
-    return Health(worst), reasons
-
-
-def _period_bounds(engagement, state: State) -> tuple[date | None, date | None]:
-    if not state.is_period:
-        return None, None
-    return tuple(getattr(engagement, key, None) for key in state.period)
-
-
-def _milestone_reasons(engagement, state, facts, today, rules) -> list[dict]:
-    reasons = []
-    start, end = _period_bounds(engagement, state)
-    for m in facts.milestones:
-        anchor = f"milestone-{m.id}"
-        if m.status in FINAL_MILESTONE_STATUSES:
-            if m.status == "missed" and m.period == engagement.current_period:
-                text = f"Milestone '{m.title}' was missed"
-                reasons.append(_reason("milestone_missed", Health.RED, text, anchor))
-            continue
-        if m.status == "blocked":
-            text = f"Milestone '{m.title}' is blocked"
-            reasons.append(_reason("milestone_blocked", Health.RED, text, anchor))
-        elif m.status == "at_risk":
-            text = f"Milestone '{m.title}' is at risk"
-            reasons.append(_reason("milestone_at_risk", Health.AMBER, text, anchor))
-        if m.due_date < today:
-            reasons.append(_overdue_reason(engagement, state, m, today, rules, end))
-        elif state.is_period and start and m.status != AWAITING_VERDICT:
-            reasons += _stale_reason(m, _quiet_since(engagement, start), today, rules)
-    return reasons
-
-
-def _overdue_reason(engagement, state, m: MilestoneFact, today, rules, end) -> dict:
-    late = (today - m.due_date).days
-    period_over = m.period < engagement.current_period or not state.is_period
-    period_over = period_over or (end is not None and end < today)
-    red = late > rules.overdue_red_after.days or period_over
-    waiting = "is done and awaits a verdict" if m.status == AWAITING_VERDICT else "has no verdict"
-    text = f"Milestone '{m.title}' was due {m.due_date:%-d %b} ({_days(late)} ago) and {waiting}"
-    return _reason(
-        "milestone_overdue", Health.RED if red else Health.AMBER, text, f"milestone-{m.id}"
-    )
-
-
-def _quiet_since(engagement, start: date) -> date:
-    """Staleness counts from the period start, or from the end of the last hold (the
-    days on hold do not count)."""
-    resumed = getattr(engagement, "resumed_at", None)
-    return max(start, resumed.date()) if resumed is not None else start
-
-
-def _stale_reason(m: MilestoneFact, start: date, today: date, rules) -> list[dict]:
-    seen = [start] + [d.date() for d in (m.last_update_at, m.created_at) if d is not None]
-    quiet = today - max(seen)
-    if quiet <= rules.stale_after:
-        return []
-    text = f"No provider update on '{m.title}' for {_days(quiet.days)}"
-    return [_reason("milestone_stale", Health.AMBER, text, f"milestone-{m.id}")]
-
-
-def _checklist_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
-    reasons = []
-    for item in facts.open_items:
-        if item.due_date >= today:
-            continue
-        late = (today - item.due_date).days
-        level = Health.RED if late > rules.checklist_red_after.days else Health.AMBER
-        text = (
-            f"{label(item.kind).capitalize()} item '{item.title}' was due "
-            f"{item.due_date:%-d %b} ({_days(late)} ago)"
-        )
-        reasons.append(_reason("checklist_overdue", level, text, f"checklist-{item.id}"))
-    return reasons
-
-
-def _period_reasons(engagement, state, facts, today, rules) -> list[dict]:
-    start, end = _period_bounds(engagement, state)
-    if start is None or end is None:
-        return []
-    if end < today:
-        text = f"{state.label} ended on {end:%-d %b} and no review has begun"
-        return [_reason("period_over", Health.AMBER, text)]
-    current = [m for m in facts.milestones if m.period == engagement.current_period]
-    if not current:
-        text = f"{state.label} has no milestones to judge it by"
-        return [_reason("period_without_milestones", Health.AMBER, text)]
-    pending = [m for m in current if m.status not in FINAL_MILESTONE_STATUSES]
-    if pending and end - today <= rules.period_ending_within:
-        count = f"{len(pending)} milestone{'s' if len(pending) != 1 else ''}"
-        text = f"{state.label} ends in {_days((end - today).days)} with {count} without a verdict"
-        return [_reason("period_ending", Health.AMBER, text)]
-    return []
-
-
-def _target_reasons(engagement, state, facts: HealthFacts, today: date, rules) -> list[dict]:
-    """Evidence: a target short near or past its due date, and metrics measured too long ago.
-
-    Only open milestones of the current period count; a verdict settles a milestone."""
-    reasons, stale_seen = [], set()
-    start, _ = _period_bounds(engagement, state)
-    for m in facts.milestones:
-        if m.status in FINAL_MILESTONE_STATUSES or m.period != engagement.current_period:
-            continue
-        for t in facts.targets.get(m.id, ()):
-            anchor = f"metric-{t.metric_id}"
-            if t.status != "met" and m.due_date < today:
-                text = f"Milestone '{m.title}' was due {m.due_date:%-d %b}: {_short(t)}, no verdict"
-                reasons.append(_reason("target_missed", Health.RED, text, anchor))
-            elif t.status != "met" and m.due_date - today <= rules.target_warning_within:
-                days = _days((m.due_date - today).days)
-                text = f"{_short(t)} with {days} to '{m.title}'"
-                reasons.append(_reason("target_at_risk", Health.AMBER, text, anchor))
-            if m.due_date >= today and t.metric_id not in stale_seen:
-                stale_seen.add(t.metric_id)
-                reasons += _measurement_stale(t, start, today, rules)
-    return reasons
-
-
-def _short(t: TargetStatus) -> str:
-    """'p95 latency' at 2,300 ms against ≤ 2,000 ms; no figures for cost metrics (hidden
-    from providers, and health reasons are shown to everyone who sees the engagement)."""
-    if t.kind == "cost":
-        return f"'{t.name}' is short of its target"
-    if t.latest is None:
-        return f"'{t.name}' has no measurement against its target"
-    return f"'{t.name}' is not met: {t.sentence.split(': ', 1)[1]}"
-
-
-def _measurement_stale(t: TargetStatus, start, today: date, rules) -> list[dict]:
-    last = t.latest_at.date() if t.latest_at else start
-    if last is None or today - last <= rules.measurement_stale_after:
-        return []
-    since = f"since {last:%-d %b}" if t.latest_at else "at all this period"
-    text = f"No measurement of '{t.name}' {since}"
-    return [_reason("measurement_stale", Health.AMBER, text, f"metric-{t.metric_id}")]
-
-
-def _access_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
-    """A member whose end date has passed can still reach systems: amber, naming them."""
-    reasons = []
-    for fact in facts.open_access:
-        if fact.end_date >= today or today - fact.end_date < rules.open_access_amber_after:
-            continue
-        systems = ", ".join(fact.systems)
-        text = f"{fact.name} left on {fact.end_date:%-d %b} and can still reach {systems}"
-        anchor = f"member-{fact.member_id}"
-        reasons.append(_reason("access_open_after_end", Health.AMBER, text, anchor))
-    return reasons
-
-
-def _drift_reasons(engagement, facts: HealthFacts, rules) -> list[dict]:
-    """drift: approved change requests since the trial began past the definition's
-    `drift_slip_after` or `drift_cost_percent`: amber, naming the requests."""
-    if not facts.approved:
-        return []
-    drift = drift_of(engagement, facts.approved)
-    past = drift.over(rules.drift_slip_after.days, rules.drift_cost_percent)
-    if not past:
-        return []
-    named = ", ".join(f"#{r.id} ({r.why[:60]})" for r in drift.requests)
-    text = f"Drift through approved change requests: {' and '.join(past)}; requests {named}"
-    return [_reason("drift", Health.AMBER, text, "change-requests")]
-
-
-def _days(count: int) -> str:
-    return f"{count} day{'s' if count != 1 else ''}"
-
-
-def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFacts]:
-    """Facts for many engagements in three queries (no per-engagement queries)."""
-    milestones: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-        select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
-        .add_columns(Milestone.period, Milestone.due_date, Milestone.last_update_at)
-        .add_columns(Milestone.created_at)
-        .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
-        .order_by(Milestone.period, Milestone.due_date, Milestone.id)
-    ):
-        fact = MilestoneFact(*row[1:6], _aware(row[6]), _aware(row[7]))
-        milestones[row.engagement_id].append(fact)
-    items: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-        select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.title)
-        .add_columns(ChecklistItem.kind, ChecklistItem.due_date)
-        .where(
-            ChecklistItem.engagement_id.in_(engagement_ids),
-            ChecklistItem.status == "open",
-            ChecklistItem.due_date.is_not(None),
-        )
-        .order_by(ChecklistItem.due_date, ChecklistItem.id)
-    ):
-        items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
-    judged = evidence_reads.target_statuses(m.id for ms in milestones.values() for m in ms)
-    access = _open_access(engagement_ids)
-    approved = approved_facts(engagement_ids)
-    return {
-        eid: HealthFacts(
-            tuple(milestones[eid]),
-            tuple(items[eid]),
-            targets={m.id: tuple(judged[m.id]) for m in milestones[eid] if m.id in judged},
-            open_access=tuple(access[eid]),
-            approved=tuple(approved.get(eid, ())),
-        )
-        for eid in engagement_ids
-    }
-
-
-def _open_access(engagement_ids: list[int]) -> dict[int, list[OpenAccessFact]]:
-    """Members with an end date and access not yet revoked, one query for all."""
-    grouped: dict[tuple, list[str]] = defaultdict(list)
-    for row in db.session.execute(
-        select(TeamMember.engagement_id, TeamMember.id, TeamMember.name, TeamMember.end_date)
-        .add_columns(AccessEntry.system)
-        .join(AccessEntry, AccessEntry.member_id == TeamMember.id)
-        .where(
-            TeamMember.engagement_id.in_(engagement_ids),
-            TeamMember.end_date.is_not(None),
-            AccessEntry.revoked_at.is_(None),
-        )
-        .order_by(TeamMember.id, AccessEntry.id)
-    ):
-        grouped[tuple(row[:4])].append(row[4])
-    access: dict[int, list[OpenAccessFact]] = defaultdict(list)
-    for (eid, member_id, name, end), systems in grouped.items():
-        access[eid].append(OpenAccessFact(member_id, name, end, tuple(systems)))
-    return access
-
-
-def _aware(value):
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+        return on_hold(engagement, facts)
+    reasons = milestone_reasons(engagement, state, facts, today, rules)
+    reasons += checklist_reasons(facts, today, rules)
+    reasons += period_reasons(engagement, state, facts, today, rules)
+    reasons += target_reasons(engagement, state, facts, today, rules)
+    reasons += access_reasons(facts, today, rules)
+    reasons += drift_reasons(engagement, facts, rules)
+    return worst_of(reasons), reasons
 
 
 def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) -> None:
-    """Recompute and cache health for these engagements (no commit)."""
+    """Recompute and cache health for these engagements (no commit).
+
+    A health that moved is written through the ORM (the flush then records the history
+    row and the `engagement.health_changed` webhook, derived.py); one that did not only
+    has its computed-at stamp moved, with a plain UPDATE that leaves the row's version
+    and updated_at alone (a derived value never makes an editor's copy stale)."""
     now = now or clock.now()
     ids = list(engagement_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         facts = gather_facts(chunk, now.date())
+        stamped = []
         for engagement in db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk))):
             health, reasons = compute_health(engagement, facts[engagement.id], now.date())
             if engagement.health != health or engagement.health_reasons != reasons:
                 engagement.health, engagement.health_reasons = health, reasons
-            engagement.health_computed_at = now
+                engagement.health_computed_at = now
+            else:
+                stamped.append(engagement)
+        _stamp_computed(stamped, now)
+
+
+def _stamp_computed(engagements: list[Engagement], now: datetime) -> None:
+    if not engagements:
+        return
+    db.session.execute(
+        cached_values_update(health_computed_at=now),
+        [{"row_id": engagement.id} for engagement in engagements],
+        execution_options={"synchronize_session": False},
+    )
+    for engagement in engagements:
+        set_committed_value(engagement, "health_computed_at", now)
 
 
 def _due(now: datetime, midnight: datetime):

@@ -29,6 +29,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from tracker.auth.permissions import get_visible_engagement
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import (
     AccessEntry,
@@ -124,8 +126,6 @@ class Readiness:
 
 def readiness_for(actor: User, engagement_id: int) -> Readiness:
     """Readiness of an engagement the actor may see (else NotFound)."""
-    from tracker.auth.permissions import get_visible_engagement
-
     return readiness(get_visible_engagement(db.session, actor, engagement_id))
 
 
@@ -318,8 +318,6 @@ def _load_checklist(ids: list[int], grouped) -> None:
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
-    from tracker.core import clock
-
     lists = grouped.keys() - {"bindings", "exit_fact"}
     facts = {name: tuple(grouped[name].get(engagement_id, ())) for name in lists}
     facts["exit"] = grouped["exit_fact"][engagement_id]

@@ -5,5 +5,6 @@ Lives here: `outbox` (an email is a row in the causing transaction), `outbox_adm
 events; a flush listener), `subscriptions` and `digest_period`. Sending is
 `tracker.notifications`, which the scheduler drives.
 
-May import: services.core; handover (its access summary in an event).
+May import: services.core (the access summary an event carries is built here, from the
+models, so handover imports messaging and never the other way round).
 """

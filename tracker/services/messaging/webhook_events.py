@@ -9,11 +9,13 @@ owning those changes need no edits; the rows it writes join the same transaction
 
 from __future__ import annotations
 
-from sqlalchemy.orm import attributes
+from sqlalchemy import select
+from sqlalchemy.orm import attributes, joinedload
 
 from tracker.extensions import db
 from tracker.models import (
     FINAL_MILESTONE_STATUSES,
+    AccessEntry,
     Adr,
     ChecklistItem,
     Engagement,
@@ -22,6 +24,39 @@ from tracker.models import (
     User,
 )
 from tracker.services.messaging.webhooks import queue_event
+
+# The people an access entry's event names, loaded with it.
+ACCESS_PEOPLE = (
+    joinedload(AccessEntry.member),
+    joinedload(AccessEntry.revoked_by),
+    joinedload(AccessEntry.verified_by),
+)
+
+
+def access_summary(engagement_id: int) -> list[dict]:
+    """What the engagement.closed webhook carries, for an identity system to cross-check."""
+    query = (
+        select(AccessEntry)
+        .where(AccessEntry.engagement_id == engagement_id)
+        .options(*ACCESS_PEOPLE)
+        .order_by(AccessEntry.member_id, AccessEntry.id)
+    )
+    return [access_entry_data(entry, entry.revoked_by) for entry in db.session.scalars(query)]
+
+
+def access_entry_data(entry: AccessEntry, revoker: User | None) -> dict:
+    """One access entry as an event carries it (access.* events and engagement.closed)."""
+    return {
+        "id": entry.id,
+        "member": entry.member.name,
+        "system": entry.system,
+        "kind": entry.kind,
+        "account": entry.account,
+        "revoked_at": entry.revoked_at.isoformat() if entry.revoked_at else None,
+        "revoked_by": revoker.name if revoker and entry.revoked_at else None,
+        "verified_at": entry.verified_at.isoformat() if entry.verified_at else None,
+        "verified_by": entry.verified_by.name if entry.verified_by else None,
+    }
 
 
 def engagement_ref(engagement: Engagement) -> dict:
@@ -55,8 +90,6 @@ def queue_transition_events(engagement: Engagement, user: User | None, plan, fro
     session = db.session()
     queue_event(session, "engagement.transitioned", data, engagement_id=engagement.id)
     if plan.is_final:
-        from tracker.services.handover.access import access_summary  # it imports this module
-
         closed = {"engagement": engagement_ref(engagement), "outcome": engagement.outcome}
         # The access register, so an identity system can cross-check what was revoked.
         closed["access"] = access_summary(engagement.id)

@@ -17,12 +17,12 @@ import re
 import secrets
 import socket
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.core import clock
 from tracker.errors import Forbidden, NotFound, ValidationFailed
@@ -66,8 +66,6 @@ def signature_header(endpoint: WebhookEndpoint, message_id: str, timestamp: int,
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -283,8 +281,6 @@ def send_test_event(actor: User, endpoint_id: int) -> WebhookDelivery:
 def list_deliveries(actor: User, endpoint_id: int, *, limit: int = 100) -> list[WebhookDelivery]:
     """The endpoint's most recent deliveries, newest first, with their events."""
     endpoint = get_endpoint(actor, endpoint_id)
-    from sqlalchemy.orm import joinedload
-
     return list(
         db.session.scalars(
             select(WebhookDelivery)

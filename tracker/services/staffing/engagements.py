@@ -15,6 +15,7 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.services.change_requests import rules
 from tracker.services.core import audit
 from tracker.services.core.transactions import check_version, commit_and_derive
 from tracker.services.delivery import checklists
@@ -127,8 +128,6 @@ def update_engagement(
 def _refuse_contracted(engagement: Engagement, data: dict) -> None:
     """The monthly cost and the running period's end move only by change request where the
     definition says so (issue 31); an unchanged value passes."""
-    from tracker.services.change_requests import rules
-
     end = rules.period_end_field(engagement)
     kinds = {"monthly_cost": "monthly_cost", **({end: "period_end"} if end else {})}
     changed = {

@@ -156,8 +156,6 @@ def replan_timers(session, engagement: Engagement) -> None:
 
 def seed_demo_timers(today) -> int:
     """Demo data: the timers each live engagement's state would have set on entering it."""
-    from sqlalchemy import select
-
     added = 0
     for engagement in db.session.scalars(select(Engagement).where(Engagement.closed_at.is_(None))):
         dates = {key: getattr(engagement, key) for key in DATE_KEYS}

@@ -159,7 +159,7 @@ def _apply(engagement, user, actor, event, inputs, override_reason, now) -> Enga
     )
     webhook_events.queue_transition_events(engagement, user, plan, from_state)
     db.session.flush()
-    commit_and_derive(health_of=engagement, now=now)
+    commit_and_derive(now=now)
     return engagement
 
 
