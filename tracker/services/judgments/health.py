@@ -41,7 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy.orm.util import identity_key
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
@@ -416,11 +417,27 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         facts = gather_facts(chunk, now.date())
-        for engagement in db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk))):
+        for engagement in _engagements(chunk):
             health, reasons = compute_health(engagement, facts[engagement.id], now.date())
             if engagement.health != health or engagement.health_reasons != reasons:
                 engagement.health, engagement.health_reasons = health, reasons
             engagement.health_computed_at = now
+
+
+def _engagements(ids: list[int]) -> list[Engagement]:
+    """These engagements, taking those the session already holds, unexpired, as they are:
+    the service that changed one loaded it in this transaction, so a single-engagement
+    refresh (a milestone update, a checklist tick) reads no engagement row again."""
+    held, missing = [], []
+    for engagement_id in ids:
+        obj = db.session.identity_map.get(identity_key(Engagement, engagement_id))
+        if obj is not None and not inspect(obj).expired_attributes:
+            held.append(obj)
+        else:
+            missing.append(engagement_id)
+    if missing:
+        held.extend(db.session.scalars(select(Engagement).where(Engagement.id.in_(missing))))
+    return held
 
 
 def _due(now: datetime, midnight: datetime):
