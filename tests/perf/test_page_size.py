@@ -23,6 +23,7 @@ from tracker.models import (
     Artifact,
     ChecklistItem,
     Engagement,
+    ProviderOrganisation,
     Role,
     ShadowAssignment,
     User,
@@ -211,3 +212,80 @@ def test_the_dashboard_costs_the_same_for_8_and_60_engagements(app, client, auth
         many_statements,
     )
     assert few_bytes < many_bytes < DASHBOARD_BYTES_BOUND, (few_bytes, many_bytes)
+
+
+def _add_closed_engagements(owners: int, providers: int) -> None:
+    """`owners` more managers, each owning one more closed engagement (a copy of a closed
+    generated one), spread over `providers` more organisations: every one of them could be
+    chosen in the owner or provider filter, none adds a row to the live list."""
+    table = Engagement.__table__
+    model = (
+        db.session.execute(select(table).where(table.c.closed_at.is_not(None)).limit(1))
+        .mappings()
+        .first()
+    )
+    assert model is not None, "the generator makes closed engagements"
+    first_user = db.session.scalar(select(func.max(User.id))) + 1
+    first_org = db.session.scalar(select(func.max(ProviderOrganisation.id))) + 1
+    db.session.execute(
+        insert(ProviderOrganisation),
+        [{"id": first_org + n, "name": f"Grown Provider {n:04d}"} for n in range(providers)],
+    )
+    db.session.execute(
+        insert(User),
+        [
+            {
+                "id": first_user + n,
+                "email": f"owner{n}@grown.example",
+                "name": f"Grown Owner {n:05d}",
+                "role": Role.MANAGER,
+                "is_active": True,
+                "timezone": "UTC",
+                "session_nonce": f"grown{n}",
+            }
+            for n in range(owners)
+        ],
+    )
+    copy = {key: value for key, value in model.items() if key != "id"}
+    db.session.execute(
+        insert(table),
+        [
+            {
+                **copy,
+                "title": f"Closed copy {n}",
+                "owner_id": first_user + n,
+                "provider_id": first_org + n % providers,
+            }
+            for n in range(owners)
+        ],
+    )
+    db.session.commit()
+
+
+def test_the_dashboard_does_not_grow_with_owners_and_providers(app, client, auth, query_counter):
+    """At most 60 owners (one a row), then 2,000 more owners and 200 more providers (issue
+    29): the filters are pickers whose suggestions come from /pickers/..., so the page's
+    bytes and statements stay the same. The <select>s of every owner and provider made it
+    78.7 KB, then 182 KB here."""
+    grow_to(app, 60, SEED)
+    email = scale_user_email(app, "manager", SEED)
+    with app.app_context():
+        owners = db.session.scalar(select(func.count(func.distinct(Engagement.owner_id))))
+        assert owners <= 60, owners
+    assert auth.login(email, password=scale_data.PASSWORD).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/dashboard")
+    with app.app_context():
+        _add_closed_engagements(owners=2000, providers=200)
+        assert db.session.scalar(select(func.count(func.distinct(Engagement.owner_id)))) > 2000
+    many_bytes, many_statements = _measure(client, query_counter, "/dashboard")
+    assert many_statements == few_statements <= DASHBOARD_STATEMENTS_BOUND
+    assert few_bytes < DASHBOARD_BYTES_BOUND and many_bytes < DASHBOARD_BYTES_BOUND
+    # the closed count's tile gains digits and the CSRF token varies; a list would not fit
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+    # and the portfolio, with the same filters, neither
+    few_portfolio = len(client.get("/portfolio").get_data())
+    assert few_portfolio < 100_000 and "Grown Owner" not in client.get("/portfolio").get_data(
+        as_text=True
+    )
+    suggestions = client.get("/pickers/owner?q=grown").get_json()
+    assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2

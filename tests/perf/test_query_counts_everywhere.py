@@ -55,6 +55,12 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
         ("manager", "/dashboard"),
         ("manager", "/dashboard?sort=owner&per_page=10"),
         ("manager", "/dashboard?health=red"),
+        ("manager", "/dashboard?owner=a&provider=a"),
+    ],
+    "landing.picker_choices": [
+        ("manager", "/pickers/owner?q=a"),
+        ("manager", "/pickers/provider"),
+        ("provider", "/pickers/owner"),
     ],
     "landing.engagements": [("manager", "/engagements"), ("provider", "/engagements")],
     "landing.my_milestones": [("provider", "/my-milestones")],

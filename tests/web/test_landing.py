@@ -200,3 +200,110 @@ def test_state_tiles_and_choices_are_the_states_that_hold_engagements(client, si
         assert f'value="{absent}"' not in html, absent
     chosen = client.get("/dashboard?state=milestone_review").get_data(as_text=True)
     assert 'value="milestone_review" selected' in chosen
+
+
+@pytest.fixture
+def namesakes(app, engagements):
+    """Beside Alice Owner's three: "Alice Ownerson" owns Delta at Quanta Labs."""
+    with app.app_context():
+        other = make_user("manager", name="Alice Ownerson")
+        make_engagement(other, provider="Quanta Labs", title="Delta")
+    return engagements
+
+
+def test_the_owner_and_provider_pickers_filter_by_typed_name(client, sign_in, namesakes):
+    """No script: the typed text is matched on the server. A fragment finds every name
+    containing it; an exact name (what a suggestion fills in) only that one."""
+    sign_in("manager")
+    by = lambda query: _titles(client.get(f"/dashboard?sort=title&{query}").get_data(as_text=True))  # noqa: E731
+    assert by("owner=alice") == ["Alpha", "Bravo", "Charlie", "Delta"]
+    assert by("owner=alice+OWNER") == ["Alpha", "Bravo", "Charlie"]  # exact, case-blind
+    assert by("owner=ownerson") == ["Delta"]
+    assert by("owner=nobody") == []
+    assert by("owner=%25") == []  # a LIKE wildcard is a character, not "anything"
+    assert by("provider=quanta+labs") == ["Alpha", "Delta"]
+    assert by("provider=northwind&owner=Alice+Owner") == ["Bravo", "Charlie"]
+    html = client.get("/dashboard?owner=alice+owner").get_data(as_text=True)
+    assert 'name="owner" value="alice owner"' in html  # the box keeps what was typed
+    html = client.get("/dashboard?owner=alice+owner&per_page=2").get_data(as_text=True)
+    assert "Page 1 of 2 · 3 engagements" in html  # the total counts the picker too
+
+
+def test_an_owner_or_provider_id_in_the_url_shows_its_name_in_the_picker(
+    client, sign_in, namesakes, app
+):
+    with app.app_context():
+        alpha = db.session.get(Engagement, namesakes[1])
+        owner_id, provider_id = alpha.owner_id, alpha.provider_id
+    sign_in("manager")
+    html = client.get(f"/dashboard?owner_id={owner_id}&provider_id={provider_id}").get_data(
+        as_text=True
+    )
+    assert _titles(html) == ["Alpha"]
+    assert 'name="owner" value="Alice Owner"' in html
+    assert 'name="provider" value="Quanta Labs"' in html
+    # no list of every owner or provider inline: an empty datalist the script fills
+    assert '<datalist id="owner-choices"></datalist>' in html
+    assert "<option" not in html.split('name="owner"')[1].split("</form>")[0]
+
+
+def test_a_too_long_picker_text_is_a_422_naming_it(client, sign_in, engagements):
+    sign_in("manager")
+    response = client.get("/dashboard?owner=" + "x" * 201, headers={"Accept": "text/html"})
+    assert response.status_code == 422
+    assert "&#39;owner&#39;" in response.get_data(as_text=True)
+
+
+def test_picker_suggestions_are_names_the_user_could_filter_by(client, sign_in, namesakes):
+    sign_in("manager")
+    answer = client.get("/pickers/owner?q=ALICE").get_json()
+    assert answer == {
+        "kind": "owner",
+        "q": "ALICE",
+        "page": 1,
+        "items": ["Alice Owner", "Alice Ownerson"],
+        "next_page": None,
+    }
+    assert client.get("/pickers/provider?q=lab").get_json()["items"] == ["Quanta Labs"]
+    # a provider's user: only their organisation's engagements, so only its owners
+    sign_in("provider", provider="Quanta Labs")
+    assert client.get("/pickers/owner").get_json()["items"] == ["Alice Owner", "Alice Ownerson"]
+    sign_in("provider", provider="Northwind ML")
+    assert client.get("/pickers/owner").get_json()["items"] == ["Alice Owner"]
+    assert client.get("/pickers/provider").get_json()["items"] == ["Northwind ML"]
+
+
+def test_picker_suggestions_come_a_page_at_a_time(client, sign_in, app):
+    with app.app_context():
+        for n in range(23):
+            make_engagement(make_user("manager", name=f"Owner {n:02d}"), title=f"E{n}")
+    sign_in("manager")
+    first = client.get("/pickers/owner?q=owner").get_json()
+    assert first["items"] == [f"Owner {n:02d}" for n in range(20)]
+    assert first["next_page"] == 2
+    second = client.get("/pickers/owner?q=owner&page=2").get_json()
+    assert second["items"] == ["Owner 20", "Owner 21", "Owner 22"]
+    assert second["next_page"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "field"),
+    [
+        ("/pickers/owner?page=0", 422, "page"),
+        ("/pickers/owner?page=x", 422, "page"),
+        ("/pickers/owner?q=" + "x" * 201, 422, "q"),
+        ("/pickers/email", 404, None),
+    ],
+)
+def test_bad_picker_requests_are_4xx(client, sign_in, engagements, url, status, field):
+    sign_in("manager")
+    response = client.get(url)
+    assert response.status_code == status
+    if field:
+        assert list(response.get_json()["errors"]) == [field]
+
+
+def test_picker_suggestions_need_a_signed_in_user(client, engagements):
+    response = client.get("/pickers/owner")
+    assert response.status_code in (302, 401)
+    assert b"Alice" not in response.get_data()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.core import clock
@@ -46,6 +46,29 @@ def engagements():
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
     return render_template("landing/engagements.html", board=board, today=clock.now().date())
+
+
+@bp.get("/pickers/<kind>")
+@login_required
+def picker_choices(kind: str):
+    """Suggestions for the owner or provider filter: `q` (part of a name), `page` (20 a
+    page). JSON; only names of engagements the user may see; a bad value is a 422."""
+    if kind not in dashboard_service.PICKER_KINDS:
+        abort(404)
+    text = " ".join(request.args.get("q", "").split())
+    raw_page = request.args.get("page", "1").strip()
+    errors = {}
+    if len(text) > 200:
+        errors["q"] = ["At most 200 characters."]
+    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
+        errors["page"] = ["A whole number from 1 to 1000."]
+    if errors:
+        fields = ", ".join(f"'{name}'" for name in errors)
+        body = {"code": "validation_failed", "message": f"Check {fields}.", "errors": errors}
+        return jsonify(body), 422
+    page = int(raw_page)
+    names, more = dashboard_service.picker_choices(current_user, kind, text, page)
+    return jsonify(kind=kind, q=text, page=page, items=names, next_page=page + 1 if more else None)
 
 
 @bp.get("/my-milestones")

@@ -25,7 +25,7 @@ def show():
         "trials": charts.trials_svg(view.trials, view.outcomes),
         "spend": {c: charts.spend_svg(m, c) for c, m in (view.spend or {}).items()},
     }
-    choices = scope.filter_choices(current_user)
+    choices = scope.filter_choices(current_user, query)
     return render_template(
         "portfolio/show.html", view=view, pictures=pictures, choices=choices, charts=charts
     )

@@ -495,3 +495,32 @@ def test_two_schedulers_refreshing_the_same_rows_at_once_both_succeed(pg_app):
         ).all()
         assert set(stamps) == {now}
         db.session.remove()
+
+
+def test_refreshing_health_reads_no_engagement_row_the_session_holds(app, query_counter):
+    """A milestone update loads its engagement; the health step before the commit judges
+    that object instead of reading the wide row again (issue 29). An engagement the
+    session does not hold (or holds expired) is read, and its health still cached."""
+    from tests.factories import make_engagement
+    from tracker.extensions import db
+    from tracker.services.judgments.health import refresh_health
+
+    def engagement_reads(statements):
+        return [s for s in statements if s.lstrip().startswith("SELECT engagement.")]
+
+    with app.app_context():
+        held = make_engagement(title="Held")
+        other_id = make_engagement(title="Other").id
+        held_id = held.id
+        db.session.expire(db.session.get(type(held), other_id))
+        assert held.title == "Held"  # loaded, unexpired
+        with query_counter() as counter:
+            refresh_health([held_id])
+        assert engagement_reads(counter.statements) == []
+        with query_counter() as counter:
+            refresh_health([held_id, other_id])
+        reads = engagement_reads(counter.statements)
+        assert len(reads) == 1 and "IN" in reads[0], reads  # only the expired one
+        assert held.health_computed_at is not None
+        assert db.session.get(type(held), other_id).health_computed_at is not None
+        db.session.rollback()

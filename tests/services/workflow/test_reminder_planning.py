@@ -249,3 +249,30 @@ def test_replanning_costs_the_same_statements_for_30_or_600_pending_rows(app, ct
     )
     assert (small_added, large_added, cancelled) == (30, 600, 600)
     assert small_count == large_count <= 8
+
+
+def test_replanning_one_milestone_reads_only_its_rows(app, ctx, query_counter):
+    """Moving one milestone re-plans it from its own reminder rows, not the engagement's
+    (issue 29: a milestone update reads 3 rows where it read every milestone's), and the
+    outcome is the same as before: the old occurrence cancelled, the new one pending."""
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    moved = add_milestone(engagement, TODAY + timedelta(days=20))
+    others = [add_milestone(engagement, TODAY + timedelta(days=10 + n)) for n in range(5)]
+    moved.due_date = TODAY + timedelta(days=30)
+    with query_counter() as counter:
+        db.session.flush()
+    reads = [
+        s for s in counter.statements if s.lstrip().startswith("SELECT") and "FROM reminder" in s
+    ]
+    assert len(reads) == 1 and "reminder.subject_id =" in reads[0], reads
+    db.session.commit()
+    pending = reminders_for("milestone", moved.id, "pending")
+    assert [r.due_at for r in pending] == [
+        at(TODAY + timedelta(days=23)),
+        at(TODAY + timedelta(days=29)),
+        at(TODAY + timedelta(days=30)),
+    ]
+    assert len(reminders_for("milestone", moved.id, "cancelled")) == 3
+    for other in others:  # untouched
+        assert len(reminders_for("milestone", other.id, "pending")) == 3

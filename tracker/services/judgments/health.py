@@ -42,8 +42,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
@@ -121,7 +122,7 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
         chunk = ids[start : start + 500]
         facts = gather_facts(chunk, now.date())
         stamped = []
-        for engagement in db.session.scalars(select(Engagement).where(Engagement.id.in_(chunk))):
+        for engagement in _engagements(chunk):
             health, reasons = compute_health(engagement, facts[engagement.id], now.date())
             if engagement.health != health or engagement.health_reasons != reasons:
                 engagement.health, engagement.health_reasons = health, reasons
@@ -141,6 +142,22 @@ def _stamp_computed(engagements: list[Engagement], now: datetime) -> None:
     )
     for engagement in engagements:
         set_committed_value(engagement, "health_computed_at", now)
+
+
+def _engagements(ids: list[int]) -> list[Engagement]:
+    """These engagements, taking those the session already holds, unexpired, as they are:
+    the service that changed one loaded it in this transaction, so a single-engagement
+    refresh (a milestone update, a checklist tick) reads no engagement row again."""
+    held, missing = [], []
+    for engagement_id in ids:
+        obj = db.session.identity_map.get(identity_key(Engagement, engagement_id))
+        if obj is not None and not inspect(obj).expired_attributes:
+            held.append(obj)
+        else:
+            missing.append(engagement_id)
+    if missing:
+        held.extend(db.session.scalars(select(Engagement).where(Engagement.id.in_(missing))))
+    return held
 
 
 def _due(now: datetime, midnight: datetime):

@@ -61,14 +61,10 @@ def parse_filters(args) -> ListQuery:
     return engagement_list.parse_args(args)
 
 
-def filter_choices(actor: User) -> dict:
-    """The dashboard's filter choices: states with engagements, providers and owners of
-    the visible engagements (three statements)."""
-    from tracker.services.read_model.dashboard import (  # the dashboard's own
-        _counts,
-        _filter_choices,
-    )
+def filter_choices(actor: User, query: ListQuery) -> dict:
+    """The dashboard's filter choices: states with engagements, and the provider and owner
+    pickers (their text, not a list of every name: two or three statements)."""
+    from tracker.services.read_model.dashboard import _counts, filter_pickers  # the dashboard's
 
     by_state, _ = _counts(actor)
-    providers, owners = _filter_choices(actor)
-    return {"states": list(by_state), "providers": providers, "owners": owners}
+    return {"states": list(by_state), "pickers": filter_pickers(actor, query)}

@@ -2,8 +2,9 @@
 
 The list itself (filters, sort, paging, visibility, row facts) is the shared read model in
 services/read_model/engagement_list.py; this module adds what only the page shows: counts by state
-and health, the provider and owner choices, each row's readiness parts, and the choices
-of the engagement form.
+and health, the provider and owner pickers (the name chosen, and the suggestions a typed
+fragment finds, a page at a time: never every owner inline), each row's readiness parts,
+and the choices of the engagement form.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ from tracker.services.workflow import lifecycle
 PAGE_DEFAULTS = {"sort": "health", "per_page": "50"}
 
 
+@dataclass(frozen=True)
+class Pickers:
+    """What the owner and provider filters show: the text in each box (what was typed, or
+    the name of an id given in the URL) and whether a provider filter is worth showing."""
+
+    owner: str = ""
+    provider: str = ""
+    several_providers: bool = False
+
+
 @dataclass
 class Dashboard:
     """Everything the dashboard page renders."""
@@ -38,8 +49,7 @@ class Dashboard:
     total: int
     by_state: dict[str, int] = field(default_factory=dict)
     by_health: dict[str, int] = field(default_factory=dict)
-    providers: list = field(default_factory=list)  # rows of (id, name)
-    owners: list = field(default_factory=list)  # rows of (id, name)
+    pickers: Pickers | None = None
 
     @property
     def pages(self) -> int:
@@ -62,13 +72,14 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
     )
     _attach_readiness_parts(page.rows)
     _attach_evidence(page.rows, actor, today)
-    providers, owners = _filter_choices(actor)
-    return Dashboard(query, page.rows, page.total, by_state, by_health, providers, owners)
+    pickers = filter_pickers(actor, query)
+    return Dashboard(query, page.rows, page.total, by_state, by_health, pickers)
 
 
 def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int | None:
     """How many engagements match, read off the badge counts when the filters allow."""
-    if query.provider_id is None and query.owner_id is None and query.q is None:
+    narrowed = query.provider_id, query.owner_id, query.q, query.owner, query.provider
+    if all(value is None for value in narrowed):
         if query.state is None and query.health is None and query.live_only:
             return sum(by_health.values())
         if query.health is None and query.state is not None:
@@ -98,23 +109,52 @@ def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
 
 
-def _filter_choices(actor: User) -> tuple[list, list]:
-    """(id, name) of the providers and owners on the engagements this user can see."""
-    # Straight from the visible engagements: the (provider_id, state) and (owner_id, state)
-    # indexes cover these, where an extra `id IN (visible ids)` level scanned the table.
-    # Two columns, not ORM objects: hydrating ~200 users was most of this step's cost.
-    visible = visible_clause(actor)
-    providers = db.session.execute(
-        select(ProviderOrganisation.id, ProviderOrganisation.name)
-        .where(ProviderOrganisation.id.in_(select(Engagement.provider_id).where(visible)))
-        .order_by(ProviderOrganisation.name)
+def filter_pickers(actor: User, query: ListQuery) -> Pickers:
+    """The pickers' text and whether the user sees more than one provider: one statement
+    (two when the URL names an owner or provider by id), whatever the organisation's size.
+    """
+    # LIMIT 2 over the (provider_id, state) index: "more than one?" needs no list
+    providers = db.session.scalars(
+        select(Engagement.provider_id).where(visible_clause(actor)).distinct().limit(2)
     ).all()
-    owners = db.session.execute(
-        select(User.id, User.name)
-        .where(User.id.in_(select(Engagement.owner_id).where(visible)))
-        .order_by(User.name)
+    owner, provider = query.owner or "", query.provider or ""
+    if (query.owner_id and not owner) or (query.provider_id and not provider):
+        names = db.session.execute(
+            select(
+                select(User.name).where(User.id == query.owner_id).scalar_subquery(),
+                select(ProviderOrganisation.name)
+                .where(ProviderOrganisation.id == query.provider_id)
+                .scalar_subquery(),
+            )
+        ).one()
+        owner, provider = owner or names[0] or "", provider or names[1] or ""
+    several = len(providers) > 1 or bool(query.provider_id or query.provider)
+    return Pickers(owner=owner, provider=provider, several_providers=several)
+
+
+CHOICES_PER_PAGE = 20
+PICKER_KINDS = ("owner", "provider")
+
+
+def picker_choices(actor: User, kind: str, text: str, page: int) -> tuple[list[str], bool]:
+    """A page of names for a picker's suggestions, and whether there are more: the owners
+    (or providers) of engagements the user may see whose name contains the text, by name.
+    Only what the user could find by filtering: nobody else's name is suggested."""
+    model, column = {
+        "owner": (User, Engagement.owner_id),
+        "provider": (ProviderOrganisation, Engagement.provider_id),
+    }[kind]
+    statement = select(model.name).where(model.id.in_(select(column).where(visible_clause(actor))))
+    if text:
+        pattern = engagement_list.like_pattern(text)
+        statement = statement.where(func.lower(model.name).like(pattern, escape="\\"))
+    names = db.session.scalars(
+        statement.distinct()
+        .order_by(model.name)
+        .offset((page - 1) * CHOICES_PER_PAGE)
+        .limit(CHOICES_PER_PAGE + 1)
     ).all()
-    return list(providers), list(owners)
+    return list(names[:CHOICES_PER_PAGE]), len(names) > CHOICES_PER_PAGE
 
 
 def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:

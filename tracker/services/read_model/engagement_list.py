@@ -21,7 +21,7 @@ from datetime import date
 
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.auth.permissions import Action, require, visible_clause
@@ -37,7 +37,7 @@ from tracker.models import (
     ProviderOrganisation,
     User,
 )
-from tracker.schemas.engagement import SORT_KEYS, EngagementQuerySchema
+from tracker.schemas.engagement import SEARCH_MAX, SORT_KEYS, EngagementQuerySchema
 from tracker.services.judgments.readiness import readiness_many
 from tracker.services.read_model.engagement_queries import Page as ItemsPage
 from tracker.services.workflow import lifecycle
@@ -54,6 +54,10 @@ class ListQuery:
     provider_id: int | None = None
     owner_id: int | None = None
     q: str | None = None  # words in the title, problem statement, provider or owner name
+    # The pages' typed pickers (not API parameters): a name, or part of one; an exact
+    # name (what the picker's suggestions fill in) selects only that one
+    owner: str | None = None
+    provider: str | None = None
     live_only: bool = False  # leave closed engagements out unless a state is asked for
     sort: str = "updated_at"
     descending: bool = True
@@ -128,7 +132,17 @@ def parse_args(raw: Mapping, *, defaults: Mapping | None = None, live_only: bool
         errors = exc.normalized_messages()
         fields = ", ".join(f"'{name}'" for name in sorted(errors))
         raise ValidationFailed(f"Check {fields}.", errors=errors) from None
-    return query_from_args(loaded, live_only=live_only)
+    names = {name: _typed_name(given, name) for name in ("owner", "provider")}
+    return replace(query_from_args(loaded, live_only=live_only), **names)
+
+
+def _typed_name(given: Mapping, name: str) -> str | None:
+    """A picker's typed text, spaces collapsed; longer than a search is a 422 naming it."""
+    text = " ".join(given.get(name, "").split())
+    if len(text) > SEARCH_MAX:
+        message = f"At most {SEARCH_MAX} characters."
+        raise ValidationFailed(f"Check '{name}'.", errors={name: [message]})
+    return text or None
 
 
 def clauses(actor: User, query: ListQuery) -> list:
@@ -144,9 +158,25 @@ def clauses(actor: User, query: ListQuery) -> list:
         where.append(Engagement.provider_id == query.provider_id)
     if query.owner_id:
         where.append(Engagement.owner_id == query.owner_id)
+    if query.owner:
+        where.append(Engagement.owner_id.in_(named_ids(User, query.owner)))
+    if query.provider:
+        where.append(Engagement.provider_id.in_(named_ids(ProviderOrganisation, query.provider)))
     if query.q:
         where.append(_search_clause(query.q))
     return where
+
+
+def named_ids(model, text: str):
+    """A subquery of the ids of the users or organisations a picker's text names: those
+    whose name is the text (case-blind) when there are any, else those whose name
+    contains it. So a suggestion picked from the list selects that one, not every name
+    it is part of, and a typed fragment still finds without script."""
+    name = func.lower(model.name)
+    exact = name == text.lower()
+    partial = name.like(like_pattern(text), escape="\\")
+    any_exact = select(model.id).where(exact).exists()
+    return select(model.id).where(or_(exact, and_(partial, ~any_exact)))
 
 
 def like_pattern(text: str) -> str:

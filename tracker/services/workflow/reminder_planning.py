@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import inspect, select, update
+from sqlalchemy import and_, inspect, or_, select, update
 
 from tracker.core import clock
 from tracker.core.upsert import insert
@@ -144,23 +144,41 @@ def _all_targets(engagement: Engagement) -> list[Target]:
     return targets
 
 
-def _replan(engagement: Engagement | None, targets: list[Target], now: datetime) -> int:
-    """Keep each rule's valid pending row, add the missing ones, cancel the rest."""
+# Re-planning up to this many subjects reads only their rows, not the engagement's all.
+SUBJECTS_READ_ALONE = 20
+
+
+def _replan(
+    engagement: Engagement | None, targets: list[Target], now: datetime, *, some: bool = False
+) -> int:
+    """Keep each rule's valid pending row, add the missing ones, cancel the rest.
+
+    `some`: the targets are a few of the engagement's subjects (a milestone just updated),
+    so only their rows are read; every decision below is per (rule, subject) and a key
+    names its subject, so the other rows could not change it."""
     if engagement is None or not targets:
         return 0
     rules = rules_for(engagement)
     wanted = {(t.kind, t.id) for t in targets}
-    existing = db.session.execute(
-        select(
-            Reminder.id,
-            Reminder.key,
-            Reminder.rule,
-            Reminder.subject_type,
-            Reminder.subject_id,
-            Reminder.due_at,
-            Reminder.status,
-        ).where(Reminder.engagement_id == engagement.id)
-    ).all()
+    query = select(
+        Reminder.id,
+        Reminder.key,
+        Reminder.rule,
+        Reminder.subject_type,
+        Reminder.subject_id,
+        Reminder.due_at,
+        Reminder.status,
+    ).where(Reminder.engagement_id == engagement.id)
+    if some and len(wanted) <= SUBJECTS_READ_ALONE:
+        query = query.where(
+            or_(
+                *(
+                    and_(Reminder.subject_type == kind, Reminder.subject_id == subject)
+                    for kind, subject in sorted(wanted)
+                )
+            )
+        )
+    existing = db.session.execute(query).all()
     done = {r.key for r in existing if r.status in ("sent", "skipped")}
     # Pending rows grouped by (rule, subject): each rule x target looks up only its own
     # rows, so re-planning is linear in the rows, not rows x targets (ADR 0165).
@@ -327,5 +345,7 @@ def replan_after_flush(session, flush_context) -> None:
         engagement = session.get(Engagement, engagement_id)
         if engagement is None:
             continue
-        chosen = _all_targets(engagement) if "all" in targets else list(targets)
-        _replan(engagement, chosen, now)
+        if "all" in targets:
+            _replan(engagement, _all_targets(engagement), now)
+        else:
+            _replan(engagement, list(targets), now, some=True)

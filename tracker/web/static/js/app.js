@@ -71,3 +71,37 @@
     wrap.scrollLeft = Math.max(0, today - wrap.clientWidth / 2);
   });
 })();
+// Name pickers: <input data-choices="URL" list="ID"> asks URL?q=typed for a page of names
+// (JSON {items: [...]}) a moment after typing stops, and offers them in <datalist id=ID>.
+// The server matches whatever is submitted, so without this the typed text still filters.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-choices]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null;
+    var asked = null;
+    if (!list || !window.fetch) { return; }
+    function fill() {
+      var text = input.value.trim();
+      if (text === asked) { return; }
+      asked = text;
+      var url = input.getAttribute("data-choices") + "?q=" + encodeURIComponent(text);
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+        .then(function (body) {
+          if (asked !== text) { return; }
+          list.replaceChildren.apply(list, body.items.map(function (name) {
+            var option = document.createElement("option");
+            option.value = name;
+            return option;
+          }));
+        })
+        .catch(function () {});
+    }
+    input.addEventListener("focus", fill);
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(fill, 150);
+    });
+  });
+})();
