@@ -7,7 +7,7 @@ themselves and the engagements' closing; from now on written by the one writer o
 read health, spend and trials as range counts and sums without touching the rows.
 Why: docs/adr/0234.
 
-Revision ID: 0018_portfolio
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-06
 
@@ -16,7 +16,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018_portfolio'
+revision = '0018'
 down_revision = '0017'
 branch_labels = None
 depends_on = None
