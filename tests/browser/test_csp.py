@@ -31,6 +31,7 @@ ROLES = {
 UNREACHED = {
     "static": "files, not pages",
     "healthz.healthz": "JSON for load balancers",
+    "landing.picker_choices": "JSON suggestions as a name is typed: test_pickers_in_the_browser.py",
     "api-docs.openapi_json": "JSON document (the docs page loading it is crawled)",
     "knowledge.export": "a zip download, not a page",
     "exports.engagements_csv": "a CSV download, not a page",
