@@ -76,6 +76,8 @@ def _run(operation, mode, headers, path_parameters, failures):
 def _text(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         return "\n".join(_text(inner) for inner in exc.exceptions)
+    if not str(exc) and exc.__cause__ is not None:  # hypothesis wraps a BaseException
+        return f"{type(exc).__name__} of {_text(exc.__cause__)}"
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
