@@ -78,6 +78,7 @@ def test_without_script_every_transition_form_is_shown(live_server, browser):
         login(page, live_server, "manager@example.com")
         page.goto(f"{live_server}/dashboard")
         page.locator(f"a:text-is('{TITLE}')").first.click()
+        page.wait_for_selector("[data-testid=engagement-header]")  # is_visible() does not wait
         assert page.locator("[data-testid=transition-put_on_hold]").is_hidden()
         assert page.locator("[data-testid=confirm-put_on_hold]").is_visible()
     finally:

@@ -121,6 +121,7 @@ def test_provider_sees_only_their_engagements_and_updates_a_milestone(live_serve
     row = page.locator("[data-testid=engagement-row]").filter(has_text="Demand forecasting")
     assert row.locator("[data-testid=health]").first.inner_text().strip().startswith("Red")
     row.locator("a.strong").click()
+    page.wait_for_selector("[data-testid=engagement-header]")  # all_inner_texts() does not wait
     assert "Blocked" in page.locator("[data-testid=milestone]").all_inner_texts().__str__()
     assert "blocked" in page.locator("[data-testid=health-reasons]").inner_text()
     screenshot(page, "manager-sees-blocked-milestone")

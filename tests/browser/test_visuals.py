@@ -195,6 +195,7 @@ def test_on_a_phone_the_lifecycle_is_a_list_with_the_current_state_marked(live_s
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/dashboard")
     page.locator("a:text-is('Demand forecasting pod')").first.click()
+    page.wait_for_selector("[data-testid=engagement-header]")  # is_visible() does not wait
     steps = page.locator("[data-testid=state-steps]")
     assert steps.is_visible() and page.locator("[data-testid=diagram]").is_hidden()
     current = steps.locator("[aria-current=step]")
