@@ -298,12 +298,29 @@ def _insert_emails(rows: list[dict]) -> None:
 
 
 class Renderer:
-    """The reminder templates, loaded once per batch and rendered per email."""
+    """The reminder templates, loaded once per batch and rendered per email.
+
+    `Template.render` merges the environment's globals (a ChainMap) into a new dict for
+    every call, which cost more than rendering the short template itself; here they are
+    merged once per batch and each email's context is laid over that one dict.
+    """
 
     def __init__(self) -> None:
         env = current_app.jinja_env
         self.text = env.get_template("email/reminder.txt")
         self.html = env.get_template("email/reminder.html")
+        self._globals = {
+            self.text: dict(self.text.globals),
+            self.html: dict(self.html.globals),
+        }
+
+    def render(self, template, context: dict) -> str:
+        """What `template.render(**context)` returns."""
+        ctx = template.new_context({**self._globals[template], **context}, shared=True)
+        try:
+            return template.environment.concat(template.root_render_func(ctx))
+        except Exception:
+            return template.environment.handle_exception()
 
 
 def _email_row(reminder, rule, target, engagement, anchor, person, now, renderer) -> dict:
@@ -315,8 +332,8 @@ def _email_row(reminder, rule, target, engagement, anchor, person, now, renderer
         "to_address": person.user.email,
         "to_user_id": person.user.id,
         "subject": context["subject"][:300],
-        "text_body": renderer.text.render(**context),
-        "html_body": renderer.html.render(**context),
+        "text_body": renderer.render(renderer.text, context),
+        "html_body": renderer.render(renderer.html, context),
         "headers": {"X-Tracker-Reminder": reminder.rule},
         "category": "reminder",
         "status": "pending",
@@ -437,8 +454,20 @@ def due_together(reminders, now: datetime) -> dict[tuple[str, int], list]:
         return {}
     subjects = {(r.subject_type, r.subject_id) for r in reminders}
     since = min(r.due_at for r in reminders)
+    by_kind: dict[str, set[int]] = defaultdict(set)
+    for kind, subject_id in subjects:
+        by_kind[kind].add(subject_id)
+    # Only rows about the batch's subjects: a big engagement has many more (a batch used
+    # to read every due row of its engagements, once per batch).
+    about_batch = or_(
+        *(
+            and_(Reminder.subject_type == kind, Reminder.subject_id.in_(sorted(ids)))
+            for kind, ids in sorted(by_kind.items())
+        )
+    )
     found: dict[tuple[str, int], list] = defaultdict(list)
-    for part in planning.chunks(sorted({r.engagement_id for r in reminders})):
+    engagement_ids = sorted({r.engagement_id for r in reminders})
+    for part in planning.chunks(engagement_ids, per_item=1 + len(subjects) // len(engagement_ids)):
         rows = db.session.execute(
             select(
                 Reminder.id,
@@ -448,6 +477,7 @@ def due_together(reminders, now: datetime) -> dict[tuple[str, int], list]:
                 Reminder.due_at,
             ).where(
                 Reminder.engagement_id.in_(part),
+                about_batch,
                 Reminder.due_at <= now,
                 Reminder.due_at >= since,
                 or_(
