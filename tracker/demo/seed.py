@@ -335,9 +335,14 @@ def _demo_update(milestone: Milestone, author: User, status: str, today: date) -
     """The provider's report; a met/missed milestone was reported done by the provider
     the day before it was due and judged by the engagement's owner two days later
     (verdicts are the client side's). A report dated days ago for a milestone due months
-    ago made every met milestone "late" on the provider's record."""
+    ago made every met milestone "late" on the provider's record. A claim still open was
+    made by the day before the due date at the latest: one dated weeks after the due date
+    ("said On track" on work long overdue) contradicted the dates beside it."""
     milestone.last_update_at = clock.now() - timedelta(days=3)
     final = status in FINAL_MILESTONE_STATUSES
+    if not final:
+        before_due = datetime.combine(milestone.due_date - timedelta(days=1), time(12), UTC)
+        milestone.last_update_at = min(milestone.last_update_at, before_due)
     if final:
         judged = datetime.combine(milestone.due_date + timedelta(days=2), time(12), UTC)
         milestone.last_update_at = min(milestone.last_update_at, judged)
