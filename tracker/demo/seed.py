@@ -125,6 +125,10 @@ MEMBERS = {
 }
 
 
+# Who the admin audit trail says created the demo's users and organisations.
+SEEDER_LABEL = "Demo data (flask seed-demo)"
+
+
 def seed_demo(today: date | None = None) -> bool:
     """Load the demo once; returns False (and changes nothing) when it is already there."""
     if db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0]["email"])):
@@ -148,6 +152,7 @@ def _demo_user(row: dict) -> User:
         provider=row.get("provider"),
         timezone=row.get("timezone", "UTC"),
         commit=False,
+        recorded_as=SEEDER_LABEL,
     )
 
 
@@ -155,7 +160,7 @@ def _demo_engagement(spec, people: dict[str, User], today: date) -> Engagement:
     title, provider_name, structure, owner_email, state, day = spec
     definition = latest_definition()
     owner = people[owner_email]
-    provider = user_service.get_or_create_provider(provider_name)
+    provider = user_service.get_or_create_provider(provider_name, SEEDER_LABEL)
     engagement = Engagement(
         title=title,
         provider_id=provider.id,
