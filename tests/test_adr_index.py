@@ -49,3 +49,19 @@ def test_every_status_is_one_of_the_words_the_index_defines():
 def test_the_rule_is_written_down():
     text = (ADR_DIR / "README.md").read_text(encoding="utf-8")
     assert "An ADR records a decision with its alternatives, not a change." in text
+
+
+CITED_TEST = re.compile(r"\btests/[A-Za-z0-9_/]+\.py\b")
+
+
+def test_the_test_files_an_adr_cites_exist():
+    """An ADR's Consequences name the tests that hold the decision; a renamed or moved
+    test file must take its citations along (ADR 0202 once cited one that was never there)."""
+    root = ADR_DIR.parents[1]
+    missing = {
+        (path.name[:4], cited)
+        for path in ADR_DIR.glob("[0-9][0-9][0-9][0-9]-*.md")
+        for cited in CITED_TEST.findall(path.read_text(encoding="utf-8"))
+        if not (root / cited).exists()
+    }
+    assert not missing, sorted(missing)

@@ -9,6 +9,9 @@ from flask.cli import AppGroup, with_appcontext
 from tracker.errors import TrackerError
 from tracker.models.base import Role
 
+# Who the audit trail says acted when a command, not a signed-in person, creates a user.
+CLI_LABEL = "Command line (flask users create)"
+
 users_cli = AppGroup("users", help="Manage users.")
 tokens_cli = AppGroup("tokens", help="Manage personal API tokens.")
 
@@ -40,6 +43,7 @@ def create_user_command(email, name, role, provider, timezone, password):
             password=password,
             provider=provider,
             timezone=timezone,
+            recorded_as=CLI_LABEL,
         )
     except TrackerError as error:
         _fail(error)

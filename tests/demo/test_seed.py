@@ -66,3 +66,31 @@ def test_every_demo_claim_shows_with_its_date(app):
         assert "Feature pipeline in staging" in claimed
         undated = [title for title, shown in claimed.items() if shown.claimed_on is None]
         assert undated == []
+
+
+def test_every_demo_claim_is_dated_no_later_than_its_milestone_is_due(app):
+    """A provider's claim is made while the work is due, not weeks after (the demo once
+    showed "Provider said On track, 3 Dec" beside a milestone due on 14 Oct); a verdict
+    follows the claim, never precedes it."""
+    from tracker.models import MilestoneUpdate
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    with app.app_context():
+        rows = db.session.execute(
+            select(Milestone, MilestoneUpdate, User)
+            .join(MilestoneUpdate, MilestoneUpdate.milestone_id == Milestone.id)
+            .join(User, User.id == MilestoneUpdate.author_id)
+        ).all()
+        claims = [(m, u) for m, u, author in rows if author.provider_id is not None]
+        verdicts = [(m, u) for m, u, author in rows if author.provider_id is None]
+        assert claims and verdicts
+        late = [
+            (m.title, m.due_date, u.created_at.date())
+            for m, u in claims
+            if u.created_at.date() > m.due_date
+        ]
+        assert late == []
+        first_claim = {}
+        for m, u in sorted(claims, key=lambda pair: pair[1].created_at):
+            first_claim.setdefault(m.id, u.created_at)
+        assert all(u.created_at >= first_claim.get(m.id, u.created_at) for m, u in verdicts)

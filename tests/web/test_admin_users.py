@@ -87,3 +87,40 @@ def test_an_organisation_is_created_renamed_and_a_duplicate_name_refused(app, cl
     with app.app_context():
         names = db.session.scalars(select(ProviderOrganisation.name)).all()
     assert names.count("Lumen AI") == 1 and "lumen ai" not in names
+
+
+def test_a_user_created_on_the_command_line_is_among_the_recent_changes(app, client, sign_in):
+    """`flask users create` writes the "user_created" row (and "provider_created" for a new
+    organisation): /admin/users and /admin/providers no longer say "Nothing recorded yet"
+    beside accounts the command made."""
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "cli-provider@example.com", "--name", "Cli Provider"]
+        + ["--role", "provider", "--provider", "Cli Org", "--password"]
+        + ["a-long-enough-passphrase-42"],
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == "cli-provider@example.com"))
+    sign_in("admin")
+    users_page = client.get("/admin/users").get_data(as_text=True)
+    changes = users_page.split("Recent changes")[1]
+    assert "Nothing recorded yet" not in changes
+    assert "Command line (flask users create):" in changes
+    assert "Created the account of" in changes and "cli-provider@example.com" in changes
+    own = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    assert "Command line (flask users create):" in own.split('data-testid="user-history"')[1]
+    providers_page = client.get("/admin/providers").get_data(as_text=True)
+    assert "Command line (flask users create):" in providers_page.split("Recent changes")[1]
+    assert "Cli Org" in providers_page.split("Recent changes")[1]
+
+
+def test_the_demo_seeders_accounts_are_among_the_recent_changes(app, client, auth):
+    from tracker.demo.seed import SEEDER_LABEL
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    auth.login("admin@example.com", "demo-password")
+    changes = client.get("/admin/users").get_data(as_text=True).split("Recent changes")[1]
+    assert changes.count(f"{SEEDER_LABEL}:") == 7  # every demo account
+    assert "priya@northwind.example" in changes
+    providers = client.get("/admin/providers").get_data(as_text=True).split("Recent changes")[1]
+    assert providers.count(f"{SEEDER_LABEL}:") == 2  # Northwind ML and Quanta Labs

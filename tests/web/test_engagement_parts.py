@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import add_member, add_milestone, make_engagement, make_user
 from tracker.extensions import db
-from tracker.models import Milestone, MilestoneUpdate
+from tracker.models import Milestone, MilestoneUpdate, TeamMember, User
 
 
 @pytest.fixture
@@ -145,3 +145,29 @@ def test_bad_update_on_the_engagement_page_keeps_input_and_marks_only_the_bad_fi
     assert html.count('aria-invalid="true"') == 1
     assert 'aria-invalid="None"' not in html
     assert client.get(f"/engagements/{engagement_id}").status_code == 200
+
+
+def test_the_team_form_without_a_role_answers_422_naming_it_and_adds_nobody(
+    client, sign_in, post, app
+):
+    """The form's role select, posted without a choice, is refused beside the field."""
+    manager_id = sign_in("manager")
+    with app.app_context():
+        engagement_id = make_engagement(db.session.get(User, manager_id)).id
+    response = post(
+        f"/engagements/{engagement_id}/members",
+        {"member-name": "Ana", "member-allocation": "100"},
+        prefix="member",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "The team member was not added" in html
+    role_field = html.split('id="member-role"')[1].split("</div>")[0]
+    assert "Not a valid choice" in role_field
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(TeamMember)
+            .where(TeamMember.engagement_id == engagement_id)
+        )
+        assert count == 0

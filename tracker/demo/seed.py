@@ -125,6 +125,10 @@ MEMBERS = {
 }
 
 
+# Who the admin audit trail says created the demo's users and organisations.
+SEEDER_LABEL = "Demo data (flask seed-demo)"
+
+
 def seed_demo(today: date | None = None) -> bool:
     """Load the demo once; returns False (and changes nothing) when it is already there."""
     if db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0]["email"])):
@@ -148,6 +152,7 @@ def _demo_user(row: dict) -> User:
         provider=row.get("provider"),
         timezone=row.get("timezone", "UTC"),
         commit=False,
+        recorded_as=SEEDER_LABEL,
     )
 
 
@@ -155,7 +160,7 @@ def _demo_engagement(spec, people: dict[str, User], today: date) -> Engagement:
     title, provider_name, structure, owner_email, state, day = spec
     definition = latest_definition()
     owner = people[owner_email]
-    provider = user_service.get_or_create_provider(provider_name)
+    provider = user_service.get_or_create_provider(provider_name, SEEDER_LABEL)
     engagement = Engagement(
         title=title,
         provider_id=provider.id,
@@ -335,9 +340,14 @@ def _demo_update(milestone: Milestone, author: User, status: str, today: date) -
     """The provider's report; a met/missed milestone was reported done by the provider
     the day before it was due and judged by the engagement's owner two days later
     (verdicts are the client side's). A report dated days ago for a milestone due months
-    ago made every met milestone "late" on the provider's record."""
+    ago made every met milestone "late" on the provider's record. A claim still open was
+    made by the day before the due date at the latest: one dated weeks after the due date
+    ("said On track" on work long overdue) contradicted the dates beside it."""
     milestone.last_update_at = clock.now() - timedelta(days=3)
     final = status in FINAL_MILESTONE_STATUSES
+    if not final:
+        before_due = datetime.combine(milestone.due_date - timedelta(days=1), time(12), UTC)
+        milestone.last_update_at = min(milestone.last_update_at, before_due)
     if final:
         judged = datetime.combine(milestone.due_date + timedelta(days=2), time(12), UTC)
         milestone.last_update_at = min(milestone.last_update_at, judged)

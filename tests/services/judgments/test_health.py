@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -267,3 +268,30 @@ def test_health_inputs_are_every_table_health_reads(ctx):
     inputs = {model.__table__.name for model in health_module.HEALTH_INPUTS}
     assert {"milestone", "checklist_item", "access_entry", "change_request"} <= read
     assert read <= inputs, read - inputs
+
+
+SAID = ("milestone_blocked", "milestone_at_risk", "milestone_missed")
+
+
+@settings(max_examples=100, deadline=None)
+@given(milestones=milestones)
+def test_on_hold_and_running_name_what_people_said_in_the_same_words(milestones):
+    """A blocked, at-risk or missed milestone reads the same whether the clock runs or not."""
+    engagement = _engagement()
+    _, running = _judge(milestones, engagement=engagement)
+    _, held = _judge(milestones, state=HOLD, engagement=engagement)
+    said_running = [r for r in running if r["code"] in SAID]
+    assert [r for r in held if r["code"] in SAID] == said_running
+    assert len(said_running) == sum(
+        m.status in ("blocked", "at_risk") or (m.status == "missed" and m.period == 0)
+        for m in milestones
+    )
+
+
+def test_what_people_said_is_judged_in_one_place():
+    """The held path and the running path share one rule for the said reasons, so a change
+    to its words or levels cannot reach one path and miss the other."""
+    from tracker.services.judgments import health_milestones
+
+    source = Path(health_milestones.__file__).read_text(encoding="utf-8")
+    assert {code: source.count(f'"{code}"') for code in SAID} == dict.fromkeys(SAID, 1)

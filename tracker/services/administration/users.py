@@ -77,8 +77,9 @@ def set_password(user: User, new: str) -> None:
     commit_and_derive()
 
 
-def get_or_create_provider(name: str) -> ProviderOrganisation:
-    """The provider organisation with this name, created if new (no commit)."""
+def get_or_create_provider(name: str, recorded_as: str | None = None) -> ProviderOrganisation:
+    """The provider organisation with this name, created if new (no commit); with
+    `recorded_as`, a new one gets its "provider_created" audit row as `create_user`'s."""
     provider = db.session.scalar(
         select(ProviderOrganisation).where(ProviderOrganisation.name == name)
     )
@@ -86,6 +87,9 @@ def get_or_create_provider(name: str) -> ProviderOrganisation:
         provider = ProviderOrganisation(name=name)
         db.session.add(provider)
         db.session.flush()
+        if recorded_as is not None:
+            data = {"provider_id": provider.id, "name": provider.name}
+            audit.record(None, None, "provider_created", data=data, label=recorded_as)
     return provider
 
 
@@ -115,8 +119,14 @@ def create_user(
     provider: str | None = None,
     timezone: str = "UTC",
     commit: bool = True,
+    recorded_as: str | None = None,
 ) -> User:
-    """Create a user; raises ValidationFailed naming each bad field."""
+    """Create a user; raises ValidationFailed naming each bad field.
+
+    With `recorded_as` (who did it where no signed-in person did: the command line, the
+    demo seeder), the admin audit trail gets its "user_created" row in the same
+    transaction, so /admin/users lists the account among its changes. The invite form
+    records its own row, with the admin as the actor."""
     email = email.strip().lower()
     errors = _validate_user_fields(email, role, provider, timezone)
     if db.session.scalar(select(User.id).where(User.email == email)):
@@ -130,8 +140,12 @@ def create_user(
     user = User(email=email, name=name.strip(), role=role, timezone=timezone)
     user.password_hash = hash_password(password) if password else None
     if provider:
-        user.provider = get_or_create_provider(provider)
+        user.provider = get_or_create_provider(provider, recorded_as)
     db.session.add(user)
+    if recorded_as is not None:
+        db.session.flush()
+        data = {"user_id": user.id, "email": user.email, "role": user.role}
+        audit.record(None, None, "user_created", data=data, label=recorded_as)
     if commit:
         commit_and_derive()
     return user

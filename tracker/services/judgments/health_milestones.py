@@ -25,17 +25,24 @@ def on_hold(engagement, facts: HealthFacts) -> tuple[str, list]:
     text += f"; expected to resume {expected:%-d %b}" if expected else ""
     reasons = [reason("paused", Health.AMBER, text)]
     for m in facts.milestones:
-        anchor = f"milestone-{m.id}"
-        if m.status == "blocked":
-            text = f"Milestone '{m.title}' is blocked"
-            reasons.append(reason("milestone_blocked", Health.RED, text, anchor))
-        elif m.status == "at_risk":
-            text = f"Milestone '{m.title}' is at risk"
-            reasons.append(reason("milestone_at_risk", Health.AMBER, text, anchor))
-        elif m.status == "missed" and m.period == engagement.current_period:
-            text = f"Milestone '{m.title}' was missed"
-            reasons.append(reason("milestone_missed", Health.RED, text, anchor))
+        reasons += said_reasons(engagement, m)
     return worst_of(reasons), reasons
+
+
+def said_reasons(engagement, m: MilestoneFact) -> list[dict]:
+    """What the people said about a milestone, counted whether or not the clock runs: it
+    is blocked (red), at risk (amber), or was missed in the current period (red)."""
+    anchor = f"milestone-{m.id}"
+    if m.status == "blocked":
+        text = f"Milestone '{m.title}' is blocked"
+        return [reason("milestone_blocked", Health.RED, text, anchor)]
+    if m.status == "at_risk":
+        text = f"Milestone '{m.title}' is at risk"
+        return [reason("milestone_at_risk", Health.AMBER, text, anchor)]
+    if m.status == "missed" and m.period == engagement.current_period:
+        text = f"Milestone '{m.title}' was missed"
+        return [reason("milestone_missed", Health.RED, text, anchor)]
+    return []
 
 
 def period_bounds(engagement, state: State) -> tuple[date | None, date | None]:
@@ -48,18 +55,9 @@ def milestone_reasons(engagement, state, facts, today, rules) -> list[dict]:
     reasons = []
     start, end = period_bounds(engagement, state)
     for m in facts.milestones:
-        anchor = f"milestone-{m.id}"
+        reasons += said_reasons(engagement, m)
         if m.status in FINAL_MILESTONE_STATUSES:
-            if m.status == "missed" and m.period == engagement.current_period:
-                text = f"Milestone '{m.title}' was missed"
-                reasons.append(reason("milestone_missed", Health.RED, text, anchor))
             continue
-        if m.status == "blocked":
-            text = f"Milestone '{m.title}' is blocked"
-            reasons.append(reason("milestone_blocked", Health.RED, text, anchor))
-        elif m.status == "at_risk":
-            text = f"Milestone '{m.title}' is at risk"
-            reasons.append(reason("milestone_at_risk", Health.AMBER, text, anchor))
         if m.due_date < today:
             reasons.append(_overdue_reason(engagement, state, m, today, rules, end))
         elif state.is_period and start and m.status != AWAITING_VERDICT:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
-from tracker.models import Engagement, TeamMember, User
+from tracker.models import Engagement, MemberRole, TeamMember, User
 from tracker.services.change_requests import rules as change_rules
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
@@ -51,9 +51,20 @@ def _member_for_edit(actor: User, member_id: int) -> tuple[Engagement, TeamMembe
     return engagement, member
 
 
-def _check(values: dict) -> None:
-    """Rules that span fields or need the database: the linked user, the date order."""
+ROLES = tuple(role.value for role in MemberRole)
+
+
+def _check(values: dict, *, new: bool = False) -> None:
+    """A member's name and role (required when adding, never blanked), then the rules that
+    span fields or need the database: the linked user, the date order. Every caller (API,
+    form, script) gets the same field errors instead of a database refusal."""
     errors: dict[str, list[str]] = {}
+    for field in ("name", "role"):
+        if (new or field in values) and not str(values.get(field) or "").strip():
+            errors[field] = ["Required."]
+    role = values.get("role")
+    if "role" not in errors and "role" in values and role not in ROLES:
+        errors["role"] = [f"Choose one of: {', '.join(ROLES)}."]
     user_id = values.get("user_id")
     if user_id is not None and db.session.get(User, user_id) is None:
         errors["user_id"] = ["No such user."]
@@ -69,7 +80,7 @@ def add_member(actor: User, engagement_id: int, data: dict) -> TeamMember:
     engagement = get_visible_engagement(db.session, actor, engagement_id)
     require(actor, Action.EDIT, engagement)
     values = {k: v for k, v in data.items() if k in MEMBER_FIELDS}
-    _check(values)
+    _check(values, new=True)
     member = TeamMember(engagement_id=engagement.id, **values)
     db.session.add(member)
     db.session.flush()

@@ -85,34 +85,41 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-# (endpoint, text, roles that see it); links to pages not registered are left out.
+# (endpoint, text, roles that see it, group); links to pages not registered are left out.
 EVERYONE = {"admin", "manager", "provider", "stakeholder", "auditor"}  # every role
+ADMIN = "admin"  # the group of the administration pages: a row of their own (issue: the
+# admin's twelve links wrapped the header at 1280 px)
 NAV_LINKS = [
-    ("landing.dashboard", "Dashboard", {"admin", "manager", "stakeholder", "auditor"}),
-    ("landing.my_milestones", "My milestones", {"provider"}),
-    ("landing.engagements", "Engagements", {"manager", "provider"}),
-    ("portfolio.show", "Portfolio", {"admin", "manager", "stakeholder", "auditor"}),
-    ("providers.index", "Providers", {"admin", "manager", "stakeholder", "auditor"}),
-    ("providers.index", "Our record", {"provider"}),
-    ("digests.subscriptions", "Digests", EVERYONE),
-    ("calendar.index", "Calendar", EVERYONE),
-    ("tokens.tokens", "API tokens", EVERYONE),
-    ("admin_outbox.outbox", "Outbox", {"admin"}),
-    ("webhooks_admin.index", "Webhooks", {"admin"}),
-    ("admin_users.users", "Users", {"admin"}),
-    ("admin_users.providers", "Organisations", {"admin"}),
-    ("admin_audit.index", "Audit export", {"admin", "auditor"}),
-    ("workflows_admin.index", "Workflows", {"admin"}),
+    ("landing.dashboard", "Dashboard", {"admin", "manager", "stakeholder", "auditor"}, None),
+    ("landing.my_milestones", "My milestones", {"provider"}, None),
+    ("landing.engagements", "Engagements", {"manager", "provider"}, None),
+    ("portfolio.show", "Portfolio", {"admin", "manager", "stakeholder", "auditor"}, None),
+    ("providers.index", "Providers", {"admin", "manager", "stakeholder", "auditor"}, None),
+    ("providers.index", "Our record", {"provider"}, None),
+    ("digests.subscriptions", "Digests", EVERYONE, None),
+    ("calendar.index", "Calendar", EVERYONE, None),
+    ("tokens.tokens", "API tokens", EVERYONE, None),
+    ("admin_outbox.outbox", "Outbox", {"admin"}, ADMIN),
+    ("webhooks_admin.index", "Webhooks", {"admin"}, ADMIN),
+    ("admin_users.users", "Users", {"admin"}, ADMIN),
+    ("admin_users.providers", "Organisations", {"admin"}, ADMIN),
+    ("admin_audit.index", "Audit export", {"admin", "auditor"}, ADMIN),
+    ("workflows_admin.index", "Workflows", {"admin"}, ADMIN),
 ]
 
 
-def nav_links() -> list[tuple[str, str]]:
-    """The navigation entries for the signed-in user's role."""
+def nav_links(group: str | None = None) -> list[tuple[str, str]]:
+    """The navigation entries for the signed-in user's role in one group: the main row
+    (None) or the administration row (ADMIN). A role with fewer than two administration
+    pages (an auditor's audit export) has them in its main row: a row of one is no row."""
     from flask import current_app
 
     role = getattr(current_user, "role", None)
-    return [
-        (endpoint, text)
-        for endpoint, text, roles in NAV_LINKS
+    allowed = [
+        (endpoint, text, kind)
+        for endpoint, text, roles, kind in NAV_LINKS
         if role in roles and endpoint in current_app.view_functions
     ]
+    if sum(kind == ADMIN for *_, kind in allowed) < 2:
+        allowed = [(endpoint, text, None) for endpoint, text, _ in allowed]
+    return [(endpoint, text) for endpoint, text, kind in allowed if kind == group]
