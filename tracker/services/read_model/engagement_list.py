@@ -215,7 +215,8 @@ def _order_by(query: ListQuery) -> list:
     keys = {
         "title": lambda: func.lower(Engagement.title),
         "state": lambda: _rank(Engagement.state, lifecycle.known_states()),
-        "health": lambda: _rank(Engagement.effective_health, [h.value for h in HEALTH_ORDER]),
+        # the stored rank (models.base.health_rank): an index serves the page (ADR 0239)
+        "health": lambda: Engagement.health_rank,
         "provider": lambda: func.lower(ProviderOrganisation.name),
         "owner": lambda: func.lower(User.name),
         "period_end": lambda: func.coalesce(Engagement.period_end, Engagement.trial_end),
@@ -225,10 +226,13 @@ def _order_by(query: ListQuery) -> list:
         "id": lambda: Engagement.id,
     }
     assert set(keys) == set(SORT_KEYS), "one sort vocabulary: the schema's"
-    key = keys[query.sort]()
-    if query.descending:
-        return [key.desc(), Engagement.id.desc()]
-    return [key.asc(), Engagement.id.asc()]
+    ordered = [keys[query.sort](), Engagement.id]
+    if query.sort == "health" and query.live_only and not query.state:
+        # Only live rows (closed_at IS NULL): leading with closed_at changes no order, and
+        # lets PostgreSQL read (closed_at, health_rank, id) in order up to the LIMIT; it
+        # does not take IS NULL as fixing an index's first column (ADR 0239).
+        ordered.insert(0, Engagement.closed_at)
+    return [key.desc() if query.descending else key.asc() for key in ordered]
 
 
 def list_page(
