@@ -95,6 +95,18 @@ class Health(StrEnum):
     RED = "red"
 
 
+# Health worst first: what "sort by health" means everywhere. Stored beside the effective
+# health as `Engagement.health_rank` (an indexed integer), so a health-ranked page is an
+# index range scan with a LIMIT instead of a sort of every live row (docs/adr/0239).
+HEALTH_RANKS = {Health.RED.value: 0, Health.AMBER.value: 1, Health.GREEN.value: 2}
+UNKNOWN_HEALTH_RANK = len(HEALTH_RANKS)
+
+
+def health_rank(value: str | None) -> int:
+    """The sort rank of an effective health: red 0, amber 1, green 2, anything else last."""
+    return HEALTH_RANKS.get(str(value) if value is not None else "", UNKNOWN_HEALTH_RANK)
+
+
 def label(value: str) -> str:
     """Turn an enum value into words for people ("on_track" -> "On track")."""
     special = {

@@ -11,18 +11,27 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
     Update,
     bindparam,
+    case,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
 from tracker.core import clock
 from tracker.db_setup import UTCDateTime
-from tracker.models.base import Model, created_at_column
+from tracker.models.base import (
+    HEALTH_RANKS,
+    UNKNOWN_HEALTH_RANK,
+    Model,
+    created_at_column,
+    health_rank,
+)
 from tracker.models.user import ProviderOrganisation, User
 
 engagement_follower = Table(
@@ -42,6 +51,10 @@ class Engagement(Model):
         # Covers the dashboard's passes over every live engagement (count, by health,
         # health-ranked page) without touching the wide rows.
         Index("ix_engagement_live_health", "closed_at", "effective_health", "id"),
+        # The health-ranked first page (the dashboard's default): live engagements, or one
+        # state's, worst health first, read in index order up to the LIMIT (ADR 0239).
+        Index("ix_engagement_live_rank", "closed_at", "health_rank", "id"),
+        Index("ix_engagement_state_rank", "state", "health_rank", "id"),
         Index("ix_engagement_state_updated", "state", "updated_at", "id"),
         Index("ix_engagement_health_updated", "effective_health", "updated_at", "id"),
         # The scheduler's daily health refresh and override expiry (services.judgments.health).
@@ -118,6 +131,12 @@ class Engagement(Model):
     effective_health: Mapped[str] = mapped_column(
         String(10), default="green", server_default="green", active_history=True
     )
+    # `models.base.health_rank(effective_health)`, what lists sort by "health": written
+    # with the effective health on every path (the flush hook below, the set-based
+    # `health.store_health`, an INSERT's default from the row's own effective health).
+    health_rank: Mapped[int] = mapped_column(
+        SmallInteger, default=lambda context: _rank_of_inserted(context), server_default="2"
+    )
     # Knowledge-retention readiness cached for lists (services.judgments.readiness keeps it
     # current on every flush that touches its inputs); None until first computed.
     readiness_score: Mapped[int | None]
@@ -168,6 +187,45 @@ def store_effective_health(mapper, connection, engagement: Engagement) -> None:
     A before insert/update mapper listener, installed by tracker.services.derived.
     """
     engagement.effective_health = engagement.health_at() or "green"
+    engagement.health_rank = health_rank(engagement.effective_health)
+
+
+def rank_updated_health(orm_execute_state) -> None:
+    """A set-based UPDATE of engagements (no flush: the hook above does not see it) that
+    writes the effective health writes its rank too: SQL over the same new value when
+    the statement carries it, the rank itself when each row's parameters do.
+
+    A do_orm_execute listener, installed by tracker.services.derived.
+    """
+    statement = orm_execute_state.statement
+    if not orm_execute_state.is_update or statement.table.name != Engagement.__tablename__:
+        return
+    given = {getattr(key, "key", key): value for key, value in (statement._values or {}).items()}
+    if "effective_health" in given and "health_rank" not in given:
+        orm_execute_state.statement = statement.values(
+            health_rank=_rank_of_value(given["effective_health"])
+        )
+    params = orm_execute_state.parameters
+    for row in [params] if isinstance(params, dict) else list(params or ()):
+        if "effective_health" in row and "health_rank" not in row:
+            row["health_rank"] = health_rank(row["effective_health"])
+
+
+def _rank_of_value(value):
+    """The rank of an UPDATE's new effective health: a literal's rank, else SQL over it
+    (a parameter named for executemany is named again: one bind cannot be used twice)."""
+    if isinstance(value, BindParameter):
+        if value.unique or value.value is not None:
+            return health_rank(value.value)
+        value = bindparam(value.key, type_=String())
+    elif not isinstance(value, ClauseElement):
+        return health_rank(value)
+    return case(HEALTH_RANKS, value=value, else_=UNKNOWN_HEALTH_RANK)
+
+
+def _rank_of_inserted(context) -> int:
+    """An INSERT that names no rank (a bulk load's rows) ranks the health it inserts."""
+    return health_rank(context.get_current_parameters().get("effective_health") or "green")
 
 
 def cached_values_update(**values) -> Update:

@@ -13,8 +13,10 @@ The pipeline, in the order it runs within one unit of work:
 
 At every flush (PER_FLUSH, in this order; these steps need the flush's own changes, the
 old and new value of a column, which only a flush still knows):
-1. `Engagement.effective_health`: `models.engagement.store_effective_health`, a mapper
-   hook before every insert and update of an engagement (MAPPER_HOOKS).
+1. `Engagement.effective_health` and its sort rank `health_rank` (ADR 0239):
+   `models.engagement.store_effective_health`, a mapper hook before every insert and
+   update of an engagement (MAPPER_HOOKS); for a set-based UPDATE that writes the
+   effective health (no flush), `models.engagement.rank_updated_health` at execution.
 2. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
    `readiness.store_readiness_after_flush`, for the engagements whose readiness inputs
    the flush wrote.
@@ -59,7 +61,7 @@ from sqlalchemy import event
 
 from tracker.extensions import db
 from tracker.models import Engagement
-from tracker.models.engagement import store_effective_health
+from tracker.models.engagement import rank_updated_health, store_effective_health
 from tracker.services.core.transactions import DERIVE_AS_OF, install_commit_hook
 from tracker.services.judgments.health import refresh_health
 from tracker.services.judgments.health_facts import engagements_inserted, engagements_touched
@@ -158,6 +160,7 @@ PER_FLUSH: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),
     Listener(db.session, "after_flush", record_touched, "what the commit steps re-derive"),
     Listener(db.session, "do_orm_execute", record_inserted, "what the commit steps re-derive"),
+    Listener(db.session, "do_orm_execute", rank_updated_health, "health rank (set-based)"),
 )
 
 MAPPER_HOOKS: tuple[Listener, ...] = (

@@ -172,3 +172,39 @@ def test_api_rows_read_as_core_rows_dump_as_the_engagements_would(app, people):
                     schema.dump(engagements)
                 )
         db.session.remove()
+
+
+def test_each_row_has_its_earliest_open_milestone_and_counts_only_open_late_ones(app, people):
+    """Next milestone and overdue milestones, read in one statement for the page: met,
+    missed and removed milestones count for neither; ties on the due date go by id."""
+    from datetime import date, timedelta
+
+    from tests.factories import add_milestone
+    from tracker.core import clock
+
+    with app.app_context():
+        manager = db.session.get(User, people["manager"])
+        delta = db.session.get(Engagement, people["titles"]["Delta vision"])
+        add_milestone(delta, days=-20, status="met", title="Met long ago")
+        add_milestone(delta, days=-15, status="missed", title="Missed")
+        removed = add_milestone(delta, days=-12, title="Removed")
+        removed.removed_at = clock.now()
+        add_milestone(delta, days=-5, title="Late, second")
+        late_first = add_milestone(delta, days=-10, title="Late, first")
+        add_milestone(delta, days=-10, status="at_risk", title="Late, same day")
+        add_milestone(delta, days=30, title="Ahead")
+        bravo = db.session.get(Engagement, people["titles"]["Bravo churn"])
+        add_milestone(bravo, days=14, title="Only ahead")
+        db.session.commit()
+        page = engagement_list.list_page(manager, ListQuery(sort="title"), today=date.today())
+        rows = {row.engagement.title: row for row in page.rows}
+        assert rows["Delta vision"].next_milestone.id == late_first.id
+        assert rows["Delta vision"].overdue_milestones == 3
+        assert rows["Bravo churn"].next_milestone.title == "Only ahead"
+        assert rows["Bravo churn"].overdue_milestones == 0
+        assert rows["alpha fraud"].next_milestone is None
+        assert rows["alpha fraud"].overdue_milestones == 0
+        later = engagement_list.list_page(
+            manager, ListQuery(sort="title"), today=date.today() + timedelta(days=31)
+        )
+        assert {r.engagement.title: r.overdue_milestones for r in later.rows}["Delta vision"] == 4

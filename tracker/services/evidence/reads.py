@@ -7,6 +7,7 @@ then the latest eligible measurement per target, ranked in SQL) and a set of met
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date
@@ -72,6 +73,20 @@ def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
     follows the number of targets, not of measurements. They sit in the select list, not
     in a join condition: PostgreSQL evaluates a subquery in `JOIN measurement ON
     measurement.id = (…)` once per pair of rows, which took 20 s for 600 measurements."""
+    rows = db.session.execute(
+        _latest_points_statement(), {"milestone_ids": [int(i) for i in milestone_ids]}
+    )
+    return {
+        target_id: Point(_aware(measured_at), value)
+        for target_id, value, measured_at in rows
+        if measured_at is not None
+    }
+
+
+@functools.cache
+def _latest_points_statement():
+    """Built once: building the aliases and correlated subqueries anew cost the dashboard
+    more than running the statement (~3 ms of ~6 for 50 rows' 240 milestones)."""
     candidate, later = aliased(Measurement), aliased(Measurement)
 
     def latest(column):
@@ -88,16 +103,11 @@ def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
             .scalar_subquery()
         )
 
-    rows = db.session.execute(
+    return (
         select(MilestoneTarget.id, latest(candidate.value), latest(candidate.measured_at))
         .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
-        .where(MilestoneTarget.milestone_id.in_(_ids(milestone_ids)))
+        .where(MilestoneTarget.milestone_id.in_(_ids(())))
     )
-    return {
-        target_id: Point(_aware(measured_at), value)
-        for target_id, value, measured_at in rows
-        if measured_at is not None
-    }
 
 
 def _aware(value):

@@ -51,6 +51,7 @@ from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, Health, User
+from tracker.models.base import health_rank
 from tracker.models.engagement import cached_values_update
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
@@ -209,6 +210,7 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
         health=bindparam("new_health"),
         health_reasons=bindparam("new_reasons"),
         effective_health=bindparam("new_effective"),
+        health_rank=bindparam("new_rank"),
         health_computed_at=now,
     )
     facts = gather_facts(engagement_ids, now.date())
@@ -227,6 +229,7 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
                 "new_health": str(health),
                 "new_reasons": reasons,
                 "new_effective": effective,
+                "new_rank": health_rank(effective),
             }
         )
         if effective != engagement.effective_health:

@@ -41,7 +41,8 @@ HEALTH_INPUTS += (Measurement, TeamMember, AccessEntry, ChangeRequest)
 # An engagement's columns that health itself (or the row's bookkeeping) writes: a change
 # to only these is not a new fact to judge.
 NOT_HEALTH_FACTS = frozenset(
-    {"health", "health_reasons", "health_computed_at", "effective_health", "version"}
+    {"health", "health_reasons", "health_computed_at", "effective_health", "health_rank"}
+    | {"version"}
     | {"updated_at", "readiness_score", "readiness_gaps", "readiness_parts"}
 )
 

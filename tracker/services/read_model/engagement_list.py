@@ -8,7 +8,7 @@ sort vocabulary (`SORT_KEYS`, "-" for descending).
 Every page costs a constant number of statements whatever its size: the page's ids from
 the narrow engagement rows (joins only to sort by provider or owner), those rows with
 provider and owner joined, a COUNT unless the caller already knows the total, and, when
-asked for, three statements of row facts (next milestone, overdue milestones and items).
+asked for, two statements of row facts (next milestone with its overdue siblings, overdue items).
 """
 
 from __future__ import annotations
@@ -215,7 +215,8 @@ def _order_by(query: ListQuery) -> list:
     keys = {
         "title": lambda: func.lower(Engagement.title),
         "state": lambda: _rank(Engagement.state, lifecycle.known_states()),
-        "health": lambda: _rank(Engagement.effective_health, [h.value for h in HEALTH_ORDER]),
+        # the stored rank (models.base.health_rank): an index serves the page (ADR 0239)
+        "health": lambda: Engagement.health_rank,
         "provider": lambda: func.lower(ProviderOrganisation.name),
         "owner": lambda: func.lower(User.name),
         "period_end": lambda: func.coalesce(Engagement.period_end, Engagement.trial_end),
@@ -225,10 +226,13 @@ def _order_by(query: ListQuery) -> list:
         "id": lambda: Engagement.id,
     }
     assert set(keys) == set(SORT_KEYS), "one sort vocabulary: the schema's"
-    key = keys[query.sort]()
-    if query.descending:
-        return [key.desc(), Engagement.id.desc()]
-    return [key.asc(), Engagement.id.asc()]
+    ordered = [keys[query.sort](), Engagement.id]
+    if query.sort == "health" and query.live_only and not query.state:
+        # Only live rows (closed_at IS NULL): leading with closed_at changes no order, and
+        # lets PostgreSQL read (closed_at, health_rank, id) in order up to the LIMIT; it
+        # does not take IS NULL as fixing an index's first column (ADR 0239).
+        ordered.insert(0, Engagement.closed_at)
+    return [key.desc() if query.descending else key.asc() for key in ordered]
 
 
 def list_page(
@@ -356,7 +360,7 @@ def _rows_statement():
 
 
 def attach_facts(rows: list[ListRow], today: date) -> None:
-    """Next open milestone, overdue counts and readiness for the rows: three statements."""
+    """Next open milestone, overdue counts and readiness for the rows: two statements."""
     by_id = {row.engagement.id: row for row in rows}
     if not by_id:
         return
@@ -364,21 +368,32 @@ def attach_facts(rows: list[ListRow], today: date) -> None:
     open_status = Milestone.status.not_in([s.value for s in FINAL_MILESTONE_STATUSES]) & (
         Milestone.removed_at.is_(None)
     )
-    upcoming = db.session.scalars(
-        select(Milestone)
+    # One statement for both: each engagement's open milestones numbered by due date and
+    # counted when late, only the first loaded (not every open milestone of the page).
+    ranked = (
+        select(
+            Milestone.id,
+            func.row_number()
+            .over(
+                partition_by=Milestone.engagement_id,
+                order_by=(Milestone.due_date, Milestone.id),
+            )
+            .label("place"),
+            func.count(case((Milestone.due_date < today, 1)))
+            .over(partition_by=Milestone.engagement_id)
+            .label("late"),
+        )
         .where(Milestone.engagement_id.in_(ids), open_status)
-        .order_by(Milestone.engagement_id, Milestone.due_date, Milestone.id)
+        .subquery()
     )
-    for milestone in upcoming:
+    upcoming = db.session.execute(
+        select(Milestone, ranked.c.late)
+        .join(ranked, ranked.c.id == Milestone.id)
+        .where(ranked.c.place == 1)
+    )
+    for milestone, late in upcoming:
         row = by_id[milestone.engagement_id]
-        row.next_milestone = row.next_milestone or milestone
-    late_milestones = (
-        select(Milestone.engagement_id, func.count())
-        .where(Milestone.engagement_id.in_(ids), open_status, Milestone.due_date < today)
-        .group_by(Milestone.engagement_id)
-    )
-    for engagement_id, count in db.session.execute(late_milestones):
-        by_id[engagement_id].overdue_milestones = count
+        row.next_milestone, row.overdue_milestones = milestone, late
     late_items = (
         select(ChecklistItem.engagement_id, func.count())
         .where(
