@@ -53,3 +53,27 @@ def test_manager_creates_and_edits_a_milestone(api, world):
     edited = api.patch(one, "manager", json={"due_date": day60.isoformat()})
     assert edited.status_code == 200 and edited.get_json()["due_date"] == day60.isoformat()
     assert_error(api.post(path, "manager", json={**body, "due_date": "15/01/2030"}), 422)
+
+
+@pytest.mark.parametrize("role", ["provider", "manager"])
+def test_the_update_answer_is_the_history_read_afresh_byte_for_byte(app, api, world, role):
+    """The 201 body is built from the update and its author as committed (not selected
+    again, issue 29): a fresh read of the history through the schema gives the same bytes."""
+    from flask import jsonify
+
+    from tracker.extensions import db
+    from tracker.models import MilestoneUpdate
+    from tracker.schemas.milestone import StatusUpdateSchema
+
+    path = f"/milestones/{world.milestones['own']}/updates"
+    body = {"status": "at_risk", "note": "Late data", "evidence": ["https://ci.example/r/2"]}
+    created = api.post(path, role, json=body)
+    assert created.status_code == 201, created.get_json()
+    answer = created.get_json()
+    assert answer["author"] == {"id": world.users[role], "name": answer["author"]["name"]}
+    assert answer["author"]["name"] and answer["from_status"] and answer["created_at"]
+    assert api.get(path, "manager").get_json()[0] == answer
+    with app.test_request_context():
+        fresh = db.session.get(MilestoneUpdate, answer["id"])
+        assert created.get_data() == jsonify(StatusUpdateSchema().dump(fresh)).get_data()
+        db.session.remove()

@@ -87,3 +87,17 @@ def test_fields_it_does_not_compile_and_dump_hooks_are_left_to_marshmallow():
     assert row_dumper(WithFunction())(_rows()[0])["label"] == "#7"
     assert row_dumper(WithHook())(_rows()[2])["title"] == "X"
     assert row_dumper(AsString())(rows[1])["count"] == "1"
+
+
+def test_the_written_out_dumper_embeds_any_key_as_a_literal():
+    """The dumper is one function written out from the steps: a key or attribute with
+    quotes, backslashes or a newline is data in it, never code."""
+    odd = "it's \"odd\"\\\n); raise SystemExit('no'"
+
+    class Odd(Schema):
+        value = fields.Integer(data_key=odd, attribute=odd)
+        plain = fields.String()
+
+    row = {odd: 5, "plain": "p"}
+    assert row_dumper(Odd())(row) == Odd().dump(row) == {odd: 5, "plain": "p"}
+    assert row_dumper(Odd())({"plain": None}) == Odd().dump({"plain": None}) == {"plain": None}

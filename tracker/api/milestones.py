@@ -1,5 +1,6 @@
 """/api/v1 milestones: definitions (managers) and status updates (the provider's main action)."""
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -20,6 +21,7 @@ from tracker.schemas.milestone import (
     MilestoneWriteSchema,
     StatusUpdateSchema,
     StatusUpdateWriteSchema,
+    status_update_dumper,
 )
 from tracker.services.delivery import milestones
 from tracker.services.evidence import reads
@@ -108,4 +110,6 @@ class StatusUpdates(MethodView):
         update = milestones.record_update(
             actor(), milestone_id, **data, expected_version=expected_version()
         )
-        return dump(StatusUpdateSchema(), update, status=201)
+        response = jsonify(status_update_dumper()(update))
+        response.status_code = 201
+        return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, bindparam, select, true
 from sqlalchemy.orm import Session
 
 from tracker.errors import Forbidden, NotFound
@@ -56,6 +56,34 @@ def visible_clause(user: User) -> ColumnElement[bool]:
     return Engagement.id.in_(
         select(engagement_follower.c.engagement_id).where(engagement_follower.c.user_id == user.id)
     )
+
+
+# `visible_clause` with its user as bound parameters, one clause per rule: a statement
+# built once around it keeps its compiled-SQL cache key (issue 29).
+_VISIBLE_BY_RULE: dict[str, ColumnElement[bool]] = {
+    "all": true(),
+    "provider": Engagement.provider_id == bindparam("visible_provider_id"),
+    "followed": Engagement.id.in_(
+        select(engagement_follower.c.engagement_id).where(
+            engagement_follower.c.user_id == bindparam("visible_user_id")
+        )
+    ),
+}
+
+
+def visibility_rule(user: User) -> tuple[str, dict]:
+    """Which rule of `visible_clause` applies to the user and its parameters: the clause
+    is `visible_clause_for(rule)` executed with those parameters (the same rows)."""
+    if user.role in _SEE_ALL:
+        return "all", {}
+    if user.role == Role.PROVIDER:
+        return "provider", {"visible_provider_id": user.provider_id or -1}
+    return "followed", {"visible_user_id": user.id}
+
+
+def visible_clause_for(rule: str) -> ColumnElement[bool]:
+    """The WHERE clause of a `visibility_rule`, with its parameters left to bind."""
+    return _VISIBLE_BY_RULE[rule]
 
 
 def can_see(user: User, engagement: Engagement) -> bool:

@@ -1,9 +1,11 @@
 """Milestone schemas: definitions (managers) and status updates (the provider's main action)."""
 
+from functools import lru_cache
+
 from marshmallow import Schema, fields, validate
 
 from tracker.models import MilestoneStatus
-from tracker.schemas.common import NAME_MAX, TEXT_MAX, Link, Text, UserRefSchema
+from tracker.schemas.common import NAME_MAX, TEXT_MAX, Link, Text, UserRefSchema, object_dumper
 from tracker.schemas.evidence import SuggestedVerdictSchema, TargetSchema
 
 STATUSES = [s.value for s in MilestoneStatus]
@@ -110,3 +112,10 @@ class MilestoneSchema(Schema):
     suggested_verdict = fields.Nested(
         SuggestedVerdictSchema, attribute="evidence_suggestion", allow_none=True
     )
+
+
+@lru_cache(maxsize=1)
+def status_update_dumper():
+    """One status update (an ORM row) dumped as StatusUpdateSchema dumps it, compiled once
+    (`object_dumper`): the answer to the provider's main write (issue 29)."""
+    return object_dumper(StatusUpdateSchema())

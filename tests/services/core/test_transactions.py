@@ -159,3 +159,28 @@ def test_check_version_names_both_versions():
         check_version(Row(), 2, "this milestone", verb="updated")
     assert caught.value.message.startswith("Someone updated this milestone since you loaded it")
     assert caught.value.errors == {"version": ["expected 2, current 3"]}
+
+
+def test_kept_objects_hold_their_committed_values_and_the_rest_is_expired(ctx, query_counter):
+    """`keep`: what the caller answers with stays loaded as committed, derived steps
+    included (health was re-judged in the same commit); everything else is expired."""
+    from sqlalchemy import inspect
+
+    engagement = make_engagement(title="Kept")
+    other = make_engagement(title="Not kept")
+    judged = _judged(engagement)
+    stale = "red" if judged != "red" else "green"
+    _make_stale(engagement, stale)
+    db.session.commit()
+    engagement.title = "Kept, renamed"  # a health input: re-judged in the commit
+    other.title = "Not kept either"
+    commit_and_derive(keep=(engagement,))
+    with query_counter() as counter:
+        seen = (engagement.title, engagement.health, engagement.version)
+    assert counter.count == 0, counter.statements
+    assert "title" in inspect(other).expired_attributes
+    assert seen[:2] == ("Kept, renamed", judged)
+    assert seen[1] == _stored_health(engagement.id) != stale
+    db.session.delete(other)
+    commit_and_derive(keep=(other,))  # deleted by the unit of work: nothing to restore
+    assert inspect(other).detached

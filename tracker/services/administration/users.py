@@ -33,8 +33,7 @@ def authenticate_token(secret: str) -> User | None:
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        commit_and_derive()
-        token.last_used_at = now
+        commit_and_derive(keep=(user,))  # the caller, as read: not selected again
     return user
 
 

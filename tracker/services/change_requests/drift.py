@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from tracker.auth.permissions import get_visible_engagement, visible_clause
 from tracker.extensions import db
@@ -83,17 +83,28 @@ def compute_drift(
 def approved_facts(engagement_ids: Sequence[int] | Select) -> dict[int, list[ApprovedFact]]:
     """Approved requests of many engagements (ids, or a SELECT of them) in one query."""
     found: dict[int, list[ApprovedFact]] = defaultdict(list)
-    if not isinstance(engagement_ids, Select) and not engagement_ids:
+    if isinstance(engagement_ids, Select):
+        rows = db.session.execute(_approved(engagement_ids))
+    elif not engagement_ids:
         return found
-    for row in db.session.execute(
+    else:  # the statement built once, the ids bound (its cache key is kept: issue 29)
+        rows = db.session.execute(_APPROVED_OF_IDS, {"ids": list(engagement_ids)})
+    for row in rows:
+        found[row[0]].append(ApprovedFact(*row[1:]))
+    return found
+
+
+def _approved(engagement_ids) -> Select:
+    return (
         select(ChangeRequest.engagement_id, ChangeRequest.id, ChangeRequest.why)
         .add_columns(ChangeRequest.decided_at, ChangeRequest.schedule_delta_days)
         .add_columns(ChangeRequest.cost_delta_monthly, ChangeRequest.cost_delta_total)
         .where(ChangeRequest.engagement_id.in_(engagement_ids), ChangeRequest.state == APPROVED)
         .order_by(ChangeRequest.decided_at, ChangeRequest.id)
-    ):
-        found[row[0]].append(ApprovedFact(*row[1:]))
-    return found
+    )
+
+
+_APPROVED_OF_IDS = _approved(bindparam("ids", expanding=True))
 
 
 def drift_of(engagement: Engagement, facts: Iterable[ApprovedFact]) -> Drift:

@@ -20,11 +20,12 @@ import-linter contract in pyproject.toml), which is what lets every package use 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.errors import ConcurrentUpdate, StaleVersion
@@ -32,6 +33,11 @@ from tracker.extensions import db
 
 # The session.info key under which commit_and_derive passes its `now` to the commit steps.
 DERIVE_AS_OF = "derived.as_of"
+
+# session.info key: the objects whose committed state commit_and_derive(keep=...) restores,
+# then (after the commit) their attribute values as the commit wrote them.
+KEEP = "transactions.keep"
+KEPT = "transactions.kept"
 
 # The before-commit hook of the derived-data pipeline, once installed.
 CommitHook = Callable[..., None]
@@ -45,14 +51,35 @@ def install_commit_hook(hook: CommitHook) -> None:
             event.remove(db.session, "before_commit", old)
     if not event.contains(db.session, "before_commit", hook):
         event.listen(db.session, "before_commit", hook)
+    if not event.contains(db.session, "after_commit", _snapshot_kept):
+        event.listen(db.session, "after_commit", _snapshot_kept)
     _commit_hook[:] = [hook]
 
 
-def commit_and_derive(*, now: datetime | None = None, retry_races: bool = False) -> None:
+def _snapshot_kept(session) -> None:
+    """After the commit, before SQLAlchemy expires every object: the loaded attribute
+    values of the objects commit_and_derive was asked to keep (its derived steps and
+    last flush included, so these are the values the database now holds)."""
+    keep = session.info.pop(KEEP, None)
+    if not keep:
+        return
+    kept = []
+    for obj in keep:
+        state = inspect(obj)
+        names = state.mapper.attrs.keys()
+        kept.append((obj, {k: state.dict[k] for k in names if k in state.dict}))
+    session.info[KEPT] = kept
+
+
+def commit_and_derive(
+    *, now: datetime | None = None, retry_races: bool = False, keep: Iterable[object] = ()
+) -> None:
     """Commit the unit of work with its derived data current, or roll all of it back.
 
     `now`: the instant the commit steps judge as of (a transition's own clock);
-    the current time when None.
+    the current time when None. `keep`: objects the caller reads again right after the
+    commit (to answer with them): their values as committed stay loaded instead of being
+    expired and selected again; an attribute not loaded at the commit still loads.
     """
     if not _commit_hook:
         raise RuntimeError("derived data is not registered: create_app installs it")
@@ -61,6 +88,8 @@ def commit_and_derive(*, now: datetime | None = None, retry_races: bool = False)
         session = db.session()
         if now is not None:
             session.info[DERIVE_AS_OF] = now
+        if keep:
+            session.info[KEEP] = list(keep)
         try:
             session.commit()
         except StaleDataError:
@@ -70,6 +99,16 @@ def commit_and_derive(*, now: datetime | None = None, retry_races: bool = False)
             raise
         finally:
             session.info.pop(DERIVE_AS_OF, None)
+            session.info.pop(KEEP, None)
+        _restore_kept(session)
+
+
+def _restore_kept(session) -> None:
+    for obj, values in session.info.pop(KEPT, ()):
+        if inspect(obj).session is not session:
+            continue  # deleted by the unit of work, or never in it
+        for key, value in values.items():
+            set_committed_value(obj, key, value)
 
 
 @contextmanager

@@ -6,10 +6,17 @@ from collections.abc import Iterable
 from datetime import date
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
+from tracker.auth.permissions import (
+    Action,
+    get_visible_engagement,
+    require,
+    visibility_rule,
+    visible_clause,
+    visible_clause_for,
+)
 from tracker.core import clock
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
@@ -37,7 +44,23 @@ EVIDENCE_MAX = 10
 MILESTONE_FIELDS = ("title", "due_date", "success_criteria")
 
 
+# A milestone with its engagement, per visibility rule, built once (cache key kept).
+_VISIBLE_MILESTONE = {
+    rule: select(Milestone, Engagement)
+    .join(Engagement, Engagement.id == Milestone.engagement_id)
+    .where(Milestone.id == bindparam("milestone_id"), visible_clause_for(rule))
+    for rule in ("all", "provider", "followed")
+}
+
+
 def _milestone_for(actor: User, milestone_id: int) -> tuple[Milestone, Engagement]:
+    """The milestone and its engagement in one statement when the actor may see it;
+    anything else takes the two look-ups that say why (the same 404 either way)."""
+    rule, params = visibility_rule(actor)
+    row = db.session.execute(_VISIBLE_MILESTONE[rule], {"milestone_id": milestone_id, **params})
+    row = row.first()
+    if row is not None:
+        return row.Milestone, row.Engagement
     milestone = db.session.get(Milestone, milestone_id)
     if milestone is None:
         raise NotFound("Milestone not found.")
@@ -153,7 +176,8 @@ def record_update(
     )
     with losing_race_is_conflict():
         db.session.flush()
-        commit_and_derive()
+        # The answer is the update and its author as written: kept, not selected again.
+        commit_and_derive(keep=(update, actor))
     return update
 
 

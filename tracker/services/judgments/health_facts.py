@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 
 from tracker.extensions import db
 from tracker.models import (
@@ -93,29 +93,48 @@ class HealthFacts:
     approved: tuple[ApprovedFact, ...] = ()
 
 
+# The fact queries, built once with the engagement ids as an expanding parameter: a
+# statement object keeps its compiled-SQL cache key, so each re-judgement (every
+# milestone update's commit) skips building and walking them (issue 29).
+_IDS = bindparam("ids", expanding=True)
+_MILESTONE_FACTS = (
+    select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
+    .add_columns(Milestone.period, Milestone.due_date, Milestone.last_update_at)
+    .add_columns(Milestone.created_at)
+    .where(Milestone.engagement_id.in_(_IDS), Milestone.removed_at.is_(None))
+    .order_by(Milestone.period, Milestone.due_date, Milestone.id)
+)
+_OPEN_ITEM_FACTS = (
+    select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.title)
+    .add_columns(ChecklistItem.kind, ChecklistItem.due_date)
+    .where(
+        ChecklistItem.engagement_id.in_(_IDS),
+        ChecklistItem.status == "open",
+        ChecklistItem.due_date.is_not(None),
+    )
+    .order_by(ChecklistItem.due_date, ChecklistItem.id)
+)
+_OPEN_ACCESS_FACTS = (
+    select(TeamMember.engagement_id, TeamMember.id, TeamMember.name, TeamMember.end_date)
+    .add_columns(AccessEntry.system)
+    .join(AccessEntry, AccessEntry.member_id == TeamMember.id)
+    .where(
+        TeamMember.engagement_id.in_(_IDS),
+        TeamMember.end_date.is_not(None),
+        AccessEntry.revoked_at.is_(None),
+    )
+    .order_by(TeamMember.id, AccessEntry.id)
+)
+
+
 def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFacts]:
     """Facts for many engagements in three queries (no per-engagement queries)."""
     milestones: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-        select(Milestone.engagement_id, Milestone.id, Milestone.title, Milestone.status)
-        .add_columns(Milestone.period, Milestone.due_date, Milestone.last_update_at)
-        .add_columns(Milestone.created_at)
-        .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
-        .order_by(Milestone.period, Milestone.due_date, Milestone.id)
-    ):
+    for row in db.session.execute(_MILESTONE_FACTS, {"ids": engagement_ids}):
         fact = MilestoneFact(*row[1:6], _aware(row[6]), _aware(row[7]))
         milestones[row.engagement_id].append(fact)
     items: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-        select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.title)
-        .add_columns(ChecklistItem.kind, ChecklistItem.due_date)
-        .where(
-            ChecklistItem.engagement_id.in_(engagement_ids),
-            ChecklistItem.status == "open",
-            ChecklistItem.due_date.is_not(None),
-        )
-        .order_by(ChecklistItem.due_date, ChecklistItem.id)
-    ):
+    for row in db.session.execute(_OPEN_ITEM_FACTS, {"ids": engagement_ids}):
         items[row.engagement_id].append(ChecklistDueFact(*row[1:]))
     judged = evidence_reads.target_statuses(m.id for ms in milestones.values() for m in ms)
     access = _open_access(engagement_ids)
@@ -135,17 +154,7 @@ def gather_facts(engagement_ids: list[int], today: date) -> dict[int, HealthFact
 def _open_access(engagement_ids: list[int]) -> dict[int, list[OpenAccessFact]]:
     """Members with an end date and access not yet revoked, one query for all."""
     grouped: dict[tuple, list[str]] = defaultdict(list)
-    for row in db.session.execute(
-        select(TeamMember.engagement_id, TeamMember.id, TeamMember.name, TeamMember.end_date)
-        .add_columns(AccessEntry.system)
-        .join(AccessEntry, AccessEntry.member_id == TeamMember.id)
-        .where(
-            TeamMember.engagement_id.in_(engagement_ids),
-            TeamMember.end_date.is_not(None),
-            AccessEntry.revoked_at.is_(None),
-        )
-        .order_by(TeamMember.id, AccessEntry.id)
-    ):
+    for row in db.session.execute(_OPEN_ACCESS_FACTS, {"ids": engagement_ids}):
         grouped[tuple(row[:4])].append(row[4])
     access: dict[int, list[OpenAccessFact]] = defaultdict(list)
     for (eid, member_id, name, end), systems in grouped.items():

@@ -214,6 +214,10 @@ def envelope(event_type: str, data: dict, at: datetime) -> dict:
     return {"type": event_type, "timestamp": stamp, "version": SCHEMA_VERSION, "data": data}
 
 
+# Built once: every change that is a webhook event asks it (its cache key is kept).
+_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.is_enabled)
+
+
 def queue_event(
     session: Session, event_type: str, data: dict, *, engagement_id: int | None = None
 ) -> int:
@@ -223,13 +227,7 @@ def queue_event(
     Nothing is written when no enabled endpoint subscribes to the type.
     """
     connection = session.connection()
-    endpoints = [
-        row.id
-        for row in connection.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.is_enabled)
-        )
-        if event_type in (row.events or [])
-    ]
+    endpoints = [row.id for row in connection.execute(_ENABLED) if event_type in (row.events or [])]
     if not endpoints:
         return 0
     return _write(connection, event_type, data, engagement_id, endpoints)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import (
     Action,
     can,
     get_visible_engagement,
+    visibility_rule,
     visible_clause,
+    visible_clause_for,
 )
 from tracker.errors import NotFound
 from tracker.extensions import db
@@ -81,14 +83,20 @@ _DETAIL_OPTIONS = (
 def engagement_detail(actor: User, engagement_id: int) -> Engagement:
     """One engagement the user may see (404 otherwise) for GET /api/v1/engagements/{id}:
     its people and provider read as id and name only, in the same single statement."""
-    engagement = db.session.scalar(
-        select(Engagement)
-        .where(Engagement.id == engagement_id, visible_clause(actor))
-        .options(*_DETAIL_OPTIONS)
-    )
+    rule, params = visibility_rule(actor)
+    engagement = db.session.scalar(_DETAIL[rule], {"engagement_id": engagement_id, **params})
     if engagement is None:
         return get_visible_engagement(db.session, actor, engagement_id)  # raises NotFound
     return engagement
+
+
+# The detail's statement per visibility rule, built once (its cache key is kept).
+_DETAIL = {
+    rule: select(Engagement)
+    .where(Engagement.id == bindparam("engagement_id"), visible_clause_for(rule))
+    .options(*_DETAIL_OPTIONS)
+    for rule in ("all", "provider", "followed")
+}
 
 
 def audit_timeline(actor: User, engagement_id: int, page: int = 1, per_page: int = 50) -> Page:

@@ -14,6 +14,7 @@ Why: docs/adr/0030-reminder-rows-planned-at-change-time.md.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, inspect, or_, select, update
 
 from tracker.core import clock
 from tracker.core.upsert import insert
@@ -148,6 +149,24 @@ def _all_targets(engagement: Engagement) -> list[Target]:
 SUBJECTS_READ_ALONE = 20
 
 
+# What re-planning reads of the rows it may keep, cancel or revive; for one subject the
+# whole statement is built once, so its compiled-SQL cache key is kept (issue 29).
+_EXISTING = select(
+    Reminder.id,
+    Reminder.key,
+    Reminder.rule,
+    Reminder.subject_type,
+    Reminder.subject_id,
+    Reminder.due_at,
+    Reminder.status,
+)
+_ONE_SUBJECTS_ROWS = _EXISTING.where(
+    Reminder.engagement_id == bindparam("engagement_id"),
+    Reminder.subject_type == bindparam("kind"),
+    Reminder.subject_id == bindparam("subject"),
+)
+
+
 def _replan(
     engagement: Engagement | None, targets: list[Target], now: datetime, *, some: bool = False
 ) -> int:
@@ -160,25 +179,22 @@ def _replan(
         return 0
     rules = rules_for(engagement)
     wanted = {(t.kind, t.id) for t in targets}
-    query = select(
-        Reminder.id,
-        Reminder.key,
-        Reminder.rule,
-        Reminder.subject_type,
-        Reminder.subject_id,
-        Reminder.due_at,
-        Reminder.status,
-    ).where(Reminder.engagement_id == engagement.id)
-    if some and len(wanted) <= SUBJECTS_READ_ALONE:
-        query = query.where(
-            or_(
-                *(
-                    and_(Reminder.subject_type == kind, Reminder.subject_id == subject)
-                    for kind, subject in sorted(wanted)
+    if some and len(wanted) == 1:  # one subject (a milestone updated): the statement built once
+        ((kind, subject),) = wanted
+        params = {"engagement_id": engagement.id, "kind": kind, "subject": subject}
+        existing = db.session.execute(_ONE_SUBJECTS_ROWS, params).all()
+    else:
+        query = _EXISTING.where(Reminder.engagement_id == engagement.id)
+        if some and len(wanted) <= SUBJECTS_READ_ALONE:
+            query = query.where(
+                or_(
+                    *(
+                        and_(Reminder.subject_type == kind, Reminder.subject_id == subject)
+                        for kind, subject in sorted(wanted)
+                    )
                 )
             )
-        )
-    existing = db.session.execute(query).all()
+        existing = db.session.execute(query).all()
     done = {r.key for r in existing if r.status in ("sent", "skipped")}
     # Pending rows grouped by (rule, subject): each rule x target looks up only its own
     # rows, so re-planning is linear in the rows, not rows x targets (ADR 0165).
@@ -273,8 +289,13 @@ def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
             execution_options={"synchronize_session": False},
         )
     if fresh:
-        table = Reminder.__table__
-        db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), fresh)
+        db.session.execute(_insert_new_keys(db.session.get_bind().dialect.name), fresh)
+
+
+@functools.cache
+def _insert_new_keys(dialect: str):
+    """INSERT … ON CONFLICT (key) DO NOTHING for reminder rows, built once per dialect."""
+    return insert(Reminder.__table__, dialect).on_conflict_do_nothing(index_elements=["key"])
 
 
 def insert_next(rows: list[tuple[str, int, str, int, datetime]], now: datetime) -> None:

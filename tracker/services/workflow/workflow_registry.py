@@ -204,7 +204,14 @@ def _insert_record(definition: Definition) -> None:
 
 
 def stored_definition(name: str, version: int) -> Definition:
-    """A version whose file is gone, rebuilt from the text recorded when it was first used."""
+    """A version whose file is gone, rebuilt from the text recorded when it was first used.
+
+    A record is never changed once committed (ensure_recorded refuses a changed file), so
+    a committed record's definition is remembered per app by (name, version): engagements
+    on an old version pay no query for it on every change (issue 29)."""
+    known = current_app.extensions.setdefault("workflow_definitions_stored_by_version", {})
+    if (name, version) in known:
+        return known[(name, version)]
     record = find_record(name, version)
     if record is None:
         message = f"No file and no recorded copy of workflow '{name}' version {version}."
@@ -215,6 +222,8 @@ def stored_definition(name: str, version: int) -> Definition:
         cache[key] = parse_definition(
             record.source.encode("utf-8"), source=f"{name}.v{version} (recorded copy)"
         )
+    # Only a file inserts a record, and this version has none: this one was committed.
+    known[(name, version)] = cache[key]
     return cache[key]
 
 

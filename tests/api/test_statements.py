@@ -1,0 +1,67 @@
+"""The API's hot paths in SQL statements (issue 29): the detail, and the provider's
+milestone update with everything its commit keeps current.
+
+The milestone update reads its milestone and engagement in one statement and answers
+from the update and its author as committed, so nothing is selected after the commit;
+its derived steps (reminders, webhook rows, health and its history) still run in the
+same commit and are asserted by their own tests (tests/services/...).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tracker.extensions import db
+from tracker.models import Milestone
+
+# On PostgreSQL too (ADR 0216): statement counts depend on the dialect.
+pytestmark = pytest.mark.postgres
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
+
+
+def _reads(statement: str) -> set[str]:
+    return set(re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?', statement, re.IGNORECASE))
+
+
+def test_the_detail_is_the_token_and_one_statement(api, world, query_counter):
+    path = f"/engagements/{world.engagements['own']}"
+    for role in ("manager", "provider", "stakeholder"):
+        assert api.get(path, role).status_code == 200  # warm: token's last use written
+        with query_counter() as counter:
+            assert api.get(path, role).status_code == 200
+        assert counter.count == 2, (role, counter.statements)
+        assert "api_token" in _reads(counter.statements[0])
+        assert "engagement" in _reads(counter.statements[1])
+
+
+@pytest.mark.parametrize("role", ["provider", "manager"])
+def test_a_milestone_update_reads_once_and_selects_nothing_after_it_writes(
+    app, api, world, query_counter, role
+):
+    path = f"/milestones/{world.milestones['own']}/updates"
+    assert api.post(path, role, json={"status": "on_track"}).status_code == 201  # warm
+    with query_counter() as counter:
+        response = api.post(path, role, json={"status": "at_risk", "note": "Late data"})
+    assert response.status_code == 201, response.get_json()
+    statements = counter.statements
+    first_write = next(i for i, s in enumerate(statements) if _WRITE.match(s))
+    before = [s for s in statements[:first_write] if _SELECT.match(s)]
+    # The token, then the milestone joined with its engagement: two reads, not three.
+    assert len(before) == 2, before
+    assert {"milestone", "engagement"} <= _reads(before[1])
+    last_write = max(i for i, s in enumerate(statements) if _WRITE.match(s))
+    # What the derived steps read sits between the writes; after the last one (the
+    # health history), nothing: the answer is built from what the request holds.
+    assert statements[last_write + 1 :] == [], statements[last_write + 1 :]
+    # Neither the update nor its author is selected again (the token's read joins user).
+    again = [
+        s for s in statements[1:] if _SELECT.match(s) and _reads(s) & {"milestone_update", "user"}
+    ]
+    assert again == [], again
+    with app.app_context():
+        assert db.session.get(Milestone, world.milestones["own"]).status == "at_risk"
+        db.session.remove()
