@@ -23,7 +23,6 @@ from tracker.web.support.forms import (
     ChecklistNoteForm,
     EngagementForm,
     HealthOverrideForm,
-    MilestoneEditForm,
     MilestoneForm,
     MilestoneUpdateForm,
     NewEngagementForm,
@@ -57,10 +56,6 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         milestone_form_for=lambda m: (
             forms.get(f"milestone_{m.id}")
             or MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status, version=m.version)
-        ),
-        milestone_edit_form_for=lambda m: (
-            forms.get(f"milestone_edit_{m.id}")
-            or MilestoneEditForm(prefix=f"edit{m.id}", obj=m, version=m.version)
         ),
         member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
         milestone_form=forms.get("milestone_form") or MilestoneForm(prefix="milestone"),

@@ -689,10 +689,15 @@ def test_milestone_edit_and_action_forms_with_every_field(client, app, engagemen
         milestone = add_milestone(db.session.get(Engagement, engagement_id), criteria="")
         milestone_id, version = milestone.id, milestone.version
     page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert (
-        f"/milestones/{milestone_id}/edit" in page and f"/milestones/{milestone_id}/remove" in page
-    )
+    # the engagement page links the edit page (issue 29), which carries both forms
+    assert f'href="/milestones/{milestone_id}/edit"' in page
+    assert f'action="/milestones/{milestone_id}/edit"' not in page
+    edit_page = client.get(f"/milestones/{milestone_id}/edit").get_data(as_text=True)
+    assert f'action="/milestones/{milestone_id}/edit"' in edit_page
+    assert f'action="/milestones/{milestone_id}/remove"' in edit_page
     prefix, due = f"edit{milestone_id}", date.today() + timedelta(days=50)
+    for name in ("title", "due_date", "success_criteria", "version"):
+        assert f'name="{prefix}-{name}"' in edit_page, name
     data = {
         f"{prefix}-title": "Day-50 canary",
         f"{prefix}-due_date": due.isoformat(),
