@@ -74,10 +74,17 @@ def reopen_item(item_id: int):
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
 
-@bp.post("/milestones/<int:milestone_id>/update")
+@bp.route("/milestones/<int:milestone_id>/update", methods=["GET", "POST"])
 @login_required
 def update_milestone(milestone_id: int):
-    """The provider's status update (status, note, evidence link), from either page."""
+    """The provider's status update (status, note, evidence link): posted from My
+    milestones or from its own page, which the engagement page links (issue 29)."""
+    if request.method == "GET":
+        milestone = _updatable_milestone(milestone_id)
+        form = MilestoneUpdateForm(
+            prefix=f"m{milestone_id}", status=milestone.status, version=milestone.version
+        )
+        return _update_page(form, milestone)
     form = MilestoneUpdateForm(prefix=f"m{milestone_id}")
     from_my_list = request.form.get("from") == "my_milestones"
     if form.validate_on_submit():
@@ -123,10 +130,30 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
         forms[milestone_id] = form
         return render_my_milestones(milestones, forms), status
+    return _update_page(form, _visible(Milestone, milestone_id), status)
+
+
+def _updatable_milestone(milestone_id: int) -> Milestone:
+    """The milestone if the user may update its status: 404 when its engagement is not
+    visible (as for one that does not exist), 403 when visible but not theirs to update."""
     milestone = _visible(Milestone, milestone_id)
-    return render_engagement(
-        milestone.engagement_id, status=status, **{f"milestone_{milestone_id}": form}
+    engagement = engagement_page.visible_engagement(
+        current_user, milestone.engagement_id, "Milestone not found."
     )
+    require(current_user, Action.UPDATE_MILESTONE, engagement)
+    return milestone
+
+
+def _update_page(form, milestone: Milestone, status: int = 200):
+    """The status update form alone; the judged status stays on the engagement page, beside
+    the evidence it is judged from."""
+    page = render_template(
+        "engagement_parts/milestone_update.html",
+        form=form,
+        milestone=milestone,
+        engagement=milestone.engagement,
+    )
+    return page, status
 
 
 @bp.post("/engagements/<int:engagement_id>/milestones")

@@ -24,7 +24,6 @@ from tracker.web.support.forms import (
     EngagementForm,
     HealthOverrideForm,
     MilestoneForm,
-    MilestoneUpdateForm,
     NewEngagementForm,
     TeamMemberForm,
     transition_form_class,
@@ -53,10 +52,6 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         e=overview.engagement,
         today=today,
         transition_forms=transition_forms,
-        milestone_form_for=lambda m: (
-            forms.get(f"milestone_{m.id}")
-            or MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status, version=m.version)
-        ),
         member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
         milestone_form=forms.get("milestone_form") or MilestoneForm(prefix="milestone"),
         health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),

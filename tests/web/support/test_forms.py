@@ -865,7 +865,9 @@ def test_the_provider_is_offered_progress_only_and_sees_the_verdict(client, app,
     sign_in("provider", provider="Northwind ML")
     page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert f'data-testid="verdict-{milestone_id}"' in page and "given by" in page
-    options = page.split(f'id="{prefix}-status"')[1].split("</select>")[0]
+    assert f'href="/milestones/{milestone_id}/update"' in page  # its own page (issue 29)
+    form = client.get(f"/milestones/{milestone_id}/update").get_data(as_text=True)
+    options = form.split(f'id="{prefix}-status"')[1].split("</select>")[0]
     assert 'value="done"' in options and 'value="met"' not in options
     forced = post(
         f"/milestones/{milestone_id}/update", {f"{prefix}-status": "missed"}, prefix=prefix
