@@ -17,7 +17,7 @@ from tracker.services.read_model import dashboard as choices
 from tracker.services.read_model.engagement_page import visible_engagement
 from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
-from tracker.web.overview import load_overview
+from tracker.web.overview import AUDIT_LIMIT, load_overview
 from tracker.web.support.forms import (
     ActionForm,
     ChecklistNoteForm,
@@ -50,6 +50,7 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         "engagements/show.html",
         o=overview,
         e=overview.engagement,
+        audit_limit=AUDIT_LIMIT,
         today=today,
         transition_forms=transition_forms,
         member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
