@@ -25,16 +25,17 @@ def test_a_manager_edits_a_milestone_and_a_checklist_item(live_server, page):
     page.locator(f"a:text-is('{TITLE}')").first.click()
     page.wait_for_selector("#milestones")
 
-    summary = page.locator("[data-testid^=open-edit-milestone-]").first
-    milestone_id = summary.get_attribute("data-testid").rsplit("-", 1)[1]
-    summary.click()
+    link = page.locator("[data-testid^=open-edit-milestone-]").first
+    milestone_id = link.get_attribute("data-testid").rsplit("-", 1)[1]
+    link.click()  # the edit form is a page of its own (issue 29)
+    page.wait_for_url(f"**/milestones/{milestone_id}/edit")
     title = page.locator(f"[name=edit{milestone_id}-title]").input_value()
     due_field = page.locator(f"[name=edit{milestone_id}-due_date]")
     old_due = date.fromisoformat(due_field.input_value())
     new_due = old_due + timedelta(days=14)
     due_field.fill(new_due.isoformat())
     page.locator(f"[data-testid=save-milestone-{milestone_id}]").click()
-    page.wait_for_selector(".flash, [role=status], #milestones")
+    page.wait_for_selector(f"#milestone-{milestone_id}")  # back on the engagement page
     card = page.locator(f"#milestone-{milestone_id}")
     assert f"due {new_due.day} {new_due:%b %Y}" in card.inner_text() or (
         new_due.isoformat() in card.inner_text()
@@ -76,9 +77,10 @@ def test_in_a_trial_the_same_edit_is_refused_with_a_link_to_raise_a_change_reque
     page.goto(f"{live_server}/dashboard")
     page.locator(f"a:text-is('{TRIAL}')").first.click()
     page.wait_for_selector("#milestones")
-    summary = page.locator("[data-testid^=open-edit-milestone-]").first
-    milestone_id = summary.get_attribute("data-testid").rsplit("-", 1)[1]
-    summary.click()
+    link = page.locator("[data-testid^=open-edit-milestone-]").first
+    milestone_id = link.get_attribute("data-testid").rsplit("-", 1)[1]
+    link.click()
+    page.wait_for_url(f"**/milestones/{milestone_id}/edit")
     due_field = page.locator(f"[name=edit{milestone_id}-due_date]")
     new_due = date.fromisoformat(due_field.input_value()) + timedelta(days=14)
     due_field.fill(new_due.isoformat())

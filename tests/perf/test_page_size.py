@@ -289,3 +289,48 @@ def test_the_dashboard_does_not_grow_with_owners_and_providers(app, client, auth
     )
     suggestions = client.get("/pickers/owner?q=grown").get_json()
     assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
+
+
+# 24.2 KB and 15 statements when written (issue 29)
+KNOWLEDGE_BYTES_BOUND = 30_000
+KNOWLEDGE_STATEMENTS_BOUND = 15
+
+
+def test_the_knowledge_page_does_not_grow_with_the_organisation(app, client, auth, query_counter):
+    """Three shadows, each with its drill form (who did it, who observed it) and the form
+    assigning a shadow, at 20 and at 2,000 people (issue 29): the pickers are one datalist
+    filled from /pickers/person, so bytes and statements stay the same. The <select>s of
+    every internal person (one per form and two per shadow) made it grow ~7 x 60 bytes a
+    person, 800 KB at 2,000."""
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        engagement = make_engagement(manager, title="Shadowed")
+        for n in range(3):
+            member = add_member(engagement, f"Member {n}", areas=(f"area{n}",))
+            db.session.add(
+                ShadowAssignment(
+                    engagement_id=engagement.id,
+                    member_id=member.id,
+                    shadow_id=manager.id,
+                    areas=[f"area{n}"],
+                )
+            )
+        db.session.commit()
+        engagement_id = engagement.id
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    url = f"/engagements/{engagement_id}/knowledge"
+    few_bytes, few_statements = _measure(client, query_counter, url)
+    html = client.get(url).get_data(as_text=True)
+    assert html.count('data-testid="drill-form-') == 3 and "<datalist" in html
+    with app.app_context():
+        _add_people(2000)
+    many_bytes, many_statements = _measure(client, query_counter, url)
+    assert few_bytes < KNOWLEDGE_BYTES_BOUND and many_bytes < KNOWLEDGE_BYTES_BOUND
+    assert many_statements == few_statements <= KNOWLEDGE_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+    assert "Person 01999" not in client.get(url).get_data(as_text=True)

@@ -119,7 +119,7 @@ def test_engagement_page_query_count_is_constant(client, sign_in, app, query_cou
     assert many.count == few.count, many.statements
 
 
-def test_bad_update_on_the_engagement_page_keeps_input_and_marks_only_the_bad_field(
+def test_bad_update_on_its_page_keeps_input_and_marks_only_the_bad_field(
     client, sign_in, post, app, milestone_id
 ):
     sign_in("provider", provider="Northwind ML")
@@ -137,7 +137,9 @@ def test_bad_update_on_the_engagement_page_keeps_input_and_marks_only_the_bad_fi
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert f'id="milestone-{milestone_id}"' in html  # the engagement page, re-rendered
+    # the update's own page (the engagement page links it, issue 29), re-rendered
+    assert 'id="milestone-update"' in html
+    assert f'href="/engagements/{engagement_id}#milestone-{milestone_id}"' in html
     assert '<option selected value="blocked">Blocked</option>' in html
     assert "Typed &lt;note&gt; kept</textarea>" in html
     evidence = f'name="m{milestone_id}-evidence" placeholder="https://…" type="url"'
@@ -171,3 +173,26 @@ def test_the_team_form_without_a_role_answers_422_naming_it_and_adds_nobody(
             .where(TeamMember.engagement_id == engagement_id)
         )
         assert count == 0
+
+
+def test_the_status_update_is_a_page_of_its_own(client, sign_in, app, milestone_id):
+    """The engagement page links each milestone's update page (issue 29) rather than
+    carrying its form; the page answers the provider of the engagement only."""
+    with app.app_context():
+        engagement_id = db.session.get(Milestone, milestone_id).engagement_id
+    sign_in("provider", provider="Northwind ML")
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'href="/milestones/{milestone_id}/update"' in page
+    assert f'name="m{milestone_id}-status"' not in page
+    form = client.get(f"/milestones/{milestone_id}/update")
+    html = form.get_data(as_text=True)
+    assert form.status_code == 200
+    assert f'action="/milestones/{milestone_id}/update"' in html
+    assert '<option selected value="planned">Planned</option>' in html
+    assert f'name="m{milestone_id}-version" value="1"' in html
+    assert f'href="/engagements/{engagement_id}#milestone-{milestone_id}"' in html
+    sign_in("provider", provider="Other Labs")  # another organisation: not there at all
+    assert client.get(f"/milestones/{milestone_id}/update").status_code == 404
+    assert client.get("/milestones/999999/update").status_code == 404
+    sign_in("stakeholder")
+    assert client.get(f"/milestones/{milestone_id}/update").status_code == 404

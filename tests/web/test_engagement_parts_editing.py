@@ -168,6 +168,33 @@ def test_a_stale_milestone_save_is_refused_and_keeps_what_was_typed(
     assert not any("Typed by the second" in s for s in sentences)
 
 
+def test_a_milestone_is_edited_on_a_page_of_its_own(client, app, engagement_id, milestone, post):
+    """The engagement page links each milestone to its edit page (issue 29): the page
+    carries the form with the stored values and the remove form; a refusal (here the
+    change request a trial needs) is answered on that page with what was typed."""
+    milestone_id, version = milestone
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'href="/milestones/{milestone_id}/edit" data-testid="open-edit-milestone-' in page
+    assert f'name="edit{milestone_id}-title"' not in page
+    edit = client.get(f"/milestones/{milestone_id}/edit")
+    html = edit.get_data(as_text=True)
+    assert edit.status_code == 200
+    assert f'name="edit{milestone_id}-title"' in html and 'value="Day-60"' in html
+    assert f'name="edit{milestone_id}-version" value="{version}"' in html
+    assert f'action="/milestones/{milestone_id}/remove"' in html
+    assert f'href="/engagements/{engagement_id}#milestone-{milestone_id}"' in html
+    moved = (TODAY + timedelta(days=34)).isoformat()  # contracted during the trial
+    data = _milestone_data(milestone_id, version, title="Typed in the trial", due_date=moved)
+    refused = post(f"/milestones/{milestone_id}/edit", data)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert 'id="milestone-form"' in html and 'value="Typed in the trial"' in html
+    assert 'data-testid="raise-change-request"' in html
+    with app.app_context():
+        assert db.session.get(Milestone, milestone_id).title == "Day-60"
+    assert client.get("/milestones/999999/edit").status_code == 404
+
+
 def test_removing_a_milestone_is_audited_and_a_stale_remove_changes_nothing(
     client, app, engagement_id, milestone, post
 ):
@@ -405,7 +432,11 @@ def test_the_provider_and_a_stakeholder_may_not_edit_parts(
         headers={"Accept": "text/html"},
     )
     assert add.status_code == status
-    for url in (f"/checklist/{item_id}/edit", f"/engagements/{engagement_id}/checklist/new"):
+    for url in (
+        f"/checklist/{item_id}/edit",
+        f"/engagements/{engagement_id}/checklist/new",
+        f"/milestones/{milestone_id}/edit",
+    ):
         assert client.get(url, headers={"Accept": "text/html"}).status_code == status, url
     with app.app_context():
         assert db.session.get(Milestone, milestone_id).title == "Day-60"
@@ -414,6 +445,7 @@ def test_the_provider_and_a_stakeholder_may_not_edit_parts(
     if role == "provider":
         page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
         assert f"/checklist/{item_id}/edit" not in page and "open-add-item" not in page
+        assert f"/milestones/{milestone_id}/edit" not in page
 
 
 def test_an_owner_outside_the_choices_stays_selected(client, app, engagement_id, item):

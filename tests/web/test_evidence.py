@@ -156,7 +156,9 @@ def test_a_verdict_against_the_evidence_from_the_page_needs_the_reason_field(
     auth.login(seeded["manager_email"])
     milestone_id = seeded["milestone"]
     page = client.get(f"/engagements/{seeded['engagement']}").get_data(as_text=True)
-    assert f'name="m{milestone_id}-reason"' in page
+    assert f'href="/milestones/{milestone_id}/update"' in page  # its own page (issue 29)
+    form = client.get(f"/milestones/{milestone_id}/update").get_data(as_text=True)
+    assert f'name="m{milestone_id}-reason"' in form
     fields = {
         f"m{milestone_id}-csrf_token": auth.csrf(),
         f"m{milestone_id}-status": "met",

@@ -31,6 +31,7 @@ def register_web(app: Flask) -> None:
         compression,
         converters,
         filters,
+        person_picker,
         security_headers,
         static_assets,
     )
@@ -42,6 +43,7 @@ def register_web(app: Flask) -> None:
     admin_area.init_app(app)  # before CSRF: nothing under /admin answers a non-admin
     converters.init_app(app)
     filters.init_app(app)
+    person_picker.init_app(app)
     csrf.exempt(digests_unsubscribe)  # the signed token in the URL is the credential
     compression.init_app(app)  # first registered, last run: after the hooks below
     security_headers.init_app(app)

@@ -74,10 +74,17 @@ def reopen_item(item_id: int):
     return _back(item.engagement_id, f"#checklist-{item_id}")
 
 
-@bp.post("/milestones/<int:milestone_id>/update")
+@bp.route("/milestones/<int:milestone_id>/update", methods=["GET", "POST"])
 @login_required
 def update_milestone(milestone_id: int):
-    """The provider's status update (status, note, evidence link), from either page."""
+    """The provider's status update (status, note, evidence link): posted from My
+    milestones or from its own page, which the engagement page links (issue 29)."""
+    if request.method == "GET":
+        milestone = _updatable_milestone(milestone_id)
+        form = MilestoneUpdateForm(
+            prefix=f"m{milestone_id}", status=milestone.status, version=milestone.version
+        )
+        return _update_page(form, milestone)
     form = MilestoneUpdateForm(prefix=f"m{milestone_id}")
     from_my_list = request.form.get("from") == "my_milestones"
     if form.validate_on_submit():
@@ -123,10 +130,30 @@ def _invalid_update(milestone_id: int, form, from_my_list: bool):
         forms = {m.id: MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status) for m in milestones}
         forms[milestone_id] = form
         return render_my_milestones(milestones, forms), status
+    return _update_page(form, _visible(Milestone, milestone_id), status)
+
+
+def _updatable_milestone(milestone_id: int) -> Milestone:
+    """The milestone if the user may update its status: 404 when its engagement is not
+    visible (as for one that does not exist), 403 when visible but not theirs to update."""
     milestone = _visible(Milestone, milestone_id)
-    return render_engagement(
-        milestone.engagement_id, status=status, **{f"milestone_{milestone_id}": form}
+    engagement = engagement_page.visible_engagement(
+        current_user, milestone.engagement_id, "Milestone not found."
     )
+    require(current_user, Action.UPDATE_MILESTONE, engagement)
+    return milestone
+
+
+def _update_page(form, milestone: Milestone, status: int = 200):
+    """The status update form alone; the judged status stays on the engagement page, beside
+    the evidence it is judged from."""
+    page = render_template(
+        "engagement_parts/milestone_update.html",
+        form=form,
+        milestone=milestone,
+        engagement=milestone.engagement,
+    )
+    return page, status
 
 
 @bp.post("/engagements/<int:engagement_id>/milestones")
@@ -148,12 +175,19 @@ def add_milestone(engagement_id: int):
     return render_engagement(engagement_id, status=refused_status(form), milestone_form=form)
 
 
-@bp.post("/milestones/<int:milestone_id>/edit")
+@bp.route("/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_milestone(milestone_id: int):
-    """A manager changes a milestone's title, due date or success criteria."""
-    milestone = _visible(Milestone, milestone_id)
+    """A manager changes a milestone's title, due date or success criteria, or removes it,
+    on a page of its own: the engagement page carries a link per milestone, not a form
+    (issue 29)."""
+    milestone = _editable_milestone(milestone_id)
     form = MilestoneEditForm(prefix=f"edit{milestone_id}")
+    if not form.is_submitted():
+        form = MilestoneEditForm(
+            prefix=f"edit{milestone_id}", obj=milestone, version=milestone.version
+        )
+        return _milestone_page(form, milestone)
     if form.validate_on_submit():
         try:
             milestone_service.update_milestone(
@@ -168,9 +202,29 @@ def edit_milestone(milestone_id: int):
             flash(f"Milestone '{form.title.data.strip()}' saved.", "success")
             return _back(milestone.engagement_id, f"#milestone-{milestone_id}")
     flash("The milestone was not saved; see the form.", "error")
-    forms = {f"milestone_edit_{milestone_id}": form}
     status = 412 if is_stale(form) else refused_status(form)
-    return render_engagement(milestone.engagement_id, status=status, **forms)
+    return _milestone_page(form, milestone, status=status)
+
+
+def _editable_milestone(milestone_id: int) -> Milestone:
+    """The milestone if the user may edit its engagement: 404 when the engagement is not
+    visible (as for a milestone that does not exist), 403 when visible but not theirs."""
+    milestone = _visible(Milestone, milestone_id)
+    engagement = engagement_page.visible_engagement(
+        current_user, milestone.engagement_id, "Milestone not found."
+    )
+    require(current_user, Action.EDIT, engagement)
+    return milestone
+
+
+def _milestone_page(form, milestone: Milestone, status: int = 200):
+    page = render_template(
+        "engagement_parts/milestone_form.html",
+        form=form,
+        milestone=milestone,
+        engagement=milestone.engagement,
+    )
+    return page, status
 
 
 @bp.post("/milestones/<int:milestone_id>/remove")

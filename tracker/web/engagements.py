@@ -17,15 +17,13 @@ from tracker.services.read_model import dashboard as choices
 from tracker.services.read_model.engagement_page import visible_engagement
 from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
-from tracker.web.overview import load_overview
+from tracker.web.overview import AUDIT_LIMIT, load_overview
 from tracker.web.support.forms import (
     ActionForm,
     ChecklistNoteForm,
     EngagementForm,
     HealthOverrideForm,
-    MilestoneEditForm,
     MilestoneForm,
-    MilestoneUpdateForm,
     NewEngagementForm,
     TeamMemberForm,
     transition_form_class,
@@ -52,16 +50,9 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         "engagements/show.html",
         o=overview,
         e=overview.engagement,
+        audit_limit=AUDIT_LIMIT,
         today=today,
         transition_forms=transition_forms,
-        milestone_form_for=lambda m: (
-            forms.get(f"milestone_{m.id}")
-            or MilestoneUpdateForm(prefix=f"m{m.id}", status=m.status, version=m.version)
-        ),
-        milestone_edit_form_for=lambda m: (
-            forms.get(f"milestone_edit_{m.id}")
-            or MilestoneEditForm(prefix=f"edit{m.id}", obj=m, version=m.version)
-        ),
         member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
         milestone_form=forms.get("milestone_form") or MilestoneForm(prefix="milestone"),
         health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),

@@ -18,6 +18,7 @@ from tracker.services.handover import access, drills, exits
 from tracker.services.handover.views import handover_view
 from tracker.services.knowledge.shadows import get_shadow
 from tracker.web.support.engagement_view import view_for
+from tracker.web.support.person_picker import person_id
 
 bp = Blueprint("handover", __name__)
 REFUSED = (ValidationFailed, Conflict, StaleVersion, Forbidden)
@@ -141,8 +142,8 @@ def record_drill(assignment_id: int):
         data = {
             "area": _text("area"),
             "task": _text("task"),
-            "performed_by_id": _optional_int("performed_by_id"),
-            "observed_by_id": _optional_int("observed_by_id"),
+            "performed_by_id": person_id("performed_by_id", required=False),
+            "observed_by_id": person_id("observed_by_id", required=False),
             "performed_on": _optional_date("performed_on"),
             "outcome": _text("outcome"),
             "minutes": _optional_int("minutes"),

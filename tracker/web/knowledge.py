@@ -16,7 +16,6 @@ from flask_login import current_user, login_required
 from tracker.auth.permissions import Action, can
 from tracker.errors import Conflict, Forbidden, StaleVersion, TrackerError, ValidationFailed
 from tracker.models import Engagement
-from tracker.services.administration import users
 from tracker.services.core import system
 from tracker.services.exchange import adr_exchange
 from tracker.services.exchange.adr_formats import PROFILES
@@ -25,6 +24,7 @@ from tracker.services.knowledge import adrs, artifacts, shadows
 from tracker.services.knowledge.artifacts import KINDS
 from tracker.services.read_model.engagement_page import visible_engagement
 from tracker.web.support.engagement_view import view_for
+from tracker.web.support.person_picker import person_id
 
 bp = Blueprint("knowledge", __name__)
 
@@ -101,12 +101,10 @@ def render_markdown(text: str):
 
 def _page(engagement_id: int, *, status: int = 200, error: TrackerError | None = None):
     engagement = visible_engagement(current_user, engagement_id)
-    internal_users = users.internal_users()
     body = render_template(
         "knowledge/index.html",
         k=knowledge_for(engagement),
         engagement=engagement,
-        internal_users=internal_users,
         shadowable=shadows.shadowable_members(engagement),
         artifact_kinds=KINDS,
         profiles=PROFILES,
@@ -265,7 +263,7 @@ def assign_shadow(engagement_id: int):
     def work():
         data = {
             "member_id": _int("member_id"),
-            "shadow_id": _int("shadow_id"),
+            "shadow_id": person_id("shadow_id"),
             "areas": request.form.getlist("areas"),
             "start_date": _date("start_date", required=False),
             "end_date": _date("end_date", required=False),

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from tracker.core import clock
+from tracker.services.administration import users
 from tracker.services.read_model import dashboard as dashboard_service
 from tracker.web.support.forms import MilestoneUpdateForm
 
@@ -52,8 +53,12 @@ def engagements():
 @login_required
 def picker_choices(kind: str):
     """Suggestions for the owner or provider filter: `q` (part of a name), `page` (20 a
-    page). JSON; only names of engagements the user may see; a bad value is a 422."""
-    if kind not in dashboard_service.PICKER_KINDS:
+    page). JSON; only names of engagements the user may see; a bad value is a 422.
+    `person`: the client side's people for the forms that pick one (a shadow, who did or
+    observed a drill), offered to the client side only (issue 29)."""
+    if kind not in (*dashboard_service.PICKER_KINDS, "person"):
+        abort(404)
+    if kind == "person" and not current_user.is_client_side:
         abort(404)
     text = " ".join(request.args.get("q", "").split())
     raw_page = request.args.get("page", "1").strip()
@@ -67,7 +72,10 @@ def picker_choices(kind: str):
         body = {"code": "validation_failed", "message": f"Check {fields}.", "errors": errors}
         return jsonify(body), 422
     page = int(raw_page)
-    names, more = dashboard_service.picker_choices(current_user, kind, text, page)
+    if kind == "person":
+        names, more = users.internal_person_choices(text, page)
+    else:
+        names, more = dashboard_service.picker_choices(current_user, kind, text, page)
     return jsonify(kind=kind, q=text, page=page, items=names, next_page=page + 1 if more else None)
 
 

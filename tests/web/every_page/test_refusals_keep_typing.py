@@ -93,7 +93,8 @@ def test_a_refused_shadow_assignment_keeps_every_typed_value(client, auth, app, 
     assert re.search(r"<details open><summary>Assign a shadow", html)  # not collapsed
     form = _form(html, "shadow-form")
     assert f'<option value="{site["member"]}" selected>' in form
-    assert f'<option value="{site["internal"]}" selected>' in form
+    # the shadow is a person picker (issue 29): the typed text stays in it
+    assert f'name="shadow_id" value="{site["internal"]}"' in form
     assert 'value="features" checked' in form and 'value="serving" checked' not in form
     assert f'value="{start.isoformat()}"' in form and f'value="{end.isoformat()}"' in form
     # the message sits beside the field it is about, and the field says it is invalid
@@ -111,7 +112,8 @@ def test_a_shadow_assignment_without_areas_names_the_areas_beside_them(client, a
     form = _form(response.get_data(as_text=True), "shadow-form")
     assert response.status_code == 422
     assert re.search(r'<span class="field-error" data-field="areas"[^>]*>Name at least', form)
-    assert f'<option value="{site["internal"]}" selected>' in form
+    # the shadow is a person picker (issue 29): the typed text stays in it
+    assert f'name="shadow_id" value="{site["internal"]}"' in form
     assert _count(app, ShadowAssignment) == 0
 
 

@@ -689,10 +689,15 @@ def test_milestone_edit_and_action_forms_with_every_field(client, app, engagemen
         milestone = add_milestone(db.session.get(Engagement, engagement_id), criteria="")
         milestone_id, version = milestone.id, milestone.version
     page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert (
-        f"/milestones/{milestone_id}/edit" in page and f"/milestones/{milestone_id}/remove" in page
-    )
+    # the engagement page links the edit page (issue 29), which carries both forms
+    assert f'href="/milestones/{milestone_id}/edit"' in page
+    assert f'action="/milestones/{milestone_id}/edit"' not in page
+    edit_page = client.get(f"/milestones/{milestone_id}/edit").get_data(as_text=True)
+    assert f'action="/milestones/{milestone_id}/edit"' in edit_page
+    assert f'action="/milestones/{milestone_id}/remove"' in edit_page
     prefix, due = f"edit{milestone_id}", date.today() + timedelta(days=50)
+    for name in ("title", "due_date", "success_criteria", "version"):
+        assert f'name="{prefix}-{name}"' in edit_page, name
     data = {
         f"{prefix}-title": "Day-50 canary",
         f"{prefix}-due_date": due.isoformat(),
@@ -860,7 +865,9 @@ def test_the_provider_is_offered_progress_only_and_sees_the_verdict(client, app,
     sign_in("provider", provider="Northwind ML")
     page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert f'data-testid="verdict-{milestone_id}"' in page and "given by" in page
-    options = page.split(f'id="{prefix}-status"')[1].split("</select>")[0]
+    assert f'href="/milestones/{milestone_id}/update"' in page  # its own page (issue 29)
+    form = client.get(f"/milestones/{milestone_id}/update").get_data(as_text=True)
+    options = form.split(f'id="{prefix}-status"')[1].split("</select>")[0]
     assert 'value="done"' in options and 'value="met"' not in options
     forced = post(
         f"/milestones/{milestone_id}/update", {f"{prefix}-status": "missed"}, prefix=prefix

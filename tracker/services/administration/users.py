@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tracker.auth import password_policy
 from tracker.auth.passwords import hash_password, verify_password
@@ -207,3 +208,55 @@ def internal_users() -> list[User]:
         User.role.not_in((Role.PROVIDER, Role.AUDITOR)), User.is_active.is_(True)
     )
     return list(db.session.scalars(query.order_by(User.name)))
+
+
+PEOPLE_PER_PAGE = 20
+_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
+
+
+def _internal_clause():
+    """Who `internal_users` lists, as WHERE conditions."""
+    return User.role.not_in((Role.PROVIDER, Role.AUDITOR)), User.is_active.is_(True)
+
+
+def person_label(user: User | None) -> str:
+    """How a person reads in a person picker, and what it submits: "Name <email>", the
+    address making it unique whatever the number of namesakes."""
+    return f"{user.name} <{user.email}>" if user is not None else ""
+
+
+def internal_person_choices(text: str, page: int) -> tuple[list[str], bool]:
+    """A page of internal people (as `internal_users`) whose name or address contains the
+    text, as person labels by name, and whether there are more (issue 29: forms offer a
+    picker filled from this instead of listing every user)."""
+    statement = select(User.name, User.email).where(*_internal_clause())
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            func.lower(User.name).like(pattern, escape="\\")
+            | func.lower(User.email).like(pattern, escape="\\")
+        )
+    rows = db.session.execute(
+        statement.order_by(User.name, User.email)
+        .offset((page - 1) * PEOPLE_PER_PAGE)
+        .limit(PEOPLE_PER_PAGE + 1)
+    ).all()
+    labels = [f"{name} <{email}>" for name, email in rows[:PEOPLE_PER_PAGE]]
+    return labels, len(rows) > PEOPLE_PER_PAGE
+
+
+def internal_person_id(text: str) -> int | None:
+    """The internal person a picker's text names: a person label ("Name <email>"), an
+    address, or an id (what a script posts). None when it names nobody who may be chosen,
+    so the caller answers with a form message and changes nothing."""
+    text = text.strip()
+    if text.isdigit():
+        condition = User.id == int(text)
+    else:
+        found = _ADDRESS.search(text)
+        address = (found.group(1) if found else text).lower()
+        if "@" not in address:
+            return None
+        condition = func.lower(User.email) == address
+    return db.session.scalar(select(User.id).where(condition, *_internal_clause()))
