@@ -264,3 +264,23 @@ def test_a_dashboard_row_with_every_target_met_names_its_missed_milestone(client
     shortfall = row.split('data-testid="period-shortfall"')[1].split("</a>")[0]
     assert f'href="/engagements/{engagement_id}/scorecard"' in shortfall
     assert shortfall.endswith(">1 milestone missed")
+
+
+def test_the_evidence_card_names_the_missed_milestone_beside_its_targets_met(client, auth, app):
+    """The engagement page's "targets met" is the same judgment as the dashboard's line."""
+    with app.app_context():
+        manager = make_user("manager", email="m4@example.com")
+        engagement = make_engagement(manager, title="Vision QA")
+        missed = add_milestone(engagement, days=-2, title="Day-60")
+        missed.status = "missed"
+        metric = add_metric(engagement, name="Recall", kind="quality", direction="higher")
+        add_target(missed, metric, 0.9)
+        _measure(engagement.id, metric.id, [0.95])
+        engagement_id = engagement.id
+        db.session.commit()
+        db.session.remove()
+    auth.login("m4@example.com")
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    card = html.split('data-testid="evidence"')[1].split("</p>")[0]
+    assert 'data-level="red" data-testid="targets-met">targets met 1/1<' in card
+    assert 'data-testid="period-shortfall">1 milestone missed<' in card
