@@ -115,12 +115,12 @@ def test_a_user_created_on_the_command_line_is_among_the_recent_changes(app, cli
 
 
 def test_the_demo_seeders_accounts_are_among_the_recent_changes(app, client, auth):
-    from tracker.demo.seed import SEEDER_LABEL
+    from tracker.demo.seed import DEMO_USERS, SEEDER_LABEL
 
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     auth.login("admin@example.com", "demo-password")
     changes = client.get("/admin/users").get_data(as_text=True).split("Recent changes")[1]
-    assert changes.count(f"{SEEDER_LABEL}:") == 7  # every demo account
+    assert changes.count(f"{SEEDER_LABEL}:") == len(DEMO_USERS)  # every demo account
     assert "priya@northwind.example" in changes
     providers = client.get("/admin/providers").get_data(as_text=True).split("Recent changes")[1]
     assert providers.count(f"{SEEDER_LABEL}:") == 2  # Northwind ML and Quanta Labs

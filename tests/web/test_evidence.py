@@ -242,3 +242,47 @@ def test_the_scorecard_says_not_met_yet_before_the_due_date_and_overdue_after(
     past = past.split("</section>")[0]
     assert 'data-status="not_met"' in past and "<strong>Not met</strong>" in past
     assert f'data-testid="score-overdue-{seeded["milestone"]}">overdue, no verdict' in past
+
+
+def test_a_dashboard_row_with_every_target_met_names_its_missed_milestone(client, auth, app):
+    """Every target met but the milestone judged missed: the row says both, and the
+    shortfall links to the scorecard where the verdict's reason is (not "targets met 1/1"
+    alone beside a red health badge)."""
+    with app.app_context():
+        manager = make_user("manager", email="m3@example.com")
+        engagement = make_engagement(manager, title="Vision QA")
+        missed = add_milestone(engagement, days=-2, title="Day-60")  # measured 4 days ago
+        missed.status = "missed"
+        metric = add_metric(engagement, name="Recall", kind="quality", direction="higher")
+        add_target(missed, metric, 0.9)
+        _measure(engagement.id, metric.id, [0.95])
+        engagement_id = engagement.id
+        db.session.commit()
+        db.session.remove()
+    auth.login("m3@example.com")
+    html = client.get("/dashboard").get_data(as_text=True)
+    row = html.split(f'data-engagement-id="{engagement_id}"')[1].split("</tr>")[0]
+    assert 'data-level="red" data-testid="targets-met">targets met 1/1<' in row
+    shortfall = row.split('data-testid="period-shortfall"')[1].split("</a>")[0]
+    assert f'href="/engagements/{engagement_id}/scorecard"' in shortfall
+    assert shortfall.endswith(">1 milestone missed")
+
+
+def test_the_evidence_card_names_the_missed_milestone_beside_its_targets_met(client, auth, app):
+    """The engagement page's "targets met" is the same judgment as the dashboard's line."""
+    with app.app_context():
+        manager = make_user("manager", email="m4@example.com")
+        engagement = make_engagement(manager, title="Vision QA")
+        missed = add_milestone(engagement, days=-2, title="Day-60")
+        missed.status = "missed"
+        metric = add_metric(engagement, name="Recall", kind="quality", direction="higher")
+        add_target(missed, metric, 0.9)
+        _measure(engagement.id, metric.id, [0.95])
+        engagement_id = engagement.id
+        db.session.commit()
+        db.session.remove()
+    auth.login("m4@example.com")
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    card = html.split('data-testid="evidence"')[1].split("</p>")[0]
+    assert 'data-level="red" data-testid="targets-met">targets met 1/1<' in card
+    assert 'data-testid="period-shortfall">1 milestone missed<' in card

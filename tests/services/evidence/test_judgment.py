@@ -16,6 +16,7 @@ from tracker.services.evidence.judgment import (
     judge_target,
     latest_by,
     meets,
+    period_summary,
     suggest_verdict,
 )
 
@@ -113,3 +114,59 @@ def test_the_suggestion_never_says_met_while_a_targets_latest_value_misses_it(sp
         assert today > DUE
     if all(t.status == MET for t in judged):
         assert suggestion.verdict == "met"
+
+
+def _met_target(metric_id=1):
+    return _target(points=[Point(_at(DUE - timedelta(days=1)), 1500.0)], metric_id=metric_id)
+
+
+def test_every_target_met_with_a_missed_milestone_is_a_red_summary_naming_it():
+    """The demo's Vision QA: "targets met 9/9" beside a red "Day-60 milestone was missed"."""
+    targets = [_met_target(i) for i in range(3)]
+    milestones = [("met", DUE - timedelta(days=30)), ("missed", DUE)]
+    summary = period_summary(targets, milestones, DUE + timedelta(days=5))
+    assert (summary.met, summary.targets) == (3, 3)
+    assert summary.shortfalls == ("1 milestone missed",)
+    assert summary.level == "red"
+
+
+def test_a_milestone_past_due_without_a_verdict_is_an_amber_shortfall():
+    targets = [_met_target(1), _target(points=[Point(_at(DUE), 2500.0)], metric_id=2)]
+    milestones = [("on_track", DUE), ("done", DUE), ("planned", DUE + timedelta(days=30))]
+    summary = period_summary(targets, milestones, DUE + timedelta(days=1))
+    assert (summary.met, summary.targets, summary.level) == (1, 2, "amber")
+    assert summary.shortfalls == ("2 overdue without a verdict",)
+    on_the_day = period_summary(targets, milestones, DUE)  # due today is not overdue yet
+    assert (on_the_day.shortfalls, on_the_day.level) == ((), "open")
+
+
+def test_only_a_period_with_nothing_missed_or_overdue_reads_as_met():
+    targets = [_met_target(1), _met_target(2)]
+    assert period_summary(targets, [("met", DUE)], DUE).level == "met"
+    both = period_summary(targets, [("missed", DUE), ("at_risk", DUE)], DUE + timedelta(days=1))
+    assert both.shortfalls == ("1 milestone missed", "1 overdue without a verdict")
+    assert both.level == "red"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["planned", "on_track", "at_risk", "blocked", "done", "met", "missed"]),
+            st.integers(-20, 20),
+        ),
+        max_size=6,
+    ),
+    st.integers(0, 4),
+)
+def test_a_summary_reads_as_met_only_without_a_shortfall(facts, met_count):
+    targets = [_met_target(i) for i in range(met_count)]
+    targets += [_target(points=[Point(_at(DUE), 2500.0)], metric_id=9)]
+    milestones = [(status, DUE + timedelta(days=days)) for status, days in facts]
+    summary = period_summary(targets, milestones, DUE)
+    shortfall = any(
+        status == "missed" or (status not in ("met", "missed") and days < 0)
+        for status, days in facts
+    )
+    assert bool(summary.shortfalls) is shortfall
+    assert (summary.level in ("met", "open")) is not shortfall

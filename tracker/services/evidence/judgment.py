@@ -127,6 +127,57 @@ def suggest_verdict(targets: Sequence[TargetStatus], due: date, today: date) -> 
     return SuggestedVerdict(UNDECIDED, tuple(f"Not met yet: {t.sentence}" for t in short))
 
 
+@dataclass(frozen=True)
+class PeriodSummary:
+    """A period's targets in one line with what keeps it from reading as a success: the
+    targets met, and beside them the milestones missed or overdue without a verdict (a
+    milestone can be missed while every target is met: "targets met 9/9" alone said
+    success beside a red "Day-60 milestone was missed")."""
+
+    met: int
+    targets: int
+    missed: int = 0
+    overdue: int = 0
+
+    @property
+    def shortfalls(self) -> tuple[str, ...]:
+        """The reasons, in words, that the period is not a success (empty when none)."""
+        found = []
+        if self.missed:
+            found.append(f"{self.missed} milestone{_plural(self.missed)} missed")
+        if self.overdue:
+            found.append(f"{self.overdue} overdue without a verdict")
+        return tuple(found)
+
+    @property
+    def level(self) -> str:
+        """red with a missed milestone, amber with an overdue one, else "met" when every
+        target is met, "open" while some are not (yet)."""
+        if self.missed:
+            return "red"
+        if self.overdue:
+            return "amber"
+        return "met" if self.met == self.targets else "open"
+
+
+def period_summary(
+    targets: Iterable[TargetStatus], milestones: Iterable[tuple[str, date]], today: date
+) -> PeriodSummary:
+    """The one judgment of a period's line: its judged targets and its milestones
+    (status, due date); a milestone missed, or past due with no verdict, is a shortfall."""
+    judged = list(targets)
+    missed = overdue = 0
+    for status, due in milestones:
+        missed += status == VERDICT_MISSED
+        overdue += status not in (VERDICT_MET, VERDICT_MISSED) and due < today
+    met = sum(1 for t in judged if t.status == MET)
+    return PeriodSummary(met, len(judged), missed, overdue)
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
 def against_evidence(verdict: str, targets: Sequence[TargetStatus]) -> str | None:
     """Why a verdict contradicts the measurements, or None when it does not.
 

@@ -21,7 +21,13 @@ from tracker.models import (
     User,
 )
 from tracker.services.evidence import reads
-from tracker.services.evidence.judgment import Point, SuggestedVerdict, TargetStatus
+from tracker.services.evidence.judgment import (
+    PeriodSummary,
+    Point,
+    SuggestedVerdict,
+    TargetStatus,
+    period_summary,
+)
 from tracker.services.milestone_status import TargetEvidence
 
 
@@ -73,6 +79,13 @@ class EvidenceView:
         """(met, all) over the open and judged targets of every milestone shown."""
         every = [t for m in self.milestones for t in m.targets]
         return sum(1 for t in every if t.status == "met"), len(every)
+
+    def summary(self, today: date) -> PeriodSummary:
+        """The targets met with the milestones missed or overdue beside them, over every
+        milestone shown (the same judgment as the dashboard's line, ADR 0240)."""
+        targets = [t for m in self.milestones for t in m.targets]
+        facts = [(m.milestone.status, m.milestone.due_date) for m in self.milestones]
+        return period_summary(targets, facts, today)
 
 
 def _metrics(engagement: Engagement, with_cost: bool) -> list[SuccessMetric]:

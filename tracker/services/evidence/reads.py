@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from tracker.auth.permissions import Action, can
+from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import (
     Engagement,
@@ -27,10 +28,12 @@ from tracker.models import (
     User,
 )
 from tracker.services.evidence.judgment import (
+    PeriodSummary,
     Point,
     SuggestedVerdict,
     TargetStatus,
     judge_target,
+    period_summary,
     suggest_verdict,
 )
 from tracker.services.milestone_status import DisplayedStatus, TargetEvidence, displayed_status
@@ -263,28 +266,34 @@ def series(metric_ids: Iterable[int], *, drawn: int = 120, newest: int = 10) -> 
 def targets_met_many(engagement_ids: list[int]) -> dict[int, tuple[int, int]]:
     """engagement id -> (targets met, targets) over its current period's live milestones;
     engagements without targets are left out (three queries for any number)."""
-    return list_evidence(engagement_ids)[0]
+    found = list_evidence(engagement_ids)[0]
+    return {i: (s.met, s.targets) for i, s in found.items()}
 
 
 def list_evidence(
-    engagement_ids: list[int], more_milestone_ids: Iterable[int] = ()
-) -> tuple[dict[int, tuple[int, int]], dict[int, list[TargetStatus]]]:
+    engagement_ids: list[int], more_milestone_ids: Iterable[int] = (), today: date | None = None
+) -> tuple[dict[int, PeriodSummary], dict[int, list[TargetStatus]]]:
     """An engagement list's evidence in three queries for any number of rows: per
-    engagement (targets met, targets) this period, and the judged targets of those
-    milestones plus `more_milestone_ids` (each row's next milestone, which a displayed
-    status weighs)."""
+    engagement with targets this period its summary (`period_summary`: targets met, and
+    milestones missed or overdue), and the judged targets of those milestones plus
+    `more_milestone_ids` (each row's next milestone, which a displayed status weighs)."""
     if not engagement_ids:
         return {}, {}
+    today = today or clock.now().date()
     rows = db.session.execute(
-        select(Milestone.id, Milestone.engagement_id)
+        select(Milestone.id, Milestone.engagement_id, Milestone.status, Milestone.due_date)
         .join(Engagement, Engagement.id == Milestone.engagement_id)
         .where(Milestone.engagement_id.in_(engagement_ids), Milestone.removed_at.is_(None))
         .where(Milestone.period == Engagement.current_period)
     ).all()
     judged = target_statuses({*(r.id for r in rows), *more_milestone_ids})
-    counts: dict[int, tuple[int, int]] = {}
+    by_engagement: dict[int, list] = {}
     for row in rows:
-        for t in judged.get(row.id, ()):
-            met, total = counts.get(row.engagement_id, (0, 0))
-            counts[row.engagement_id] = (met + (t.status == "met"), total + 1)
-    return counts, judged
+        by_engagement.setdefault(row.engagement_id, []).append(row)
+    summaries: dict[int, PeriodSummary] = {}
+    for engagement_id, found in by_engagement.items():
+        targets = [t for row in found for t in judged.get(row.id, ())]
+        if targets:
+            facts = [(row.status, row.due_date) for row in found]
+            summaries[engagement_id] = period_summary(targets, facts, today)
+    return summaries, judged

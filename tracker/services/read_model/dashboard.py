@@ -158,14 +158,16 @@ def picker_choices(actor: User, kind: str, text: str, page: int) -> tuple[list[s
 
 
 def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:
-    """Each row's "targets met n/m" this period and its next milestone's displayed status,
-    which a measured target can contradict (a fixed three queries for the page)."""
+    """Each row's period summary ("targets met n/m" with the milestones missed or overdue
+    beside it) and its next milestone's displayed status, which a measured target can
+    contradict (a fixed three queries for the page)."""
 
     nexts = [row.next_milestone for row in rows if row.next_milestone is not None]
-    counts, judged = list_evidence([row.engagement.id for row in rows], (m.id for m in nexts))
+    ids = [row.engagement.id for row in rows]
+    summaries, judged = list_evidence(ids, (m.id for m in nexts), today)
     with_cost = can(actor, Action.VIEW_COST)
     for row in rows:
-        row.targets_met = counts.get(row.engagement.id)
+        row.period_summary = summaries.get(row.engagement.id)
         m = row.next_milestone
         if m is not None:
             evidence = as_claim_evidence(judged.get(m.id, ()), with_cost=with_cost)

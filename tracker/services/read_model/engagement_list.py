@@ -87,7 +87,9 @@ class ListRow:
     readiness_score: int | None = None
     readiness_gaps: int | None = None
     readiness: object | None = None  # the parts, where a page draws the bar
-    targets_met: tuple[int, int] | None = None  # (met, all) targets this period, where shown
+    # targets met this period with the milestones missed or overdue beside them, where
+    # shown (evidence.judgment.PeriodSummary)
+    period_summary: object | None = None
     # the next milestone's displayed status, weighed against its judged targets, where shown
     next_status: object | None = None
 
