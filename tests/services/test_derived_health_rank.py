@@ -185,3 +185,21 @@ def test_the_health_ranked_page_needs_no_sort_of_the_rows(app, query):
             assert any("_rank" in line for line in plan), plan
         db.session.rollback()
         db.session.remove()
+
+
+def test_an_update_whose_rows_carry_the_health_ranks_each_row(ctx):
+    """An executemany UPDATE with no values of its own: each row's parameters name the
+    effective health (the SET clause comes from them), so each row gets its rank."""
+    manager = make_user("manager")
+    ids = [make_engagement(manager, provider="Northwind ML").id for _ in range(2)]
+    table = Engagement.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("row_id")),
+        [
+            {"row_id": ids[0], "effective_health": "amber"},
+            {"row_id": ids[1], "effective_health": "red"},
+        ],
+    )
+    db.session.commit()
+    ranks = _ranks()
+    assert [ranks[i] for i in ids] == [("amber", 1), ("red", 0)]

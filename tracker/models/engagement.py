@@ -201,10 +201,12 @@ def rank_updated_health(orm_execute_state) -> None:
     if not orm_execute_state.is_update or statement.table.name != Engagement.__tablename__:
         return
     given = {getattr(key, "key", key): value for key, value in (statement._values or {}).items()}
-    if "effective_health" in given and "health_rank" not in given:
-        orm_execute_state.statement = statement.values(
-            health_rank=_rank_of_value(given["effective_health"])
-        )
+    if "effective_health" in given:
+        if "health_rank" not in given:
+            orm_execute_state.statement = statement.values(
+                health_rank=_rank_of_value(given["effective_health"])
+            )
+        return
     params = orm_execute_state.parameters
     for row in [params] if isinstance(params, dict) else list(params or ()):
         if "effective_health" in row and "health_rank" not in row:
