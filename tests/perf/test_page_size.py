@@ -334,3 +334,38 @@ def test_the_knowledge_page_does_not_grow_with_the_organisation(app, client, aut
     )
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
     assert "Person 01999" not in client.get(url).get_data(as_text=True)
+
+
+# 5.1 KB and 6 statements when written (issue 29)
+ITEM_PAGE_BYTES_BOUND = 8_000
+ITEM_PAGE_STATEMENTS_BOUND = 6
+
+
+def test_the_checklist_item_page_does_not_grow_with_the_organisation(
+    app, client, auth, query_counter
+):
+    """The item's edit page at 20 and at 2,000 people who could own it (issue 29): the
+    owner is a picker filled from the engagement's owner suggestions, so the page's bytes
+    and statements stay the same; its <select> of every manager grew ~40 bytes a person."""
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        engagement_id = make_engagement(manager, title="Owned items").id
+        item_id = db.session.scalar(
+            select(ChecklistItem.id).where(ChecklistItem.engagement_id == engagement_id).limit(1)
+        )
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    url = f"/checklist/{item_id}/edit"
+    few_bytes, few_statements = _measure(client, query_counter, url)
+    with app.app_context():
+        _add_people(2000)
+    many_bytes, many_statements = _measure(client, query_counter, url)
+    assert few_bytes < ITEM_PAGE_BYTES_BOUND and many_bytes < ITEM_PAGE_BYTES_BOUND
+    assert many_statements == few_statements <= ITEM_PAGE_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+    suggestions = client.get(f"/engagements/{engagement_id}/checklist/owners?q=person").get_json()
+    assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
