@@ -39,14 +39,15 @@ PAGE_BYTES_BOUND = 100_000  # the issue's target for the engagement page
 STATEMENTS_BOUND = 23
 
 
-def _add_people(total: int) -> None:
-    """Top the organisation up to `total` active managers (bulk, no password hashing)."""
+def _add_people(total: int, role: str = Role.MANAGER) -> None:
+    """Top the organisation up to `total` active users of `role`, managers unless said
+    (bulk, no password hashing)."""
     have = db.session.scalar(select(func.count()).select_from(User))
     rows = [
         {
             "email": f"person{n}@grown.example",
             "name": f"Person {n:05d}",
-            "role": Role.MANAGER,
+            "role": role,
             "is_active": True,
             "timezone": "UTC",
             "session_nonce": f"nonce{n}",
@@ -368,4 +369,33 @@ def test_the_checklist_item_page_does_not_grow_with_the_organisation(
     )
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
     suggestions = client.get(f"/engagements/{engagement_id}/checklist/owners?q=person").get_json()
+    assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
+
+
+# 37.2 KB (most of it the time zones) and 4 statements when written (issue 29)
+DIGESTS_BYTES_BOUND = 45_000
+DIGESTS_STATEMENTS_BOUND = 4
+
+
+def test_the_digest_page_does_not_grow_with_the_stakeholders(app, client, auth, query_counter):
+    """The subscription form at 20 and at 2,000 people, stakeholders a manager could
+    subscribe (issue 29): the subscriber is a picker with suggestions from
+    /digests/subscribers, so bytes and statements stay the same."""
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        make_engagement(manager, title="Digested")
+        _add_people(20, Role.STAKEHOLDER)
+    assert auth.login(email).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/digests/")
+    with app.app_context():
+        _add_people(2000, Role.STAKEHOLDER)
+    many_bytes, many_statements = _measure(client, query_counter, "/digests/")
+    assert few_bytes < DIGESTS_BYTES_BOUND and many_bytes < DIGESTS_BYTES_BOUND
+    assert many_statements == few_statements <= DIGESTS_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+    suggestions = client.get("/digests/subscribers?q=person").get_json()
     assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
