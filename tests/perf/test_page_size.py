@@ -399,3 +399,27 @@ def test_the_digest_page_does_not_grow_with_the_stakeholders(app, client, auth, 
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
     suggestions = client.get("/digests/subscribers?q=person").get_json()
     assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
+
+
+# 4.0 KB and 3 statements when written (issue 29)
+AUDIT_PAGE_BYTES_BOUND = 6_000
+AUDIT_PAGE_STATEMENTS_BOUND = 3
+
+
+def test_the_audit_export_page_does_not_grow_with_the_people(app, client, auth, query_counter):
+    """The audit export form at 20 and at 2,000 people, each a possible actor (issue 29):
+    the actor is a picker with suggestions from /admin/audit/actors."""
+    with app.app_context():
+        email = make_user("admin").email
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/admin/audit")
+    with app.app_context():
+        _add_people(2000)
+    many_bytes, many_statements = _measure(client, query_counter, "/admin/audit")
+    assert few_bytes < AUDIT_PAGE_BYTES_BOUND and many_bytes < AUDIT_PAGE_BYTES_BOUND
+    assert many_statements == few_statements <= AUDIT_PAGE_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
