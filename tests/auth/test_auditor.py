@@ -94,7 +94,10 @@ def test_the_audit_export_page_is_the_auditors_only_admin_page(client, auth, aud
     page = client.get("/admin/audit")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Ada Auditor (auditor@example.com)" in html  # the actor choices
+    # the actor is a picker whose suggestions are fetched (issue 29), the auditor among them
+    assert 'data-choices="/admin/audit/actors"' in html
+    actors = client.get("/admin/audit/actors?q=ada").get_json()["items"]
+    assert "Ada Auditor <auditor@example.com>" in actors
     assert 'href="/admin/audit"' in html  # in the navigation
     download = client.get("/admin/audit/export.jsonl")
     assert download.status_code == 200
@@ -104,6 +107,7 @@ def test_the_audit_export_page_is_the_auditors_only_admin_page(client, auth, aud
     assert "Fraud model" in engagement
     assert 'data-testid="open-add-metric"' not in engagement  # no form to change anything
     assert f'action="/milestones/{audited["milestone"]}/update"' not in engagement
+    assert f'href="/milestones/{audited["milestone"]}/update"' not in engagement  # nor a link
 
 
 def test_an_admin_invites_an_auditor_and_the_document_lists_the_role(client, app):

@@ -39,14 +39,15 @@ PAGE_BYTES_BOUND = 100_000  # the issue's target for the engagement page
 STATEMENTS_BOUND = 23
 
 
-def _add_people(total: int) -> None:
-    """Top the organisation up to `total` active managers (bulk, no password hashing)."""
+def _add_people(total: int, role: str = Role.MANAGER) -> None:
+    """Top the organisation up to `total` active users of `role`, managers unless said
+    (bulk, no password hashing)."""
     have = db.session.scalar(select(func.count()).select_from(User))
     rows = [
         {
             "email": f"person{n}@grown.example",
             "name": f"Person {n:05d}",
-            "role": Role.MANAGER,
+            "role": role,
             "is_active": True,
             "timezone": "UTC",
             "session_nonce": f"nonce{n}",
@@ -334,3 +335,91 @@ def test_the_knowledge_page_does_not_grow_with_the_organisation(app, client, aut
     )
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
     assert "Person 01999" not in client.get(url).get_data(as_text=True)
+
+
+# 5.1 KB and 6 statements when written (issue 29)
+ITEM_PAGE_BYTES_BOUND = 8_000
+ITEM_PAGE_STATEMENTS_BOUND = 6
+
+
+def test_the_checklist_item_page_does_not_grow_with_the_organisation(
+    app, client, auth, query_counter
+):
+    """The item's edit page at 20 and at 2,000 people who could own it (issue 29): the
+    owner is a picker filled from the engagement's owner suggestions, so the page's bytes
+    and statements stay the same; its <select> of every manager grew ~40 bytes a person."""
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        engagement_id = make_engagement(manager, title="Owned items").id
+        item_id = db.session.scalar(
+            select(ChecklistItem.id).where(ChecklistItem.engagement_id == engagement_id).limit(1)
+        )
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    url = f"/checklist/{item_id}/edit"
+    few_bytes, few_statements = _measure(client, query_counter, url)
+    with app.app_context():
+        _add_people(2000)
+    many_bytes, many_statements = _measure(client, query_counter, url)
+    assert few_bytes < ITEM_PAGE_BYTES_BOUND and many_bytes < ITEM_PAGE_BYTES_BOUND
+    assert many_statements == few_statements <= ITEM_PAGE_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+    suggestions = client.get(f"/engagements/{engagement_id}/checklist/owners?q=person").get_json()
+    assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
+
+
+# 37.2 KB (most of it the time zones) and 4 statements when written (issue 29)
+DIGESTS_BYTES_BOUND = 45_000
+DIGESTS_STATEMENTS_BOUND = 4
+
+
+def test_the_digest_page_does_not_grow_with_the_stakeholders(app, client, auth, query_counter):
+    """The subscription form at 20 and at 2,000 people, stakeholders a manager could
+    subscribe (issue 29): the subscriber is a picker with suggestions from
+    /digests/subscribers, so bytes and statements stay the same."""
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        make_engagement(manager, title="Digested")
+        _add_people(20, Role.STAKEHOLDER)
+    assert auth.login(email).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/digests/")
+    with app.app_context():
+        _add_people(2000, Role.STAKEHOLDER)
+    many_bytes, many_statements = _measure(client, query_counter, "/digests/")
+    assert few_bytes < DIGESTS_BYTES_BOUND and many_bytes < DIGESTS_BYTES_BOUND
+    assert many_statements == few_statements <= DIGESTS_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+    suggestions = client.get("/digests/subscribers?q=person").get_json()
+    assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
+
+
+# 4.0 KB and 3 statements when written (issue 29)
+AUDIT_PAGE_BYTES_BOUND = 6_000
+AUDIT_PAGE_STATEMENTS_BOUND = 3
+
+
+def test_the_audit_export_page_does_not_grow_with_the_people(app, client, auth, query_counter):
+    """The audit export form at 20 and at 2,000 people, each a possible actor (issue 29):
+    the actor is a picker with suggestions from /admin/audit/actors."""
+    with app.app_context():
+        email = make_user("admin").email
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    few_bytes, few_statements = _measure(client, query_counter, "/admin/audit")
+    with app.app_context():
+        _add_people(2000)
+    many_bytes, many_statements = _measure(client, query_counter, "/admin/audit")
+    assert few_bytes < AUDIT_PAGE_BYTES_BOUND and many_bytes < AUDIT_PAGE_BYTES_BOUND
+    assert many_statements == few_statements <= AUDIT_PAGE_STATEMENTS_BOUND, (
+        few_statements,
+        many_statements,
+    )
+    assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)

@@ -179,3 +179,38 @@ def test_cli_run_due_sends_what_is_due(people, app):
     assert '"sent": 0' in again.output
     bad = runner.invoke(args=["digests", "run-due", "--now", "yesterday"])
     assert bad.exit_code != 0 and "--now" in bad.output
+
+
+def test_the_subscriber_is_picked_by_name_and_resolved_among_those_one_may_subscribe(
+    people, client, auth, db_ctx
+):
+    """The subscriber is a person picker (issue 29): no <select> of every stakeholder;
+    suggestions are oneself and the stakeholders; the posted "Name <email>" is resolved,
+    and a name of anyone else is refused beside the field with nothing created."""
+    manager, stakeholder, provider = people
+    auth.login(manager.email)
+    page = client.get("/digests/").get_data(as_text=True)
+    assert 'name="user_id"' in page and 'list="people-choices"' in page
+    assert "stella@example.com" not in page  # the stakeholder is only a suggestion
+    offered = client.get("/digests/subscribers?q=").get_json()["items"]
+    assert any("<stella@example.com>" in o for o in offered)
+    assert any("<dana@example.com>" in o for o in offered)
+    assert not any("northwind" in o for o in offered)
+    assert client.get("/digests/subscribers?page=0").status_code == 422
+    form = {"csrf_token": auth.csrf(), "scope": "all", "frequency": "daily", "weekday": "0"}
+    form.update(send_time="08:00", timezone="UTC", user_id=f"Priya <{provider.email}>")
+    refused = client.post("/digests/", data=form)
+    assert refused.status_code == 422 and b'data-field="user_id"' in refused.data
+    assert f"Priya &lt;{provider.email}&gt;".encode() in refused.data  # what was typed
+    with db_ctx():
+        assert db.session.query(Subscription).count() == 0
+    form["user_id"] = "Stella <STELLA@example.com>"
+    assert client.post("/digests/", data=form).status_code == 302
+    with db_ctx():
+        assert db.session.query(Subscription).one().user_id == stakeholder.id
+    auth.logout()
+    auth.login(provider.email)  # a provider subscribes only themselves
+    assert [o for o in client.get("/digests/subscribers?q=").get_json()["items"]] == [
+        o for o in client.get("/digests/subscribers?q=northwind").get_json()["items"]
+    ]
+    assert client.get("/digests/subscribers?q=stella").get_json()["items"] == []

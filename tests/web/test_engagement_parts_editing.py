@@ -448,20 +448,42 @@ def test_the_provider_and_a_stakeholder_may_not_edit_parts(
         assert f"/milestones/{milestone_id}/edit" not in page
 
 
-def test_an_owner_outside_the_choices_stays_selected(client, app, engagement_id, item):
-    """Offered owners are the client side and the provider's people; an owner set through
-    the API outside them (a stakeholder) is still the selected one, so a save keeps them."""
-    item_id = item[0]
+def test_the_owner_is_picked_by_name_and_one_outside_the_choices_is_kept(
+    client, app, engagement_id, item, post
+):
+    """The owner is a person picker (issue 29): suggestions are the client side and the
+    provider's people; an owner set through the API outside them (a stakeholder) stays
+    in the box, so a save keeps them; anyone else the text names is refused, nothing
+    changed."""
+    item_id, version, title = item
     with app.app_context():
         stakeholder = make_user("stakeholder", name="Sam Follower")
         db.session.get(ChecklistItem, item_id).owner_id = stakeholder.id
         other = make_user("provider", provider="Quanta", name="Quanta Person")
         db.session.commit()
-        ids = stakeholder.id, other.id
+        ids, emails = (stakeholder.id, other.id), (stakeholder.email, other.email)
+        version = db.session.get(ChecklistItem, item_id).version
     html = client.get(f"/checklist/{item_id}/edit").get_data(as_text=True)
-    select_html = html.split(f'name="item{item_id}-owner_id"', 1)[1].split("</select>", 1)[0]
-    assert f'selected value="{ids[0]}"' in select_html
-    assert f'value="{ids[1]}"' not in select_html  # another organisation's provider
+    box = html.split(f'name="item{item_id}-owner_id"', 1)[1].split(">", 1)[0]
+    assert f'value="Sam Follower &lt;{emails[0]}&gt;"' in box and "<select" not in html
+    owners = f"/engagements/{engagement_id}/checklist/owners"
+    assert f'data-choices="{owners}"' in html and '<datalist id="people-choices">' in html
+    offered = client.get(f"{owners}?q=").get_json()["items"]
+    assert offered and not any("Quanta" in o or "Sam Follower" in o for o in offered)
+    assert client.get(f"{owners}?page=x").status_code == 422
+    data = _item_data(item_id, version, title=title)
+    data[f"item{item_id}-owner_id"] = f"Quanta Person <{emails[1]}>"
+    refused = post(f"/checklist/{item_id}/edit", data, prefix=f"item{item_id}")
+    assert refused.status_code == 422
+    assert f'data-field="item{item_id}-owner_id"' in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ChecklistItem, item_id).version == version  # nothing changed
+    data[f"item{item_id}-owner_id"] = f"Sam Follower <{emails[0]}>"
+    data[f"item{item_id}-note"] = "Kept owner"
+    assert post(f"/checklist/{item_id}/edit", data, prefix=f"item{item_id}").status_code == 302
+    with app.app_context():
+        stored = db.session.get(ChecklistItem, item_id)
+        assert (stored.owner_id, stored.note) == (ids[0], "Kept owner")
 
 
 def test_items_are_edited_and_added_on_pages_of_their_own(client, app, engagement_id, item):

@@ -3,7 +3,15 @@ filters by days, actor, engagement, provider and kind. Admins and auditors (404 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+)
 from flask_login import current_user, login_required
 
 from tracker.core import clock
@@ -30,7 +38,6 @@ def index():
 def _page(errors: dict | None = None, status: int = 200):
     page = render_template(
         "admin_audit/audit_export.html",
-        users=export.people(current_user),
         providers=export.organisations(current_user),
         kinds=export.kinds_in_use(current_user),
         form=request.args,
@@ -39,13 +46,39 @@ def _page(errors: dict | None = None, status: int = 200):
     return page, status
 
 
+ACTOR_NOT_FOUND = "Choose someone from the list (name and email), or type their email."
+
+
+@bp.get("/audit/actors")
+def actor_suggestions():
+    """Suggestions for the actor picker: `q`, `page` (20 a page), JSON like /pickers."""
+    text = " ".join(request.args.get("q", "").split())
+    raw_page = request.args.get("page", "1").strip()
+    if len(text) > 200 or not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
+        field = "q" if len(text) > 200 else "page"
+        message = "At most 200 characters." if field == "q" else "A whole number from 1 to 1000."
+        body = {"code": "validation_failed", "message": f"Check '{field}'.",
+                "errors": {field: [message]}}  # fmt: skip
+        return jsonify(body), 422
+    page = int(raw_page)
+    names, more = export.actor_suggestions(current_user, text, page)
+    return jsonify(q=text, page=page, items=names, next_page=page + 1 if more else None)
+
+
 @bp.get("/audit/export.<any(csv, jsonl):fmt>")
 def download(fmt: str):
     """Stream the selection; bad filters come back on the page, named, with 422."""
+    args = request.args.copy()
+    args["actor_id"] = export.actor_id_text(current_user, args.get("actor_id", ""))
+    unknown = {}
+    if args["actor_id"] and not args["actor_id"].isdigit():
+        unknown = {"actor_id": [ACTOR_NOT_FOUND]}
     try:
-        flt = export.parse_filter(request.args)
+        flt = export.parse_filter(args)
     except ValidationFailed as error:
-        return _page(error.errors, 422)
+        return _page({**error.errors, **unknown}, 422)
+    if unknown:
+        return _page(unknown, 422)
     writer = export.export_csv if fmt == "csv" else export.export_jsonl
     chunks = writer(current_user._get_current_object(), flt)
     response = Response(stream_with_context(chunks), content_type=f"{FORMATS[fmt]}; charset=utf-8")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, TimeField
+from wtforms import SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from tracker.errors import ValidationFailed
 from tracker.notifications import digests
@@ -28,7 +28,8 @@ def _int_or_none(value):
 class SubscriptionForm(FlaskForm):
     """Shape only; the service checks references and visibility."""
 
-    user_id = SelectField("Subscriber", coerce=_int_or_none, validators=[Optional()])
+    # a person picker (issue 29): "Name <email>" the route resolves; empty for oneself
+    user_id = StringField("Subscriber", validators=[Optional(), Length(max=320)])
     scope = SelectField(
         "Engagements",
         choices=[
@@ -52,8 +53,7 @@ class SubscriptionForm(FlaskForm):
 def _form() -> SubscriptionForm:
     form = SubscriptionForm()
     user = current_user
-    people, providers, engagements = subscription_service.form_choices(user)
-    form.user_id.choices = [SelectChoice(p.id, f"{p.name} ({p.email})") for p in people]
+    providers, engagements = subscription_service.form_choices(user)
     form.provider_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(p.id, p.name) for p in providers
     ]
@@ -61,8 +61,43 @@ def _form() -> SubscriptionForm:
     form.timezone.choices = [SelectChoice(z, z) for z in sorted(available_timezones())]
     if not form.is_submitted():
         form.timezone.data = user.timezone or "UTC"
-        form.user_id.data = user.id
+        form.user_id.data = f"{user.name} <{user.email}>"
     return form
+
+
+SUBSCRIBER_NOT_FOUND = "Choose a subscriber from the list (name and email), or type their email."
+
+
+def _subscriber(form) -> bool:
+    """Resolve the subscriber picker's text to an id in the form's data; False, with the
+    message on the field, when it names nobody the user may subscribe."""
+    text = (form.user_id.data or "").strip()
+    if not text:
+        form.user_id.data = None
+        return True
+    found = subscription_service.subscriber_from_text(current_user, text)
+    if found is None:
+        form.user_id.errors = [*form.user_id.errors, SUBSCRIBER_NOT_FOUND]
+        return False
+    form.user_id.data = found
+    return True
+
+
+@bp.get("/subscribers")
+@login_required
+def subscriber_suggestions():
+    """Suggestions for the subscriber picker: `q`, `page` (20 a page), JSON like /pickers."""
+    text = " ".join(request.args.get("q", "").split())
+    raw_page = request.args.get("page", "1").strip()
+    if len(text) > 200 or not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
+        field = "q" if len(text) > 200 else "page"
+        message = "At most 200 characters." if field == "q" else "A whole number from 1 to 1000."
+        body = {"code": "validation_failed", "message": f"Check '{field}'.",
+                "errors": {field: [message]}}  # fmt: skip
+        return jsonify(body), 422
+    page = int(raw_page)
+    names, more = subscription_service.subscriber_suggestions(current_user, text, page)
+    return jsonify(q=text, page=page, items=names, next_page=page + 1 if more else None)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -70,7 +105,8 @@ def _form() -> SubscriptionForm:
 def subscriptions():
     """My subscriptions (and, for admins and managers, stakeholders'), with a form to add one."""
     form = _form()
-    if form.validate_on_submit():
+    typed = form.user_id.data
+    if form.validate_on_submit() and _subscriber(form):
         data = {k: v for k, v in form.data.items() if k not in ("csrf_token",)}
         if data["frequency"] == "daily":
             data.pop("weekday")
@@ -80,6 +116,7 @@ def subscriptions():
             subscription_service.create_subscription(current_user, data)
         except ValidationFailed as error:
             apply_errors(form, error)
+            form.user_id.data = typed  # what was typed, not the id it named
         else:
             flash("Subscribed. The first digest comes at the next send time.", "success")
             return redirect(url_for("digests.subscriptions"))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
 from tracker.errors import ConcurrentUpdate, StaleVersion, ValidationFailed
 from tracker.models import ChecklistItem, Milestone, TeamMember
+from tracker.services.administration import users
 from tracker.services.change_requests.rules import ChangeRequestRequired
 from tracker.services.delivery import checklists as checklist_service
 from tracker.services.delivery import milestones as milestone_service
@@ -261,16 +262,15 @@ def new_item(engagement_id: int):
 def add_item(engagement_id: int):
     """A manager adds an item to one of the engagement's checklists."""
     form = ChecklistItemForm(prefix="item")
-    form.set_owners([])  # the service checks the owner; a refusal re-renders the full list
-    if form.validate_on_submit():
+    engagement = _checklist_engagement(engagement_id)
+    if form.validate_on_submit() and (data := _item_data(form, engagement)) is not None:
         try:
-            item = checklist_service.add_item(current_user, engagement_id, form.data_for_service())
+            item = checklist_service.add_item(current_user, engagement_id, data)
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
             flash(f"Checklist item '{item.title}' added.", "success")
             return _back(engagement_id, f"#checklist-{item.id}")
-    engagement = _checklist_engagement(engagement_id)
     flash("The checklist item was not added; see the form.", "error")
     return _item_page(form, engagement=engagement, status=422)
 
@@ -284,13 +284,14 @@ def edit_item(item_id: int):
     form = ChecklistItemEditForm(prefix=f"item{item_id}")
     if not form.is_submitted():
         form = ChecklistItemEditForm(prefix=f"item{item_id}", obj=item, version=item.version)
+        form.owner_id.data = users.person_label(item.owner)
         return _item_page(form, item=item)
-    form.set_owners([])
-    if form.validate_on_submit():
+    if (
+        form.validate_on_submit()
+        and (data := _item_data(form, item.engagement, item.owner_id)) is not None
+    ):
         try:
-            checklist_service.update_item(
-                current_user, item_id, form.data_for_service(), form_version(form)
-            )
+            checklist_service.update_item(current_user, item_id, data, form_version(form))
         except (ValidationFailed, StaleVersion, ConcurrentUpdate) as error:
             apply_errors(form, error)
             if not isinstance(error, ValidationFailed):
@@ -309,14 +310,47 @@ def _checklist_engagement(engagement_id: int):
     return engagement
 
 
+def _item_data(form, engagement, keep: int | None = None) -> dict | None:
+    """The form's data with the owner picker's text resolved to an id (empty: no owner);
+    None, with the message on the field, when it names nobody who may own the item."""
+    data = form.data_for_service()
+    text = (form.owner_id.data or "").strip()
+    if not text:
+        data["owner_id"] = None
+        return data
+    data["owner_id"] = checklist_service.owner_from_text(engagement, text, keep)
+    if data["owner_id"] is None:
+        form.owner_id.errors = [*form.owner_id.errors, OWNER_NOT_FOUND]
+        return None
+    return data
+
+
+OWNER_NOT_FOUND = "Choose an owner from the list (name and email), or type their email."
+
+
+@bp.get("/engagements/<int:engagement_id>/checklist/owners")
+@login_required
+def owner_suggestions(engagement_id: int):
+    """Suggestions for an item's owner picker: `q` (part of a name or address), `page`
+    (20 a page). JSON like /pickers/...; 404 for an engagement not seen, 403 not theirs."""
+    engagement = _checklist_engagement(engagement_id)
+    text = " ".join(request.args.get("q", "").split())
+    raw_page = request.args.get("page", "1").strip()
+    if len(text) > 200 or not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
+        field = "q" if len(text) > 200 else "page"
+        message = "At most 200 characters." if field == "q" else "A whole number from 1 to 1000."
+        body = {"code": "validation_failed", "message": f"Check '{field}'.",
+                "errors": {field: [message]}}  # fmt: skip
+        return jsonify(body), 422
+    page = int(raw_page)
+    names, more = checklist_service.owner_suggestions(engagement, text, page)
+    return jsonify(q=text, page=page, items=names, next_page=page + 1 if more else None)
+
+
 def _item_page(form, *, item=None, engagement=None, status: int = 200):
-    """The add or edit form of a checklist item with the one owner picker; an owner set
-    through the API outside the choices stays selectable, so a save keeps them."""
+    """The add or edit form of a checklist item with its owner picker (suggestions from
+    owner_suggestions, not a list of every person who could own it)."""
     engagement = engagement or item.engagement
-    owners = checklist_service.owner_choices(engagement)
-    if item is not None and item.owner is not None and item.owner not in owners:
-        owners.append(item.owner)
-    form.set_owners(owners)
     place = checklist_service.place_in_checklist(item) if item is not None else None
     page = render_template(
         "engagement_parts/item_form.html", form=form, item=item, engagement=engagement, place=place

@@ -243,3 +243,28 @@ def test_statements_and_memory_do_not_grow_with_the_rows(app, trail, query_count
     assert small[0] == large[0] <= 2  # one SELECT (and the admin's row), whatever the rows
     # Ten times the rows, at most a batch's worth more memory: rows are not kept.
     assert large[1] < small[1] * 1.5 + 200_000, (small, large)
+
+
+def test_the_page_picks_the_actor_by_name_and_address(app, client, auth, trail):
+    """The export page's actor is a picker (issue 29): suggestions from /admin/audit/actors,
+    "Name <email>" or an address resolved to that person; anyone unknown is refused beside
+    the field, and the picker is the exporters' only, like the page."""
+    auth.login(trail["admin"])
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert '<select name="actor_id"' not in page and 'list="people-choices"' in page
+    suggestions = client.get(f"/admin/audit/actors?q={trail['provider']}").get_json()
+    (label,) = suggestions["items"]
+    assert label.endswith(f"<{trail['provider']}>")
+    picked = client.get("/admin/audit/export.jsonl", query_string={"actor_id": label})
+    assert picked.status_code == 200
+    rows = _jsonl(picked.data)
+    assert rows and {r["actor_id"] for r in rows} == {trail["provider_id"]}
+    typed = client.get("/admin/audit/export.jsonl", query_string={"actor_id": trail["provider"]})
+    assert _jsonl(typed.data) == rows
+    unknown = client.get("/admin/audit/export.csv", query_string={"actor_id": "Nobody <x@y.z>"})
+    assert unknown.status_code == 422 and 'data-testid="error-actor_id"' in unknown.text
+    assert 'value="Nobody &lt;x@y.z&gt;"' in unknown.text  # what was typed
+    assert client.get("/admin/audit/actors?page=0").status_code == 422
+    auth.logout()
+    auth.login(trail["manager"])
+    assert client.get("/admin/audit/actors?q=a").status_code == 404

@@ -11,6 +11,7 @@ as they are (one object per line, RFC 8259 JSON, UTF-8).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -53,10 +54,43 @@ def require_exporter(actor: User) -> None:
         raise NotFound(NOT_FOUND)
 
 
-def people(actor: User) -> list[User]:
-    """Everyone who can appear as an actor, by name (one query): the page's choices."""
+ACTORS_PER_PAGE = 20
+_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
+
+
+def actor_suggestions(actor: User, text: str, page: int) -> tuple[list[str], bool]:
+    """A page of everyone who can appear as an actor, whose name or address contains the
+    text, as "Name <email>" by name, and whether there are more: the actor picker's
+    suggestions (issue 29), not a list of every user on the page."""
     require_exporter(actor)
-    return list(db.session.scalars(select(User).order_by(User.name, User.id)))
+    statement = select(User.name, User.email)
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            func.lower(User.name).like(pattern, escape="\\")
+            | func.lower(User.email).like(pattern, escape="\\")
+        )
+    rows = db.session.execute(
+        statement.order_by(User.name, User.email)
+        .offset((page - 1) * ACTORS_PER_PAGE)
+        .limit(ACTORS_PER_PAGE + 1)
+    ).all()
+    return [f"{n} <{e}>" for n, e in rows[:ACTORS_PER_PAGE]], len(rows) > ACTORS_PER_PAGE
+
+
+def actor_id_text(actor: User, text: str) -> str:
+    """The actor picker's text as `parse_filter` reads `actor_id`: an id stays as it is
+    (as scripts send it); "Name <email>" or an address becomes that user's id; anything
+    else is kept, for `parse_filter` to refuse it naming the field."""
+    require_exporter(actor)
+    text = (text or "").strip()
+    if not text or text.isdigit():
+        return text
+    found = _ADDRESS.search(text)
+    address = (found.group(1) if found else text).lower()
+    user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == address))
+    return str(user_id) if user_id is not None else text
 
 
 def organisations(actor: User) -> list[ProviderOrganisation]:

@@ -7,6 +7,7 @@ changes a fact calls it (docs/adr/0100).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -342,13 +343,51 @@ def place_in_checklist(item: ChecklistItem) -> tuple[int, int]:
     return ahead + 1, total
 
 
-def owner_choices(engagement: Engagement) -> list[User]:
-    """Who the page offers as an item's owner: active users who see the engagement
-    because of their role or organisation (the client side and its provider's people),
-    by name; one query per page. Stakeholders who follow it are left out."""
+def _may_own(engagement: Engagement):
+    """Active users who see the engagement because of their role or organisation (the
+    client side and its provider's people); stakeholders who follow it are left out."""
     sees = or_(
         User.role.in_([Role.ADMIN, Role.MANAGER]),
         (User.role == Role.PROVIDER) & (User.provider_id == engagement.provider_id),
     )
-    query = select(User).where(User.is_active.is_(True), sees).order_by(User.name)
-    return list(db.session.scalars(query))
+    return User.is_active.is_(True) & sees
+
+
+OWNERS_PER_PAGE = 20
+_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
+
+
+def owner_suggestions(engagement: Engagement, text: str, page: int) -> tuple[list[str], bool]:
+    """A page of possible owners whose name or address contains the text, as "Name
+    <email>" by name, and whether there are more: what the item form's owner picker
+    offers, whatever the number of people (issue 29)."""
+    statement = select(User.name, User.email).where(_may_own(engagement))
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            func.lower(User.name).like(pattern, escape="\\")
+            | func.lower(User.email).like(pattern, escape="\\")
+        )
+    rows = db.session.execute(
+        statement.order_by(User.name, User.email)
+        .offset((page - 1) * OWNERS_PER_PAGE)
+        .limit(OWNERS_PER_PAGE + 1)
+    ).all()
+    return [f"{n} <{e}>" for n, e in rows[:OWNERS_PER_PAGE]], len(rows) > OWNERS_PER_PAGE
+
+
+def owner_from_text(engagement: Engagement, text: str, keep: int | None = None) -> int | None:
+    """The owner the picker's text names: "Name <email>" or an address of someone who may
+    own an item (or `keep`, the item's owner, set through the API outside them, so a save
+    keeps them); an id as a script posts it (checked on saving like any owner). None
+    when it names nobody who may be chosen."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    found = _ADDRESS.search(text)
+    address = (found.group(1) if found else text).lower()
+    if "@" not in address:
+        return None
+    allowed = _may_own(engagement) if keep is None else or_(_may_own(engagement), User.id == keep)
+    return db.session.scalar(select(User.id).where(func.lower(User.email) == address, allowed))

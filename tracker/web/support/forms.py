@@ -237,19 +237,14 @@ class ChecklistItemForm(FlaskForm):
 
     kind = SelectField("Checklist", choices=_choices(ChecklistKind))
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    owner_id = SelectField("Owner", coerce=_optional_int, validate_choice=False)
+    # a person picker (issue 29): "Name <email>" the route resolves to an id, or empty
+    owner_id = StringField("Owner", validators=[Length(max=320)])
     due_date = DateField("Due", validators=[Optional()])
     note = TextAreaField("Note", validators=[Length(max=5000)])
     evidence = URLField(
         "Evidence link",
         validators=[Optional(), URL(message="Enter a full link (https://…)."), Length(max=500)],
     )
-
-    def set_owners(self, users) -> None:
-        """The owner choices (the service checks the chosen one exists and is active)."""
-        self.owner_id.choices = [SelectChoice("", "No owner")] + [
-            SelectChoice(u.id, u.name) for u in users
-        ]
 
     def data_for_service(self) -> dict:
         data = {
