@@ -33,19 +33,55 @@ export LOGIN_THROTTLE_TOKEN_FREE=1000000
 # state, so every generated URL would be refused for it. The SSRF refusals have their own
 # tests (tests/notifications/test_webhook_delivery.py); here the URL's form is fuzzed.
 export WEBHOOK_ALLOW_PRIVATE_TARGETS=1
-$BIN/flask db upgrade >/dev/null 2>&1
-$BIN/flask seed-demo >/dev/null
-
 declare -A EMAILS=(
     [admin]=admin@example.com
     [manager]=manager@example.com
     [provider]=priya@northwind.example
     [stakeholder]=stakeholder@example.com
 )
-declare -A TOKENS
-for role in "${!EMAILS[@]}"; do
-    TOKENS[$role]=$($BIN/flask tokens create "${EMAILS[$role]}" --name schemathesis 2>/dev/null)
+ROLES=("$@")
+# Roles: the arguments, else API_FUZZ_ROLES="manager admin", else all four.
+# shellcheck disable=SC2206
+[ ${#ROLES[@]} -gt 0 ] || ROLES=(${API_FUZZ_ROLES:-stakeholder provider manager admin})
+ROLE_EMAILS=()
+for role in "${ROLES[@]}"; do
+    [ -n "${EMAILS[$role]:-}" ] || { echo "unknown role: $role" >&2; exit 2; }
+    ROLE_EMAILS+=("${EMAILS[$role]}")
 done
+# The same three commands as `flask db upgrade`, `flask seed-demo` and `flask tokens create
+# EMAIL` (a token for each role run here), invoked in one interpreter: each `flask` process
+# would import the app again, about 2 CPU s apiece (ADR 0236).
+declare -A TOKENS
+mapfile -t SECRETS < <($BIN/python - "${ROLE_EMAILS[@]}" 2>"$WORK/setup.log" <<'PY'
+import sys
+
+from flask_migrate import upgrade
+
+from wsgi import app
+
+runner = app.test_cli_runner()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(args=list(args))
+    if result.exit_code != 0:
+        sys.exit(f"flask {' '.join(args)} failed:\n{result.output}{result.exception or ''}")
+    return result.stdout
+
+
+with app.app_context():
+    upgrade()  # what `flask db upgrade` calls
+invoke("seed-demo")
+for email in sys.argv[1:]:
+    print(invoke("tokens", "create", email, "--name", "schemathesis").strip())
+PY
+)
+[ ${#SECRETS[@]} -eq ${#ROLES[@]} ] || {
+    cat "$WORK/setup.log" >&2
+    echo "expected a token per role, got ${#SECRETS[@]}" >&2
+    exit 1
+}
+for index in "${!ROLES[@]}"; do TOKENS[${ROLES[$index]}]=${SECRETS[$index]}; done
 
 PORT=$($BIN/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 $BIN/gunicorn --workers 2 --bind "127.0.0.1:$PORT" --log-level warning wsgi:app &
@@ -57,12 +93,7 @@ done
 
 export SCHEMATHESIS_HOOKS=tests.support.fuzz_hooks PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 FAILED=""
-ROLES=("$@")
-# Roles: the arguments, else API_FUZZ_ROLES="manager admin", else all four.
-# shellcheck disable=SC2206
-[ ${#ROLES[@]} -gt 0 ] || ROLES=(${API_FUZZ_ROLES:-stakeholder provider manager admin})
 for role in "${ROLES[@]}"; do
-    [ -n "${EMAILS[$role]:-}" ] || { echo "unknown role: $role" >&2; exit 2; }
     echo "-- schemathesis as $role"
     own=$($BIN/python -m tests.support.fuzz_hooks whoami "http://127.0.0.1:$PORT" "${TOKENS[$role]}")
     read -r FUZZ_OWN_USER_ID FUZZ_OWN_TOKEN_ID <<<"$own"

@@ -20,7 +20,9 @@ bash scripts/ensure-oidc-provider.sh
 #             tests/support/module_queue.py): a process that gets free takes the next module;
 #   sqlite-1..N: the suite on SQLite, less the browser tests and the tests that are on
 #             PostgreSQL whatever TEST_DB says (marker pg_cluster), shared the same way;
-#   browser:  the browser tests (Chromium against live servers on seeded SQLite files);
+#   browser-1..N: the browser tests (Chromium against live servers on seeded SQLite
+#             files), shared the same way: they wait on pages more than they compute, and
+#             as one process they were the last lane to end (ADR 0236);
 #   fuzz-1, fuzz-2: the API fuzzed over HTTP (schemathesis CLI against gunicorn on a seeded
 #             SQLite file) as the provider and the stakeholder, as the manager and the admin;
 #   lint:     ruff, the import contracts, deptry.
@@ -67,9 +69,10 @@ sqlite_lane() { # sqlite_lane I: process I of the SQLite run
     TEST_DB=sqlite $BIN/pytest -m "not pg_cluster and not browser" -q -p no:cacheprovider \
         --module-queue "$LOGS/sqlite-queue"
 }
-browser_lane() {
-    echo "== the browser tests (Chromium against live servers on seeded SQLite files)"
-    TEST_DB=sqlite $BIN/pytest -m "browser and not pg_cluster" -q -p no:cacheprovider
+browser_lane() { # browser_lane I: process I of the browser run
+    echo "== the browser tests, process $1 of $SPLIT (Chromium against live servers on seeded SQLite files)"
+    TEST_DB=sqlite $BIN/pytest -m "browser and not pg_cluster" -q -p no:cacheprovider \
+        --module-queue "$LOGS/browser-queue"
 }
 fuzz_lane() { # fuzz_lane ROLE...
     echo "== schemathesis CLI against a live gunicorn (seeded SQLite) as: $*"
@@ -78,7 +81,7 @@ fuzz_lane() { # fuzz_lane ROLE...
 # The longest-waiting lanes first; all start at once.
 LANES=() COMMANDS=()
 for i in $(seq 1 "$SPLIT"); do LANES+=("postgres-$i") COMMANDS+=("postgres_lane $i"); done
-LANES+=(browser) COMMANDS+=(browser_lane)
+for i in $(seq 1 "$SPLIT"); do LANES+=("browser-$i") COMMANDS+=("browser_lane $i"); done
 for i in $(seq 1 "$SPLIT"); do LANES+=("sqlite-$i") COMMANDS+=("sqlite_lane $i"); done
 LANES+=(fuzz-1 fuzz-2 lint)
 COMMANDS+=("fuzz_lane provider stakeholder" "fuzz_lane manager admin" lint_lane)
