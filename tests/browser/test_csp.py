@@ -177,6 +177,9 @@ def _page_endpoints(app) -> set[str]:
 
 
 @pytest.mark.timeout(900)  # every page as every role: over 300 s on a loaded CI machine
+# ...so the browser processes' module queue hands this module out first (ADR 0229, 0236);
+# handed out last, it would run alone on one core at the end of `make test`.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "width,height,scheme", [(1280, 900, "light"), (390, 844, "dark")], ids=["laptop", "phone-dark"]
 )
