@@ -94,3 +94,13 @@ def test_every_demo_claim_is_dated_no_later_than_its_milestone_is_due(app):
         for m, u in sorted(claims, key=lambda pair: pair[1].created_at):
             first_claim.setdefault(m.id, u.created_at)
         assert all(u.created_at >= first_claim.get(m.id, u.created_at) for m, u in verdicts)
+
+
+def test_the_demo_has_an_auditor_who_reads_and_cannot_change(app, client, auth):
+    """Every role can be tried by hand from the seed, the auditor included."""
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    assert auth.login("auditor@example.com", "demo-password").status_code == 302
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "LLM support assistant" in dashboard and 'data-testid="role">Auditor<' in dashboard
+    assert client.get("/admin/audit").status_code == 200
+    assert client.get("/engagements/new").status_code in (403, 404)

@@ -53,6 +53,8 @@ DEMO_USERS = [
         "role": "provider",
         "provider": "Quanta Labs",
     },
+    # reads everything and changes nothing (ADR 0228): the audit export and every page
+    {"email": "auditor@example.com", "name": "Avery Auditor", "role": "auditor"},
 ]
 
 # title, provider, structure, owner email, state, day of trial/period (None = not started)
