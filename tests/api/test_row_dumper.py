@@ -89,9 +89,8 @@ def test_fields_it_does_not_compile_and_dump_hooks_are_left_to_marshmallow():
     assert row_dumper(AsString())(rows[1])["count"] == "1"
 
 
-def test_the_written_out_dumper_embeds_any_key_as_a_literal():
-    """The dumper is one function written out from the steps: a key or attribute with
-    quotes, backslashes or a newline is data in it, never code."""
+def test_any_key_or_attribute_is_dumped_as_given():
+    """A key or attribute with quotes, backslashes or a newline is only data."""
     odd = "it's \"odd\"\\\n); raise SystemExit('no'"
 
     class Odd(Schema):
