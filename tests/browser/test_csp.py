@@ -32,6 +32,12 @@ UNREACHED = {
     "static": "files, not pages",
     "healthz.healthz": "JSON for load balancers",
     "landing.picker_choices": "JSON suggestions as a name is typed: test_pickers_in_the_browser.py",
+    "engagement_parts.owner_suggestions": "JSON suggestions for the item owner picker "
+    "(tests/web/test_engagement_parts_editing.py)",
+    "digests.subscriber_suggestions": "JSON suggestions for the subscriber picker "
+    "(tests/web/test_digests.py)",
+    "admin_audit.actor_suggestions": "JSON suggestions for the actor picker "
+    "(tests/services/audit_export/test_export.py)",
     "api-docs.openapi_json": "JSON document (the docs page loading it is crawled)",
     "knowledge.export": "a zip download, not a page",
     "exports.engagements_csv": "a CSV download, not a page",

@@ -292,9 +292,10 @@ def test_the_dashboard_does_not_grow_with_owners_and_providers(app, client, auth
     assert len(suggestions["items"]) == 20 and suggestions["next_page"] == 2
 
 
-# 24.2 KB and 15 statements when written (issue 29)
+# 24.2 KB and 16 statements when written (issue 29; one of them reads the owner and the
+# technical contact, so the judgment costs the same whoever they are)
 KNOWLEDGE_BYTES_BOUND = 30_000
-KNOWLEDGE_STATEMENTS_BOUND = 15
+KNOWLEDGE_STATEMENTS_BOUND = 16
 
 
 def test_the_knowledge_page_does_not_grow_with_the_organisation(app, client, auth, query_counter):

@@ -61,6 +61,7 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
         ("manager", "/pickers/owner?q=a"),
         ("manager", "/pickers/provider"),
         ("provider", "/pickers/owner"),
+        ("manager", "/pickers/person?q=a"),
     ],
     "landing.engagements": [("manager", "/engagements"), ("provider", "/engagements")],
     "landing.my_milestones": [("provider", "/my-milestones")],
@@ -72,10 +73,16 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "engagement_parts.edit_member": [("manager", "/members/{member}/edit")],
     "engagement_parts.edit_item": [("manager", "/checklist/{checklist_item}/edit")],
     "engagement_parts.new_item": [("manager", "/engagements/{engagement}/checklist/new")],
+    "engagement_parts.owner_suggestions": [
+        ("manager", "/engagements/{engagement}/checklist/owners?q=a")
+    ],
+    "engagement_parts.edit_milestone": [("manager", "/milestones/{milestone}/edit")],
+    "engagement_parts.update_milestone": [("manager", "/milestones/{milestone}/update")],
     "knowledge.index": [("manager", "/engagements/{engagement}/knowledge")],
     "knowledge.export": [("manager", "/engagements/{engagement}/knowledge/export")],
     "knowledge.show_adr": [("manager", "/adrs/{adr}")],
     "digests.subscriptions": [("manager", "/digests/")],
+    "digests.subscriber_suggestions": [("manager", "/digests/subscribers?q=a")],
     "digests.preview": [("manager", "/digests/preview")],
     "digests.preview_html": [("manager", "/digests/preview/html")],
     "digests.unsubscribe_confirm": [("anonymous", "/digests/unsubscribe/{unsubscribe}")],
@@ -124,6 +131,7 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "admin_users.users": [("admin", "/admin/users")],
     "admin_users.providers": [("admin", "/admin/providers")],
     "admin_audit.index": [("admin", "/admin/audit")],
+    "admin_audit.actor_suggestions": [("admin", "/admin/audit/actors?q=a")],
     # Here every engagement is on the newest version, so this measures the page and the
     # version listing; each engagement on another version costs its own dry run by design
     # (the same per-engagement path as the real migration, rolled back).

@@ -22,7 +22,7 @@ from tracker.services.exchange.adr_formats import PROFILES
 from tracker.services.judgments import readiness
 from tracker.services.knowledge import adrs, artifacts, shadows
 from tracker.services.knowledge.artifacts import KINDS
-from tracker.services.read_model.engagement_page import visible_engagement
+from tracker.services.read_model.engagement_page import hold_people, visible_engagement
 from tracker.web.support.engagement_view import view_for
 from tracker.web.support.person_picker import person_id
 
@@ -101,6 +101,7 @@ def render_markdown(text: str):
 
 def _page(engagement_id: int, *, status: int = 200, error: TrackerError | None = None):
     engagement = visible_engagement(current_user, engagement_id)
+    people = hold_people(engagement)  # held until the page is rendered
     body = render_template(
         "knowledge/index.html",
         k=knowledge_for(engagement),
@@ -112,6 +113,7 @@ def _page(engagement_id: int, *, status: int = 200, error: TrackerError | None =
         form=request.form if error else {},
         kept=_kept(error),
     )
+    del people
     return body, status
 
 

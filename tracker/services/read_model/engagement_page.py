@@ -53,6 +53,16 @@ def visible_engagement(actor: User, engagement_id: int, missing: str | None = No
     )
 
 
+def hold_people(engagement: Engagement) -> list[User]:
+    """The engagement's owner and technical contact, read in one statement, so the
+    judgments that read them (the technical contact, `subject_from`) cost the same whether
+    they are set, and whoever they are. A page that offers no list of people (issue 29)
+    keeps the returned list while it renders: the session holds its rows only while
+    something refers to them."""
+    ids = {engagement.owner_id, engagement.technical_contact_id} - {None}
+    return list(db.session.scalars(select(User).where(User.id.in_(ids))))
+
+
 def visible_part(actor: User, model, row_id: int):
     """A row of an engagement (checklist item, milestone, member) `actor` may see."""
     row = db.session.get(model, row_id)
