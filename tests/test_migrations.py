@@ -68,3 +68,37 @@ def test_0011_backfills_one_history_row_per_engagement_from_its_cached_health(
         assert db.session.scalar(select(HealthChange.changed_at)).tzinfo is not None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0019_leaves_the_planner_reading_one_state_newest_first_from_its_index(tmp_path):
+    """A SQLite file analysed before 0019 (as the scale seeder leaves it): after the upgrade
+    the planner knows the new rank indexes, and "one state, newest change first" still
+    reads ix_engagement_state_updated in order, with no sort of the state's rows."""
+
+    from tests.factories import make_engagement, make_user
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'm.db'}")
+    with app.app_context():
+        upgrade()
+        owner = make_user("manager")
+        for _ in range(30):
+            make_engagement(owner)
+        db.session.remove()
+        downgrade(revision="0018")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        upgrade()
+        with db.engine.connect() as conn:
+            plan = " ".join(
+                str(row[-1])
+                for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM engagement WHERE state = 'trial' "
+                    "ORDER BY updated_at DESC, id DESC LIMIT 50"
+                )
+            )
+            analysed = {
+                row[0] for row in conn.exec_driver_sql("SELECT idx FROM sqlite_stat1") if row[0]
+            }
+        assert "ix_engagement_state_updated" in plan and "TEMP B-TREE" not in plan, plan
+        assert {"ix_engagement_state_rank", "ix_engagement_live_rank"} <= analysed
+        db.engine.dispose()

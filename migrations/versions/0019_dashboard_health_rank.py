@@ -43,6 +43,12 @@ def upgrade():
     op.execute(FILL)
     for name, columns in INDEXES.items():
         op.create_index(name, "engagement", columns, unique=False)
+    # The planners' statistics must know the new indexes: on a SQLite file analysed before
+    # (the scale seeder analyses), an index it has no statistics for looked cheapest for
+    # "one state, newest change first" too, and that query sorted every row of the state
+    # instead of reading ix_engagement_state_updated in order (the API list's 50-row
+    # page: ~3 -> ~11 ms at 10,000 engagements).
+    op.execute("ANALYZE engagement")
 
 
 def downgrade():
