@@ -23,7 +23,9 @@ def test_a_refused_shadow_assignment_keeps_what_was_typed(live_server, page):
     # /pickers/person, and the last suggestion is taken
     shadow.fill("example")
     suggestions = page.locator("#people-choices option")
-    page.wait_for_function("document.querySelectorAll('#people-choices option').length > 1")
+    # A function, not an expression: Playwright evals an expression string in the page when
+    # it has to poll, which the page's CSP (no 'unsafe-eval') refuses.
+    page.wait_for_function("() => document.querySelectorAll('#people-choices option').length > 1")
     shadow_value = suggestions.last.get_attribute("value")
     assert shadow_value.endswith(">") and "@" in shadow_value, shadow_value
     member.select_option(member_value)
