@@ -91,6 +91,34 @@ def test_accepting_a_superseder_marks_the_old_one_superseded(people):
     assert old.revisions[-1].snapshot["status"] == "superseded"
 
 
+def test_the_list_links_supersessions_both_ways_in_one_statement(people, query_counter):
+    """The engagement's list is one statement whatever its links: each ADR's older and
+    newer ADRs come from the list itself (the page read them with a scan of every ADR)."""
+    manager, provider, engagement = people
+    old = adrs.create_adr(manager, engagement.id, {"title": "Use MySQL", "status": "accepted"})
+    adrs.create_adr(manager, engagement.id, {"title": "Use Redis"})
+    adrs.create_adr(provider, engagement.id, {"title": "Use Postgres", "supersedes_id": old.id})
+    adrs.create_adr(manager, engagement.id, {"title": "Use SQLite", "supersedes_id": old.id})
+    other = make_engagement(manager)
+    adrs.create_adr(manager, other.id, {"title": "Elsewhere", "status": "accepted"})
+    provider_name, engagement_id = provider.name, engagement.id
+    db.session.commit()
+    db.session.expunge_all()
+    with query_counter() as counter:
+        found = adrs.engagement_adrs(engagement_id)
+        links = {
+            a.number: (
+                a.supersedes.number if a.supersedes else None,
+                [n.number for n in a.superseded_by],
+            )
+            for a in found
+        }
+        authors = {a.number: a.author.name for a in found}
+    assert counter.count == 1
+    assert links == {1: (None, [3, 4]), 2: (None, []), 3: (1, []), 4: (1, [])}
+    assert authors[3] == provider_name
+
+
 def test_only_accepted_adrs_can_be_superseded(people):
     manager, _, engagement = people
     draft = adrs.create_adr(manager, engagement.id, {"title": "Draft"})

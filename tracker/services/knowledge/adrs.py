@@ -17,9 +17,10 @@ from typing import TypeVar
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
@@ -49,14 +50,6 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 T = TypeVar("T")
 
 
-# The author and the ADR superseded come in the same row; newer ADRs in one more query.
-_WITH_LINKS = (
-    joinedload(Adr.author),
-    joinedload(Adr.supersedes),
-    selectinload(Adr.superseded_by),
-)
-
-
 def list_adrs(actor: User, engagement_id: int) -> list[Adr]:
     """The engagement's ADRs in number order, with authors and supersede links."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
@@ -64,15 +57,39 @@ def list_adrs(actor: User, engagement_id: int) -> list[Adr]:
 
 
 def engagement_adrs(engagement_id: int) -> list[Adr]:
-    """`list_adrs` without the visibility check, for callers that made it (the page)."""
-    return list(
+    """`list_adrs` without the visibility check, for callers that made it (the page):
+    one statement, the authors joined and the supersede links both ways linked from the
+    rows themselves."""
+    found = list(
         db.session.scalars(
             select(Adr)
             .where(Adr.engagement_id == engagement_id)
-            .options(*_WITH_LINKS)
+            .options(joinedload(Adr.author))
             .order_by(Adr.number)
         )
     )
+    _link_supersessions(found)
+    return found
+
+
+def _link_supersessions(found: list[Adr]) -> None:
+    """Each ADR's `supersedes` and `superseded_by` from the engagement's own ADRs: an ADR
+    supersedes only one of its own engagement (`_supersede_target`), so every link of the
+    list is in it. Loading `superseded_by` separately was a second statement over an
+    unindexed column (a scan of every engagement's ADRs: ~20 ms at 10,000 engagements on
+    SQLite). Links an ADR already has loaded in this session are left as they are."""
+    by_id = {adr.id: adr for adr in found}
+    newer: dict[int, list[Adr]] = {adr.id: [] for adr in found}
+    for adr in found:
+        if adr.supersedes_id in newer:
+            newer[adr.supersedes_id].append(adr)  # in number order, as the list is
+    for adr in found:
+        loaded = inspect(adr).dict
+        if "superseded_by" not in loaded:
+            set_committed_value(adr, "superseded_by", newer[adr.id])
+        older = by_id.get(adr.supersedes_id) if adr.supersedes_id is not None else None
+        if "supersedes" not in loaded and (older is not None or adr.supersedes_id is None):
+            set_committed_value(adr, "supersedes", older)
 
 
 def get_adr(actor: User, adr_id: int) -> Adr:
