@@ -102,3 +102,86 @@ def test_lists_never_read_the_engagement_table_row_by_row(app, client, auth, sca
     statements = _statements(app, client, url, headers)
     assert any("FROM engagement" in statement for statement, _ in statements)
     assert _row_by_row(app, statements) == []
+
+
+# Tables that grow with every engagement's history: a page reads its own rows of them
+# by index. On an analysed file SQLite judged ix_measurement_supersedes_id useless (the
+# column is nearly all NULL) and scanned every measurement per candidate inside NOT
+# EXISTS; the ADRs' `superseded_by` load scanned every engagement's ADRs (no index).
+HISTORY_SCAN = re.compile(r"\bSCAN (measurement|adr)\w*\b(?! USING COVERING INDEX)")
+
+
+def _history_scans(app, statements) -> list[str]:
+    scans = []
+    with app.app_context():
+        connection = db.session.connection().connection.dbapi_connection
+        for statement, parameters in statements:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+            steps = [row[-1] for row in plan]
+            if any(HISTORY_SCAN.search(step) for step in steps):
+                scans.append(f"{statement[:160]}… → {steps}")
+        db.session.remove()
+    return scans
+
+
+def test_the_engagement_page_never_scans_adrs(app, client, auth, scaled):
+    with app.app_context():
+        engagement_id = db.session.scalar(text("SELECT min(engagement_id) FROM adr"))
+        db.session.remove()
+    assert engagement_id is not None  # the generated engagements have ADRs
+    email = scale_user_email(app, "manager", SEED)
+    assert auth.login(email, password=scale_data.PASSWORD).status_code == 302
+    statements = _statements(app, client, f"/engagements/{engagement_id}", {})
+    assert any("FROM adr" in statement for statement, _ in statements)
+    assert _history_scans(app, statements) == []
+
+
+def test_the_latest_measurement_is_found_by_index_on_an_analysed_file(tmp_path):
+    """Planner statistics where no measurement corrects another (supersedes_id all NULL):
+    the latest point of each target still walks the indexes, never every measurement.
+    A file of its own: the shared test database's statistics are not these."""
+    from sqlalchemy import create_engine
+
+    from tracker.models import Measurement, Milestone, MilestoneTarget, SuccessMetric
+    from tracker.services.evidence import reads
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'plans.db'}")
+    tables = [m.__table__ for m in (Milestone, MilestoneTarget, SuccessMetric, Measurement)]
+    db.metadata.create_all(engine, tables=tables)
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")  # no engagements here
+        for metric in range(1, 41):
+            connection.execute(
+                text(
+                    "INSERT INTO success_metric (id, engagement_id, name, kind, unit, direction,"
+                    " source_note, created_at, updated_at, version)"
+                    " VALUES (:m, :m, 'm', 'number', '', 'up', '', :now, :now, 1)"
+                ),
+                {"m": metric, "now": now},
+            )
+            rows = [
+                {"e": metric, "m": metric, "v": day, "at": f"2026-01-{day:02d} 09:00:00",
+                 "on": f"2026-01-{day:02d}", "now": now}
+                for day in range(1, 21)
+            ]  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO measurement (engagement_id, metric_id, value, measured_at,"
+                    " measured_on, note, created_at) VALUES (:e, :m, :v, :at, :on, '', :now)"
+                ),
+                rows,
+            )
+        connection.execute(text("ANALYZE"))
+    sent = []
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
+    with engine.connect() as connection:
+        connection.execute(reads._latest_points_statement(), {"milestone_ids": [1, 2, 3]})
+        ((statement, parameters),) = sent
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        steps = [row[-1] for row in plan]
+    engine.dispose()
+    assert any("measurement" in step for step in steps), steps
+    assert not any(HISTORY_SCAN.search(step) for step in steps), steps
