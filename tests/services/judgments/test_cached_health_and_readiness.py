@@ -8,7 +8,7 @@ service forgot to refresh, or one the session only pretends to hold, fails.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -326,6 +326,26 @@ def test_the_dashboard_draws_the_breakdown_stored_on_the_row(handover):
     (row,) = [r for r in board.rows if r.engagement.id == engagement_id]
     assert row.readiness.parts[0].detail == "as stored on the row"
     assert (row.readiness_score, row.readiness_gaps) == (0, 9)  # with the drills part
+
+
+def test_the_dashboard_reads_the_parts_without_the_gaps_sentences(handover):
+    """The bar needs each part's figures and words; the gaps' sentences stay in the
+    database and the row's stored count says how many there are."""
+    engagement_id = handover.engagement.id
+    fresh = readiness_many([engagement_id])[engagement_id]
+    stored = _column(engagement_id, Engagement.readiness_parts)[0]
+    for part in stored:
+        part["gaps"] = "never read by the dashboard"  # not a list of gaps: reading it fails
+    db.session.execute(
+        update(Engagement.__table__)
+        .where(Engagement.__table__.c.id == engagement_id)
+        .values(readiness_parts=stored, readiness_gaps=4)
+    )
+    db.session.commit()
+    board = build_dashboard(handover.manager, ListQuery(live_only=True))
+    (row,) = [r for r in board.rows if r.engagement.id == engagement_id]
+    assert row.readiness.parts == [replace(part, gaps=()) for part in fresh.parts]
+    assert (row.readiness_score, row.readiness_gaps) == (fresh.score, 4)
 
 
 def test_dashboard_computes_readiness_for_rows_never_scored(handover):

@@ -413,6 +413,17 @@ def from_stored(score: int, parts: list[dict]) -> Readiness:
     )
 
 
+def parts_from_stored(score: int, parts: list[dict]) -> Readiness:
+    """The score and each part's figures and words as cached on the row, without the
+    gaps' sentences: what a list draws as a bar (`readiness_gaps`, written with them,
+    counts the gaps). Each part's `gaps` stays empty; judge nothing from this."""
+    fields = ("name", "label", "done", "total", "detail", "weight", "applicable")
+    return Readiness(
+        score=score,
+        parts=[ReadinessPart(**{key: part[key] for key in fields}) for part in parts],
+    )
+
+
 def _touched_engagements(session) -> set[int]:
     touched = set()
     for obj in (*session.new, *session.dirty, *session.deleted):

@@ -12,14 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from tracker.auth.permissions import Action, can, visible_clause
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, User
 from tracker.services.evidence.reads import as_claim_evidence, list_evidence
-from tracker.services.judgments.readiness import from_stored, readiness_many
+from tracker.services.judgments.readiness import parts_from_stored, readiness_many
 from tracker.services.milestone_status import displayed_status
 from tracker.services.read_model import engagement_list
 from tracker.services.read_model.engagement_list import HEALTH_ORDER, ListQuery, ListRow
@@ -179,19 +181,61 @@ def _attach_readiness_parts(rows: list[ListRow]) -> None:
     the page); computed only for rows not scored since the breakdown was cached
     (migration 0012 clears the scores, and the scheduler's health step re-scores them).
 
-    Only the dashboard page draws the parts; exports and digests read the cached score.
+    The bar needs each part's figures and words, not the gaps' sentences (nine tenths of
+    the stored JSON): the database leaves them out (`_WithoutGaps`) and the row's stored
+    gap count says how many there are. Only the dashboard page draws the parts; exports
+    and digests read the cached score.
     """
     ids = [row.engagement.id for row in rows]
-    # score and parts are read together: they were written by one UPDATE
-    query = select(Engagement.id, Engagement.readiness_score, Engagement.readiness_parts).where(
-        Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None)
-    )
-    stored = {i: from_stored(score, parts) for i, score, parts in db.session.execute(query)}
+    # score, gaps and parts are read together: they were written by one UPDATE
+    query = select(
+        Engagement.id,
+        Engagement.readiness_score,
+        Engagement.readiness_gaps,
+        _WithoutGaps(Engagement.readiness_parts),
+    ).where(Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None))
+    stored = {
+        i: (parts_from_stored(score, parts), gaps)
+        for i, score, gaps, parts in db.session.execute(query)
+    }
     computed = readiness_many(i for i in ids if i not in stored)
     for row in rows:
-        row.readiness = stored.get(row.engagement.id) or computed.get(row.engagement.id)
+        found = computed.get(row.engagement.id)
+        if found is not None:
+            row.readiness, row.readiness_gaps = found, len(found.gaps)
+        elif row.engagement.id in stored:
+            row.readiness, row.readiness_gaps = stored[row.engagement.id]
         if row.readiness is not None:
-            row.readiness_score, row.readiness_gaps = row.readiness.score, len(row.readiness.gaps)
+            row.readiness_score = row.readiness.score
+
+
+# Breakdowns have five parts (six colours): paths past the last part change nothing.
+_MAX_PARTS = 8
+
+
+class _WithoutGaps(FunctionElement):
+    """A stored breakdown (`Engagement.readiness_parts`) without each part's `gaps`."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "without_gaps"
+
+
+@compiles(_WithoutGaps)
+def _whole(element, compiler, **kw):  # another database reads the breakdown whole
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_WithoutGaps, "sqlite")
+def _sqlite_without_gaps(element, compiler, **kw):
+    paths = ", ".join(f"'$[{i}].gaps'" for i in range(_MAX_PARTS))
+    return f"json_remove({compiler.process(element.clauses, **kw)}, {paths})"
+
+
+@compiles(_WithoutGaps, "postgresql")
+def _postgresql_without_gaps(element, compiler, **kw):
+    paths = "".join(f" #- '{{{i},gaps}}'" for i in range(_MAX_PARTS))
+    return f"(CAST({compiler.process(element.clauses, **kw)} AS JSONB){paths})"
 
 
 def owner_choices() -> list[User]:
