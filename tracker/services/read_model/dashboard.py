@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import JSON, func, select
+from sqlalchemy import JSON, func, literal_column, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -90,20 +90,22 @@ def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int
 
 
 def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
-    """Engagements by state and live ones by health (the filters' badges), two GROUP BYs."""
+    """Engagements by state and live ones by health (the filters' badges): two GROUP BYs,
+    each over its own covering index, sent as one statement (one round trip)."""
     visible = visible_clause(actor)
-    by_state = dict(
-        db.session.execute(
-            select(Engagement.state, func.count()).where(visible).group_by(Engagement.state)
-        ).all()
+    by_state_rows = select(literal_column("'state'").label("kind"), Engagement.state, func.count())
+    by_health_rows = select(
+        literal_column("'health'").label("kind"), Engagement.effective_health, func.count()
     )
-    by_health = dict(
-        db.session.execute(
-            select(Engagement.effective_health, func.count())
-            .where(visible, Engagement.closed_at.is_(None))
-            .group_by(Engagement.effective_health)
-        ).all()
+    both = union_all(
+        by_state_rows.where(visible).group_by(Engagement.state),
+        by_health_rows.where(visible, Engagement.closed_at.is_(None)).group_by(
+            Engagement.effective_health
+        ),
     )
+    by_state, by_health = {}, {}
+    for kind, value, count in db.session.execute(both):
+        (by_state if kind == "state" else by_health)[value] = count
     # Only states that hold engagements, in lifecycle order: a deployment on one lifecycle
     # sees no "0" tiles for the states of another definition file on disk.
     ordered_states = {s: by_state[s] for s in lifecycle.known_states() if by_state.get(s)}
