@@ -7,6 +7,7 @@ it back. The numbers come from services/judgments/readiness.py; nothing is judge
 
 from __future__ import annotations
 
+import functools
 from html import escape
 
 from markupsafe import Markup
@@ -26,17 +27,32 @@ def segments(readiness: Readiness) -> list[tuple[str, float, float, float, str, 
     """
     parts = [(i, p) for i, p in enumerate(readiness.parts) if p.applicable and p.weight > 0]
     total = sum(p.weight for _, p in parts)
-    if not total:
-        return []
-    room = WIDTH - GAP * (len(parts) - 1)
-    found, x = [], 0.0
-    for index, part in parts:
-        width = round(room * part.weight / total, 1)
+    found = []
+    for (index, x, width), (_, part) in zip(_placed(_weights(parts)), parts, strict=True):
         title = f"{part.label} ({part.weight} of {total}): {part.detail}"
         filled = round(width * part.fraction, 1)
-        found.append((part.name, round(x, 1), width, filled, title, part_colour(index)))
-        x += width + GAP
+        found.append((part.name, x, width, filled, title, part_colour(index)))
     return found
+
+
+def _weights(parts) -> tuple[tuple[int, int], ...]:
+    return tuple((index, part.weight) for index, part in parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _placed(weights: tuple[tuple[int, int], ...]) -> tuple[tuple[int, float, float], ...]:
+    """(place in the breakdown, x, width) of each applicable part, from (place, weight):
+    a handful of combinations, whatever the number of bars drawn."""
+    total = sum(weight for _, weight in weights)
+    if not total:
+        return ()
+    room = WIDTH - GAP * (len(weights) - 1)
+    found, x = [], 0.0
+    for index, weight in weights:
+        width = round(room * weight / total, 1)
+        found.append((index, round(x, 1), width))
+        x += width + GAP
+    return tuple(found)
 
 
 def readiness_bar_svg(readiness: Readiness) -> Markup:
@@ -77,14 +93,15 @@ class CompactBars:
         self._outlines: dict[tuple, str] = {}
 
     def bar(self, readiness: Readiness) -> Markup:
-        parts = segments(readiness)
-        layout = tuple((PART_COLOURS.index(c), x, width) for _n, x, width, _f, _t, c in parts)
+        parts = [(i, p) for i, p in enumerate(readiness.parts) if p.applicable and p.weight > 0]
+        placed = _placed(_weights(parts))
+        layout = tuple((index % len(PART_COLOURS), x, width) for index, x, width in placed)
         outline = self._outlines.setdefault(layout, f"readiness-outline-{len(self._outlines)}")
         filled = "".join(
             f'<rect class="part-{index} filled" x="{_percent(x)}" width="{_percent(done)}" '
             'height="8"/>'
-            for (index, x, _width), (_n, _x, _w, done, _t, _c) in zip(layout, parts, strict=True)
-            if done
+            for (index, x, width), (_i, part) in zip(layout, parts, strict=True)
+            if (done := round(width * part.fraction, 1))
         )
         return Markup(
             f'<svg class="readiness-bar compact" role="img"><title>'
@@ -109,6 +126,7 @@ class CompactBars:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def _percent(length: float) -> str:
     """A length of the 300-wide bar as a share of whatever width it is drawn at."""
     return f"{round(100 * length / WIDTH, 1):g}%"
