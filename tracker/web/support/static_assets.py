@@ -9,7 +9,9 @@ with `no-cache`, so it is revalidated against the ETag and never served stale.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import stat
 from pathlib import Path
 
 from flask import Flask, Response, current_app, request
@@ -20,15 +22,28 @@ _versions: dict[tuple[str, int], str] = {}  # (path, mtime_ns) -> version
 
 def version_of(filename: str) -> str | None:
     """The file's content version (None when there is no such file); hashed once per
-    modification, so editing a file while the server runs gives it a new URL."""
-    folder = Path(current_app.static_folder or "")
-    path = (folder / filename).resolve()
-    if folder.resolve() not in path.parents or not path.is_file():
+    modification, so editing a file while the server runs gives it a new URL. One stat
+    per call: where a name leads is resolved once (a page builds three such URLs, and
+    resolving a path walks each of its folders)."""
+    path = _inside(current_app.static_folder or "", filename)
+    try:
+        found = path.stat() if path is not None else None
+    except OSError:
+        found = None
+    if found is None or not stat.S_ISREG(found.st_mode):
         return None
-    key = (str(path), path.stat().st_mtime_ns)
+    key = (str(path), found.st_mtime_ns)
     if key not in _versions:
         _versions[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return _versions[key]
+
+
+@functools.lru_cache(maxsize=256)
+def _inside(folder: str, filename: str) -> Path | None:
+    """The file's resolved path, or None when the name leads outside the folder."""
+    root = Path(folder).resolve()
+    path = (root / filename).resolve()
+    return path if root in path.parents else None
 
 
 def add_version(endpoint: str, values: dict) -> None:
