@@ -195,7 +195,7 @@ def test_the_engagement_page_reads_each_fact_once_whatever_their_number(
 # 27), 78 KB once each row's readiness bar became a <use> of one outline per page with its
 # breakdown once, in counts, and the cells lost their repeated attributes (ADR 0224).
 DASHBOARD_BYTES_BOUND = 80_000
-# 10 since the badges' two counts are one statement (a UNION ALL) (ADR 0242).
+# 10 since the badges' two counts are one statement (a UNION ALL).
 DASHBOARD_STATEMENTS_BOUND = 10
 
 
