@@ -65,3 +65,21 @@ def test_a_milestone_update_reads_once_and_selects_nothing_after_it_writes(
     with app.app_context():
         assert db.session.get(Milestone, world.milestones["own"]).status == "at_risk"
         db.session.remove()
+
+
+def test_a_milestone_updates_health_rejudgement_is_one_read(app, api, world, query_counter):
+    """The commit re-judges the engagement's health from all its facts (milestones, open
+    items, targets and measurements, open access, approved change requests) in one
+    statement: five were five PostgreSQL round trips on every update (issue 29)."""
+    path = f"/milestones/{world.milestones['own']}/updates"
+    assert api.post(path, "provider", json={"status": "on_track"}).status_code == 201  # warm
+    with query_counter() as counter:
+        response = api.post(path, "provider", json={"status": "at_risk", "note": "Late"})
+    assert response.status_code == 201, response.get_json()
+    fact_tables = {"checklist_item", "access_entry", "change_request", "milestone_target"}
+    reads = [s for s in counter.statements if _SELECT.match(s) and _reads(s) & fact_tables]
+    assert len(reads) == 1, reads
+    assert fact_tables <= _reads(reads[0])
+    with app.app_context():
+        assert db.session.get(Milestone, world.milestones["own"]).status == "at_risk"
+        db.session.remove()

@@ -93,6 +93,20 @@ def _latest_points_statement():
     """_latest_points' query, built once: building the aliases and correlated subqueries
     anew cost the dashboard more than running the statement (~3 ms of ~6 for 50 rows'
     240 milestones)."""
+    value, measured_at = latest_point_columns()
+    return (
+        select(MilestoneTarget.id, value, measured_at)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .where(MilestoneTarget.milestone_id.in_(_IDS))
+    )
+
+
+@functools.cache
+def latest_point_columns():
+    """A target's latest effective measurement on or before its milestone's due date, as
+    two scalar subqueries (its value, its instant) correlated to `MilestoneTarget` and
+    `Milestone`: for any statement that reads both (this module's, and the health facts'
+    one statement, services/judgments/health_facts.py). Built once."""
     candidate, later = aliased(Measurement), aliased(Measurement)
     # The superseded ids as one uncorrelated list (each database builds it once per
     # statement), not NOT EXISTS per candidate: SQLite's statistics see supersedes_id all
@@ -114,11 +128,7 @@ def _latest_points_statement():
             .scalar_subquery()
         )
 
-    return (
-        select(MilestoneTarget.id, latest(candidate.value), latest(candidate.measured_at))
-        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
-        .where(MilestoneTarget.milestone_id.in_(_IDS))
-    )
+    return latest(candidate.value), latest(candidate.measured_at)
 
 
 def _aware(value):

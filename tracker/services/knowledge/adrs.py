@@ -10,12 +10,11 @@ concurrent second superseder fail instead of silently winning too).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-import nh3
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -44,8 +43,6 @@ TEXT_FIELDS = ("title", "decided_on", "deciders", "context", "decision", "conseq
 DECISIONS = {"proposed": ("accepted", "rejected"), "accepted": ("deprecated",)}
 MAX_ATTEMPTS = 10
 SAFE_URL_SCHEMES = {"http", "https", "mailto"}
-# "commonmark" with html off: raw HTML in the source is shown as text, never passed through.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 T = TypeVar("T")
 
@@ -272,9 +269,23 @@ def snapshot(adr: Adr) -> dict:
     }
 
 
+@functools.cache
+def _markdown():
+    """The renderer, built at its first use: markdown-it and nh3 cost every web worker
+    ~3 MB of start-up memory, before the sign-in whose Argon2 64 MiB is the worker's
+    peak (issue 29); only pages with an ADR on them render markdown.
+    "commonmark" with html off: raw HTML in the source is shown as text, never passed
+    through."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML with raw HTML escaped and the result sanitised (no script survives)."""
-    html = _MARKDOWN.render(text or "")
+    import nh3  # with markdown-it: left for the first render (see _markdown)
+
+    html = _markdown().render(text or "")
     return Markup(nh3.clean(html, url_schemes=SAFE_URL_SCHEMES, link_rel="noopener noreferrer"))
 
 
