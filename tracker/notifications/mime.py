@@ -34,6 +34,9 @@ MAX_LINE = 998  # ... and MUST be at most 998
 # C0 and C1 controls and Unicode's line separators: each would end or break a header line
 _CONTROLS = {c: " " for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029) if c != 0x09}
 _FIELD_NAME = re.compile(r"[!-9;-~]+\Z")  # printable ASCII but ':'
+# What an address may not contain: white space (str.isspace's), quotes, brackets,
+# separators, controls.
+_NOT_IN_ADDRESS = re.compile(r'[\s"<>(),;:\\\[\]\x00-\x1f]')
 
 
 class InvalidMessage(ValueError):
@@ -119,7 +122,7 @@ def _is_address(address: str) -> bool:
     return (
         bool(at and local and domain)
         and len(address) <= 254
-        and not any(c.isspace() or c in '"<>(),;:\\[]' or ord(c) < 0x20 for c in address)
+        and _NOT_IN_ADDRESS.search(address) is None
     )
 
 
@@ -151,17 +154,27 @@ def _encoded_words(name: str, value: str) -> str:
     character at a time: 5 ms a subject, most of turning a reminder into a message
     (docs/benchmarks.md). The white space between encoded words is not part of the
     value, so a space inside the value travels inside a word."""
+    data = value.encode("utf-8")
     room = max(3, (LINE - len(name) - 2 - len("=?utf-8?b??=")) // 4 * 3)  # bytes, first line
-    words, chunk, size = [], [], 0
-    for char in value:
-        length = len(char.encode("utf-8"))
-        if chunk and size + length > room:
-            words.append("".join(chunk))
-            chunk, size, room = [], 0, 45  # " =?utf-8?b?" + 60 + "?=": 73 columns
-        chunk.append(char)
-        size += length
-    words.append("".join(chunk))
-    encoded = (f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words)
+    words, start = [], 0
+    while True:
+        end = start + room
+        if end >= len(data):
+            words.append(data[start:])
+            break
+        # Cut in the UTF-8 bytes, before a character's first byte (never a 10xxxxxx
+        # continuation): a slice per word, not a loop over the characters.
+        while end > start and data[end] & 0xC0 == 0x80:
+            end -= 1
+        if end == start:  # one character wider than the room: it takes a word of its own
+            end = start + 1
+            while end < len(data) and data[end] & 0xC0 == 0x80:
+                end += 1
+        words.append(data[start:end])
+        start, room = end, 45  # " =?utf-8?b?" + 60 + "?=": 73 columns
+        if start == len(data):
+            break
+    encoded = (f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
     return f"{name}: " + "\r\n ".join(encoded)
 
 
