@@ -8,7 +8,12 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Role, User
-from tracker.services.core.people import PEOPLE_PER_PAGE, people_page, picked_address
+from tracker.services.core.people import (
+    PEOPLE_PER_PAGE,
+    people_page,
+    person_named,
+    picked_address,
+)
 
 
 def _people(rows) -> None:
@@ -69,3 +74,18 @@ def test_the_address_a_picked_text_names():
     assert picked_address("  ann@example.com ") == "ann@example.com"
     assert picked_address("Ann Byrne") is None
     assert picked_address("Ann <not an address>") is None
+
+
+def test_the_person_a_picked_text_names_among_those_allowed(ctx):
+    _people(
+        [("Ann Byrne", "ann@example.com", "manager"), ("Pia Vendor", "pia@v.example", "provider")]
+    )
+    ann, pia = db.session.execute(select(User.id).order_by(User.email)).scalars().all()
+    managers = User.role == Role.MANAGER
+    assert person_named("Ann B <ANN@example.com>", managers, id_checked_later=False) == ann
+    assert person_named(" ann@example.com ", managers, id_checked_later=False) == ann
+    assert person_named("Pia Vendor <pia@v.example>", managers, id_checked_later=False) is None
+    assert person_named("Ann Byrne", managers, id_checked_later=False) is None  # no address
+    assert person_named(str(pia), managers, id_checked_later=False) is None
+    assert person_named(str(ann), managers, id_checked_later=False) == ann
+    assert person_named(str(pia), managers, id_checked_later=True) == pia  # the service checks it

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, select, update
 
 from tracker.auth import password_policy
 from tracker.auth.passwords import hash_password, verify_password
@@ -16,7 +16,7 @@ from tracker.extensions import db
 from tracker.models import ApiToken, ProviderOrganisation, Role, User
 from tracker.models.user import new_session_nonce
 from tracker.services.core import audit
-from tracker.services.core.people import people_page, picked_address
+from tracker.services.core.people import people_page, person_named
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.signin import device as devices
 from tracker.services.signin import throttle
@@ -232,12 +232,4 @@ def internal_person_id(text: str) -> int | None:
     """The internal person a picker's text names: a person label ("Name <email>"), an
     address, or an id (what a script posts). None when it names nobody who may be chosen,
     so the caller answers with a form message and changes nothing."""
-    text = text.strip()
-    if text.isdigit():
-        condition = User.id == int(text)
-    else:
-        address = picked_address(text)
-        if address is None:
-            return None
-        condition = func.lower(User.email) == address
-    return db.session.scalar(select(User.id).where(condition, *_internal_clause()))
+    return person_named(text, and_(*_internal_clause()), id_checked_later=False)

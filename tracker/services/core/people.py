@@ -1,5 +1,5 @@
 """People as the pickers show and read them (issue 29): a page of "Name <email>" labels
-matching typed text, and the address a picked label names.
+matching typed text, and the one allowed person a submitted text names.
 
 Each picker decides *who* may be offered (a WHERE over `User`); how a page of them is
 found, ordered and labelled is this one function, so every picker pages alike.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, func
+from sqlalchemy import ColumnElement, Select, func, select
 
 from tracker.extensions import db
 from tracker.models import User
@@ -49,3 +49,21 @@ def picked_address(text: str) -> str | None:
     found = _ADDRESS.search(text.strip())
     address = (found.group(1) if found else text.strip()).lower()
     return address if "@" in address else None
+
+
+def person_named(text: str, allowed: ColumnElement[bool], *, id_checked_later: bool) -> int | None:
+    """The id of the one person `allowed` (a WHERE over `User`) that a picker's text names
+    by "Name <email>" or address; None when it names nobody allowed. An id (what a script
+    posts) is taken as it is when `id_checked_later` (the service refuses a wrong one on
+    saving), else it too must be allowed."""
+    text = text.strip()
+    if text.isdigit():
+        if id_checked_later:
+            return int(text)
+        condition = User.id == int(text)
+    else:
+        address = picked_address(text)
+        if address is None:
+            return None
+        condition = func.lower(User.email) == address
+    return db.session.scalar(select(User.id).where(condition, allowed))

@@ -27,7 +27,7 @@ from tracker.models import (
     User,
 )
 from tracker.services.core import audit
-from tracker.services.core.people import people_page, picked_address
+from tracker.services.core.people import people_page, person_named
 from tracker.services.core.transactions import (
     check_version,
     commit_and_derive,
@@ -365,11 +365,5 @@ def owner_from_text(engagement: Engagement, text: str, keep: int | None = None) 
     own an item (or `keep`, the item's owner, set through the API outside them, so a save
     keeps them); an id as a script posts it (checked on saving like any owner). None
     when it names nobody who may be chosen."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    address = picked_address(text)
-    if address is None:
-        return None
     allowed = _may_own(engagement) if keep is None else or_(_may_own(engagement), User.id == keep)
-    return db.session.scalar(select(User.id).where(func.lower(User.email) == address, allowed))
+    return person_named(text, allowed, id_checked_later=True)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import visible_clause
@@ -20,7 +20,7 @@ from tracker.core import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, Subscription, User
-from tracker.services.core.people import people_page, picked_address
+from tracker.services.core.people import people_page, person_named
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.messaging.digest_period import next_send_at, schedule_of
 
@@ -83,15 +83,7 @@ def subscriber_from_text(user: User, text: str) -> int | None:
     """The subscriber the picker's text names ("Name <email>" or an address of someone
     `user` may subscribe; an id as a script posts it, checked on saving). None when it
     names nobody they may subscribe."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    address = picked_address(text)
-    if address is None:
-        return None
-    return db.session.scalar(
-        select(User.id).where(func.lower(User.email) == address, _subscribable(user))
-    )
+    return person_named(text, _subscribable(user), id_checked_later=True)
 
 
 def list_subscriptions(actor: User, *, user_id: int | None = None) -> list[Subscription]:
