@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from tracker.auth.permissions import Action, can, visible_clause
 from tracker.core import clock
 from tracker.extensions import db
-from tracker.models import Engagement, ProviderOrganisation, Role, User
+from tracker.models import Engagement, ProviderOrganisation, User
 from tracker.services.evidence.reads import as_claim_evidence, list_evidence
 from tracker.services.judgments.readiness import from_stored, readiness_many
 from tracker.services.milestone_status import displayed_status
@@ -192,28 +192,6 @@ def _attach_readiness_parts(rows: list[ListRow]) -> None:
         row.readiness = stored.get(row.engagement.id) or computed.get(row.engagement.id)
         if row.readiness is not None:
             row.readiness_score, row.readiness_gaps = row.readiness.score, len(row.readiness.gaps)
-
-
-def owner_choices() -> list[User]:
-    """Users who may own an engagement (managers and admins), by name."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role.in_([Role.MANAGER, Role.ADMIN]), User.is_active.is_(True))
-            .order_by(User.name)
-        )
-    )
-
-
-def contact_choices() -> list[User]:
-    """Internal users who may be an engagement's technical contact."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role != Role.PROVIDER, User.is_active.is_(True))
-            .order_by(User.name)
-        )
-    )
 
 
 def provider_choices() -> list[ProviderOrganisation]:
