@@ -162,3 +162,17 @@ def test_suggestions_offer_only_who_may_hold_the_role_to_editors_only(app, clien
     for role in ("stakeholder", "provider", "auditor"):
         sign_in(role)
         assert client.get("/engagements/people/owner").status_code == 404, role
+
+
+def test_a_bad_picker_is_named_with_the_forms_other_refusals(app, client, auth, post):
+    """One submit names every field at fault: the owner nobody has beside a missing title."""
+    ids = _people(app)
+    auth.login("lead@example.com")
+    response = post("/engagements/new", _form(ids, title="", owner_id="Nobody <no@example.com>"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'data-field="title"' in html and 'data-field="owner_id"' in html
+    too_long = post("/engagements/new", _form(ids, owner_id="x" * 321 + "@example.com"))
+    box = too_long.get_data(as_text=True).split('data-field="owner_id"')
+    assert too_long.status_code == 422 and len(box) == 2  # one message, not two
+    assert _count(app) == 0

@@ -94,6 +94,9 @@ def _picked_people(form: EngagementForm, engagement=None) -> dict | None:
     picked, refused = {}, False
     for name, kind, message in PICKED:
         field = getattr(form, name)
+        if field.errors:  # too long to name anyone: its own message says so
+            refused = True
+            continue
         text = (field.data or "").strip()
         if not text and kind == "contact":
             picked[name] = None
@@ -132,7 +135,9 @@ def new():
     workflows = workflow_registry.workflow_choices()
     form = _engagement_form(NewEngagementForm, owner_id=person_label(current_user))
     form.set_workflows(workflows)
-    if form.validate_on_submit() and (people := _picked_people(form)) is not None:
+    valid = form.validate_on_submit()  # the pickers' messages come with the others'
+    people = _picked_people(form) if form.is_submitted() else None
+    if valid and people is not None:
         try:
             data = form.data_for_service() | people
             engagement = engagement_service.create_engagement(current_user, data)
@@ -157,7 +162,9 @@ def edit(engagement_id: int):
     engagement = visible_engagement(current_user, engagement_id)
     require(current_user, Action.EDIT, engagement)
     form = _engagement_form(obj=engagement)
-    if form.validate_on_submit() and (people := _picked_people(form, engagement)) is not None:
+    valid = form.validate_on_submit()
+    people = _picked_people(form, engagement) if form.is_submitted() else None
+    if valid and people is not None:
         try:
             engagement_service.update_engagement(
                 current_user,
