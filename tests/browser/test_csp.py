@@ -36,6 +36,8 @@ UNREACHED = {
     "(tests/web/test_engagement_parts_editing.py)",
     "digests.subscriber_suggestions": "JSON suggestions for the subscriber picker "
     "(tests/web/test_digests.py)",
+    "engagements.person_suggestions": "JSON suggestions for the engagement form's owner and "
+    "contact pickers (tests/web/test_engagement_form_people.py)",
     "admin_audit.actor_suggestions": "JSON suggestions for the actor picker "
     "(tests/services/audit_export/test_export.py)",
     "api-docs.openapi_json": "JSON document (the docs page loading it is crawled)",

@@ -92,3 +92,35 @@ def test_in_dark_mode_the_readiness_bars_are_drawn_on_the_card(live_server, brow
         path=str(screenshot(page, "readiness-dark").with_name("readiness-dark-crop.png"))
     )
     context.close()
+
+
+def test_in_dark_mode_the_portfolio_charts_are_drawn_on_the_card(live_server, browser):
+    """The portfolio's three charts and their keys take the same dark palette as the
+    other pictures: no white paper, every band and bar >= 3:1 on the card, text >= 4.5:1,
+    and each key swatch painted as the marks it names."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    page = context.new_page()
+    login(page, live_server, "manager@example.com")
+    page.goto(f"{live_server}/portfolio")
+    page.wait_for_selector("svg.portfolio-chart")
+    assert _background_luminance(page, "svg.portfolio-chart") < 0.2
+    for contrast, _, html in _measure(page, "svg.portfolio-chart text"):
+        assert contrast >= 4.5, html
+    for contrast, _, html in _measure(page, "svg.portfolio-chart :is(rect, polygon)"):
+        assert contrast >= 3, html
+    for contrast, _, html in _measure(page, "svg.key-swatch rect"):
+        assert contrast >= 3, html
+    # a key's swatch and the marks it names are painted alike
+    pairs = page.evaluate(
+        """() => {
+          const fill = el => getComputedStyle(el).fill;
+          const spent = document.querySelector('svg.portfolio-chart.spend rect[fill="#1d4ed8"]');
+          const key = document.querySelector('svg.key-swatch rect[fill="#1d4ed8"]');
+          return [fill(spent), fill(key)];
+        }"""
+    )
+    assert pairs[0] == pairs[1] != "rgb(29, 78, 216)", pairs
+    page.locator("[data-testid=portfolio-health]").screenshot(
+        path=str(screenshot(page, "portfolio-dark").with_name("portfolio-dark-crop.png"))
+    )
+    context.close()

@@ -426,3 +426,31 @@ def test_the_audit_export_page_does_not_grow_with_the_people(app, client, auth, 
         many_statements,
     )
     assert abs(many_bytes - few_bytes) < 200, (few_bytes, many_bytes)
+
+
+# The engagement form's owner and technical contact are pickers (issue 29): the new and
+# edit pages name nobody but the engagement's own people, whatever the number of managers.
+FORM_BYTES_BOUND = 30_000  # 20.0 KB new (its workflow diagrams), 5.2 KB edit
+FORM_STATEMENTS_BOUND = 4  # 2 new, 3 edit
+
+
+def test_the_engagement_forms_do_not_grow_with_the_organisation(app, client, auth, query_counter):
+    with app.app_context():
+        manager = make_user("manager")
+        email = manager.email
+        engagement_id = make_engagement(manager, title="Form at scale").id
+        _add_people(20)
+    assert auth.login(email).status_code == 302
+    urls = ("/engagements/new", f"/engagements/{engagement_id}/edit")
+    few = [_measure(client, query_counter, url) for url in urls]
+    with app.app_context():
+        _add_people(2000)
+    many = [_measure(client, query_counter, url) for url in urls]
+    for url, (few_bytes, few_statements), (many_bytes, many_statements) in zip(
+        urls, few, many, strict=True
+    ):
+        assert few_bytes < FORM_BYTES_BOUND and many_bytes < FORM_BYTES_BOUND, (url, few, many)
+        assert many_statements == few_statements <= FORM_STATEMENTS_BOUND, (url, few, many)
+        assert abs(many_bytes - few_bytes) < 200, (url, few_bytes, many_bytes)
+    html = client.get(urls[1]).get_data(as_text=True)
+    assert "person1999@grown.example" not in html and "Person 01999" not in html

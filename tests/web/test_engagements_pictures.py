@@ -39,10 +39,13 @@ def test_a_manager_sees_the_burn_with_its_figures_in_text(client, auth, trial):
     assert '<svg class="cost-burn"' in figure and 'role="img"' in figure
     # 30,000 a month: 88,706 over the 90-day trial, 29,569 in its first 30 days
     assert "Expected EUR 88,706 over the trial (90 days" in figure
-    # the header counts today as day 31; the money is for the 30 whole days before it
-    assert "spent EUR 29,569 in its first 30 days" in figure
-    assert "day 31 of 90" in html
-    assert "(30 of 90 days gone)" in figure
+    # today is day 31 in the header and in the caption alike (one function says which
+    # day it is); the money is for the 30 whole days before it
+    assert "spent EUR 29,569 by day 31 of 90" in figure
+    assert "(day 31 of 90)" in figure
+    header = html.split('class="progress-text"')[1].split("</span>")[0]
+    assert header.endswith("day 31 of 90"), header
+    assert set(re.findall(r"day (\d+) of 90", html)) == {"31"}
 
 
 def test_a_provider_page_has_no_cost_figure_and_no_cost_picture(client, auth, trial):
@@ -84,9 +87,10 @@ def test_the_strip_ends_on_the_health_the_card_shows(app, client, auth, trial, o
     days = _strip_days(html)
     assert days[-1][0] == shown
     assert shown == (override or cached)  # the cached judgment, or the live override
-    assert sum(d for _, d in days) == 90
+    # recorded today, in its trial since 30 days: the strip starts with the trial
+    assert sum(d for _, d in days) == 31
     caption = html.split('data-testid="health-strip"')[1].split("</figure>")[0]
-    assert "Last 90 days:" in caption and "Not recorded" in caption
+    assert "Last 31 days:" in caption and "Not recorded" in caption
 
 
 def test_a_closed_engagement_says_when_cost_stopped_and_its_strip_ends_there(

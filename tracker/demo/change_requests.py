@@ -4,8 +4,9 @@
 milestone by two weeks because the labelled history arrived late; Dana, the owner,
 approved it. Priya's second request, cutting Kenji's allocation, waits five days for a
 decision (the digest lists it). "LLM support assistant" (day 83): two approved requests
-slipped the Day-90 milestone 25 days in total, past the 21-day drift rule, so its health
-is Amber naming them.
+slipped the Day-90 milestone and the trial's end with it 25 days in total, past the
+21-day drift rule, so its health is Amber naming them (and the milestone still falls on
+the trial's last day, as a Day-90 milestone does).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def _one(model, *where):
 def _move(milestone: Milestone, days: int) -> dict:
     to = milestone.due_date + timedelta(days=days)
     return {"target": "milestone", "id": milestone.id, "field": "due_date", "to": to.isoformat()}
+
+
+def _extend(engagement: Engagement, days: int) -> dict:
+    """The running period's end, `days` later (a trial's end in a trial)."""
+    to = engagement.trial_end + timedelta(days=days)
+    return {"target": "engagement", "field": "period_end", "to": to.isoformat()}
 
 
 def seed(today: date) -> None:
@@ -81,8 +88,13 @@ def seed(today: date) -> None:
         request = service.raise_request(
             leo,
             assistant.id,
-            {"changes": [_move(day90, days)], "why": why, "cost_delta_monthly": 900},
+            {
+                "changes": [_move(day90, days), _extend(assistant, days)],
+                "why": why,
+                "cost_delta_monthly": 900,
+            },
         )
         service.approve(sam, request.id)
         db.session.refresh(day90)
+        db.session.refresh(assistant)
     db.session.commit()

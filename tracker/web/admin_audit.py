@@ -7,7 +7,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    jsonify,
     render_template,
     request,
     stream_with_context,
@@ -17,6 +16,7 @@ from flask_login import current_user, login_required
 from tracker.core import clock
 from tracker.errors import ValidationFailed
 from tracker.services.audit_export import export
+from tracker.web.support import person_picker
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin")
 FORMATS = {"csv": "text/csv", "jsonl": "application/jsonl"}
@@ -52,17 +52,9 @@ ACTOR_NOT_FOUND = "Choose someone from the list (name and email), or type their 
 @bp.get("/audit/actors")
 def actor_suggestions():
     """Suggestions for the actor picker: `q`, `page` (20 a page), JSON like /pickers."""
-    text = " ".join(request.args.get("q", "").split())
-    raw_page = request.args.get("page", "1").strip()
-    if len(text) > 200 or not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
-        field = "q" if len(text) > 200 else "page"
-        message = "At most 200 characters." if field == "q" else "A whole number from 1 to 1000."
-        body = {"code": "validation_failed", "message": f"Check '{field}'.",
-                "errors": {field: [message]}}  # fmt: skip
-        return jsonify(body), 422
-    page = int(raw_page)
-    names, more = export.actor_suggestions(current_user, text, page)
-    return jsonify(q=text, page=page, items=names, next_page=page + 1 if more else None)
+    return person_picker.suggestions(
+        lambda text, page: export.actor_suggestions(current_user, text, page)
+    )
 
 
 @bp.get("/audit/export.<any(csv, jsonl):fmt>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TimeField
@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from tracker.errors import ValidationFailed
 from tracker.notifications import digests
 from tracker.services.messaging import subscriptions as subscription_service
+from tracker.web.support import person_picker
 from tracker.web.support.responses import apply_errors
 from tracker.web.support.security_headers import framed_email
 
@@ -87,17 +88,9 @@ def _subscriber(form) -> bool:
 @login_required
 def subscriber_suggestions():
     """Suggestions for the subscriber picker: `q`, `page` (20 a page), JSON like /pickers."""
-    text = " ".join(request.args.get("q", "").split())
-    raw_page = request.args.get("page", "1").strip()
-    if len(text) > 200 or not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
-        field = "q" if len(text) > 200 else "page"
-        message = "At most 200 characters." if field == "q" else "A whole number from 1 to 1000."
-        body = {"code": "validation_failed", "message": f"Check '{field}'.",
-                "errors": {field: [message]}}  # fmt: skip
-        return jsonify(body), 422
-    page = int(raw_page)
-    names, more = subscription_service.subscriber_suggestions(current_user, text, page)
-    return jsonify(q=text, page=page, items=names, next_page=page + 1 if more else None)
+    return person_picker.suggestions(
+        lambda text, page: subscription_service.subscriber_suggestions(current_user, text, page)
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])

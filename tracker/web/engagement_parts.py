@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.permissions import Action, require
@@ -17,6 +17,7 @@ from tracker.services.staffing import team as team_service
 from tracker.web.auth import safe_next
 from tracker.web.engagements import render_engagement
 from tracker.web.landing import render_my_milestones
+from tracker.web.support import person_picker
 from tracker.web.support.forms import (
     ActionForm,
     ChecklistItemEditForm,
@@ -334,17 +335,9 @@ def owner_suggestions(engagement_id: int):
     """Suggestions for an item's owner picker: `q` (part of a name or address), `page`
     (20 a page). JSON like /pickers/...; 404 for an engagement not seen, 403 not theirs."""
     engagement = _checklist_engagement(engagement_id)
-    text = " ".join(request.args.get("q", "").split())
-    raw_page = request.args.get("page", "1").strip()
-    if len(text) > 200 or not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
-        field = "q" if len(text) > 200 else "page"
-        message = "At most 200 characters." if field == "q" else "A whole number from 1 to 1000."
-        body = {"code": "validation_failed", "message": f"Check '{field}'.",
-                "errors": {field: [message]}}  # fmt: skip
-        return jsonify(body), 422
-    page = int(raw_page)
-    names, more = checklist_service.owner_suggestions(engagement, text, page)
-    return jsonify(q=text, page=page, items=names, next_page=page + 1 if more else None)
+    return person_picker.suggestions(
+        lambda text, page: checklist_service.owner_suggestions(engagement, text, page)
+    )
 
 
 def _item_page(form, *, item=None, engagement=None, status: int = 200):

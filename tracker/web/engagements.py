@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from tracker.auth.permissions import Action, require
+from tracker.auth.permissions import Action, can, require
 from tracker.core import clock
 from tracker.errors import GuardFailed, StaleVersion, ValidationFailed
+from tracker.services.administration.users import person_label
 from tracker.services.change_requests.rules import ChangeRequestRequired
 from tracker.services.core import system
 from tracker.services.read_model import dashboard as choices
 from tracker.services.read_model.engagement_page import visible_engagement
+from tracker.services.staffing import engagement_people
 from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
 from tracker.web.overview import AUDIT_LIMIT, load_overview
+from tracker.web.support import person_picker
 from tracker.web.support.forms import (
     ActionForm,
     ChecklistNoteForm,
@@ -72,8 +75,55 @@ def show(engagement_id: int):
 
 def _engagement_form(form_class=EngagementForm, **kwargs) -> EngagementForm:
     form = form_class(**kwargs)
-    form.set_choices(choices.provider_choices(), choices.owner_choices(), choices.contact_choices())
+    form.set_choices(choices.provider_choices())
     return form
+
+
+OWNER_NOT_FOUND = "Choose an owner from the list (name and email), or type their email."
+CONTACT_NOT_FOUND = "Choose someone from the list (name and email), or type their email."
+PICKED = (
+    ("owner_id", "owner", OWNER_NOT_FOUND),
+    ("technical_contact_id", "contact", CONTACT_NOT_FOUND),
+)
+
+
+def _picked_people(form: EngagementForm, engagement=None) -> dict | None:
+    """The owner's and technical contact's ids the form's pickers name (the contact may be
+    left empty); None, with a message beside each field naming nobody allowed, otherwise.
+    On an edit whoever holds the role now stays allowed."""
+    picked, refused = {}, False
+    for name, kind, message in PICKED:
+        field = getattr(form, name)
+        if field.errors:  # too long to name anyone: its own message says so
+            refused = True
+            continue
+        text = (field.data or "").strip()
+        if not text and kind == "contact":
+            picked[name] = None
+            continue
+        keep = getattr(engagement, name) if engagement is not None else None
+        found = engagement_people.person_from_text(kind, text, keep) if text else None
+        if found is None:
+            field.errors = [*field.errors, message]
+            refused = True
+        picked[name] = found
+    return None if refused else picked
+
+
+def _show_people(form: EngagementForm, engagement) -> None:
+    """What the pickers show for an engagement's current owner and contact."""
+    form.owner_id.data = person_label(engagement.owner)
+    form.technical_contact_id.data = person_label(engagement.technical_contact)
+
+
+@bp.get("/engagements/people/<any(owner, contact):kind>")
+@login_required
+def person_suggestions(kind: str):
+    """Suggestions for the engagement form's owner or technical-contact picker: `q`,
+    `page` (20 a page), JSON like /pickers; to whoever may not edit engagements, a 404."""
+    if not can(current_user, Action.EDIT):
+        abort(404)
+    return person_picker.suggestions(lambda text, page: engagement_people.choices(kind, text, page))
 
 
 @bp.route("/engagements/new", methods=["GET", "POST"])
@@ -83,11 +133,14 @@ def new():
     standard checklists; each workflow's diagram is on the form."""
     require(current_user, Action.EDIT)
     workflows = workflow_registry.workflow_choices()
-    form = _engagement_form(NewEngagementForm, owner_id=current_user.id)
+    form = _engagement_form(NewEngagementForm, owner_id=person_label(current_user))
     form.set_workflows(workflows)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()  # the pickers' messages come with the others'
+    people = _picked_people(form) if form.is_submitted() else None
+    if valid and people is not None:
         try:
-            engagement = engagement_service.create_engagement(current_user, form.data_for_service())
+            data = form.data_for_service() | people
+            engagement = engagement_service.create_engagement(current_user, data)
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
@@ -109,12 +162,14 @@ def edit(engagement_id: int):
     engagement = visible_engagement(current_user, engagement_id)
     require(current_user, Action.EDIT, engagement)
     form = _engagement_form(obj=engagement)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    people = _picked_people(form, engagement) if form.is_submitted() else None
+    if valid and people is not None:
         try:
             engagement_service.update_engagement(
                 current_user,
                 engagement_id,
-                form.data_for_service(),
+                form.data_for_service() | people,
                 expected_version=form_version(form),
             )
         except (ValidationFailed, StaleVersion, ChangeRequestRequired) as error:
@@ -124,6 +179,7 @@ def edit(engagement_id: int):
             return redirect(url_for("engagements.show", engagement_id=engagement_id))
     elif not form.is_submitted():
         form.version.data = engagement.version
+        _show_people(form, engagement)
     status = 200 if not form.is_submitted() else (412 if is_stale(form) else refused_status(form))
     return render_template("engagements/form.html", form=form, engagement=engagement), status
 

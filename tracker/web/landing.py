@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.core import clock
 from tracker.services.administration import users
 from tracker.services.read_model import dashboard as dashboard_service
+from tracker.web.support import person_picker
 from tracker.web.support.forms import MilestoneUpdateForm
 
 bp = Blueprint("landing", __name__)
@@ -60,23 +61,12 @@ def picker_choices(kind: str):
         abort(404)
     if kind == "person" and not current_user.is_client_side:
         abort(404)
-    text = " ".join(request.args.get("q", "").split())
-    raw_page = request.args.get("page", "1").strip()
-    errors = {}
-    if len(text) > 200:
-        errors["q"] = ["At most 200 characters."]
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 1000:
-        errors["page"] = ["A whole number from 1 to 1000."]
-    if errors:
-        fields = ", ".join(f"'{name}'" for name in errors)
-        body = {"code": "validation_failed", "message": f"Check {fields}.", "errors": errors}
-        return jsonify(body), 422
-    page = int(raw_page)
     if kind == "person":
-        names, more = users.internal_person_choices(text, page)
-    else:
-        names, more = dashboard_service.picker_choices(current_user, kind, text, page)
-    return jsonify(kind=kind, q=text, page=page, items=names, next_page=page + 1 if more else None)
+        return person_picker.suggestions(users.internal_person_choices, kind=kind)
+    return person_picker.suggestions(
+        lambda text, page: dashboard_service.picker_choices(current_user, kind, text, page),
+        kind=kind,
+    )
 
 
 @bp.get("/my-milestones")

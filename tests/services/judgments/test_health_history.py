@@ -16,7 +16,12 @@ from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, HealthChange
 from tracker.services.delivery import checklists
 from tracker.services.judgments import health
-from tracker.services.judgments.health_history import STRIP_DAYS, UNKNOWN, health_strip
+from tracker.services.judgments.health_history import (
+    STRIP_DAYS,
+    UNKNOWN,
+    Segment,
+    health_strip,
+)
 from tracker.services.staffing.engagements import update_engagement
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -137,7 +142,8 @@ def test_refresh_all_records_many_changes_with_one_insert_per_flush(app, ctx, st
     assert all(_history(e.id)[-1] == ("green", "green") for e in engagements)
 
 
-def test_the_strip_is_unknown_before_the_first_record_and_ends_on_today(app, ctx):
+def test_a_young_engagements_strip_starts_on_its_first_day_and_ends_on_today(app, ctx):
+    """No days before the engagement existed: 21 days, not 69 unknown ones before them."""
     frozen(app, NOW - timedelta(days=20))
     manager = make_user("manager")
     engagement = make_engagement(manager)
@@ -145,14 +151,29 @@ def test_the_strip_is_unknown_before_the_first_record_and_ends_on_today(app, ctx
     health.override_health(manager, engagement.id, "amber", "Vendor slow", None)
     frozen(app, NOW)
     strip = health_strip(engagement)
+    assert strip.last == NOW.date() and strip.first == (NOW - timedelta(days=20)).date()
+    assert [(s.health, s.days) for s in strip.segments] == [("green", 15), ("amber", 6)]
+    assert strip.totals == {"green": 15, "amber": 6}
+
+
+def test_the_strip_is_unknown_from_discovery_until_the_first_record(app, ctx):
+    """Recorded after its discovery began: the strip starts at discovery, unknown until
+    the first record; an old engagement's strip is the last 90 days."""
+    frozen(app, NOW - timedelta(days=20))
+    manager = make_user("manager")
+    engagement = make_engagement(manager)
+    engagement.discovery_start = (NOW - timedelta(days=30)).date()
+    db.session.commit()
+    frozen(app, NOW)
+    strip = health_strip(engagement)
+    assert strip.first == (NOW - timedelta(days=30)).date()
+    assert [(s.health, s.days) for s in strip.segments] == [(UNKNOWN, 10), ("green", 21)]
+    engagement.discovery_start = (NOW - timedelta(days=400)).date()
+    db.session.commit()
+    strip = health_strip(engagement)
     assert sum(s.days for s in strip.segments) == STRIP_DAYS
-    assert strip.last == NOW.date() and strip.first == NOW.date() - timedelta(days=89)
-    assert [(s.health, s.days) for s in strip.segments] == [
-        (UNKNOWN, 69),
-        ("green", 15),
-        ("amber", 6),
-    ]
-    assert strip.totals == {UNKNOWN: 69, "green": 15, "amber": 6}
+    assert strip.first == NOW.date() - timedelta(days=STRIP_DAYS - 1)
+    assert strip.segments[0] == Segment(UNKNOWN, strip.first, 69)
 
 
 def test_the_strip_starts_from_the_value_in_force_before_its_window(app, ctx):
@@ -202,7 +223,7 @@ def test_a_closed_engagement_strip_ends_on_its_closing_day_with_its_last_record(
     frozen(app, NOW)
     strip = health_strip(engagement)
     assert strip.last == (NOW - timedelta(days=10)).date()
-    assert [(s.health, s.days) for s in strip.segments] == [(UNKNOWN, 59), ("amber", 31)]
+    assert [(s.health, s.days) for s in strip.segments] == [("amber", 31)]  # its 31 days
 
 
 def _ends_from_scratch(engagement_ids: list[int]) -> dict[int, datetime | None]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from tests.support.scheduler import T0, frozen, trial_engagement
 from tracker.extensions import db
 from tracker.services.staffing.cost import DAYS_PER_MONTH, cost_burn, cost_to_date
-from tracker.services.workflow import transitions
+from tracker.services.workflow import lifecycle, transitions
 
 TODAY = T0.date()
 
@@ -25,6 +25,8 @@ def test_a_trial_is_costed_over_its_days_and_spent_so_far_equals_cost_to_date(ap
     engagement, _, _ = trial_engagement(TODAY, trial_day=40)
     burn = cost_burn(engagement, TODAY)
     assert (burn.label, burn.days_total, burn.days_elapsed) == ("Trial", 90, 40)
+    # today is the trial's 41st day, as its header says (lifecycle.Period.day)
+    assert burn.day == 41 == lifecycle.period_progress(engagement, TODAY)[1]
     assert burn.expected == _whole(_rate(engagement) * 90)
     assert burn.spent == burn.expected_to_date == _whole(_rate(engagement) * 40)
     assert burn.before == 0 and burn.spent == burn.cost_to_date

@@ -30,6 +30,7 @@ def _burn(elapsed: int, total: int = 90, rate: Decimal = Decimal("1000")) -> Cos
         today=START + timedelta(days=elapsed),
         days_total=total,
         days_elapsed=elapsed,
+        day=min(elapsed + 1, total),
         before=Decimal("0"),
         expected=expected,
         expected_to_date=min(expected, spent),
@@ -56,7 +57,7 @@ def test_the_expected_line_spans_the_period_and_the_actual_stops_at_today():
 
 def test_the_summary_names_spent_expected_and_day_in_aria_label_and_title():
     svg = str(cost_burn_svg(_burn(30), "EUR"))
-    summary = "Trial: EUR 30,000 spent of EUR 90,000 expected over the period (30 of 90 days gone)"
+    summary = "Trial: EUR 30,000 spent of EUR 90,000 expected over the period (day 31 of 90)"
     assert f'role="img" aria-label="{summary}"' in svg
     assert f"<title>{summary}</title>" in svg
     assert "1 Jan" in svg and "1 Apr" in svg  # the period's first and last day

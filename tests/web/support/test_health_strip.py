@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
+
 from tracker.services.judgments.health_history import UNKNOWN, HealthStrip, Segment
 from tracker.web.support.health_strip import CELL, health_strip_svg, strip_label, strip_summary
 
@@ -54,3 +56,14 @@ def test_the_label_says_the_span_the_totals_and_the_last_day():
     )
     svg = str(health_strip_svg(strip))
     assert f'role="img" aria-label="{label}"' in svg and f"<title>{label}</title>" in svg
+
+
+def test_a_young_engagements_fewer_days_fill_the_same_width():
+    """13 days since it began: the strip is as wide as 90 days' (not a narrow picture
+    scaled up to a tall block), each day wider, the runs still end to end."""
+    svg = str(health_strip_svg(_strip((UNKNOWN, 3), ("green", 10))))
+    assert f'viewBox="0 0 {90 * CELL} 18"' in svg
+    (_, x0, w0), (_, x1, w1) = _rects(svg)
+    assert (x0, x1) == (0, w0)  # drawn to 5 significant digits
+    assert w0 + w1 == pytest.approx(90 * CELL, abs=0.01)
+    assert w1 / w0 == pytest.approx(10 / 3, abs=0.001)

@@ -122,3 +122,39 @@ def test_the_shadow_is_resolved_from_the_picked_text_and_nobody_else(app, client
 def _count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
+
+
+PICKER_ENDPOINTS = (
+    "/pickers/person",
+    "/pickers/owner",
+    "/digests/subscribers",
+    "/admin/audit/actors",
+    "/engagements/{engagement}/checklist/owners",
+)
+
+
+def test_every_suggestions_endpoint_reads_and_refuses_its_arguments_alike(app, client, auth):
+    """One parser (person_picker.suggestion_args) behind every picker's endpoint: white
+    space folded in `q`, a 422 naming each bad argument, and nothing looked up then."""
+    site = _site(app)
+    with app.app_context():
+        make_user("admin", email="root@example.com", name="Ivan Root")
+        db.session.commit()
+    auth.login("root@example.com")
+    for path in PICKER_ENDPOINTS:
+        url = path.format(**site)
+        body = client.get(f"{url}?q=%20%20ivan%20%20%20petrov%20").get_json()
+        assert body["q"] == "ivan petrov" and body["page"] == 1, url
+        assert body["next_page"] is None, url
+        refused = client.get(f"{url}?q={'x' * 201}&page=0")
+        assert refused.status_code == 422, url
+        both = {"q": ["At most 200 characters."], "page": ["A whole number from 1 to 1000."]}
+        assert refused.get_json() == {
+            "code": "validation_failed",
+            "message": "Check 'q', 'page'.",
+            "errors": both,
+        }, url
+        for page in ("1001", "x", "-1", ""):
+            answer = client.get(f"{url}?page={page}")
+            assert answer.status_code == 422, (url, page)
+            assert answer.get_json()["errors"] == {"page": ["A whole number from 1 to 1000."]}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, select, update
 
 from tracker.auth import password_policy
 from tracker.auth.passwords import hash_password, verify_password
@@ -17,6 +16,7 @@ from tracker.extensions import db
 from tracker.models import ApiToken, ProviderOrganisation, Role, User
 from tracker.models.user import new_session_nonce
 from tracker.services.core import audit
+from tracker.services.core.people import people_page, person_named
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.signin import device as devices
 from tracker.services.signin import throttle
@@ -210,10 +210,6 @@ def internal_users() -> list[User]:
     return list(db.session.scalars(query.order_by(User.name)))
 
 
-PEOPLE_PER_PAGE = 20
-_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
-
-
 def _internal_clause():
     """Who `internal_users` lists, as WHERE conditions."""
     return User.role.not_in((Role.PROVIDER, Role.AUDITOR)), User.is_active.is_(True)
@@ -229,34 +225,11 @@ def internal_person_choices(text: str, page: int) -> tuple[list[str], bool]:
     """A page of internal people (as `internal_users`) whose name or address contains the
     text, as person labels by name, and whether there are more (issue 29: forms offer a
     picker filled from this instead of listing every user)."""
-    statement = select(User.name, User.email).where(*_internal_clause())
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        statement = statement.where(
-            func.lower(User.name).like(pattern, escape="\\")
-            | func.lower(User.email).like(pattern, escape="\\")
-        )
-    rows = db.session.execute(
-        statement.order_by(User.name, User.email)
-        .offset((page - 1) * PEOPLE_PER_PAGE)
-        .limit(PEOPLE_PER_PAGE + 1)
-    ).all()
-    labels = [f"{name} <{email}>" for name, email in rows[:PEOPLE_PER_PAGE]]
-    return labels, len(rows) > PEOPLE_PER_PAGE
+    return people_page(select(User.name, User.email).where(*_internal_clause()), text, page)
 
 
 def internal_person_id(text: str) -> int | None:
     """The internal person a picker's text names: a person label ("Name <email>"), an
     address, or an id (what a script posts). None when it names nobody who may be chosen,
     so the caller answers with a form message and changes nothing."""
-    text = text.strip()
-    if text.isdigit():
-        condition = User.id == int(text)
-    else:
-        found = _ADDRESS.search(text)
-        address = (found.group(1) if found else text).lower()
-        if "@" not in address:
-            return None
-        condition = func.lower(User.email) == address
-    return db.session.scalar(select(User.id).where(condition, *_internal_clause()))
+    return person_named(text, and_(*_internal_clause()), id_checked_later=False)

@@ -11,7 +11,6 @@ as they are (one object per line, RFC 8259 JSON, UTF-8).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from sqlalchemy.orm import aliased
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement, ProviderOrganisation, User
+from tracker.services.core.people import people_page, picked_address
 from tracker.services.exchange.csv_export import stream_csv
 
 BATCH = 1000
@@ -54,29 +54,12 @@ def require_exporter(actor: User) -> None:
         raise NotFound(NOT_FOUND)
 
 
-ACTORS_PER_PAGE = 20
-_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
-
-
 def actor_suggestions(actor: User, text: str, page: int) -> tuple[list[str], bool]:
     """A page of everyone who can appear as an actor, whose name or address contains the
     text, as "Name <email>" by name, and whether there are more: the actor picker's
     suggestions (issue 29), not a list of every user on the page."""
     require_exporter(actor)
-    statement = select(User.name, User.email)
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        statement = statement.where(
-            func.lower(User.name).like(pattern, escape="\\")
-            | func.lower(User.email).like(pattern, escape="\\")
-        )
-    rows = db.session.execute(
-        statement.order_by(User.name, User.email)
-        .offset((page - 1) * ACTORS_PER_PAGE)
-        .limit(ACTORS_PER_PAGE + 1)
-    ).all()
-    return [f"{n} <{e}>" for n, e in rows[:ACTORS_PER_PAGE]], len(rows) > ACTORS_PER_PAGE
+    return people_page(select(User.name, User.email), text, page)
 
 
 def actor_id_text(actor: User, text: str) -> str:
@@ -87,8 +70,7 @@ def actor_id_text(actor: User, text: str) -> str:
     text = (text or "").strip()
     if not text or text.isdigit():
         return text
-    found = _ADDRESS.search(text)
-    address = (found.group(1) if found else text).lower()
+    address = picked_address(text) or text.lower()
     user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == address))
     return str(user_id) if user_id is not None else text
 

@@ -1,6 +1,7 @@
 """The shared core every services package stands on: the unit of work, the audit trail, plumbing.
 
-Lives here: `transactions` (`commit_and_derive`, the one commit of every service;
+Lives here: `people` (the page of people every picker suggests; what a picked label names),
+`transactions` (`commit_and_derive`, the one commit of every service;
 `losing_race_is_conflict`; `check_version`), `audit` (writing audit rows, never
 committing) and `system` (the database probe, dropping a unit of work).
 

@@ -7,7 +7,6 @@ changes a fact calls it (docs/adr/0100).
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from tracker.models import (
     User,
 )
 from tracker.services.core import audit
+from tracker.services.core.people import people_page, person_named
 from tracker.services.core.transactions import (
     check_version,
     commit_and_derive,
@@ -353,28 +353,11 @@ def _may_own(engagement: Engagement):
     return User.is_active.is_(True) & sees
 
 
-OWNERS_PER_PAGE = 20
-_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
-
-
 def owner_suggestions(engagement: Engagement, text: str, page: int) -> tuple[list[str], bool]:
     """A page of possible owners whose name or address contains the text, as "Name
     <email>" by name, and whether there are more: what the item form's owner picker
     offers, whatever the number of people (issue 29)."""
-    statement = select(User.name, User.email).where(_may_own(engagement))
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        statement = statement.where(
-            func.lower(User.name).like(pattern, escape="\\")
-            | func.lower(User.email).like(pattern, escape="\\")
-        )
-    rows = db.session.execute(
-        statement.order_by(User.name, User.email)
-        .offset((page - 1) * OWNERS_PER_PAGE)
-        .limit(OWNERS_PER_PAGE + 1)
-    ).all()
-    return [f"{n} <{e}>" for n, e in rows[:OWNERS_PER_PAGE]], len(rows) > OWNERS_PER_PAGE
+    return people_page(select(User.name, User.email).where(_may_own(engagement)), text, page)
 
 
 def owner_from_text(engagement: Engagement, text: str, keep: int | None = None) -> int | None:
@@ -382,12 +365,5 @@ def owner_from_text(engagement: Engagement, text: str, keep: int | None = None) 
     own an item (or `keep`, the item's owner, set through the API outside them, so a save
     keeps them); an id as a script posts it (checked on saving like any owner). None
     when it names nobody who may be chosen."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    found = _ADDRESS.search(text)
-    address = (found.group(1) if found else text).lower()
-    if "@" not in address:
-        return None
     allowed = _may_own(engagement) if keep is None else or_(_may_own(engagement), User.id == keep)
-    return db.session.scalar(select(User.id).where(func.lower(User.email) == address, allowed))
+    return person_named(text, allowed, id_checked_later=True)

@@ -158,17 +158,26 @@ class HealthStrip:
         return self.segments[-1].health
 
 
+def began(engagement: Engagement) -> date:
+    """The engagement's first day: its creation, or its discovery or trial start when
+    either came before it (an engagement recorded after it began runs from then)."""
+    created = engagement.created_at.date() if engagement.created_at else clock.now().date()
+    starts = (engagement.discovery_start, engagement.trial_start)
+    return min([created, *(day for day in starts if day is not None)])
+
+
 def health_strip(engagement: Engagement, now: datetime | None = None) -> HealthStrip:
     """The effective health in force on each of the last 90 days (one query).
 
     A day shows the value in force at its end; the last day is today and shows what the
     page shows now (`Engagement.health_at`, a live override included, even before the
-    scheduler has caught an expiry up). A closed engagement's strip ends on its closing day.
+    scheduler has caught an expiry up). A closed engagement's strip ends on its closing day;
+    a young one's starts when it began (`began`), not with days before it existed.
     """
     now = now or clock.now()
     closed = engagement.closed_at
     last = closed.date() if closed is not None else now.date()
-    first = last - timedelta(days=STRIP_DAYS - 1)
+    first = min(max(last - timedelta(days=STRIP_DAYS - 1), began(engagement)), last)
     changes = _changes_since(engagement.id, first, last)
     days = _day_values(changes, first, last)
     if closed is None:

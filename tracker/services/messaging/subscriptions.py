@@ -7,13 +7,12 @@ digest itself is filtered again by the subscriber's role when it is rendered.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import visible_clause
@@ -21,6 +20,7 @@ from tracker.core import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, Role, Subscription, User
+from tracker.services.core.people import people_page, person_named
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.messaging.digest_period import next_send_at, schedule_of
 
@@ -66,10 +66,6 @@ def form_choices(user: User) -> tuple[list[ProviderOrganisation], list]:
     return providers, engagements
 
 
-SUBSCRIBERS_PER_PAGE = 20
-_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
-
-
 def _subscribable(user: User):
     """Whom `user` may subscribe: themselves, and stakeholders when on the client side."""
     if user.is_client_side:
@@ -80,37 +76,14 @@ def _subscribable(user: User):
 def subscriber_suggestions(user: User, text: str, page: int) -> tuple[list[str], bool]:
     """A page of the people `user` may subscribe whose name or address contains the text,
     as "Name <email>" by name, and whether there are more (the subscriber picker, issue 29)."""
-    statement = select(User.name, User.email).where(_subscribable(user))
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        statement = statement.where(
-            func.lower(User.name).like(pattern, escape="\\")
-            | func.lower(User.email).like(pattern, escape="\\")
-        )
-    rows = db.session.execute(
-        statement.order_by(User.name, User.email)
-        .offset((page - 1) * SUBSCRIBERS_PER_PAGE)
-        .limit(SUBSCRIBERS_PER_PAGE + 1)
-    ).all()
-    names = [f"{n} <{e}>" for n, e in rows[:SUBSCRIBERS_PER_PAGE]]
-    return names, len(rows) > SUBSCRIBERS_PER_PAGE
+    return people_page(select(User.name, User.email).where(_subscribable(user)), text, page)
 
 
 def subscriber_from_text(user: User, text: str) -> int | None:
     """The subscriber the picker's text names ("Name <email>" or an address of someone
     `user` may subscribe; an id as a script posts it, checked on saving). None when it
     names nobody they may subscribe."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    found = _ADDRESS.search(text)
-    address = (found.group(1) if found else text).lower()
-    if "@" not in address:
-        return None
-    return db.session.scalar(
-        select(User.id).where(func.lower(User.email) == address, _subscribable(user))
-    )
+    return person_named(text, _subscribable(user), id_checked_later=True)
 
 
 def list_subscriptions(actor: User, *, user_id: int | None = None) -> list[Subscription]:

@@ -19,7 +19,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from tracker.auth.permissions import Action, can, visible_clause
 from tracker.core import clock
 from tracker.extensions import db
-from tracker.models import Engagement, ProviderOrganisation, Role, User
+from tracker.models import Engagement, ProviderOrganisation, User
 from tracker.services.evidence.reads import as_claim_evidence, list_evidence
 from tracker.services.judgments.readiness import parts_from_stored, readiness_many
 from tracker.services.milestone_status import displayed_status
@@ -238,28 +238,6 @@ def _sqlite_without_gaps(element, compiler, **kw):
 def _postgresql_without_gaps(element, compiler, **kw):
     paths = "".join(f" #- '{{{i},gaps}}'" for i in range(_MAX_PARTS))
     return f"(CAST({compiler.process(element.clauses, **kw)} AS JSONB){paths})"
-
-
-def owner_choices() -> list[User]:
-    """Users who may own an engagement (managers and admins), by name."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role.in_([Role.MANAGER, Role.ADMIN]), User.is_active.is_(True))
-            .order_by(User.name)
-        )
-    )
-
-
-def contact_choices() -> list[User]:
-    """Internal users who may be an engagement's technical contact."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role != Role.PROVIDER, User.is_active.is_(True))
-            .order_by(User.name)
-        )
-    )
 
 
 def provider_choices() -> list[ProviderOrganisation]:

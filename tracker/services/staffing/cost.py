@@ -47,7 +47,8 @@ class CostBurn:
     end: date
     today: date
     days_total: int
-    days_elapsed: int  # may pass days_total when the period has overrun
+    days_elapsed: int  # whole days costed so far; may pass days_total once overrun
+    day: int  # "day X of days_total", as the header says it (lifecycle.Period.day)
     before: Decimal
     expected: Decimal  # the whole period at the monthly rate
     expected_to_date: Decimal  # the rate over the days elapsed, capped at `expected`
@@ -65,7 +66,7 @@ def cost_burn(engagement: Engagement, today: date) -> CostBurn | None:
     period = lifecycle.current_period(engagement)
     if period is None or engagement.trial_start is None or engagement.closed_at is not None:
         return None
-    total = max(1, (period.end - period.start).days)
+    total = period.days
     elapsed = max(0, (today - period.start).days)
     rate = (engagement.monthly_cost or Decimal("0")) / DAYS_PER_MONTH
     spent = _whole(_accrued(engagement, period.start, today))
@@ -77,6 +78,7 @@ def cost_burn(engagement: Engagement, today: date) -> CostBurn | None:
         today=today,
         days_total=total,
         days_elapsed=elapsed,
+        day=period.day(today),
         before=so_far - spent,  # whole units, so the page's figures add up exactly
         expected=_whole(rate * total),
         expected_to_date=_whole(rate * min(elapsed, total)),

@@ -32,10 +32,19 @@ class Period:
     start: date
     end: date
 
+    @property
+    def days(self) -> int:
+        """How many days the period has (N in "day X of N")."""
+        return max(1, (self.end - self.start).days)
+
+    def day(self, today: date) -> int:
+        """Which day of the period `today` is, 1 on its first, clamped to 1..N: the one
+        "day X of N" every page and message says (header, list, cost caption, digest)."""
+        return min(max(1, (today - self.start).days + 1), self.days)
+
     def progress(self, today: date) -> tuple[str, int, int]:
-        """(label, day X, of N days), X clamped to 1..N."""
-        total = max(1, (self.end - self.start).days)
-        return self.label, min(max(1, (today - self.start).days + 1), total), total
+        """(label, day X, of N days)."""
+        return self.label, self.day(today), self.days
 
 
 def definition_of(engagement) -> Definition | None:

@@ -33,7 +33,7 @@ def burn_summary(burn: CostBurn, currency: str) -> str:
     text = (
         f"{burn.label}: {money(burn.spent, currency)} spent of "
         f"{money(burn.expected, currency)} expected over the period "
-        f"({min(burn.days_elapsed, burn.days_total)} of {burn.days_total} days gone)"
+        f"(day {burn.day} of {burn.days_total})"
     )
     if burn.overrun:
         text += f", {money(burn.overrun, currency)} past the period's end"

@@ -63,10 +63,9 @@ class EngagementForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     provider_id = SelectField("Provider organisation", coerce=_optional_int)
     structure = SelectField("Structure", choices=_choices(Structure))
-    owner_id = SelectField("Owner", coerce=_optional_int)
-    technical_contact_id = SelectField(
-        "Internal technical contact", coerce=_optional_int, validators=[Optional()]
-    )
+    # person pickers (issue 29): "Name <email>" the route resolves to one allowed person
+    owner_id = StringField("Owner", validators=[Length(max=320)])
+    technical_contact_id = StringField("Internal technical contact", validators=[Length(max=320)])
     problem_statement = TextAreaField("Problem statement", validators=[Length(max=10000)])
     success_criteria = TextAreaField("Success criteria", validators=[Length(max=10000)])
     internal_notes = TextAreaField("Internal notes", validators=[Length(max=10000)])
@@ -82,13 +81,9 @@ class EngagementForm(FlaskForm):
     currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(3, 3)])
     version = HiddenField()
 
-    def set_choices(self, providers, owners, contacts) -> None:
+    def set_choices(self, providers) -> None:
         self.provider_id.choices = [SelectChoice("", "Choose a provider…")] + [
             SelectChoice(p.id, p.name) for p in providers
-        ]
-        self.owner_id.choices = [SelectChoice(u.id, f"{u.name} ({label(u.role)})") for u in owners]
-        self.technical_contact_id.choices = [SelectChoice("", "Not named yet")] + [
-            SelectChoice(u.id, u.name) for u in contacts
         ]
 
     def validate_provider_id(self, field) -> None:
@@ -96,7 +91,8 @@ class EngagementForm(FlaskForm):
             raise ValidationError("Choose a provider organisation.")
 
     def data_for_service(self) -> dict:
-        """The fields the engagement service accepts, cleaned."""
+        """The fields the engagement service accepts, cleaned; the two people as typed
+        (the route puts the ids they name in their place)."""
         return {
             "title": self.title.data.strip(),
             "provider_id": self.provider_id.data,

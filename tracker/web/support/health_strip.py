@@ -15,6 +15,7 @@ from markupsafe import Markup
 from tracker.services.judgments.health_history import UNKNOWN, HealthStrip, Segment
 
 CELL, HEIGHT = 4, 18  # 90 days → 360 units wide
+WIDTH = 90 * CELL  # a young engagement's fewer days share the same width, wider each
 LETTER_ROOM = 12  # a run at least this wide carries its letter
 # (fill, letter, letter colour, name); white letters keep >= 4.5:1 on each fill.
 LOOKS = {
@@ -60,25 +61,27 @@ def segment_title(segment: Segment) -> str:
 def health_strip_svg(strip: HealthStrip) -> Markup:
     """The strip's SVG: a <g> per run (rect, letter, title), oldest on the left."""
     drawn, x = [], 0
+    cell = WIDTH / max(1, sum(s.days for s in strip.segments))
     for segment in strip.segments:
         fill, letter, ink, _ = _look(segment.health)
-        width = segment.days * CELL
+        width = segment.days * cell
         text = ""
         if width >= LETTER_ROOM:
             text = (
-                f'<text x="{x + width / 2}" y="{HEIGHT / 2 + 4}" font-size="11" '
+                f'<text x="{x + width / 2:.5g}" y="{HEIGHT / 2 + 4}" font-size="11" '
                 f'font-weight="700" text-anchor="middle" fill="{ink}">{letter}</text>'
             )
         drawn.append(
             f'<g class="health-run" data-health="{escape(segment.health)}" '
             f'data-start="{segment.start.isoformat()}" data-days="{segment.days}">'
             f"<title>{escape(segment_title(segment))}</title>"
-            f'<rect x="{x}" y="0" width="{width}" height="{HEIGHT}" fill="{fill}"/>{text}</g>'
+            f'<rect x="{x:.5g}" y="0" width="{width:.5g}" height="{HEIGHT}" '
+            f'fill="{fill}"/>{text}</g>'
         )
         x += width
     label = strip_label(strip)
     return Markup(
-        f'<svg class="health-strip" viewBox="0 0 {x} {HEIGHT}" role="img"'
+        f'<svg class="health-strip" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
         f' aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(label)}</title>{''.join(drawn)}</svg>"
     )

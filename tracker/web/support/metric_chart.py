@@ -11,6 +11,7 @@ number of measurements; the judgment never reads these points.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta
 from html import escape
 
@@ -49,15 +50,31 @@ def _span(view: MetricView, today: date) -> tuple[datetime, datetime]:
     return start, end
 
 
+def nice_scale(low: float, high: float, intervals: int = 4) -> tuple[float, float, float]:
+    """(bottom, top, step) of an axis holding low..high: the step a 1, 2, 2.5 or 5 times a
+    power of ten that cuts it in about `intervals`, and both ends whole steps, so its
+    labels read "3,200", not "3,199.896" (rounded to the step's own decimals)."""
+    if high - low < 1e-9:
+        low, high = low - 1, high + 1
+    raw = (high - low) / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    places = max(0, -math.floor(math.log10(step)) + (1 if step / power == 2.5 else 0))
+    bottom = round(math.floor(low / step + 1e-9) * step, places)
+    top = round(math.ceil(high / step - 1e-9) * step, places)
+    return bottom, top, step
+
+
 def _range(view: MetricView) -> tuple[float, float]:
+    """The value axis: every point, target and the baseline, on whole nice steps with a
+    little room so no point sits on the frame."""
     values = [p.value for p in view.points] + [t.target for t in view.targets]
     if view.metric.baseline is not None:
         values.append(view.metric.baseline)
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    if high - low < 1e-9:
-        low, high = low - 1, high + 1
-    margin = (high - low) * 0.08
-    return low - margin, high + margin
+    margin = (high - low) * 0.04
+    bottom, top, _ = nice_scale(low - margin, high + margin)
+    return bottom, top
 
 
 def chart_label(view: MetricView) -> str:
@@ -110,9 +127,9 @@ def metric_chart_svg(view: MetricView, today: date) -> Markup:
 def _axes(high, low, y) -> str:
     return (
         f'<text x="2" y="{y(high) + 10}" font-size="9" fill="currentColor">'
-        f"{escape(number(round(high, 4)))}</text>"
+        f"{escape(number(high))}</text>"
         f'<text x="2" y="{y(low)}" font-size="9" fill="currentColor">'
-        f"{escape(number(round(low, 4)))}</text>"
+        f"{escape(number(low))}</text>"
     )
 
 

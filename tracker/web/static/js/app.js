@@ -83,13 +83,15 @@
     if (!list || !window.fetch) { return; }
     function fill() {
       var text = input.value.trim();
-      if (text === asked) { return; }
+      // pickers may share one datalist: what another one filled is not this one's
+      if (text === asked && list.filledBy === input) { return; }
       asked = text;
+      list.filledBy = input;
       var url = input.getAttribute("data-choices") + "?q=" + encodeURIComponent(text);
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : { items: [] }; })
         .then(function (body) {
-          if (asked !== text) { return; }
+          if (asked !== text || list.filledBy !== input) { return; }
           list.replaceChildren.apply(list, body.items.map(function (name) {
             var option = document.createElement("option");
             option.value = name;
