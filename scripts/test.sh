@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 script_started=$(date +%s)
 BIN=.venv/bin
 
+# Bytecode is written, whatever the environment says (docs/adr/0241): with
+# PYTHONDONTWRITEBYTECODE set, every pytest process rewrote the assertions of all ~220 test
+# modules again (~7 of its ~12 CPU s of collection) and every server a test starts compiled
+# the app again. The `bytecode` step below writes them once, before the pytest lanes start.
+unset PYTHONDONTWRITEBYTECODE
+
 bash scripts/ensure-system-packages.sh
 echo "== the OpenID provider for the SSO tests (npm ci in tests/oidc_provider)"
 bash scripts/ensure-oidc-provider.sh
@@ -74,28 +80,40 @@ browser_lane() { # browser_lane I: process I of the browser run
     TEST_DB=sqlite $BIN/pytest -m "browser and not pg_cluster" -q -p no:cacheprovider \
         --module-queue "$LOGS/browser-queue"
 }
+bytecode_step() { # what every pytest process would otherwise compile and rewrite itself
+    echo "== bytecode: the app compiled and the test modules' assertions rewritten, once"
+    $BIN/pytest --collect-only -q -p no:cacheprovider | tail -n 1
+}
 fuzz_lane() { # fuzz_lane ROLE...
     echo "== schemathesis CLI against a live gunicorn (seeded SQLite) as: $*"
     bash scripts/api-fuzz.sh "$@"
 }
-# The longest-waiting lanes first; all start at once.
-LANES=() COMMANDS=()
+# The lanes that collect no tests start at once; the pytest lanes after the bytecode step
+# (it runs beside the fuzz lanes' setup and lint), the longest-waiting first.
+LANES=() COMMANDS=() pids=()
+start_lanes() { # start_lanes FROM: every lane from index FROM on, in the background
+    local index
+    for index in $(seq "$1" $((${#LANES[@]} - 1))); do
+        # shellcheck disable=SC2086  # a function name and its arguments, split on purpose
+        lane "${LANES[$index]}" ${COMMANDS[$index]} &
+        pids+=($!)
+    done
+}
+LANES+=(fuzz-1 fuzz-2 lint)
+COMMANDS+=("fuzz_lane provider stakeholder" "fuzz_lane manager admin" lint_lane)
+start_lanes 0
+lane bytecode bytecode_step &
+wait $! || true # a failure shows in the summary; the pytest lanes would report it too
+first=${#LANES[@]}
 for i in $(seq 1 "$SPLIT"); do LANES+=("postgres-$i") COMMANDS+=("postgres_lane $i"); done
 for i in $(seq 1 "$SPLIT"); do LANES+=("browser-$i") COMMANDS+=("browser_lane $i"); done
 for i in $(seq 1 "$SPLIT"); do LANES+=("sqlite-$i") COMMANDS+=("sqlite_lane $i"); done
-LANES+=(fuzz-1 fuzz-2 lint)
-COMMANDS+=("fuzz_lane provider stakeholder" "fuzz_lane manager admin" lint_lane)
-pids=()
-for index in "${!LANES[@]}"; do
-    # shellcheck disable=SC2086  # a function name and its arguments, split on purpose
-    lane "${LANES[$index]}" ${COMMANDS[$index]} &
-    pids+=($!)
-done
+start_lanes "$first"
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 failed=0 total_cpu=0 passed_tests=0 failed_tests=0
 summary=()
 # Printed lint and fuzz first, the pytest lanes last; the pytest counts are added up below.
-for name in lint fuzz-1 fuzz-2 "${LANES[@]}"; do
+for name in lint bytecode "${LANES[@]}"; do
     [ -f "$LOGS/$name.result" ] || continue
     cat "$LOGS/$name.log"
     read -r rc wall cpu server <"$LOGS/$name.result"

@@ -8,6 +8,7 @@ with CI=true it fails them instead.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from contextlib import contextmanager
@@ -64,6 +65,19 @@ def pytest_addoption(parser):
         help="share this run with the other pytest processes given the same DIR: each runs "
         "whole modules, taking the next unclaimed one when free (tests/support/module_queue.py)",
     )
+
+
+def pytest_collection_finish(session):
+    """Collect garbage less often while the tests run (docs/adr/0241).
+
+    Collection leaves ~250,000 long-lived objects (modules, the collected items);
+    frozen, no later collection walks them again. A first generation of 10,000
+    allocations instead of 700 runs the collector ~15 times less often: measured on four
+    heavy modules, 1.8 of 18 CPU s were in the collector before, 0.8 after.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 @pytest.hookimpl(tryfirst=True)
