@@ -1,11 +1,13 @@
 """Benchmark: N due outbox rows delivered by `deliver_due`, beside a bare smtplib ceiling.
 
     .venv/bin/python benchmarks/delivery.py [--count 10000] [--batch 200] [--database URL]
-        [--server process|thread] [--profile N]
+        [--server process|stock|parsing|thread] [--profile N]
 
 In one run, against one aiosmtpd server on loopback (by default in its own process,
-benchmarks/smtp_process.py; `--server thread` runs tests/support/smtp.py's server in
-this process, as the first runs did, sharing the GIL with what is measured):
+benchmarks/smtp_process.py, with its lean address parsing; `stock` and `parsing` are
+that process with aiosmtpd as it comes, and also parsing every message as the test
+server does; `--server thread` runs tests/support/smtp.py's server in this process, as
+the first runs did, sharing the GIL with what is measured):
 - ceiling: the same number of messages sent by a bare `smtplib` loop over one
   connection (no database at all), building each EmailMessage as it goes; and the wire
   alone: the same messages built as bytes before the clock starts, then `sendmail`;
@@ -83,7 +85,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--database", help="a URL, or 'postgres' for a throwaway cluster")
-    parser.add_argument("--server", choices=["process", "thread"], default="process")
+    parser.add_argument(
+        "--server", choices=["process", "stock", "parsing", "thread"], default="process"
+    )
     parser.add_argument("--profile", type=int, default=0, help="print the top N under cProfile")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
@@ -117,7 +121,10 @@ class _ThreadServer:
 
 
 def _run(args, workdir: Path, url: str) -> None:
-    server = SmtpProcess() if args.server == "process" else _ThreadServer()
+    if args.server == "thread":
+        server = _ThreadServer()
+    else:
+        server = SmtpProcess("lean" if args.server == "process" else args.server)
     settings = {k: v for k, v in server.config.items()}
     settings["SMTP_TIMEOUT"] = 10
     profile = cProfile.Profile() if args.profile else None

@@ -30,23 +30,25 @@ benchmarks/reminders.py ran until stop 29): to show what the server costs.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-CHILD = r"""
-import asyncio, json, re, socket, sys, threading, time
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
-from email import message_from_bytes, policy
 
-MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-PLAIN = re.compile(r"\s*<([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+)>\s*(.*)\Z")
+ROOT = Path(__file__).resolve().parents[1]
+# A plain `<local@domain>` argument: a dot-atom, one @, a dot-atom domain of letters,
+# digits and hyphens; then the MAIL/RCPT parameters.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9-]+"
+PLAIN = re.compile(rf"\s*<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>\s*(.*)\Z", re.DOTALL)
 
 
 class LeanSMTP(SMTP):
+    """aiosmtpd's SMTP, taking a plain address argument as it is (see the docstring)."""
+
     def _getaddr(self, arg):
         found = PLAIN.match(arg)
         if found is None or self.local_part_limit:  # no limit is set here; else aiosmtpd's
@@ -59,6 +61,14 @@ class LeanController(Controller):
         return LeanSMTP(self.handler, **self.SMTP_kwargs)
 
 
+CHILD = r"""
+import asyncio, json, re, socket, sys, threading, time
+from aiosmtpd.controller import Controller
+from email import message_from_bytes, policy
+sys.path.insert(0, sys.argv[2])
+from benchmarks.smtp_process import LeanController
+
+MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 KIND = sys.argv[1] if len(sys.argv) > 1 else "lean"
 
 
@@ -110,7 +120,7 @@ class SmtpProcess:
             raise ValueError(f"kind must be one of {self.KINDS}")
         self.kind = kind
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, kind],
+            [sys.executable, "-c", CHILD, kind, str(ROOT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -148,4 +158,6 @@ class SmtpProcess:
         self.proc.stdin.flush()
         out = self.proc.stdout.readline()
         self.proc.wait(timeout=60)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
         return [(mid, at) for mid, at in json.loads(out)]
