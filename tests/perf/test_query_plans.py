@@ -178,7 +178,7 @@ def test_the_latest_measurement_is_found_by_index_on_an_analysed_file(tmp_path):
     sent = []
     event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
     with engine.connect() as connection:
-        connection.execute(reads._latest_points_statement(), {"milestone_ids": [1, 2, 3]})
+        connection.execute(reads._target_rows_statement(), {"milestone_ids": [1, 2, 3]})
         ((statement, parameters),) = sent
         plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         steps = [row[-1] for row in plan]

@@ -1,8 +1,8 @@
 """Reading evidence in a fixed number of queries: targets with their latest measurement,
 suggested verdicts for many milestones, and the measured series of an engagement's metrics.
 
-Whatever the number of measurements, a set of milestones costs two queries (targets,
-then the latest eligible measurement per target, ranked in SQL) and a set of metrics one.
+Whatever the number of measurements, a set of milestones costs one query (its targets,
+each with its latest eligible measurement, ranked in SQL) and a set of metrics one.
 """
 
 from __future__ import annotations
@@ -56,49 +56,11 @@ def _ids(milestone_ids: Sequence[int]) -> dict:
     return {"milestone_ids": [int(i) for i in milestone_ids]}
 
 
-# Both statements are built once (module level): a statement object keeps its compiled
-# SQL cache key, so each judgement skips building and walking them (issue 29).
-_TARGET_ROWS = (
-    select(MilestoneTarget.id, MilestoneTarget.milestone_id, MilestoneTarget.target)
-    .add_columns(SuccessMetric.id, SuccessMetric.name, SuccessMetric.unit)
-    .add_columns(SuccessMetric.direction, SuccessMetric.kind)
-    .join(SuccessMetric, SuccessMetric.id == MilestoneTarget.metric_id)
-    .where(MilestoneTarget.milestone_id.in_(_IDS), SuccessMetric.removed_at.is_(None))
-    .order_by(MilestoneTarget.milestone_id, SuccessMetric.id)
-)
-
-
 def _target_rows(milestone_ids: Sequence[int]):
-    return db.session.execute(_TARGET_ROWS, _ids(milestone_ids)).all()
-
-
-def _latest_points(milestone_ids: Sequence[int]) -> dict[int, Point]:
-    """target id -> latest effective measurement on or before its milestone's due date.
-
-    One query: per target, correlated LIMIT 1 subqueries in the select list that walk the
-    (metric, measured_on, measured_at) index backwards from the due date, so the cost
-    follows the number of targets, not of measurements. They sit in the select list, not
-    in a join condition: PostgreSQL evaluates a subquery in `JOIN measurement ON
-    measurement.id = (…)` once per pair of rows, which took 20 s for 600 measurements."""
-    rows = db.session.execute(_latest_points_statement(), _ids(milestone_ids))
-    return {
-        target_id: Point(_aware(measured_at), value)
-        for target_id, value, measured_at in rows
-        if measured_at is not None
-    }
-
-
-@functools.cache
-def _latest_points_statement():
-    """_latest_points' query, built once: building the aliases and correlated subqueries
-    anew cost the dashboard more than running the statement (~3 ms of ~6 for 50 rows'
-    240 milestones)."""
-    value, measured_at = latest_point_columns()
-    return (
-        select(MilestoneTarget.id, value, measured_at)
-        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
-        .where(MilestoneTarget.milestone_id.in_(_IDS))
-    )
+    """Each live target of these milestones with its metric and its latest effective
+    measurement on or before the milestone's due date (value, measured_at; None when
+    there is none): one statement, built once (`_target_rows_statement`)."""
+    return db.session.execute(_target_rows_statement(), _ids(milestone_ids)).all()
 
 
 @functools.cache
@@ -106,7 +68,13 @@ def latest_point_columns():
     """A target's latest effective measurement on or before its milestone's due date, as
     two scalar subqueries (its value, its instant) correlated to `MilestoneTarget` and
     `Milestone`: for any statement that reads both (this module's, and the health facts'
-    one statement, services/judgments/health_facts.py). Built once."""
+    one statement, services/judgments/health_facts.py). Built once.
+
+    Correlated LIMIT 1 subqueries in the select list that walk the (metric, measured_on,
+    measured_at) index backwards from the due date, so the cost follows the number of
+    targets, not of measurements. They sit in the select list, not in a join condition:
+    PostgreSQL evaluates a subquery in `JOIN measurement ON measurement.id = (…)` once per
+    pair of rows, which took 20 s for 600 measurements."""
     candidate, later = aliased(Measurement), aliased(Measurement)
     # The superseded ids as one uncorrelated list (each database builds it once per
     # statement), not NOT EXISTS per candidate: SQLite's statistics see supersedes_id all
@@ -131,6 +99,26 @@ def latest_point_columns():
     return latest(candidate.value), latest(candidate.measured_at)
 
 
+@functools.cache
+def _target_rows_statement():
+    """The targets with their latest points, built once: a statement object keeps its
+    compiled SQL cache key, so each judgement skips building and walking it (issue 29);
+    building the aliases and correlated subqueries anew cost the dashboard more than
+    running them. The targets and their latest points were two statements (one round
+    trip more on PostgreSQL for every page that judges targets)."""
+    value, measured_at = latest_point_columns()
+    return (
+        select(MilestoneTarget.id, MilestoneTarget.milestone_id, MilestoneTarget.target)
+        .add_columns(SuccessMetric.id, SuccessMetric.name, SuccessMetric.unit)
+        .add_columns(SuccessMetric.direction, SuccessMetric.kind)
+        .add_columns(value, measured_at)
+        .join(SuccessMetric, SuccessMetric.id == MilestoneTarget.metric_id)
+        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+        .where(MilestoneTarget.milestone_id.in_(_IDS), SuccessMetric.removed_at.is_(None))
+        .order_by(MilestoneTarget.milestone_id, SuccessMetric.id)
+    )
+
+
 def _aware(value):
     """UTCDateTime already answers aware instants; a raw driver value might not."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
@@ -139,17 +127,16 @@ def _aware(value):
 def target_statuses(
     milestone_ids: Iterable[int], *, fixed_cost: bool = False
 ) -> dict[int, list[TargetStatus]]:
-    """milestone id -> its targets judged (two queries for any number of milestones).
+    """milestone id -> its targets judged (one query for any number of milestones).
 
-    `fixed_cost`: the two queries even for no milestones or no targets, so a page that
-    asserts a constant statement count (the provider record) costs the same either way."""
+    `fixed_cost`: the query even for no milestones, so a page that asserts a constant
+    statement count (the provider record) costs the same either way."""
     ids = list(milestone_ids)
     found: dict[int, list[TargetStatus]] = defaultdict(list)
     if not ids and not fixed_cost:
         return found
-    rows = _target_rows(ids)
-    latest = _latest_points(ids) if rows or fixed_cost else {}
-    for row in rows:
+    for row in _target_rows(ids):
+        value, measured_at = row[8], row[9]
         found[row.milestone_id].append(
             judge_target(
                 metric_id=row[3],
@@ -157,7 +144,7 @@ def target_statuses(
                 unit=row.unit,
                 direction=row.direction,
                 target=row.target,
-                latest=latest.get(row[0]),
+                latest=Point(_aware(measured_at), value) if measured_at is not None else None,
                 kind=row.kind,
             )
         )
@@ -215,7 +202,7 @@ def claim_evidence_many(
     milestone_ids: Iterable[int], viewer: User | None
 ) -> dict[int, list[TargetEvidence]]:
     """milestone id -> its judged targets as claim evidence, for any number of milestones
-    in two queries (none without milestones, one without targets). `viewer` None: a
+    in one query (none without milestones). `viewer` None: a
     reader of no particular role (figures kept; callers show only the badge)."""
     with_cost = viewer is None or can(viewer, Action.VIEW_COST)
     judged = target_statuses(milestone_ids)
@@ -280,7 +267,7 @@ def series(metric_ids: Iterable[int], *, drawn: int = 120, newest: int = 10) -> 
 
 def targets_met_many(engagement_ids: list[int]) -> dict[int, tuple[int, int]]:
     """engagement id -> (targets met, targets) over its current period's live milestones;
-    engagements without targets are left out (three queries for any number)."""
+    engagements without targets are left out (two queries for any number)."""
     found = list_evidence(engagement_ids)[0]
     return {i: (s.met, s.targets) for i, s in found.items()}
 
@@ -288,7 +275,7 @@ def targets_met_many(engagement_ids: list[int]) -> dict[int, tuple[int, int]]:
 def list_evidence(
     engagement_ids: list[int], more_milestone_ids: Iterable[int] = (), today: date | None = None
 ) -> tuple[dict[int, PeriodSummary], dict[int, list[TargetStatus]]]:
-    """An engagement list's evidence in three queries for any number of rows: per
+    """An engagement list's evidence in two queries for any number of rows: per
     engagement with targets this period its summary (`period_summary`: targets met, and
     milestones missed or overdue), and the judged targets of those milestones plus
     `more_milestone_ids` (each row's next milestone, which a displayed status weighs)."""

@@ -166,7 +166,7 @@ def _milestones(scope: FeedScope, engagements: dict, host: str) -> list[FeedItem
     )
     today = clock.now().date()
     milestones = list(rows)
-    # weighed against the judged targets, as every page does (two queries for the feed)
+    # weighed against the judged targets, as every page does (one query for the feed)
     statuses = evidence_reads.displayed_many(milestones, scope.user, today)
     items = []
     for m in milestones:

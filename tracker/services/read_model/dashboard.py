@@ -164,7 +164,7 @@ def picker_choices(actor: User, kind: str, text: str, page: int) -> tuple[list[s
 def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:
     """Each row's period summary ("targets met n/m" with the milestones missed or overdue
     beside it) and its next milestone's displayed status, which a measured target can
-    contradict (a fixed three queries for the page)."""
+    contradict (a fixed two queries for the page)."""
 
     nexts = [row.next_milestone for row in rows if row.next_milestone is not None]
     ids = [row.engagement.id for row in rows]
