@@ -176,3 +176,22 @@ def test_a_bad_picker_is_named_with_the_forms_other_refusals(app, client, auth, 
     box = too_long.get_data(as_text=True).split('data-field="owner_id"')
     assert too_long.status_code == 422 and len(box) == 2  # one message, not two
     assert _count(app) == 0
+
+
+def test_an_edit_posted_without_the_picker_fields_keeps_the_people(app, client, auth, post):
+    """A script that posts the form without owner_id or technical_contact_id changes
+    neither (the form falls back to the engagement's own ids)."""
+    ids = _people(app)
+    with app.app_context():
+        engagement = make_engagement(db.session.get(User, ids["lead"]), title="No pickers")
+        engagement.technical_contact_id = ids["stake"]
+        db.session.commit()
+        engagement_id, version = engagement.id, engagement.version
+    auth.login("lead@example.com")
+    data = _form(ids, title="Renamed by a script", version=str(version))
+    del data["owner_id"], data["technical_contact_id"]
+    assert post(f"/engagements/{engagement_id}/edit", data).status_code == 302
+    with app.app_context():
+        stored = db.session.get(Engagement, engagement_id)
+        assert stored.title == "Renamed by a script"
+        assert (stored.owner_id, stored.technical_contact_id) == (ids["lead"], ids["stake"])

@@ -97,7 +97,7 @@ def _picked_people(form: EngagementForm, engagement=None) -> dict | None:
         if field.errors:  # too long to name anyone: its own message says so
             refused = True
             continue
-        text = (field.data or "").strip()
+        text = field.data.strip()  # without the field in the post: the id held now
         if not text and kind == "contact":
             picked[name] = None
             continue

@@ -50,6 +50,11 @@ def _choices(enum) -> list[SelectChoice]:
     return [SelectChoice(member.value, label(member.value)) for member in enum]
 
 
+def _text(value) -> str:
+    """A field's data as text ("" for none): an id the form was filled with from an object."""
+    return "" if value is None else str(value)
+
+
 def _optional_int(value):
     """'' or None -> None (a select's "none" entry), otherwise an int."""
     if value in (None, "", "None"):
@@ -63,9 +68,12 @@ class EngagementForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     provider_id = SelectField("Provider organisation", coerce=_optional_int)
     structure = SelectField("Structure", choices=_choices(Structure))
-    # person pickers (issue 29): "Name <email>" the route resolves to one allowed person
-    owner_id = StringField("Owner", validators=[Length(max=320)])
-    technical_contact_id = StringField("Internal technical contact", validators=[Length(max=320)])
+    # person pickers (issue 29): "Name <email>" the route resolves to one allowed person;
+    # text even when filled from the engagement's id (an edit posted without the field)
+    owner_id = StringField("Owner", validators=[Length(max=320)], filters=[_text])
+    technical_contact_id = StringField(
+        "Internal technical contact", validators=[Length(max=320)], filters=[_text]
+    )
     problem_statement = TextAreaField("Problem statement", validators=[Length(max=10000)])
     success_criteria = TextAreaField("Success criteria", validators=[Length(max=10000)])
     internal_notes = TextAreaField("Internal notes", validators=[Length(max=10000)])
