@@ -55,20 +55,25 @@ def _statements(app, client, url: str, headers: dict) -> list[tuple[str, object]
     return sent
 
 
-def _row_by_row(app, statements) -> list[str]:
-    """The statements whose plan reads the engagement table row by row."""
+def _plans_matching(app, statements, pattern: re.Pattern, *, mentioning: str = "") -> list[str]:
+    """The SELECT statements (those naming `mentioning`) whose plan has a step `pattern` finds."""
     scans = []
     with app.app_context():
         connection = db.session.connection().connection.dbapi_connection
         for statement, parameters in statements:
-            if "engagement" not in statement or not statement.lstrip().upper().startswith("SELECT"):
+            if mentioning not in statement or not statement.lstrip().upper().startswith("SELECT"):
                 continue
             plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
             steps = [row[-1] for row in plan]
-            if any(ROW_BY_ROW.search(step) for step in steps):
+            if any(pattern.search(step) for step in steps):
                 scans.append(f"{statement[:160]}… → {steps}")
         db.session.remove()
     return scans
+
+
+def _row_by_row(app, statements) -> list[str]:
+    """The statements whose plan reads the engagement table row by row."""
+    return _plans_matching(app, statements, ROW_BY_ROW, mentioning="engagement")
 
 
 @pytest.fixture
@@ -112,18 +117,7 @@ HISTORY_SCAN = re.compile(r"\bSCAN (measurement|adr)\w*\b(?! USING COVERING INDE
 
 
 def _history_scans(app, statements) -> list[str]:
-    scans = []
-    with app.app_context():
-        connection = db.session.connection().connection.dbapi_connection
-        for statement, parameters in statements:
-            if not statement.lstrip().upper().startswith("SELECT"):
-                continue
-            plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
-            steps = [row[-1] for row in plan]
-            if any(HISTORY_SCAN.search(step) for step in steps):
-                scans.append(f"{statement[:160]}… → {steps}")
-        db.session.remove()
-    return scans
+    return _plans_matching(app, statements, HISTORY_SCAN)
 
 
 def test_the_engagement_page_never_scans_adrs(app, client, auth, scaled):
