@@ -17,30 +17,32 @@ old and new value of a column, which only a flush still knows):
    `models.engagement.store_effective_health`, a mapper hook before every insert and
    update of an engagement (MAPPER_HOOKS); for a set-based UPDATE that writes the
    effective health (no flush), `models.engagement.rank_updated_health` at execution.
-2. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
-   `readiness.store_readiness_after_flush`, for the engagements whose readiness inputs
-   the flush wrote.
-3. `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
+2. `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
    for the milestones, checklist items and engagements the flush wrote.
-4. `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
+3. `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
    for the flush's changes to engagements (health included), milestones, checklist items,
    ADRs and shadows; transitions call `webhook_events.queue_transition_events` themselves.
-5. `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
+4. `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
    moves without a transition: `timers.replan_timers_after_flush`.
-6. `HealthChange` rows (the health history): `health_history.record_after_flush`, for each
+5. `HealthChange` rows (the health history): `health_history.record_after_flush`, for each
    engagement whose effective health the flush changed (and `health.store_health` itself
    for its set-based UPDATE, docs/adr/0170).
-7. What the commit steps must look at: `record_touched` notes the engagements whose
+6. What the commit steps must look at: `record_touched` notes the engagements whose
    inputs the flush wrote (each commit step says which rows are its inputs), and
    `record_inserted` those of a set-based ORM INSERT, which is no flush (a measurement
    batch).
 
-Once, right before the commit (COMMIT_STEPS, by `derive_before_commit`, after a last flush
-so they see the unit of work's final facts):
+Once, right before the commit (COMMIT_STEPS, in this order, by `derive_before_commit`,
+after a last flush so they see the unit of work's final facts):
+7. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
+   `readiness.store_readiness_step`, for every engagement whose readiness inputs (team
+   members, shadows, ADRs, artifacts, checklist items, drills, access entries, the exit;
+   a new engagement) were written. Once per unit of work, not per flush: a new
+   engagement flushed three times and was scored three times (docs/adr/0244).
 8. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
    whose HEALTH_INPUTS rows (its own columns, milestones, checklist items, metrics,
    targets, measurements, team members, access entries, change requests) were written.
-   The commit then flushes the new health, which runs steps 1, 4 and 6 for it (the
+   The commit then flushes the new health, which runs steps 1, 3 and 5 for it (the
    effective health, the `engagement.health_changed` webhook row and the history row).
 
 And as days pass: `health.refresh_due`, the scheduler tick's "health" step
@@ -63,12 +65,12 @@ from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.models.engagement import rank_updated_health, store_effective_health
 from tracker.services.core.transactions import DERIVE_AS_OF, install_commit_hook
+from tracker.services.judgments import readiness
 from tracker.services.judgments.health import refresh_health
 from tracker.services.judgments.health_facts import engagements_inserted, engagements_touched
 from tracker.services.judgments.health_history import (
     record_after_flush as record_health_after_flush,
 )
-from tracker.services.judgments.readiness import store_readiness_after_flush
 from tracker.services.messaging.webhook_events import queue_after_flush as queue_webhook_events
 from tracker.services.workflow.reminder_planning import replan_after_flush
 from tracker.services.workflow.timers import replan_timers_after_flush
@@ -98,6 +100,12 @@ class CommitStep:
 
 
 COMMIT_STEPS: tuple[CommitStep, ...] = (
+    CommitStep(
+        "readiness score and gaps",
+        readiness.engagements_touched,
+        readiness.engagements_inserted,
+        readiness.store_readiness_step,
+    ),
     CommitStep(
         "health and health reasons", engagements_touched, engagements_inserted, refresh_health
     ),
@@ -153,7 +161,6 @@ def forget_touched(session, *args) -> None:
 
 
 PER_FLUSH: tuple[Listener, ...] = (
-    Listener(db.session, "after_flush", store_readiness_after_flush, "readiness score and gaps"),
     Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),

@@ -86,7 +86,7 @@ def test_a_failing_derived_step_rolls_the_whole_unit_of_work_back(ctx, monkeypat
     def broken(engagement_ids, *, now=None):
         raise RuntimeError("health step failed")
 
-    step = derived.COMMIT_STEPS[0]
+    step = next(s for s in derived.COMMIT_STEPS if s.step is derived.refresh_health)
     monkeypatch.setattr(
         derived,
         "COMMIT_STEPS",

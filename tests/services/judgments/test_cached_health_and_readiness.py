@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from tests.factories import add_member, add_milestone, make_engagement, make_user
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import ChecklistItem, Engagement, TeamMember, User
 from tracker.services.administration import users as user_service
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.delivery import checklists
 from tracker.services.judgments import health
 from tracker.services.judgments.readiness import from_stored, readiness_many
@@ -29,6 +30,7 @@ from tracker.services.read_model.engagement_list import ListQuery
 # On PostgreSQL too (ADR 0216): rows locked FOR KEY SHARE in id order.
 pytestmark = pytest.mark.postgres
 
+_READINESS_UPDATE = re.compile(r"^UPDATE engagements? SET .*readiness_score", re.I | re.S)
 RUNBOOK = {"kind": "runbook", "title": "Serving runbook", "url": "https://wiki.example.com/rb"}
 SESSION = {"held_on": date(2025, 5, 2), "duration_minutes": 60, "topic": "Walkthrough"}
 
@@ -144,9 +146,11 @@ def test_accepting_an_adr_recaches_readiness_without_bumping_version_or_updated_
     assert _stamp(engagement_id) == before
 
 
-def test_a_flush_updates_an_engagement_already_loaded_before_any_commit(handover):
+def test_the_commit_updates_an_engagement_kept_loaded_across_it(handover):
+    """Readiness is stored by the unit of work's commit step; an engagement the caller
+    keeps across the commit (commit_and_derive(keep=...)) holds the stored values."""
     engagement = db.session.get(Engagement, handover.engagement.id)
-    assert engagement.readiness_score == 0  # loaded now, so a commit will not expire it first
+    assert engagement.readiness_score == 0
     item = db.session.scalars(
         select(ChecklistItem).where(
             ChecklistItem.engagement_id == engagement.id,
@@ -154,9 +158,43 @@ def test_a_flush_updates_an_engagement_already_loaded_before_any_commit(handover
         )
     ).first()
     item.status = "done"
-    db.session.flush()
+    commit_and_derive(keep=[engagement])
+    assert not inspect(engagement).expired_attributes & {"readiness_score", "readiness_gaps"}
     assert (engagement.readiness_score, engagement.readiness_gaps) == (4, 8)  # 30 x 1/5 of 130
-    db.session.rollback()
+    assert _cached_readiness(engagement.id) == (4, 8)
+
+
+def test_readiness_is_stored_once_per_unit_of_work_however_often_it_flushes(ctx, query_counter):
+    """A new engagement flushes several times before its commit (the engagement, its
+    checklists, its bound items); readiness is judged and written once, at the commit."""
+    manager = make_user("manager")
+    with query_counter() as counter:
+        engagement = make_engagement(manager, title="Scored once")
+    stores = [s for s in counter.statements if _READINESS_UPDATE.search(s)]
+    assert len(stores) == 1, stores
+    assert _cached_readiness(engagement.id) == _fresh_readiness(engagement.id)
+
+
+def test_a_unit_of_work_with_several_engagements_stores_each_once(handover, query_counter):
+    other = make_engagement(handover.manager, title="Second")
+    for engagement_id in (handover.engagement.id, other.id):
+        db.session.add(
+            ChecklistItem(
+                engagement_id=engagement_id,
+                kind="knowledge_transfer",
+                title="Walk the pager rota",
+                status="open",
+                position=99,
+            )
+        )
+        db.session.flush()
+    with query_counter() as counter:
+        commit_and_derive()
+    stores = [s for s in counter.statements if _READINESS_UPDATE.search(s)]
+    assert len(stores) == 1, stores  # one executemany UPDATE for both
+    for engagement_id in (handover.engagement.id, other.id):
+        assert _cached_readiness(engagement_id) == _fresh_readiness(engagement_id)
+        assert _cached_readiness(engagement_id)[1] > 0
 
 
 def test_signing_off_a_shadow_recaches_readiness(handover):

@@ -5,25 +5,41 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
 from tracker.extensions import db
 from tracker.models import AccessEntry, Drill, ExitConfirmation, Role, ShadowAssignment, User
 from workflows import AccessFact, DrillFact, ExitFact
 
+# Each statement built once, the engagement ids an expanding parameter: readiness reads
+# these at every commit that touches its inputs, and an `aliased(User)` made per call
+# re-adapted its columns each time (ADR 0238).
+_IDS = bindparam("ids", expanding=True)
+_REVOKER, _VERIFIER = aliased(User, name="revoker"), aliased(User, name="verifier")
+_DRILLS = (
+    select(Drill.engagement_id, Drill.id, ShadowAssignment.member_id, Drill.area)
+    .add_columns(Drill.outcome, Drill.performed_on, User.name, User.role)
+    .join(ShadowAssignment, ShadowAssignment.id == Drill.shadow_id)
+    .join(User, User.id == Drill.performed_by_id)
+    .where(Drill.engagement_id.in_(_IDS))
+    .order_by(Drill.id)
+)
+_ACCESS = (
+    select(AccessEntry.engagement_id, AccessEntry.id, AccessEntry.member_id)
+    .add_columns(AccessEntry.system, AccessEntry.account, _REVOKER.name, _VERIFIER.name)
+    .outerjoin(_REVOKER, _REVOKER.id == AccessEntry.revoked_by_id)
+    .outerjoin(_VERIFIER, _VERIFIER.id == AccessEntry.verified_by_id)
+    .where(AccessEntry.engagement_id.in_(_IDS))
+    .order_by(AccessEntry.member_id, AccessEntry.id)
+)
+_EXITS = select(ExitConfirmation).where(ExitConfirmation.engagement_id.in_(_IDS))
+
 
 def drill_facts(ids: Iterable[int]) -> dict[int, tuple[DrillFact, ...]]:
     """Every drill of these engagements, one query, grouped by engagement."""
     grouped: dict[int, list[DrillFact]] = defaultdict(list)
-    rows = db.session.execute(
-        select(Drill.engagement_id, Drill.id, ShadowAssignment.member_id, Drill.area)
-        .add_columns(Drill.outcome, Drill.performed_on, User.name, User.role)
-        .join(ShadowAssignment, ShadowAssignment.id == Drill.shadow_id)
-        .join(User, User.id == Drill.performed_by_id)
-        .where(Drill.engagement_id.in_(list(ids)))
-        .order_by(Drill.id)
-    )
+    rows = db.session.execute(_DRILLS, {"ids": list(ids)})
     for eng, id_, member, area, outcome, day, name, role in rows:
         fact = DrillFact(id_, member, area, outcome, day, name, role != Role.PROVIDER)
         grouped[eng].append(fact)
@@ -32,16 +48,8 @@ def drill_facts(ids: Iterable[int]) -> dict[int, tuple[DrillFact, ...]]:
 
 def access_facts(ids: Iterable[int], member_names: dict[int, str]) -> dict[int, tuple]:
     """Every access entry of these engagements with who revoked and verified it, one query."""
-    revoker, verifier = aliased(User), aliased(User)
     grouped: dict[int, list[AccessFact]] = defaultdict(list)
-    rows = db.session.execute(
-        select(AccessEntry.engagement_id, AccessEntry.id, AccessEntry.member_id)
-        .add_columns(AccessEntry.system, AccessEntry.account, revoker.name, verifier.name)
-        .outerjoin(revoker, revoker.id == AccessEntry.revoked_by_id)
-        .outerjoin(verifier, verifier.id == AccessEntry.verified_by_id)
-        .where(AccessEntry.engagement_id.in_(list(ids)))
-        .order_by(AccessEntry.member_id, AccessEntry.id)
-    )
+    rows = db.session.execute(_ACCESS, {"ids": list(ids)})
     for eng, id_, member, system, account, revoked_by, verified_by in rows:
         name = member_names.get(member, "A team member")
         grouped[eng].append(AccessFact(id_, member, name, system, account, revoked_by, verified_by))
@@ -51,10 +59,7 @@ def access_facts(ids: Iterable[int], member_names: dict[int, str]) -> dict[int, 
 def exit_facts(ids: Iterable[int]) -> dict[int, ExitFact]:
     """The exit confirmation of each engagement (an empty ExitFact where none is recorded)."""
     return {
-        row.engagement_id: exit_fact(row)
-        for row in db.session.scalars(
-            select(ExitConfirmation).where(ExitConfirmation.engagement_id.in_(list(ids)))
-        )
+        row.engagement_id: exit_fact(row) for row in db.session.scalars(_EXITS, {"ids": list(ids)})
     }
 
 

@@ -12,9 +12,11 @@ is no gap. `readiness_many` loads any number of engagements in a constant number
 of queries (dashboard, digests, API lists).
 
 Lists read the score and the number of gaps from two cached columns on the
-engagement row. A session hook rewrites them in every flush that adds, changes or
-deletes one of their inputs (team members, shadows, ADRs, artifacts, checklist
-items), so no service has to remember to, and the cache commits with the change.
+engagement row. The derived-data pipeline rewrites them once per unit of work, right
+before its commit, for the engagements whose inputs (team members, shadows, ADRs,
+artifacts, checklist items, drills, access entries, the exit) any of its flushes
+added, changed or deleted, so no service has to remember to, and the cache commits
+with the change (docs/adr/0244).
 """
 
 from __future__ import annotations
@@ -153,17 +155,18 @@ def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
     return {i: score_facts(facts[i], _readiness_rules(definitions[i])) for i in ids}
 
 
+_DEFINITION_KEYS = ("workflow_name", "workflow_version", "workflow_hash", "state", "closed_at")
+_DEFINITION_ROWS = select(
+    Engagement.id, *(getattr(Engagement, key) for key in _DEFINITION_KEYS)
+).where(Engagement.id.in_(bindparam("ids", expanding=True)))
+
+
 def _definitions(ids: list[int]) -> dict[int, Definition | None]:
     """Each engagement's definition (None when it cannot be loaded), one query for all."""
-    keys = ("workflow_name", "workflow_version", "workflow_hash", "state", "closed_at")
-    rows = db.session.execute(
-        select(Engagement.id, *(getattr(Engagement, key) for key in keys)).where(
-            Engagement.id.in_(ids)
-        )
-    )
+    keys = _DEFINITION_KEYS
     found = {
         row[0]: lifecycle.definition_of(SimpleNamespace(**dict(zip(keys, row[1:], strict=True))))
-        for row in rows
+        for row in db.session.execute(_DEFINITION_ROWS, {"ids": ids})
     }
     return {i: found.get(i) for i in ids}
 
@@ -248,6 +251,46 @@ def _runbook_part(subject: Subject) -> ReadinessPart:
     return ReadinessPart("runbooks", "Runbook", min(count, 1), 1, detail, gaps)
 
 
+# The readiness inputs of any number of engagements, each read by one statement built once
+# (the engagement ids an expanding parameter), so SQLAlchemy keeps its compiled-SQL cache
+# key: an `aliased(User)` made per call re-adapted its columns on every store (ADR 0238).
+_IDS = bindparam("ids", expanding=True)
+_KT_OWNER = aliased(User, name="kt_owner")
+_MEMBERS = (
+    select(TeamMember.engagement_id, TeamMember.id, TeamMember.name)
+    .add_columns(TeamMember.is_external, TeamMember.areas, TeamMember.end_date)
+    .where(TeamMember.engagement_id.in_(_IDS))
+    .order_by(TeamMember.id)
+)
+_SHADOWS = (
+    select(ShadowAssignment.engagement_id, ShadowAssignment.id, ShadowAssignment.member_id)
+    .add_columns(User.name, ShadowAssignment.areas, ShadowAssignment.signed_off_at)
+    .join(User, User.id == ShadowAssignment.shadow_id)
+    .where(ShadowAssignment.engagement_id.in_(_IDS))
+    .order_by(ShadowAssignment.id)
+)
+_ADRS = (
+    select(Adr.engagement_id, Adr.id, Adr.number, Adr.title, Adr.status)
+    .where(Adr.engagement_id.in_(_IDS))
+    .order_by(Adr.number)
+)
+_ARTIFACTS = (
+    select(Artifact.engagement_id, Artifact.id, Artifact.kind, Artifact.title)
+    .where(Artifact.engagement_id.in_(_IDS))
+    .order_by(Artifact.id)
+)
+# KT items with their template key (readiness judges a bound item by its fact, as the
+# close guard does; the bindings come with the definitions).
+_KT_ITEMS = (
+    select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.kind)
+    .add_columns(ChecklistItem.title, ChecklistItem.status, _KT_OWNER.name)
+    .add_columns(ChecklistItem.due_date, ChecklistItem.key)
+    .outerjoin(_KT_OWNER, _KT_OWNER.id == ChecklistItem.owner_id)
+    .where(ChecklistItem.engagement_id.in_(_IDS), ChecklistItem.kind == KT)
+    .order_by(ChecklistItem.id)
+)
+
+
 def _load_facts(ids: list[int], definitions: dict[int, Definition | None]) -> dict[int, Subject]:
     """Members, shadows, ADRs, artifacts and KT items of every engagement: one query each;
     the checklist bindings from each engagement's definition."""
@@ -255,28 +298,19 @@ def _load_facts(ids: list[int], definitions: dict[int, Definition | None]) -> di
     for i, definition in definitions.items():
         bindings = definition.bindings if definition is not None else {}
         grouped["bindings"][i] = MappingProxyType(dict(bindings))
-    for row in db.session.execute(
-        select(TeamMember.engagement_id, TeamMember.id, TeamMember.name)
-        .add_columns(TeamMember.is_external, TeamMember.areas, TeamMember.end_date)
-        .where(TeamMember.engagement_id.in_(ids))
-        .order_by(TeamMember.id)
-    ):
+    params = {"ids": ids}
+    for row in db.session.execute(_MEMBERS, params):
         member = MemberFact(row[1], row[2], row[3], tuple(row[4] or ()), row[5])
         grouped["members"][row[0]].append(member)
-    _load_shadows(ids, grouped)
-    for row in db.session.execute(
-        select(Adr.engagement_id, Adr.id, Adr.number, Adr.title, Adr.status)
-        .where(Adr.engagement_id.in_(ids))
-        .order_by(Adr.number)
-    ):
+    for row in db.session.execute(_SHADOWS, params):
+        fact = ShadowFact(row[1], row[2], row[3], tuple(row[4] or ()), row[5] is not None)
+        grouped["shadows"][row[0]].append(fact)
+    for row in db.session.execute(_ADRS, params):
         grouped["adrs"][row[0]].append(AdrFact(*row[1:]))
-    for row in db.session.execute(
-        select(Artifact.engagement_id, Artifact.id, Artifact.kind, Artifact.title)
-        .where(Artifact.engagement_id.in_(ids))
-        .order_by(Artifact.id)
-    ):
+    for row in db.session.execute(_ARTIFACTS, params):
         grouped["artifacts"][row[0]].append(ArtifactFact(*row[1:]))
-    _load_checklist(ids, grouped)
+    for row in db.session.execute(_KT_ITEMS, params):
+        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:8]))
     _load_handover(ids, grouped)
     return {i: _subject(i, grouped) for i in ids}
 
@@ -288,33 +322,6 @@ def _load_handover(ids: list[int], grouped) -> None:
         grouped["drills"][i] = list(facts["drills"])
         grouped["access"][i] = list(facts["access"])
         grouped["exit_fact"][i] = facts["exit"]
-
-
-def _load_shadows(ids: list[int], grouped) -> None:
-    for row in db.session.execute(
-        select(ShadowAssignment.engagement_id, ShadowAssignment.id, ShadowAssignment.member_id)
-        .add_columns(User.name, ShadowAssignment.areas, ShadowAssignment.signed_off_at)
-        .join(User, User.id == ShadowAssignment.shadow_id)
-        .where(ShadowAssignment.engagement_id.in_(ids))
-        .order_by(ShadowAssignment.id)
-    ):
-        fact = ShadowFact(row[1], row[2], row[3], tuple(row[4] or ()), row[5] is not None)
-        grouped["shadows"][row[0]].append(fact)
-
-
-def _load_checklist(ids: list[int], grouped) -> None:
-    """KT items with their template key (readiness judges a bound item by its fact, as the
-    close guard does; the bindings come with the definitions)."""
-    owner = aliased(User)
-    for row in db.session.execute(
-        select(ChecklistItem.engagement_id, ChecklistItem.id, ChecklistItem.kind)
-        .add_columns(ChecklistItem.title, ChecklistItem.status, owner.name, ChecklistItem.due_date)
-        .add_columns(ChecklistItem.key)
-        .outerjoin(owner, owner.id == ChecklistItem.owner_id)
-        .where(ChecklistItem.engagement_id.in_(ids), ChecklistItem.kind == KT)
-        .order_by(ChecklistItem.id)
-    ):
-        grouped["checklist"][row[0]].append(ChecklistFact(*row[1:8]))
 
 
 def _subject(engagement_id: int, grouped) -> Subject:
@@ -424,7 +431,10 @@ def parts_from_stored(score: int, parts: list[dict]) -> Readiness:
     )
 
 
-def _touched_engagements(session) -> set[int]:
+def engagements_touched(session) -> set[int]:
+    """The engagements whose readiness inputs a flush wrote (new, changed or deleted
+    rows of READINESS_INPUTS, and new engagements). Called by derived.py's flush
+    listener, while the flush's changes are still visible."""
     touched = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, READINESS_INPUTS) and obj.engagement_id is not None:
@@ -434,11 +444,15 @@ def _touched_engagements(session) -> set[int]:
     return touched
 
 
-def store_readiness_after_flush(session, flush_context) -> None:
-    """Re-cache readiness for every engagement whose inputs this flush changed.
+def engagements_inserted(model, rows: list[dict]) -> set[int]:
+    """The engagements a set-based INSERT of READINESS_INPUTS rows wrote inputs for."""
+    if not issubclass(model, READINESS_INPUTS):
+        return set()
+    return {row["engagement_id"] for row in rows if row.get("engagement_id") is not None}
 
-    An `after_flush` listener, installed by tracker.services.derived.
-    """
-    touched = _touched_engagements(session)
-    if touched:
-        store_readiness(touched)
+
+def store_readiness_step(engagement_ids: Iterable[int], *, now=None) -> None:
+    """The derived-data pipeline's commit step: re-cache readiness, once per unit of work,
+    for every engagement whose inputs it changed (`now` is unused: readiness judges
+    drills against the clock's today, as the page does)."""
+    store_readiness(engagement_ids)
