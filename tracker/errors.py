@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,12 @@ def wants_json() -> bool:
 def _render(status: int, code: str, message: str, errors=None, unmet=None, headers=None):
     if wants_json():
         response = jsonify(error_body(status, code, message, errors, unmet))
+    elif status == 503:
+        # A busy database cannot draw the shared layout, nor run the context processors
+        # (they load who is signed in): the page is drawn from its template alone.
+        template = current_app.jinja_env.get_template("shared/unavailable.html")
+        page = template.render(status=status, message=message, request=request, url_for=url_for)
+        return page, status, headers or {}
     else:
         page = render_template("shared/error.html", status=status, message=message, unmet=unmet)
         return page, status, headers or {}
@@ -198,10 +204,49 @@ def handle_data_error(error):
     return _render(422, "invalid_value", "A value is too long or out of range; nothing was saved.")
 
 
+# SQLSTATEs that say "not now" rather than "never": a lost or refused connection (class 08,
+# 57P01-57P03 shutdown or start-up, 53300 too many connections), a transaction the server
+# rolled back to break a deadlock or a serialisation conflict (class 40), a lock not
+# granted in time (55P03), a statement cancelled by its timeout (57014).
+_TRY_AGAIN_STATES = ("08", "40", "53300", "55P03", "57014", "57P01", "57P02", "57P03")
+RETRY_AFTER_SECONDS = 2
+
+
+def database_busy(error: Exception) -> bool:
+    """Whether a database error means "busy or unreachable, try again" (a 503), not a bug:
+    no pooled connection free within the pool's timeout, a connection lost, SQLite's
+    write lock held past its busy timeout, or one of the SQLSTATEs above."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None) or ""
+    if state.startswith(_TRY_AGAIN_STATES):
+        return True
+    message = str(error.orig).lower()
+    return isinstance(error, OperationalError) and (
+        "database is locked" in message or "database is busy" in message
+    )
+
+
 def handle_unexpected(error: Exception):
     """Anything else is a bug: log it, answer 500 in the same shape."""
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if database_busy(error):
+        _rollback()
+        log.warning("database busy or unreachable: %s", error)
+        return _render(
+            503,
+            "database_busy",
+            "The database is busy or unreachable right now; nothing was saved. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("unhandled error", exc_info=error)
     _rollback()
     wrapped = InternalServerError()

@@ -134,3 +134,70 @@ def test_nesting_within_the_limit_is_parsed(api, world):
     nested = {"a": [[[[{"b": [1]}]]]]}
     response = api.post(f"/engagements/{own}/milestones", "manager", json=nested)
     assert response.get_json()["code"] == "validation_failed"
+
+
+def test_no_free_database_connection_is_503_with_retry_after_and_saves_nothing(make_app):
+    """Every pooled connection busy past the pool's timeout is "try again", not a bug."""
+    from sqlalchemy import func, select
+
+    from tests.conftest import AuthActions
+    from tests.factories import make_user
+    from tracker.extensions import db
+    from tracker.models import Engagement
+    from tracker.services.administration.users import create_token
+
+    options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS=options)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with app.app_context():
+        manager = make_user("manager")
+        email, (_, secret) = manager.email, create_token(manager)
+        db.session.remove()
+        engine = db.engine
+    # Requests outside any app context of the test's own: each gets its own, as in production.
+    client, browser = app.test_client(), app.test_client()
+    AuthActions(browser).login(email)  # a browser's session, for the page
+    headers = {"Authorization": f"Bearer {secret}"}
+    body = {"title": "Busy", "provider_id": 1, "structure": "pod_2", "monthly_cost": 1}
+    holder = engine.connect()  # the pool's only connection, held
+    try:
+        response = client.post("/api/v1/engagements", json=body, headers=headers)
+        error = assert_error(response, 503, "database_busy")
+        assert response.headers["Retry-After"] == "2"
+        assert "nothing was saved" in error["message"]
+        page = browser.get("/dashboard", headers={"Accept": "text/html"})
+        assert page.status_code == 503 and page.headers["Retry-After"] == "2"
+        assert b"Try again shortly" in page.data
+    finally:
+        holder.close()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Engagement)) == 0
+    assert client.get("/api/v1/engagements", headers=headers).status_code == 200  # all well again
+
+
+def test_only_busy_or_unreachable_database_errors_are_503():
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from tracker.errors import database_busy
+
+    class PgError(Exception):
+        def __init__(self, sqlstate):
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    def wrapped(cls, orig):
+        return cls("SELECT 1", {}, orig)
+
+    assert database_busy(PoolTimeout("QueuePool limit reached"))
+    assert database_busy(wrapped(OperationalError, sqlite3.OperationalError("database is locked")))
+    for state in ("40P01", "40001", "55P03", "57014", "08006", "53300", "57P01"):
+        assert database_busy(wrapped(OperationalError, PgError(state))), state
+    # A schema or query bug stays a 500 (logged), however the driver classes it.
+    assert not database_busy(
+        wrapped(OperationalError, sqlite3.OperationalError("no such table: x"))
+    )
+    assert not database_busy(wrapped(ProgrammingError, PgError("42P01")))
+    assert not database_busy(RuntimeError("bug"))
