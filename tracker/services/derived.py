@@ -17,8 +17,8 @@ old and new value of a column, which only a flush still knows):
    `models.engagement.store_effective_health`, a mapper hook before every insert and
    update of an engagement (MAPPER_HOOKS); for a set-based UPDATE that writes the
    effective health (no flush), `models.engagement.rank_updated_health` at execution.
-2. `Reminder` rows planned, re-planned and cancelled: `reminder_planning.replan_after_flush`,
-   for the milestones, checklist items and engagements the flush wrote.
+2. `Reminder` rows of deleted milestones and checklist items cancelled:
+   `reminder_planning.cancel_deleted_after_flush` (only the flush knows what it deleted).
 3. `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
    for the flush's changes to engagements (health included), milestones, checklist items,
    ADRs and shadows; transitions call `webhook_events.queue_transition_events` themselves.
@@ -34,12 +34,16 @@ old and new value of a column, which only a flush still knows):
 
 Once, right before the commit (COMMIT_STEPS, in this order, by `derive_before_commit`,
 after a last flush so they see the unit of work's final facts):
-7. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
+7. `Reminder` rows planned and re-planned: `reminder_planning.replan_touched`, for the
+   milestones, checklist items and change requests the unit of work wrote, and every
+   subject of an engagement whose state or dates moved, from the rows as committed.
+   Once per unit of work, not per flush (docs/adr/0244).
+8. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
    `readiness.store_readiness_step`, for every engagement whose readiness inputs (team
    members, shadows, ADRs, artifacts, checklist items, drills, access entries, the exit;
    a new engagement) were written. Once per unit of work, not per flush: a new
    engagement flushed three times and was scored three times (docs/adr/0244).
-8. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
+9. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
    whose HEALTH_INPUTS rows (its own columns, milestones, checklist items, metrics,
    targets, measurements, team members, access entries, change requests) were written.
    The commit then flushes the new health, which runs steps 1, 3 and 5 for it (the
@@ -72,10 +76,11 @@ from tracker.services.judgments.health_history import (
     record_after_flush as record_health_after_flush,
 )
 from tracker.services.messaging.webhook_events import queue_after_flush as queue_webhook_events
-from tracker.services.workflow.reminder_planning import replan_after_flush
+from tracker.services.workflow import reminder_planning
 from tracker.services.workflow.timers import replan_timers_after_flush
 
-# session.info key: commit step name -> the engagement ids its inputs were written for.
+# session.info key: commit step name -> the keys its inputs were written for (engagement
+# ids; for reminders, (engagement id, subject kind, subject id)).
 TOUCHED = "derived.touched"
 # session.info key: a bulk loader that derives its rows itself (set-based) is loading.
 SET_BASED_LOAD = "derived.set_based_load"
@@ -94,12 +99,18 @@ class CommitStep:
     """A step run once before the commit over the engagements whose inputs changed."""
 
     keeps: str
-    touched: Callable  # (session) -> engagement ids a flush wrote inputs for
-    inserted: Callable  # (model, rows) -> engagement ids a set-based INSERT wrote inputs for
-    step: Callable  # (engagement ids, *, now) -> None; writes, never commits
+    touched: Callable  # (session) -> keys (engagement ids) a flush wrote inputs for
+    inserted: Callable  # (model, rows) -> keys a set-based INSERT wrote inputs for
+    step: Callable  # (sorted keys, *, now) -> None; writes, never commits
 
 
 COMMIT_STEPS: tuple[CommitStep, ...] = (
+    CommitStep(
+        "reminder rows",
+        reminder_planning.subjects_touched,
+        reminder_planning.subjects_inserted,
+        reminder_planning.replan_touched,
+    ),
     CommitStep(
         "readiness score and gaps",
         readiness.engagements_touched,
@@ -161,7 +172,12 @@ def forget_touched(session, *args) -> None:
 
 
 PER_FLUSH: tuple[Listener, ...] = (
-    Listener(db.session, "after_flush", replan_after_flush, "reminder rows"),
+    Listener(
+        db.session,
+        "after_flush",
+        reminder_planning.cancel_deleted_after_flush,
+        "reminder rows of deleted subjects",
+    ),
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
     Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),

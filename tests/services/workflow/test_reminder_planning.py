@@ -1,7 +1,8 @@
-"""Reminder rows are planned in the transaction that changes the data, and re-planned on change."""
+"""Reminder rows are planned in the unit of work that changes the data, and re-planned on change."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,10 @@ from sqlalchemy import func, select
 
 from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Reminder
+from tracker.models import ChecklistItem, Milestone, Reminder
+from tracker.services import derived
+from tracker.services.core.transactions import commit_and_derive
+from tracker.services.judgments.health import refresh_health
 from tracker.services.workflow import reminder_planning as planning
 
 # On PostgreSQL too (ADR 0216): ON CONFLICT DO NOTHING and PostgreSQL's parameter limit.
@@ -31,19 +35,79 @@ def test_new_milestone_gets_one_pending_row_per_rule(app, ctx):
     assert rows[0].key == f"milestone_due_soon:milestone:{milestone.id}:20260315T0800Z"
 
 
-def test_reminder_row_exists_only_if_its_transaction_committed(app, ctx):
+def test_reminder_rows_commit_with_their_change_or_not_at_all(app, ctx, monkeypatch):
+    """Re-planned by the unit of work's commit step, in its transaction: a unit of work
+    that fails after the reminders were re-planned leaves the old rows as they were."""
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    milestone_id = add_milestone(engagement, TODAY + timedelta(days=20)).id
+    moved, first = at(TODAY + timedelta(days=30)), at(TODAY + timedelta(days=20))
+
+    def broken(ids, *, now=None):
+        raise RuntimeError("a later step failed")
+
+    steps = derived.COMMIT_STEPS
+    assert steps.index(_step(planning.replan_touched)) < steps.index(_step(refresh_health))
+    failing = tuple(replace(s, step=broken) if s.step is refresh_health else s for s in steps)
+    monkeypatch.setattr(derived, "COMMIT_STEPS", failing)
+    db.session.get(Milestone, milestone_id).due_date = TODAY + timedelta(days=30)
+    with pytest.raises(RuntimeError, match="a later step failed"):
+        commit_and_derive()
+    dues = {r.due_at for r in reminders_for("milestone", milestone_id, "pending")}
+    assert moved not in dues and first in dues
+
+    monkeypatch.undo()
+    db.session.get(Milestone, milestone_id).due_date = TODAY + timedelta(days=30)
+    commit_and_derive()
+    dues = {r.due_at for r in reminders_for("milestone", milestone_id, "pending")}
+    assert moved in dues and first not in dues
+
+
+def test_a_unit_of_work_that_flushes_often_plans_once_from_its_final_rows(app, ctx):
+    """A due date moved twice in one unit of work, flushed each time: one set of rows,
+    for the final date, and no row planned for the date in between."""
     frozen(app)
     engagement, _, _ = trial_engagement(TODAY)
     milestone = add_milestone(engagement, TODAY + timedelta(days=20))
     milestone.due_date = TODAY + timedelta(days=30)
-    db.session.flush()  # planned inside the open transaction ...
-    assert len(reminders_for("milestone", milestone.id, "pending")) == 3
-    moved = at(TODAY + timedelta(days=30))
-    assert any(r.due_at == moved for r in reminders_for("milestone", milestone.id))
-    db.session.rollback()  # ... and gone with it
-    dues = {r.due_at for r in reminders_for("milestone", milestone.id, "pending")}
-    assert at(TODAY + timedelta(days=30)) not in dues
-    assert at(TODAY + timedelta(days=20)) in dues
+    db.session.flush()
+    milestone.due_date = TODAY + timedelta(days=40)
+    db.session.flush()
+    commit_and_derive()
+    everything = reminders_for("milestone", milestone.id)
+    assert not any(r.due_at == at(TODAY + timedelta(days=30)) for r in everything)
+    pending = reminders_for("milestone", milestone.id, "pending")
+    assert {r.due_at for r in pending if r.rule == "milestone_overdue"} == {
+        at(TODAY + timedelta(days=40))
+    }
+    assert len(pending) == 3
+
+
+def test_a_subject_deleted_after_it_changed_gets_no_new_rows(app, ctx):
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    due = TODAY + timedelta(days=10)
+    kept, dropped = (
+        ChecklistItem(
+            engagement_id=engagement.id,
+            kind="prerequisite",
+            title=title,
+            position=50 + n,
+            due_date=due,
+        )
+        for n, title in enumerate(("Sign the NDA", "Order laptops"))
+    )
+    db.session.add_all([kept, dropped])
+    db.session.flush()  # new items: their reminders are to be planned at the commit
+    dropped_id = dropped.id
+    db.session.delete(dropped)
+    commit_and_derive()
+    assert reminders_for("checklist", kept.id, "pending")  # the rules do apply to such items
+    assert reminders_for("checklist", dropped_id) == []
+
+
+def _step(function):
+    return next(step for step in derived.COMMIT_STEPS if step.step is function)
 
 
 def test_moving_the_due_date_cancels_and_replans(app, ctx):
@@ -261,12 +325,11 @@ def test_replanning_one_milestone_reads_only_its_rows(app, ctx, query_counter):
     others = [add_milestone(engagement, TODAY + timedelta(days=10 + n)) for n in range(5)]
     moved.due_date = TODAY + timedelta(days=30)
     with query_counter() as counter:
-        db.session.flush()
+        commit_and_derive()
     reads = [
         s for s in counter.statements if s.lstrip().startswith("SELECT") and "FROM reminder" in s
     ]
     assert len(reads) == 1 and "reminder.subject_id =" in reads[0], reads
-    db.session.commit()
     pending = reminders_for("milestone", moved.id, "pending")
     assert [r.due_at for r in pending] == [
         at(TODAY + timedelta(days=23)),

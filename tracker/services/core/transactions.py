@@ -2,12 +2,12 @@
 
 `commit_and_derive` is every service's commit, and the call that keeps derived data
 current: the pipeline `tracker.services.derived` lists runs inside it, in the same
-transaction. Its per-flush steps (reminders, webhook rows, timers, health history) run
-at each flush; its commit steps (readiness, then health) run once, right before the
-commit, over the engagements whose inputs the unit of work changed, as recorded by the
-pipeline's own flush listener. A service names nothing: it changes rows and calls
-`commit_and_derive()`. The pipeline is plugged in here by `derived.register_derived_data`
-(`install_commit_hook`), so this module imports no judgment.
+transaction. Its per-flush steps (webhook rows, timers, health history, cancelled
+reminders) run at each flush; its commit steps (reminders, readiness, then health) run
+once, right before the commit, over the engagements whose inputs the unit of work
+changed, as recorded by the pipeline's own flush listener. A service names nothing: it
+changes rows and calls `commit_and_derive()`. The pipeline is plugged in here by
+`derived.register_derived_data` (`install_commit_hook`), so this module imports no judgment.
 
 A failure anywhere (a derived step included) rolls the whole unit of work back. A lost
 optimistic-concurrency race (SQLAlchemy's StaleDataError at flush or commit) rolls back

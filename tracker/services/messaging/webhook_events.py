@@ -3,7 +3,7 @@
 Transitions are queued by the one explicit call `queue_transition_events` in
 services.workflow.transitions. Everything else (created engagements, health changes, milestone
 status and verdicts, checklist completion, ADR status, shadow sign-off) is noticed by
-an `after_flush` hook, like the reminder and readiness caches, so that the services
+an `after_flush` hook (tracker/services/derived.py), so that the services
 owning those changes need no edits; the rows it writes join the same transaction.
 """
 

@@ -1,9 +1,10 @@
 """Planning reminder rows from the workflow's [[reminders]] rules (no commits here).
 
-Rows are planned in the same transaction as the change that causes them: a session
-hook (`after_flush`, installed by tracker.services.derived) notices new or changed
-milestones, checklist items and engagement states/dates and re-plans their
-reminders, so no service has to remember to.
+Rows are planned in the same transaction as the change that causes them: the derived-data
+pipeline (tracker.services.derived) notes at each flush the new or changed milestones,
+checklist items, change requests and engagement states/dates, and re-plans their
+reminders once, right before the commit (docs/adr/0244), so no service has to remember
+to; what a flush deletes has its pending rows cancelled at that flush.
 
 Invariant: at most one *pending* row per (rule, subject); its UNIQUE key is
 rule:subject_type:subject_id:due instant. A repeating rule plans its next occurrence
@@ -41,6 +42,7 @@ SUBJECT_MODELS = {
     "change_request": ChangeRequest,
 }
 SUBJECT_KINDS = {model: kind for kind, model in SUBJECT_MODELS.items()}
+ALL = "all"  # subjects_touched's kind for "every subject of the engagement"
 _WATCHED = {
     Engagement: ("state", *DATE_KEYS, "closed_at"),
     Milestone: ("due_date", "status", "removed_at"),
@@ -315,19 +317,26 @@ def _changed(obj) -> bool:
     return any(state.attrs[name].history.has_changes() for name in _WATCHED[type(obj)])
 
 
-def _touched(session) -> dict[int, set]:
-    """Engagement id -> targets to re-plan ("all" for an engagement whose state/dates moved)."""
-    touched: dict[int, set] = {}
+def subjects_touched(session) -> set[tuple[int, str, int]]:
+    """(engagement id, subject kind, subject id) for what a flush changed that reminders
+    watch: new or changed milestones, checklist items and change requests; an engagement
+    whose state or dates moved is (id, "all", 0), every subject of it. Called by
+    derived.py's flush listener, while the flush's changes are still visible."""
+    touched: set[tuple[int, str, int]] = set()
     for obj in list(session.new) + list(session.dirty):
         kind = type(obj)
         if kind not in _WATCHED or (obj not in session.new and not _changed(obj)):
             continue
         if kind is Engagement:
-            touched.setdefault(obj.id, set()).add("all")
+            touched.add((obj.id, ALL, 0))
         else:
-            label = SUBJECT_KINDS[kind]
-            touched.setdefault(obj.engagement_id, set()).add(Target(label, obj.id, obj))
+            touched.add((obj.engagement_id, SUBJECT_KINDS[kind], obj.id))
     return touched
+
+
+def subjects_inserted(model, rows: list[dict]) -> set[tuple[int, str, int]]:
+    """A set-based INSERT plans nothing (the loaders that use one plan set-based themselves)."""
+    return set()
 
 
 def _cancel_deleted(session, now: datetime) -> None:
@@ -350,23 +359,38 @@ def _cancel_deleted(session, now: datetime) -> None:
             )
 
 
-def replan_after_flush(session, flush_context) -> None:
-    """Re-plan reminders for whatever this flush changed (skipped when session.info asks).
+def cancel_deleted_after_flush(session, flush_context) -> None:
+    """Cancel the pending rows of the milestones and checklist items a flush deleted.
 
-    An `after_flush` listener, installed by tracker.services.derived.
-    """
+    An `after_flush` listener, installed by tracker.services.derived: only the flush still
+    knows what it deleted."""
+    if session.deleted and not session.info.get("skip_reminder_planning"):
+        _cancel_deleted(session, clock.now())
+
+
+def replan_touched(keys, *, now: datetime | None = None) -> None:
+    """The derived-data pipeline's commit step: re-plan, once per unit of work, the
+    reminders of every subject its flushes changed (`subjects_touched`), from the rows as
+    they are at the commit. A subject deleted since it changed is left alone (its rows
+    were cancelled when it was deleted). `now` is unused: reminders are planned from the
+    clock's now, as a service's own change is."""
+    session = db.session()
     if session.info.get("skip_reminder_planning"):
         return
-    touched = _touched(session)
-    if not touched and not session.deleted:
-        return
-    now = clock.now()
-    _cancel_deleted(session, now)
-    for engagement_id, targets in touched.items():
+    wanted: dict[int, set[tuple[str, int]]] = defaultdict(set)
+    for engagement_id, kind, subject_id in keys:
+        wanted[engagement_id].add((kind, subject_id))
+    planned_at = clock.now()
+    for engagement_id, subjects in wanted.items():
         engagement = session.get(Engagement, engagement_id)
         if engagement is None:
             continue
-        if "all" in targets:
-            _replan(engagement, _all_targets(engagement), now)
-        else:
-            _replan(engagement, list(targets), now, some=True)
+        if (ALL, 0) in subjects:
+            _replan(engagement, _all_targets(engagement), planned_at)
+            continue
+        targets = []
+        for kind, subject_id in sorted(subjects):
+            row = session.get(SUBJECT_MODELS[kind], subject_id)
+            if row is not None and row.engagement_id == engagement_id:
+                targets.append(Target(kind, subject_id, row))
+        _replan(engagement, targets, planned_at, some=True)
