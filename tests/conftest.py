@@ -174,6 +174,20 @@ def app(make_app):
     return make_app()
 
 
+@pytest.fixture(scope="session")
+def demo_copies(tmp_path_factory):
+    """Seeded demo databases of this session, by day (tests/support/demo_copies.py)."""
+    from tests.support.demo_copies import DemoCopies
+
+    return DemoCopies(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture
+def load_demo(app, demo_copies):
+    """`load_demo(today=None)`: the demo in this test's database, seeded or copied; the day."""
+    return lambda today=None: demo_copies.load(app, today)
+
+
 @pytest.fixture
 def pg_app(make_app):
     """The app on PostgreSQL whatever TEST_DB says (for concurrency tests)."""

@@ -124,3 +124,53 @@ def test_a_test_marked_fresh_app_gets_an_app_of_its_own(app, shared_apps):
         return "ok"
 
     assert app.test_client().get("/_only_here").get_data(as_text=True) == "ok"
+
+
+def _all_rows() -> dict[str, list[tuple]]:
+    return {
+        table.name: [tuple(row) for row in db.session.execute(select(table))]
+        for table in db.metadata.sorted_tables
+    }
+
+
+def test_a_demo_copy_holds_what_the_seeding_left_and_a_written_database_is_seeded(
+    make_app, tmp_path, sqlite_template
+):
+    """tests/support/demo_copies.py: the first load seeds, a later one on an empty database
+    gets every row of that seeding back; a database with rows, or another day, is seeded."""
+    from pathlib import Path
+
+    from tests.support.databases import copy_sqlite
+    from tests.support.demo_copies import DemoCopies
+
+    copies, app = DemoCopies(tmp_path), make_app("sqlite")  # copies are of SQLite files
+    with app.app_context():
+        path = Path(db.engine.url.database)
+
+    def emptied() -> None:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        copy_sqlite(sqlite_template, path)
+
+    today = clock.now().date()
+    assert copies.load(app) == today and copies.seeds == 1
+    with app.app_context():
+        seeded = _all_rows()
+        assert len(seeded["engagement"]) >= 6 and len(seeded["user"]) >= 5
+    emptied()
+    assert copies.load(app) == today and copies.seeds == 1  # copied, not seeded
+    with app.app_context():
+        assert _all_rows() == seeded
+    emptied()
+    with app.app_context():
+        make_user("manager", email="before-the-demo@example.com")
+        db.session.remove()
+    copies.load(app)
+    assert copies.seeds == 2  # the test's own row first: seeded for real, the row kept
+    with app.app_context():
+        emails = set(db.session.scalars(select(User.email)))
+        assert "before-the-demo@example.com" in emails and "manager@example.com" in emails
+    emptied()
+    copies.load(app, today.replace(year=today.year - 1))
+    assert copies.seeds == 3  # another day: its own seeding
