@@ -96,6 +96,47 @@ def test_a_second_app_or_one_with_settings_is_built_new(makers, backend):
     assert tuned.config["INVITE_LINK_HOURS"] == 5
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_app_with_settings_is_shared_by_the_tests_asking_for_the_same_settings(makers, backend):
+    first = makers("first")
+    tuned = first(backend, INVITE_LINK_HOURS=5, OIDC_ALLOWED_DOMAINS="a.example")
+    with tuned.app_context():
+        make_user("manager")
+        db.session.remove()
+    tuned.config["INVITE_LINK_HOURS"] = 6
+    first.close()
+
+    second = makers("second")
+    again = second(backend, OIDC_ALLOWED_DOMAINS="a.example", INVITE_LINK_HOURS=5)
+    assert again is tuned, "the same settings (in any order) get the app built for them"
+    assert again.config["INVITE_LINK_HOURS"] == 5 and _user_ids(again) == []
+    assert again.config["MAIL_DIR"].startswith(str(second.tmp_path))
+    second.close()
+
+    third = makers("third")
+    other = third(backend, INVITE_LINK_HOURS=7)
+    assert other is not tuned and other.config["INVITE_LINK_HOURS"] == 7
+    pooled = [shared.app for shared in third.shared.values()]
+    assert third(backend) not in pooled, "a second app in one test is built new"
+    third.close()
+    unplain = makers("fourth")(backend, SMTP_HOOK=lambda: None)
+    assert unplain is not tuned and makers("fifth")(backend, SMTP_HOOK=lambda: None) is not (
+        unplain
+    ), "settings that are not plain data are built new"
+
+
+def test_only_the_newest_apps_with_settings_are_kept(makers):
+    from tests.support.databases import KEPT_TUNED_APPS
+
+    apps = []
+    for hours in range(KEPT_TUNED_APPS + 1):
+        maker = makers(f"m{hours}")
+        apps.append(maker("sqlite", INVITE_LINK_HOURS=hours + 1))
+        maker.close()
+    assert makers("newest")("sqlite", INVITE_LINK_HOURS=KEPT_TUNED_APPS + 1) is apps[-1]
+    assert makers("oldest")("sqlite", INVITE_LINK_HOURS=1) is not apps[0], "forgotten"
+
+
 def test_a_listener_left_on_the_shared_engine_fails_the_next_checkout(makers):
     first = makers("first")
     app = first("sqlite")
