@@ -175,17 +175,17 @@ def app(make_app):
 
 
 @pytest.fixture(scope="session")
-def demo_copies(tmp_path_factory):
-    """Seeded demo databases of this session, by day (tests/support/demo_copies.py)."""
-    from tests.support.demo_copies import DemoCopies
+def seeded_copies(tmp_path_factory):
+    """Seeded databases of this session by what and day (tests/support/seeded_copies.py)."""
+    from tests.support.seeded_copies import SeededCopies
 
-    return DemoCopies(tmp_path_factory.mktemp("demo"))
+    return SeededCopies(tmp_path_factory.mktemp("seeded"))
 
 
 @pytest.fixture
-def load_demo(app, demo_copies):
+def load_demo(app, seeded_copies):
     """`load_demo(today=None)`: the demo in this test's database, seeded or copied; the day."""
-    return lambda today=None: demo_copies.load(app, today)
+    return lambda today=None: seeded_copies.load(app, today)
 
 
 @pytest.fixture

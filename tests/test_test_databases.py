@@ -177,14 +177,14 @@ def _all_rows() -> dict[str, list[tuple]]:
 def test_a_demo_copy_holds_what_the_seeding_left_and_a_written_database_is_seeded(
     make_app, tmp_path, sqlite_template
 ):
-    """tests/support/demo_copies.py: the first load seeds, a later one on an empty database
+    """tests/support/seeded_copies.py: the first load seeds, a later one on an empty database
     gets every row of that seeding back; a database with rows, or another day, is seeded."""
     from pathlib import Path
 
     from tests.support.databases import copy_sqlite
-    from tests.support.demo_copies import DemoCopies
+    from tests.support.seeded_copies import SeededCopies
 
-    copies, app = DemoCopies(tmp_path), make_app("sqlite")  # copies are of SQLite files
+    copies, app = SeededCopies(tmp_path), make_app("sqlite")  # copies are of SQLite files
     with app.app_context():
         path = Path(db.engine.url.database)
 

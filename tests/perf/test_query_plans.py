@@ -77,12 +77,15 @@ def _row_by_row(app, statements) -> list[str]:
 
 
 @pytest.fixture
-def scaled(app, sqlite_only):
-    grow_to(app, 200, SEED)
-    with app.app_context():
+def scaled(app, sqlite_only, seeded_copies):
+    """200 scale engagements, analysed: generated once, then a copy (read-only tests)."""
+
+    def seed() -> None:
+        grow_to(app, 200, SEED)
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-        db.session.remove()
+
+    seeded_copies.copy_or_seed(app, ("scale", SEED, 200, "analysed"), seed)
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,13 @@
-"""The demo data set in a test's database: seeded once per session and day, then copied.
+"""Data a test only reads, seeded once per session and day, then copied: the demo, scale data.
 
-Why: thirteen tests that read the demo ran `seed_demo()` each (about a CPU second apiece:
-every user, engagement and feature's extension through the services, then health for all).
-On SQLite the first such test seeds as before and keeps a backup of the seeded file; every
-later one gets a byte copy of it under its app instead (tests/support/databases.py copies
-the empty schema the same way). The copy is of the same code's output for the same day,
-so the test reads exactly what seeding would have left.
+Why: thirty-six tests ran `seed_demo()` only to read what it leaves (about a CPU second
+apiece: every user, engagement and feature's extension through the services, then health
+for all), and the query-plan tests generated the same 200 scale engagements test after
+test. On SQLite the first test to ask seeds as before and a backup of the seeded file is
+kept; every later one gets a byte copy of it under its app instead
+(tests/support/databases.py copies the empty schema the same way). The copy is of the
+same code's output for the same key and day, so the test reads exactly what seeding would
+have left.
 
 A copy is only taken on a database the test has not written to yet (every table empty),
 and only for the day it was seeded on: a test that set up rows first, a clock moved to
@@ -17,6 +19,7 @@ database, and the first seeding here asserts `seed_demo()` returned True.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Hashable
 from datetime import date
 from pathlib import Path
 
@@ -25,35 +28,49 @@ from sqlalchemy import literal, select
 
 from tests.support.databases import copy_sqlite
 from tracker.core import clock
-from tracker.demo.seed import seed_demo
 from tracker.extensions import db
 
 
-class DemoCopies:
-    """Seeded SQLite files of this session, by the day they were seeded for."""
+class SeededCopies:
+    """Seeded SQLite files of this session, by what was seeded and the day."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.seeded: dict[date, Path] = {}
-        self.seeds = 0  # how many times the demo was really seeded (for the tests of this)
+        self.seeded: dict[Hashable, Path] = {}
+        self.seeds = 0  # how many times something was really seeded (for the tests of this)
 
     def load(self, app: Flask, today: date | None = None) -> date:
         """Put the demo of `today` (default: the clock's day) in the app's database."""
+        from tracker.demo.seed import seed_demo
+
         with app.app_context():
             today = today or clock.now().date()
+
+        def seed() -> None:
+            assert seed_demo(today) is True, "the demo was already there"
+
+        self.copy_or_seed(app, ("demo", today), seed)
+        return today
+
+    def copy_or_seed(self, app: Flask, key: Hashable, seed: Callable[[], None]) -> None:
+        """A copy of what `seed()` left for this key today, or `seed()` run in an app context.
+
+        `seed` must leave everything committed; the key names what it seeds (and its size).
+        """
+        with app.app_context():
+            key = (key, clock.now().date())
             path = self._sqlite_path()
-            cached = self.seeded.get(today)
+            cached = self.seeded.get(key)
             if path is not None and cached is not None and self._empty():
                 db.session.remove()
                 db.engine.dispose()
                 copy_sqlite(cached, path)
-                return today
-            assert seed_demo(today) is True, "the demo was already there"
+                return
+            seed()
             self.seeds += 1
             db.session.remove()
-            if path is not None and today not in self.seeded:
-                self.seeded[today] = self._backup(path, today)
-        return today
+            if path is not None and key not in self.seeded:
+                self.seeded[key] = self._backup(path, len(self.seeded))
 
     @staticmethod
     def _sqlite_path() -> Path | None:
@@ -72,9 +89,9 @@ class DemoCopies:
         db.session.remove()
         return True
 
-    def _backup(self, path: Path, today: date) -> Path:
+    def _backup(self, path: Path, number: int) -> Path:
         """A consistent copy of the seeded file (SQLite's backup API: WAL included)."""
-        target = self.directory / f"demo-{today.isoformat()}.db"
+        target = self.directory / f"seeded-{number}.db"
         source = sqlite3.connect(path)
         copy = sqlite3.connect(target)
         try:
