@@ -174,6 +174,20 @@ def app(make_app):
     return make_app()
 
 
+@pytest.fixture(scope="session")
+def seeded_copies(tmp_path_factory):
+    """Seeded databases of this session by what and day (tests/support/seeded_copies.py)."""
+    from tests.support.seeded_copies import SeededCopies
+
+    return SeededCopies(tmp_path_factory.mktemp("seeded"))
+
+
+@pytest.fixture
+def load_demo(app, seeded_copies):
+    """`load_demo(today=None)`: the demo in this test's database, seeded or copied; the day."""
+    return lambda today=None: seeded_copies.load(app, today)
+
+
 @pytest.fixture
 def pg_app(make_app):
     """The app on PostgreSQL whatever TEST_DB says (for concurrency tests)."""

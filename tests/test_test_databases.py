@@ -96,6 +96,47 @@ def test_a_second_app_or_one_with_settings_is_built_new(makers, backend):
     assert tuned.config["INVITE_LINK_HOURS"] == 5
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_app_with_settings_is_shared_by_the_tests_asking_for_the_same_settings(makers, backend):
+    first = makers("first")
+    tuned = first(backend, INVITE_LINK_HOURS=5, OIDC_ALLOWED_DOMAINS="a.example")
+    with tuned.app_context():
+        make_user("manager")
+        db.session.remove()
+    tuned.config["INVITE_LINK_HOURS"] = 6
+    first.close()
+
+    second = makers("second")
+    again = second(backend, OIDC_ALLOWED_DOMAINS="a.example", INVITE_LINK_HOURS=5)
+    assert again is tuned, "the same settings (in any order) get the app built for them"
+    assert again.config["INVITE_LINK_HOURS"] == 5 and _user_ids(again) == []
+    assert again.config["MAIL_DIR"].startswith(str(second.tmp_path))
+    second.close()
+
+    third = makers("third")
+    other = third(backend, INVITE_LINK_HOURS=7)
+    assert other is not tuned and other.config["INVITE_LINK_HOURS"] == 7
+    pooled = [shared.app for shared in third.shared.values()]
+    assert third(backend) not in pooled, "a second app in one test is built new"
+    third.close()
+    unplain = makers("fourth")(backend, SMTP_HOOK=lambda: None)
+    assert unplain is not tuned and makers("fifth")(backend, SMTP_HOOK=lambda: None) is not (
+        unplain
+    ), "settings that are not plain data are built new"
+
+
+def test_only_the_newest_apps_with_settings_are_kept(makers):
+    from tests.support.databases import KEPT_TUNED_APPS
+
+    apps = []
+    for hours in range(KEPT_TUNED_APPS + 1):
+        maker = makers(f"m{hours}")
+        apps.append(maker("sqlite", INVITE_LINK_HOURS=hours + 1))
+        maker.close()
+    assert makers("newest")("sqlite", INVITE_LINK_HOURS=KEPT_TUNED_APPS + 1) is apps[-1]
+    assert makers("oldest")("sqlite", INVITE_LINK_HOURS=1) is not apps[0], "forgotten"
+
+
 def test_a_listener_left_on_the_shared_engine_fails_the_next_checkout(makers):
     first = makers("first")
     app = first("sqlite")
@@ -124,3 +165,53 @@ def test_a_test_marked_fresh_app_gets_an_app_of_its_own(app, shared_apps):
         return "ok"
 
     assert app.test_client().get("/_only_here").get_data(as_text=True) == "ok"
+
+
+def _all_rows() -> dict[str, list[tuple]]:
+    return {
+        table.name: [tuple(row) for row in db.session.execute(select(table))]
+        for table in db.metadata.sorted_tables
+    }
+
+
+def test_a_demo_copy_holds_what_the_seeding_left_and_a_written_database_is_seeded(
+    make_app, tmp_path, sqlite_template
+):
+    """tests/support/seeded_copies.py: the first load seeds, a later one on an empty database
+    gets every row of that seeding back; a database with rows, or another day, is seeded."""
+    from pathlib import Path
+
+    from tests.support.databases import copy_sqlite
+    from tests.support.seeded_copies import SeededCopies
+
+    copies, app = SeededCopies(tmp_path), make_app("sqlite")  # copies are of SQLite files
+    with app.app_context():
+        path = Path(db.engine.url.database)
+
+    def emptied() -> None:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        copy_sqlite(sqlite_template, path)
+
+    today = clock.now().date()
+    assert copies.load(app) == today and copies.seeds == 1
+    with app.app_context():
+        seeded = _all_rows()
+        assert len(seeded["engagement"]) >= 6 and len(seeded["user"]) >= 5
+    emptied()
+    assert copies.load(app) == today and copies.seeds == 1  # copied, not seeded
+    with app.app_context():
+        assert _all_rows() == seeded
+    emptied()
+    with app.app_context():
+        make_user("manager", email="before-the-demo@example.com")
+        db.session.remove()
+    copies.load(app)
+    assert copies.seeds == 2  # the test's own row first: seeded for real, the row kept
+    with app.app_context():
+        emails = set(db.session.scalars(select(User.email)))
+        assert "before-the-demo@example.com" in emails and "manager@example.com" in emails
+    emptied()
+    copies.load(app, today.replace(year=today.year - 1))
+    assert copies.seeds == 3  # another day: its own seeding

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tracker.demo import seed as demo
 from tracker.extensions import db
 from tracker.models import ChangeRequest, Engagement, Milestone, User
 from tracker.services.change_requests import drift
@@ -17,9 +16,11 @@ def _engagement(title: str) -> Engagement:
     return db.session.scalar(select(Engagement).where(Engagement.title == title))
 
 
-def test_the_demo_has_approved_and_waiting_requests_and_one_trial_past_the_drift_rule(app):
+def test_the_demo_has_approved_and_waiting_requests_and_one_trial_past_the_drift_rule(
+    app, load_demo
+):
+    load_demo()
     with app.app_context():
-        demo.seed_demo()
         manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
         forecasting = _engagement("Demand forecasting pod")
         states = db.session.scalars(
@@ -37,11 +38,11 @@ def test_the_demo_has_approved_and_waiting_requests_and_one_trial_past_the_drift
         assert assistant.effective_health in ("amber", "red")
 
 
-def test_every_demo_trial_milestone_falls_inside_its_trial(app):
+def test_every_demo_trial_milestone_falls_inside_its_trial(app, load_demo):
     """The change requests that slipped the LLM trial's Day-90 milestone moved the trial's
     end with it: no trial milestone is due after the trial ends."""
+    load_demo()
     with app.app_context():
-        demo.seed_demo()
         rows = db.session.execute(
             select(Engagement.title, Milestone.title, Milestone.due_date, Engagement.trial_end)
             .join(Milestone, Milestone.engagement_id == Engagement.id)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from tracker.core import clock
-from tracker.demo import seed as demo
 from tracker.extensions import db
 from tracker.models import AccessEntry, ChecklistItem, Drill, Engagement
 from tracker.services.workflow import lifecycle, transitions
@@ -17,9 +16,9 @@ def _engagement(title: str) -> Engagement:
     return db.session.scalar(select(Engagement).where(Engagement.title == title))
 
 
-def test_the_closed_demo_engagement_passes_the_new_close_gate(app):
+def test_the_closed_demo_engagement_passes_the_new_close_gate(app, load_demo):
+    load_demo()
     with app.app_context():
-        assert demo.seed_demo() is True
         closed = _engagement("Recommendations pilot")
         definition = lifecycle.definition_of(closed)
         close = next(t for t in definition.transitions if t.event == "close")
@@ -34,9 +33,11 @@ def test_the_closed_demo_engagement_passes_the_new_close_gate(app):
         assert entries and all(e.verified_by_id not in (None, e.revoked_by_id) for e in entries)
 
 
-def test_the_handover_demo_has_two_passed_drills_a_failed_one_and_half_its_access_revoked(app):
+def test_the_handover_demo_has_two_passed_drills_a_failed_one_and_half_its_access_revoked(
+    app, load_demo
+):
+    load_demo()
     with app.app_context():
-        demo.seed_demo()
         handover = _engagement("Churn model handover")
         drills = db.session.scalars(select(Drill).where(Drill.engagement_id == handover.id)).all()
         assert sorted(d.outcome for d in drills) == ["failed", "passed", "passed"]

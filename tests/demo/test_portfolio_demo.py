@@ -7,7 +7,6 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tracker.demo.seed import seed_demo
 from tracker.extensions import db
 from tracker.models import (
     HIRING_EVALUATION_KEY,
@@ -23,9 +22,9 @@ from tracker.services.read_model.engagement_list import ListQuery
 from tracker.services.staffing.cost import DAYS_PER_MONTH
 
 
-def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
+def test_the_demo_record_and_portfolio_have_something_to_show(load_demo, ctx):
     today = date.today()
-    assert seed_demo(today)
+    load_demo(today)
     manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
     northwind = db.session.scalar(
         select(ProviderOrganisation).where(ProviderOrganisation.name == "Northwind ML")
@@ -44,12 +43,12 @@ def test_the_demo_record_and_portfolio_have_something_to_show(ctx):
     assert any(m.spent > 0 for m in portfolio.spend["EUR"])
 
 
-def test_the_demo_providers_met_milestones_were_reported_done_by_their_due_date(ctx):
+def test_the_demo_providers_met_milestones_were_reported_done_by_their_due_date(load_demo, ctx):
     """A met milestone was reported done before it was due and judged soon after; the
     reports used to be dated days ago for milestones due months ago, so the record read
     "Trial pass rate 100%" beside "On time 0%" and a median of 56 days late."""
     today = date.today()
-    assert seed_demo(today)
+    load_demo(today)
     manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
     for provider in db.session.scalars(select(ProviderOrganisation)):
         record = provider_record(manager, provider.id, today)
@@ -59,13 +58,13 @@ def test_the_demo_providers_met_milestones_were_reported_done_by_their_due_date(
 
 
 def test_the_demo_has_one_engagement_past_twelve_months_with_its_hiring_evaluation(
-    ctx, auth, client
+    load_demo, ctx, auth, client
 ):
     """The fractional lead's engagement has run for over a year: the scheduler step opened
     the owner's "Evaluate hiring" item at seeding; the engagement page and the portfolio
     link to its page, which answers (the crawl reaches it from the portfolio)."""
     today = date.today()
-    assert seed_demo(today)
+    load_demo(today)
     lead = db.session.scalar(select(Engagement).where(Engagement.title == "ML platform leadership"))
     assert (today - lead.trial_start).days / float(DAYS_PER_MONTH) >= 12
     assert lead.period_start <= today <= lead.period_end  # still in its extension

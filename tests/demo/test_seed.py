@@ -37,26 +37,26 @@ def test_seed_demo_covers_every_state_and_is_idempotent(app):
         assert _counts() == before
 
 
-def test_demo_logins_work(app, auth):
-    app.test_cli_runner().invoke(args=["seed-demo"])
+def test_demo_logins_work(load_demo, auth):
+    load_demo()
     response = auth.login("priya@northwind.example", "demo-password")
     assert response.status_code == 302
 
 
-def test_seed_demo_computes_health_so_the_first_dashboard_is_not_all_green(app):
-    app.test_cli_runner().invoke(args=["seed-demo"])
+def test_seed_demo_computes_health_so_the_first_dashboard_is_not_all_green(app, load_demo):
+    load_demo()
     with app.app_context():
         colours = set(db.session.scalars(select(Engagement.health)))
     assert {"red", "amber"} <= colours
 
 
-def test_every_demo_claim_shows_with_its_date(app):
+def test_every_demo_claim_shows_with_its_date(app, load_demo):
     """A provider's status is shown as a claim beside its date: the demo records each
     claim as a dated update, so no page says "(no date recorded)"."""
     from tracker.core import clock
     from tracker.services.milestone_status.displayed import displayed_status
 
-    app.test_cli_runner().invoke(args=["seed-demo"])
+    load_demo()
     with app.app_context():
         today = clock.now().date()
         claims = {
@@ -68,13 +68,13 @@ def test_every_demo_claim_shows_with_its_date(app):
         assert undated == []
 
 
-def test_every_demo_claim_is_dated_no_later_than_its_milestone_is_due(app):
+def test_every_demo_claim_is_dated_no_later_than_its_milestone_is_due(app, load_demo):
     """A provider's claim is made while the work is due, not weeks after (the demo once
     showed "Provider said On track, 3 Dec" beside a milestone due on 14 Oct); a verdict
     follows the claim, never precedes it."""
     from tracker.models import MilestoneUpdate
 
-    app.test_cli_runner().invoke(args=["seed-demo"])
+    load_demo()
     with app.app_context():
         rows = db.session.execute(
             select(Milestone, MilestoneUpdate, User)
@@ -96,9 +96,9 @@ def test_every_demo_claim_is_dated_no_later_than_its_milestone_is_due(app):
         assert all(u.created_at >= first_claim.get(m.id, u.created_at) for m, u in verdicts)
 
 
-def test_the_demo_has_an_auditor_who_reads_and_cannot_change(app, client, auth):
+def test_the_demo_has_an_auditor_who_reads_and_cannot_change(load_demo, client, auth):
     """Every role can be tried by hand from the seed, the auditor included."""
-    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    load_demo()
     assert auth.login("auditor@example.com", "demo-password").status_code == 302
     dashboard = client.get("/dashboard").get_data(as_text=True)
     assert "LLM support assistant" in dashboard and 'data-testid="role">Auditor<' in dashboard

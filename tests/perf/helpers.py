@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tracker.demo import scale_data
 from tracker.extensions import db
@@ -15,6 +15,19 @@ def grow_to(app, n: int, seed: int) -> None:
     with app.app_context():
         scale_data.generate(n, seed=seed)
         db.session.remove()
+
+
+def grow_analysed(app, copies, n: int, seed: int) -> None:
+    """Engagements 0..n-1 of the seed on an empty database, analysed (planner statistics),
+    for tests that only read them: generated once per process and day, then a byte copy
+    (`copies` is the `seeded_copies` fixture, tests/support/seeded_copies.py)."""
+
+    def seed_and_analyse() -> None:
+        grow_to(app, n, seed)
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+    copies.copy_or_seed(app, ("scale", seed, n, "analysed"), seed_and_analyse)
 
 
 def scale_user_email(app, role: str, seed: int) -> str:

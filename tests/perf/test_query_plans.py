@@ -17,7 +17,7 @@ import re
 import pytest
 from sqlalchemy import event, text
 
-from tests.perf.helpers import grow_to, scale_user_email, token_for
+from tests.perf.helpers import grow_analysed, scale_user_email, token_for
 from tracker.demo import scale_data
 from tracker.extensions import db
 
@@ -77,12 +77,9 @@ def _row_by_row(app, statements) -> list[str]:
 
 
 @pytest.fixture
-def scaled(app, sqlite_only):
-    grow_to(app, 200, SEED)
-    with app.app_context():
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
-        db.session.remove()
+def scaled(app, sqlite_only, seeded_copies):
+    """200 scale engagements, analysed: generated once, then a copy (read-only tests)."""
+    grow_analysed(app, seeded_copies, 200, SEED)
 
 
 @pytest.mark.parametrize(

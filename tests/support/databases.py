@@ -14,8 +14,13 @@ another third of a second: minutes per lane (docs/adr/0180-a-test-database-by-a-
   that backend, put back as it was built: config and `app.extensions` restored from
   snapshots taken right after `create_app`, MAIL_DIR under the test's tmp_path, a fresh
   database. A test that leaves a listener on its engine fails the next checkout loudly.
-  Calls with overrides, a second app in one test, and tests marked `fresh_app` (they
-  add a route or hook, which Flask refuses once an app has served) build a new app.
+- An app built with settings (`make_app(OIDC_ISSUER=...)`) is shared the same way among
+  the tests that ask for exactly those settings, when they are plain data (strings,
+  numbers, lists ...; docs/adr/0246): the SSO, delivery and batch tests asked for the same
+  few settings test after test and built the app again each time (~0.3 CPU s). The last
+  few such apps are kept; a second app in one test, settings naming the database or mail
+  directory, and tests marked `fresh_app` (they add a route or hook, which Flask refuses
+  once an app has served) build a new app.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +152,32 @@ class SharedApp:
                 db.engine.dispose()
 
 
+KEPT_TUNED_APPS = 4  # apps built with settings kept for later tests (the newest ones)
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value) -> bool:
+    """Data whose repr is its value and which deep-copies (config is snapshotted)."""
+    if isinstance(value, PLAIN):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def shared_key(backend: str, overrides: dict) -> Hashable | None:
+    """The pool key of an app with these settings, or None when it must be built new."""
+    if not overrides:
+        return backend
+    if {"SQLALCHEMY_DATABASE_URI", "MAIL_DIR"} & set(overrides):
+        return None
+    if not all(_plain(v) for v in overrides.values()):
+        return None
+    return (backend, repr(sorted(overrides.items())))
+
+
 class AppMaker:
     """One test's `make_app(backend=..., **overrides)`; `close()` empties and disposes.
 
@@ -179,8 +210,9 @@ class AppMaker:
 
     def __call__(self, backend: str, **overrides) -> Flask:
         first = all(s.backend != backend for s in self.checked_out)
-        if self.share and not overrides and first:
-            shared = self._shared(backend)
+        key = shared_key(backend, overrides)
+        if self.share and first and key is not None:
+            shared = self._shared(key, backend, overrides)
             app = shared.checkout(self.tmp_path, self.template)
             self.checked_out.append(shared)
         else:
@@ -195,18 +227,31 @@ class AppMaker:
         copy_sqlite(self.template, path)
         return sqlite_url(path)
 
-    def _shared(self, backend: str) -> SharedApp:
-        if backend not in self.shared:
-            directory = self.session_dir(f"shared-{backend}")
-            if backend == "postgres":
-                path, url = None, self.postgres_url()
-            else:
-                path = directory / "shared.db"
-                url = sqlite_url(path)
-            self.shared[backend] = SharedApp.build(
-                backend, url, path, lambda u: self.build(u, directory)
-            )
-        return self.shared[backend]
+    def _shared(self, key: Hashable, backend: str, overrides: dict) -> SharedApp:
+        if key in self.shared:
+            if overrides:  # most recently used last, so the oldest tuned app goes first
+                self.shared[key] = self.shared.pop(key)
+            return self.shared[key]
+        if overrides:
+            self._forget_old_tuned_apps()
+        directory = self.session_dir(f"shared-{backend}")
+        if backend == "postgres":
+            path, url = None, self.postgres_url()
+        else:
+            path = directory / "shared.db"
+            url = sqlite_url(path)
+        self.shared[key] = SharedApp.build(
+            backend, url, path, lambda u: self.build(u, directory, **overrides)
+        )
+        return self.shared[key]
+
+    def _forget_old_tuned_apps(self) -> None:
+        tuned = [key for key in self.shared if isinstance(key, tuple)]
+        for key in tuned[: max(0, len(tuned) - KEPT_TUNED_APPS + 1)]:
+            forgotten = self.shared.pop(key)
+            with forgotten.app.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
     def close(self) -> None:
         for shared in self.checked_out:

@@ -114,10 +114,10 @@ def test_a_user_created_on_the_command_line_is_among_the_recent_changes(app, cli
     assert "Cli Org" in providers_page.split("Recent changes")[1]
 
 
-def test_the_demo_seeders_accounts_are_among_the_recent_changes(app, client, auth):
+def test_the_demo_seeders_accounts_are_among_the_recent_changes(load_demo, client, auth):
     from tracker.demo.seed import DEMO_USERS, SEEDER_LABEL
 
-    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    load_demo()
     auth.login("admin@example.com", "demo-password")
     changes = client.get("/admin/users").get_data(as_text=True).split("Recent changes")[1]
     assert changes.count(f"{SEEDER_LABEL}:") == len(DEMO_USERS)  # every demo account

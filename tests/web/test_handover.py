@@ -8,16 +8,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tracker.demo import seed as demo
 from tracker.demo.seed import DEMO_PASSWORD
 from tracker.extensions import db
 from tracker.models import AccessEntry, Drill, Engagement, ShadowAssignment
 
 
 @pytest.fixture
-def demo_ids(app) -> dict:
+def demo_ids(app, load_demo) -> dict:
+    load_demo()
     with app.app_context():
-        assert demo.seed_demo() is True
         handover = db.session.scalar(
             select(Engagement).where(Engagement.title == "Churn model handover")
         )

@@ -174,12 +174,11 @@ def test_an_engagement_without_external_areas_or_adrs(ctx):
     ]
 
 
-def test_demo_seed_has_adrs_shadows_and_a_superseded_adr(app):
-    from tracker.demo import seed as demo
+def test_demo_seed_has_adrs_shadows_and_a_superseded_adr(app, load_demo):
     from tracker.models import Adr, ShadowAssignment
 
+    load_demo()
     with app.app_context():
-        assert demo.seed_demo() is True
         statuses = set(db.session.scalars(db.select(Adr.status)))
         assert {"superseded", "accepted", "proposed"} <= statuses
         assignments = db.session.scalars(db.select(ShadowAssignment)).all()
