@@ -9,12 +9,14 @@ any other id goes through as generated, so the guarded operations are still fuzz
 from __future__ import annotations
 
 import json
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario, TestPhase
 
+from tests.support import fuzz_hooks
 from tests.support.fuzz_hooks import (
     NO_SUCH_ID,
     RealIds,
@@ -232,3 +234,34 @@ def test_the_summary_says_which_operations_reached_a_row():
     assert "GET /api/v1/webhooks/{endpoint_id}" in lines[2]
     assert used
     assert summary({"GET /api/v1/x/{x_id}": {"generated": {"positive": {"404": 1}}}})[1] is False
+
+
+def test_the_report_counts_answers_per_operation_ids_and_mode(tmp_path, monkeypatch):
+    monkeypatch.setattr(fuzz_hooks, "ANSWERS", Counter())
+    monkeypatch.setenv("FUZZ_REAL_IDS_REPORT", str(tmp_path / "answers.json"))
+
+    def answered(method, mode, status, real=False):
+        case = SimpleNamespace(
+            method=method,
+            operation=SimpleNamespace(
+                method="patch", path="/api/v1/milestones/{milestone_id}", path_parameters=[1]
+            ),
+            meta=SimpleNamespace(generation=SimpleNamespace(mode=SimpleNamespace(value=mode))),
+        )
+        if real:
+            fuzz_hooks.SENT_WITH_REAL_IDS.add(id(case))
+        fuzz_hooks.after_call(None, case, SimpleNamespace(status_code=status))
+
+    answered("PATCH", "positive", 200, real=True)
+    answered("PATCH", "positive", 404)
+    answered("PATCH", "negative", 422, real=True)
+    answered("TRACE", "negative", 405)  # a method the operation does not have: not counted
+    fuzz_hooks.write_report()
+    report = json.loads((tmp_path / "answers.json").read_text())
+    assert report == {
+        "PATCH /api/v1/milestones/{milestone_id}": {
+            "real": {"positive": {"200": 1}, "negative": {"422": 1}},
+            "generated": {"positive": {"404": 1}},
+        }
+    }
+    assert not fuzz_hooks.SENT_WITH_REAL_IDS
