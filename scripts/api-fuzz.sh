@@ -5,10 +5,12 @@
 #
 # Checks: all of them except positive_data_acceptance (schema-valid input still
 # meets business rules: a random id is a 404, unmet guards are a 409).
-# Every operation is fuzzed. A request that would end the run's own access (revoke its
-# token, deactivate or demote its user) is sent to an unknown id instead, so the run keeps
-# authenticating to the end and no operation is "answered only 401/403" for that reason
-# (tests/support/fuzz_hooks.py).
+# Every operation is fuzzed. Every other case of an operation with ids in its path is sent
+# with ids of rows the role can see (read through the API before its run), the others with
+# the generated ids, so the code behind an existing row is fuzzed too (docs/adr/0247). A
+# request that would end the run's own access (revoke its token, deactivate or demote its
+# user) is sent to an unknown id instead, so the run keeps authenticating to the end and no
+# operation is "answered only 401/403" for that reason (tests/support/fuzz_hooks.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
@@ -95,14 +97,20 @@ export SCHEMATHESIS_HOOKS=tests.support.fuzz_hooks PYTHONPATH="$PWD${PYTHONPATH:
 FAILED=""
 for role in "${ROLES[@]}"; do
     echo "-- schemathesis as $role"
-    own=$($BIN/python -m tests.support.fuzz_hooks whoami "http://127.0.0.1:$PORT" "${TOKENS[$role]}")
-    read -r FUZZ_OWN_USER_ID FUZZ_OWN_TOKEN_ID <<<"$own"
-    export FUZZ_OWN_USER_ID FUZZ_OWN_TOKEN_ID
+    export FUZZ_REAL_IDS="$WORK/ids-$role.json" FUZZ_REAL_IDS_REPORT="$WORK/answers-$role.json"
+    $BIN/python -m tests.support.fuzz_hooks prepare "http://127.0.0.1:$PORT" "${TOKENS[$role]}" "$FUZZ_REAL_IDS"
     $BIN/schemathesis run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
         -H "Authorization: Bearer ${TOKENS[$role]}" \
         --checks all --exclude-checks positive_data_acceptance \
         --max-examples "$EXAMPLES" --generation-deterministic \
         --request-timeout 10 --no-color || FAILED="$FAILED $role"
+    $BIN/python -m tests.support.fuzz_hooks summary "$FUZZ_REAL_IDS_REPORT" || FAILED="$FAILED $role"
+    # API_FUZZ_REPORTS=DIR keeps each role's answers per operation (real or generated ids,
+    # mode, status) and the ids it used, e.g. to compare two runs' reach.
+    if [ -n "${API_FUZZ_REPORTS:-}" ]; then
+        mkdir -p "$API_FUZZ_REPORTS"
+        cp "$FUZZ_REAL_IDS_REPORT" "$FUZZ_REAL_IDS" "$API_FUZZ_REPORTS/" 2>/dev/null || true
+    fi
 done
 if [ -n "$FAILED" ]; then
     echo "schemathesis found failures as:$FAILED" >&2

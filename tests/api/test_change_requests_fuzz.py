@@ -1,11 +1,12 @@
 """Schemathesis over the change request operations only (issue 31): the whole-document run
-(test_fuzz.py) covers them too, this one runs in seconds and with a request that exists."""
+(the CLI fuzz, scripts/api-fuzz.sh) covers them too; this one runs in seconds, in the
+suite, with a request that exists."""
 
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
 
-from tests.api.test_fuzz import _run
+from tests.support.fuzz_in_process import fuzz_operation
 
 
 @pytest.mark.parametrize("role", ["manager", "provider"])
@@ -26,5 +27,5 @@ def test_change_request_operations_survive_generated_input(app, world, role):
         real = {k: v for k, v in ids.items() if k in names}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             for path_ids in (None, real):
-                _run(operation, mode, headers, path_ids, failures)
+                fuzz_operation(operation, mode, headers, path_ids, failures)
     assert not failures, "\n\n".join(failures)

@@ -162,6 +162,21 @@ def test_exit_get_and_put_with_etags(api, world):
     assert_error(api.call("PUT", path, "stakeholder", json=body), 403)
 
 
+@pytest.mark.parametrize("if_match", ["", "  ", "v0", 'W/"v0"', '"v0', "0"])
+def test_a_malformed_if_match_is_412_even_before_the_first_exit_record(app, api, world, if_match):
+    # Found by the CLI fuzz with real ids: an unreadable If-Match stood for version 0, which
+    # is the exit's version before any record, so the write went through (ADR 0010: 412).
+    path = f"/engagements/{world.engagements['own']}/exit"
+    body = {"ip_document_url": "https://docs.example.com/ip.pdf"}
+    refused = api.call("PUT", path, "manager", json=body, headers={"If-Match": if_match})
+    assert_error(refused, 412, "stale_version", field="If-Match")
+    assert api.get(path, "manager").get_json()["version"] == 0
+    with app.app_context():
+        from tracker.models import ExitConfirmation
+
+        assert db.session.scalar(db.select(db.func.count(ExitConfirmation.id))) == 0
+
+
 def test_the_stakeholder_reads_access_but_cannot_add(api, world):
     member = world.members["own"]
     body = {"system": "VPN", "kind": "vpn"}

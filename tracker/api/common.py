@@ -16,7 +16,7 @@ from flask_login import current_user
 from marshmallow import Schema
 
 from tracker.auth import ingest_token
-from tracker.errors import Forbidden, Unauthorized
+from tracker.errors import Forbidden, StaleVersion, Unauthorized
 from tracker.models import User
 
 # Path ids: positive and within the database's integer range (else 404, never an overflow).
@@ -73,12 +73,22 @@ def etag(version: int) -> str:
 
 
 def expected_version() -> int | None:
-    """The version named by If-Match; None when absent or "*"; 0 (never current) if unreadable."""
+    """The version named by If-Match; None when absent or "*".
+
+    An If-Match that is not an ETag of this API (empty, or not `"v<digits>"`) is refused
+    here with 412 before anything is read or written. It used to stand for version 0,
+    "never current", but a resource with no row yet (an engagement's exit confirmations)
+    is at version 0, so a malformed If-Match let its write through."""
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
     match = _TAG.match(header.strip())
-    return int(match.group(1)) if match else 0
+    if match is None:
+        raise StaleVersion(
+            'If-Match must be an ETag this API sent (such as "v3") or *; nothing was changed.',
+            errors={"If-Match": [f"not an ETag of this API: {header[:40]!r}"]},
+        )
+    return int(match.group(1))
 
 
 def dump(schema: Schema, obj, *, status: int = 200, version: int | None = None) -> Response:
