@@ -9,17 +9,13 @@ fails on any that is neither reached nor listed in UNREACHED with a reason.
 from __future__ import annotations
 
 import re
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from werkzeug.serving import make_server
 
-from config import TestingConfig
 from tests.browser.conftest import login
-from tests.support.databases import copy_sqlite, sqlite_url
-from tracker import create_app
+from tests.support.browser import serving
 from tracker.extensions import db
 
 ROLES = {
@@ -65,26 +61,14 @@ PER_ROUTE = 2  # URLs visited per route and role (e.g. two engagements)
 
 
 @pytest.fixture
-def csp_server(tmp_path, ticked_demo):
+def csp_server(tmp_path, ticked_demo, live_apps):
     """The demo after one scheduler tick (so the outbox holds real emails), served live
     from this test's own copy of the database."""
-    path = tmp_path / "csp.db"
-    copy_sqlite(ticked_demo, path)
-    app = create_app(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=sqlite_url(path), MAIL_DIR=str(tmp_path / "mail")
-    )
-    with app.app_context():
-        token = _an_unsubscribe_token()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}", token
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with serving(live_apps(), tmp_path, ticked_demo) as live:
+        with live.app.app_context():
+            token = _an_unsubscribe_token()
+            db.session.remove()
+        yield live.app, live.url, token
 
 
 def _an_unsubscribe_token() -> str:
