@@ -1,5 +1,9 @@
 """Browser fixtures: a live server on a seeded SQLite file, Debian's Chromium via Playwright.
 
+The browser is Debian's chromium-headless-shell: the same Chromium build (Blink, Skia,
+fonts) as /usr/bin/chromium without the desktop browser around it, so a page costs about
+a third of the CPU and its screenshots are byte for byte the same (docs/adr/0245).
+
 The demo is seeded once per session (per UTC day) and each live server gets a copy;
 the app behind the live servers is built once per session (per settings) and reset
 for each test, as the unit tests' shared app is (tests/support/databases.py).
@@ -7,7 +11,7 @@ for each test, as the unit tests' shared app is (tests/support/databases.py).
 The fixtures are imported once into tests/conftest.py so every test directory
 shares one Chromium (two sync Playwright instances cannot run in one thread).
 
-Locally a missing /usr/bin/chromium (or Playwright) skips with the reason;
+Locally a missing headless shell (or Playwright) skips with the reason;
 with CI=true it fails, because CI must exercise the real browser.
 """
 
@@ -30,7 +34,7 @@ from tests.support.databases import SharedApp, copy_sqlite, sqlite_url
 from tracker import create_app
 from tracker.extensions import db
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/lib/chromium/chromium-headless-shell")  # Debian chromium-headless-shell
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -145,9 +149,9 @@ def live_server(live) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless Chromium for the session."""
+    """One headless Chromium (the headless shell) for the session."""
     if not CHROMIUM.exists():
-        require_or_skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        require_or_skip(f"{CHROMIUM} is missing (apt-get install chromium-headless-shell)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
