@@ -3,7 +3,9 @@
 # Needs root for apt-get; otherwise it only reports what is missing.
 set -u
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # scripts/screenshots.py (the README's pictures)
+# the browser tests: the same build without the desktop browser, a third of the CPU (ADR 0245)
+[ -x /usr/lib/chromium/chromium-headless-shell ] || missing+=(chromium-headless-shell)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v node >/dev/null || missing+=(nodejs)  # the SSO tests' OpenID provider

@@ -280,5 +280,12 @@ def query_counter(app):
 
 
 # Imported last: it uses the helpers above. One import here = one shared Chromium.
-from tests.support.browser import browser, demo_databases, live_server, page  # noqa: E402, F401
+from tests.support.browser import (  # noqa: E402, F401
+    browser,
+    demo_databases,
+    live,
+    live_apps,
+    live_server,
+    page,
+)
 from tests.support.oidc_provider import oidc, oidc_provider  # noqa: F401,E402  (shared fixtures)

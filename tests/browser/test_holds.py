@@ -6,30 +6,26 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from config import TestingConfig
 from tests.browser.conftest import login, screenshot
-from tracker import create_app
 from tracker.extensions import db
 from tracker.models import Engagement
 
 TITLE = "Demand forecasting pod"  # 40 days into its trial in the demo data
 
 
-def _backdate_hold(tmp_path, days: int):
+def _backdate_hold(app, days: int):
     """The hold began `days` ago (the live server's clock is the real one)."""
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=str(tmp_path / "mail"))
     with app.app_context():
         engagement = db.session.scalars(select(Engagement).where(Engagement.title == TITLE)).one()
         engagement.paused_at -= timedelta(days=days)
         trial_end = engagement.trial_end
         db.session.commit()
         db.session.remove()
-        db.engine.dispose()
     return trial_end
 
 
-def test_a_manager_pauses_and_resumes_and_sees_the_new_dates(live_server, page, tmp_path):
+def test_a_manager_pauses_and_resumes_and_sees_the_new_dates(live, page):
+    live_server = live.url
     login(page, live_server, "manager@example.com")
     page.goto(f"{live_server}/dashboard")
     page.locator(f"a:text-is('{TITLE}')").first.click()
@@ -42,7 +38,7 @@ def test_a_manager_pauses_and_resumes_and_sees_the_new_dates(live_server, page, 
     assert "On hold" in page.locator("[data-testid=engagement-header]").inner_text()
     screenshot(page, "hold-on-hold")
 
-    trial_end = _backdate_hold(tmp_path, 21)
+    trial_end = _backdate_hold(live.app, 21)
     page.reload()
     page.locator("[data-testid=transition-resume]").click()
     assert page.locator("[name=t-resume-shift_dates]").input_value() == "yes"

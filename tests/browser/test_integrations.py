@@ -7,21 +7,12 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
 from standardwebhooks.webhooks import Webhook
 
-from config import TestingConfig
 from tests.browser.conftest import login, screenshot
 from tests.support.webhooks import Receiver
-from tracker import create_app
 from tracker.core import clock
 from tracker.extensions import db
-
-
-@pytest.fixture
-def private_targets(monkeypatch):
-    """Set before live_server builds its app: the receiver listens on loopback."""
-    monkeypatch.setattr(TestingConfig, "WEBHOOK_ALLOW_PRIVATE_TARGETS", True)
 
 
 def test_manager_copies_the_calendar_url(live_server, page):
@@ -49,9 +40,9 @@ def test_manager_downloads_the_dashboard_csv_with_a_filter(live_server, page):
     assert rows and {row["health"] for row in rows} == {"green"}
 
 
-def test_admin_registers_a_webhook_and_sees_the_delivery(
-    private_targets, live_server, page, tmp_path
-):
+def test_admin_registers_a_webhook_and_sees_the_delivery(live, page):
+    live_server = live.url
+    live.app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = True  # the receiver is on loopback
     receiver = Receiver()
     try:
         login(page, live_server, "admin@example.com")
@@ -63,12 +54,7 @@ def test_admin_registers_a_webhook_and_sees_the_delivery(
         assert secret.startswith("whsec_")
         page.click("[data-testid=send-test]")
         page.wait_for_selector("text=Test event queued")
-        app = create_app(
-            TestingConfig,
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'browser.db'}",
-            WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
-        )
-        with app.app_context():  # the scheduler's step, as `flask scheduler tick` runs it
+        with live.app.app_context():  # the scheduler's step, as `flask scheduler tick` runs it
             from tracker.notifications.webhook_delivery import deliver_due
 
             assert deliver_due(clock.now()) == 1

@@ -3,44 +3,23 @@ the whole flow a person sees, and each way it is refused."""
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from config import TestingConfig
-from tests.conftest import _create_schema
-from tests.support.browser import screenshot
-from tracker import create_app
+from tests.support.browser import screenshot, serving
 from tracker.extensions import db
 from tracker.models import AuditEvent, SsoLink, User
 
 
 @pytest.fixture
-def sso_server(tmp_path, oidc):
+def sso_server(tmp_path, oidc, live_apps, sqlite_template):
     """The tracker on an empty database, served live, signing in through the provider."""
-    url = f"sqlite:///{tmp_path / 'sso.db'}"
-    _create_schema(url)
-    app = create_app(
-        TestingConfig,
-        SQLALCHEMY_DATABASE_URI=url,
-        MAIL_DIR=str(tmp_path / "mail"),
-        **oidc.app_settings(),
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = base  # the redirect URI the provider knows
-    oidc.reset(base)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, base
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with serving(live_apps(**oidc.app_settings()), tmp_path, sqlite_template) as live:
+        live.app.config["BASE_URL"] = live.url  # the redirect URI the provider knows
+        oidc.reset(live.url)
+        yield live.app, live.url
 
 
 @pytest.fixture
