@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 from sqlalchemy import select
 
@@ -21,6 +23,21 @@ def frozen(app, instant: datetime = T0) -> clock.FixedClock:
     fixed = clock.FixedClock(instant)
     clock.install(app, fixed)
     return fixed
+
+
+def day_pinned(app, day: date) -> Callable[[], datetime]:
+    """Install a clock that runs in real time from noon of `day` (UTC), and return it.
+
+    For modules that take their dates from `date.today()` when imported: a run that
+    crosses midnight UTC would otherwise compare yesterday's expectations with today's
+    pages. Noon gives twelve hours before the day could change under a test."""
+    start, began = datetime.combine(day, time(12), tzinfo=UTC), monotonic()
+
+    def now() -> datetime:
+        return start + timedelta(seconds=monotonic() - began)
+
+    clock.install(app, now)
+    return now
 
 
 def trial_engagement(today: date, *, trial_day: int = 40, provider: str = "Northwind ML"):

@@ -8,10 +8,17 @@ from datetime import date, timedelta
 import pytest
 
 from tests.factories import add_member, add_milestone, make_engagement
+from tests.support.scheduler import day_pinned
 from tracker.extensions import db
 from tracker.models import ChangeRequest, Milestone, User
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
 
 
 @pytest.fixture

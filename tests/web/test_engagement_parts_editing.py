@@ -10,11 +10,17 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import add_milestone, make_engagement, make_user
-from tests.support.scheduler import at, reminders_for
+from tests.support.scheduler import at, day_pinned, reminders_for
 from tracker.extensions import db
 from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, User
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
 
 
 @pytest.fixture

@@ -11,10 +11,17 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import add_metric, add_milestone, make_engagement
+from tests.support.scheduler import day_pinned
 from tracker.extensions import db
 from tracker.models import Measurement, MilestoneTarget, SuccessMetric, User
 
 TOMORROW = date.today() + timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on the day before TOMORROW, even if the run crosses midnight UTC."""
+    day_pinned(app, TOMORROW - timedelta(days=1))
 
 
 @pytest.fixture

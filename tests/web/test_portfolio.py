@@ -10,9 +10,18 @@ from datetime import date, timedelta
 import pytest
 
 from tests.factories import make_engagement, make_user
+from tests.support.scheduler import day_pinned
 from tracker.extensions import db
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
+
+
 SVG = "{http://www.w3.org/2000/svg}"
 
 

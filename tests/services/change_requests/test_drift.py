@@ -6,13 +6,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from tests.conftest import count_queries
 from tests.factories import add_milestone, make_engagement, make_user
+from tests.support.scheduler import day_pinned
 from tracker.extensions import db
 from tracker.services.change_requests import drift, service
 from tracker.services.change_requests.drift import ApprovedFact, compute_drift
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
 
 
 def _fact(i, days, monthly, total, decided):

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.factories import make_engagement, make_user
+from tests.support.scheduler import day_pinned
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import Engagement, HealthChange
@@ -26,6 +27,12 @@ from tracker.services.read_model.engagement_list import ListQuery
 from tracker.services.staffing.cost import DAYS_PER_MONTH, cost_to_date
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
 
 
 def _at(day: date, hour: int = 12) -> datetime:

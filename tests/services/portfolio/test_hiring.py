@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import bindparam, func, select
 
 from tests.factories import add_member, make_engagement, make_user
+from tests.support.scheduler import day_pinned
 from tracker.db_setup import UTCDateTime
 from tracker.errors import NotFound
 from tracker.extensions import db
@@ -25,6 +26,14 @@ from workflows.loader import parse_definition
 from workflows.problems import Problems
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
+
+
 NOW = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC).replace(hour=9)
 
 

@@ -16,6 +16,7 @@ from tests.factories import (
     make_engagement,
     make_user,
 )
+from tests.support.scheduler import day_pinned
 from tracker.errors import NotFound
 from tracker.extensions import db
 from tracker.models import Measurement, MilestoneUpdate
@@ -24,6 +25,12 @@ from tracker.services.portfolio.record import provider_record, standing
 from tracker.services.staffing.cost import cost_to_date
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
 
 
 def _at(day: date) -> datetime:

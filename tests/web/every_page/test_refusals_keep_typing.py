@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import add_member, add_milestone, make_engagement, make_user
+from tests.support.scheduler import day_pinned
 from tracker.extensions import db
 from tracker.models import (
     Adr,
@@ -30,6 +31,12 @@ from tracker.services.delivery import milestones
 from tracker.services.knowledge import adrs, shadows
 
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _on_today(app):
+    """The app's clock on this module's TODAY, even if the run crosses midnight UTC."""
+    day_pinned(app, TODAY)
 
 
 def _form(html: str, testid: str) -> str:
