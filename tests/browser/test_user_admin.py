@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from config import TestingConfig
 from tests.conftest import _create_schema
-from tests.support.browser import login, screenshot
+from tests.support.browser import buffered, login, screenshot
 from tracker import create_app
 from tracker.extensions import db
 
@@ -33,7 +33,7 @@ def mailing_server(tmp_path, smtp_server):
     with app.app_context():
         seed_demo()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = base  # links in emails point at this server
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from config import TestingConfig
 from tests.browser.conftest import login, screenshot
 from tests.conftest import _create_schema
+from tests.support.browser import buffered
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import AuditEvent, Engagement
@@ -50,7 +51,7 @@ def server(tmp_path):
     with app.app_context():
         seed_demo()
         db.session.remove()
-    served = make_server("127.0.0.1", 0, app, threaded=True)
+    served = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=served.serve_forever, daemon=True)
     thread.start()
     yield app, directory, f"http://127.0.0.1:{served.server_port}"

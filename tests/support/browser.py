@@ -117,12 +117,31 @@ def live_apps(tmp_path_factory) -> Callable[..., SharedApp]:
     return shared_app
 
 
+def buffered(app):
+    """The WSGI app with each answer read whole, and closed, before werkzeug's test server
+    writes it. When a browser drops a connection mid-answer (a context closed while a
+    stylesheet was still arriving), werkzeug's handler can fail on the dead socket before
+    it closes the answer, and the open static file surfaced later, in whichever test was
+    running, as an unraisable ResourceWarning. The answers here are pages and small files."""
+
+    def serve(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 @contextmanager
 def serving(shared: SharedApp, tmp_path: Path, database: Path) -> Iterator[LiveServer]:
     """Serve the shared app on a free port with a fresh copy of `database` and mail under
     tmp_path; the server is shut down and the app's connections closed afterwards."""
     app = shared.checkout(tmp_path, database)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
