@@ -155,10 +155,13 @@ def readiness_many(engagement_ids: Iterable[int]) -> dict[int, Readiness]:
     return {i: score_facts(facts[i], _readiness_rules(definitions[i])) for i in ids}
 
 
+# The engagement ids of every statement below built once: an expanding parameter, so each
+# statement keeps its compiled-SQL cache key (ADR 0238).
+_IDS = bindparam("ids", expanding=True)
 _DEFINITION_KEYS = ("workflow_name", "workflow_version", "workflow_hash", "state", "closed_at")
 _DEFINITION_ROWS = select(
     Engagement.id, *(getattr(Engagement, key) for key in _DEFINITION_KEYS)
-).where(Engagement.id.in_(bindparam("ids", expanding=True)))
+).where(Engagement.id.in_(_IDS))
 
 
 def _definitions(ids: list[int]) -> dict[int, Definition | None]:
@@ -252,9 +255,7 @@ def _runbook_part(subject: Subject) -> ReadinessPart:
 
 
 # The readiness inputs of any number of engagements, each read by one statement built once
-# (the engagement ids an expanding parameter), so SQLAlchemy keeps its compiled-SQL cache
-# key: an `aliased(User)` made per call re-adapted its columns on every store (ADR 0238).
-_IDS = bindparam("ids", expanding=True)
+# (`_IDS`): an `aliased(User)` made per call re-adapted its columns on every store.
 _KT_OWNER = aliased(User, name="kt_owner")
 _MEMBERS = (
     select(TeamMember.engagement_id, TeamMember.id, TeamMember.name)
