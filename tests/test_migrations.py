@@ -102,3 +102,63 @@ def test_0019_leaves_the_planner_reading_one_state_newest_first_from_its_index(t
         assert "ix_engagement_state_updated" in plan and "TEMP B-TREE" not in plan, plan
         assert {"ix_engagement_state_rank", "ix_engagement_live_rank"} <= analysed
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_0020_keeps_each_stored_part_but_not_its_gaps(backend, tmp_path, request):
+    """Rows stored before 0020 carry the gaps' sentences; after it, the same parts with
+    every other key as it was, in order, and the score and gap count untouched."""
+    import json
+
+    from sqlalchemy import select, update
+
+    from tests.factories import make_engagement, make_user
+    from tracker.models import Engagement
+
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
+    )
+    parts = [
+        {
+            "name": f"part{i}",
+            "label": f"Part {i}",
+            "done": i,
+            "total": 5,
+            "detail": "d",
+            "gaps": [{"code": "x", "message": f"gap {i}"}] * i,
+            "weight": 20,
+            "applicable": True,
+        }
+        for i in range(6)
+    ]
+    with app.app_context():
+        upgrade()
+        engagement_id = make_engagement(make_user("manager")).id
+        db.session.remove()
+        downgrade(revision="0019_dashboard")
+        db.session.execute(
+            update(Engagement.__table__)
+            .where(Engagement.__table__.c.id == engagement_id)
+            .values(readiness_score=40, readiness_gaps=15, readiness_parts=parts)
+        )
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        row = db.session.execute(
+            select(
+                Engagement.readiness_score, Engagement.readiness_gaps, Engagement.readiness_parts
+            ).where(Engagement.id == engagement_id)
+        ).one()
+        kept = [{k: v for k, v in part.items() if k != "gaps"} for part in parts]
+        assert (row[0], row[1]) == (40, 15)
+        assert json.dumps(row[2], sort_keys=True) == json.dumps(kept, sort_keys=True)
+        db.session.remove()
+        downgrade(revision="0019_dashboard")
+        cleared = db.session.execute(
+            select(Engagement.readiness_score, Engagement.readiness_parts)
+        ).one()
+        assert tuple(cleared) == (None, None)  # scored again from the facts
+        db.session.remove()
+        db.engine.dispose()

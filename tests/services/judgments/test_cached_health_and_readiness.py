@@ -22,7 +22,7 @@ from tracker.services.administration import users as user_service
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.delivery import checklists
 from tracker.services.judgments import health
-from tracker.services.judgments.readiness import from_stored, readiness_many
+from tracker.services.judgments.readiness import parts_from_stored, readiness_many
 from tracker.services.knowledge import adrs, artifacts, shadows
 from tracker.services.read_model.dashboard import build_dashboard
 from tracker.services.read_model.engagement_list import ListQuery
@@ -103,9 +103,22 @@ def _null_readiness(*engagement_ids: int) -> None:
 
 
 def _cached_breakdown(engagement_id: int):
-    """The stored breakdown read back as the dashboard reads it."""
-    score, parts = _column(engagement_id, Engagement.readiness_score, Engagement.readiness_parts)
-    return from_stored(score, parts)
+    """The stored breakdown read back as the dashboard reads it, with the stored gap count."""
+    score, gaps, parts = _column(
+        engagement_id,
+        Engagement.readiness_score,
+        Engagement.readiness_gaps,
+        Engagement.readiness_parts,
+    )
+    return parts_from_stored(score, parts), gaps
+
+
+def _as_bar(readiness):
+    """What the row must store for a fresh computation: every part's figures and words
+    (not the gaps' sentences), and how many gaps there are."""
+    return replace(readiness, parts=[replace(p, gaps=()) for p in readiness.parts]), len(
+        readiness.gaps
+    )
 
 
 def _shadow_ready_for_sign_off(setup: Handover):
@@ -330,22 +343,22 @@ def test_refresh_due_scores_rows_never_scored(ctx):
     assert health.refresh_due(now=now + timedelta(hours=1)) == 2
     assert _cached_readiness(first.id) == _fresh_readiness(first.id) == (0, 9)
     assert _cached_readiness(second.id) == _fresh_readiness(second.id) == (0, 11)
-    assert _cached_breakdown(second.id) == readiness_many([second.id])[second.id]
+    assert _cached_breakdown(second.id) == _as_bar(readiness_many([second.id])[second.id])
     assert _stamp(second.id) == before
 
 
 def test_every_change_to_readiness_stores_its_breakdown_with_the_score(handover):
-    """The breakdown on the row is the one a fresh computation gives, part by part and gap
-    by gap, after each kind of change (the dashboard draws its bars from it)."""
+    """The breakdown on the row is the one a fresh computation gives, part by part, with
+    its number of gaps, after each kind of change (the dashboard draws its bars from it)."""
     engagement_id = handover.engagement.id
     fresh = readiness_many([engagement_id])[engagement_id]
-    assert _cached_breakdown(engagement_id) == fresh and len(fresh.gaps) == 9  # drills too
+    assert _cached_breakdown(engagement_id) == _as_bar(fresh) and len(fresh.gaps) == 9  # drills
     before = _stamp(engagement_id)
     artifacts.add_artifact(handover.provider, engagement_id, RUNBOOK)
     shadows.sign_off(handover.manager, _shadow_ready_for_sign_off(handover).id)
     changed = readiness_many([engagement_id])[engagement_id]
     assert changed.score == 38 and changed != fresh  # (20 + 30) of 130 with drills' 30
-    assert _cached_breakdown(engagement_id) == changed
+    assert _cached_breakdown(engagement_id) == _as_bar(changed)
     assert _stamp(engagement_id) == before
 
 
@@ -366,12 +379,15 @@ def test_the_dashboard_draws_the_breakdown_stored_on_the_row(handover):
     assert (row.readiness_score, row.readiness_gaps) == (0, 9)  # with the drills part
 
 
-def test_the_dashboard_reads_the_parts_without_the_gaps_sentences(handover):
-    """The bar needs each part's figures and words; the gaps' sentences stay in the
-    database and the row's stored count says how many there are."""
+def test_the_row_stores_the_parts_without_the_gaps_sentences(handover):
+    """The bar needs each part's figures and words; the gaps' sentences are not stored
+    (the row's count says how many there are) and a row stored before, with them, draws
+    the same bar without reading them."""
     engagement_id = handover.engagement.id
     fresh = readiness_many([engagement_id])[engagement_id]
+    assert len(fresh.gaps) == 9
     stored = _column(engagement_id, Engagement.readiness_parts)[0]
+    assert len(stored) == len(fresh.parts) and not any("gaps" in part for part in stored)
     for part in stored:
         part["gaps"] = "never read by the dashboard"  # not a list of gaps: reading it fails
     db.session.execute(

@@ -391,7 +391,11 @@ def _sync_identity_map(rows: list[dict]) -> None:
 
 
 def stored_parts(readiness: Readiness) -> list[dict]:
-    """The breakdown as JSON for `Engagement.readiness_parts` (read by `from_stored`)."""
+    """The breakdown as JSON for `Engagement.readiness_parts`: each part's figures and
+    words, which is what a list draws as a bar (`parts_from_stored`). Not the gaps'
+    sentences: no list shows them (`readiness_gaps` counts them) and they were nine
+    tenths of the JSON every dashboard row read back (docs/adr/0251). Pages that show
+    the gaps judge them from the facts (`readiness_many`)."""
     return [
         {
             "name": p.name,
@@ -399,26 +403,11 @@ def stored_parts(readiness: Readiness) -> list[dict]:
             "done": p.done,
             "total": p.total,
             "detail": p.detail,
-            "gaps": [gap.to_dict() for gap in p.gaps],
             "weight": p.weight,
             "applicable": p.applicable,
         }
         for p in readiness.parts
     ]
-
-
-def from_stored(score: int, parts: list[dict]) -> Readiness:
-    """The breakdown cached on the row, as `readiness_many` computed it when it was stored."""
-    return Readiness(
-        score=score,
-        parts=[
-            ReadinessPart(
-                **{key: value for key, value in part.items() if key != "gaps"},
-                gaps=tuple(Unmet(**gap) for gap in part["gaps"]),
-            )
-            for part in parts
-        ],
-    )
 
 
 def parts_from_stored(score: int, parts: list[dict]) -> Readiness:

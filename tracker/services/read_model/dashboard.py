@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import JSON, func, literal_column, select, union_all
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import func, literal_column, select, union_all
 
 from tracker.auth.permissions import Action, can, visible_clause
 from tracker.core import clock
@@ -183,10 +181,10 @@ def _attach_readiness_parts(rows: list[ListRow]) -> None:
     the page); computed only for rows not scored since the breakdown was cached
     (migration 0012 clears the scores, and the scheduler's health step re-scores them).
 
-    The bar needs each part's figures and words, not the gaps' sentences (nine tenths of
-    the stored JSON): the database leaves them out (`_WithoutGaps`) and the row's stored
-    gap count says how many there are. Only the dashboard page draws the parts; exports
-    and digests read the cached score.
+    The bar needs each part's figures and words, which is all the row stores (the gaps'
+    sentences are judged where they are shown; the row's stored gap count says how many
+    there are). Only the dashboard page draws the parts; exports and digests read the
+    cached score.
     """
     ids = [row.engagement.id for row in rows]
     # score, gaps and parts are read together: they were written by one UPDATE
@@ -194,7 +192,7 @@ def _attach_readiness_parts(rows: list[ListRow]) -> None:
         Engagement.id,
         Engagement.readiness_score,
         Engagement.readiness_gaps,
-        _WithoutGaps(Engagement.readiness_parts),
+        Engagement.readiness_parts,
     ).where(Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None))
     stored = {
         i: (parts_from_stored(score, parts), gaps)
@@ -209,35 +207,6 @@ def _attach_readiness_parts(rows: list[ListRow]) -> None:
             row.readiness, row.readiness_gaps = stored[row.engagement.id]
         if row.readiness is not None:
             row.readiness_score = row.readiness.score
-
-
-# Breakdowns have five parts (six colours): paths past the last part change nothing.
-_MAX_PARTS = 8
-
-
-class _WithoutGaps(FunctionElement):
-    """A stored breakdown (`Engagement.readiness_parts`) without each part's `gaps`."""
-
-    type = JSON()
-    inherit_cache = True
-    name = "without_gaps"
-
-
-@compiles(_WithoutGaps)
-def _whole(element, compiler, **kw):  # another database reads the breakdown whole
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(_WithoutGaps, "sqlite")
-def _sqlite_without_gaps(element, compiler, **kw):
-    paths = ", ".join(f"'$[{i}].gaps'" for i in range(_MAX_PARTS))
-    return f"json_remove({compiler.process(element.clauses, **kw)}, {paths})"
-
-
-@compiles(_WithoutGaps, "postgresql")
-def _postgresql_without_gaps(element, compiler, **kw):
-    paths = "".join(f" #- '{{{i},gaps}}'" for i in range(_MAX_PARTS))
-    return f"(CAST({compiler.process(element.clauses, **kw)} AS JSONB){paths})"
 
 
 def provider_choices() -> list[ProviderOrganisation]:
