@@ -79,7 +79,7 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
     )
     _set_permissions(overview, actor)
     _add_pictures(overview, today)
-    _add_evidence(overview, actor, today)
+    _add_evidence(overview, actor, today, view)
     # drawn after the evidence: a claim a measured target contradicts reads so here too
     overview.timeline = timeline_svg(engagement, milestones, today, overview.claim_evidence)
     _add_workflow(overview, actor, view)
@@ -112,9 +112,14 @@ def _add_pictures(overview: EngagementOverview, today: date) -> None:
         overview.burn_text = burn_summary(overview.burn, engagement.currency)
 
 
-def _add_evidence(overview: EngagementOverview, actor: User, today: date) -> None:
-    """The Evidence card: each metric's chart and the milestones judged (fixed queries)."""
-    overview.evidence = evidence_view(overview.engagement, overview.milestones, actor, today)
+def _add_evidence(
+    overview: EngagementOverview, actor: User, today: date, view: EngagementView
+) -> None:
+    """The Evidence card: each metric's chart and the milestones judged (fixed queries;
+    the metrics and targets are the ones the page's facts were read from)."""
+    overview.evidence = evidence_view(
+        overview.engagement, overview.milestones, actor, today, view.evidence
+    )
     overview.charts = {v.metric.id: metric_chart_svg(v, today) for v in overview.evidence.metrics}
     overview.claim_evidence = {me.milestone.id: me.claims for me in overview.evidence.milestones}
 

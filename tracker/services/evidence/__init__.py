@@ -11,6 +11,7 @@ What lives here:
 - `ingest`: ingest tokens for pipelines (created, hashed, revoked, authenticated).
 
 May import: tracker.models, tracker.auth, tracker.schemas, tracker.core, tracker.errors,
-tracker.extensions and the flat services modules it names (audit, csv_export, webhooks,
+tracker.extensions, workflow.subjects (the metric and target rows a page reads once) and
+the flat services modules it names (audit, csv_export, webhooks,
 health). Nothing in tracker.web, tracker.api or tracker.notifications.
 """

@@ -15,7 +15,6 @@ from tracker.models import (
     Engagement,
     MetricKind,
     Milestone,
-    MilestoneTarget,
     MilestoneUpdate,
     SuccessMetric,
     User,
@@ -29,6 +28,7 @@ from tracker.services.evidence.judgment import (
     period_summary,
 )
 from tracker.services.milestone_status import TargetEvidence
+from tracker.services.workflow.subjects import EvidenceRows, target_rows
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,9 @@ class EvidenceView:
         return period_summary(targets, facts, today)
 
 
-def _metrics(engagement: Engagement, with_cost: bool) -> list[SuccessMetric]:
+def _metrics(engagement: Engagement, with_cost: bool, rows=None) -> list[SuccessMetric]:
+    if rows is not None:  # the engagement page's rows, every live metric by id
+        return [m for m in rows.metrics if with_cost or m.kind != MetricKind.COST]
     query = select(SuccessMetric).where(
         SuccessMetric.engagement_id == engagement.id, SuccessMetric.removed_at.is_(None)
     )
@@ -97,16 +99,13 @@ def _metrics(engagement: Engagement, with_cost: bool) -> list[SuccessMetric]:
     return list(db.session.scalars(query.order_by(SuccessMetric.id)))
 
 
-def _target_lines(engagement_id: int) -> dict[int, list[TargetLine]]:
+def _target_lines(engagement_id: int, rows=None) -> dict[int, list[TargetLine]]:
+    """metric id -> its targets on live milestones, by due date."""
+    targets = target_rows(engagement_id) if rows is None else rows.targets
     lines: dict[int, list[TargetLine]] = defaultdict(list)
-    for row in db.session.execute(
-        select(MilestoneTarget.metric_id, Milestone.id, Milestone.title, Milestone.due_date)
-        .add_columns(Milestone.period, MilestoneTarget.target)
-        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
-        .where(Milestone.engagement_id == engagement_id, Milestone.removed_at.is_(None))
-        .order_by(Milestone.due_date, Milestone.id)
-    ):
-        lines[row.metric_id].append(TargetLine(*row[1:]))
+    for metric_id, milestone_id, title, due_date, period, target, removed_at in targets:
+        if removed_at is None:
+            lines[metric_id].append(TargetLine(milestone_id, title, due_date, period, target))
     return lines
 
 
@@ -124,13 +123,18 @@ def _verdict_reasons(milestone_ids: list[int]) -> dict[int, str]:
 
 
 def evidence_view(
-    engagement: Engagement, milestones: list[Milestone], viewer: User, today: date
+    engagement: Engagement,
+    milestones: list[Milestone],
+    viewer: User,
+    today: date,
+    rows: EvidenceRows | None = None,
 ) -> EvidenceView:
-    """Metrics with their series and targets, and each milestone judged (six queries)."""
+    """Metrics with their series and targets, and each milestone judged (six queries, four
+    with the metrics and targets the engagement page has read already: `rows`)."""
     with_cost = can(viewer, Action.VIEW_COST, engagement)
-    metrics = _metrics(engagement, with_cost)
+    metrics = _metrics(engagement, with_cost, rows)
     series = reads.series(m.id for m in metrics)
-    lines = _target_lines(engagement.id)
+    lines = _target_lines(engagement.id, rows)
     views = []
     for m in metrics:
         points, count = series.get(m.id, ([], 0))

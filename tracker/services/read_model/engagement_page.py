@@ -42,7 +42,13 @@ from tracker.services.judgments.readiness import Readiness, readiness_of_subject
 from tracker.services.knowledge.adrs import engagement_adrs
 from tracker.services.knowledge.artifacts import engagement_artifacts
 from tracker.services.knowledge.shadows import engagement_shadows
-from tracker.services.workflow.subjects import SubjectRows, evidence_facts, subject_from
+from tracker.services.workflow.subjects import (
+    EvidenceRows,
+    SubjectRows,
+    evidence_facts_of,
+    evidence_rows,
+    subject_from,
+)
 from workflows import Subject
 
 
@@ -93,6 +99,7 @@ class EngagementView:
     exit: ExitConfirmation | None
     subject: Subject
     readiness: Readiness
+    evidence: EvidenceRows  # live metrics and every target: the Evidence card reads them too
 
     def checklists_by_kind(self, *, client_only: bool = True) -> dict[str, list[ChecklistItem]]:
         """The items by checklist; `client_only=False` leaves out the client's own items
@@ -114,6 +121,7 @@ def engagement_view(engagement: Engagement, today: date) -> EngagementView:
     artifacts = engagement_artifacts(engagement.id)
     entries, exit_row = access.engagement_entries(engagement.id), exits.exit_of(engagement.id)
     names = {m.id: m.name for m in members}
+    evidence = evidence_rows(engagement.id)
     rows = SubjectRows(
         milestones=milestones,
         checklist=checklist,
@@ -121,7 +129,7 @@ def engagement_view(engagement: Engagement, today: date) -> EngagementView:
         shadows=shadows,
         adrs=adrs,
         artifacts=artifacts,
-        evidence=evidence_facts(engagement.id),
+        evidence=evidence_facts_of(evidence),
         handover={
             "drills": drill_facts([engagement.id]).get(engagement.id, ()),
             "access": access_facts_of(entries, names),
@@ -141,6 +149,7 @@ def engagement_view(engagement: Engagement, today: date) -> EngagementView:
         exit=exit_row,
         subject=subject,
         readiness=readiness_of_subject(engagement, subject),
+        evidence=evidence,
     )
 
 

@@ -41,25 +41,51 @@ def _rows(model, engagement_id: int, *options):
     return db.session.scalars(query.order_by(model.id)).all()
 
 
-def evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:
-    """The live success metrics, and milestone id -> metric ids it has a target for."""
-    metrics = db.session.execute(
-        select(SuccessMetric.id, SuccessMetric.name, SuccessMetric.baseline).where(
-            SuccessMetric.engagement_id == engagement_id, SuccessMetric.removed_at.is_(None)
-        )
+@dataclass(frozen=True)
+class EvidenceRows:
+    """An engagement's live success metrics (by id) and every target on its milestones
+    (metric id, milestone id, title, due date, period, target, the milestone's removal),
+    by due date: what the guards' facts and the page's Evidence card are both read from."""
+
+    metrics: Sequence[SuccessMetric]
+    targets: Sequence
+
+
+def evidence_rows(engagement_id: int) -> EvidenceRows:
+    """Two statements, whatever the number of metrics and milestones."""
+    metrics = db.session.scalars(
+        select(SuccessMetric)
+        .where(SuccessMetric.engagement_id == engagement_id, SuccessMetric.removed_at.is_(None))
+        .order_by(SuccessMetric.id)
     ).all()
-    live = {m.id for m in metrics}
-    targets: dict[int, list[int]] = {}
-    for milestone_id, metric_id in db.session.execute(
-        select(MilestoneTarget.milestone_id, MilestoneTarget.metric_id)
+    return EvidenceRows(metrics, target_rows(engagement_id))
+
+
+def target_rows(engagement_id: int) -> list:
+    """Every target on the engagement's milestones, removed ones too, by due date."""
+    return db.session.execute(
+        select(MilestoneTarget.metric_id, Milestone.id, Milestone.title, Milestone.due_date)
+        .add_columns(Milestone.period, MilestoneTarget.target, Milestone.removed_at)
         .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
         .where(Milestone.engagement_id == engagement_id)
-        .order_by(MilestoneTarget.metric_id)
-    ):
+        .order_by(Milestone.due_date, Milestone.id, MilestoneTarget.metric_id)
+    ).all()
+
+
+def evidence_facts_of(rows: EvidenceRows) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:
+    """The live success metrics, and milestone id -> metric ids it has a target for."""
+    live = {m.id for m in rows.metrics}
+    targets: dict[int, list[int]] = {}
+    for metric_id, milestone_id, *_rest in rows.targets:
         if metric_id in live:
             targets.setdefault(milestone_id, []).append(metric_id)
-    facts = tuple(MetricFact(m.id, m.name, m.baseline is not None) for m in metrics)
-    return facts, {k: tuple(v) for k, v in targets.items()}
+    facts = tuple(MetricFact(m.id, m.name, m.baseline is not None) for m in rows.metrics)
+    return facts, {k: tuple(sorted(v)) for k, v in targets.items()}
+
+
+def evidence_facts(engagement_id: int) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:
+    """The live success metrics, and milestone id -> metric ids it has a target for."""
+    return evidence_facts_of(evidence_rows(engagement_id))
 
 
 @dataclass(frozen=True)
