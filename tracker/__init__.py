@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
 
     db_setup.init_app(app)
     db.init_app(app)
+    db_setup.finish_requests(app, db)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     init_auth(app, token_authenticator=authenticate_token, ingest_authenticator=authenticate_ingest)

@@ -1,12 +1,17 @@
 """Database engine hooks and column types shared by every model."""
 
+import logging
 from datetime import UTC
 
 from flask import Flask
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.selectable import CompoundSelect, Select
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator):
@@ -62,3 +67,58 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# -- a request that only read ends its transaction with COMMIT --------------------------------
+#
+# Closing the session rolls its transaction back, and psycopg forgets every statement it
+# has prepared on the connection at each ROLLBACK (a statement prepared in a transaction
+# that failed may be gone on the server). So on PostgreSQL no statement a page sends was
+# ever prepared: each was parsed and planned again, request after request (the engagement
+# page's ~20 statements: ~12 ms of server time of ~21). A transaction that sent only
+# SELECTs changed nothing, so COMMIT and ROLLBACK end it the same way; COMMIT keeps what
+# psycopg prepared (after five runs of the same statement). docs/adr/0253.
+
+
+def _only_selects(context) -> bool:
+    compiled = getattr(context, "compiled", None)
+    return compiled is not None and isinstance(compiled.statement, (Select, CompoundSelect))
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begins(conn):
+    conn.info["wrote"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany):
+    """Anything but a SELECT built with SQLAlchemy (DML, DDL, text, a flush) counts as a
+    write, so only transactions known to have read alone are committed at the end."""
+    if not _only_selects(context):
+        conn.info["wrote"] = True
+
+
+def finish_requests(app: Flask, db) -> None:
+    """Register the end of a request's transaction; call after `db.init_app(app)`, so it
+    runs before Flask-SQLAlchemy removes the session (teardowns run in reverse order)."""
+
+    @app.teardown_appcontext
+    def _commit_what_only_read(exc):
+        if exc is None and db.session.registry.has():
+            close_committing_reads(db.session())
+
+
+def close_committing_reads(session) -> bool:
+    """Close the session, its transaction ended with COMMIT if it sent only SELECTs and
+    holds no pending change (True then); anything else is rolled back by the close."""
+    committed = False
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        connection = session.connection()
+        if connection.info.get("wrote") is False:
+            try:
+                connection.commit()
+                committed = True
+            except SQLAlchemyError:  # the connection is gone: the close discards it
+                log.warning("ending a read-only transaction failed", exc_info=True)
+    session.close()
+    return committed
