@@ -43,6 +43,34 @@ def test_the_wsgi_app_starts_without_the_rare_paths_libraries(tmp_path):
     assert loaded.isdisjoint(LEFT_FOR_LATER), sorted(loaded & set(LEFT_FOR_LATER))
 
 
+def test_the_openapi_document_is_written_at_its_first_read(tmp_path):
+    """A worker starts with the API's routes but not their description: the first read of
+    `api.spec` (the /api/v1/openapi.json view, `flask openapi`) writes every path."""
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="startup-imports-test",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    script = (
+        "import json, wsgi; from tracker.extensions import api\n"
+        "at_start = len(api._spec.to_dict().get('paths', {}))\n"
+        "routes = {r.rule for r in wsgi.app.url_map.iter_rules() if r.rule.startswith('/api/v1/')"
+        " and not r.rule.startswith('/api/v1/openapi') and not r.rule.startswith('/api/v1/docs')}\n"
+        "with wsgi.app.app_context(): paths = set(api.spec.to_dict()['paths'])\n"
+        "print(json.dumps([at_start, len(paths), len(routes)]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    at_start, documented, routes = json.loads(result.stdout.strip().splitlines()[-1])
+    assert at_start == 0
+    assert documented == routes > 50
+
+
 def test_the_migration_extension_is_there_when_something_reads_it(app):
     """The stand-in becomes Flask-Migrate's own config on first read (what
     flask_migrate.upgrade() and migrations/env.py use)."""
