@@ -45,7 +45,8 @@ def test_the_wsgi_app_starts_without_the_rare_paths_libraries(tmp_path):
 
 def test_the_openapi_document_is_written_at_its_first_read(tmp_path):
     """A worker starts with the API's routes but not their description: the first read of
-    `api.spec` (the /api/v1/openapi.json view, `flask openapi`) writes every path."""
+    `api.spec` (the /api/v1/openapi.json view, `flask openapi`) copies each endpoint's doc
+    info (tracker.api.common.Blueprint) and writes every path."""
     env = dict(
         os.environ,
         APP_ENV="production",
@@ -56,19 +57,25 @@ def test_the_openapi_document_is_written_at_its_first_read(tmp_path):
     env.pop("FLASK_RUN_FROM_CLI", None)
     script = (
         "import json, wsgi; from tracker.extensions import api\n"
+        "from tracker.api import api_modules\n"
         "at_start = len(api._spec.to_dict().get('paths', {}))\n"
+        "copies = sum(len(m.blp._docs) for m in api_modules())\n"
         "routes = {r.rule for r in wsgi.app.url_map.iter_rules() if r.rule.startswith('/api/v1/')"
         " and not r.rule.startswith('/api/v1/openapi') and not r.rule.startswith('/api/v1/docs')}\n"
         "with wsgi.app.app_context(): paths = set(api.spec.to_dict()['paths'])\n"
-        "print(json.dumps([at_start, len(paths), len(routes)]))"
+        "copied = sum(len(m.blp._docs) for m in api_modules())\n"
+        "print(json.dumps([at_start, copies, len(paths), len(routes), copied]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    at_start, documented, routes = json.loads(result.stdout.strip().splitlines()[-1])
-    assert at_start == 0
+    at_start, copies, documented, routes, copied = json.loads(
+        result.stdout.strip().splitlines()[-1]
+    )
+    assert (at_start, copies) == (0, 0)  # neither the document nor the views' doc copies
     assert documented == routes > 50
+    assert copied > 50  # one per endpoint, made for the document
 
 
 def test_the_migration_extension_is_there_when_something_reads_it(app):
