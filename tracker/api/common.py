@@ -10,6 +10,7 @@ no header at all mean "whatever the current version is".
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 
 import flask_smorest
 from flask import Response, current_app, jsonify, request
@@ -50,6 +51,18 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self._undocumented = []
 
+    def arguments(self, *args, **kwargs):
+        return _sharing_schemas(super().arguments(*args, **kwargs))
+
+    def response(self, *args, **kwargs):
+        return _sharing_schemas(super().response(*args, **kwargs))
+
+    def alt_response(self, *args, **kwargs):
+        return _sharing_schemas(super().alt_response(*args, **kwargs))
+
+    def paginate(self, *args, **kwargs):
+        return _sharing_schemas(super().paginate(*args, **kwargs))
+
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         self._undocumented.append((endpoint, obj, parameters, tags, options))
 
@@ -58,6 +71,45 @@ class Blueprint(flask_smorest.Blueprint):
             endpoint, obj, route_parameters, tags, options = self._undocumented.pop(0)
             super()._store_endpoint_docs(endpoint, obj, route_parameters, tags, **options)
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+
+class _DocInfo(dict):
+    """A view's doc info (flask-smorest's `_apidoc`) whose deep copies share its schemas.
+
+    Each flask-smorest decorator deep-copies the doc info of the view it wraps, so a view
+    with three decorators held three copies of the first one's schema instance, and every
+    copy is read only to write the OpenAPI document (apispec reads schemas, never changes
+    them). The copies still copy every dict and list; the schema instances stay the one
+    each decorator was given, which is also the one that loads or dumps.
+    """
+
+    def __deepcopy__(self, memo):
+        for schema in _schemas_in(self):
+            memo.setdefault(id(schema), schema)
+        return _DocInfo({key: deepcopy(value, memo) for key, value in self.items()})
+
+
+def _schemas_in(value):
+    if isinstance(value, Schema):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _schemas_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _schemas_in(item)
+
+
+def _sharing_schemas(decorator):
+    """`decorator`, applied to a view whose doc info is a `_DocInfo` (the copy the decorator
+    makes is one too, so the views it wraps in turn share as well)."""
+
+    def apply(view):
+        if not isinstance(getattr(view, "_apidoc", None), _DocInfo):
+            view._apidoc = _DocInfo(getattr(view, "_apidoc", {}))
+        return decorator(view)
+
+    return apply
 
 
 def require_login() -> None:
