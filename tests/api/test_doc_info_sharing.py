@@ -58,3 +58,12 @@ def test_flask_smorests_blueprint_copies_them_at_each_decorator():
     """What the sharing saves: the stock Blueprint holds a copy per decorator above."""
     view = _decorate(flask_smorest.Blueprint("copying", __name__))
     assert _distinct_schemas(view) == {"_Error": 3, "_Out": 2}  # the innermost most often
+
+
+def test_views_that_answer_with_the_same_schema_class_share_one_instance():
+    blueprint = Blueprint("one-instance", __name__)
+    first, second = _decorate(blueprint), _decorate(blueprint)
+    (a,) = [s for s in _schemas_in(first._apidoc) if isinstance(s, _Out)]
+    (b,) = [s for s in _schemas_in(second._apidoc) if isinstance(s, _Out)]
+    assert a is b
+    assert a.dump({"id": 3}) == {"id": 3}  # the instance that dumps, as well as documents

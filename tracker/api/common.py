@@ -54,11 +54,14 @@ class Blueprint(flask_smorest.Blueprint):
     def arguments(self, *args, **kwargs):
         return _sharing_schemas(super().arguments(*args, **kwargs))
 
-    def response(self, *args, **kwargs):
-        return _sharing_schemas(super().response(*args, **kwargs))
+    def response(self, status_code, schema=None, **kwargs):
+        schema = _one_instance(schema)
+        return _sharing_schemas(super().response(status_code, schema, **kwargs))
 
-    def alt_response(self, *args, **kwargs):
-        return _sharing_schemas(super().alt_response(*args, **kwargs))
+    def alt_response(self, status_code, response=None, *, schema=None, **kwargs):
+        schema = _one_instance(schema)
+        decorator = super().alt_response(status_code, response, schema=schema, **kwargs)
+        return _sharing_schemas(decorator)
 
     def paginate(self, *args, **kwargs):
         return _sharing_schemas(super().paginate(*args, **kwargs))
@@ -87,6 +90,17 @@ class _DocInfo(dict):
         for schema in _schemas_in(self):
             memo.setdefault(id(schema), schema)
         return _DocInfo({key: deepcopy(value, memo) for key, value in self.items()})
+
+
+_INSTANCES: dict[type, Schema] = {}
+
+
+def _one_instance(schema):
+    """A response schema given as a class: one instance for every view that names it
+    (flask-smorest would make one per view; dumping leaves a schema unchanged)."""
+    if isinstance(schema, type) and issubclass(schema, Schema):
+        return _INSTANCES.setdefault(schema, schema())
+    return schema
 
 
 def _schemas_in(value):
