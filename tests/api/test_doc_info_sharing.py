@@ -44,11 +44,22 @@ def _distinct_schemas(view) -> dict[str, int]:
     return {name: len(ids) for name, ids in sorted(seen.items())}
 
 
+def _doc_infos(view) -> int:
+    """How many distinct doc info dicts the view and what it wraps hold."""
+    found = set()
+    while view is not None:
+        if hasattr(view, "_apidoc"):
+            found.add(id(view._apidoc))
+        view = getattr(view, "__wrapped__", None)
+    return len(found)
+
+
 def test_a_views_doc_info_holds_the_decorators_schema_instances_once():
     view = _decorate(Blueprint("sharing", __name__))
     schemas = list(_schemas_in(view._apidoc))
     assert sorted(type(s).__name__ for s in schemas) == ["_Error", "_Out"]  # @arguments keeps _In
     assert _distinct_schemas(view) == {"_Error": 1, "_Out": 1}
+    assert _doc_infos(view) == 1  # the wrapped views' superseded copies are dropped
     copied = copy.deepcopy(view._apidoc)
     assert [id(s) for s in _schemas_in(copied)] == [id(s) for s in schemas]
     assert copied == view._apidoc and copied is not view._apidoc
@@ -58,6 +69,7 @@ def test_flask_smorests_blueprint_copies_them_at_each_decorator():
     """What the sharing saves: the stock Blueprint holds a copy per decorator above."""
     view = _decorate(flask_smorest.Blueprint("copying", __name__))
     assert _distinct_schemas(view) == {"_Error": 3, "_Out": 2}  # the innermost most often
+    assert _doc_infos(view) == 3
 
 
 def test_views_that_answer_with_the_same_schema_class_share_one_instance():

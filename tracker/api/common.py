@@ -121,7 +121,10 @@ def _sharing_schemas(decorator):
     def apply(view):
         if not isinstance(getattr(view, "_apidoc", None), _DocInfo):
             view._apidoc = _DocInfo(getattr(view, "_apidoc", {}))
-        return decorator(view)
+        wrapped = decorator(view)
+        if wrapped is not view and wrapped._apidoc is not view._apidoc:
+            del view._apidoc  # superseded by the wrapper's copy, the only one read again
+        return wrapped
 
     return apply
 
