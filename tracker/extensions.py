@@ -1,6 +1,7 @@
 """Every Flask extension object, created unbound and initialised in create_app."""
 
 import os
+import threading
 
 import click
 from flask_login import LoginManager
@@ -73,18 +74,21 @@ class DocumentedOnDemandApi(Api):
     def __init__(self, *args, **kwargs) -> None:
         self._deferred = []
         self._documenting = False
+        self._writing = threading.RLock()  # gthread workers: one thread writes, others wait
         self._spec = None
         super().__init__(*args, **kwargs)
 
     @property
     def spec(self):
-        if self._deferred and not self._documenting:  # a step's own reads see it as it is
-            self._documenting = True
-            try:
-                while self._deferred:
-                    self._deferred.pop(0)()
-            finally:
-                self._documenting = False
+        if self._deferred or self._documenting:
+            with self._writing:  # re-entrant: the writing thread's own reads pass through
+                if not self._documenting:  # ... and see the document as it is so far
+                    self._documenting = True
+                    try:
+                        while self._deferred:
+                            self._deferred.pop(0)()
+                    finally:
+                        self._documenting = False
         return self._spec
 
     @spec.setter
