@@ -20,6 +20,14 @@ LEFT_FOR_LATER = (
     *("authlib", "joserfc", "icalendar", "flask_migrate", "alembic", "mako"),
     *("markdown_it", "nh3"),
 )
+# Modules of the email outbox page and the digest preview (smtplib and the MIME writers
+# with them, ~0.5 MB, issue 29); the scheduler's processes import them where they send.
+MODULES_LEFT_FOR_LATER = (
+    "smtplib",
+    "tracker.notifications.delivery",
+    "tracker.notifications.digests",
+    "tracker.services.messaging.outbox_admin",
+)
 
 
 def test_the_wsgi_app_starts_without_the_rare_paths_libraries(tmp_path):
@@ -31,16 +39,52 @@ def test_the_wsgi_app_starts_without_the_rare_paths_libraries(tmp_path):
         PYTHONPATH=str(ROOT),
     )
     env.pop("FLASK_RUN_FROM_CLI", None)
+    script = "import json, sys, wsgi; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    modules = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    loaded = {name.split(".")[0] for name in modules}
+    assert "tracker" in loaded and "flask" in loaded  # the app did start
+    assert "tracker.web.admin_outbox" in modules and "tracker.web.digests" in modules
+    assert loaded.isdisjoint(LEFT_FOR_LATER), sorted(loaded & set(LEFT_FOR_LATER))
+    assert modules.isdisjoint(MODULES_LEFT_FOR_LATER), sorted(modules & set(MODULES_LEFT_FOR_LATER))
+
+
+def test_the_openapi_document_is_written_at_its_first_read(tmp_path):
+    """A worker starts with the API's routes but not their description: the first read of
+    `api.spec` (the /api/v1/openapi.json view, `flask openapi`) copies each endpoint's doc
+    info (tracker.api.common.Blueprint) and writes every path."""
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="startup-imports-test",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("FLASK_RUN_FROM_CLI", None)
     script = (
-        "import json, sys, wsgi; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+        "import json, wsgi; from tracker.extensions import api\n"
+        "from tracker.api import api_modules\n"
+        "at_start = len(api._spec.to_dict().get('paths', {}))\n"
+        "copies = sum(len(m.blp._docs) for m in api_modules())\n"
+        "routes = {r.rule for r in wsgi.app.url_map.iter_rules() if r.rule.startswith('/api/v1/')"
+        " and not r.rule.startswith('/api/v1/openapi') and not r.rule.startswith('/api/v1/docs')}\n"
+        "with wsgi.app.app_context(): paths = set(api.spec.to_dict()['paths'])\n"
+        "copied = sum(len(m.blp._docs) for m in api_modules())\n"
+        "print(json.dumps([at_start, copies, len(paths), len(routes), copied]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert "tracker" in loaded and "flask" in loaded  # the app did start
-    assert loaded.isdisjoint(LEFT_FOR_LATER), sorted(loaded & set(LEFT_FOR_LATER))
+    at_start, copies, documented, routes, copied = json.loads(
+        result.stdout.strip().splitlines()[-1]
+    )
+    assert (at_start, copies) == (0, 0)  # neither the document nor the views' doc copies
+    assert documented == routes > 50
+    assert copied > 50  # one per endpoint, made for the document
 
 
 def test_the_migration_extension_is_there_when_something_reads_it(app):

@@ -63,7 +63,7 @@ def register_api(app: Flask) -> None:
     for module in api_modules():
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
-    document_configured_rules(app)
+    api.defer_documentation(lambda: document_configured_rules(app))
     app.before_request(throttle_bearer_tokens)
     app.before_request(refuse_non_json_bodies)
     app.before_request(require_csrf_for_session_auth)

@@ -2,9 +2,17 @@
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.api.common import (
+    ETAG_HEADER,
+    ID,
+    IF_MATCH,
+    Blueprint,
+    actor,
+    dump,
+    expected_version,
+    protected,
+)
 from tracker.schemas.adr import (
     AdrDecisionSchema,
     AdrRevisionSchema,

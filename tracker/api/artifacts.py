@@ -1,9 +1,8 @@
 """/api/v1 artifacts (runbooks and other links) and the knowledge-retention readiness score."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, dump, protected
+from tracker.api.common import ID, Blueprint, actor, dump, protected
 from tracker.schemas.artifact import ArtifactSchema, ArtifactWriteSchema, ReadinessSchema
 from tracker.services.judgments import readiness
 from tracker.services.knowledge import artifacts

@@ -1,9 +1,8 @@
 """/api/v1/engagements/<id>/audit: the engagement's timeline, newest first."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, page_response, protected
+from tracker.api.common import ID, Blueprint, actor, page_response, protected
 from tracker.auth.permissions import Action, can
 from tracker.schemas.audit import AuditPageSchema, audit_schema
 from tracker.schemas.common import PageArgsSchema

@@ -3,9 +3,8 @@ auditors; to anyone else these answer 404, before the filters are even read)."""
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import actor, protected
+from tracker.api.common import Blueprint, actor, protected
 from tracker.core import clock
 from tracker.schemas.audit_export import AuditExportQuerySchema
 from tracker.services.audit_export import export

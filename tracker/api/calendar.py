@@ -1,9 +1,8 @@
 """/api/v1/me/calendar: the caller's iCalendar feed URL (made on first use), scope, rotation."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import actor, protected
+from tracker.api.common import Blueprint, actor, protected
 from tracker.schemas.calendar import CalendarFeedSchema, CalendarScopeSchema
 from tracker.services.exchange import calendar_feed
 

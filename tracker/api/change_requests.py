@@ -1,9 +1,8 @@
 """/api/v1 change requests (issue 31): raise, read, approve, reject, withdraw; drift."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, Blueprint, actor, protected
 from tracker.schemas.change_request import (
     ChangeRequestSchema,
     ChangeRequestWriteSchema,

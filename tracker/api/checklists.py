@@ -1,12 +1,12 @@
 """/api/v1/engagements/<id>/checklist and /api/v1/checklist-items/<id>: prerequisites & co."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker.api.common import (
     ETAG_HEADER,
     ID,
     IF_MATCH,
+    Blueprint,
     actor,
     dump,
     expected_version,

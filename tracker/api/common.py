@@ -10,7 +10,9 @@ no header at all mean "whatever the current version is".
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 
+import flask_smorest
 from flask import Response, current_app, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema
@@ -32,6 +34,99 @@ IF_MATCH = {
     "an ETag of this API), the answer is 412.",
 }
 ETAG_HEADER = {"ETag": {"description": 'The version of the resource, e.g. "v3"', "schema": {}}}
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint that copies its endpoints' documentation when the OpenAPI
+    document is written, not when a route is declared.
+
+    flask-smorest deep-copies each view's doc info at `@blp.route`, schema instances
+    included (about 120 of the app's 280), and uses the copies only to write the document,
+    which `DocumentedOnDemandApi` (tracker/extensions.py) writes at its first read. The
+    routes and their request/response handling are flask-smorest's own; only the copy waits
+    (issue 29: a worker that never serves /openapi.json does not hold them).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._undocumented = []
+
+    def arguments(self, *args, **kwargs):
+        return _sharing_schemas(super().arguments(*args, **kwargs))
+
+    def response(self, status_code, schema=None, **kwargs):
+        schema = _one_instance(schema)
+        return _sharing_schemas(super().response(status_code, schema, **kwargs))
+
+    def alt_response(self, status_code, response=None, *, schema=None, **kwargs):
+        schema = _one_instance(schema)
+        decorator = super().alt_response(status_code, response, schema=schema, **kwargs)
+        return _sharing_schemas(decorator)
+
+    def paginate(self, *args, **kwargs):
+        return _sharing_schemas(super().paginate(*args, **kwargs))
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        self._undocumented.append((endpoint, obj, parameters, tags, options))
+
+    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+        while self._undocumented:
+            endpoint, obj, route_parameters, tags, options = self._undocumented.pop(0)
+            super()._store_endpoint_docs(endpoint, obj, route_parameters, tags, **options)
+        super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+
+class _DocInfo(dict):
+    """A view's doc info (flask-smorest's `_apidoc`) whose deep copies share its schemas.
+
+    Each flask-smorest decorator deep-copies the doc info of the view it wraps, so a view
+    with three decorators held three copies of the first one's schema instance, and every
+    copy is read only to write the OpenAPI document (apispec reads schemas, never changes
+    them). The copies still copy every dict and list; the schema instances stay the one
+    each decorator was given, which is also the one that loads or dumps.
+    """
+
+    def __deepcopy__(self, memo):
+        for schema in _schemas_in(self):
+            memo.setdefault(id(schema), schema)
+        return _DocInfo({key: deepcopy(value, memo) for key, value in self.items()})
+
+
+_INSTANCES: dict[type, Schema] = {}
+
+
+def _one_instance(schema):
+    """A response schema given as a class: one instance for every view that names it
+    (flask-smorest would make one per view; dumping leaves a schema unchanged)."""
+    if isinstance(schema, type) and issubclass(schema, Schema):
+        return _INSTANCES.setdefault(schema, schema())
+    return schema
+
+
+def _schemas_in(value):
+    if isinstance(value, Schema):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _schemas_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _schemas_in(item)
+
+
+def _sharing_schemas(decorator):
+    """`decorator`, applied to a view whose doc info is a `_DocInfo` (the copy the decorator
+    makes is one too, so the views it wraps in turn share as well)."""
+
+    def apply(view):
+        if not isinstance(getattr(view, "_apidoc", None), _DocInfo):
+            view._apidoc = _DocInfo(getattr(view, "_apidoc", {}))
+        wrapped = decorator(view)
+        if wrapped is not view and wrapped._apidoc is not view._apidoc:
+            del view._apidoc  # superseded by the wrapper's copy, the only one read again
+        return wrapped
+
+    return apply
 
 
 def require_login() -> None:

@@ -8,12 +8,12 @@ with the explicit actor, the result dumped through the audience's field set
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker.api.common import (
     ETAG_HEADER,
     ID,
     IF_MATCH,
+    Blueprint,
     actor,
     etag,
     expected_version,

@@ -6,12 +6,12 @@ method in INGEST_METHODS: read its engagement's metrics, record measurements.
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker.api.common import (
     ETAG_HEADER,
     ID,
     IF_MATCH,
+    Blueprint,
     actor,
     dump,
     expected_version,

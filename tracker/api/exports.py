@@ -2,9 +2,8 @@
 and one engagement's milestones with history, checklist and audit trail."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, Blueprint, actor, protected
 from tracker.core import clock
 from tracker.core.downloads import csv_response
 from tracker.schemas.export import EngagementExportQuerySchema

@@ -1,9 +1,17 @@
 """/api/v1 handover proof: walk-away drills, the access register, exit confirmations."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.api.common import (
+    ETAG_HEADER,
+    ID,
+    IF_MATCH,
+    Blueprint,
+    actor,
+    dump,
+    expected_version,
+    protected,
+)
 from tracker.api.exports import CSV_DOC
 from tracker.core.downloads import csv_response
 from tracker.schemas.handover import (

@@ -2,8 +2,8 @@
 
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 
+from tracker.api.common import Blueprint
 from tracker.schemas.user import MeSchema
 
 URL_PREFIX = "/me"

@@ -2,12 +2,12 @@
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from tracker.api.common import (
     ETAG_HEADER,
     ID,
     IF_MATCH,
+    Blueprint,
     actor,
     dump,
     expected_version,

@@ -3,9 +3,8 @@ engagements the caller may see. A provider user asking for another organisation 
 exactly as for one that does not exist."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, Blueprint, actor, protected
 from tracker.core import clock
 from tracker.schemas.provider_record import ProviderRecordSchema
 from tracker.services.portfolio.record import provider_record

@@ -2,9 +2,8 @@
 deactivate, reactivate). Non-admins get 403, as on /webhooks."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor
+from tracker.api.common import ID, Blueprint, actor
 from tracker.api.users import admins_only
 from tracker.schemas.user import (
     AdminProviderSchema,

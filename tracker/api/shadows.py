@@ -1,9 +1,8 @@
 """/api/v1 shadow assignments: assign, sessions, confidence and the owner's sign-off."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, dump, protected
+from tracker.api.common import ID, Blueprint, actor, dump, protected
 from tracker.schemas.shadow import (
     ConfidenceSchema,
     SessionSchema,

@@ -2,9 +2,8 @@
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, dump, no_content, protected
+from tracker.api.common import ID, Blueprint, actor, dump, no_content, protected
 from tracker.schemas.subscription import (
     SubscriptionQuerySchema,
     SubscriptionSchema,

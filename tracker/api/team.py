@@ -1,9 +1,8 @@
 """/api/v1/engagements/<id>/team and /api/v1/team-members/<id>: the engagement's people."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, dump, no_content, protected
+from tracker.api.common import ID, Blueprint, actor, dump, no_content, protected
 from tracker.schemas.team import TeamMemberSchema, TeamMemberUpdateSchema, TeamMemberWriteSchema
 from tracker.services.staffing import team
 

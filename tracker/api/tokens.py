@@ -2,9 +2,8 @@
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, Blueprint, actor, protected
 from tracker.schemas.token import NewTokenSchema, TokenSchema, TokenWriteSchema
 from tracker.services.administration import users
 

@@ -1,9 +1,17 @@
 """/api/v1/engagements/<id>/transitions: what can happen next, and making it happen."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ETAG_HEADER, ID, IF_MATCH, actor, dump, expected_version, protected
+from tracker.api.common import (
+    ETAG_HEADER,
+    ID,
+    IF_MATCH,
+    Blueprint,
+    actor,
+    dump,
+    expected_version,
+    protected,
+)
 from tracker.auth.permissions import Action, can
 from tracker.schemas.engagement import EngagementSchema, engagement_schema
 from tracker.schemas.transition import FireSchema, TransitionOptionSchema

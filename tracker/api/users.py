@@ -2,9 +2,8 @@
 reactivate, send a set-password link). Non-admins get 403, as on /webhooks."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import ID, actor, protected
+from tracker.api.common import ID, Blueprint, actor, protected
 from tracker.schemas.user import (
     AdminUserSchema,
     DeactivateSchema,

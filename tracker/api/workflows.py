@@ -7,9 +7,8 @@ are on the admin page (/admin/workflows) only.
 """
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from tracker.api.common import protected
+from tracker.api.common import Blueprint, protected
 from tracker.schemas.workflow import WorkflowListSchema
 from tracker.services.workflow import workflow_registry
 

@@ -8,10 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from tracker.core import clock
-from tracker.notifications.delivery import eml_name
 from tracker.scheduling.status import delivery_circuits
-from tracker.services.messaging import outbox_admin
-from tracker.services.messaging.outbox_admin import STATUSES
 from tracker.services.workflow.workflow_registry import definition_errors
 from tracker.web.support.security_headers import framed_email
 
@@ -30,6 +27,9 @@ def admins_only():
 @bp.get("/outbox")
 def outbox():
     """The outbox, newest first, filterable by status; counts per status."""
+    from tracker.services.messaging import outbox_admin
+    from tracker.services.messaging.outbox_admin import STATUSES
+
     status = request.args.get("status", "")
     if status and status not in STATUSES:
         abort(400, description=f"status must be one of {', '.join(STATUSES)}")
@@ -50,6 +50,8 @@ def outbox():
 @bp.post("/outbox/retry")
 def outbox_retry():
     """Requeue every failed email (or one category's), like `flask outbox retry`."""
+    from tracker.services.messaging import outbox_admin
+
     category = request.form.get("category", "")
     if category and category not in outbox_admin.outbox_categories():
         abort(400, description="category: no email has this category")
@@ -61,6 +63,9 @@ def outbox_retry():
 @bp.get("/outbox/<int:email_id>")
 def outbox_email(email_id: int):
     """One email: headers, both bodies, and the .eml file when it was written to MAIL_DIR."""
+    from tracker.notifications.delivery import eml_name
+    from tracker.services.messaging import outbox_admin
+
     row = outbox_admin.outbox_email(email_id)
     if row is None:
         abort(404)
@@ -72,6 +77,8 @@ def outbox_email(email_id: int):
 @bp.get("/outbox/<int:email_id>/html")
 def outbox_email_html(email_id: int):
     """The HTML body alone, framed by the page above under its own policy (inline styles)."""
+    from tracker.services.messaging import outbox_admin
+
     row = outbox_admin.outbox_email(email_id)
     if row is None or not row.html_body:
         abort(404)

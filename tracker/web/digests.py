@@ -12,7 +12,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from tracker.errors import ValidationFailed
-from tracker.notifications import digests
 from tracker.services.messaging import subscriptions as subscription_service
 from tracker.web.support import person_picker
 from tracker.web.support.responses import apply_errors
@@ -144,6 +143,8 @@ def toggle(subscription_id: int):
 @login_required
 def preview():
     """What my digest would look like now (the HTML email, in a frame)."""
+    from tracker.notifications import digests
+
     message = digests.preview(current_user)
     return render_template("digests/preview.html", message=message)
 
@@ -152,6 +153,8 @@ def preview():
 @login_required
 def preview_html():
     """The preview's HTML body alone, for the page's sandboxed frame (its own policy)."""
+    from tracker.notifications import digests
+
     return framed_email(digests.preview(current_user).html)
 
 
