@@ -236,7 +236,7 @@ def queue_event(
 # session.info key: the enabled endpoints and their event types, as this unit of work read
 # them. A milestone update queues two events (the milestone's, then its engagement's
 # health) in two flushes: one read, not one per event (issue 29). The unit of work's end
-# forgets it, and so does any change to an endpoint made through the session.
+# forgets it, and so does any change to an endpoint made through the session (ADR 0250).
 ENABLED_READ = "webhooks.enabled_endpoints"
 
 
