@@ -23,7 +23,8 @@ old and new value of a column, which only a flush still knows):
    for the flush's changes to engagements (health included), milestones, checklist items,
    ADRs and shadows; transitions call `webhook_events.queue_transition_events` themselves.
    The enabled endpoints are read once per unit of work, not once per event (read again
-   after a flush that wrote an endpoint: `webhooks.forget_enabled_endpoints_after_flush`).
+   after a flush that wrote an endpoint: `webhooks.forget_enabled_endpoints_after_flush`,
+   which runs just before this step; ADR 0250).
 4. `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
    moves without a transition: `timers.replan_timers_after_flush`.
 5. `HealthChange` rows (the health history): `health_history.record_after_flush`, for each
@@ -184,13 +185,13 @@ PER_FLUSH: tuple[Listener, ...] = (
         reminder_planning.cancel_deleted_after_flush,
         "reminder rows of deleted subjects",
     ),
-    Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(
         db.session,
         "after_flush",
         forget_enabled_endpoints_after_flush,
         "webhook endpoints read again after an endpoint changed",
     ),
+    Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
     Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),
     Listener(db.session, "after_flush", record_touched, "what the commit steps re-derive"),

@@ -242,16 +242,10 @@ ENABLED_READ = "webhooks.enabled_endpoints"
 
 def _enabled(session: Session, connection) -> list[tuple[int, list[str]]]:
     held = session.info.get(ENABLED_READ)
-    if held is None or _endpoint_pending(session):
+    if held is None:
         held = [(row.id, row.events or []) for row in connection.execute(_ENABLED)]
         session.info[ENABLED_READ] = held
     return held
-
-
-def _endpoint_pending(session: Session) -> bool:
-    return any(
-        isinstance(obj, WebhookEndpoint) for obj in (*session.new, *session.dirty, *session.deleted)
-    )
 
 
 def forget_enabled_endpoints(session: Session, *args) -> None:
@@ -260,8 +254,12 @@ def forget_enabled_endpoints(session: Session, *args) -> None:
 
 
 def forget_enabled_endpoints_after_flush(session: Session, flush_context) -> None:
-    """A flush that wrote an endpoint: the next event of this unit of work reads again."""
-    if _endpoint_pending(session):
+    """A flush that wrote an endpoint: this flush's events and the later ones read again.
+    Installed ahead of the flush's webhook rows (derived.py); looks only at the states
+    the flush wrote, not at the whole session."""
+    if ENABLED_READ in session.info and any(
+        state.class_ is WebhookEndpoint for state in flush_context.states
+    ):
         session.info.pop(ENABLED_READ, None)
 
 
