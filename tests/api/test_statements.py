@@ -83,3 +83,22 @@ def test_a_milestone_updates_health_rejudgement_is_one_read(app, api, world, que
     with app.app_context():
         assert db.session.get(Milestone, world.milestones["own"]).status == "at_risk"
         db.session.remove()
+
+
+def test_a_health_moving_milestone_update_is_eleven_statements(app, api, world, query_counter):
+    """The whole budget of the provider's update that turns its engagement amber and back:
+    the token, the milestone with its engagement, three writes, the webhook endpoints once
+    for both events (the milestone's and the health's, two flushes), the subject's
+    reminder rows, the health facts, the engagement's new health and its history (two).
+    Twelve before the endpoints were read once per unit of work (issue 29)."""
+    path = f"/milestones/{world.milestones['own']}/updates"
+    assert api.post(path, "provider", json={"status": "on_track"}).status_code == 201  # warm
+    for status in ("at_risk", "on_track"):
+        with query_counter() as counter:
+            response = api.post(path, "provider", json={"status": status, "note": "Late"})
+        assert response.status_code == 201, response.get_json()
+        statements = counter.statements
+        assert any(s.lstrip().startswith("INSERT INTO health_change") for s in statements)
+        endpoint_reads = [s for s in statements if "webhook_endpoint" in _reads(s)]
+        assert len(endpoint_reads) == 1, endpoint_reads
+        assert len(statements) == 11, statements

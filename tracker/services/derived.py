@@ -22,6 +22,9 @@ old and new value of a column, which only a flush still knows):
 3. `WebhookDelivery` rows for each subscribed endpoint: `webhook_events.queue_after_flush`,
    for the flush's changes to engagements (health included), milestones, checklist items,
    ADRs and shadows; transitions call `webhook_events.queue_transition_events` themselves.
+   The enabled endpoints are read once per unit of work, not once per event (read again
+   after a flush that wrote an endpoint: `webhooks.forget_enabled_endpoints_after_flush`,
+   which runs just before this step; ADR 0250).
 4. `WorkflowTimer.due_at` of the current state's pending timers when an engagement date
    moves without a transition: `timers.replan_timers_after_flush`.
 5. `HealthChange` rows (the health history): `health_history.record_after_flush`, for each
@@ -76,6 +79,10 @@ from tracker.services.judgments.health_history import (
     record_after_flush as record_health_after_flush,
 )
 from tracker.services.messaging.webhook_events import queue_after_flush as queue_webhook_events
+from tracker.services.messaging.webhooks import (
+    forget_enabled_endpoints,
+    forget_enabled_endpoints_after_flush,
+)
 from tracker.services.workflow import reminder_planning
 from tracker.services.workflow.timers import replan_timers_after_flush
 
@@ -178,6 +185,12 @@ PER_FLUSH: tuple[Listener, ...] = (
         reminder_planning.cancel_deleted_after_flush,
         "reminder rows of deleted subjects",
     ),
+    Listener(
+        db.session,
+        "after_flush",
+        forget_enabled_endpoints_after_flush,
+        "webhook endpoints read again after an endpoint changed",
+    ),
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
     Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),
@@ -191,10 +204,13 @@ MAPPER_HOOKS: tuple[Listener, ...] = (
     Listener(Engagement, "before_update", store_effective_health, "effective health"),
 )
 
-# The unit of work's end: a commit or rollback clears what was noted for it.
+# The unit of work's end: a commit or rollback clears what was noted for it (and the
+# webhook endpoints it read once for all its events; a savepoint's rollback too).
 UNIT_OF_WORK_END: tuple[Listener, ...] = (
     Listener(db.session, "after_commit", forget_touched, "nothing left to derive"),
     Listener(db.session, "after_rollback", forget_touched, "nothing left to derive"),
+    Listener(db.session, "after_commit", forget_enabled_endpoints, "endpoints read again"),
+    Listener(db.session, "after_soft_rollback", forget_enabled_endpoints, "endpoints read again"),
 )
 
 

@@ -73,3 +73,60 @@ def test_a_rolled_back_change_leaves_no_event(ctx, endpoint):
     db.session.flush()
     db.session.rollback()
     assert len(_types()) == before
+
+
+def _endpoint_reads(statements: list[str]) -> int:
+    return sum(1 for s in statements if "FROM webhook_endpoint" in s and "is_enabled" in s)
+
+
+def test_a_unit_of_work_reads_the_enabled_endpoints_once_for_all_its_events(
+    ctx, endpoint, query_counter
+):
+    """A milestone update that moves health queues two events in two flushes (the
+    milestone's, then the engagement's health): one read of the endpoints (issue 29)."""
+    engagement = make_engagement(title="Once")
+    provider = make_user("provider", provider="Northwind ML")
+    milestone = add_milestone(engagement)
+    before = len(_types())
+    with query_counter() as counter:
+        milestones.record_update(provider, milestone.id, status="at_risk", note="slow")
+    added = _types()[before:]
+    assert "milestone.status_changed" in added and "engagement.health_changed" in added
+    assert _endpoint_reads(counter.statements) == 1, counter.statements
+    # The next unit of work reads again: an endpoint disabled in between gets nothing.
+    webhooks.update_endpoint(make_user("admin"), endpoint, {"is_enabled": False})
+    deliveries = db.session.query(WebhookDelivery).count()
+    with query_counter() as counter:
+        milestones.record_update(provider, milestone.id, status="on_track", note="better")
+    assert _endpoint_reads(counter.statements) == 1
+    assert db.session.query(WebhookDelivery).count() == deliveries
+
+
+def test_an_endpoint_added_within_the_unit_of_work_receives_its_later_events(ctx, app):
+    """The endpoints read for a first event are read again once the unit of work has
+    written an endpoint, so a later event of the same transaction reaches the new one."""
+    app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = True
+    engagement = make_engagement(title="Late endpoint")
+    admin_id = make_user("admin").id  # committed before the unit of work begins
+    session = db.session()
+    assert (
+        webhooks.queue_event(session, "drill.recorded", {"n": 1}, engagement_id=engagement.id) == 0
+    )
+    from tracker.models import WebhookEndpoint
+
+    added = WebhookEndpoint(
+        url="http://127.0.0.1:9/late",
+        secret=webhooks.new_secret(),
+        events=["drill.recorded"],
+        is_enabled=True,
+        created_by_id=admin_id,
+    )
+    session.add(added)
+    session.flush()
+    assert (
+        webhooks.queue_event(session, "drill.recorded", {"n": 2}, engagement_id=engagement.id) == 1
+    )
+    session.rollback()
+    assert (
+        webhooks.queue_event(session, "drill.recorded", {"n": 3}, engagement_id=engagement.id) == 0
+    )

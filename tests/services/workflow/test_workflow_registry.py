@@ -63,3 +63,42 @@ def test_the_broken_file_is_named_on_healthz_and_the_admin_page(make_app, two_wo
     AuthActions(client).login("root@example.com")
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "Workflow definitions disabled" in page and "<code>fractional_lead.toml</code>" in page
+
+
+def test_the_catalog_sees_an_added_changed_or_removed_file_at_the_next_look_up(
+    two_workflows, monkeypatch
+):
+    """The files are looked at on every look-up (one directory read, issue 29), so an
+    edit needs no restart: a new version appears, a rewritten file is parsed again, a
+    removed one is gone."""
+    from tracker.services.workflow import workflow_registry as registry
+
+    first = registry.load_catalog(two_workflows)
+    assert registry.load_catalog(str(two_workflows)) is first  # unchanged: not parsed again
+    lead = (two_workflows / "fractional_lead.toml").read_text()
+    (two_workflows / "fractional_lead.v9.toml").write_text(
+        lead.replace("version = 3", "version = 9", 1)
+    )
+    added = registry.load_catalog(two_workflows)
+    assert added.get("fractional_lead", 9).version == 9
+    (two_workflows / "fractional_lead.v9.toml").write_text('name = "fractional_lead"\nversion =\n')
+    assert list(registry.load_catalog(two_workflows).errors) == ["fractional_lead.v9.toml"]
+    (two_workflows / "fractional_lead.v9.toml").unlink()
+    assert registry.load_catalog(two_workflows).errors == {}
+
+
+def test_a_look_up_reads_the_directory_once(make_app, two_workflows, monkeypatch):
+    """definition_for on a version the files lack, whose workflow has a broken file,
+    looks at the directory once, not once per question it asks the catalog."""
+    from tracker.services.workflow import workflow_registry as registry
+
+    (two_workflows / "fractional_lead.v9.toml").write_text('name = "fractional_lead"\nversion =\n')
+    app = make_app(WORKFLOW_DIR=str(two_workflows))
+    registry.load_catalog(two_workflows)  # parsed once (parsing lists the directory too)
+    reads = []
+    real_scandir = registry.os.scandir
+    monkeypatch.setattr(registry.os, "scandir", lambda d: reads.append(d) or real_scandir(d))
+    with app.app_context():
+        with pytest.raises(DefinitionBroken, match="fractional_lead.v9.toml is malformed"):
+            registry.definition_for("fractional_lead", 9)
+    assert len(reads) == 1, reads

@@ -227,10 +227,40 @@ def queue_event(
     Nothing is written when no enabled endpoint subscribes to the type.
     """
     connection = session.connection()
-    endpoints = [row.id for row in connection.execute(_ENABLED) if event_type in (row.events or [])]
+    endpoints = [e_id for e_id, events in _enabled(session, connection) if event_type in events]
     if not endpoints:
         return 0
     return _write(connection, event_type, data, engagement_id, endpoints)
+
+
+# session.info key: the enabled endpoints and their event types, as this unit of work read
+# them. A milestone update queues two events (the milestone's, then its engagement's
+# health) in two flushes: one read, not one per event (issue 29). The unit of work's end
+# forgets it, and so does any change to an endpoint made through the session (ADR 0250).
+ENABLED_READ = "webhooks.enabled_endpoints"
+
+
+def _enabled(session: Session, connection) -> list[tuple[int, list[str]]]:
+    held = session.info.get(ENABLED_READ)
+    if held is None:
+        held = [(row.id, row.events or []) for row in connection.execute(_ENABLED)]
+        session.info[ENABLED_READ] = held
+    return held
+
+
+def forget_enabled_endpoints(session: Session, *args) -> None:
+    """After a commit or a rollback (a savepoint's too): the next event reads again."""
+    session.info.pop(ENABLED_READ, None)
+
+
+def forget_enabled_endpoints_after_flush(session: Session, flush_context) -> None:
+    """A flush that wrote an endpoint: this flush's events and the later ones read again.
+    Installed ahead of the flush's webhook rows (derived.py); looks only at the states
+    the flush wrote, not at the whole session."""
+    if ENABLED_READ in session.info and any(
+        state.class_ is WebhookEndpoint for state in flush_context.states
+    ):
+        session.info.pop(ENABLED_READ, None)
 
 
 def _write(connection, event_type, data, engagement_id, endpoint_ids) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -49,13 +50,25 @@ class DefinitionMissing(Conflict):
     code = "workflow_definition_missing"
 
 
-def _fingerprint(directory: Path) -> tuple:
-    """What the directory holds now: a changed, added or removed file changes this."""
-    found = []
-    for path in sorted(directory.glob("*.toml")):
-        stat = path.stat()
-        found.append((path.name, stat.st_mtime_ns, stat.st_size))
-    return tuple(found)
+def _fingerprint(directory: str) -> tuple:
+    """What the directory holds now: a changed, added or removed file changes this.
+
+    Checked on every look-up, so it is one directory read and a stat per file
+    (`os.scandir`); `Path.glob` and `Path.resolve` cost ten times that on every
+    milestone update (issue 29)."""
+    with os.scandir(directory) as entries:
+        found = [
+            (entry.name, stat.st_mtime_ns, stat.st_size)
+            for entry in entries
+            if entry.name.endswith(".toml")
+            for stat in (entry.stat(),)
+        ]
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=8)
+def _resolved(directory: str) -> str:
+    return os.path.realpath(directory)
 
 
 class DefinitionBroken(Conflict):
@@ -77,11 +90,13 @@ def definition_errors() -> dict[str, list[str]]:
     return catalog().errors
 
 
-def _refuse_if_broken(name: str) -> None:
-    """Raise DefinitionBroken naming the file when a malformed file holds `name`."""
-    broken = catalog().broken_files_for(name)
+def _refuse_if_broken(name: str, found: Catalog | None = None) -> None:
+    """Raise DefinitionBroken naming the file when a malformed file holds `name`
+    (`found`: the catalog the caller already holds, so the files are looked at once)."""
+    found = catalog() if found is None else found
+    broken = found.broken_files_for(name)
     if broken:
-        details = "; ".join(e for file in broken for e in catalog().errors[file])
+        details = "; ".join(e for file in broken for e in found.errors[file])
         message = (
             f"The workflow definition file {', '.join(broken)} is malformed, so engagements "
             f"on '{name}' are paused until it is fixed: {details}"
@@ -91,8 +106,8 @@ def _refuse_if_broken(name: str) -> None:
 
 def load_catalog(directory: str | Path) -> Catalog:
     """The definitions in `directory`, parsed again only when a file there changed."""
-    directory = Path(directory)
-    return _catalog(str(directory.resolve()), _fingerprint(directory))
+    resolved = _resolved(os.fspath(directory))
+    return _catalog(resolved, _fingerprint(resolved))
 
 
 def catalog() -> Catalog:
@@ -118,10 +133,11 @@ def latest_definition(name: str | None = None) -> Definition:
 
 def definition_for(name: str, version: int) -> Definition:
     """The exact version a running engagement is on: its file, else its recorded text."""
+    found = catalog()
     try:
-        definition = catalog().get(name, version)
+        definition = found.get(name, version)
     except UnknownDefinition:
-        _refuse_if_broken(name)
+        _refuse_if_broken(name, found)
         return stored_definition(name, version)
     ensure_recorded(definition)
     return definition
