@@ -13,12 +13,14 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.pool import StaticPool
 
 from tracker.core import clock, failures
 from tracker.extensions import db
@@ -80,6 +82,12 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     slow server. A server that cannot be reached or times out trips the step's circuit
     breaker (ADR 0204): the rest of the batch is released uncharged and nothing more is
     tried until the breaker's delay has passed, then one message probes.
+
+    Once a batch has gone through and more is due, up to MAIL_CONNECTIONS - 1 further
+    senders (threads, each its own connection, claims and session) drain the outbox
+    beside this one (ADR 0248): SMTP is lock-step, so one connection leaves the server
+    idle while the tracker builds and records, and the tracker idle while the server
+    answers. A trip in any of them stops them all, and the breaker is tripped once.
     """
     config = current_app.config
     limit = limit or int(config.get("MAIL_BATCH") or BATCH)
@@ -89,21 +97,113 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     if circuit is not None and circuit.is_open(max(now, clock.now())):
         failures.note(circuit.describe())
         return 0  # the server is resting: nothing claimed, nothing charged
+    shared = _Shared()
     transport = transport_for(config)
-    run = _Run(sender, transport, lease, pace_for(config), probing=circuit is not None)
+    run = _Run(sender, transport, lease, pace_for(config), circuit is not None, shared)
+    helpers: list[_Helper] = []
     try:
-        while not claims.stopping.is_set():
-            size = 1 if run.probing else run.pace.claim_size(limit, lease)
-            worker, ids = claims.claim(
-                OutboxEmail, OutboxEmail.next_attempt_at, now, limit=size, lease=lease
-            )
-            if ids:
-                run.deliver(ids, worker)
-            if run.tripped or len(ids) < size:
-                break
-        return run.sent
+        more = _drain(run, now, limit, shared, first=True)
+        extra = _connections(config) - 1 if more else 0
+        helpers = [_Helper(now, limit, sender, lease, shared) for _ in range(extra)]
+        for helper in helpers:
+            helper.start()
+        if more:
+            _drain(run, now, limit, shared)
     finally:
         transport.close()
+        _join(helpers)
+    return run.sent + sum(helper.sent for helper in helpers)
+
+
+def _join(helpers: list[_Helper]) -> None:
+    """Wait for every further sender, count their failures in this step, then raise the
+    first exception one of them raised (as the step's own would be)."""
+    errors = [helper.join() for helper in helpers]
+    error = next((e for e in errors if e is not None), None)
+    if error is not None:
+        raise error
+
+
+def _drain(run: _Run, now: datetime, limit: int, shared: _Shared, first: bool = False) -> bool:
+    """Claim and send batches until one comes back short, the breaker trips or the
+    scheduler stops; with `first`, return after the first full batch of more than the
+    one message that probes the server or measures the pace. Returns whether more may be
+    due (the last claim was full and nothing tripped)."""
+    while not claims.stopping.is_set() and not shared.halted.is_set():
+        size = 1 if run.probing else run.pace.claim_size(limit, run.lease)
+        worker, ids = claims.claim(
+            OutboxEmail, OutboxEmail.next_attempt_at, now, limit=size, lease=run.lease
+        )
+        if ids:
+            run.deliver(ids, worker)
+        if run.tripped or len(ids) < size:
+            return False
+        if first and size > 1:
+            return True  # a full batch beyond the probe or pace's first message
+    return False
+
+
+def _connections(config) -> int:
+    """How many connections may send at once: MAIL_CONNECTIONS for an SMTP server; one
+    for files, and one on a database whose pool is one shared connection (in-memory
+    SQLite), which two threads must not use at once."""
+    if not config.get("SMTP_HOST") or isinstance(db.engine.pool, StaticPool):
+        return 1
+    return max(1, int(config.get("MAIL_CONNECTIONS") or 1))
+
+
+class _Shared:
+    """What the senders of one delivery step share: whether to stop (the breaker tripped
+    in one of them), and a lock so that the breaker is tripped once, not once a sender."""
+
+    def __init__(self) -> None:
+        self.halted = threading.Event()
+        self._lock = threading.Lock()
+
+    def trip(self, reason: str) -> None:
+        with self._lock:
+            if not self.halted.is_set():
+                circuits.trip(circuits.SMTP, reason)
+                self.halted.set()
+
+
+class _Helper:
+    """A further sender of one delivery step: its own thread, app context (so its own
+    session), connection and claims (its own worker id); its failures are counted in
+    the step when it is joined, and an exception it raised is raised there."""
+
+    def __init__(self, now, limit: int, sender: Sender, lease: timedelta, shared: _Shared):
+        self.app = current_app._get_current_object()
+        self.args = now, limit, sender, lease, shared
+        self.sent = 0
+        self.seen: failures.Failures | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="delivery-sender", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        now, limit, sender, lease, shared = self.args
+        with self.app.app_context(), failures.collect() as self.seen:
+            config = self.app.config
+            transport = transport_for(config)
+            run = _Run(sender, transport, lease, pace_for(config), False, shared)
+            try:
+                _drain(run, now, limit, shared)
+            except BaseException as exc:  # raised in the step's thread when joined
+                log.exception("delivery: a sender failed")
+                self.error = exc
+            finally:
+                transport.close()
+                self.sent = run.sent
+
+    def join(self) -> BaseException | None:
+        """Wait for it; count its failures in the running step; what it raised, if anything."""
+        self.thread.join()
+        if self.seen is not None:
+            failures.absorb(self.seen)
+        return self.error
 
 
 class Pace:
@@ -146,9 +246,11 @@ def pace_for(config) -> Pace:
 class _Run:
     """One delivery step's batches: counts, the pace, and whether the breaker tripped."""
 
-    def __init__(self, sender: Sender, transport, lease: timedelta, pace: Pace, probing: bool):
+    def __init__(
+        self, sender: Sender, transport, lease: timedelta, pace: Pace, probing: bool, shared
+    ):
         self.sender, self.transport, self.lease, self.pace = sender, transport, lease, pace
-        self.probing = probing
+        self.probing, self.shared = probing, shared
         self.tripped = False
         self.sent = 0
 
@@ -177,8 +279,10 @@ class _Run:
                 for row_id, attempts, message in work:
                     if row_id not in remaining:
                         break  # given back (beyond this process's pace), like all after it
-                    if claims.stopping.is_set() or not record.flush_if_due():
-                        break  # clean stop, or the database is away: record and release
+                    if claims.stopping.is_set() or self.shared.halted.is_set():
+                        break  # clean stop, or another sender tripped the breaker
+                    if not record.flush_if_due():
+                        break  # the database is away: record and release
                     if not heartbeat.ensure():
                         break  # the lease could not be kept: send nothing we may not own
                     remaining.remove(row_id)
@@ -222,7 +326,7 @@ class _Run:
             if isinstance(exc, ServerUnreachable):
                 self.tripped = True
                 self.pace.seconds = None  # measured again once the server is back
-                circuits.trip(circuits.SMTP, f"mail server {exc}")
+                self.shared.trip(f"mail server {exc}")
                 return False
         else:
             record.sent(row_id, reply, clock.now())
