@@ -121,3 +121,32 @@ def test_failures_absorbed_from_a_helper_are_counted_in_the_running_step():
     assert step.count == 8
     assert len(step.reasons) == failures.Failures.KEEP
     assert step.reasons[0] == "email 99: first"
+
+
+def test_senders_together_leave_no_more_unrecorded_than_one_sender_did():
+    # ADR 0205's bound per process: GROUP outcomes waiting plus the message in flight.
+    Recorder = delivery.Recorder
+    assert [Recorder.share(k) for k in (1, 2, 3, 4, 5, 9)] == [8, 3, 2, 1, 1, 1]
+    for senders in (1, 2, 3, 4):
+        assert senders * (Recorder.share(senders) + 1) <= Recorder.GROUP + 1
+
+
+def test_each_sender_records_its_outcomes_in_its_share_of_the_group(make_app, smtp_server):
+    app = make_app(**smtp_server.config(), MAIL_BATCH=30, MAIL_CONNECTIONS=3)
+    writes: list[int] = []
+    original = delivery._write_outcomes
+
+    def counting(rows, worker):
+        writes.append(len(rows))
+        original(rows, worker)
+
+    with app.app_context():
+        _queue(150)
+        delivery._write_outcomes = counting
+        try:
+            assert deliver_due(clock.now()) == 150
+        finally:
+            delivery._write_outcomes = original
+        assert {r.status for r in _rows()} == {"sent"}
+    assert sum(writes) == 150
+    assert max(writes) == delivery.Recorder.share(3) == 2

@@ -97,13 +97,14 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     if circuit is not None and circuit.is_open(max(now, clock.now())):
         failures.note(circuit.describe())
         return 0  # the server is resting: nothing claimed, nothing charged
-    shared = _Shared()
+    connections = _connections(config)
+    shared = _Shared(Recorder.share(connections))
     transport = transport_for(config)
     run = _Run(sender, transport, lease, pace_for(config), circuit is not None, shared)
     helpers: list[_Helper] = []
     try:
         more = _drain(run, now, limit, shared, first=True)
-        extra = _connections(config) - 1 if more else 0
+        extra = connections - 1 if more else 0
         helpers = [_Helper(now, limit, sender, lease, shared) for _ in range(extra)]
         for helper in helpers:
             helper.start()
@@ -154,9 +155,11 @@ def _connections(config) -> int:
 
 class _Shared:
     """What the senders of one delivery step share: whether to stop (the breaker tripped
-    in one of them), and a lock so that the breaker is tripped once, not once a sender."""
+    in one of them), a lock so that the breaker is tripped once, not once a sender, and
+    each sender's group of outcomes recorded together (`Recorder.share`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, group: int) -> None:
+        self.group = group
         self.halted = threading.Event()
         self._lock = threading.Lock()
 
@@ -264,7 +267,7 @@ class _Run:
             .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
         ).all()
         db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
-        record = Recorder(worker)
+        record = Recorder(worker, self.shared.group)
         work = []
         for row in rows:
             try:
@@ -367,6 +370,8 @@ class Recorder:
     slow server (a message taking WAIT or more) has every message recorded on its own.
     So a crash or a database outage leaves at most GROUP sent-but-unrecorded messages
     plus the one in flight: those, and only those, are sent again, with the same Message-ID.
+    A step sending over several connections gives each a smaller group (`share`), so the
+    process's bound stays GROUP + 1.
 
     A write that fails (the database is away) keeps the outcomes and answers False, so
     the sender stops; the final flush retries for a while before giving up (the rows
@@ -377,8 +382,8 @@ class Recorder:
     WAIT = 0.2  # seconds
     FINAL_TRIES = (0.5, 1, 2, 4, 8)  # seconds between the final flush's attempts
 
-    def __init__(self, worker: str):
-        self.worker = worker
+    def __init__(self, worker: str, group: int = GROUP):
+        self.worker, self.group = worker, group
         self.heartbeat: claims.Heartbeat | None = None
         self.waiting: list[dict] = []
         self.written_at = time.monotonic()
@@ -411,6 +416,13 @@ class Recorder:
             }
         )
 
+    @classmethod
+    def share(cls, senders: int) -> int:
+        """The group of each of `senders` senders of one step (ADR 0248), so that what
+        they may leave unrecorded together (each its group and a message in flight)
+        stays within one sender's GROUP + 1 = 9, up to 4 senders (beyond, 2 each)."""
+        return max(1, (cls.GROUP + 1) // senders - 1)
+
     def unwritten(self) -> set[int]:
         return {row["b_id"] for row in self.waiting}
 
@@ -418,7 +430,7 @@ class Recorder:
         """Write what is waiting if it is time; False while the database cannot be written."""
         if not self.waiting:
             return self.healthy
-        if len(self.waiting) >= self.GROUP or time.monotonic() - self.written_at >= self.WAIT:
+        if len(self.waiting) >= self.group or time.monotonic() - self.written_at >= self.WAIT:
             return self.flush()
         return self.healthy
 
