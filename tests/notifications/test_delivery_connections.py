@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.pool import StaticPool
 
 from tracker.core import clock, failures
@@ -136,9 +136,9 @@ def test_each_sender_records_its_outcomes_in_its_share_of_the_group(make_app, sm
     writes: list[int] = []
     original = delivery._write_outcomes
 
-    def counting(rows, worker):
+    def counting(rows, worker, conn):
         writes.append(len(rows))
-        original(rows, worker)
+        original(rows, worker, conn)
 
     with app.app_context():
         _queue(150)
@@ -150,3 +150,35 @@ def test_each_sender_records_its_outcomes_in_its_share_of_the_group(make_app, sm
         assert {r.status for r in _rows()} == {"sent"}
     assert sum(writes) == 150
     assert max(writes) == delivery.Recorder.share(3) == 2
+
+
+def test_the_senders_together_hold_at_most_one_batch(make_app, smtp_server):
+    # ADR 0160's bound per process: a killed one leaves at most MAIL_BATCH rows leased.
+    app = make_app(**smtp_server.config(), MAIL_BATCH=30, MAIL_CONNECTIONS=3)
+    smtp_server.slow(0.003)
+    held: list[int] = []
+    done = threading.Event()
+    leased = select(func.count()).where(
+        OutboxEmail.status == "pending", OutboxEmail.lease_until.is_not(None)
+    )
+
+    def watch():
+        with app.app_context():
+            while not done.is_set():
+                with db.engine.connect() as conn:
+                    held.append(conn.scalar(leased))
+                time.sleep(0.002)
+
+    with app.app_context():
+        _queue(240)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            assert deliver_due(clock.now()) == 240
+        finally:
+            done.set()
+            watcher.join()
+        workers = {r.claimed_by for r in _rows()}
+    assert len(workers) == 3  # all three senders took part
+    assert len(held) > 20 and max(held) <= 30
+    assert max(held) > 10  # (a sample did see the senders' claims)

@@ -88,6 +88,8 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     beside this one (ADR 0248): SMTP is lock-step, so one connection leaves the server
     idle while the tracker builds and records, and the tracker idle while the server
     answers. A trip in any of them stops them all, and the breaker is tripped once.
+    They share the batch and the group of unrecorded outcomes: together they hold at
+    most MAIL_BATCH rows and leave at most nine messages unrecorded, as one did.
     """
     config = current_app.config
     limit = limit or int(config.get("MAIL_BATCH") or BATCH)
@@ -105,6 +107,9 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     try:
         more = _drain(run, now, limit, shared, first=True)
         extra = connections - 1 if more else 0
+        # From here the senders share the batch: the process holds at most MAIL_BATCH
+        # rows, as one sender did (ADR 0160).
+        limit = max(1, limit // (extra + 1))
         helpers = [_Helper(now, limit, sender, lease, shared) for _ in range(extra)]
         for helper in helpers:
             helper.start()
@@ -300,6 +305,7 @@ class _Run:
                 )
         finally:
             record.flush(final=True)
+            record.close()
             _release(remaining, worker)
         self.sent += record.sent_count
 
@@ -384,6 +390,7 @@ class Recorder:
 
     def __init__(self, worker: str, group: int = GROUP):
         self.worker, self.group = worker, group
+        self._conn = None  # kept for the batch: a write is then no pool checkout or ping
         self.heartbeat: claims.Heartbeat | None = None
         self.waiting: list[dict] = []
         self.written_at = time.monotonic()
@@ -403,6 +410,20 @@ class Recorder:
             self._add(row_id, "failed", reply, failed=at)
         else:
             self._add(row_id, "pending", reply, next_at=at + backoff(attempts))
+
+    def _execute(self, rows: list[dict]) -> None:
+        if self._conn is None:
+            self._conn = db.engine.connect()
+        _write_outcomes(rows, self.worker, self._conn)
+
+    def close(self) -> None:
+        """Give the connection the outcomes were written on back (end of the batch)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # the database is away: nothing to give back
+                log.debug("delivery: closing the outcomes' connection failed", exc_info=True)
 
     def _add(self, row_id, status, reply, *, sent=None, failed=None, next_at=None) -> None:
         self.waiting.append(
@@ -454,10 +475,11 @@ class Recorder:
         rows, ids = list(self.waiting), {row["b_id"] for row in self.waiting}
         try:
             if self.heartbeat is not None:
-                self.heartbeat.finish(ids, lambda: _write_outcomes(rows, self.worker))
+                self.heartbeat.finish(ids, lambda: self._execute(rows))
             else:
-                _write_outcomes(rows, self.worker)
+                self._execute(rows)
         except Exception as exc:
+            self.close()  # a broken connection is not used again; the next write opens one
             self.healthy = False
             log.warning("delivery: recording %d outcomes failed: %s", len(rows), exc)
             return False
@@ -465,11 +487,11 @@ class Recorder:
         return True
 
 
-def _write_outcomes(rows: list[dict], worker: str) -> None:
-    """One executemany UPDATE of the rows' outcomes, committed on its own connection."""
-    with db.engine.connect() as conn:
-        conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
-        conn.commit()
+def _write_outcomes(rows: list[dict], worker: str, conn) -> None:
+    """One executemany UPDATE of the rows' outcomes, committed on the recorder's own
+    connection (never the session's)."""
+    conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
+    conn.commit()
 
 
 @functools.cache
