@@ -71,6 +71,10 @@ class Config:
     # killed worker's rows wait for another worker.
     MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "200"))
     MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "15"))
+    # SMTP connections one delivery step sends over at once once a backlog is found
+    # (ADR 0248): SMTP is lock-step, so further connections keep the server busy while
+    # the tracker builds the next message. 1 sends everything over one connection.
+    MAIL_CONNECTIONS = int(os.environ.get("MAIL_CONNECTIONS", "3"))
     # A connect failure or timeout pauses delivery (the SMTP server, or one webhook
     # endpoint) this long, doubling per trip in a row up to 30 min; then one probe
     # (ADR 0204).

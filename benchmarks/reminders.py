@@ -3,6 +3,7 @@ and the cost of an idle tick with many future rows (with the query plan, to show
 
     .venv/bin/python benchmarks/reminders.py [--count 10000] [--idle-rows 100000]
         [--database URL|postgres] [--no-ceiling] [--server lean|stock|parsing]
+        [--connections 1,2 [--rounds N]]
 
 Without --database a fresh SQLite file in a temporary directory is used; pass a
 postgresql:// URL (an empty database), or `postgres` for a throwaway cluster, to measure
@@ -10,7 +11,9 @@ PostgreSQL. The end-to-end rate is printed beside the ceiling of the same SMTP s
 measured just before and just after: a bare smtplib loop, and the wire alone, each with
 the server's CPU per message. The server (benchmarks/smtp_process.py) runs in its own
 process and keeps each message's Message-ID only; after the run every sent outbox row's
-Message-ID must have been accepted exactly once, or the benchmark fails.
+Message-ID must have been accepted exactly once, or the benchmark fails. `--connections
+1,2 --rounds 3` runs the end to end with one, then two SMTP connections (MAIL_CONNECTIONS,
+ADR 0248), three times over, interleaved.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tracker import create_app  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import ChecklistItem, Engagement, OutboxEmail, Reminder  # noqa: E402
+from tracker.notifications import delivery  # noqa: E402
 from tracker.scheduling.claims import _claimable  # noqa: E402
 from tracker.scheduling.tick import run_tick  # noqa: E402
 from tracker.services.workflow import reminder_planning as planning  # noqa: E402
@@ -89,42 +93,26 @@ def _due_checklist_reminders(count: int, engagements: int = 1) -> tuple[int, flo
     return engagement.id, time.perf_counter() - started
 
 
-def bench_delivery(app, count: int, smtp: SmtpProcess, ceiling: bool = True) -> float:
+def bench_delivery(
+    app, count: int, smtp: SmtpProcess, ceiling: bool = True, connections=(None,), rounds: int = 1
+) -> dict:
     """Due reminders → messages accepted by the server, end to end, beside the loopback
     ceiling measured on the same server just before and just after (issue 29: >= 500
     messages/s and >= 60% of that ceiling). Each figure with the server's own CPU per
-    message (from /proc), and every reminder message checked accepted exactly once."""
+    message (from /proc), and every reminder message checked accepted exactly once.
+
+    `connections` lists MAIL_CONNECTIONS values (ADR 0248) to run in turn, `rounds` times,
+    interleaved, so that each is measured beside the others in the same moments; None
+    is the app's own setting. Returns each value's rates."""
     ceilings = [_ceilings(smtp, count)] if ceiling else []
-    smtp.clear()
-    with app.app_context():
-        _, plan_seconds = _due_checklist_reminders(count)
-        due = db.session.scalar(
-            select(func.count(Reminder.id)).where(Reminder.due_at <= clock.now())
-        )
-        print(f"planned {due} due reminders in {plan_seconds:.2f} s")
-        server_cpu, cpu = smtp.cpu(), time.process_time()
-        started = time.perf_counter()
-        results = run_tick()
-        seconds = time.perf_counter() - started
-        cpu, server_cpu = time.process_time() - cpu, smtp.cpu() - server_cpu
-        sent_ids = set(
-            db.session.scalars(select(OutboxEmail.message_id).where(OutboxEmail.status == "sent"))
-        )
-    accepted = [mid for mid, _ in smtp.accepted()]
-    sent = len(sent_ids)
-    print(f"tick: {results} in {seconds:.2f} s")
-    print(
-        f"server accepted {len(accepted)} messages, {len(set(accepted))} distinct Message-IDs, "
-        f"{'all' if set(accepted) == sent_ids else 'NOT all'} of them the {sent} rows sent"
-    )
-    if len(accepted) != sent or set(accepted) != sent_ids:
-        raise SystemExit("the server did not accept every sent reminder exactly once")
-    rate = sent / seconds
-    print(
-        f"=> {rate:,.0f} reminders->messages/s end to end (process + render + SMTP); "
-        f"CPU per message: this process {cpu / sent * 1e6:,.0f} µs, "
-        f"the server {server_cpu / sent * 1e6:,.0f} µs"
-    )
+    rates: dict = {}
+    for _ in range(rounds):
+        for each in connections:
+            if each is not None:
+                app.config["MAIL_CONNECTIONS"] = each
+            with app.app_context():
+                used = delivery._connections(app.config)
+            rates.setdefault(used, []).append(_end_to_end(app, count, smtp, used))
     if ceiling:
         ceilings.append(_ceilings(smtp, count))
         bare = sum(c[0] for c in ceilings) / len(ceilings)
@@ -138,11 +126,57 @@ def bench_delivery(app, count: int, smtp: SmtpProcess, ceiling: bool = True) -> 
             "   server CPU per message, bare loop / pre-built: "
             + ", ".join(f"{c[2] * 1e6:,.0f} / {c[3] * 1e6:,.0f} µs" for c in ceilings)
         )
-        print(
-            f"=> end to end is {rate / bare:.0%} of the bare loop and {rate / wire:.0%} of the "
-            f"pre-built wire; target >= 500 msg/s and >= 60% of the ceiling"
+        for used, each in rates.items():
+            rate = sum(each) / len(each)
+            print(
+                f"=> {used} connection(s): end to end {rate:,.0f} msg/s (mean of {len(each)}) "
+                f"is {rate / bare:.0%} of the bare loop and {rate / wire:.0%} of the pre-built "
+                f"wire; target >= 500 msg/s and >= 60% of the ceiling"
+            )
+    return rates
+
+
+def _end_to_end(app, count: int, smtp: SmtpProcess, used: int) -> float:
+    """One run: `count` fresh due reminders through one scheduler tick (the steps `flask
+    scheduler tick` runs); fails unless every row it sent was accepted exactly once."""
+    smtp.clear()
+    with app.app_context():
+        before = db.session.scalar(select(func.coalesce(func.max(OutboxEmail.id), 0)))
+        _, plan_seconds = _due_checklist_reminders(count)
+        due = db.session.scalar(
+            select(func.count(Reminder.id)).where(
+                Reminder.due_at <= clock.now(), Reminder.status == "pending"
+            )
         )
-    return seconds
+        print(f"planned {due} due reminders in {plan_seconds:.2f} s")
+        server_cpu, cpu = smtp.cpu(), time.process_time()
+        started = time.perf_counter()
+        results = run_tick()
+        seconds = time.perf_counter() - started
+        cpu, server_cpu = time.process_time() - cpu, smtp.cpu() - server_cpu
+        sent_ids = set(
+            db.session.scalars(
+                select(OutboxEmail.message_id).where(
+                    OutboxEmail.status == "sent", OutboxEmail.id > before
+                )
+            )
+        )
+    accepted = [mid for mid, _ in smtp.accepted()]
+    sent = len(sent_ids)
+    print(f"tick ({used} SMTP connection(s)): {results} in {seconds:.2f} s")
+    print(
+        f"server accepted {len(accepted)} messages, {len(set(accepted))} distinct Message-IDs, "
+        f"{'all' if set(accepted) == sent_ids else 'NOT all'} of them the {sent} rows sent"
+    )
+    if len(accepted) != sent or set(accepted) != sent_ids or sent != count:
+        raise SystemExit("the server did not accept every sent reminder exactly once")
+    rate = sent / seconds
+    print(
+        f"=> {rate:,.0f} reminders->messages/s end to end (process + render + SMTP); "
+        f"CPU per message: this process {cpu / sent * 1e6:,.0f} µs, "
+        f"the server {server_cpu / sent * 1e6:,.0f} µs"
+    )
+    return rate
 
 
 def _ceilings(smtp: SmtpProcess, count: int) -> tuple[float, float, float, float]:
@@ -207,6 +241,13 @@ def main() -> None:
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip the SMTP ceilings")
     parser.add_argument(
+        "--connections",
+        default="",
+        help="comma-separated MAIL_CONNECTIONS values to run in turn (ADR 0248), e.g. 1,2; "
+        "default: the app's setting",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of --connections")
+    parser.add_argument(
         "--server",
         choices=SmtpProcess.KINDS,
         default="lean",
@@ -226,7 +267,8 @@ def main() -> None:
     try:
         app = _setup(url, smtp, str(workdir / "mail"))
         print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
-        bench_delivery(app, args.count, smtp, not args.no_ceiling)
+        connections = [int(c) for c in args.connections.split(",") if c] or [None]
+        bench_delivery(app, args.count, smtp, not args.no_ceiling, connections, args.rounds)
         smtp.stop()
         bench_idle(app, args.idle_rows)
     finally:

@@ -42,7 +42,8 @@ def _pending() -> int:
 
 
 def test_a_batch_goes_over_one_connection_and_every_row_is_recorded(make_app, smtp_server):
-    app = make_app(**smtp_server.config(), MAIL_BATCH=50)
+    # One sender (ADR 0248's further connections: test_delivery_connections.py).
+    app = make_app(**smtp_server.config(), MAIL_BATCH=50, MAIL_CONNECTIONS=1)
     with app.app_context():
         _queue(120)
         assert deliver_due(clock.now()) == 120

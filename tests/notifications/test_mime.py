@@ -264,3 +264,45 @@ def test_internationalised_address_is_refused_without_smtputf8(smtp_app, smtp_se
         row = db.session.scalar(select(OutboxEmail).where(OutboxEmail.key == "mime:idn"))
         assert row.status == "failed" and row.last_reply.startswith("553")
     assert [m["To"] for m in smtp_server.messages] == ["dana@example.com"]
+
+
+def test_the_date_is_each_rows_own_instant_and_offset():
+    # The Date line is formatted once per instant (a tick's emails share one); an equal
+    # instant written in another offset keeps its own offset, a later one its own time.
+    from datetime import timedelta, timezone
+
+    plus_two = CREATED.astimezone(timezone(timedelta(hours=2)))
+    dates = [
+        parse(prepare(row(created_at=at), SENDER).data)["Date"]
+        for at in (CREATED, plus_two, CREATED, CREATED + timedelta(seconds=1))
+    ]
+    assert [str(d) for d in dates] == [
+        "Wed, 04 Mar 2026 09:30:00 +0000",
+        "Wed, 04 Mar 2026 11:30:00 +0200",
+        "Wed, 04 Mar 2026 09:30:00 +0000",
+        "Wed, 04 Mar 2026 09:30:01 +0000",
+    ]
+    assert {d.datetime for d in dates[:3]} == {CREATED}
+
+
+def test_the_from_line_is_built_once_per_sender_and_encoding():
+    sender = Sender("Équipe Tracker <tracker@example.com>")
+    ascii_message = parse(prepare(row(), sender).data)
+    utf8_message = parse(prepare(row(to_address="dána@example.com"), sender).data)
+    assert ascii_message["From"].addresses[0].display_name == "Équipe Tracker"
+    assert utf8_message["From"].addresses[0].display_name == "Équipe Tracker"
+    assert sender.from_line(False).startswith("From: =?utf-8?")  # encoded words
+    assert sender.from_line(False) is sender.from_line(False)
+    assert sender.from_line(True) is sender.from_line(True)
+
+
+@pytest.mark.parametrize("value", ["=??B??=", "a =?utf-8?q?x?= b", "=?"])
+def test_text_that_looks_like_an_encoded_word_reads_back_as_written(value):
+    # The reference parser decodes "=?...?=" wherever it stands, even in a quoted name:
+    # such a subject or sender name is sent as encoded words itself.
+    sender = Sender(formataddr((value, "tracker@example.com")))
+    message = parse(prepare(row(subject=value), sender).data)
+    assert message.defects == []
+    assert message["Subject"] == value
+    assert message["From"].addresses[0].display_name == value
+    assert message["From"].addresses[0].addr_spec == "tracker@example.com"

@@ -48,6 +48,17 @@ def note(reason: str) -> None:
         seen.notes.append(reason[:300])
 
 
+def absorb(other: Failures) -> None:
+    """Count in the running step what a helper thread of it collected (its own
+    `collect()`: a context variable does not follow a thread)."""
+    seen = _current.get()
+    if seen is None:
+        return
+    seen.count += other.count
+    seen.reasons.extend(other.reasons[: max(0, Failures.KEEP - len(seen.reasons))])
+    seen.notes.extend(other.notes)
+
+
 @contextmanager
 def collect() -> Iterator[Failures]:
     """Count the failures recorded inside the block (one scheduler step)."""

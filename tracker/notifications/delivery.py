@@ -13,12 +13,14 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.pool import StaticPool
 
 from tracker.core import clock, failures
 from tracker.extensions import db
@@ -80,6 +82,14 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     slow server. A server that cannot be reached or times out trips the step's circuit
     breaker (ADR 0204): the rest of the batch is released uncharged and nothing more is
     tried until the breaker's delay has passed, then one message probes.
+
+    Once a batch has gone through and more is due, up to MAIL_CONNECTIONS - 1 further
+    senders (threads, each its own connection, claims and session) drain the outbox
+    beside this one (ADR 0248): SMTP is lock-step, so one connection leaves the server
+    idle while the tracker builds and records, and the tracker idle while the server
+    answers. A trip in any of them stops them all, and the breaker is tripped once.
+    They share the batch and the group of unrecorded outcomes: together they hold at
+    most MAIL_BATCH rows and leave at most nine messages unrecorded, as one did.
     """
     config = current_app.config
     limit = limit or int(config.get("MAIL_BATCH") or BATCH)
@@ -89,21 +99,119 @@ def deliver_due(now: datetime, *, limit: int | None = None) -> int:
     if circuit is not None and circuit.is_open(max(now, clock.now())):
         failures.note(circuit.describe())
         return 0  # the server is resting: nothing claimed, nothing charged
+    connections = _connections(config)
+    shared = _Shared(Recorder.share(connections))
     transport = transport_for(config)
-    run = _Run(sender, transport, lease, pace_for(config), probing=circuit is not None)
+    run = _Run(sender, transport, lease, pace_for(config), circuit is not None, shared)
+    helpers: list[_Helper] = []
     try:
-        while not claims.stopping.is_set():
-            size = 1 if run.probing else run.pace.claim_size(limit, lease)
-            worker, ids = claims.claim(
-                OutboxEmail, OutboxEmail.next_attempt_at, now, limit=size, lease=lease
-            )
-            if ids:
-                run.deliver(ids, worker)
-            if run.tripped or len(ids) < size:
-                break
-        return run.sent
+        more = _drain(run, now, limit, shared, first=True)
+        extra = connections - 1 if more else 0
+        # From here the senders share the batch: the process holds at most MAIL_BATCH
+        # rows, as one sender did (ADR 0160).
+        limit = max(1, limit // (extra + 1))
+        helpers = [_Helper(now, limit, sender, lease, shared) for _ in range(extra)]
+        for helper in helpers:
+            helper.start()
+        if more:
+            _drain(run, now, limit, shared)
     finally:
         transport.close()
+        _join(helpers)
+    return run.sent + sum(helper.sent for helper in helpers)
+
+
+def _join(helpers: list[_Helper]) -> None:
+    """Wait for every further sender, count their failures in this step, then raise the
+    first exception one of them raised (as the step's own would be)."""
+    errors = [helper.join() for helper in helpers]
+    error = next((e for e in errors if e is not None), None)
+    if error is not None:
+        raise error
+
+
+def _drain(run: _Run, now: datetime, limit: int, shared: _Shared, first: bool = False) -> bool:
+    """Claim and send batches until one comes back short, the breaker trips or the
+    scheduler stops; with `first`, return after the first full batch of more than the
+    one message that probes the server or measures the pace. Returns whether more may be
+    due (the last claim was full and nothing tripped)."""
+    while not claims.stopping.is_set() and not shared.halted.is_set():
+        size = 1 if run.probing else run.pace.claim_size(limit, run.lease)
+        worker, ids = claims.claim(
+            OutboxEmail, OutboxEmail.next_attempt_at, now, limit=size, lease=run.lease
+        )
+        if ids:
+            run.deliver(ids, worker)
+        if run.tripped or len(ids) < size:
+            return False
+        if first and size > 1:
+            return True  # a full batch beyond the probe or pace's first message
+    return False
+
+
+def _connections(config) -> int:
+    """How many connections may send at once: MAIL_CONNECTIONS for an SMTP server; one
+    for files, and one on a database whose pool is one shared connection (in-memory
+    SQLite), which two threads must not use at once."""
+    if not config.get("SMTP_HOST") or isinstance(db.engine.pool, StaticPool):
+        return 1
+    return max(1, int(config.get("MAIL_CONNECTIONS") or 1))
+
+
+class _Shared:
+    """What the senders of one delivery step share: whether to stop (the breaker tripped
+    in one of them), a lock so that the breaker is tripped once, not once a sender, and
+    each sender's group of outcomes recorded together (`Recorder.share`)."""
+
+    def __init__(self, group: int) -> None:
+        self.group = group
+        self.halted = threading.Event()
+        self._lock = threading.Lock()
+
+    def trip(self, reason: str) -> None:
+        with self._lock:
+            if not self.halted.is_set():
+                circuits.trip(circuits.SMTP, reason)
+                self.halted.set()
+
+
+class _Helper:
+    """A further sender of one delivery step: its own thread, app context (so its own
+    session), connection and claims (its own worker id); its failures are counted in
+    the step when it is joined, and an exception it raised is raised there."""
+
+    def __init__(self, now, limit: int, sender: Sender, lease: timedelta, shared: _Shared):
+        self.app = current_app._get_current_object()
+        self.args = now, limit, sender, lease, shared
+        self.sent = 0
+        self.seen: failures.Failures | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="delivery-sender", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        now, limit, sender, lease, shared = self.args
+        with self.app.app_context(), failures.collect() as self.seen:
+            config = self.app.config
+            transport = transport_for(config)
+            run = _Run(sender, transport, lease, pace_for(config), False, shared)
+            try:
+                _drain(run, now, limit, shared)
+            except BaseException as exc:  # raised in the step's thread when joined
+                log.exception("delivery: a sender failed")
+                self.error = exc
+            finally:
+                transport.close()
+                self.sent = run.sent
+
+    def join(self) -> BaseException | None:
+        """Wait for it; count its failures in the running step; what it raised, if anything."""
+        self.thread.join()
+        if self.seen is not None:
+            failures.absorb(self.seen)
+        return self.error
 
 
 class Pace:
@@ -146,9 +254,11 @@ def pace_for(config) -> Pace:
 class _Run:
     """One delivery step's batches: counts, the pace, and whether the breaker tripped."""
 
-    def __init__(self, sender: Sender, transport, lease: timedelta, pace: Pace, probing: bool):
+    def __init__(
+        self, sender: Sender, transport, lease: timedelta, pace: Pace, probing: bool, shared
+    ):
         self.sender, self.transport, self.lease, self.pace = sender, transport, lease, pace
-        self.probing = probing
+        self.probing, self.shared = probing, shared
         self.tripped = False
         self.sent = 0
 
@@ -162,7 +272,7 @@ class _Run:
             .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
         ).all()
         db.session.rollback()  # end the read transaction: nothing is held while SMTP talks
-        record = Recorder(worker)
+        record = Recorder(worker, self.shared.group)
         work = []
         for row in rows:
             try:
@@ -177,8 +287,10 @@ class _Run:
                 for row_id, attempts, message in work:
                     if row_id not in remaining:
                         break  # given back (beyond this process's pace), like all after it
-                    if claims.stopping.is_set() or not record.flush_if_due():
-                        break  # clean stop, or the database is away: record and release
+                    if claims.stopping.is_set() or self.shared.halted.is_set():
+                        break  # clean stop, or another sender tripped the breaker
+                    if not record.flush_if_due():
+                        break  # the database is away: record and release
                     if not heartbeat.ensure():
                         break  # the lease could not be kept: send nothing we may not own
                     remaining.remove(row_id)
@@ -193,6 +305,7 @@ class _Run:
                 )
         finally:
             record.flush(final=True)
+            record.close()
             _release(remaining, worker)
         self.sent += record.sent_count
 
@@ -222,7 +335,7 @@ class _Run:
             if isinstance(exc, ServerUnreachable):
                 self.tripped = True
                 self.pace.seconds = None  # measured again once the server is back
-                circuits.trip(circuits.SMTP, f"mail server {exc}")
+                self.shared.trip(f"mail server {exc}")
                 return False
         else:
             record.sent(row_id, reply, clock.now())
@@ -263,6 +376,8 @@ class Recorder:
     slow server (a message taking WAIT or more) has every message recorded on its own.
     So a crash or a database outage leaves at most GROUP sent-but-unrecorded messages
     plus the one in flight: those, and only those, are sent again, with the same Message-ID.
+    A step sending over several connections gives each a smaller group (`share`), so the
+    process's bound stays GROUP + 1.
 
     A write that fails (the database is away) keeps the outcomes and answers False, so
     the sender stops; the final flush retries for a while before giving up (the rows
@@ -273,8 +388,9 @@ class Recorder:
     WAIT = 0.2  # seconds
     FINAL_TRIES = (0.5, 1, 2, 4, 8)  # seconds between the final flush's attempts
 
-    def __init__(self, worker: str):
-        self.worker = worker
+    def __init__(self, worker: str, group: int = GROUP):
+        self.worker, self.group = worker, group
+        self._conn = None  # kept for the batch: a write is then no pool checkout or ping
         self.heartbeat: claims.Heartbeat | None = None
         self.waiting: list[dict] = []
         self.written_at = time.monotonic()
@@ -295,6 +411,20 @@ class Recorder:
         else:
             self._add(row_id, "pending", reply, next_at=at + backoff(attempts))
 
+    def _execute(self, rows: list[dict]) -> None:
+        if self._conn is None:
+            self._conn = db.engine.connect()
+        _write_outcomes(rows, self.worker, self._conn)
+
+    def close(self) -> None:
+        """Give the connection the outcomes were written on back (end of the batch)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # the database is away: nothing to give back
+                log.debug("delivery: closing the outcomes' connection failed", exc_info=True)
+
     def _add(self, row_id, status, reply, *, sent=None, failed=None, next_at=None) -> None:
         self.waiting.append(
             {
@@ -307,6 +437,13 @@ class Recorder:
             }
         )
 
+    @classmethod
+    def share(cls, senders: int) -> int:
+        """The group of each of `senders` senders of one step (ADR 0248), so that what
+        they may leave unrecorded together (each its group and a message in flight)
+        stays within one sender's GROUP + 1 = 9, up to 4 senders (beyond, 2 each)."""
+        return max(1, (cls.GROUP + 1) // senders - 1)
+
     def unwritten(self) -> set[int]:
         return {row["b_id"] for row in self.waiting}
 
@@ -314,7 +451,7 @@ class Recorder:
         """Write what is waiting if it is time; False while the database cannot be written."""
         if not self.waiting:
             return self.healthy
-        if len(self.waiting) >= self.GROUP or time.monotonic() - self.written_at >= self.WAIT:
+        if len(self.waiting) >= self.group or time.monotonic() - self.written_at >= self.WAIT:
             return self.flush()
         return self.healthy
 
@@ -338,10 +475,11 @@ class Recorder:
         rows, ids = list(self.waiting), {row["b_id"] for row in self.waiting}
         try:
             if self.heartbeat is not None:
-                self.heartbeat.finish(ids, lambda: _write_outcomes(rows, self.worker))
+                self.heartbeat.finish(ids, lambda: self._execute(rows))
             else:
-                _write_outcomes(rows, self.worker)
+                self._execute(rows)
         except Exception as exc:
+            self.close()  # a broken connection is not used again; the next write opens one
             self.healthy = False
             log.warning("delivery: recording %d outcomes failed: %s", len(rows), exc)
             return False
@@ -349,11 +487,11 @@ class Recorder:
         return True
 
 
-def _write_outcomes(rows: list[dict], worker: str) -> None:
-    """One executemany UPDATE of the rows' outcomes, committed on its own connection."""
-    with db.engine.connect() as conn:
-        conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
-        conn.commit()
+def _write_outcomes(rows: list[dict], worker: str, conn) -> None:
+    """One executemany UPDATE of the rows' outcomes, committed on the recorder's own
+    connection (never the session's)."""
+    conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
+    conn.commit()
 
 
 @functools.cache

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime, formataddr, parseaddr
 
 LINE = 78  # RFC 5322 §2.1.1: lines SHOULD be at most 78 characters
@@ -36,6 +38,9 @@ _CONTROLS = {c: " " for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029) 
 _FIELD_NAME = re.compile(r"[!-9;-~]+\Z")  # printable ASCII but ':'
 # What an address may not contain: white space (str.isspace's), quotes, brackets,
 # separators, controls.
+# Text a reader takes for the start of an RFC 2047 encoded word: a value holding it is
+# sent as encoded words itself, so that it reads back as written.
+_LOOKS_ENCODED = "=?"
 _NOT_IN_ADDRESS = re.compile(r'[\s"<>(),;:\\\[\]\x00-\x1f]')
 
 
@@ -65,6 +70,16 @@ class Sender:
         self.name = _clean(name).strip(" \t")
         self.address = address
         self.utf8 = not address.isascii()
+        self._from: dict[bool, str] = {}
+
+    def from_line(self, utf8: bool) -> str:
+        """The From header for a message written as UTF-8 or not, built once each (the
+        same for every message of the step)."""
+        line = self._from.get(utf8)
+        if line is None:
+            mailbox = _mailbox(self.name, self.address, utf8)
+            line = self._from[utf8] = _header("From", mailbox, utf8, address=True)
+        return line
 
 
 def prepare(row, sender: Sender) -> Prepared:
@@ -74,10 +89,10 @@ def prepare(row, sender: Sender) -> Prepared:
         raise InvalidMessage(f"malformed recipient address {row.to_address!r}")
     utf8 = sender.utf8 or not recipient.isascii()
     lines = [
-        _header("From", _mailbox(sender.name, sender.address, utf8), utf8, address=True),
+        sender.from_line(utf8),
         _header("To", recipient, utf8, address=True),
         _header("Subject", row.subject, utf8),
-        f"Date: {format_datetime(row.created_at)}",
+        f"Date: {_date(row.created_at)}",
         f"Message-ID: {_clean(row.message_id)}",
     ]
     for name, value in (row.headers or {}).items():
@@ -116,6 +131,17 @@ def prepare(row, sender: Sender) -> Prepared:
     return Prepared(row.id, row.message_id, sender.address, recipient, head + body, utf8)
 
 
+def _date(created_at: datetime) -> str:
+    """`format_datetime`, once per instant and offset: the emails a tick queues share
+    one (equal instants in other offsets compare equal, so the offset is in the key)."""
+    return _formatted(created_at, created_at.utcoffset())
+
+
+@functools.lru_cache(maxsize=64)
+def _formatted(created_at: datetime, offset) -> str:
+    return format_datetime(created_at)
+
+
 def _is_address(address: str) -> bool:
     """An addr-spec we may put on the wire: local@domain, no spaces, quotes or controls."""
     local, at, domain = address.rpartition("@")
@@ -133,6 +159,9 @@ def _clean(value: str) -> str:
 def _mailbox(name: str, address: str, utf8: bool) -> str:
     if not name:
         return address
+    if _LOOKS_ENCODED in name:  # a reader would decode it, even quoted: encode it
+        words = _encoded_words("From", name).split("\r\n ")
+        return " ".join([words[0].removeprefix("From: "), *words[1:], f"<{address}>"])
     if utf8 and not name.isascii():
         return formataddr((name, address))  # RFC 6532: the name travels as UTF-8
     return formataddr((name, address), charset="utf-8")  # quoted or RFC 2047 encoded
@@ -141,7 +170,7 @@ def _mailbox(name: str, address: str, utf8: bool) -> str:
 def _header(name: str, value: str, utf8: bool, *, address: bool = False) -> str:
     """`Name: value`, folded; encoded words for non-ASCII unless the message is UTF-8."""
     value = _clean(value).strip(" \t")  # a parser would drop the outer white space anyway
-    if value.isascii() or utf8 or address:
+    if address or ((value.isascii() or utf8) and _LOOKS_ENCODED not in value):
         return _fold(f"{name}: {value}")
     return _encoded_words(name, value)
 
