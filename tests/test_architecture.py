@@ -10,8 +10,11 @@ TRACKER = Path(__file__).resolve().parents[1] / "tracker"
 # per-subscription commit, a webhook attempt's result (its HTTP request runs outside
 # any transaction, docs/adr/0093), the reminders' per-batch unit of work
 # (docs/adr/0165), the outbox's outcomes as they happen (docs/adr/0205), a delivery
-# breaker's own write (docs/adr/0204), and the demo loader.
+# breaker's own write (docs/adr/0204), the demo loader, and the end of a request's
+# transaction that sent only SELECTs (docs/adr/0253: nothing to commit, but a COMMIT
+# keeps PostgreSQL's prepared statements where a ROLLBACK drops them).
 MAY_COMMIT = {
+    "db_setup.py",
     "scheduling/claims.py",
     "scheduling/status.py",
     "notifications/circuits.py",
