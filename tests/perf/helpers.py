@@ -1,6 +1,12 @@
-"""What the query-count tests share: growing the scale data, signing in, counting one request."""
+"""What the perf tests share: scale data, signing in, counting a request, a fresh worker."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from sqlalchemy import select, text
 
@@ -8,6 +14,26 @@ from tracker.demo import scale_data
 from tracker.extensions import db
 from tracker.models import Engagement, User
 from tracker.services.administration import users as user_service
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def after_wsgi_import(tmp_path: Path, script: str):
+    """Run `script` in a fresh interpreter as a production worker starts (it imports
+    `wsgi` itself) on an empty SQLite file; the JSON its last printed line holds."""
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="fresh-worker-test",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def grow_to(app, n: int, seed: int) -> None:

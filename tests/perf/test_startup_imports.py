@@ -9,13 +9,10 @@ paths that use them are tested where they live.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.perf.helpers import after_wsgi_import
+
 LEFT_FOR_LATER = (
     *("authlib", "joserfc", "icalendar", "flask_migrate", "alembic", "mako"),
     *("markdown_it", "nh3"),
@@ -31,20 +28,8 @@ MODULES_LEFT_FOR_LATER = (
 
 
 def test_the_wsgi_app_starts_without_the_rare_paths_libraries(tmp_path):
-    env = dict(
-        os.environ,
-        APP_ENV="production",
-        SECRET_KEY="startup-imports-test",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
-        PYTHONPATH=str(ROOT),
-    )
-    env.pop("FLASK_RUN_FROM_CLI", None)
     script = "import json, sys, wsgi; print(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    modules = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    modules = set(after_wsgi_import(tmp_path, script))
     loaded = {name.split(".")[0] for name in modules}
     assert "tracker" in loaded and "flask" in loaded  # the app did start
     assert "tracker.web.admin_outbox" in modules and "tracker.web.digests" in modules
@@ -56,14 +41,6 @@ def test_the_openapi_document_is_written_at_its_first_read(tmp_path):
     """A worker starts with the API's routes but not their description: the first read of
     `api.spec` (the /api/v1/openapi.json view, `flask openapi`) copies each endpoint's doc
     info (tracker.api.common.Blueprint) and writes every path."""
-    env = dict(
-        os.environ,
-        APP_ENV="production",
-        SECRET_KEY="startup-imports-test",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
-        PYTHONPATH=str(ROOT),
-    )
-    env.pop("FLASK_RUN_FROM_CLI", None)
     script = (
         "import json, wsgi; from tracker.extensions import api\n"
         "from tracker.api import api_modules\n"
@@ -75,13 +52,7 @@ def test_the_openapi_document_is_written_at_its_first_read(tmp_path):
         "copied = sum(len(m.blp._docs) for m in api_modules())\n"
         "print(json.dumps([at_start, copies, len(paths), len(routes), copied]))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    at_start, copies, documented, routes, copied = json.loads(
-        result.stdout.strip().splitlines()[-1]
-    )
+    at_start, copies, documented, routes, copied = after_wsgi_import(tmp_path, script)
     assert (at_start, copies) == (0, 0)  # neither the document nor the views' doc copies
     assert documented == routes > 50
     assert copied > 50  # one per endpoint, made for the document
