@@ -286,3 +286,35 @@ def test_the_evidence_card_names_the_missed_milestone_beside_its_targets_met(cli
     card = html.split('data-testid="evidence"')[1].split("</p>")[0]
     assert 'data-level="red" data-testid="targets-met">targets met 1/1<' in card
     assert 'data-testid="period-shortfall">1 milestone missed<' in card
+
+
+def test_the_page_and_the_dashboard_count_the_same_targets_for_every_viewer(client, auth, app):
+    """Both count the current period's targets, cost ones too (without their figures for
+    who may not see cost): the same engagement never reads 1/2 on one and 2/2 on the other."""
+    with app.app_context():
+        manager = make_user("manager", email="m5@example.com")
+        make_user("provider", email="p5@northwind.example", provider="Northwind ML")
+        engagement = make_engagement(manager, provider="Northwind ML", title="Extended pod")
+        trial = add_milestone(engagement, days=-20, title="Day-90", period=0, status="met")
+        extension = add_milestone(engagement, days=10, title="Extension day-30", period=1)
+        quality = add_metric(engagement, name="Recall", kind="quality", direction="higher")
+        cost = add_metric(engagement, name="Cost per 1k", kind="cost", direction="lower")
+        add_target(trial, quality, 0.9)
+        add_target(extension, quality, 0.9)
+        add_target(extension, cost, 10)
+        _measure(engagement.id, quality.id, [0.95])
+        _measure(engagement.id, cost.id, [12])
+        engagement.current_period = 1
+        db.session.commit()
+        engagement_id, cost_id = engagement.id, cost.id
+        db.session.remove()
+    for email in ("m5@example.com", "p5@northwind.example"):
+        auth.login(email)
+        dashboard = client.get("/dashboard", follow_redirects=True).get_data(as_text=True)
+        row = dashboard.split(f'data-engagement-id="{engagement_id}"')[1].split("</tr>")[0]
+        page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+        card = page.split('data-testid="evidence"')[1].split("</p>")[0]
+        count = 'data-level="open" data-testid="targets-met">targets met 1/2<'
+        assert count in row and count in card, email
+        assert (f'id="metric-{cost_id}"' in page) is (email == "m5@example.com")
+        auth.logout()

@@ -67,24 +67,23 @@ class MilestoneEvidence:
     # every target (cost ones without figures for who may not see cost), as the evidence
     # the milestone's displayed status weighs against the provider's claim
     claims: list[TargetEvidence] = field(default_factory=list)
+    # every target judged, cost ones too whoever looks: what the period's count weighs
+    every: list[TargetStatus] = field(default_factory=list)
 
 
 @dataclass
 class EvidenceView:
     metrics: list[MetricView]
     milestones: list[MilestoneEvidence]
-
-    @property
-    def targets_met(self) -> tuple[int, int]:
-        """(met, all) over the open and judged targets of every milestone shown."""
-        every = [t for m in self.milestones for t in m.targets]
-        return sum(1 for t in every if t.status == "met"), len(every)
+    current_period: int = 0
 
     def summary(self, today: date) -> PeriodSummary:
-        """The targets met with the milestones missed or overdue beside them, over every
-        milestone shown (the same judgment as the dashboard's line, ADR 0240)."""
-        targets = [t for m in self.milestones for t in m.targets]
-        facts = [(m.milestone.status, m.milestone.due_date) for m in self.milestones]
+        """The current period's targets met with its milestones missed or overdue beside
+        them: the dashboard's line (ADR 0240), over the same milestones and the same
+        targets, cost ones counted without their figures, so both pages give one count."""
+        period = [m for m in self.milestones if m.milestone.period == self.current_period]
+        targets = [t for m in period for t in m.every]
+        facts = [(m.milestone.status, m.milestone.due_date) for m in period]
         return period_summary(targets, facts, today)
 
 
@@ -148,5 +147,5 @@ def evidence_view(
         visible = [t for t in every if t.metric_id in shown]
         suggestion = reads.suggestion_for_viewer(every, visible, m, today)
         claims = reads.as_claim_evidence(every, with_cost=with_cost)
-        evidence.append(MilestoneEvidence(m, visible, suggestion, reasons.get(m.id), claims))
-    return EvidenceView(views, evidence)
+        evidence.append(MilestoneEvidence(m, visible, suggestion, reasons.get(m.id), claims, every))
+    return EvidenceView(views, evidence, engagement.current_period)
