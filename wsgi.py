@@ -2,9 +2,17 @@
 
 import gc
 
-from tracker import create_app
+from tracker.core.deferred_imports import deferring, without_greenlet
 
-app = create_app()
+# Libraries import these at their own import; a worker uses them rarely or never, and each
+# stays resident (issue 29, ADR 0256): run at first use instead. greenlet is SQLAlchemy's
+# asyncio bridge, unused here, with the C++ runtime it links.
+DEFERRED_MODULES = ("yaml", "pdb", "urllib.request")
+
+with without_greenlet(), deferring(DEFERRED_MODULES):
+    from tracker import create_app
+
+    app = create_app()
 
 # What create_app built (modules, mapped classes, routes, schemas: ~160,000 tracked
 # objects) lives as long as the process. Frozen, the collector's full passes stop walking

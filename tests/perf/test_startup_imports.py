@@ -67,3 +67,30 @@ def test_the_migration_extension_is_there_when_something_reads_it(app):
     with app.app_context():
         config = stand_in.migrate.get_config()
     assert config.get_main_option("script_location") == stand_in.directory
+
+
+def test_a_worker_starts_without_greenlet_and_runs_deferred_modules_at_first_use(tmp_path):
+    """greenlet (SQLAlchemy's asyncio bridge, with the C++ runtime) is not loaded, and the
+    modules wsgi.DEFERRED_MODULES names are stand-ins whose code has not run (their own
+    imports absent) until an attribute is read; then they work as usual (ADR 0256)."""
+    script = (
+        "import json, sys, wsgi\n"
+        "from sqlalchemy.util import concurrency\n"
+        "from tracker.core.deferred_imports import is_pending\n"
+        "mods = wsgi.DEFERRED_MODULES\n"
+        "at_start = [sorted(sys.modules), concurrency.have_greenlet,\n"
+        "            {n: is_pending(sys.modules[n]) for n in mods}]\n"
+        "import yaml, pdb, urllib.request\n"
+        "used = [yaml.safe_load(yaml.safe_dump({'a': [1]})), pdb.Pdb.__name__,\n"
+        "        urllib.request.Request('http://example.test/x').host]\n"
+        "import greenlet\n"
+        "print(json.dumps([at_start, used, {n: is_pending(sys.modules[n]) for n in mods}]))"
+    )
+    (modules, have_greenlet, pending), used, pending_after = after_wsgi_import(tmp_path, script)
+    assert "tracker" in {name.split(".")[0] for name in modules}
+    assert "greenlet" not in modules and not have_greenlet
+    assert pending == {"yaml": True, "pdb": True, "urllib.request": True}
+    # What the real modules import is not there yet: their code has not run.
+    assert {"yaml.reader", "yaml.cyaml", "bdb", "urllib.response"}.isdisjoint(modules)
+    assert used == [{"a": [1]}, "Pdb", "example.test"]
+    assert pending_after == {"yaml": False, "pdb": False, "urllib.request": False}
