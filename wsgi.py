@@ -4,11 +4,27 @@ import gc
 
 from tracker.core.deferred_imports import deferring, without_greenlet
 
-# Libraries import these at their own import; a worker uses them rarely or never, and each
-# stays resident (issue 29, ADR 0256): run at first use instead. greenlet is SQLAlchemy's
-# asyncio bridge, unused here, with the C++ runtime it links.
-DEFERRED_MODULES = ("yaml", "pdb", "urllib.request")
+# Modules that libraries import at their own import but a worker uses rarely or never; each
+# would stay resident (issue 29, ADR 0256), so they run at their first use instead.
+DEFERRED_MODULES = (
+    "yaml",  # flask-smorest: `flask openapi --format yaml`; the ADR exchange formats
+    "pdb",  # click's test runner, imported by Flask-Login's test client
+    "urllib.request",  # Flask-WTF's reCAPTCHA check (no form here uses it)
+    "tomllib",  # the workflow catalogue, read when a page first needs a definition
+    # SQLAlchemy's drivers for the async and other DB-API libraries, never configured here
+    "sqlalchemy.dialects.postgresql.asyncpg",
+    "sqlalchemy.dialects.postgresql.pg8000",
+    "sqlalchemy.dialects.postgresql.psycopg2cffi",
+    "sqlalchemy.dialects.sqlite.aiosqlite",
+    "sqlalchemy.dialects.sqlite.pysqlcipher",
+    # asyncio's TLS, happy-eyeballs and debug-format helpers (psycopg imports asyncio)
+    "asyncio.sslproto",
+    "asyncio.staggered",
+    "asyncio.trsock",
+    "asyncio.format_helpers",
+)
 
+# greenlet is SQLAlchemy's asyncio bridge, unused here, with the C++ runtime it links.
 with without_greenlet(), deferring(DEFERRED_MODULES):
     from tracker import create_app
 
