@@ -24,8 +24,26 @@ DEFERRED_MODULES = (
     "asyncio.format_helpers",
 )
 
+# The app's own services that only rare pages and API resources call (audit export, ADR
+# import, evidence export and scorecard, handover drills, digest subscriptions, SSO links,
+# team edits, workflow migration). Their blueprints import them as modules, so they run at
+# the first call; neither the sign-in nor the dashboard, engagement page, API list and
+# detail or portfolio runs them. (Services of frequent writes stay imported at start.)
+RARE_SERVICE_MODULES = (
+    "tracker.services.audit_export.export",
+    "tracker.services.evidence.exports",
+    "tracker.services.evidence.scorecard",
+    "tracker.services.exchange.adr_exchange",
+    "tracker.services.handover.drills",
+    "tracker.services.messaging.subscriptions",
+    "tracker.services.signin.sso_links",
+    "tracker.services.staffing.engagement_people",
+    "tracker.services.staffing.team",
+    "tracker.services.workflow.workflow_migration",
+)
+
 # greenlet is SQLAlchemy's asyncio bridge, unused here, with the C++ runtime it links.
-with without_greenlet(), deferring(DEFERRED_MODULES):
+with without_greenlet(), deferring(DEFERRED_MODULES + RARE_SERVICE_MODULES):
     from tracker import create_app
 
     app = create_app()

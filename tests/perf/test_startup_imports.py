@@ -107,3 +107,23 @@ def test_a_worker_starts_without_greenlet_and_runs_deferred_modules_at_first_use
         "urllib.request",
         "sqlalchemy.dialects.postgresql.asyncpg",
     }
+
+
+def test_the_rare_services_run_at_their_first_call_and_then_load_cleanly(tmp_path):
+    """wsgi.RARE_SERVICE_MODULES have not run when a worker starts (a blueprint that imports
+    a name from one of them at start would run it; then it does not belong in the list), and
+    each runs without error once everything else is loaded."""
+    script = (
+        "import json, sys, wsgi\n"
+        "from tracker.core.deferred_imports import is_pending\n"
+        "names = wsgi.RARE_SERVICE_MODULES\n"
+        "at_start = {n: is_pending(sys.modules[n]) for n in names if n in sys.modules}\n"
+        "docs = {n: bool(sys.modules[n].__doc__) for n in names}\n"
+        "print(json.dumps([list(names), at_start, docs,"
+        " {n: is_pending(sys.modules[n]) for n in names}]))"
+    )
+    names, at_start, docs, after = after_wsgi_import(tmp_path, script)
+    assert len(names) >= 10
+    assert at_start == dict.fromkeys(names, True)
+    assert docs == dict.fromkeys(names, True)  # every one ran and has its docstring
+    assert after == dict.fromkeys(names, False)
