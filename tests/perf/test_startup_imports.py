@@ -127,3 +127,39 @@ def test_the_rare_services_run_at_their_first_call_and_then_load_cleanly(tmp_pat
     assert at_start == dict.fromkeys(names, True)
     assert docs == dict.fromkeys(names, True)  # every one ran and has its docstring
     assert after == dict.fromkeys(names, False)
+
+
+def test_signing_in_and_the_dashboard_leave_the_deferred_modules_unrun(tmp_path):
+    """What the sign-in peak (docs/benchmarks.md) relies on: a fresh worker signs a manager
+    in through the form without running any module wsgi defers, and the dashboard and the
+    API list run only the workflow catalogue's TOML reader."""
+    script = (
+        "import json, re, sys, wsgi\n"
+        "from tracker.core.deferred_imports import is_pending\n"
+        "from tracker.extensions import db\n"
+        "from tracker.models import User\n"
+        "from tracker.auth.passwords import hash_password\n"
+        "app = wsgi.app\n"
+        "with app.app_context():\n"
+        "    db.create_all()\n"
+        "    db.session.add(User(email='m@example.test', name='M', role='manager',\n"
+        "                        password_hash=hash_password('a-long-password')))\n"
+        "    db.session.commit()\n"
+        "client = app.test_client()\n"
+        "page = client.get('/login').get_data(as_text=True)\n"
+        'token = re.search(r\'name="csrf_token" type="hidden" value="([^"]+)"\', page)[1]\n'
+        "form = {'email': 'm@example.test', 'password': 'a-long-password', 'csrf_token': token}\n"
+        "names = wsgi.DEFERRED_MODULES + wsgi.RARE_SERVICE_MODULES\n"
+        "def ran():\n"
+        "    loaded = [sys.modules[n] for n in names if n in sys.modules]\n"
+        "    return sorted(m.__name__ for m in loaded if not is_pending(m))\n"
+        "statuses = [client.post('/login', data=form).status_code]\n"
+        "after_sign_in = ran()\n"
+        "statuses.append(client.get('/dashboard').status_code)\n"
+        "statuses.append(client.get('/api/v1/engagements').status_code)\n"
+        "print(json.dumps([statuses, after_sign_in, ran()]))"
+    )
+    statuses, after_sign_in, after_pages = after_wsgi_import(tmp_path, script)
+    assert statuses == [302, 200, 200]
+    assert after_sign_in == []
+    assert after_pages == ["tomllib"]  # the workflow catalogue, read for the dashboard
