@@ -5,7 +5,7 @@ for flask-smorest's `flask openapi --format yaml`, `pdb` through click's test ru
 Flask-Login's test client imports), `urllib.request` for Flask-WTF's reCAPTCHA check. Each
 costs a worker resident memory until it exits (issue 29; figures in docs/benchmarks.md and
 ADR 0256). While `deferring(...)` is active, importing one of the named modules binds a
-stand-in: reading any attribute of it runs the real module, once, under a lock (a gthread
+stand-in: reading any attribute of it runs the real module, once, under its own lock (a gthread
 worker's second thread waits), and from then on it is the ordinary module. Reading its
 `__spec__`, `__name__`, `__path__` or `__loader__` does not run it, so a second `import` of
 the name keeps the stand-in.
@@ -29,8 +29,8 @@ from contextlib import contextmanager
 
 # What the import system reads of a module in sys.modules without wanting its contents.
 _READ_WITHOUT_LOADING = frozenset({"__spec__", "__name__", "__path__", "__loader__", "__class__"})
-_LOCK = threading.RLock()
 _PENDING = "__deferred_loader__"
+_LOCK = "__deferred_lock__"  # one per module: two threads running two modules do not wait
 
 
 class _Deferred(types.ModuleType):
@@ -45,9 +45,12 @@ class _Deferred(types.ModuleType):
 
 def _run(module: types.ModuleType) -> None:
     namespace = object.__getattribute__(module, "__dict__")
-    with _LOCK:
+    lock = namespace.get(_LOCK)
+    if lock is None:  # run already
+        return
+    with lock:
         loader = namespace.pop(_PENDING, None)
-        if loader is None:  # already run, or running in this thread (its own imports)
+        if loader is None:  # run meanwhile, or running in this thread (its own imports)
             return
         try:
             loader.exec_module(module)
@@ -55,6 +58,7 @@ def _run(module: types.ModuleType) -> None:
             namespace[_PENDING] = loader  # a failed run fails again at the next read
             raise
         object.__setattr__(module, "__class__", types.ModuleType)
+        namespace.pop(_LOCK, None)
 
 
 class _DeferredLoader(importlib.abc.Loader):
@@ -66,6 +70,7 @@ class _DeferredLoader(importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         module.__dict__[_PENDING] = self.loader
+        module.__dict__[_LOCK] = threading.RLock()
         module.__class__ = _Deferred
 
 
