@@ -67,3 +67,99 @@ def test_the_migration_extension_is_there_when_something_reads_it(app):
     with app.app_context():
         config = stand_in.migrate.get_config()
     assert config.get_main_option("script_location") == stand_in.directory
+
+
+def test_a_worker_starts_without_greenlet_and_runs_deferred_modules_at_first_use(tmp_path):
+    """greenlet (SQLAlchemy's asyncio bridge, with the C++ runtime) is not loaded, and the
+    modules wsgi.DEFERRED_MODULES names are stand-ins whose code has not run (their own
+    imports absent) until an attribute is read; then they work as usual (ADR 0256)."""
+    script = (
+        "import json, sys, wsgi\n"
+        "from sqlalchemy.util import concurrency\n"
+        "from tracker.core.deferred_imports import is_pending\n"
+        "mods = wsgi.DEFERRED_MODULES\n"
+        "at_start = [sorted(sys.modules), concurrency.have_greenlet,\n"
+        "            {n: is_pending(sys.modules[n]) for n in mods}]\n"
+        "import yaml, pdb, urllib.request\n"
+        "used = [yaml.safe_load(yaml.safe_dump({'a': [1]})), pdb.Pdb.__name__,\n"
+        "        urllib.request.Request('http://example.test/x').host,\n"
+        "        sys.modules['sqlalchemy.dialects.postgresql.asyncpg'].dialect.driver]\n"
+        "import greenlet\n"
+        "print(json.dumps([at_start, used, {n: is_pending(sys.modules[n]) for n in mods}]))"
+    )
+    (modules, have_greenlet, pending), used, pending_after = after_wsgi_import(tmp_path, script)
+    assert "tracker" in {name.split(".")[0] for name in modules}
+    assert "greenlet" not in modules and not have_greenlet
+    assert set(pending) >= {
+        "yaml",
+        "pdb",
+        "urllib.request",
+        "sqlalchemy.dialects.postgresql.asyncpg",
+    }
+    assert all(pending.values()), pending
+    # What the real modules import is not there yet: their code has not run.
+    assert {"yaml.reader", "yaml.cyaml", "bdb", "urllib.response"}.isdisjoint(modules)
+    assert "sqlalchemy.connectors.asyncio" not in modules
+    assert used == [{"a": [1]}, "Pdb", "example.test", "asyncpg"]
+    assert {name for name, waiting in pending_after.items() if not waiting} == {
+        "yaml",
+        "pdb",
+        "urllib.request",
+        "sqlalchemy.dialects.postgresql.asyncpg",
+    }
+
+
+def test_the_rare_services_run_at_their_first_call_and_then_load_cleanly(tmp_path):
+    """wsgi.RARE_SERVICE_MODULES have not run when a worker starts (a blueprint that imports
+    a name from one of them at start would run it; then it does not belong in the list), and
+    each runs without error once everything else is loaded."""
+    script = (
+        "import json, sys, wsgi\n"
+        "from tracker.core.deferred_imports import is_pending\n"
+        "names = wsgi.RARE_SERVICE_MODULES\n"
+        "at_start = {n: is_pending(sys.modules[n]) for n in names if n in sys.modules}\n"
+        "docs = {n: bool(sys.modules[n].__doc__) for n in names}\n"
+        "print(json.dumps([list(names), at_start, docs,"
+        " {n: is_pending(sys.modules[n]) for n in names}]))"
+    )
+    names, at_start, docs, after = after_wsgi_import(tmp_path, script)
+    assert len(names) >= 10
+    assert at_start == dict.fromkeys(names, True)
+    assert docs == dict.fromkeys(names, True)  # every one ran and has its docstring
+    assert after == dict.fromkeys(names, False)
+
+
+def test_signing_in_and_the_dashboard_leave_the_deferred_modules_unrun(tmp_path):
+    """What the sign-in peak (docs/benchmarks.md) relies on: a fresh worker signs a manager
+    in through the form without running any module wsgi defers, and the dashboard and the
+    API list run only the workflow catalogue's TOML reader."""
+    script = (
+        "import json, re, sys, wsgi\n"
+        "from tracker.core.deferred_imports import is_pending\n"
+        "from tracker.extensions import db\n"
+        "from tracker.models import User\n"
+        "from tracker.auth.passwords import hash_password\n"
+        "app = wsgi.app\n"
+        "with app.app_context():\n"
+        "    db.create_all()\n"
+        "    db.session.add(User(email='m@example.test', name='M', role='manager',\n"
+        "                        password_hash=hash_password('a-long-password')))\n"
+        "    db.session.commit()\n"
+        "client = app.test_client()\n"
+        "page = client.get('/login').get_data(as_text=True)\n"
+        'token = re.search(r\'name="csrf_token" type="hidden" value="([^"]+)"\', page)[1]\n'
+        "form = {'email': 'm@example.test', 'password': 'a-long-password', 'csrf_token': token}\n"
+        "names = wsgi.DEFERRED_MODULES + wsgi.RARE_SERVICE_MODULES\n"
+        "def ran():\n"
+        "    loaded = [sys.modules[n] for n in names if n in sys.modules]\n"
+        "    return sorted(m.__name__ for m in loaded if not is_pending(m))\n"
+        "statuses = [client.post('/login', data=form).status_code]\n"
+        "after_sign_in = ran()\n"
+        "statuses.append(client.get('/dashboard').status_code)\n"
+        "statuses.append(client.get('/api/v1/engagements').status_code)\n"
+        "print(json.dumps([statuses, after_sign_in, ran()]))"
+    )
+    statuses, after_sign_in, after_pages = after_wsgi_import(tmp_path, script)
+    assert statuses == [302, 200, 200]
+    assert after_sign_in == []
+    assert after_pages == ["tomllib"]  # the workflow catalogue, read for the dashboard
