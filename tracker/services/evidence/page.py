@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from tracker.auth.permissions import Action, can
 from tracker.extensions import db
@@ -112,14 +112,19 @@ def _target_lines(engagement_id: int, rows=None) -> dict[int, list[TargetLine]]:
 def _verdict_reasons(milestone_ids: list[int]) -> dict[int, str]:
     """milestone id -> the reason written with its latest verdict (one query)."""
     found: dict[int, str] = {}
-    for milestone_id, reason in db.session.execute(
-        select(MilestoneUpdate.milestone_id, MilestoneUpdate.reason)
-        .where(MilestoneUpdate.milestone_id.in_(milestone_ids))
-        .where(MilestoneUpdate.reason.is_not(None))
-        .order_by(MilestoneUpdate.created_at, MilestoneUpdate.id)
-    ):
+    params = {"milestone_ids": list(milestone_ids)}
+    for milestone_id, reason in db.session.execute(_VERDICT_REASONS, params):
         found[milestone_id] = reason
     return found
+
+
+# Built once, the ids an expanding parameter: it keeps its cache key (issue 29, ADR 0258).
+_VERDICT_REASONS = (
+    select(MilestoneUpdate.milestone_id, MilestoneUpdate.reason)
+    .where(MilestoneUpdate.milestone_id.in_(bindparam("milestone_ids", expanding=True)))
+    .where(MilestoneUpdate.reason.is_not(None))
+    .order_by(MilestoneUpdate.created_at, MilestoneUpdate.id)
+)
 
 
 def evidence_view(
