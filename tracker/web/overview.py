@@ -10,7 +10,7 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from tracker.auth.permissions import Action, can
-from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.models import ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.schemas.engagement import COST_FIELDS
 from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.judgments.health_history import HealthStrip, health_strip
@@ -38,7 +38,7 @@ class EngagementOverview:
     checklists: dict[str, list[ChecklistItem]]
     milestones: list[Milestone]
     members: list[TeamMember]
-    audit: list[AuditEvent]
+    audit: list  # rows of what the trail shows of each entry (engagement_page.recent_audit)
     options: list = field(default_factory=list)
     diagram: Markup = Markup("")
     timeline: Markup = Markup("")
