@@ -21,6 +21,7 @@ from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
 from tracker.web.overview import AUDIT_LIMIT, load_overview
 from tracker.web.support import person_picker
+from tracker.web.support.engagement_view import row_urls
 from tracker.web.support.forms import (
     ActionForm,
     EngagementForm,
@@ -33,6 +34,23 @@ from tracker.web.support.responses import apply_errors, form_version, is_stale, 
 from tracker.web.support.typed_forms import TypedForm
 
 bp = Blueprint("engagements", __name__)
+
+
+# The per-row links and forms of the page, as `row_urls` format strings (`urls` in the
+# templates): the id goes in with `.format(row.id)`.
+ROW_ENDPOINTS = {
+    "update_milestone": ("engagement_parts.update_milestone", "milestone_id"),
+    "edit_milestone": ("engagement_parts.edit_milestone", "milestone_id"),
+    "complete_item": ("engagement_parts.complete_item", "item_id"),
+    "reopen_item": ("engagement_parts.reopen_item", "item_id"),
+    "edit_item": ("engagement_parts.edit_item", "item_id"),
+    "edit_member": ("engagement_parts.edit_member", "member_id"),
+    "remove_member": ("engagement_parts.remove_member", "member_id"),
+    "revoke_access": ("handover.revoke", "entry_id"),
+    "verify_access": ("handover.verify", "entry_id"),
+    "add_access": ("handover.add_access", "member_id"),
+    "show_adr": ("knowledge.show_adr", "adr_id"),
+}
 
 
 def render_engagement(engagement_id: int, *, status: int = 200, **forms):
@@ -53,6 +71,7 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         audit_limit=AUDIT_LIMIT,
         today=today,
         transition_forms=transition_forms,
+        urls=row_urls(ROW_ENDPOINTS),
         typed_form=forms.get("typed_evidence") or TypedForm(),  # a refused Evidence form
     )
     return page, status
