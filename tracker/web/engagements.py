@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from tracker.auth.permissions import Action, can, require
@@ -72,6 +73,7 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         today=today,
         transition_forms=transition_forms,
         urls=row_urls(ROW_ENDPOINTS),
+        csrf=generate_csrf(),  # the per-row forms' token, read once (csrf_token() in a row)
         typed_form=forms.get("typed_evidence") or TypedForm(),  # a refused Evidence form
     )
     return page, status
