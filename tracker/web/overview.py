@@ -19,8 +19,10 @@ from tracker.services.read_model.engagement_page import EngagementView
 from tracker.services.read_model.engagement_queries import get_engagement
 from tracker.services.staffing.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.workflow.lifecycle import period_progress
+from tracker.web.support.audit_text import audit_items_html
 from tracker.web.support.cost_burn import burn_summary, cost_burn_svg
 from tracker.web.support.engagement_view import view_for
+from tracker.web.support.filters import format_datetime
 from tracker.web.support.health_strip import health_strip_svg, strip_summary
 from tracker.web.support.metric_chart import metric_chart_svg
 from tracker.web.support.timeline import timeline_svg
@@ -60,6 +62,7 @@ class EngagementOverview:
     # milestone id -> its judged targets, which can contradict the provider's claim
     claim_evidence: dict = field(default_factory=dict)
     charts: dict = field(default_factory=dict)  # metric id -> its SVG
+    audit_html: Markup = Markup("")  # the trail's `<li>` lines (audit_text.audit_items_html)
 
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
@@ -78,12 +81,25 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
         progress=period_progress(engagement, today),
     )
     _set_permissions(overview, actor)
+    overview.audit_html = _audit_html(overview, actor)
     _add_pictures(overview, today)
     _add_evidence(overview, actor, today, view)
     # drawn after the evidence: a claim a measured target contradicts reads so here too
     overview.timeline = timeline_svg(engagement, milestones, today, overview.claim_evidence)
     _add_workflow(overview, actor, view)
     return overview
+
+
+def _audit_html(overview: EngagementOverview, actor: User) -> Markup:
+    """The trail's lines, each instant in the viewer's zone (read once, as `|datetime`
+    reads it per value)."""
+    zone = getattr(actor, "timezone", None) or "UTC"
+    return audit_items_html(
+        overview.audit,
+        overview.engagement,
+        overview.hidden_fields,
+        lambda at: format_datetime(at, zone),
+    )
 
 
 def _set_permissions(overview: EngagementOverview, actor: User) -> None:
