@@ -14,6 +14,7 @@ from tracker.models import ChecklistItem, Engagement, Milestone, TeamMember, Use
 from tracker.schemas.engagement import COST_FIELDS
 from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.judgments.health_history import HealthStrip, health_strip
+from tracker.services.milestone_status import displayed_status
 from tracker.services.read_model import engagement_page
 from tracker.services.read_model.engagement_page import EngagementView
 from tracker.services.read_model.engagement_queries import get_engagement
@@ -61,6 +62,7 @@ class EngagementOverview:
     evidence: EvidenceView | None = None  # metrics, their charts' data, milestones judged
     # milestone id -> its judged targets, which can contradict the provider's claim
     claim_evidence: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)  # milestone id -> its displayed status
     charts: dict = field(default_factory=dict)  # metric id -> its SVG
     audit_html: Markup = Markup("")  # the trail's `<li>` lines (audit_text.audit_items_html)
 
@@ -85,7 +87,12 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
     _add_pictures(overview, today)
     _add_evidence(overview, actor, today, view)
     # drawn after the evidence: a claim a measured target contradicts reads so here too
-    overview.timeline = timeline_svg(engagement, milestones, today, overview.claim_evidence)
+    overview.statuses = {
+        m.id: displayed_status(m, today, overview.claim_evidence.get(m.id)) for m in milestones
+    }  # judged once: the timeline and the milestones' badges show the same judgment
+    overview.timeline = timeline_svg(
+        engagement, milestones, today, overview.claim_evidence, overview.statuses
+    )
     _add_workflow(overview, actor, view)
     return overview
 
