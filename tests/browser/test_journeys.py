@@ -57,7 +57,7 @@ def test_manager_creates_engagement_fixes_every_prerequisite_and_starts_the_tria
     page.click("button:has-text('Save')")
     page.wait_for_selector("text=Engagement saved.")
     assert page.locator("text=Done from the data").count() == 2
-    page.click("summary:has-text('Add a team member')")
+    page.click("[data-testid=open-add-member]")
     page.fill("#member-name", "Nina Volk")
     page.click("[data-testid=add-member]")
     page.wait_for_selector("text=Nina Volk added to the team.")

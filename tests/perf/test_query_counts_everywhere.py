@@ -70,11 +70,14 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "engagements.show": [("manager", "/engagements/{engagement}")],
     "engagements.new": [("manager", "/engagements/new")],
     "engagements.edit": [("manager", "/engagements/{engagement}/edit")],
+    "engagements.override_health": [("manager", "/engagements/{engagement}/health")],
     "engagements.person_suggestions": [
         ("manager", "/engagements/people/owner?q=a"),
         ("manager", "/engagements/people/contact"),
     ],
     "engagement_parts.edit_member": [("manager", "/members/{member}/edit")],
+    "engagement_parts.new_member": [("manager", "/engagements/{engagement}/members/new")],
+    "engagement_parts.new_milestone": [("manager", "/engagements/{engagement}/milestones/new")],
     "engagement_parts.edit_item": [("manager", "/checklist/{checklist_item}/edit")],
     "engagement_parts.new_item": [("manager", "/engagements/{engagement}/checklist/new")],
     "engagement_parts.owner_suggestions": [

@@ -196,3 +196,41 @@ def test_the_status_update_is_a_page_of_its_own(client, sign_in, app, milestone_
     assert client.get("/milestones/999999/update").status_code == 404
     sign_in("stakeholder")
     assert client.get(f"/milestones/{milestone_id}/update").status_code == 404
+
+
+ADD_PAGES = {  # the link's test id, the form page, the address it posts to, a field on it
+    "member": ("open-add-member", "/engagements/{e}/members/new", "/engagements/{e}/members"),
+    "milestone": (
+        "open-add-milestone",
+        "/engagements/{e}/milestones/new",
+        "/engagements/{e}/milestones",
+    ),
+    "health": ("open-health-override", "/engagements/{e}/health", "/engagements/{e}/health"),
+}
+ADD_FIELDS = {"member": "member-name", "milestone": "milestone-title", "health": "health-note"}
+
+
+@pytest.mark.parametrize("kind", ADD_PAGES)
+def test_rarely_used_forms_are_pages_of_their_own(client, sign_in, app, milestone_id, kind):
+    """Adding a member, adding a milestone and overriding health (ADR 0258): the engagement
+    page links each form's page rather than carrying the form; the page answers who may
+    edit the engagement, 403 to who sees it but may not, 404 to who does not see it."""
+    testid, page_url, action = ADD_PAGES[kind]
+    with app.app_context():
+        engagement_id = db.session.get(Milestone, milestone_id).engagement_id
+    page_url, action = page_url.format(e=engagement_id), action.format(e=engagement_id)
+    sign_in("manager")
+    html = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'href="{page_url}" data-testid="{testid}"' in html
+    assert f'name="{ADD_FIELDS[kind]}"' not in html  # the form is not on the page
+    form = client.get(page_url)
+    body = form.get_data(as_text=True)
+    assert form.status_code == 200
+    assert f'action="{action}"' in body and f'name="{ADD_FIELDS[kind]}"' in body
+    assert f'href="/engagements/{engagement_id}#' in body  # the way back
+    sign_in("provider", provider="Northwind ML")  # sees the engagement, may not edit it
+    assert client.get(page_url).status_code == 403
+    assert f'data-testid="{testid}"' not in client.get(f"/engagements/{engagement_id}").text
+    sign_in("provider", provider="Other Labs")  # does not see it: as if it did not exist
+    assert client.get(page_url).status_code == 404
+    assert client.get(page_url.replace(str(engagement_id), "999999")).status_code == 404

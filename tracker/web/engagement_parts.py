@@ -158,10 +158,20 @@ def _update_page(form, milestone: Milestone, status: int = 200):
     return page, status
 
 
+@bp.get("/engagements/<int:engagement_id>/milestones/new")
+@login_required
+def new_milestone(engagement_id: int):
+    """The add-a-milestone form on a page of its own: the engagement page carries a link,
+    not the form (issue 29, ADR 0258)."""
+    engagement = _editable_engagement(engagement_id)
+    return _new_milestone_page(MilestoneForm(prefix="milestone"), engagement)
+
+
 @bp.post("/engagements/<int:engagement_id>/milestones")
 @login_required
 def add_milestone(engagement_id: int):
-    """A manager adds a milestone to the current period."""
+    """A manager adds a milestone to the current period; a refusal answers on the form's
+    page with what was typed."""
     form = MilestoneForm(prefix="milestone")
     if form.validate_on_submit():
         try:
@@ -174,7 +184,21 @@ def add_milestone(engagement_id: int):
             flash(f"Milestone '{milestone.title}' added.", "success")
             return _back(engagement_id, f"#milestone-{milestone.id}")
     flash("The milestone was not added; see the form.", "error")
-    return render_engagement(engagement_id, status=refused_status(form), milestone_form=form)
+    engagement = _editable_engagement(engagement_id)
+    return _new_milestone_page(form, engagement, status=refused_status(form))
+
+
+def _editable_engagement(engagement_id: int):
+    """The engagement if the user may edit it: 404 when they may not see it, 403 when they
+    see it but may not edit it."""
+    engagement = engagement_page.visible_engagement(current_user, engagement_id)
+    require(current_user, Action.EDIT, engagement)
+    return engagement
+
+
+def _new_milestone_page(form, engagement, status: int = 200):
+    page = render_template("engagement_parts/new_milestone.html", form=form, engagement=engagement)
+    return page, status
 
 
 @bp.route("/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
@@ -397,10 +421,18 @@ def _editable_item(item_id: int) -> ChecklistItem:
     return item
 
 
+@bp.get("/engagements/<int:engagement_id>/members/new")
+@login_required
+def new_member(engagement_id: int):
+    """The add-a-member form on a page of its own (issue 29, ADR 0258)."""
+    engagement = _editable_engagement(engagement_id)
+    return _member_page(TeamMemberForm(prefix="member"), engagement=engagement)
+
+
 @bp.post("/engagements/<int:engagement_id>/members")
 @login_required
 def add_member(engagement_id: int):
-    """Add a team member."""
+    """Add a team member; a refusal answers on the form's page with what was typed."""
     form = TeamMemberForm(prefix="member")
     if form.validate_on_submit():
         try:
@@ -411,7 +443,7 @@ def add_member(engagement_id: int):
             flash(f"{member.name} added to the team.", "success")
             return _back(engagement_id, "#team")
     flash("The team member was not added; see the form.", "error")
-    return render_engagement(engagement_id, status=422, member_form=form)
+    return _member_page(form, engagement=_editable_engagement(engagement_id), status=422)
 
 
 @bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
@@ -429,7 +461,18 @@ def edit_member(member_id: int):
             flash(f"{form.name.data} saved.", "success")
             return _back(member.engagement_id, "#team")
     status = refused_status(form) if form.is_submitted() else 200
-    return render_template("engagement_parts/member_form.html", form=form, member=member), status
+    return _member_page(form, member=member, status=status)
+
+
+def _member_page(form, *, member=None, engagement=None, status: int = 200):
+    """The member form: editing `member`, or adding one to `engagement`."""
+    page = render_template(
+        "engagement_parts/member_form.html",
+        form=form,
+        member=member,
+        engagement=engagement or member.engagement,
+    )
+    return page, status
 
 
 @bp.post("/members/<int:member_id>/delete")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from tracker.auth.permissions import Action, can, require
@@ -21,14 +22,12 @@ from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
 from tracker.web.overview import AUDIT_LIMIT, load_overview
 from tracker.web.support import person_picker
+from tracker.web.support.engagement_view import row_urls
 from tracker.web.support.forms import (
     ActionForm,
-    ChecklistNoteForm,
     EngagementForm,
     HealthOverrideForm,
-    MilestoneForm,
     NewEngagementForm,
-    TeamMemberForm,
     transition_form_class,
     transition_inputs,
 )
@@ -36,6 +35,23 @@ from tracker.web.support.responses import apply_errors, form_version, is_stale, 
 from tracker.web.support.typed_forms import TypedForm
 
 bp = Blueprint("engagements", __name__)
+
+
+# The per-row links and forms of the page, as `row_urls` format strings (`urls` in the
+# templates): the id goes in with `.format(row.id)`.
+ROW_ENDPOINTS = {
+    "update_milestone": ("engagement_parts.update_milestone", "milestone_id"),
+    "edit_milestone": ("engagement_parts.edit_milestone", "milestone_id"),
+    "complete_item": ("engagement_parts.complete_item", "item_id"),
+    "reopen_item": ("engagement_parts.reopen_item", "item_id"),
+    "edit_item": ("engagement_parts.edit_item", "item_id"),
+    "edit_member": ("engagement_parts.edit_member", "member_id"),
+    "remove_member": ("engagement_parts.remove_member", "member_id"),
+    "revoke_access": ("handover.revoke", "entry_id"),
+    "verify_access": ("handover.verify", "entry_id"),
+    "add_access": ("handover.add_access", "member_id"),
+    "show_adr": ("knowledge.show_adr", "adr_id"),
+}
 
 
 def render_engagement(engagement_id: int, *, status: int = 200, **forms):
@@ -56,11 +72,8 @@ def render_engagement(engagement_id: int, *, status: int = 200, **forms):
         audit_limit=AUDIT_LIMIT,
         today=today,
         transition_forms=transition_forms,
-        member_form=forms.get("member_form") or TeamMemberForm(prefix="member"),
-        milestone_form=forms.get("milestone_form") or MilestoneForm(prefix="milestone"),
-        health_form=forms.get("health_form") or HealthOverrideForm(prefix="health"),
-        checklist_form=ChecklistNoteForm(),
-        action_form=ActionForm(),
+        urls=row_urls(ROW_ENDPOINTS),
+        csrf=generate_csrf(),  # the per-row forms' token, read once (csrf_token() in a row)
         typed_form=forms.get("typed_evidence") or TypedForm(),  # a refused Evidence form
     )
     return page, status
@@ -226,13 +239,16 @@ def fire(engagement_id: int, event: str):
     return redirect(url_for("engagements.show", engagement_id=engagement_id))
 
 
-@bp.post("/engagements/<int:engagement_id>/health")
+@bp.route("/engagements/<int:engagement_id>/health", methods=["GET", "POST"])
 @login_required
 def override_health(engagement_id: int):
-    """Set a manager's health override (a colour, why, and until when)."""
+    """Set a manager's health override (a colour, why, and until when), on a page of its
+    own: the engagement page carries a link, not the form (issue 29, ADR 0258)."""
     from tracker.services.judgments import health as health_service
 
     form = HealthOverrideForm(prefix="health")
+    if not form.is_submitted():
+        return _health_page(form, _editable(engagement_id))
     if form.validate_on_submit():
         until = datetime.combine(form.until.data, time(23, 59), UTC)
         try:
@@ -245,7 +261,20 @@ def override_health(engagement_id: int):
             flash(f"Health set to {form.health.data} until {form.until.data:%-d %b}.", "success")
             return redirect(url_for("engagements.show", engagement_id=engagement_id))
     flash("The override was not saved; see the form.", "error")
-    return render_engagement(engagement_id, status=422, health_form=form)
+    return _health_page(form, _editable(engagement_id), status=422)
+
+
+def _editable(engagement_id: int):
+    """The engagement if the user may edit it: 404 when they may not see it, 403 when they
+    see it but may not edit it."""
+    engagement = visible_engagement(current_user, engagement_id)
+    require(current_user, Action.EDIT, engagement)
+    return engagement
+
+
+def _health_page(form, engagement, status: int = 200):
+    page = render_template("engagements/health_form.html", form=form, e=engagement)
+    return page, status
 
 
 @bp.post("/engagements/<int:engagement_id>/health/clear")

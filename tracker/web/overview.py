@@ -10,17 +10,20 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from tracker.auth.permissions import Action, can
-from tracker.models import AuditEvent, ChecklistItem, Engagement, Milestone, TeamMember, User
+from tracker.models import ChecklistItem, Engagement, Milestone, TeamMember, User
 from tracker.schemas.engagement import COST_FIELDS
 from tracker.services.evidence.page import EvidenceView, evidence_view
 from tracker.services.judgments.health_history import HealthStrip, health_strip
+from tracker.services.milestone_status import displayed_status
 from tracker.services.read_model import engagement_page
 from tracker.services.read_model.engagement_page import EngagementView
 from tracker.services.read_model.engagement_queries import get_engagement
 from tracker.services.staffing.cost import CostBurn, cost_burn, cost_to_date
 from tracker.services.workflow.lifecycle import period_progress
+from tracker.web.support.audit_text import audit_items_html
 from tracker.web.support.cost_burn import burn_summary, cost_burn_svg
 from tracker.web.support.engagement_view import view_for
+from tracker.web.support.filters import format_datetime
 from tracker.web.support.health_strip import health_strip_svg, strip_summary
 from tracker.web.support.metric_chart import metric_chart_svg
 from tracker.web.support.timeline import timeline_svg
@@ -38,7 +41,7 @@ class EngagementOverview:
     checklists: dict[str, list[ChecklistItem]]
     milestones: list[Milestone]
     members: list[TeamMember]
-    audit: list[AuditEvent]
+    audit: list  # rows of what the trail shows of each entry (engagement_page.recent_audit)
     options: list = field(default_factory=list)
     diagram: Markup = Markup("")
     timeline: Markup = Markup("")
@@ -59,7 +62,9 @@ class EngagementOverview:
     evidence: EvidenceView | None = None  # metrics, their charts' data, milestones judged
     # milestone id -> its judged targets, which can contradict the provider's claim
     claim_evidence: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)  # milestone id -> its displayed status
     charts: dict = field(default_factory=dict)  # metric id -> its SVG
+    audit_html: Markup = Markup("")  # the trail's `<li>` lines (audit_text.audit_items_html)
 
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
@@ -78,12 +83,30 @@ def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOve
         progress=period_progress(engagement, today),
     )
     _set_permissions(overview, actor)
+    overview.audit_html = _audit_html(overview, actor)
     _add_pictures(overview, today)
     _add_evidence(overview, actor, today, view)
     # drawn after the evidence: a claim a measured target contradicts reads so here too
-    overview.timeline = timeline_svg(engagement, milestones, today, overview.claim_evidence)
+    overview.statuses = {
+        m.id: displayed_status(m, today, overview.claim_evidence.get(m.id)) for m in milestones
+    }  # judged once: the timeline and the milestones' badges show the same judgment
+    overview.timeline = timeline_svg(
+        engagement, milestones, today, overview.claim_evidence, overview.statuses
+    )
     _add_workflow(overview, actor, view)
     return overview
+
+
+def _audit_html(overview: EngagementOverview, actor: User) -> Markup:
+    """The trail's lines, each instant in the viewer's zone (read once, as `|datetime`
+    reads it per value)."""
+    zone = getattr(actor, "timezone", None) or "UTC"
+    return audit_items_html(
+        overview.audit,
+        overview.engagement,
+        overview.hidden_fields,
+        lambda at: format_datetime(at, zone),
+    )
 
 
 def _set_permissions(overview: EngagementOverview, actor: User) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import make_engagement
 from tracker.models import AuditEvent
-from tracker.web.support.audit_text import SENTENCES, audit_sentence
+from tracker.web.support.audit_text import SENTENCES, audit_items_html, audit_sentence
 
 CASES = [
     ("created", {}, {"to_state": "discovery"}, "Created it in Discovery"),
@@ -352,6 +352,60 @@ def test_fields_the_viewer_may_not_see_are_left_out(ctx):
         data={"changed": {"title": ["A", "B"], "monthly_cost": ["1", "2"]}},
     )
     assert audit_sentence(entry, engagement, ("monthly_cost",)) == "Renamed 'A' to 'B'"
+
+
+def test_the_pages_lines_hold_each_entrys_sentence_and_escape_every_text(ctx):
+    """The engagement page's trail lines (built in one pass): the instant as `when` writes
+    it, the actor, the sentence (the hidden fields left out) and the reason, all escaped."""
+    from datetime import UTC, datetime
+    from html.parser import HTMLParser
+
+    engagement = make_engagement()
+    at = datetime(2026, 3, 3, 14, 5, tzinfo=UTC)
+    entries = [
+        AuditEvent(
+            kind="updated",
+            actor_label="<b>Dana</b>",
+            data={"changed": {"title": ["A<", "B&"], "monthly_cost": ["1", "2"]}},
+            reason='Typed "<script>"',
+            created_at=at,
+        ),
+        AuditEvent(kind="created", actor_label="scheduler", to_state="discovery", created_at=at),
+    ]
+    lines = audit_items_html(entries, engagement, ("monthly_cost",), lambda v: f"at {v:%H:%M}")
+
+    class Items(HTMLParser):  # the reference parser: each <li>'s class, text and sentence
+        def __init__(self):
+            super().__init__()
+            self.items, self.in_sentence = [], False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "li":
+                self.items.append({"class": attrs.get("class"), "text": "", "sentence": ""})
+            self.in_sentence = attrs.get("data-testid") == "audit-sentence"
+
+        def handle_endtag(self, tag):
+            self.in_sentence = False
+
+        def handle_data(self, data):
+            if not self.items:  # the line break before the first entry
+                return
+            self.items[-1]["text"] += data
+            if self.in_sentence:
+                self.items[-1]["sentence"] += data
+
+    parser = Items()
+    parser.feed(f"<ol>{lines}</ol>")
+    items = parser.items
+    assert [item["class"] for item in items] == ["audit-updated", "audit-created"]
+    assert (
+        items[0]["text"].strip() == "at 14:05<b>Dana</b> Renamed 'A<' to 'B&'“Typed \"<script>\"”"
+    )
+    assert items[1]["text"] == "at 14:05scheduler Created it in Discovery"
+    sentences = [item["sentence"] for item in items]
+    assert sentences == [audit_sentence(e, engagement, ("monthly_cost",)) for e in entries]
+    assert "<script>" not in lines and "&lt;b&gt;Dana" in lines
 
 
 def _kinds_written_by_the_code() -> set[str]:

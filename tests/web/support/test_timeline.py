@@ -75,3 +75,24 @@ def test_the_svg_says_where_today_is_for_the_phone_scroll(app):
     today = float(ET.fromstring(str(svg)).get("data-today"))
     assert 0.4 < today < 0.6
     assert 'style="' not in str(svg)
+
+
+def test_statuses_judged_by_the_page_draw_the_timeline_they_would_judge(app):
+    """The engagement page judges each milestone's displayed status once and hands the
+    judgments to the timeline: the same drawing as when the timeline judges them, and a
+    different judgment would show (the statuses are the ones drawn)."""
+    from tracker.services.milestone_status import displayed_status
+
+    with app.app_context():
+        engagement = make_engagement()
+        milestones = [add_milestone(engagement, days=d) for d in (-3, 15, 40)]
+        today = date.today()
+        judged = {m.id: displayed_status(m, today) for m in milestones}
+        assert timeline_svg(engagement, milestones, today, None, judged) == timeline_svg(
+            engagement, milestones, today
+        )
+        late = milestones[0]
+        other = {**judged, late.id: displayed_status(milestones[1], today)}
+        assert timeline_svg(engagement, milestones, today, None, other) != timeline_svg(
+            engagement, milestones, today
+        )

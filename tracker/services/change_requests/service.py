@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import Action, can, get_visible_engagement
@@ -65,14 +65,16 @@ def get_request(actor: User, request_id: int) -> ChangeRequest:
 def list_requests(actor: User, engagement_id: int) -> list[ChangeRequest]:
     """The engagement's requests, newest first, with who raised and decided them."""
     engagement = get_visible_engagement(db.session, actor, engagement_id)
-    return list(
-        db.session.scalars(
-            select(ChangeRequest)
-            .where(ChangeRequest.engagement_id == engagement.id)
-            .options(joinedload(ChangeRequest.raised_by), joinedload(ChangeRequest.decided_by))
-            .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
-        )
-    )
+    return list(db.session.scalars(_OF_ENGAGEMENT, {"engagement_id": engagement.id}))
+
+
+# Built once, the engagement a bound parameter: it keeps its cache key (issue 29, ADR 0258).
+_OF_ENGAGEMENT = (
+    select(ChangeRequest)
+    .where(ChangeRequest.engagement_id == bindparam("engagement_id"))
+    .options(joinedload(ChangeRequest.raised_by), joinedload(ChangeRequest.decided_by))
+    .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
+)
 
 
 def may_raise(actor: User, engagement: Engagement) -> bool:

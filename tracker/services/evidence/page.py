@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 
 from tracker.auth.permissions import Action, can
 from tracker.extensions import db
@@ -108,17 +108,38 @@ def _target_lines(engagement_id: int, rows=None) -> dict[int, list[TargetLine]]:
     return lines
 
 
+def _verdict_reasons_of(milestones: list[Milestone]) -> dict[int, str]:
+    """milestone id -> the reason written with its latest verdict: from the milestones'
+    updates when every one has them loaded (the engagement page reads them for its status
+    histories; one statement fewer, ADR 0258), else in one query."""
+    if not milestones:
+        return {}
+    if any("updates" in inspect(m).unloaded for m in milestones):
+        return _verdict_reasons([m.id for m in milestones])
+    found: dict[int, str] = {}
+    for m in milestones:
+        written = [u for u in m.updates if u.reason is not None]
+        if written:
+            found[m.id] = max(written, key=lambda u: (u.created_at, u.id)).reason
+    return found
+
+
 def _verdict_reasons(milestone_ids: list[int]) -> dict[int, str]:
     """milestone id -> the reason written with its latest verdict (one query)."""
     found: dict[int, str] = {}
-    for milestone_id, reason in db.session.execute(
-        select(MilestoneUpdate.milestone_id, MilestoneUpdate.reason)
-        .where(MilestoneUpdate.milestone_id.in_(milestone_ids))
-        .where(MilestoneUpdate.reason.is_not(None))
-        .order_by(MilestoneUpdate.created_at, MilestoneUpdate.id)
-    ):
+    params = {"milestone_ids": list(milestone_ids)}
+    for milestone_id, reason in db.session.execute(_VERDICT_REASONS, params):
         found[milestone_id] = reason
     return found
+
+
+# Built once, the ids an expanding parameter: it keeps its cache key (issue 29, ADR 0258).
+_VERDICT_REASONS = (
+    select(MilestoneUpdate.milestone_id, MilestoneUpdate.reason)
+    .where(MilestoneUpdate.milestone_id.in_(bindparam("milestone_ids", expanding=True)))
+    .where(MilestoneUpdate.reason.is_not(None))
+    .order_by(MilestoneUpdate.created_at, MilestoneUpdate.id)
+)
 
 
 def evidence_view(
@@ -139,7 +160,7 @@ def evidence_view(
         points, count = series.get(m.id, ([], 0))
         views.append(MetricView(m, points, lines.get(m.id, []), count))
     judged = reads.target_statuses(m.id for m in milestones)
-    reasons = _verdict_reasons([m.id for m in milestones]) if milestones else {}
+    reasons = _verdict_reasons_of(milestones)
     shown = {m.id for m in metrics}
     evidence = []
     for m in milestones:

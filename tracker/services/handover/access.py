@@ -9,7 +9,7 @@ revocation, the `access.revoked` webhook.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
@@ -49,9 +49,16 @@ def visible_entries(actor: User, entries: list[AccessEntry]) -> list[AccessEntry
 def engagement_entries(engagement_id: int) -> list[AccessEntry]:
     """Every entry of the engagement with its people, member by member (no visibility
     check: callers have one, and show it through `visible_entries`)."""
-    query = select(AccessEntry).where(AccessEntry.engagement_id == engagement_id)
-    query = query.options(*_PEOPLE).order_by(AccessEntry.member_id, AccessEntry.id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_OF_ENGAGEMENT, {"engagement_id": engagement_id}))
+
+
+# Built once, the engagement a bound parameter: it keeps its cache key (issue 29, ADR 0258).
+_OF_ENGAGEMENT = (
+    select(AccessEntry)
+    .where(AccessEntry.engagement_id == bindparam("engagement_id"))
+    .options(*_PEOPLE)
+    .order_by(AccessEntry.member_id, AccessEntry.id)
+)
 
 
 def _member(actor: User, member_id: int) -> TeamMember:

@@ -8,7 +8,7 @@ version is refused (412), a lost race is a 409.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
 from tracker.core import clock
@@ -41,11 +41,15 @@ _PART_OF = {
 }
 
 
+# Built once, the engagement a bound parameter: it keeps its cache key (issue 29, ADR 0258).
+_OF_ENGAGEMENT = select(ExitConfirmation).where(
+    ExitConfirmation.engagement_id == bindparam("engagement_id")
+)
+
+
 def exit_of(engagement_id: int) -> ExitConfirmation | None:
     """The engagement's exit confirmation row, if any (no permission check: callers have one)."""
-    return db.session.scalar(
-        select(ExitConfirmation).where(ExitConfirmation.engagement_id == engagement_id)
-    )
+    return db.session.scalar(_OF_ENGAGEMENT, {"engagement_id": engagement_id})
 
 
 def get_exit(actor: User, engagement_id: int) -> ExitConfirmation:

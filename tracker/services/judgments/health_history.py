@@ -188,13 +188,22 @@ def health_strip(engagement: Engagement, now: datetime | None = None) -> HealthS
 def _changes_since(engagement_id: int, first: date, last: date) -> list[tuple[date, str]]:
     """(day, effective health) of each change from the one in force on `first` on."""
     start = datetime.combine(first, time.min, tzinfo=UTC)
+    rows = db.session.execute(_CHANGES_SINCE, {"engagement_id": engagement_id, "start": start})
+    return [(at.date(), health) for at, health in rows if at.date() <= last]
+
+
+def _changes_since_statement():
+    """`_changes_since`'s statement, its engagement and start bound parameters: built once,
+    it keeps its cache key (issue 29, ADR 0258)."""
     table = HealthChange.__table__
+    engagement_id = bindparam("engagement_id")
+    start = bindparam("start", type_=table.c.changed_at.type)
     before = (
         select(func.max(table.c.changed_at))
         .where(table.c.engagement_id == engagement_id, table.c.changed_at < start)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(table.c.changed_at, table.c.effective_health)
         .where(
             table.c.engagement_id == engagement_id,
@@ -202,7 +211,9 @@ def _changes_since(engagement_id: int, first: date, last: date) -> list[tuple[da
         )
         .order_by(table.c.changed_at, table.c.id)
     )
-    return [(at.date(), health) for at, health in rows if at.date() <= last]
+
+
+_CHANGES_SINCE = _changes_since_statement()
 
 
 def _day_values(changes: list[tuple[date, str]], first: date, last: date) -> list[str]:

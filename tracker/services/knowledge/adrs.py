@@ -16,7 +16,7 @@ from datetime import date
 from typing import TypeVar
 
 from markupsafe import Markup
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -57,16 +57,18 @@ def engagement_adrs(engagement_id: int) -> list[Adr]:
     """`list_adrs` without the visibility check, for callers that made it (the page):
     one statement, the authors joined and the supersede links both ways linked from the
     rows themselves."""
-    found = list(
-        db.session.scalars(
-            select(Adr)
-            .where(Adr.engagement_id == engagement_id)
-            .options(joinedload(Adr.author))
-            .order_by(Adr.number)
-        )
-    )
+    found = list(db.session.scalars(_OF_ENGAGEMENT, {"engagement_id": engagement_id}))
     _link_supersessions(found)
     return found
+
+
+# Built once, the engagement a bound parameter: it keeps its cache key (issue 29, ADR 0258).
+_OF_ENGAGEMENT = (
+    select(Adr)
+    .where(Adr.engagement_id == bindparam("engagement_id"))
+    .options(joinedload(Adr.author))
+    .order_by(Adr.number)
+)
 
 
 def _link_supersessions(found: list[Adr]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.permissions import (
@@ -32,9 +32,16 @@ def list_artifacts(actor: User, engagement_id: int) -> list[Artifact]:
 
 def engagement_artifacts(engagement_id: int) -> list[Artifact]:
     """`list_artifacts` without the visibility check, for callers that made it (the page)."""
-    query = select(Artifact).where(Artifact.engagement_id == engagement_id)
-    query = query.options(joinedload(Artifact.owner)).order_by(Artifact.kind, Artifact.id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_OF_ENGAGEMENT, {"engagement_id": engagement_id}))
+
+
+# Built once, the engagement a bound parameter: it keeps its cache key (issue 29, ADR 0258).
+_OF_ENGAGEMENT = (
+    select(Artifact)
+    .where(Artifact.engagement_id == bindparam("engagement_id"))
+    .options(joinedload(Artifact.owner))
+    .order_by(Artifact.kind, Artifact.id)
+)
 
 
 def get_artifact(actor: User, artifact_id: int) -> Artifact:

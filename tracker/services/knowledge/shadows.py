@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.permissions import Action, get_visible_engagement, require, visible_clause
@@ -38,15 +38,18 @@ def list_shadows(actor: User, engagement_id: int) -> list[ShadowAssignment]:
     return engagement_shadows(engagement.id)
 
 
+# Built once, the engagement a bound parameter: it keeps its cache key (issue 29, ADR 0258).
+_OF_ENGAGEMENT = (
+    select(ShadowAssignment)
+    .where(ShadowAssignment.engagement_id == bindparam("engagement_id"))
+    .options(*_PEOPLE, selectinload(ShadowAssignment.sessions))
+    .order_by(ShadowAssignment.id)
+)
+
+
 def engagement_shadows(engagement_id: int) -> list[ShadowAssignment]:
     """`list_shadows` without the visibility check, for callers that made it (the page)."""
-    query = (
-        select(ShadowAssignment)
-        .where(ShadowAssignment.engagement_id == engagement_id)
-        .options(*_PEOPLE, selectinload(ShadowAssignment.sessions))
-        .order_by(ShadowAssignment.id)
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_OF_ENGAGEMENT, {"engagement_id": engagement_id}))
 
 
 def get_shadow(actor: User, assignment_id: int) -> ShadowAssignment:

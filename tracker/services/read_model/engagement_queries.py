@@ -16,7 +16,6 @@ from tracker.auth.permissions import (
     can,
     get_visible_engagement,
     visibility_rule,
-    visible_clause,
     visible_clause_for,
 )
 from tracker.errors import NotFound
@@ -50,19 +49,25 @@ class Page:
 
 def get_engagement(actor: User, engagement_id: int) -> Engagement:
     """One engagement the user may see (404 otherwise), with what its page shows."""
-    engagement = db.session.scalar(
-        select(Engagement)
-        .where(Engagement.id == engagement_id, visible_clause(actor))
-        .options(
-            joinedload(Engagement.provider),
-            joinedload(Engagement.owner),
-            joinedload(Engagement.technical_contact),
-            joinedload(Engagement.health_override_by),
-        )
-    )
+    rule, params = visibility_rule(actor)
+    engagement = db.session.scalar(_PAGE[rule], {"engagement_id": engagement_id, **params})
     if engagement is None:
         return get_visible_engagement(db.session, actor, engagement_id)  # raises NotFound
     return engagement
+
+
+# The page's statement per visibility rule, built once (its cache key is kept, ADR 0258).
+_PAGE = {
+    rule: select(Engagement)
+    .where(Engagement.id == bindparam("engagement_id"), visible_clause_for(rule))
+    .options(
+        joinedload(Engagement.provider),
+        joinedload(Engagement.owner),
+        joinedload(Engagement.technical_contact),
+        joinedload(Engagement.health_override_by),
+    )
+    for rule in ("all", "provider", "followed")
+}
 
 
 def _reference(relationship):

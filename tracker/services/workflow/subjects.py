@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
 from tracker.extensions import db
@@ -51,25 +51,34 @@ class EvidenceRows:
     targets: Sequence
 
 
+# Both statements built once, the engagement a bound parameter: they keep their cache
+# keys (issue 29, ADR 0258).
+_METRICS = (
+    select(SuccessMetric)
+    .where(
+        SuccessMetric.engagement_id == bindparam("engagement_id"),
+        SuccessMetric.removed_at.is_(None),
+    )
+    .order_by(SuccessMetric.id)
+)
+_TARGETS = (
+    select(MilestoneTarget.metric_id, Milestone.id, Milestone.title, Milestone.due_date)
+    .add_columns(Milestone.period, MilestoneTarget.target, Milestone.removed_at)
+    .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
+    .where(Milestone.engagement_id == bindparam("engagement_id"))
+    .order_by(Milestone.due_date, Milestone.id, MilestoneTarget.metric_id)
+)
+
+
 def evidence_rows(engagement_id: int) -> EvidenceRows:
     """Two statements, whatever the number of metrics and milestones."""
-    metrics = db.session.scalars(
-        select(SuccessMetric)
-        .where(SuccessMetric.engagement_id == engagement_id, SuccessMetric.removed_at.is_(None))
-        .order_by(SuccessMetric.id)
-    ).all()
+    metrics = db.session.scalars(_METRICS, {"engagement_id": engagement_id}).all()
     return EvidenceRows(metrics, target_rows(engagement_id))
 
 
 def target_rows(engagement_id: int) -> list:
     """Every target on the engagement's milestones, removed ones too, by due date."""
-    return db.session.execute(
-        select(MilestoneTarget.metric_id, Milestone.id, Milestone.title, Milestone.due_date)
-        .add_columns(Milestone.period, MilestoneTarget.target, Milestone.removed_at)
-        .join(Milestone, Milestone.id == MilestoneTarget.milestone_id)
-        .where(Milestone.engagement_id == engagement_id)
-        .order_by(Milestone.due_date, Milestone.id, MilestoneTarget.metric_id)
-    ).all()
+    return db.session.execute(_TARGETS, {"engagement_id": engagement_id}).all()
 
 
 def evidence_facts_of(rows: EvidenceRows) -> tuple[tuple[MetricFact, ...], dict[int, tuple]]:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
+from markupsafe import Markup, escape
+
 from tracker.models import label
 from tracker.services.workflow.lifecycle import label_of_state
 
@@ -26,6 +28,25 @@ def audit_sentence(entry, engagement, hidden_fields: Iterable[str] = ()) -> str:
     if phrase is None:  # a kind written before this table knew it: still readable
         return label(entry.kind)
     return phrase(entry, data, engagement, tuple(hidden_fields))
+
+
+def audit_items_html(entries, engagement, hidden_fields: Iterable[str], when) -> Markup:
+    """The engagement page's trail: one `<li>` per entry (its instant by `when`, the actor,
+    the sentence and the reason given), built here in one pass rather than per entry in the
+    template, where the filters, calls and escapes were a seventh of the page's work (ADR
+    0258). Every text is escaped."""
+    hidden = tuple(hidden_fields)
+    items = []
+    for entry in entries:
+        reason = entry.reason
+        said = f'<div class="small">“{escape(reason)}”</div>' if reason else ""
+        items.append(
+            f'\n    <li class="audit-{escape(entry.kind)}"><span class="muted small">'
+            f"{escape(when(entry.created_at))}</span><div><strong>{escape(entry.actor_label)}"
+            f'</strong> <span data-testid="audit-sentence">'
+            f"{escape(audit_sentence(entry, engagement, hidden))}</span>{said}</div></li>"
+        )
+    return Markup("".join(items))
 
 
 def _q(text) -> str:

@@ -7,6 +7,8 @@ routes copy back onto the form so they show next to the field.
 
 from __future__ import annotations
 
+import functools
+
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -286,6 +288,13 @@ class ActionForm(FlaskForm):
 
 def transition_form_class(option):
     """A form class with one field per input the transition needs (from its InputSpecs)."""
+    return _transition_form_class(tuple(option.inputs))
+
+
+@functools.lru_cache(maxsize=256)
+def _transition_form_class(inputs: tuple):
+    """Built once per set of inputs (InputSpecs are frozen, so equal specs share a class):
+    the engagement page offers several transitions on every view (ADR 0258)."""
 
     class TransitionForm(FlaskForm):
         version = HiddenField()
@@ -293,7 +302,7 @@ def transition_form_class(option):
             "Override reason (admins only)", validators=[Optional(), Length(max=2000)]
         )
 
-    for spec in option.inputs:
+    for spec in inputs:
         setattr(TransitionForm, spec.name, _input_field(spec))
     return TransitionForm
 

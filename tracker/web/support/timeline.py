@@ -154,13 +154,21 @@ def place_labels(xs_and_texts: list[tuple[float, str]]) -> list[LabelBox]:
     return [boxes[i] for i in range(len(xs_and_texts))]
 
 
+def _statuses(milestones, today, evidence, statuses) -> list[DisplayedStatus]:
+    if statuses is not None:
+        return [statuses[m.id] for m in milestones]
+    return [displayed_status(m, today, (evidence or {}).get(m.id)) for m in milestones]
+
+
 def timeline_svg(
     engagement: Engagement,
     milestones: list[Milestone],
     today: date,
     evidence: Mapping[int, Sequence[TargetEvidence]] | None = None,
+    statuses: Mapping[int, DisplayedStatus] | None = None,
 ) -> Markup:
-    """The SVG markup (safe: every text is escaped here)."""
+    """The SVG markup (safe: every text is escaped here). `statuses`, when given, are the
+    milestones' `displayed_status` judged already (the page shows the same ones)."""
     spans = _spans(engagement)
     days = [d for span in spans for d in (span.start, span.end)]
     days += [m.due_date for m in milestones] + [today]
@@ -170,9 +178,10 @@ def timeline_svg(
     bar_y = TOP + lanes * LANE_H + 12
     height = bar_y + BAR_H + 38
     parts = [_span_svg(span, scale, bar_y) for span in spans]
+    shown = _statuses(milestones, today, evidence, statuses)
     parts += [
-        _milestone_svg(m, b, scale, bar_y, displayed_status(m, today, (evidence or {}).get(m.id)))
-        for m, b in zip(milestones, boxes, strict=True)
+        _milestone_svg(m, b, scale, bar_y, status)
+        for m, b, status in zip(milestones, boxes, shown, strict=True)
     ]
     parts.append(_today_svg(today, scale, bar_y))
     title = f"Timeline of {escape(engagement.title)}"
