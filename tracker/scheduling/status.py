@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, String, Text, bindparam, func, select, text
 
-from tracker.core.upsert import insert
+from tracker.db_setup import UTCDateTime
 from tracker.extensions import db
 from tracker.models import (
     DeliveryCircuit,
@@ -50,27 +49,32 @@ def record_steps(runs: list[StepRun]) -> None:
         )
         for run in runs
     ]
-    db.session.execute(_upsert(db.session.get_bind().dialect.name), rows)
+    db.session.execute(_UPSERT, rows)
     db.session.commit()
 
 
-@cache
-def _upsert(dialect: str):
-    """INSERT ... ON CONFLICT (name) DO UPDATE on the table (Core: built and compiled once);
-    `last_success_at` keeps its old value unless the new run was clean."""
-    table = SchedulerStep.__table__
-    statement = insert(table, dialect)
-    new = statement.excluded
-    clean = and_(new.last_error.is_(None), new.last_failures == 0)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.name],
-        set_={
-            "last_run_at": new.last_run_at,
-            "last_failures": new.last_failures,
-            "last_error": new.last_error,
-            "last_success_at": case((clean, new.last_success_at), else_=table.c.last_success_at),
-        },
-    )
+# INSERT ... ON CONFLICT (name) DO UPDATE, spelt the same on PostgreSQL and SQLite (3.24+);
+# `last_success_at` keeps its old value unless the new run was clean. Written as text
+# with typed parameters because SQLAlchemy caches that: the dialects' own `insert()`
+# constructs have no cache key (`inherit_cache = False`), so the upsert built with them
+# was compiled again on every tick, ~0.5 ms of an idle tick's ~3 ms of CPU (remind32).
+_UPSERT = text(
+    "INSERT INTO scheduler_step"
+    " (name, last_run_at, last_failures, last_error, last_success_at)"
+    " VALUES (:name, :last_run_at, :last_failures, :last_error, :last_success_at)"
+    " ON CONFLICT (name) DO UPDATE SET"
+    " last_run_at = excluded.last_run_at,"
+    " last_failures = excluded.last_failures,"
+    " last_error = excluded.last_error,"
+    " last_success_at = CASE WHEN excluded.last_error IS NULL AND excluded.last_failures = 0"
+    " THEN excluded.last_success_at ELSE scheduler_step.last_success_at END"
+).bindparams(
+    bindparam("name", type_=String()),
+    bindparam("last_run_at", type_=UTCDateTime()),
+    bindparam("last_failures", type_=Integer()),
+    bindparam("last_error", type_=Text()),
+    bindparam("last_success_at", type_=UTCDateTime()),
+)
 
 
 @dataclass(frozen=True)
