@@ -3,7 +3,7 @@ and the cost of an idle tick with many future rows (with the query plan, to show
 
     .venv/bin/python benchmarks/reminders.py [--count 10000] [--idle-rows 100000]
         [--database URL|postgres] [--no-ceiling] [--server lean|stock|parsing]
-        [--connections 1,2 [--rounds N]]
+        [--connections 1,2 [--rounds N]] [--collector flask|default]
 
 Without --database a fresh SQLite file in a temporary directory is used; pass a
 postgresql:// URL (an empty database), or `postgres` for a throwaway cluster, to measure
@@ -13,12 +13,15 @@ the server's CPU per message. The server (benchmarks/smtp_process.py) runs in it
 process and keeps each message's Message-ID only; after the run every sent outbox row's
 Message-ID must have been accepted exactly once, or the benchmark fails. `--connections
 1,2 --rounds 3` runs the end to end with one, then two SMTP connections (MAIL_CONNECTIONS,
-ADR 0248), three times over, interleaved.
+ADR 0248), three times over, interleaved. The process's garbage collector is set up as
+wsgi.py sets it in every `flask` process, the scheduler's included (ADR 0252);
+`--collector default` measures with Python's defaults, as until stop 31.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -41,13 +44,22 @@ from tracker.scheduling.claims import _claimable  # noqa: E402
 from tracker.scheduling.tick import run_tick  # noqa: E402
 from tracker.services.workflow import reminder_planning as planning  # noqa: E402
 
+# What wsgi.py does to the collector once the app is built (ADR 0252). `flask scheduler
+# tick` and `flask scheduler run` load the app through wsgi.py (FLASK_APP=wsgi), so the
+# scheduler runs with these settings; tests/benchmarks/test_reminders.py keeps the two equal.
+FLASK_PROCESS_THRESHOLD = (10_000, 20, 20)
 
-def _setup(url: str, smtp, mail_dir: str):
+
+def _setup(url: str, smtp, mail_dir: str, collector: str = "flask"):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=mail_dir, **smtp.config)
     with app.app_context():
         import tracker.models  # noqa: F401
 
         db.create_all()
+    if collector == "flask":  # as the scheduler process has it (wsgi.py)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*FLASK_PROCESS_THRESHOLD)
     return app
 
 
@@ -248,6 +260,14 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="rounds of --connections")
     parser.add_argument(
+        "--collector",
+        choices=("flask", "default"),
+        default="flask",
+        help="'flask': the garbage collector set up as wsgi.py sets it in the scheduler "
+        "process (ADR 0252; the default since stop 32); 'default': Python's own settings, "
+        "as this benchmark ran until stop 31",
+    )
+    parser.add_argument(
         "--server",
         choices=SmtpProcess.KINDS,
         default="lean",
@@ -265,8 +285,11 @@ def main() -> None:
     url = args.database or f"sqlite:///{workdir / 'bench.db'}"
     smtp = SmtpProcess(args.server)
     try:
-        app = _setup(url, smtp, str(workdir / "mail"))
-        print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+        app = _setup(url, smtp, str(workdir / "mail"), args.collector)
+        print(
+            f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}; "
+            f"collector: {args.collector} {gc.get_threshold()}, {gc.get_freeze_count():,} frozen"
+        )
         connections = [int(c) for c in args.connections.split(",") if c] or [None]
         bench_delivery(app, args.count, smtp, not args.no_ceiling, connections, args.rounds)
         smtp.stop()
