@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.pool import StaticPool
 
 from tracker.core import clock, failures
@@ -150,6 +150,40 @@ def test_each_sender_records_its_outcomes_in_its_share_of_the_group(make_app, sm
         assert {r.status for r in _rows()} == {"sent"}
     assert sum(writes) == 150
     assert max(writes) == delivery.Recorder.share(3) == 2
+
+
+def test_a_group_of_outcomes_is_one_statement_and_one_round_trip(make_app, smtp_server):
+    """Each group of outcomes is one executemany of the UPDATE, on the recorder's own
+    connection. On PostgreSQL that connection autocommits: the pipeline's Sync ends the
+    group's implicit transaction, so no BEGIN or COMMIT goes to the server (remind32);
+    every outcome is still recorded exactly as before."""
+    app = make_app(**smtp_server.config(), MAIL_BATCH=30, MAIL_CONNECTIONS=3)
+    seen: list[tuple[bool, int, object]] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE outbox_email SET status"):
+            driver = conn.connection.driver_connection
+            autocommit = getattr(driver, "autocommit", None)  # psycopg; sqlite3 has none
+            seen.append((executemany, len(parameters) if executemany else 1, autocommit))
+
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        _queue(90)
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert deliver_due(clock.now()) == 90
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        rows = _rows()
+    assert {(r.status, r.attempts, r.lease_until, r.last_reply) for r in rows} == {
+        ("sent", 1, None, "250 accepted")
+    }
+    assert all(r.sent_at is not None for r in rows)
+    assert all(executemany or size == 1 for executemany, size, _ in seen)  # one per group
+    assert sum(size for _, size, _ in seen) == 90
+    assert max(size for _, size, _ in seen) <= delivery.Recorder.GROUP
+    if postgres:
+        assert {autocommit for _, _, autocommit in seen} == {True}
 
 
 def test_the_senders_together_hold_at_most_one_batch(make_app, smtp_server):
