@@ -499,35 +499,46 @@ def _outcomes_connection():
 
 
 def _write_outcomes(rows: list[dict], worker: str, conn) -> None:
-    """One executemany UPDATE of the rows' outcomes on the recorder's connection.
+    """The group's outcomes in one statement on the recorder's connection.
 
-    On PostgreSQL the UPDATE's SQL is compiled once per process and sent as it is
-    (`exec_driver_sql`): a group of two (three senders, ADR 0248) is written every two
-    messages, and SQLAlchemy's per-execution work (cache key, bind processing of every
-    row) cost about as much as the pipeline itself (docs/benchmarks.md, remind32). The
-    values are already what psycopg sends: aware UTC datetimes, plain strings. SQLite's
-    datetimes need the dialect's bind processing, so there the statement goes through
-    SQLAlchemy as before."""
+    On PostgreSQL one UPDATE ... FROM (VALUES ...) for the whole group, sent as SQL
+    written once per group size (`exec_driver_sql`): with three senders (ADR 0248) a
+    group of two is written every two messages, and an executemany through SQLAlchemy
+    (cache key, bind processing of every row, psycopg's pipeline) cost more of the
+    tracker's CPU than sending the message itself (~270 -> ~110 µs a message,
+    docs/benchmarks.md, remind32). The values are already what psycopg sends: aware
+    UTC datetimes, plain strings. SQLite's datetimes need the dialect's bind processing
+    (and an executemany there is in process), so there the Core UPDATE goes as before."""
     if conn.dialect.name == "postgresql":
-        sql, fixed = _outcomes_sql(conn.dialect)
-        conn.exec_driver_sql(sql, [{**fixed, **row, "b_worker": worker} for row in rows])
+        values = [row[key] for row in rows for key in _OUTCOME_KEYS]
+        conn.exec_driver_sql(_outcomes_values_sql(len(rows)), (*values, worker))
     else:
         conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
     conn.commit()
 
 
-def _outcomes_sql(dialect) -> tuple[str, dict]:
-    """The outcomes' UPDATE compiled for `dialect` (once per driver): its SQL and the
-    values of the bound parameters it fixes itself (`attempts + 1`, `lease_until = NULL`)."""
-    found = _compiled_outcomes.get(type(dialect))
+# What each waiting outcome holds, in the order of the VALUES columns below.
+_OUTCOME_KEYS = ("b_id", "b_status", "b_reply", "b_sent", "b_failed", "b_next")
+
+
+def _outcomes_values_sql(size: int) -> str:
+    """PostgreSQL's UPDATE of `size` outcomes, the same change as `_outcomes_statement`
+    (tests/notifications/test_delivery_outcomes.py writes both ways and compares)."""
+    found = _values_sql.get(size)
     if found is None:
-        compiled = _outcomes_statement().compile(dialect=dialect)
-        fixed = {k: v for k, v in compiled.params.items() if not k.startswith("b_")}
-        found = _compiled_outcomes[type(dialect)] = (str(compiled), fixed)
+        row = "(%s::integer, %s::varchar, %s::text, " + ", ".join(["%s::timestamptz"] * 3) + ")"
+        found = _values_sql[size] = (
+            "UPDATE outbox_email SET status = v.status, last_reply = v.reply,"
+            " sent_at = v.sent, failed_at = v.failed,"
+            " next_attempt_at = coalesce(v.next, outbox_email.next_attempt_at),"
+            " attempts = outbox_email.attempts + 1, lease_until = NULL"
+            f" FROM (VALUES {', '.join([row] * size)}) AS v (id, status, reply, sent, failed, next)"
+            " WHERE outbox_email.id = v.id AND outbox_email.claimed_by = %s"
+        )
     return found
 
 
-_compiled_outcomes: dict[type, tuple[str, dict]] = {}
+_values_sql: dict[int, str] = {}
 
 
 @functools.cache
