@@ -505,7 +505,7 @@ def _write_outcomes(rows: list[dict], worker: str, conn) -> None:
     written once per group size (`exec_driver_sql`): with three senders (ADR 0248) a
     group of two is written every two messages, and an executemany through SQLAlchemy
     (cache key, bind processing of every row, psycopg's pipeline) cost more of the
-    tracker's CPU than sending the message itself (~270 -> ~110 µs a message,
+    tracker's CPU than sending the message itself (~270 -> ~125 µs a message,
     docs/benchmarks.md, remind32). The values are already what psycopg sends: aware
     UTC datetimes, plain strings. SQLite's datetimes need the dialect's bind processing
     (and an executemany there is in process), so there the Core UPDATE goes as before."""
