@@ -3,7 +3,7 @@ and the cost of an idle tick with many future rows (with the query plan, to show
 
     .venv/bin/python benchmarks/reminders.py [--count 10000] [--idle-rows 100000]
         [--database URL|postgres] [--no-ceiling] [--server lean|stock|parsing]
-        [--connections 1,2 [--rounds N]]
+        [--connections 1,2 [--rounds N]] [--collector flask|default]
 
 Without --database a fresh SQLite file in a temporary directory is used; pass a
 postgresql:// URL (an empty database), or `postgres` for a throwaway cluster, to measure
@@ -13,12 +13,15 @@ the server's CPU per message. The server (benchmarks/smtp_process.py) runs in it
 process and keeps each message's Message-ID only; after the run every sent outbox row's
 Message-ID must have been accepted exactly once, or the benchmark fails. `--connections
 1,2 --rounds 3` runs the end to end with one, then two SMTP connections (MAIL_CONNECTIONS,
-ADR 0248), three times over, interleaved.
+ADR 0248), three times over, interleaved. The process's garbage collector is set up as
+wsgi.py sets it in every `flask` process, the scheduler's included (ADR 0252);
+`--collector default` measures with Python's defaults, as until stop 31.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -41,13 +44,22 @@ from tracker.scheduling.claims import _claimable  # noqa: E402
 from tracker.scheduling.tick import run_tick  # noqa: E402
 from tracker.services.workflow import reminder_planning as planning  # noqa: E402
 
+# What wsgi.py does to the collector once the app is built (ADR 0252). `flask scheduler
+# tick` and `flask scheduler run` load the app through wsgi.py (FLASK_APP=wsgi), so the
+# scheduler runs with these settings; tests/benchmarks/test_reminders.py keeps the two equal.
+FLASK_PROCESS_THRESHOLD = (10_000, 20, 20)
 
-def _setup(url: str, smtp, mail_dir: str):
+
+def _setup(url: str, smtp, mail_dir: str, collector: str = "flask"):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_DIR=mail_dir, **smtp.config)
     with app.app_context():
         import tracker.models  # noqa: F401
 
         db.create_all()
+    if collector == "flask":  # as the scheduler process has it (wsgi.py)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*FLASK_PROCESS_THRESHOLD)
     return app
 
 
@@ -136,6 +148,45 @@ def bench_delivery(
     return rates
 
 
+def _database_cpu(app) -> float | None:
+    """CPU seconds the local PostgreSQL server has used so far: its postmaster's children
+    (the backends, autovacuum, the writers) from /proc, plus what exited ones left in the
+    postmaster's cutime/cstime. None on SQLite (it runs in this process) or where the
+    server is not readable here."""
+    import os
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return None
+        try:
+            directory = db.session.scalar(text("SHOW data_directory"))
+            db.session.rollback()
+            with open(f"{directory}/postmaster.pid") as pid_file:
+                postmaster = pid_file.readline().strip()
+        except Exception:
+            db.session.rollback()
+            return None
+
+    def fields(pid: str) -> list[str]:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+
+    try:
+        own = fields(postmaster)
+    except OSError:
+        return None
+    ticks = sum(int(value) for value in own[11:15])  # utime stime cutime cstime
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                child = fields(pid)
+            except OSError:
+                continue  # exited meanwhile
+            if child[1] == postmaster:
+                ticks += int(child[11]) + int(child[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _end_to_end(app, count: int, smtp: SmtpProcess, used: int) -> float:
     """One run: `count` fresh due reminders through one scheduler tick (the steps `flask
     scheduler tick` runs); fails unless every row it sent was accepted exactly once."""
@@ -149,11 +200,13 @@ def _end_to_end(app, count: int, smtp: SmtpProcess, used: int) -> float:
             )
         )
         print(f"planned {due} due reminders in {plan_seconds:.2f} s")
-        server_cpu, cpu = smtp.cpu(), time.process_time()
+        server_cpu, cpu, database_cpu = smtp.cpu(), time.process_time(), _database_cpu(app)
         started = time.perf_counter()
         results = run_tick()
         seconds = time.perf_counter() - started
         cpu, server_cpu = time.process_time() - cpu, smtp.cpu() - server_cpu
+        if database_cpu is not None:
+            database_cpu = _database_cpu(app) - database_cpu
         sent_ids = set(
             db.session.scalars(
                 select(OutboxEmail.message_id).where(
@@ -175,6 +228,7 @@ def _end_to_end(app, count: int, smtp: SmtpProcess, used: int) -> float:
         f"=> {rate:,.0f} reminders->messages/s end to end (process + render + SMTP); "
         f"CPU per message: this process {cpu / sent * 1e6:,.0f} µs, "
         f"the server {server_cpu / sent * 1e6:,.0f} µs"
+        + (f", PostgreSQL {database_cpu / sent * 1e6:,.0f} µs" if database_cpu is not None else "")
     )
     return rate
 
@@ -214,11 +268,20 @@ def bench_idle(app, rows: int) -> None:
         db.session.commit()
         _explain(clock.now())
         run_tick()
-        runs, started = 20, time.perf_counter()
+        database_cpu = _database_cpu(app)
+        runs, cpu, started = 20, time.process_time(), time.perf_counter()
         for _ in range(runs):
             run_tick()
         per_tick = (time.perf_counter() - started) / runs
-    print(f"idle tick with {rows:,} pending future reminders: {per_tick * 1000:.1f} ms")
+        cpu = (time.process_time() - cpu) / runs
+        if database_cpu is not None:
+            database_cpu = (_database_cpu(app) - database_cpu) / runs
+    print(
+        f"idle tick with {rows:,} pending future reminders: {per_tick * 1000:.1f} ms "
+        f"(CPU: this process {cpu * 1000:.2f} ms"
+        + (f", PostgreSQL {database_cpu * 1000:.2f} ms" if database_cpu is not None else "")
+        + ")"
+    )
 
 
 def _explain(now) -> None:
@@ -248,6 +311,14 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="rounds of --connections")
     parser.add_argument(
+        "--collector",
+        choices=("flask", "default"),
+        default="flask",
+        help="'flask': the garbage collector set up as wsgi.py sets it in the scheduler "
+        "process (ADR 0252; the default since stop 32); 'default': Python's own settings, "
+        "as this benchmark ran until stop 31",
+    )
+    parser.add_argument(
         "--server",
         choices=SmtpProcess.KINDS,
         default="lean",
@@ -265,8 +336,11 @@ def main() -> None:
     url = args.database or f"sqlite:///{workdir / 'bench.db'}"
     smtp = SmtpProcess(args.server)
     try:
-        app = _setup(url, smtp, str(workdir / "mail"))
-        print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+        app = _setup(url, smtp, str(workdir / "mail"), args.collector)
+        print(
+            f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}; "
+            f"collector: {args.collector} {gc.get_threshold()}, {gc.get_freeze_count():,} frozen"
+        )
         connections = [int(c) for c in args.connections.split(",") if c] or [None]
         bench_delivery(app, args.count, smtp, not args.no_ceiling, connections, args.rounds)
         smtp.stop()

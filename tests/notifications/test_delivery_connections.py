@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.pool import StaticPool
 
 from tracker.core import clock, failures
@@ -150,6 +150,44 @@ def test_each_sender_records_its_outcomes_in_its_share_of_the_group(make_app, sm
         assert {r.status for r in _rows()} == {"sent"}
     assert sum(writes) == 150
     assert max(writes) == delivery.Recorder.share(3) == 2
+
+
+def test_a_group_of_outcomes_is_one_statement_and_one_round_trip(make_app, smtp_server):
+    """Each group of outcomes is one statement on the recorder's own connection: an
+    executemany of the Core UPDATE on SQLite; on PostgreSQL one UPDATE ... FROM (VALUES
+    ...) of the whole group on a connection that autocommits, so no BEGIN or COMMIT goes
+    to the server (ADR 0254). Every outcome is still recorded exactly as before."""
+    app = make_app(**smtp_server.config(), MAIL_BATCH=30, MAIL_CONNECTIONS=3)
+    sizes: list[int] = []
+    modes: set[object] = set()
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE outbox_email SET status"):
+            if executemany:
+                sizes.append(len(parameters))
+            elif "FROM (VALUES" in statement:  # six values an outcome, then the worker
+                sizes.append((len(parameters) - 1) // 6)
+            else:
+                sizes.append(1)
+            modes.add(getattr(conn.connection.driver_connection, "autocommit", None))
+
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        _queue(90)
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert deliver_due(clock.now()) == 90
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        rows = _rows()
+    assert {(r.status, r.attempts, r.lease_until, r.last_reply) for r in rows} == {
+        ("sent", 1, None, "250 accepted")
+    }
+    assert all(r.sent_at is not None for r in rows)
+    assert sum(sizes) == 90
+    assert max(sizes) <= delivery.Recorder.GROUP
+    if postgres:
+        assert modes == {True}  # psycopg's autocommit on every outcomes connection
 
 
 def test_the_senders_together_hold_at_most_one_batch(make_app, smtp_server):

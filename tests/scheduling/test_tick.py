@@ -457,6 +457,35 @@ def test_an_idle_tick_is_one_question_and_one_bookkeeping_write(app, query_count
     }
 
 
+def test_an_idle_tick_compiles_no_statement(app):
+    """Every statement of an idle tick comes from SQLAlchemy's compiled cache: the
+    bookkeeping upsert built with a dialect's insert() had no cache key and was compiled
+    again on every tick (docs/benchmarks.md, remind32)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine.interfaces import CacheStats
+
+    with app.app_context():
+        clock = frozen(app)
+        engagement, _, _ = trial_engagement(TODAY)
+        add_milestone(engagement, TODAY + timedelta(days=40))
+        run_tick()
+        clock.advance(minutes=1)
+        run_tick()  # the idle tick's statements are compiled (and cached) here
+        seen = []
+
+        def note(conn, cursor, statement, parameters, context, executemany):
+            seen.append((context.cache_hit, statement.split()[0]))
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            clock.advance(minutes=1)
+            assert run_tick() == {step.name: 0 for step in TICK_STEPS}
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    assert len(seen) == 2, seen
+    assert {hit for hit, _ in seen} == {CacheStats.CACHE_HIT}, seen
+
+
 def test_work_queued_by_an_earlier_step_is_done_in_the_same_tick(smtp_app, smtp_server):
     """The question is asked at the start, when the outbox is empty; the reminder step then
     queues an email, and delivery runs anyway because an earlier step did something."""

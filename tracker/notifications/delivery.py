@@ -413,7 +413,7 @@ class Recorder:
 
     def _execute(self, rows: list[dict]) -> None:
         if self._conn is None:
-            self._conn = db.engine.connect()
+            self._conn = _outcomes_connection()
         _write_outcomes(rows, self.worker, self._conn)
 
     def close(self) -> None:
@@ -487,11 +487,58 @@ class Recorder:
         return True
 
 
+def _outcomes_connection():
+    """The recorder's own connection (never the session's). On PostgreSQL it autocommits:
+    the group's UPDATEs go out in one pipeline ended by one Sync, which the server runs
+    as one implicit transaction, so a group is one round trip instead of two (the
+    UPDATEs, then COMMIT) and no BEGIN/COMMIT statements for the server to run."""
+    conn = db.engine.connect()
+    if conn.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
 def _write_outcomes(rows: list[dict], worker: str, conn) -> None:
-    """One executemany UPDATE of the rows' outcomes, committed on the recorder's own
-    connection (never the session's)."""
-    conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
+    """The group's outcomes in one statement on the recorder's connection.
+
+    On PostgreSQL one UPDATE ... FROM (VALUES ...) for the whole group, sent as SQL
+    written once per group size (`exec_driver_sql`): with three senders (ADR 0248) a
+    group of two is written every two messages, and an executemany through SQLAlchemy
+    (cache key, bind processing of every row, psycopg's pipeline) cost more of the
+    tracker's CPU than sending the message itself (~270 -> ~125 µs a message,
+    docs/benchmarks.md, remind32). The values are already what psycopg sends: aware
+    UTC datetimes, plain strings. SQLite's datetimes need the dialect's bind processing
+    (and an executemany there is in process), so there the Core UPDATE goes as before."""
+    if conn.dialect.name == "postgresql":
+        values = [row[key] for row in rows for key in _OUTCOME_KEYS]
+        conn.exec_driver_sql(_outcomes_values_sql(len(rows)), (*values, worker))
+    else:
+        conn.execute(_outcomes_statement(), [dict(row, b_worker=worker) for row in rows])
     conn.commit()
+
+
+# What each waiting outcome holds, in the order of the VALUES columns below.
+_OUTCOME_KEYS = ("b_id", "b_status", "b_reply", "b_sent", "b_failed", "b_next")
+
+
+def _outcomes_values_sql(size: int) -> str:
+    """PostgreSQL's UPDATE of `size` outcomes, the same change as `_outcomes_statement`
+    (tests/notifications/test_delivery_outcomes.py writes both ways and compares)."""
+    found = _values_sql.get(size)
+    if found is None:
+        row = "(%s::integer, %s::varchar, %s::text, " + ", ".join(["%s::timestamptz"] * 3) + ")"
+        found = _values_sql[size] = (
+            "UPDATE outbox_email SET status = v.status, last_reply = v.reply,"
+            " sent_at = v.sent, failed_at = v.failed,"
+            " next_attempt_at = coalesce(v.next, outbox_email.next_attempt_at),"
+            " attempts = outbox_email.attempts + 1, lease_until = NULL"
+            f" FROM (VALUES {', '.join([row] * size)}) AS v (id, status, reply, sent, failed, next)"
+            " WHERE outbox_email.id = v.id AND outbox_email.claimed_by = %s"
+        )
+    return found
+
+
+_values_sql: dict[int, str] = {}
 
 
 @functools.cache

@@ -83,7 +83,10 @@ def _has_work(steps: list[Step], now: datetime) -> dict[str, bool]:
             at = bindparam("now", type_=UTCDateTime()), bindparam("midnight", type_=UTCDateTime())
             statement = select(*(step.pending(*at).label(step.name) for step in steps))
             _questions[names] = statement
-        row = db.session.execute(statement, {"now": now, "midnight": clock.midnight(now)}).one()
+        # On the session's connection, not through the session: a SELECT of labels loads
+        # no entity, and the ORM's execution path cost ~0.4 ms of an idle tick's CPU.
+        params = {"now": now, "midnight": clock.midnight(now)}
+        row = db.session.connection().execute(statement, params).one()
         if db.session.get_bind().dialect.name == "sqlite":
             # SQLite cannot turn a read snapshot into a write once another connection
             # has written since: end the read now.
