@@ -67,9 +67,8 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
     by_state, by_health = _counts(actor)
     if query.state and query.state not in by_state:
         by_state[query.state] = 0  # the chosen filter stays a choice, with its count
-    page = engagement_list.list_page(
-        actor, query, today=today, total=_total_from_counts(query, by_state, by_health)
-    )
+    total = _total_from_counts(query, by_state, by_health)
+    page = engagement_list.list_page(actor, query, today=today, total=total, views=True)
     _attach_readiness_parts(page.rows)
     _attach_evidence(page.rows, actor, today)
     pickers = filter_pickers(actor, query)
@@ -177,34 +176,26 @@ def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:
 
 
 def _attach_readiness_parts(rows: list[ListRow]) -> None:
-    """Each row's readiness breakdown, as cached on the row with its score (one query for
-    the page); computed only for rows not scored since the breakdown was cached
-    (migration 0012 clears the scores, and the scheduler's health step re-scores them).
+    """Each row's readiness breakdown, as cached on the row with its score (read with the
+    row); computed only for rows not scored since the breakdown was cached (migration
+    0012 clears the scores, and the scheduler's health step re-scores them).
 
     The bar needs each part's figures and words, which is all the row stores (the gaps'
     sentences are judged where they are shown; the row's stored gap count says how many
     there are). Only the dashboard page draws the parts; exports and digests read the
     cached score.
     """
-    ids = [row.engagement.id for row in rows]
-    # score, gaps and parts are read together: they were written by one UPDATE
-    query = select(
-        Engagement.id,
-        Engagement.readiness_score,
-        Engagement.readiness_gaps,
-        Engagement.readiness_parts,
-    ).where(Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None))
-    stored = {
-        i: (parts_from_stored(score, parts), gaps)
-        for i, score, gaps, parts in db.session.execute(query)
-    }
-    computed = readiness_many(i for i in ids if i not in stored)
+    # score, gaps and parts were written together, by one UPDATE
+    unscored = [row.engagement.id for row in rows if row.engagement.readiness_parts is None]
+    computed = readiness_many(unscored)
     for row in rows:
-        found = computed.get(row.engagement.id)
+        e = row.engagement
+        found = computed.get(e.id)
         if found is not None:
             row.readiness, row.readiness_gaps = found, len(found.gaps)
-        elif row.engagement.id in stored:
-            row.readiness, row.readiness_gaps = stored[row.engagement.id]
+        elif e.readiness_parts is not None:
+            row.readiness = parts_from_stored(e.readiness_score, e.readiness_parts)
+            row.readiness_gaps = e.readiness_gaps
         if row.readiness is not None:
             row.readiness_score = row.readiness.score
 

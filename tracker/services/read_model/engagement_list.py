@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import NamedTuple
 
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
@@ -47,6 +48,7 @@ from tracker.schemas.engagement import SEARCH_MAX, SORT_KEYS, EngagementQuerySch
 from tracker.services.judgments.readiness import readiness_many
 from tracker.services.read_model.engagement_queries import Page as ItemsPage
 from tracker.services.workflow import lifecycle
+from workflows.subject import DATE_KEYS
 
 HEALTH_ORDER = (Health.RED, Health.AMBER, Health.GREEN)
 
@@ -250,21 +252,27 @@ def list_page(
     facts: bool = True,
     today: date | None = None,
     total: int | None = None,
+    views: bool = False,
 ) -> Page:
     """One page of the engagements this user may see, with its total.
 
     `facts=False` loads only the summary columns (the API's rows, as dicts, not
     engagements) and skips the row facts; `total` skips the COUNT when the caller has
-    it already (the dashboard's badges).
+    it already (the dashboard's badges). `views=True` gives each row a read-only
+    `EngagementView` and its next milestone a `MilestoneView` (the pages' table),
+    not entities.
     """
     require(actor, Action.VIEW)
     if not facts and (shape := _summary_shape(actor, query)) is not None:
         rows, total = _summary_page(shape, _shape_params(actor, query), total)
         return Page([row.engagement for row in rows], query.page, query.per_page, total, rows=rows)
     where = clauses(actor, query)
-    rows = _page_rows(query, where, summary=not facts)
+    if views:
+        rows = _view_rows(query, where)
+    else:
+        rows = _page_rows(query, where, summary=not facts)
     if facts:
-        attach_facts(rows, today or _today())
+        attach_facts(rows, today or _today(), views=views)
     if total is None:
         total = db.session.scalar(select(func.count(Engagement.id)).where(*where)) or 0
     items = [row.engagement for row in rows]
@@ -360,13 +368,8 @@ def _today() -> date:
     return clock.now().date()
 
 
-def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]:
-    """One statement: the page's ids sorted and cut on the narrow engagement rows in a
-    subquery, then only those rows loaded with provider and owner joined.
-
-    Sorting every row with the provider and owner joined cost ~3x more at 10,000
-    engagements; the subquery joins them only to sort by provider or owner.
-    """
+def _page_ids(query: ListQuery, where: list):
+    """The page's ids, sorted and cut on the narrow engagement rows (a subquery)."""
     ids_query = select(Engagement.id).where(*where)
     if query.sort == "provider":
         ids_query = ids_query.join(
@@ -374,12 +377,22 @@ def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]
         )
     if query.sort == "owner":
         ids_query = ids_query.join(User, User.id == Engagement.owner_id)
-    page_ids = (
+    return (
         ids_query.order_by(*_order_by(query))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
         .correlate(None)  # its own provider/user joins, not the outer query's
     )
+
+
+def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]:
+    """One statement: the page's ids sorted and cut on the narrow engagement rows in a
+    subquery, then only those rows loaded with provider and owner joined.
+
+    Sorting every row with the provider and owner joined cost ~3x more at 10,000
+    engagements; the subquery joins them only to sort by provider or owner.
+    """
+    page_ids = _page_ids(query, where)
     if summary:
         return _summary_rows(page_ids, _order_by(query))
     statement = _rows_statement().where(Engagement.id.in_(page_ids))
@@ -429,6 +442,86 @@ def _summary_select():
     )
 
 
+class Named(NamedTuple):
+    """A listed engagement's provider or owner: what a row shows of them."""
+
+    id: int
+    name: str
+
+
+# What a page's table shows of an engagement and what the lifecycle reads to say what its
+# state means (the definition, the period's dates, the hold): the narrow columns and the
+# stored readiness breakdown, without the texts a table never shows.
+VIEW_COLUMNS = (
+    "id", "title", "structure", "state", "closed_at", "provider_id", "owner_id",
+    "workflow_name", "workflow_version", "workflow_hash", "current_period",
+    "paused_from_state", "paused_at", "pause_reason", *DATE_KEYS,
+    "health", "health_reasons", "health_override", "health_override_note",
+    "effective_health", "readiness_score", "readiness_gaps", "readiness_parts",
+    "updated_at", "version",
+)  # fmt: skip
+
+
+class EngagementView:
+    """A listed engagement, read-only: the VIEW_COLUMNS with `provider` and `owner`
+    (their id and name). Read as Core rows: building fifty ORM entities with their
+    instance state, and loading columns no row shows, was a third of the dashboard's
+    query time (ADR 0257). The lifecycle's functions take it as they take an engagement.
+    """
+
+    __slots__ = (*VIEW_COLUMNS, "provider", "owner")
+
+    def __init__(self, values, provider: Named, owner: Named) -> None:
+        for name, value in zip(VIEW_COLUMNS, values, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "provider", provider)
+        object.__setattr__(self, "owner", owner)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a listed engagement is read-only ({name})")
+
+    def __repr__(self) -> str:
+        return f"<EngagementView {self.id} {self.title!r}>"
+
+
+class MilestoneView(NamedTuple):
+    """A row's next milestone, read-only: what the table and its displayed status read."""
+
+    id: int
+    engagement_id: int
+    title: str
+    due_date: date
+    status: str
+    last_update_at: object
+    verdict_at: object
+
+
+@functools.cache
+def _view_select():
+    """The view columns with the provider's and owner's names, built once."""
+    columns = [getattr(Engagement, name) for name in VIEW_COLUMNS]
+    return (
+        select(*columns, ProviderOrganisation.name, User.name)
+        .join(ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id)
+        .join(User, User.id == Engagement.owner_id)
+    )
+
+
+def _view_rows(query: ListQuery, where: list) -> list[ListRow]:
+    """The page's rows as EngagementViews: one statement, as `_page_rows`."""
+    order_by = _order_by(query)
+    statement = _view_select().where(Engagement.id.in_(_page_ids(query, where)))
+    found = db.session.execute(statement.order_by(*order_by)).all()
+    width = len(VIEW_COLUMNS)
+    rows = []
+    for values in found:
+        provider = Named(values.provider_id, values[width])
+        owner = Named(values.owner_id, values[width + 1])
+        view = EngagementView(values[:width], provider, owner)
+        rows.append(ListRow(view, view.effective_health))
+    return rows
+
+
 def _rows_statement():
     """SELECT engagements with provider and owner joined (loaded with them)."""
     return (
@@ -439,8 +532,9 @@ def _rows_statement():
     )
 
 
-def attach_facts(rows: list[ListRow], today: date) -> None:
-    """Next open milestone, overdue counts and readiness for the rows: two statements."""
+def attach_facts(rows: list[ListRow], today: date, *, views: bool = False) -> None:
+    """Next open milestone, overdue counts and readiness for the rows: two statements.
+    `views`: each next milestone a MilestoneView, not an entity."""
     by_id = {row.engagement.id: row for row in rows}
     if not by_id:
         return
@@ -466,12 +560,14 @@ def attach_facts(rows: list[ListRow], today: date) -> None:
         .where(Milestone.engagement_id.in_(ids), open_status)
         .subquery()
     )
+    shown = [getattr(Milestone, name) for name in MilestoneView._fields] if views else [Milestone]
     upcoming = db.session.execute(
-        select(Milestone, ranked.c.late)
+        select(*shown, ranked.c.late)
         .join(ranked, ranked.c.id == Milestone.id)
         .where(ranked.c.place == 1)
     )
-    for milestone, late in upcoming:
+    for *found, late in upcoming:
+        milestone = MilestoneView(*found) if views else found[0]
         row = by_id[milestone.engagement_id]
         row.next_milestone, row.overdue_milestones = milestone, late
     late_items = (
