@@ -71,6 +71,7 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
     page = engagement_list.list_page(actor, query, today=today, total=total, views=True)
     _attach_readiness_parts(page.rows)
     _attach_evidence(page.rows, actor, today)
+    _attach_lifecycle(page.rows, today)
     pickers = filter_pickers(actor, query)
     return Dashboard(query, page.rows, page.total, by_state, by_health, pickers)
 
@@ -173,6 +174,18 @@ def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:
         if m is not None:
             evidence = as_claim_evidence(judged.get(m.id, ()), with_cost=with_cost)
             row.next_status = displayed_status(m, today, evidence)
+
+
+def _attach_lifecycle(rows: list[ListRow], today: date) -> None:
+    """What each row's state means, asked once a row: its State, the hold's words while
+    paused, the period's progress while one runs (the lifecycle's own functions, which
+    say None in any other phase)."""
+    for row in rows:
+        state = row.state = lifecycle.state_of(row.engagement)
+        if state.phase == "paused":
+            row.hold = lifecycle.hold_text(row.engagement)
+        elif state.is_period:
+            row.progress = lifecycle.period_progress(row.engagement, today)
 
 
 def _attach_readiness_parts(rows: list[ListRow]) -> None:

@@ -94,6 +94,11 @@ class ListRow:
     period_summary: object | None = None
     # the next milestone's displayed status, weighed against its judged targets, where shown
     next_status: object | None = None
+    # what the lifecycle says of the state, where shown: the State (its label and tone),
+    # the hold's words while paused, ("Trial", day X, of N) while a dated period runs
+    state: object | None = None
+    hold: str | None = None
+    progress: tuple[str, int, int] | None = None
 
     @property
     def overdue(self) -> int:
