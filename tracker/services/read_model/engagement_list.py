@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import and_, bindparam, case, func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import Date, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager
 
 from tracker.auth.permissions import (
     Action,
@@ -544,37 +544,51 @@ def attach_facts(rows: list[ListRow], today: date, *, views: bool = False) -> No
     if not by_id:
         return
     ids = list(by_id)
-    open_status = Milestone.status.not_in([s.value for s in FINAL_MILESTONE_STATUSES]) & (
-        Milestone.removed_at.is_(None)
-    )
-    # One statement for both: each engagement's open milestones numbered by due date and
-    # counted when late, only the first loaded (not every open milestone of the page).
-    ranked = (
-        select(
-            Milestone.id,
-            func.row_number()
-            .over(
-                partition_by=Milestone.engagement_id,
-                order_by=(Milestone.due_date, Milestone.id),
-            )
-            .label("place"),
-            func.count(case((Milestone.due_date < today, 1)))
-            .over(partition_by=Milestone.engagement_id)
-            .label("late"),
-        )
-        .where(Milestone.engagement_id.in_(ids), open_status)
-        .subquery()
-    )
-    shown = [getattr(Milestone, name) for name in MilestoneView._fields] if views else [Milestone]
-    upcoming = db.session.execute(
-        select(*shown, ranked.c.late)
-        .join(ranked, ranked.c.id == Milestone.id)
-        .where(ranked.c.place == 1)
-    )
-    for *found, late in upcoming:
+    params = {"ids": [int(i) for i in ids], "today": today}
+    upcoming, late_items = _facts_statements(views)
+    for *found, late in db.session.execute(upcoming, params):
         milestone = MilestoneView(*found) if views else found[0]
         row = by_id[milestone.engagement_id]
         row.next_milestone, row.overdue_milestones = milestone, late
+    for engagement_id, count in db.session.execute(late_items, params):
+        by_id[engagement_id].overdue_checklist = count
+    _attach_readiness(rows)
+
+
+@functools.cache
+def _facts_statements(views: bool) -> tuple:
+    """(each engagement's next open milestone with its count of late open ones, each
+    engagement's count of late open checklist items) for bound `ids` and `today`, built
+    once. The next milestone is the first open one by due date (ties by id), found through
+    the (engagement, due date) index for each engagement with LIMIT 1, and the late ones
+    counted over the same index: numbering every open milestone of the page in a window
+    and sorting them cost SQLite five times as much (ADR 0257)."""
+    ids = bindparam("ids", expanding=True, literal_execute=True)
+    today = bindparam("today", type_=Date)
+    final = [status.value for status in FINAL_MILESTONE_STATUSES]
+
+    def open_(milestone):
+        return milestone.status.not_in(final) & milestone.removed_at.is_(None)
+
+    first, late = aliased(Milestone), aliased(Milestone)
+    first_open = (
+        select(first.id)
+        .where(first.engagement_id == Engagement.id, open_(first))
+        .order_by(first.due_date, first.id)
+        .limit(1)
+        .correlate(Engagement)
+        .scalar_subquery()
+    )
+    late_count = (
+        select(func.count(late.id))
+        .where(late.engagement_id == Milestone.engagement_id, late.due_date < today, open_(late))
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    shown = [getattr(Milestone, name) for name in MilestoneView._fields] if views else [Milestone]
+    upcoming = select(*shown, late_count.label("late")).where(
+        Milestone.id.in_(select(first_open).where(Engagement.id.in_(ids)))
+    )
     late_items = (
         select(ChecklistItem.engagement_id, func.count())
         .where(
@@ -584,9 +598,7 @@ def attach_facts(rows: list[ListRow], today: date, *, views: bool = False) -> No
         )
         .group_by(ChecklistItem.engagement_id)
     )
-    for engagement_id, count in db.session.execute(late_items):
-        by_id[engagement_id].overdue_checklist = count
-    _attach_readiness(rows)
+    return upcoming, late_items
 
 
 def _attach_readiness(rows: list[ListRow]) -> None:
