@@ -9,12 +9,19 @@ and the choices of the engagement form.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, literal_column, select, union_all
 
-from tracker.auth.permissions import Action, can, visible_clause
+from tracker.auth.permissions import (
+    Action,
+    can,
+    visibility_rule,
+    visible_clause,
+    visible_clause_for,
+)
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
@@ -90,19 +97,10 @@ def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int
 def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     """Engagements by state and live ones by health (the filters' badges): two GROUP BYs,
     each over its own covering index, sent as one statement (one round trip)."""
-    visible = visible_clause(actor)
-    by_state_rows = select(literal_column("'state'").label("kind"), Engagement.state, func.count())
-    by_health_rows = select(
-        literal_column("'health'").label("kind"), Engagement.effective_health, func.count()
-    )
-    both = union_all(
-        by_state_rows.where(visible).group_by(Engagement.state),
-        by_health_rows.where(visible, Engagement.closed_at.is_(None)).group_by(
-            Engagement.effective_health
-        ),
-    )
+    rule, params = visibility_rule(actor)
+    both = _counts_statement(rule)
     by_state, by_health = {}, {}
-    for kind, value, count in db.session.execute(both):
+    for kind, value, count in db.session.execute(both, params):
         (by_state if kind == "state" else by_health)[value] = count
     # Only states that hold engagements, in lifecycle order: a deployment on one lifecycle
     # sees no "0" tiles for the states of another definition file on disk.
@@ -111,14 +109,37 @@ def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
 
 
+@functools.cache
+def _counts_statement(rule: str):
+    """The badges' statement for one visibility rule, its user left to bind: built once,
+    it keeps its compiled-SQL cache key (ADR 0257)."""
+    visible = visible_clause_for(rule)
+    by_state_rows = select(literal_column("'state'").label("kind"), Engagement.state, func.count())
+    by_health_rows = select(
+        literal_column("'health'").label("kind"), Engagement.effective_health, func.count()
+    )
+    return union_all(
+        by_state_rows.where(visible).group_by(Engagement.state),
+        by_health_rows.where(visible, Engagement.closed_at.is_(None)).group_by(
+            Engagement.effective_health
+        ),
+    )
+
+
+@functools.cache
+def _providers_statement(rule: str):
+    """Two providers of the engagements a visibility rule shows, if there are two: built
+    once, as `_counts_statement`."""
+    return select(Engagement.provider_id).where(visible_clause_for(rule)).distinct().limit(2)
+
+
 def filter_pickers(actor: User, query: ListQuery) -> Pickers:
     """The pickers' text and whether the user sees more than one provider: one statement
     (two when the URL names an owner or provider by id), whatever the organisation's size.
     """
     # LIMIT 2 over the (provider_id, state) index: "more than one?" needs no list
-    providers = db.session.scalars(
-        select(Engagement.provider_id).where(visible_clause(actor)).distinct().limit(2)
-    ).all()
+    rule, params = visibility_rule(actor)
+    providers = db.session.scalars(_providers_statement(rule), params).all()
     owner, provider = query.owner or "", query.provider or ""
     if (query.owner_id and not owner) or (query.provider_id and not provider):
         names = db.session.execute(
