@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import Date, and_, bindparam, case, func, or_, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import contains_eager
 
 from tracker.auth.permissions import (
     Action,
@@ -545,52 +545,58 @@ def attach_facts(rows: list[ListRow], today: date, *, views: bool = False) -> No
         return
     ids = list(by_id)
     params = {"ids": [int(i) for i in ids], "today": today}
-    upcoming, late_items = _facts_statements(views)
-    for *found, late in db.session.execute(upcoming, params):
+    upcoming, late = _facts_statements(views)
+    for found in db.session.execute(upcoming, params):
         milestone = MilestoneView(*found) if views else found[0]
         row = by_id[milestone.engagement_id]
-        row.next_milestone, row.overdue_milestones = milestone, late
-    for engagement_id, count in db.session.execute(late_items, params):
-        by_id[engagement_id].overdue_checklist = count
+        if row.next_milestone is None:  # the first by id of those due first
+            row.next_milestone = milestone
+    for kind, engagement_id, count in db.session.execute(late, params):
+        if kind == "milestone":
+            by_id[engagement_id].overdue_milestones = count
+        else:
+            by_id[engagement_id].overdue_checklist = count
     _attach_readiness(rows)
 
 
 @functools.cache
 def _facts_statements(views: bool) -> tuple:
-    """(each engagement's next open milestone with its count of late open ones, each
-    engagement's count of late open checklist items) for bound `ids` and `today`, built
-    once. The next milestone is the first open one by due date (ties by id), found through
-    the (engagement, due date) index for each engagement with LIMIT 1, and the late ones
-    counted over the same index: numbering every open milestone of the page in a window
-    and sorting them cost SQLite five times as much (ADR 0257)."""
+    """(each engagement's open milestones due on its first open due date, by id; the late
+    open milestones and checklist items counted per engagement) for bound `ids` and
+    `today`, built once. Both read the (engagement, due date) index for the page's ids
+    only: numbering every open milestone of the page in a window and sorting them cost
+    SQLite twice as much, and a subquery correlated to each row is what
+    tests/perf/test_query_plans.py forbids (ADR 0257)."""
     ids = bindparam("ids", expanding=True, literal_execute=True)
     today = bindparam("today", type_=Date)
     final = [status.value for status in FINAL_MILESTONE_STATUSES]
-
-    def open_(milestone):
-        return milestone.status.not_in(final) & milestone.removed_at.is_(None)
-
-    first, late = aliased(Milestone), aliased(Milestone)
-    first_open = (
-        select(first.id)
-        .where(first.engagement_id == Engagement.id, open_(first))
-        .order_by(first.due_date, first.id)
-        .limit(1)
-        .correlate(Engagement)
-        .scalar_subquery()
-    )
-    late_count = (
-        select(func.count(late.id))
-        .where(late.engagement_id == Milestone.engagement_id, late.due_date < today, open_(late))
-        .correlate(Milestone)
-        .scalar_subquery()
+    is_open = Milestone.status.not_in(final) & Milestone.removed_at.is_(None)
+    first_due = (
+        select(Milestone.engagement_id, func.min(Milestone.due_date).label("due_date"))
+        .where(Milestone.engagement_id.in_(ids), is_open)
+        .group_by(Milestone.engagement_id)
+        .subquery("first_due")
     )
     shown = [getattr(Milestone, name) for name in MilestoneView._fields] if views else [Milestone]
-    upcoming = select(*shown, late_count.label("late")).where(
-        Milestone.id.in_(select(first_open).where(Engagement.id.in_(ids)))
+    upcoming = (
+        select(*shown)
+        .join(
+            first_due,
+            and_(
+                first_due.c.engagement_id == Milestone.engagement_id,
+                first_due.c.due_date == Milestone.due_date,
+            ),
+        )
+        .where(is_open)
+        .order_by(Milestone.id)
+    )
+    late_milestones = (
+        select(literal("milestone").label("kind"), Milestone.engagement_id, func.count())
+        .where(Milestone.engagement_id.in_(ids), is_open, Milestone.due_date < today)
+        .group_by(Milestone.engagement_id)
     )
     late_items = (
-        select(ChecklistItem.engagement_id, func.count())
+        select(literal("checklist").label("kind"), ChecklistItem.engagement_id, func.count())
         .where(
             ChecklistItem.engagement_id.in_(ids),
             ChecklistItem.status == ChecklistStatus.OPEN,
@@ -598,7 +604,7 @@ def _facts_statements(views: bool) -> tuple:
         )
         .group_by(ChecklistItem.engagement_id)
     )
-    return upcoming, late_items
+    return upcoming, union_all(late_milestones, late_items)
 
 
 def _attach_readiness(rows: list[ListRow]) -> None:
