@@ -303,7 +303,7 @@ def _period_milestones_statement():
     with a live target on one of them: the others have no summary, and reading all their
     milestones (about five a row, most engagements measure nothing yet) was most of the
     dashboard's evidence time (ADR 0257). Built once."""
-    ids = bindparam("engagement_ids", expanding=True, literal_execute=True)
+    ids = bindparam("engagement_ids", expanding=True)
     targeted, current = aliased(Milestone), aliased(Engagement)
     with_targets = (
         select(targeted.engagement_id)

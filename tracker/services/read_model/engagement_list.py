@@ -567,7 +567,7 @@ def _facts_statements(views: bool) -> tuple:
     only: numbering every open milestone of the page in a window and sorting them cost
     SQLite twice as much, and a subquery correlated to each row is what
     tests/perf/test_query_plans.py forbids (ADR 0257)."""
-    ids = bindparam("ids", expanding=True, literal_execute=True)
+    ids = bindparam("ids", expanding=True)
     today = bindparam("today", type_=Date)
     final = [status.value for status in FINAL_MILESTONE_STATUSES]
     is_open = Milestone.status.not_in(final) & Milestone.removed_at.is_(None)
