@@ -8,7 +8,8 @@ sort vocabulary (`SORT_KEYS`, "-" for descending).
 Every page costs a constant number of statements whatever its size: the page's ids from
 the narrow engagement rows (joins only to sort by provider or owner), those rows with
 provider and owner joined, a COUNT unless the caller already knows the total, and, when
-asked for, two statements of row facts (next milestone with its overdue siblings, overdue items).
+asked for, two statements of row facts (the next milestones; the late milestones and checklist
+items counted). `views=True` reads the rows as read-only views, not entities (ADR 0257).
 """
 
 from __future__ import annotations
