@@ -6,10 +6,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import add_milestone, make_engagement, make_user
 from tracker.extensions import db
-from tracker.models import ChecklistItem, Engagement
+from tracker.models import ChecklistItem, Engagement, Milestone
 
 
 def _titles(html: str) -> list[str]:
@@ -307,3 +308,65 @@ def test_picker_suggestions_need_a_signed_in_user(client, engagements):
     response = client.get("/pickers/owner")
     assert response.status_code in (302, 401)
     assert b"Alice" not in response.get_data()
+
+
+def test_the_tables_inline_cells_are_what_the_shared_macros_write(client, sign_in, app):
+    """The table writes its badges inline (ADR 0257): each row's state, health (with and
+    without its reasons listed, overridden or not), progress and next milestone's status
+    are, byte for byte, what shared/_macros.html writes for the same row."""
+    from tracker.core import clock
+    from tracker.services.evidence.reads import as_claim_evidence, target_statuses
+    from tracker.services.judgments import health as health_service
+    from tracker.services.milestone_status import displayed_status
+    from tracker.services.workflow import lifecycle
+
+    with app.app_context():
+        owner = make_user("manager", name="Mo Owner")
+        plain = make_engagement(owner, title="Plain")
+        trial = make_engagement(owner, title="In trial")
+        trial.state = "trial"
+        trial.trial_start = date.today() - timedelta(days=4)
+        trial.trial_end = trial.trial_start + timedelta(days=60)
+        db.session.commit()
+        add_milestone(trial, days=-2, title="Late", status="on_track")
+        add_milestone(trial, days=9, title="Blocked", status="blocked")  # judged red
+        overridden = make_engagement(owner, title="Overridden")
+        add_milestone(overridden, days=12, title="Ahead", status="at_risk")
+        until = clock.now() + timedelta(days=3)
+        health_service.override_health(owner, overridden.id, "red", "Ask Mo", until)
+        health_service.override_health(owner, trial.id, "amber", "Known blocker", until)
+        ids = (plain.id, trial.id, overridden.id)
+    sign_in("manager")
+    html = client.get("/dashboard").get_data(as_text=True)
+    with app.test_request_context("/dashboard"):
+        macros = app.jinja_env.get_template("shared/_macros.html").make_module({})
+        today = clock.now().date()
+        checked = set()
+        for engagement_id in ids:
+            e = db.session.get(Engagement, engagement_id)
+            row = html.split(f'data-engagement-id="{e.id}"')[1].split("</tr>")[0]
+            assert str(macros.state_badge(e)) in row
+            health = e.effective_health
+            if e.health_reasons and health != "green":
+                badge = macros.health_badge(health, None, health != e.health, focusable=False)
+                checked.add("listed")
+            else:
+                badge = macros.health_badge(health, e.health_reasons, health != e.health)
+                checked.add("titled")
+            assert str(badge) in row
+            if health != e.health:
+                checked.add("overridden")
+            assert str(macros.progress(lifecycle.period_progress(e, today))) in row
+            upcoming = db.session.scalars(
+                select(Milestone).where(
+                    Milestone.engagement_id == e.id, Milestone.status.not_in(("met", "missed"))
+                )
+            ).all()
+            if upcoming:
+                m = min(upcoming, key=lambda m: (m.due_date, m.id))
+                evidence = as_claim_evidence(target_statuses([m.id]).get(m.id, ()))
+                status = displayed_status(m, today, evidence)
+                assert str(macros.milestone_status(status)) in row
+                checked.add(status.key)
+    assert {"listed", "titled", "overridden", "overdue", "at_risk"} <= checked, checked
+    assert '<p class="small">Override: Known blocker</p>' in html

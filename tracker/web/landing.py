@@ -10,6 +10,7 @@ from tracker.services.administration import users
 from tracker.services.read_model import dashboard as dashboard_service
 from tracker.web.support import person_picker
 from tracker.web.support.forms import MilestoneUpdateForm
+from tracker.web.support.row_links import url_by_id
 
 bp = Blueprint("landing", __name__)
 
@@ -38,7 +39,7 @@ def dashboard():
         return redirect(url_for("landing.engagements", **request.args))
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
-    return render_template("landing/dashboard.html", board=board, today=clock.now().date())
+    return _render_list("landing/dashboard.html", board)
 
 
 @bp.get("/engagements")
@@ -47,7 +48,13 @@ def engagements():
     """The engagements list (a provider sees only their organisation's)."""
     query = dashboard_service.parse_query(request.args)
     board = dashboard_service.build_dashboard(current_user, query)
-    return render_template("landing/engagements.html", board=board, today=clock.now().date())
+    return _render_list("landing/engagements.html", board)
+
+
+def _render_list(template: str, board) -> str:
+    """A page with the engagement table (landing/_engagement_table.html)."""
+    today = clock.now().date()
+    return render_template(template, board=board, today=today, url_by_id=url_by_id)
 
 
 @bp.get("/pickers/<kind>")

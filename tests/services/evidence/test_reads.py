@@ -58,3 +58,37 @@ def test_the_latest_point_skips_superseded_ones_and_those_after_the_due_date(ctx
     _points(engagement, metric, [1.0], datetime.now(UTC))  # after the due date: not counted
     judged = reads.target_statuses([milestone.id])[milestone.id][0]
     assert (judged.latest, judged.status) == (11.0, "not_met")
+
+
+def test_a_list_summarises_only_engagements_with_a_live_target_this_period(ctx):
+    """list_evidence reads the period's milestones of engagements with a live target on
+    one of them only: the summary counts every milestone of that period (a missed one
+    without targets too); a target in another period, on a removed milestone or on a
+    removed metric makes no summary; the next milestones' targets are judged all the same."""
+    from tracker.core import clock
+
+    measured, other_period, removed_metric, removed_milestone, bare = (
+        make_engagement(title=title) for title in ("A", "B", "C", "D", "E")
+    )
+    metric = add_metric(measured)
+    add_target(add_milestone(measured, days=-2), metric, 0.5)  # overdue, no verdict
+    add_milestone(measured, days=-5, status="missed")  # no target, counted all the same
+    add_milestone(measured, days=40)
+    later = add_milestone(other_period, days=20, period=1)
+    add_target(later, add_metric(other_period), 0.5)
+    add_milestone(other_period, days=10)
+    gone = add_metric(removed_metric)
+    add_target(add_milestone(removed_metric, days=10), gone, 0.5)
+    gone.removed_at = clock.now()
+    dropped = add_milestone(removed_milestone, days=10)
+    add_target(dropped, add_metric(removed_milestone), 0.5)
+    dropped.removed_at = clock.now()
+    add_milestone(bare, days=10)
+    db.session.commit()
+    ids = [e.id for e in (measured, other_period, removed_metric, removed_milestone, bare)]
+    summaries, judged = reads.list_evidence(ids, [later.id], clock.now().date())
+    assert set(summaries) == {measured.id}
+    summary = summaries[measured.id]
+    assert (summary.met, summary.targets, summary.missed, summary.overdue) == (0, 1, 1, 1)
+    assert [t.status for t in judged[later.id]] == ["no_data"]
+    assert reads.targets_met_many(ids) == {measured.id: (0, 1)}

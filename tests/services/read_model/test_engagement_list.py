@@ -208,3 +208,55 @@ def test_each_row_has_its_earliest_open_milestone_and_counts_only_open_late_ones
             manager, ListQuery(sort="title"), today=date.today() + timedelta(days=31)
         )
         assert {r.engagement.title: r.overdue_milestones for r in later.rows}["Delta vision"] == 4
+
+
+def test_view_rows_show_what_the_entities_would(app, people):
+    """`views=True` (the dashboard's table) reads Core rows into read-only views: the same
+    rows in the same order for every sort, each view column, the provider's and owner's
+    names, the facts and the next milestone's fields equal to what the entities give, and
+    the lifecycle reads a view as it reads the engagement."""
+    from datetime import date
+
+    from tests.factories import add_milestone
+    from tracker.services.workflow import lifecycle
+
+    with app.app_context():
+        delta = db.session.get(Engagement, people["titles"]["Delta vision"])
+        add_milestone(delta, days=-3, title="Late one", status="at_risk")
+        add_milestone(delta, days=9, title="Ahead")
+        db.session.commit()
+        manager = db.session.get(User, people["manager"])
+        today = date.today()
+        for key in SORT_KEYS:
+            query = ListQuery(sort=key, descending=key == "health")
+            entities = engagement_list.list_page(manager, query, today=today).rows
+            views = engagement_list.list_page(manager, query, today=today, views=True).rows
+            assert [r.engagement.id for r in views] == [r.engagement.id for r in entities], key
+            for view, entity in zip(views, entities, strict=True):
+                v, e = view.engagement, entity.engagement
+                assert isinstance(v, engagement_list.EngagementView)
+                for name in engagement_list.VIEW_COLUMNS:
+                    assert getattr(v, name) == getattr(e, name), name
+                assert (v.provider.name, v.owner.name) == (e.provider.name, e.owner.name)
+                assert view.health == entity.health
+                assert (view.overdue, view.readiness_score, view.readiness_gaps) == (
+                    entity.overdue,
+                    entity.readiness_score,
+                    entity.readiness_gaps,
+                )
+                assert lifecycle.state_of(v) == lifecycle.state_of(e)
+                assert lifecycle.period_progress(v, today) == lifecycle.period_progress(e, today)
+                assert lifecycle.hold_text(v) == lifecycle.hold_text(e)
+                if entity.next_milestone is None:
+                    assert view.next_milestone is None
+                    continue
+                for name in engagement_list.MilestoneView._fields:
+                    assert getattr(view.next_milestone, name) == getattr(
+                        entity.next_milestone, name
+                    ), name
+        query = ListQuery(sort="title", descending=False)
+        rows = engagement_list.list_page(manager, query, views=True).rows
+        assert rows[-1].next_milestone.title == "Late one"  # Delta vision, the last by title
+        with pytest.raises(AttributeError):
+            rows[0].engagement.title = "changed"  # a view is read, never written
+        db.session.remove()

@@ -9,12 +9,19 @@ and the choices of the engagement form.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, literal_column, select, union_all
 
-from tracker.auth.permissions import Action, can, visible_clause
+from tracker.auth.permissions import (
+    Action,
+    can,
+    visibility_rule,
+    visible_clause,
+    visible_clause_for,
+)
 from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
@@ -67,11 +74,11 @@ def build_dashboard(actor: User, query: ListQuery, *, today: date | None = None)
     by_state, by_health = _counts(actor)
     if query.state and query.state not in by_state:
         by_state[query.state] = 0  # the chosen filter stays a choice, with its count
-    page = engagement_list.list_page(
-        actor, query, today=today, total=_total_from_counts(query, by_state, by_health)
-    )
+    total = _total_from_counts(query, by_state, by_health)
+    page = engagement_list.list_page(actor, query, today=today, total=total, views=True)
     _attach_readiness_parts(page.rows)
     _attach_evidence(page.rows, actor, today)
+    _attach_lifecycle(page.rows, today)
     pickers = filter_pickers(actor, query)
     return Dashboard(query, page.rows, page.total, by_state, by_health, pickers)
 
@@ -90,19 +97,10 @@ def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int
 def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     """Engagements by state and live ones by health (the filters' badges): two GROUP BYs,
     each over its own covering index, sent as one statement (one round trip)."""
-    visible = visible_clause(actor)
-    by_state_rows = select(literal_column("'state'").label("kind"), Engagement.state, func.count())
-    by_health_rows = select(
-        literal_column("'health'").label("kind"), Engagement.effective_health, func.count()
-    )
-    both = union_all(
-        by_state_rows.where(visible).group_by(Engagement.state),
-        by_health_rows.where(visible, Engagement.closed_at.is_(None)).group_by(
-            Engagement.effective_health
-        ),
-    )
+    rule, params = visibility_rule(actor)
+    both = _counts_statement(rule)
     by_state, by_health = {}, {}
-    for kind, value, count in db.session.execute(both):
+    for kind, value, count in db.session.execute(both, params):
         (by_state if kind == "state" else by_health)[value] = count
     # Only states that hold engagements, in lifecycle order: a deployment on one lifecycle
     # sees no "0" tiles for the states of another definition file on disk.
@@ -111,14 +109,37 @@ def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
     return ordered_states, {h.value: by_health.get(h.value, 0) for h in HEALTH_ORDER}
 
 
+@functools.cache
+def _counts_statement(rule: str):
+    """The badges' statement for one visibility rule, its user left to bind: built once,
+    it keeps its compiled-SQL cache key (ADR 0257)."""
+    visible = visible_clause_for(rule)
+    by_state_rows = select(literal_column("'state'").label("kind"), Engagement.state, func.count())
+    by_health_rows = select(
+        literal_column("'health'").label("kind"), Engagement.effective_health, func.count()
+    )
+    return union_all(
+        by_state_rows.where(visible).group_by(Engagement.state),
+        by_health_rows.where(visible, Engagement.closed_at.is_(None)).group_by(
+            Engagement.effective_health
+        ),
+    )
+
+
+@functools.cache
+def _providers_statement(rule: str):
+    """Two providers of the engagements a visibility rule shows, if there are two: built
+    once, as `_counts_statement`."""
+    return select(Engagement.provider_id).where(visible_clause_for(rule)).distinct().limit(2)
+
+
 def filter_pickers(actor: User, query: ListQuery) -> Pickers:
     """The pickers' text and whether the user sees more than one provider: one statement
     (two when the URL names an owner or provider by id), whatever the organisation's size.
     """
     # LIMIT 2 over the (provider_id, state) index: "more than one?" needs no list
-    providers = db.session.scalars(
-        select(Engagement.provider_id).where(visible_clause(actor)).distinct().limit(2)
-    ).all()
+    rule, params = visibility_rule(actor)
+    providers = db.session.scalars(_providers_statement(rule), params).all()
     owner, provider = query.owner or "", query.provider or ""
     if (query.owner_id and not owner) or (query.provider_id and not provider):
         names = db.session.execute(
@@ -176,35 +197,39 @@ def _attach_evidence(rows: list[ListRow], actor: User, today: date) -> None:
             row.next_status = displayed_status(m, today, evidence)
 
 
+def _attach_lifecycle(rows: list[ListRow], today: date) -> None:
+    """What each row's state means, asked once a row: its State, the hold's words while
+    paused, the period's progress while one runs (the lifecycle's own functions, which
+    say None in any other phase)."""
+    for row in rows:
+        state = row.state = lifecycle.state_of(row.engagement)
+        if state.phase == "paused":
+            row.hold = lifecycle.hold_text(row.engagement)
+        elif state.is_period:
+            row.progress = lifecycle.period_progress(row.engagement, today)
+
+
 def _attach_readiness_parts(rows: list[ListRow]) -> None:
-    """Each row's readiness breakdown, as cached on the row with its score (one query for
-    the page); computed only for rows not scored since the breakdown was cached
-    (migration 0012 clears the scores, and the scheduler's health step re-scores them).
+    """Each row's readiness breakdown, as cached on the row with its score (read with the
+    row); computed only for rows not scored since the breakdown was cached (migration
+    0012 clears the scores, and the scheduler's health step re-scores them).
 
     The bar needs each part's figures and words, which is all the row stores (the gaps'
     sentences are judged where they are shown; the row's stored gap count says how many
     there are). Only the dashboard page draws the parts; exports and digests read the
     cached score.
     """
-    ids = [row.engagement.id for row in rows]
-    # score, gaps and parts are read together: they were written by one UPDATE
-    query = select(
-        Engagement.id,
-        Engagement.readiness_score,
-        Engagement.readiness_gaps,
-        Engagement.readiness_parts,
-    ).where(Engagement.id.in_(ids), Engagement.readiness_parts.is_not(None))
-    stored = {
-        i: (parts_from_stored(score, parts), gaps)
-        for i, score, gaps, parts in db.session.execute(query)
-    }
-    computed = readiness_many(i for i in ids if i not in stored)
+    # score, gaps and parts were written together, by one UPDATE
+    unscored = [row.engagement.id for row in rows if row.engagement.readiness_parts is None]
+    computed = readiness_many(unscored)
     for row in rows:
-        found = computed.get(row.engagement.id)
+        e = row.engagement
+        found = computed.get(e.id)
         if found is not None:
             row.readiness, row.readiness_gaps = found, len(found.gaps)
-        elif row.engagement.id in stored:
-            row.readiness, row.readiness_gaps = stored[row.engagement.id]
+        elif e.readiness_parts is not None:
+            row.readiness = parts_from_stored(e.readiness_score, e.readiness_parts)
+            row.readiness_gaps = e.readiness_gaps
         if row.readiness is not None:
             row.readiness_score = row.readiness.score
 

@@ -8,7 +8,8 @@ sort vocabulary (`SORT_KEYS`, "-" for descending).
 Every page costs a constant number of statements whatever its size: the page's ids from
 the narrow engagement rows (joins only to sort by provider or owner), those rows with
 provider and owner joined, a COUNT unless the caller already knows the total, and, when
-asked for, two statements of row facts (next milestone with its overdue siblings, overdue items).
+asked for, two statements of row facts (the next milestones; the late milestones and checklist
+items counted). `views=True` reads the rows as read-only views, not entities (ADR 0257).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import NamedTuple
 
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import contains_eager
 
 from tracker.auth.permissions import (
@@ -47,6 +49,7 @@ from tracker.schemas.engagement import SEARCH_MAX, SORT_KEYS, EngagementQuerySch
 from tracker.services.judgments.readiness import readiness_many
 from tracker.services.read_model.engagement_queries import Page as ItemsPage
 from tracker.services.workflow import lifecycle
+from workflows.subject import DATE_KEYS
 
 HEALTH_ORDER = (Health.RED, Health.AMBER, Health.GREEN)
 
@@ -92,6 +95,11 @@ class ListRow:
     period_summary: object | None = None
     # the next milestone's displayed status, weighed against its judged targets, where shown
     next_status: object | None = None
+    # what the lifecycle says of the state, where shown: the State (its label and tone),
+    # the hold's words while paused, ("Trial", day X, of N) while a dated period runs
+    state: object | None = None
+    hold: str | None = None
+    progress: tuple[str, int, int] | None = None
 
     @property
     def overdue(self) -> int:
@@ -250,21 +258,27 @@ def list_page(
     facts: bool = True,
     today: date | None = None,
     total: int | None = None,
+    views: bool = False,
 ) -> Page:
     """One page of the engagements this user may see, with its total.
 
     `facts=False` loads only the summary columns (the API's rows, as dicts, not
     engagements) and skips the row facts; `total` skips the COUNT when the caller has
-    it already (the dashboard's badges).
+    it already (the dashboard's badges). `views=True` gives each row a read-only
+    `EngagementView` and its next milestone a `MilestoneView` (the pages' table),
+    not entities.
     """
     require(actor, Action.VIEW)
     if not facts and (shape := _summary_shape(actor, query)) is not None:
         rows, total = _summary_page(shape, _shape_params(actor, query), total)
         return Page([row.engagement for row in rows], query.page, query.per_page, total, rows=rows)
     where = clauses(actor, query)
-    rows = _page_rows(query, where, summary=not facts)
+    if views:
+        rows = _view_rows(query, where)
+    else:
+        rows = _page_rows(query, where, summary=not facts)
     if facts:
-        attach_facts(rows, today or _today())
+        attach_facts(rows, today or _today(), views=views)
     if total is None:
         total = db.session.scalar(select(func.count(Engagement.id)).where(*where)) or 0
     items = [row.engagement for row in rows]
@@ -360,13 +374,8 @@ def _today() -> date:
     return clock.now().date()
 
 
-def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]:
-    """One statement: the page's ids sorted and cut on the narrow engagement rows in a
-    subquery, then only those rows loaded with provider and owner joined.
-
-    Sorting every row with the provider and owner joined cost ~3x more at 10,000
-    engagements; the subquery joins them only to sort by provider or owner.
-    """
+def _page_ids(query: ListQuery, where: list):
+    """The page's ids, sorted and cut on the narrow engagement rows (a subquery)."""
     ids_query = select(Engagement.id).where(*where)
     if query.sort == "provider":
         ids_query = ids_query.join(
@@ -374,12 +383,22 @@ def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]
         )
     if query.sort == "owner":
         ids_query = ids_query.join(User, User.id == Engagement.owner_id)
-    page_ids = (
+    return (
         ids_query.order_by(*_order_by(query))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
         .correlate(None)  # its own provider/user joins, not the outer query's
     )
+
+
+def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]:
+    """One statement: the page's ids sorted and cut on the narrow engagement rows in a
+    subquery, then only those rows loaded with provider and owner joined.
+
+    Sorting every row with the provider and owner joined cost ~3x more at 10,000
+    engagements; the subquery joins them only to sort by provider or owner.
+    """
+    page_ids = _page_ids(query, where)
     if summary:
         return _summary_rows(page_ids, _order_by(query))
     statement = _rows_statement().where(Engagement.id.in_(page_ids))
@@ -429,6 +448,86 @@ def _summary_select():
     )
 
 
+class Named(NamedTuple):
+    """A listed engagement's provider or owner: what a row shows of them."""
+
+    id: int
+    name: str
+
+
+# What a page's table shows of an engagement and what the lifecycle reads to say what its
+# state means (the definition, the period's dates, the hold): the narrow columns and the
+# stored readiness breakdown, without the texts a table never shows.
+VIEW_COLUMNS = (
+    "id", "title", "structure", "state", "closed_at", "provider_id", "owner_id",
+    "workflow_name", "workflow_version", "workflow_hash", "current_period",
+    "paused_from_state", "paused_at", "pause_reason", *DATE_KEYS,
+    "health", "health_reasons", "health_override", "health_override_note",
+    "effective_health", "readiness_score", "readiness_gaps", "readiness_parts",
+    "updated_at", "version",
+)  # fmt: skip
+
+
+class EngagementView:
+    """A listed engagement, read-only: the VIEW_COLUMNS with `provider` and `owner`
+    (their id and name). Read as Core rows: building fifty ORM entities with their
+    instance state, and loading columns no row shows, was a third of the dashboard's
+    query time (ADR 0257). The lifecycle's functions take it as they take an engagement.
+    """
+
+    __slots__ = (*VIEW_COLUMNS, "provider", "owner")
+
+    def __init__(self, values, provider: Named, owner: Named) -> None:
+        for name, value in zip(VIEW_COLUMNS, values, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "provider", provider)
+        object.__setattr__(self, "owner", owner)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a listed engagement is read-only ({name})")
+
+    def __repr__(self) -> str:
+        return f"<EngagementView {self.id} {self.title!r}>"
+
+
+class MilestoneView(NamedTuple):
+    """A row's next milestone, read-only: what the table and its displayed status read."""
+
+    id: int
+    engagement_id: int
+    title: str
+    due_date: date
+    status: str
+    last_update_at: object
+    verdict_at: object
+
+
+@functools.cache
+def _view_select():
+    """The view columns with the provider's and owner's names, built once."""
+    columns = [getattr(Engagement, name) for name in VIEW_COLUMNS]
+    return (
+        select(*columns, ProviderOrganisation.name, User.name)
+        .join(ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id)
+        .join(User, User.id == Engagement.owner_id)
+    )
+
+
+def _view_rows(query: ListQuery, where: list) -> list[ListRow]:
+    """The page's rows as EngagementViews: one statement, as `_page_rows`."""
+    order_by = _order_by(query)
+    statement = _view_select().where(Engagement.id.in_(_page_ids(query, where)))
+    found = db.session.execute(statement.order_by(*order_by)).all()
+    width = len(VIEW_COLUMNS)
+    rows = []
+    for values in found:
+        provider = Named(values.provider_id, values[width])
+        owner = Named(values.owner_id, values[width + 1])
+        view = EngagementView(values[:width], provider, owner)
+        rows.append(ListRow(view, view.effective_health))
+    return rows
+
+
 def _rows_statement():
     """SELECT engagements with provider and owner joined (loaded with them)."""
     return (
@@ -439,43 +538,66 @@ def _rows_statement():
     )
 
 
-def attach_facts(rows: list[ListRow], today: date) -> None:
-    """Next open milestone, overdue counts and readiness for the rows: two statements."""
+def attach_facts(rows: list[ListRow], today: date, *, views: bool = False) -> None:
+    """Next open milestone, overdue counts and readiness for the rows: two statements.
+    `views`: each next milestone a MilestoneView, not an entity."""
     by_id = {row.engagement.id: row for row in rows}
     if not by_id:
         return
     ids = list(by_id)
-    open_status = Milestone.status.not_in([s.value for s in FINAL_MILESTONE_STATUSES]) & (
-        Milestone.removed_at.is_(None)
-    )
-    # One statement for both: each engagement's open milestones numbered by due date and
-    # counted when late, only the first loaded (not every open milestone of the page).
-    ranked = (
-        select(
-            Milestone.id,
-            func.row_number()
-            .over(
-                partition_by=Milestone.engagement_id,
-                order_by=(Milestone.due_date, Milestone.id),
-            )
-            .label("place"),
-            func.count(case((Milestone.due_date < today, 1)))
-            .over(partition_by=Milestone.engagement_id)
-            .label("late"),
-        )
-        .where(Milestone.engagement_id.in_(ids), open_status)
-        .subquery()
-    )
-    upcoming = db.session.execute(
-        select(Milestone, ranked.c.late)
-        .join(ranked, ranked.c.id == Milestone.id)
-        .where(ranked.c.place == 1)
-    )
-    for milestone, late in upcoming:
+    params = {"ids": [int(i) for i in ids], "today": today}
+    upcoming, late = _facts_statements(views)
+    for found in db.session.execute(upcoming, params):
+        milestone = MilestoneView(*found) if views else found[0]
         row = by_id[milestone.engagement_id]
-        row.next_milestone, row.overdue_milestones = milestone, late
+        if row.next_milestone is None:  # the first by id of those due first
+            row.next_milestone = milestone
+    for kind, engagement_id, count in db.session.execute(late, params):
+        if kind == "milestone":
+            by_id[engagement_id].overdue_milestones = count
+        else:
+            by_id[engagement_id].overdue_checklist = count
+    _attach_readiness(rows)
+
+
+@functools.cache
+def _facts_statements(views: bool) -> tuple:
+    """(each engagement's open milestones due on its first open due date, by id; the late
+    open milestones and checklist items counted per engagement) for bound `ids` and
+    `today`, built once. Both read the (engagement, due date) index for the page's ids
+    only: numbering every open milestone of the page in a window and sorting them cost
+    SQLite twice as much, and a subquery correlated to each row is what
+    tests/perf/test_query_plans.py forbids (ADR 0257)."""
+    ids = bindparam("ids", expanding=True)
+    today = bindparam("today", type_=Date)
+    final = [status.value for status in FINAL_MILESTONE_STATUSES]
+    is_open = Milestone.status.not_in(final) & Milestone.removed_at.is_(None)
+    first_due = (
+        select(Milestone.engagement_id, func.min(Milestone.due_date).label("due_date"))
+        .where(Milestone.engagement_id.in_(ids), is_open)
+        .group_by(Milestone.engagement_id)
+        .subquery("first_due")
+    )
+    shown = [getattr(Milestone, name) for name in MilestoneView._fields] if views else [Milestone]
+    upcoming = (
+        select(*shown)
+        .join(
+            first_due,
+            and_(
+                first_due.c.engagement_id == Milestone.engagement_id,
+                first_due.c.due_date == Milestone.due_date,
+            ),
+        )
+        .where(is_open)
+        .order_by(Milestone.id)
+    )
+    late_milestones = (
+        select(literal("milestone").label("kind"), Milestone.engagement_id, func.count())
+        .where(Milestone.engagement_id.in_(ids), is_open, Milestone.due_date < today)
+        .group_by(Milestone.engagement_id)
+    )
     late_items = (
-        select(ChecklistItem.engagement_id, func.count())
+        select(literal("checklist").label("kind"), ChecklistItem.engagement_id, func.count())
         .where(
             ChecklistItem.engagement_id.in_(ids),
             ChecklistItem.status == ChecklistStatus.OPEN,
@@ -483,9 +605,7 @@ def attach_facts(rows: list[ListRow], today: date) -> None:
         )
         .group_by(ChecklistItem.engagement_id)
     )
-    for engagement_id, count in db.session.execute(late_items):
-        by_id[engagement_id].overdue_checklist = count
-    _attach_readiness(rows)
+    return upcoming, union_all(late_milestones, late_items)
 
 
 def _attach_readiness(rows: list[ListRow]) -> None:
