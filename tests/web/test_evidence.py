@@ -317,4 +317,9 @@ def test_the_page_and_the_dashboard_count_the_same_targets_for_every_viewer(clie
         count = 'data-level="open" data-testid="targets-met">targets met 1/2<'
         assert count in row and count in card, email
         assert (f'id="metric-{cost_id}"' in page) is (email == "m5@example.com")
+        # the health reason naming the cost metric is everyone's; its link only where the
+        # chart it points at is drawn
+        reasons = page.split('data-testid="health-reasons"')[1].split("</ul>")[0]
+        assert "Cost per 1k" in reasons
+        assert (f'href="#metric-{cost_id}"' in reasons) is (email == "m5@example.com")
         auth.logout()

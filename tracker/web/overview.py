@@ -66,6 +66,14 @@ class EngagementOverview:
     charts: dict = field(default_factory=dict)  # metric id -> its SVG
     audit_html: Markup = Markup("")  # the trail's `<li>` lines (audit_text.audit_items_html)
 
+    def anchor_shown(self, anchor: str | None) -> str | None:
+        """A reason's anchor if this page draws its target: a cost metric's chart is not
+        drawn for who may not see cost, though the health reason naming it is everyone's."""
+        metric = (anchor or "").removeprefix("metric-")
+        if metric != (anchor or "") and not (metric.isdigit() and int(metric) in self.charts):
+            return None
+        return anchor
+
 
 def load_overview(actor: User, engagement_id: int, today: date) -> EngagementOverview:
     """Load the page's data; NotFound when the user may not see the engagement."""
