@@ -226,5 +226,15 @@ def test_the_app_connects_to_a_sqlite_file_with_turns(app):
             assert isinstance(raw.driver_connection, TurnConnection) is sqlite
             if sqlite:
                 assert raw.driver_connection.turn_file.endswith(".db-turn")
+                pragmas = {
+                    name: raw.driver_connection.execute(f"PRAGMA {name}").fetchone()[0]
+                    for name in ("foreign_keys", "journal_mode", "synchronous", "busy_timeout")
+                }  # the connect hook ran for the subclass too
+                assert pragmas == {
+                    "foreign_keys": 1,
+                    "journal_mode": "wal",
+                    "synchronous": 1,
+                    "busy_timeout": 30000,
+                }
         finally:
             raw.close()
