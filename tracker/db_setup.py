@@ -1,10 +1,6 @@
 """Database engine hooks and column types shared by every model."""
 
-import fcntl
 import logging
-import os
-import sqlite3
-import threading
 from datetime import UTC
 
 from flask import Flask
@@ -54,186 +50,16 @@ def init_app(app: Flask) -> None:
         connect_args.setdefault("timeout", 30)
         if uri in ("sqlite://", "sqlite:///:memory:"):
             options.setdefault("poolclass", StaticPool)
-        elif app.config.get("SQLITE_WRITE_TURN", True):
-            connect_args.setdefault("factory", TurnConnection)
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-# -- SQLite writers take turns, woken at once (docs/adr/0255) ---------------------------------
-#
-# SQLite has one write lock per database. A writer that finds it taken is put to sleep by
-# SQLite's busy handler for 1, 2, 5, 10, 15, 20, 25 ... ms between attempts, whatever the
-# holder does: a lock held 2 ms costs the second writer 3 or 8 ms, and a writer that
-# arrives during those sleeps takes the lock first. So before a connection's first write
-# of a transaction (an INSERT, UPDATE, DELETE or REPLACE outside a transaction, or a
-# BEGIN IMMEDIATE / EXCLUSIVE) it takes an exclusive flock on `<database>-turn`, blocking
-# in the kernel, and lets go right after its COMMIT or ROLLBACK: the next writer wakes as
-# the lock is released. The kernel drops a flock when its process dies, so a SIGKILLed
-# holder frees the turn. A connection whose process already holds the turn on another
-# connection does not wait for it (it would wait for itself), and a turn not had within
-# TURN_TIMEOUT is given up: then SQLite's own lock and busy handler decide, as before.
-
-TURN_TIMEOUT = 30.0  # seconds; the busy timeout SQLite connections are given (init_app)
-_WRITE_HEADS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
-_turns_lock = threading.Lock()
-
-
-def _starts_write(sql: str) -> bool:
-    return sql.lstrip()[:15].upper().startswith(_WRITE_HEADS)
-
-
-class _Turn:
-    """One process's handle on a database's turn file: its descriptor and who holds it."""
-
-    def __init__(self, path: str):
-        self.pid, self.path = os.getpid(), path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        self.holder = None  # the connection of this process that holds the turn
-
-
-_turns: dict[str, _Turn] = {}  # turn file -> this process's handle on it
-
-
-def _lock_within(turn: _Turn, timeout: float) -> bool:
-    """Take the exclusive flock of the turn; False if other processes kept it `timeout` s.
-
-    Uncontended: one non-blocking call. Contended: a helper thread opens the file again
-    and blocks in the kernel on that descriptor (a flock wait has no timeout of its own);
-    the caller waits for it at most `timeout`, then takes its descriptor over. A helper
-    that gets the lock after the caller gave up closes its descriptor, which releases it.
-    """
-    try:
-        fcntl.flock(turn.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        pass
-    got, done = threading.Event(), threading.Lock()
-    handed, abandoned = [], []
-
-    def wait_in_kernel():
-        fd = os.open(turn.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with done:
-            if abandoned:
-                os.close(fd)
-            else:
-                handed.append(fd)
-                got.set()
-
-    threading.Thread(target=wait_in_kernel, name="sqlite-write-turn", daemon=True).start()
-    try:
-        got.wait(timeout)
-    except BaseException:  # interrupted: nobody may keep the lock on our behalf
-        with done:
-            abandoned.append(True)
-            if handed:
-                os.close(handed.pop())
-        raise
-    with done:
-        fd = handed.pop() if handed else None
-        if fd is None:
-            abandoned.append(True)
-    if fd is None:
-        return False
-    os.close(turn.fd)  # not locked, and no other connection of this process uses it now
-    turn.fd = fd
-    return True
-
-
-class TurnCursor(sqlite3.Cursor):
-    def execute(self, sql, parameters=(), /):
-        if not self.connection.in_transaction and _starts_write(sql):
-            self.connection.take_turn()
-        return super().execute(sql, parameters)
-
-    def executemany(self, sql, seq_of_parameters, /):
-        if not self.connection.in_transaction and _starts_write(sql):
-            self.connection.take_turn()
-        return super().executemany(sql, seq_of_parameters)
-
-
-class TurnConnection(sqlite3.Connection):
-    """A SQLite connection that takes its database's write turn before its first write
-    of a transaction and gives it back when the transaction ends (see above)."""
-
-    def __init__(self, database, *args, **kwargs):
-        super().__init__(database, *args, **kwargs)
-        name = os.fspath(database)
-        if isinstance(name, bytes):
-            name = os.fsdecode(name)
-        memory = name in ("", ":memory:") or name.startswith("file:")
-        self.turn_file = None if memory else os.path.abspath(name) + "-turn"
-        self.holds_turn = None  # the _Turn held, or None
-
-    def cursor(self, factory=TurnCursor):
-        return super().cursor(factory)
-
-    def execute(self, sql, parameters=(), /):
-        return self.cursor().execute(sql, parameters)
-
-    def executemany(self, sql, seq_of_parameters, /):
-        return self.cursor().executemany(sql, seq_of_parameters)
-
-    def take_turn(self) -> None:
-        if self.holds_turn or self.turn_file is None:
-            return
-        with _turns_lock:
-            turn = _turns.get(self.turn_file)
-            if turn is None or turn.pid != os.getpid():  # none yet, or inherited by a fork
-                turn = _turns[self.turn_file] = _Turn(self.turn_file)
-            if turn.holder is not None:
-                return  # held by this process on another connection
-            turn.holder = self
-        got = False
-        try:
-            got = _lock_within(turn, TURN_TIMEOUT)
-        finally:
-            if not got:
-                with _turns_lock:
-                    turn.holder = None
-        if got:
-            self.holds_turn = turn
-        else:
-            log.warning("no write turn on %s within %.0f s", self.turn_file, TURN_TIMEOUT)
-
-    def give_turn(self) -> None:
-        turn = getattr(self, "holds_turn", None)
-        if turn is None:
-            return
-        self.holds_turn = None
-        fcntl.flock(turn.fd, fcntl.LOCK_UN)
-        with _turns_lock:
-            turn.holder = None
-
-    def commit(self):
-        try:
-            super().commit()
-        finally:
-            if not self.in_transaction:
-                self.give_turn()
-
-    def rollback(self):
-        try:
-            super().rollback()
-        finally:
-            self.give_turn()
-
-    def close(self):
-        try:
-            super().close()
-        finally:
-            self.give_turn()
-
-    def __del__(self):  # a connection dropped without a close never keeps the turn
-        self.give_turn()
-
-
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """WAL for concurrent readers, foreign keys on, and a busy timeout."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):  # TurnConnection included
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
