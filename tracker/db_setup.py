@@ -1,6 +1,7 @@
 """Database engine hooks and column types shared by every model."""
 
 import logging
+import sqlite3
 from datetime import UTC
 
 from flask import Flask
@@ -58,8 +59,7 @@ def init_app(app: Flask) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """WAL for concurrent readers, foreign keys on, and a busy timeout."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    if not isinstance(dbapi_connection, sqlite3.Connection):  # a subclass (factory=) too
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine.default import CACHE_HIT
 
 from tests.support.scheduler import T0, add_milestone, at, frozen, reminders_for, trial_engagement
 from tracker.extensions import db
@@ -339,3 +340,35 @@ def test_replanning_one_milestone_reads_only_its_rows(app, ctx, query_counter):
     assert len(reminders_for("milestone", moved.id, "cancelled")) == 3
     for other in others:  # untouched
         assert len(reminders_for("milestone", other.id, "pending")) == 3
+
+
+def test_the_reminder_insert_is_compiled_once_and_still_skips_a_planned_key(app, ctx):
+    """Planning a reminder does not compile its INSERT each time (issue 29: SQLAlchemy
+    never caches a dialect's ON CONFLICT insert, and most milestone updates plan one);
+    the key already planned is still left alone, and instants are stored as UTCDateTime
+    stores them (read back equal, in UTC)."""
+    frozen(app)
+    engagement, _, _ = trial_engagement(TODAY)
+    first = add_milestone(engagement, TODAY + timedelta(days=20))
+    inserts = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("INSERT INTO reminder"):
+            inserts.append(context.cache_hit is CACHE_HIT)
+
+    event.listen(db.engine, "after_cursor_execute", seen)
+    try:
+        second = add_milestone(engagement, TODAY + timedelta(days=25))
+        third = add_milestone(engagement, TODAY + timedelta(days=30))
+        row = dict(planning._row("milestone_overdue", engagement.id, "milestone", first.id,
+                                 at(TODAY + timedelta(days=20)), T0))  # fmt: skip
+        db.session.execute(planning._insert_new_keys(), [row])  # the key is already planned
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "after_cursor_execute", seen)
+    assert inserts == [True, True, True]
+    assert len(reminders_for("milestone", first.id, "pending")) == 3
+    for milestone, due in ((second, 25), (third, 30)):
+        rows = reminders_for("milestone", milestone.id, "pending")
+        assert [r.due_at for r in rows][-1] == at(TODAY + timedelta(days=due))
+        assert rows[-1].due_at.utcoffset() == timedelta(0)

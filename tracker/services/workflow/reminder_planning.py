@@ -24,10 +24,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, inspect, or_, select, update
+from sqlalchemy import TextClause, and_, bindparam, inspect, or_, select, text, update
 
 from tracker.core import clock
-from tracker.core.upsert import insert
 from tracker.extensions import db
 from tracker.models import ChangeRequest, ChecklistItem, Engagement, Milestone, Reminder
 from tracker.services.workflow.workflow_registry import definition_for
@@ -291,13 +290,31 @@ def _insert_or_revive(rows: list[dict], cancelled: dict[str, int]) -> None:
             execution_options={"synchronize_session": False},
         )
     if fresh:
-        db.session.execute(_insert_new_keys(db.session.get_bind().dialect.name), fresh)
+        db.session.execute(_insert_new_keys(), fresh)
+
+
+# The columns of a planned row (`_row`), in the INSERT's order.
+_ROW_COLUMNS = (
+    "key", "rule", "engagement_id", "subject_type", "subject_id", "due_at", "status", "created_at",
+)  # fmt: skip
 
 
 @functools.cache
-def _insert_new_keys(dialect: str):
-    """INSERT … ON CONFLICT (key) DO NOTHING for reminder rows, built once per dialect."""
-    return insert(Reminder.__table__, dialect).on_conflict_do_nothing(index_elements=["key"])
+def _insert_new_keys() -> TextClause:
+    """INSERT … ON CONFLICT ("key") DO NOTHING for planned rows, as SQL text built once.
+
+    Not SQLAlchemy's `postgresql.insert` / `sqlite.insert`: their statements are never
+    cached (the dialects' Insert classes opt out of the compiled-SQL cache), so every
+    milestone update that planned a reminder compiled the INSERT again (issue 29). Both
+    databases spell this clause the same; each parameter keeps its column's type, so
+    instants are written as the mapped UTCDateTime writes them."""
+    table = Reminder.__table__
+    columns = [table.c[name] for name in _ROW_COLUMNS]
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    values = ", ".join(f":{column.name}" for column in columns)
+    return text(
+        f'INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ("key") DO NOTHING'
+    ).bindparams(*(bindparam(column.name, type_=column.type) for column in columns))
 
 
 def insert_next(rows: list[tuple[str, int, str, int, datetime]], now: datetime) -> None:
