@@ -54,3 +54,17 @@ def test_an_override_says_who_when_why_until_when_and_what_the_data_says(app, cl
     assert "Contact starts Monday" in override
     assert re.search(r"The data says Amber", card)
     assert title in card.split("health-reasons")[1]  # the data's reasons stay listed
+
+
+def test_the_override_page_shows_the_reasons_it_overrides(app, client, auth):
+    """Overriding health happens on its own page (ADR 0258); it names what the data says,
+    each reason linking back to its item on the engagement page."""
+    with app.app_context():
+        manager, engagement, item = _overdue_engagement()
+        email, engagement_id, item_id, title = manager.email, engagement.id, item.id, item.title
+    auth.login(email)
+    html = client.get(f"/engagements/{engagement_id}/health").get_data(as_text=True)
+    reasons = html.split('data-testid="health-reasons"')[1].split("</ul>")[0]
+    assert "The data says Amber" in html
+    assert f'<a href="/engagements/{engagement_id}#checklist-{item_id}">' in reasons
+    assert title in reasons
