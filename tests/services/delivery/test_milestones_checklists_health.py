@@ -114,10 +114,27 @@ def test_overdue_prerequisite_makes_health_amber(engagement):
         {
             "code": "checklist_overdue",
             "level": "amber",
-            "message": f"Prerequisite item '{item.title}' was due {due:%-d %b} (2 days ago)",
+            "message": f"Prerequisite item '{item.title}' was due {_day(due)} (2 days ago)",
             "anchor": f"checklist-{item.id}",
         }
     ]
+
+
+def _day(day: date) -> str:
+    return f"{day:%-d %b}" + ("" if day.year == date.today().year else f" {day.year}")
+
+
+def test_a_reason_about_a_day_in_another_year_names_the_year(engagement):
+    """'was due 12 Nov (390 days ago)' read in December looks like last month."""
+    engagement.discovery_start = date.today() - timedelta(days=400)
+    db.session.commit()
+    item = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.kind == "prerequisite")
+    ).first()
+    due = date.today() - timedelta(days=390)
+    checklists.update_item(engagement.owner, item.id, {"due_date": due})
+    message = db.session.get(Engagement, engagement.id).health_reasons[0]["message"]
+    assert message.endswith(f"was due {due:%-d %b %Y} (390 days ago)")
 
 
 def test_trial_ending_with_an_open_milestone_and_stale_updates_are_amber(engagement):

@@ -10,7 +10,7 @@ from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.services.evidence.judgment import TargetStatus
 from tracker.services.judgments.health_facts import HealthFacts
 from tracker.services.judgments.health_milestones import period_bounds
-from tracker.services.judgments.health_reasons import days_text, reason
+from tracker.services.judgments.health_reasons import day_text, days_text, reason
 
 
 def target_reasons(engagement, state, facts: HealthFacts, today: date, rules) -> list[dict]:
@@ -25,7 +25,8 @@ def target_reasons(engagement, state, facts: HealthFacts, today: date, rules) ->
         for t in facts.targets.get(m.id, ()):
             anchor = f"metric-{t.metric_id}"
             if t.status != "met" and m.due_date < today:
-                text = f"Milestone '{m.title}' was due {m.due_date:%-d %b}: {_short(t)}, no verdict"
+                due = day_text(m.due_date, today)
+                text = f"Milestone '{m.title}' was due {due}: {_short(t)}, no verdict"
                 reasons.append(reason("target_missed", Health.RED, text, anchor))
             elif t.status != "met" and m.due_date - today <= rules.target_warning_within:
                 left = days_text((m.due_date - today).days)
@@ -51,6 +52,6 @@ def _measurement_stale(t: TargetStatus, start, today: date, rules) -> list[dict]
     last = t.latest_at.date() if t.latest_at else start
     if last is None or today - last <= rules.measurement_stale_after:
         return []
-    since = f"since {last:%-d %b}" if t.latest_at else "at all this period"
+    since = f"since {day_text(last, today)}" if t.latest_at else "at all this period"
     text = f"No measurement of '{t.name}' {since}"
     return [reason("measurement_stale", Health.AMBER, text, f"metric-{t.metric_id}")]

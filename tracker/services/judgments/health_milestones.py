@@ -8,7 +8,7 @@ from datetime import date
 from tracker.models import Health
 from tracker.models.base import FINAL_MILESTONE_STATUSES
 from tracker.services.judgments.health_facts import HealthFacts, MilestoneFact
-from tracker.services.judgments.health_reasons import days_text, reason, worst_of
+from tracker.services.judgments.health_reasons import day_text, days_text, reason, worst_of
 from workflows import State
 
 AWAITING_VERDICT = "done"  # the provider says it is done; the manager has not judged it
@@ -71,9 +71,8 @@ def _overdue_reason(engagement, state, m: MilestoneFact, today, rules, end) -> d
     period_over = period_over or (end is not None and end < today)
     red = late > rules.overdue_red_after.days or period_over
     waiting = "is done and awaits a verdict" if m.status == AWAITING_VERDICT else "has no verdict"
-    text = (
-        f"Milestone '{m.title}' was due {m.due_date:%-d %b} ({days_text(late)} ago) and {waiting}"
-    )
+    due = day_text(m.due_date, today)
+    text = f"Milestone '{m.title}' was due {due} ({days_text(late)} ago) and {waiting}"
     return reason(
         "milestone_overdue", Health.RED if red else Health.AMBER, text, f"milestone-{m.id}"
     )
@@ -100,7 +99,7 @@ def period_reasons(engagement, state, facts, today, rules) -> list[dict]:
     if start is None or end is None:
         return []
     if end < today:
-        text = f"{state.label} ended on {end:%-d %b} and no review has begun"
+        text = f"{state.label} ended on {day_text(end, today)} and no review has begun"
         return [reason("period_over", Health.AMBER, text)]
     current = [m for m in facts.milestones if m.period == engagement.current_period]
     if not current:

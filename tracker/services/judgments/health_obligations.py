@@ -8,7 +8,7 @@ from datetime import date
 from tracker.models import Health, label
 from tracker.services.change_requests.drift import drift_of
 from tracker.services.judgments.health_facts import HealthFacts
-from tracker.services.judgments.health_reasons import days_text, reason
+from tracker.services.judgments.health_reasons import day_text, days_text, reason
 
 
 def checklist_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
@@ -20,7 +20,7 @@ def checklist_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
         level = Health.RED if late > rules.checklist_red_after.days else Health.AMBER
         text = (
             f"{label(item.kind).capitalize()} item '{item.title}' was due "
-            f"{item.due_date:%-d %b} ({days_text(late)} ago)"
+            f"{day_text(item.due_date, today)} ({days_text(late)} ago)"
         )
         reasons.append(reason("checklist_overdue", level, text, f"checklist-{item.id}"))
     return reasons
@@ -33,7 +33,7 @@ def access_reasons(facts: HealthFacts, today: date, rules) -> list[dict]:
         if fact.end_date >= today or today - fact.end_date < rules.open_access_amber_after:
             continue
         systems = ", ".join(fact.systems)
-        text = f"{fact.name} left on {fact.end_date:%-d %b} and can still reach {systems}"
+        text = f"{fact.name} left on {day_text(fact.end_date, today)} and can still reach {systems}"
         anchor = f"member-{fact.member_id}"
         reasons.append(reason("access_open_after_end", Health.AMBER, text, anchor))
     return reasons

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tracker.models import Health
 
 _RANK = {Health.GREEN: 0, Health.AMBER: 1, Health.RED: 2}
@@ -23,3 +25,9 @@ def reason(code: str, level: str, message: str, anchor: str | None = None) -> di
 def days_text(count: int) -> str:
     """'1 day', '3 days'."""
     return f"{count} day{'s' if count != 1 else ''}"
+
+
+def day_text(day: date, today: date) -> str:
+    """'12 Nov' within today's year, '12 Nov 2025' outside it: a reason read in December
+    about a date 390 days back must not look like last month."""
+    return f"{day:%-d %b}" if day.year == today.year else f"{day:%-d %b %Y}"
