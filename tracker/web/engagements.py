@@ -22,7 +22,6 @@ from tracker.services.staffing import engagements as engagement_service
 from tracker.services.workflow import lifecycle, workflow_registry
 from tracker.web.overview import AUDIT_LIMIT, load_overview
 from tracker.web.support import person_picker
-from tracker.web.support.engagement_view import row_urls
 from tracker.web.support.forms import (
     ActionForm,
     EngagementForm,
@@ -32,6 +31,7 @@ from tracker.web.support.forms import (
     transition_inputs,
 )
 from tracker.web.support.responses import apply_errors, form_version, is_stale, refused_status
+from tracker.web.support.row_links import row_urls
 from tracker.web.support.typed_forms import TypedForm
 
 bp = Blueprint("engagements", __name__)

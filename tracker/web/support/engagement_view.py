@@ -8,7 +8,7 @@ reads the same rows, read once (ADR 0230). Services cannot hold this: they impor
 
 from __future__ import annotations
 
-from flask import g, url_for
+from flask import g
 
 from tracker.core import clock
 from tracker.models import Engagement
@@ -23,19 +23,3 @@ def view_for(engagement: Engagement) -> EngagementView:
     if view is None or view.engagement is not engagement:
         view = views[engagement.id] = engagement_view(engagement, clock.now().date())
     return view
-
-
-_PLACEHOLDER = 918273645  # an id no route holds, replaced by "{}" in the built address
-
-
-def row_urls(endpoints: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """For each name, `url_for(endpoint, **{argument: id})` as a format string whose `{}`
-    takes a row's id: the page builds each address once, not once per row (`url_for` was
-    ~4% of the engagement page's CPU, ADR 0258). `row_urls({"edit": ("parts.edit",
-    "item_id")})["edit"].format(7)` is `url_for("parts.edit", item_id=7)`."""
-    built = {}
-    for name, (endpoint, argument) in endpoints.items():
-        address = url_for(endpoint, **{argument: _PLACEHOLDER})
-        escaped = address.replace("{", "{{").replace("}", "}}")
-        built[name] = escaped.replace(str(_PLACEHOLDER), "{}", 1)
-    return built
