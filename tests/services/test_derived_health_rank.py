@@ -81,6 +81,7 @@ def test_the_scheduler_ranks_an_override_that_expires(ctx):
     assert _ranks()[engagement_id] == ("green", health_rank("green"))
 
 
+@pytest.mark.raw_engagement_writes  # the cached health written behind the app's back
 def test_a_set_based_update_through_the_session_ranks_the_health_it_writes(ctx):
     manager = make_user("manager")
     ids = [make_engagement(manager, provider="Northwind ML").id for _ in range(4)]
@@ -185,6 +186,7 @@ def test_the_health_ranked_page_needs_no_sort_of_the_rows(app, seeded_copies, qu
         db.session.remove()
 
 
+@pytest.mark.raw_engagement_writes  # the cached health written behind the app's back
 def test_an_update_whose_rows_carry_the_health_ranks_each_row(ctx):
     """An executemany UPDATE with no values of its own: each row's parameters name the
     effective health (the SET clause comes from them), so each row gets its rank."""

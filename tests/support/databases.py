@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from tracker.extensions import db
 
@@ -253,7 +253,13 @@ class AppMaker:
                 db.session.remove()
                 db.engine.dispose()
 
-    def close(self) -> None:
+    def close(self, *, check_counts: bool = True) -> None:
+        """Release the apps; then fail if the dashboard's kept counts of engagements per
+        state and health no longer match the engagement rows (every test checks the
+        writers it ran, docs/adr/0259). A test that writes engagement rows behind the
+        app's back on purpose is marked `raw_engagement_writes`."""
+        apps = [s.app for s in self.checked_out] + [app for _, app in self.created]
+        drift = [d for d in map(counts_drift, apps) if d] if check_counts else []
         for shared in self.checked_out:
             shared.release()
         for backend, app in self.created:
@@ -263,3 +269,22 @@ class AppMaker:
                 with app.app_context():
                     db.session.remove()
                     db.engine.dispose()
+        if drift:
+            raise AssertionError("; ".join(drift))
+
+
+def counts_drift(app: Flask) -> str | None:
+    """How the kept counts differ from the engagement rows, if they do."""
+    from tracker.services.judgments import engagement_counts
+
+    with app.app_context():
+        if not inspect(db.engine).has_table("engagement_count"):
+            return None  # a database migrated to an older revision (tests/test_migrations.py)
+        try:
+            kept = engagement_counts.counts()
+            truth = engagement_counts.counted_afresh(db.session)
+        finally:
+            db.session.remove()
+    if kept == truth:
+        return None
+    return f"kept engagement counts {kept} differ from the rows {truth}"

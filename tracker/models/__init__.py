@@ -16,6 +16,7 @@ from tracker.models.base import (
 from tracker.models.change_request import ChangeRequest
 from tracker.models.checklist import CLIENT_ONLY_KEYS, HIRING_EVALUATION_KEY, ChecklistItem
 from tracker.models.engagement import Engagement, TeamMember, engagement_follower
+from tracker.models.engagement_count import EngagementCount
 from tracker.models.evidence import (
     IngestToken,
     Measurement,
@@ -80,6 +81,7 @@ __all__ = [
     "ChecklistStatus",
     "DigestRun",
     "Engagement",
+    "EngagementCount",
     "Health",
     "HealthChange",
     "IngestToken",

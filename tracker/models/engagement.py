@@ -101,10 +101,12 @@ class Engagement(Model):
     monthly_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
 
-    state: Mapped[str] = mapped_column(String(40))
+    # active_history on the three columns the counts are kept by (state, closed_at and
+    # effective_health below): a flush knows the key an engagement leaves (docs/adr/0259).
+    state: Mapped[str] = mapped_column(String(40), active_history=True)
     outcome: Mapped[str | None] = mapped_column(String(20))
     review_summary: Mapped[str] = mapped_column(Text, default="")
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     workflow_name: Mapped[str] = mapped_column(String(100))
     workflow_version: Mapped[int]
     workflow_hash: Mapped[str] = mapped_column(String(64))

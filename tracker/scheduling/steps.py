@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from tracker.core import clock
 from tracker.notifications import delivery, digests, reminder_delivery, webhook_delivery
-from tracker.services.judgments import health
+from tracker.services.judgments import engagement_counts, health
 from tracker.services.portfolio import hiring
 from tracker.services.workflow import timers
 
@@ -36,12 +36,14 @@ class Step(NamedTuple):
 
 
 # Order matters: timers first (a transition may plan reminders), then reminders (they
-# queue email), health before digests (they show it), webhooks before email (an
-# endpoint disabled in this tick mails its admin in it), then delivery sends the outbox.
+# queue email), health before digests (they show it) and before the counts (its refresh
+# adds to their ledger), webhooks before email (an endpoint disabled in this tick mails
+# its admin in it), then delivery sends the outbox.
 TICK_STEPS: list[Step] = [
     Step("timers", timers.fire_due_timers, timers.pending),
     Step("reminders", reminder_delivery.process_due, reminder_delivery.pending),
     Step("health", health.refresh_due, health.pending),
+    Step("counts", engagement_counts.fold, engagement_counts.pending),
     Step("hiring", hiring.open_due_evaluations, hiring.pending),
     Step("digests", digests.tick_step, digests.pending),
     Step("webhooks", webhook_delivery.deliver_due, webhook_delivery.pending, sends_queued=True),

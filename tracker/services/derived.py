@@ -30,30 +30,36 @@ old and new value of a column, which only a flush still knows):
 5. `HealthChange` rows (the health history): `health_history.record_after_flush`, for each
    engagement whose effective health the flush changed (and `health.store_health` itself
    for its set-based UPDATE, docs/adr/0170).
-6. What the commit steps must look at: `record_touched` notes the engagements whose
+6. `EngagementCount` rows (engagements per state and live ones per effective health, the
+   dashboard's badges): `engagement_counts.record_after_flush`, a -1 and a +1 row for each
+   engagement the flush inserted, deleted or moved to another state, health or closing
+   (and `health.store_health` itself for its set-based UPDATE, docs/adr/0259).
+7. What the commit steps must look at: `record_touched` notes the engagements whose
    inputs the flush wrote (each commit step says which rows are its inputs), and
    `record_inserted` those of a set-based ORM INSERT, which is no flush (a measurement
    batch).
 
 Once, right before the commit (COMMIT_STEPS, in this order, by `derive_before_commit`,
 after a last flush so they see the unit of work's final facts):
-7. `Reminder` rows planned and re-planned: `reminder_planning.replan_touched`, for the
+8. `Reminder` rows planned and re-planned: `reminder_planning.replan_touched`, for the
    milestones, checklist items and change requests the unit of work wrote, and every
    subject of an engagement whose state or dates moved, from the rows as committed.
    Once per unit of work, not per flush (docs/adr/0244).
-8. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
+9. `Engagement.readiness_score`, `readiness_gaps` and `readiness_parts` (one UPDATE):
    `readiness.store_readiness_step`, for every engagement whose readiness inputs (team
    members, shadows, ADRs, artifacts, checklist items, drills, access entries, the exit;
    a new engagement) were written. Once per unit of work, not per flush: a new
    engagement flushed three times and was scored three times (docs/adr/0244).
-9. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
-   whose HEALTH_INPUTS rows (its own columns, milestones, checklist items, metrics,
-   targets, measurements, team members, access entries, change requests) were written.
-   The commit then flushes the new health, which runs steps 1, 3 and 5 for it (the
-   effective health, the `engagement.health_changed` webhook row and the history row).
+10. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
+    whose HEALTH_INPUTS rows (its own columns, milestones, checklist items, metrics,
+    targets, measurements, team members, access entries, change requests) were written.
+    The commit then flushes the new health, which runs steps 1, 3, 5 and 6 for it (the
+    effective health, the `engagement.health_changed` webhook row, the history row and
+    the counts).
 
 And as days pass: `health.refresh_due`, the scheduler tick's "health" step
-(tracker/scheduling/tick.py), re-judges health and readiness that time alone moved.
+(tracker/scheduling/tick.py), re-judges health and readiness that time alone moved; its
+"counts" step folds the counts' ledger (`engagement_counts.fold`).
 
 To add derived data: write the step as a function in the service that owns the data and
 add one line here: to PER_FLUSH if it needs a flush's old and new values, to
@@ -72,7 +78,7 @@ from tracker.extensions import db
 from tracker.models import Engagement
 from tracker.models.engagement import rank_updated_health, store_effective_health
 from tracker.services.core.transactions import DERIVE_AS_OF, install_commit_hook
-from tracker.services.judgments import readiness
+from tracker.services.judgments import engagement_counts, readiness
 from tracker.services.judgments.health import refresh_health
 from tracker.services.judgments.health_facts import engagements_inserted, engagements_touched
 from tracker.services.judgments.health_history import (
@@ -194,6 +200,12 @@ PER_FLUSH: tuple[Listener, ...] = (
     Listener(db.session, "after_flush", queue_webhook_events, "outgoing webhook deliveries"),
     Listener(db.session, "after_flush", replan_timers_after_flush, "workflow timers' due instants"),
     Listener(db.session, "after_flush", record_health_after_flush, "health history rows"),
+    Listener(
+        db.session,
+        "after_flush",
+        engagement_counts.record_after_flush,
+        "engagements per state and health",
+    ),
     Listener(db.session, "after_flush", record_touched, "what the commit steps re-derive"),
     Listener(db.session, "do_orm_execute", record_inserted, "what the commit steps re-derive"),
     Listener(db.session, "do_orm_execute", rank_updated_health, "health rank (set-based)"),

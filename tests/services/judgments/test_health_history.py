@@ -95,6 +95,7 @@ def test_a_checklist_change_that_turns_health_amber_is_recorded_with_the_data_he
     assert _history(engagement.id)[-1] == ("amber", "amber")
 
 
+@pytest.mark.raw_engagement_writes  # the cached health written behind the app's back
 def test_store_health_records_only_real_changes_in_one_insert(app, ctx, statements):
     today = date.today()
     engagements = [trial_engagement(today, trial_day=10, provider=f"P{i}")[0] for i in range(6)]
@@ -250,6 +251,7 @@ def _ends_from_scratch(engagement_ids: list[int]) -> dict[int, datetime | None]:
     return ends
 
 
+@pytest.mark.raw_engagement_writes  # the cached health written behind the app's back
 def test_each_row_s_end_matches_a_recomputation_from_scratch_after_random_edits(app, ctx):
     """Overrides, set-based refreshes with a stale cache and closings, in a random order
     over several days: the stored `valid_until` of every row is what the rows and the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.factories import make_engagement, make_user
 from tracker.extensions import db
 from tracker.models import Engagement, User
+from tracker.services.judgments import engagement_counts
 from tracker.services.read_model.dashboard import build_dashboard
 from tracker.services.read_model.engagement_list import ListQuery
 
@@ -25,6 +26,7 @@ def test_counts_and_pickers_follow_what_each_viewer_may_see(ctx):
     db.session.execute(
         db.update(Engagement).where(Engagement.id == quanta.id).values(effective_health="red")
     )
+    engagement_counts.recount(db.session)  # what the app's writers would have recorded
     db.session.commit()
     expected = {
         follower.id: ({"red": 1, "amber": 0, "green": 0}, 1, False),

@@ -13,6 +13,7 @@ from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import Engagement, User
 from tracker.schemas.engagement import SORT_KEYS
+from tracker.services.judgments import engagement_counts
 from tracker.services.read_model import engagement_list
 from tracker.services.read_model.engagement_list import ListQuery
 
@@ -42,6 +43,7 @@ def people(app):
                 .where(Engagement.id == titles[title])
                 .values(effective_health=health)
             )
+        engagement_counts.recount(db.session)  # what the app's writers would have recorded
         db.session.commit()
         return {"manager": manager.id, "titles": titles}
 

@@ -27,6 +27,7 @@ from tracker.demo.scale_data.plans import FIRST, LAST, People, build_plan
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
 from tracker.services.derived import SET_BASED_LOAD
+from tracker.services.judgments import engagement_counts
 from tracker.services.workflow.workflow_registry import latest_definition
 
 PASSWORD = "demo-password"
@@ -63,6 +64,8 @@ def generate(n: int, *, seed: int = 42, today: date | None = None) -> int:
         judged = _cache_health(people, today)
         add_history(judged, today)
         _cache_readiness(people)
+        # The rows went in with bulk INSERTs, which no flush counted (docs/adr/0259).
+        engagement_counts.recount(db.session)
         # Planner statistics for the loaded tables (autovacuum would do it later on
         # PostgreSQL; SQLite never does): without them SQLite counts a page's overdue
         # checklist items through the status index, ~30x slower (docs/adr/0070).

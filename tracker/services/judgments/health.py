@@ -55,6 +55,7 @@ from tracker.models.base import health_rank
 from tracker.models.engagement import cached_values_update
 from tracker.services.core import audit
 from tracker.services.core.transactions import commit_and_derive
+from tracker.services.judgments import engagement_counts
 from tracker.services.judgments.health_evidence import target_reasons
 from tracker.services.judgments.health_facts import (  # noqa: F401  (the public names)
     HEALTH_INPUTS,
@@ -214,7 +215,7 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
         health_computed_at=now,
     )
     facts = gather_facts(engagement_ids, now.date())
-    rows, changes, closed = [], [], {}
+    rows, changes, closed, moves = [], [], {}, []
     # In id order, as store_readiness locks: two schedulers refreshing the same rows
     # take their row locks in the same order and cannot deadlock.
     for engagement in db.session.scalars(
@@ -236,8 +237,16 @@ def store_health(engagement_ids: list[int], now: datetime) -> None:
             changes.append(change_row(engagement.id, effective, health, now))
             if engagement.closed_at is not None:
                 closed[engagement.id] = engagement.closed_at
+            state, closed_at = engagement.state, engagement.closed_at
+            moves.append(
+                (
+                    engagement_counts.key_of(state, engagement.effective_health, closed_at),
+                    engagement_counts.key_of(state, effective, closed_at),
+                )
+            )
     db.session.execute(statement, rows, execution_options={"synchronize_session": False})
     record_changes(db.session, changes, closed)  # executemany, like the UPDATE above
+    engagement_counts.record_moves(db.session, moves)  # no flush sees this UPDATE
 
 
 def refresh_all(*, now: datetime | None = None) -> int:

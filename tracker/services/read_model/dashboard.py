@@ -26,6 +26,7 @@ from tracker.core import clock
 from tracker.extensions import db
 from tracker.models import Engagement, ProviderOrganisation, User
 from tracker.services.evidence.reads import as_claim_evidence, list_evidence
+from tracker.services.judgments import engagement_counts
 from tracker.services.judgments.readiness import parts_from_stored, readiness_many
 from tracker.services.milestone_status import displayed_status
 from tracker.services.read_model import engagement_list
@@ -95,13 +96,17 @@ def _total_from_counts(query: ListQuery, by_state: dict, by_health: dict) -> int
 
 
 def _counts(actor: User) -> tuple[dict[str, int], dict[str, int]]:
-    """Engagements by state and live ones by health (the filters' badges): two GROUP BYs,
-    each over its own covering index, sent as one statement (one round trip)."""
+    """Engagements by state and live ones by health (the filters' badges). A viewer who
+    sees every engagement reads the counts kept as engagements change (a few rows,
+    whatever the organisation's size, docs/adr/0259); any other viewer's are two GROUP
+    BYs over their own engagements, each over its own covering index, in one statement."""
     rule, params = visibility_rule(actor)
-    both = _counts_statement(rule)
-    by_state, by_health = {}, {}
-    for kind, value, count in db.session.execute(both, params):
-        (by_state if kind == "state" else by_health)[value] = count
+    if rule == "all":
+        by_state, by_health = engagement_counts.counts()
+    else:
+        by_state, by_health = {}, {}
+        for kind, value, count in db.session.execute(_counts_statement(rule), params):
+            (by_state if kind == "state" else by_health)[value] = count
     # Only states that hold engagements, in lifecycle order: a deployment on one lifecycle
     # sees no "0" tiles for the states of another definition file on disk.
     ordered_states = {s: by_state[s] for s in lifecycle.known_states() if by_state.get(s)}
