@@ -162,3 +162,33 @@ def test_0020_keeps_each_stored_part_but_not_its_gaps(backend, tmp_path, request
         assert tuple(cleared) == (None, None)  # scored again from the facts
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_0021_counts_the_engagements_that_exist_one_row_per_key(backend, tmp_path, request):
+    from sqlalchemy import func, select, text
+
+    from tests.factories import make_engagement, make_user
+    from tracker.models import EngagementCount
+    from tracker.services.judgments import engagement_counts
+
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
+    )
+    with app.app_context():
+        upgrade()
+        manager = make_user("manager")
+        for _ in range(3):
+            make_engagement(manager)
+        db.session.execute(text("UPDATE engagement SET effective_health = 'red' WHERE id = 1"))
+        db.session.execute(text("UPDATE engagement SET closed_at = created_at WHERE id = 2"))
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0020_pages")  # the ledger is dropped; the engagements stay
+        upgrade(revision="0021_counts")
+        assert engagement_counts.counts() == ({"discovery": 3}, {"red": 1, "green": 1})
+        assert db.session.scalar(select(func.count()).select_from(EngagementCount)) == 3
+        db.session.remove()
+        db.engine.dispose()
