@@ -85,12 +85,13 @@ def test_a_milestone_updates_health_rejudgement_is_one_read(app, api, world, que
         db.session.remove()
 
 
-def test_a_health_moving_milestone_update_is_eleven_statements(app, api, world, query_counter):
+def test_a_health_moving_milestone_update_is_twelve_statements(app, api, world, query_counter):
     """The whole budget of the provider's update that turns its engagement amber and back:
     the token, the milestone with its engagement, three writes, the webhook endpoints once
     for both events (the milestone's and the health's, two flushes), the subject's
-    reminder rows, the health facts, the engagement's new health and its history (two).
-    Twelve before the endpoints were read once per unit of work (issue 29)."""
+    reminder rows, the health facts, the engagement's new health, its history (two) and
+    the dashboard counts' ledger rows (one INSERT, ADR 0259). Thirteen before the
+    endpoints were read once per unit of work (issue 29)."""
     path = f"/milestones/{world.milestones['own']}/updates"
     assert api.post(path, "provider", json={"status": "on_track"}).status_code == 201  # warm
     for status in ("at_risk", "on_track"):
@@ -101,4 +102,6 @@ def test_a_health_moving_milestone_update_is_eleven_statements(app, api, world, 
         assert any(s.lstrip().startswith("INSERT INTO health_change") for s in statements)
         endpoint_reads = [s for s in statements if "webhook_endpoint" in _reads(s)]
         assert len(endpoint_reads) == 1, endpoint_reads
-        assert len(statements) == 11, statements
+        ledger = [s for s in statements if s.lstrip().startswith("INSERT INTO engagement_count")]
+        assert len(ledger) == 1, statements
+        assert len(statements) == 12, statements

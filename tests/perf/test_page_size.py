@@ -28,6 +28,7 @@ from tracker.models import (
     ShadowAssignment,
     User,
 )
+from tracker.services.judgments import engagement_counts
 
 SEED = 23
 ITEMS = 50
@@ -268,6 +269,7 @@ def _add_closed_engagements(owners: int, providers: int) -> None:
             for n in range(owners)
         ],
     )
+    engagement_counts.recount(db.session)  # a bulk INSERT, as the scale loader counts
     db.session.commit()
 
 
