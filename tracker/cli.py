@@ -103,7 +103,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(seed_demo_command)
-    for name in ("workflows", "scheduler", "digests", "adr", "outbox"):
+    for name in ("workflows", "scheduler", "digests", "adr", "outbox", "counts"):
         _add_optional_group(app, name)
 
 

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, inspect, literal, select
+from sqlalchemy import delete, func, insert, inspect, literal, select, text
 
 from tracker.extensions import db
 from tracker.models import Engagement, EngagementCount
@@ -152,13 +152,42 @@ def fold(now: datetime | None = None) -> int:
 
 
 def recount(session) -> None:
-    """Count every engagement again (no commit): for a bulk load that writes engagements
-    with neither a flush nor `record_moves`. Not for use beside concurrent writers."""
-    counted = _group_by_keys(session)
+    """Count every engagement again and make that the ledger (no commit): for a bulk load
+    that writes engagements with neither a flush nor `record_moves`, and for an operator
+    whose rows were edited by hand (`flask counts recount`).
+
+    Safe beside writers: the ledger is emptied first, which on PostgreSQL waits, under an
+    EXCLUSIVE lock, for every transaction that has added rows to it and holds off the
+    next until this one commits (and on SQLite takes the write lock); only then are the
+    engagements counted, so each writer's move is either in the count or still to come.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE engagement_count IN EXCLUSIVE MODE"))
     session.execute(delete(_TABLE))
-    rows = _rows(counted)
+    rows = _rows(_group_by_keys(session))
     if rows:
         session.execute(_INSERT, rows)
+
+
+def recount_now() -> tuple[dict[str, int], dict[str, int]]:
+    """`recount` as its own unit of work; returns the counts it stored. Commits."""
+    recount(db.session)
+    commit_and_derive()
+    return counts()
+
+
+def kept_and_afresh() -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+    """The kept counts and the rows' own, read in one transaction (`flask counts check`).
+
+    On PostgreSQL the ledger is first locked in SHARE mode, which waits for the writers
+    that have added rows and holds off the next, so the two reads agree unless the
+    counts have drifted."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE engagement_count IN SHARE MODE"))
+    try:
+        return counts(), counted_afresh(db.session)
+    finally:
+        db.session.rollback()
 
 
 def counted_afresh(session) -> tuple[dict[str, int], dict[str, int]]:
