@@ -1,4 +1,6 @@
-"""Health reasons that move under an unchanged health: one version-checked UPDATE (ADR 0261).
+"""What the health step writes when the health stays (ADR 0261).
+
+Reasons that move under an unchanged health: one version-checked UPDATE.
 
 A status flip rewrites its engagement's reasons far more often than its colour. That
 change is written without a second ORM flush, but with the ORM's guarantees: the version
@@ -6,11 +8,14 @@ moves (the reasons are part of the engagement's representation, so its ETag chan
 row changed since the unit of work read it is a lost race (409, nothing saved), and the
 session's object holds what was written. On PostgreSQL, two milestone updates of one
 engagement at once cannot both store reasons judged from snapshots missing the other's.
+When nothing moves, the computed-at stamp is written only when it is from another day.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select, update
@@ -21,6 +26,7 @@ from tracker.core import clock
 from tracker.errors import ConcurrentUpdate
 from tracker.extensions import db
 from tracker.models import Engagement, Milestone, User
+from tracker.services.core.transactions import commit_and_derive
 from tracker.services.delivery import milestones
 from tracker.services.judgments import health
 from tracker.services.judgments.health import compute_health, gather_facts, refresh_health
@@ -161,3 +167,23 @@ def test_two_milestone_updates_of_one_engagement_at_once_cannot_both_store_their
         assert f"milestone-{winner}" in _at_risk(stored.health_reasons)
         assert (stored.health, stored.health_reasons) == _fresh_reasons(engagement_id)
         db.session.remove()
+
+
+def test_a_rejudgement_that_moves_nothing_writes_the_stamp_only_on_another_day(ctx, query_counter):
+    """The stamp answers the scheduler's "computed before today's midnight?" only: a
+    commit later the same day leaves it (no statement); one on the next day moves it."""
+    engagement_id = make_engagement().id
+    stamp = _stored(engagement_id).health_computed_at
+    next_midnight = clock.midnight(stamp) + timedelta(days=1)
+    engagement = db.session.get(Engagement, engagement_id)
+    engagement.title = "Renamed"  # one of its health inputs: the commit re-judges it
+    with query_counter() as counter:
+        commit_and_derive(now=stamp + (next_midnight - stamp) / 2)
+    stamps = [s for s in counter.statements if re.match(r"\s*UPDATE .*health_computed_at", s, re.S)]
+    assert stamps == [] and _stored(engagement_id).health_computed_at == stamp
+    assert _stored(engagement_id).health_reasons == _fresh_reasons(engagement_id)[1]
+    engagement = db.session.get(Engagement, engagement_id)
+    engagement.title = "Renamed again"
+    tomorrow = next_midnight + timedelta(hours=1)
+    commit_and_derive(now=tomorrow)
+    assert _stored(engagement_id).health_computed_at == tomorrow

@@ -117,9 +117,9 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
     A health that moved is written through the ORM (the flush then records the history
     row and the `engagement.health_changed` webhook, derived.py). Reasons that moved under
     an unchanged health take one version-checked UPDATE (`_store_reasons`, ADR 0261). One
-    where nothing moved only has its computed-at stamp moved, with a plain UPDATE that
-    leaves the row's version and updated_at alone (a derived value never makes an
-    editor's copy stale)."""
+    where nothing moved only has its computed-at stamp moved, and only from another day
+    (`_stamp_computed`), with a plain UPDATE that leaves the row's version and updated_at
+    alone (a derived value never makes an editor's copy stale)."""
     now = now or clock.now()
     ids = list(engagement_ids)
     for start in range(0, len(ids), 500):
@@ -193,6 +193,17 @@ def _store_reasons(changed: list[tuple[Engagement, list]], now: datetime) -> Non
 
 
 def _stamp_computed(engagements: list[Engagement], now: datetime) -> None:
+    """Move the computed-at stamp of engagements judged unchanged, where it is from
+    another UTC day. The stamp only answers the scheduler's "computed before today's
+    midnight?" (`_due`), which a stamp from earlier the same day answers as `now` would,
+    so most commits that change nothing write nothing: no statement, and on PostgreSQL no
+    new row version in the engagement's 17 indexes (the stamp is indexed). ADR 0261."""
+    day = clock.midnight(now)
+    engagements = [
+        e
+        for e in engagements
+        if e.health_computed_at is None or clock.midnight(e.health_computed_at) != day
+    ]
     if not engagements:
         return
     db.session.execute(
