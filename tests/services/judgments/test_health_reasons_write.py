@@ -187,3 +187,26 @@ def test_a_rejudgement_that_moves_nothing_writes_the_stamp_only_on_another_day(c
     tomorrow = next_midnight + timedelta(hours=1)
     commit_and_derive(now=tomorrow)
     assert _stored(engagement_id).health_computed_at == tomorrow
+
+
+def test_reasons_that_move_beside_an_ended_override_take_the_orm_path(ctx):
+    """An override that has ended but is still the stored effective health (the scheduler
+    has not caught up): the flush that writes the new reasons brings the effective health
+    back to the derived one, as it always did."""
+    provider, engagement_id, (second, _) = _amber_with_two_open()
+    table = Engagement.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.id == engagement_id)
+        .values(
+            health_override="red",
+            health_override_note="Escalated",
+            health_override_until=clock.now() - timedelta(minutes=1),
+            effective_health="red",
+        )
+    )
+    db.session.commit()
+    milestones.record_update(provider, second, status="at_risk", note="Also late")
+    stored = _stored(engagement_id)
+    assert (stored.health, stored.effective_health) == ("amber", "amber")
+    assert len(_at_risk(stored.health_reasons)) == 2

@@ -128,21 +128,22 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
         stamped, reasons_only = [], []
         for engagement in _engagements(chunk):
             health, reasons = compute_health(engagement, facts[engagement.id], now.date())
-            if engagement.health != health or _effective_moves(engagement, now):
-                engagement.health, engagement.health_reasons = health, reasons
-                engagement.health_computed_at = now
-            elif engagement.health_reasons != reasons:
+            if engagement.health == health and engagement.health_reasons == reasons:
+                stamped.append(engagement)
+            elif engagement.health == health and not _effective_moves(engagement, now):
                 reasons_only.append((engagement, reasons))
             else:
-                stamped.append(engagement)
+                engagement.health, engagement.health_reasons = health, reasons
+                engagement.health_computed_at = now
         _store_reasons(reasons_only, now)
         _stamp_computed(stamped, now)
 
 
 def _effective_moves(engagement: Engagement, now: datetime) -> bool:
     """Whether a flush of this engagement would move its effective health with the health
-    unchanged (an override that has ended, not yet caught up by the scheduler): the ORM
-    path, whose flush hook writes it, records its history and queues its webhook."""
+    unchanged (an override that has ended, not yet caught up by the scheduler): reasons
+    that moved then take the ORM path as before, whose flush hook writes it, records its
+    history and queues its webhook."""
     return engagement.health_at(now) != engagement.effective_health
 
 
