@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from tests.factories import add_milestone, make_engagement, make_user
 from tests.support.concurrency import run_at_once
@@ -210,3 +211,30 @@ def test_reasons_that_move_beside_an_ended_override_take_the_orm_path(ctx):
     stored = _stored(engagement_id)
     assert (stored.health, stored.effective_health) == ("amber", "amber")
     assert len(_at_risk(stored.health_reasons)) == 2
+
+
+def test_reasons_of_several_engagements_in_one_unit_of_work_are_each_version_checked(ctx):
+    """The write is one executemany; each row is checked, so one stale row of two fails
+    the lot (the ORM's own multi-row check) and a clean pair writes both."""
+    pairs = [_amber_with_two_open() for _ in range(2)]
+    ids = [engagement_id for _provider, engagement_id, _planned in pairs]
+    versions = [_stored(i).version for i in ids]
+    held = [db.session.get(Engagement, i) for i in ids]
+    assert [e.version for e in held] == versions  # read by this unit of work
+    for _provider, _engagement_id, (second, _) in pairs:
+        db.session.get(Milestone, second).status = "at_risk"
+    db.session.flush()
+    table = Engagement.__table__
+    db.session.execute(
+        update(table).where(table.c.id == ids[1]).values(version=table.c.version + 1)
+    )
+    with pytest.raises(StaleDataError):
+        refresh_health(ids)
+    db.session.rollback()
+    for _provider, _engagement_id, (second, _) in pairs:
+        db.session.get(Milestone, second).status = "at_risk"
+    db.session.flush()
+    refresh_health(ids)
+    db.session.commit()
+    assert [_stored(i).version for i in ids] == [v + 1 for v in versions]
+    assert all(len(_at_risk(_stored(i).health_reasons)) == 2 for i in ids)
