@@ -77,3 +77,30 @@ def test_the_update_answer_is_the_history_read_afresh_byte_for_byte(app, api, wo
         fresh = db.session.get(MilestoneUpdate, answer["id"])
         assert created.get_data() == jsonify(StatusUpdateSchema().dump(fresh)).get_data()
         db.session.remove()
+
+
+def test_an_update_that_moves_only_the_reasons_moves_the_engagements_etag(api, world):
+    """The reasons are part of the engagement's representation: a second milestone at risk
+    keeps it amber but adds a reason, so a client's copy (its ETag) is stale (ADR 0261)."""
+    engagement = f"/engagements/{world.engagements['own']}"
+    day45 = (date.today() + timedelta(days=45)).isoformat()
+    body = {"title": "Day 45", "due_date": day45, "success_criteria": "AUC 0.9"}
+    second = api.post(f"{engagement}/milestones", "manager", json=body).get_json()["id"]
+    first = world.milestones["own"]
+    late = {"status": "at_risk", "note": "Data late"}
+    assert api.post(f"/milestones/{first}/updates", "provider", json=late).status_code == 201
+    before = api.get(engagement, "manager")
+    assert before.get_json()["health"] == "amber"
+    assert api.post(f"/milestones/{second}/updates", "provider", json=late).status_code == 201
+    after = api.get(engagement, "manager")
+    assert after.get_json()["health"] == "amber"
+    assert len(after.get_json()["health_reasons"]) == len(before.get_json()["health_reasons"]) + 1
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.headers["ETag"] == f'"v{after.get_json()["version"]}"'
+    stale = api.patch(
+        engagement,
+        "manager",
+        json={"title": "Renamed"},
+        headers={"If-Match": before.headers["ETag"]},
+    )
+    assert_error(stale, 412)

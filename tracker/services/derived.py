@@ -53,9 +53,10 @@ after a last flush so they see the unit of work's final facts):
 10. `Engagement.health` and `health_reasons`: `health.refresh_health`, for every engagement
     whose HEALTH_INPUTS rows (its own columns, milestones, checklist items, metrics,
     targets, measurements, team members, access entries, change requests) were written.
-    The commit then flushes the new health, which runs steps 1, 3, 5 and 6 for it (the
-    effective health, the `engagement.health_changed` webhook row, the history row and
-    the counts).
+    The commit then flushes a health that moved, which runs steps 1, 3, 5 and 6 for it
+    (the effective health, the `engagement.health_changed` webhook row, the history row
+    and the counts); reasons that moved under the same health are one version-checked
+    UPDATE, no flush (docs/adr/0261).
 
 And as days pass: `health.refresh_due`, the scheduler tick's "health" step
 (tracker/scheduling/tick.py), re-judges health and readiness that time alone moved; its

@@ -58,7 +58,8 @@ def test_commit_and_derive_rejudges_an_engagement_whose_inputs_changed(ctx):
 
 def test_health_is_judged_as_of_the_unit_of_works_now(ctx):
     engagement = db.session.get(Engagement, make_engagement().id)
-    as_of = clock.now().replace(microsecond=0) - timedelta(hours=5)
+    # The day before: a stamp from the same day would stay as it is (ADR 0261).
+    as_of = clock.now().replace(microsecond=0) - timedelta(days=1, hours=5)
     engagement.title = "Renamed"
     commit_and_derive(now=as_of)
     db.session.expire_all()

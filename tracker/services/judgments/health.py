@@ -42,8 +42,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from tracker.auth.permissions import Action, get_visible_engagement, require
@@ -115,26 +116,96 @@ def refresh_health(engagement_ids: list[int], *, now: datetime | None = None) ->
     """Recompute and cache health for these engagements (no commit).
 
     A health that moved is written through the ORM (the flush then records the history
-    row and the `engagement.health_changed` webhook, derived.py); one that did not only
-    has its computed-at stamp moved, with a plain UPDATE that leaves the row's version
-    and updated_at alone (a derived value never makes an editor's copy stale)."""
+    row and the `engagement.health_changed` webhook, derived.py). Reasons that moved under
+    an unchanged health take one version-checked UPDATE (`_store_reasons`, ADR 0261). One
+    where nothing moved only has its computed-at stamp moved, and only from another day
+    (`_stamp_computed`), with a plain UPDATE that leaves the row's version and updated_at
+    alone (a derived value never makes an editor's copy stale)."""
     now = now or clock.now()
     ids = list(engagement_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         facts = gather_facts(chunk, now.date())
-        stamped = []
+        stamped, reasons_only = [], []
         for engagement in _engagements(chunk):
             health, reasons = compute_health(engagement, facts[engagement.id], now.date())
-            if engagement.health != health or engagement.health_reasons != reasons:
+            if engagement.health == health and engagement.health_reasons == reasons:
+                stamped.append(engagement)
+            elif engagement.health == health and not _effective_moves(engagement, now):
+                reasons_only.append((engagement, reasons))
+            else:
                 engagement.health, engagement.health_reasons = health, reasons
                 engagement.health_computed_at = now
-            else:
-                stamped.append(engagement)
+        _store_reasons(reasons_only, now)
         _stamp_computed(stamped, now)
 
 
+def _effective_moves(engagement: Engagement, now: datetime) -> bool:
+    """Whether a flush of this engagement would move its effective health with the health
+    unchanged (an override that has ended, not yet caught up by the scheduler): reasons
+    that moved then take the ORM path as before, whose flush hook writes it, records its
+    history and queues its webhook."""
+    return engagement.health_at(now) != engagement.effective_health
+
+
+# Reasons that moved while the health stayed (most milestone updates: a status flip
+# rewrites its reason, not the colour), written as the ORM would but without a flush:
+# checked against the version this unit of work read, so two writers judging from
+# snapshots that each miss the other's change cannot both store their reasons (the loser
+# gets the ORM's StaleDataError, a 409). The version moves, since the reasons are part of
+# the engagement's representation (its ETag); updated_at does not (a derived value, like
+# every cached column). ADR 0261.
+_ENGAGEMENT = Engagement.__table__
+_REASONS_UPDATE = (
+    update(_ENGAGEMENT)
+    .where(_ENGAGEMENT.c.id == bindparam("row_id"), _ENGAGEMENT.c.version == bindparam("seen"))
+    .values(
+        health_reasons=bindparam("new_reasons"),
+        health_computed_at=bindparam("computed_at"),
+        version=_ENGAGEMENT.c.version + 1,
+        updated_at=_ENGAGEMENT.c.updated_at,
+    )
+)
+
+
+def _store_reasons(changed: list[tuple[Engagement, list]], now: datetime) -> None:
+    """Write each engagement's new reasons with a version check; the objects then hold
+    what was written (the response's ETag reads `version`). Raises StaleDataError, as the
+    ORM's own check does, when another transaction changed a row since it was read."""
+    if not changed:
+        return
+    rows = [
+        {"row_id": e.id, "seen": e.version, "new_reasons": reasons, "computed_at": now}
+        for e, reasons in changed
+    ]
+    connection = db.session.connection()
+    if connection.dialect.supports_sane_multi_rowcount or len(rows) == 1:
+        written = connection.execute(_REASONS_UPDATE, rows).rowcount
+    else:
+        written = sum(connection.execute(_REASONS_UPDATE, row).rowcount for row in rows)
+    if written != len(rows):
+        raise StaleDataError(
+            f"UPDATE of engagement health reasons expected to match {len(rows)} row(s); "
+            f"{written} were matched (a concurrent change)."
+        )
+    for engagement, reasons in changed:
+        set_committed_value(engagement, "health_reasons", reasons)
+        set_committed_value(engagement, "health_computed_at", now)
+        set_committed_value(engagement, "version", engagement.version + 1)
+
+
 def _stamp_computed(engagements: list[Engagement], now: datetime) -> None:
+    """Move the computed-at stamp of engagements judged unchanged, where it is from
+    another UTC day. The stamp only answers the scheduler's "computed before today's
+    midnight?" (`_due`), which a stamp from earlier the same day answers as `now` would,
+    so most commits that change nothing write nothing: no statement, and on PostgreSQL no
+    new row version in the engagement's 17 indexes (the stamp is indexed). ADR 0261."""
+    day = clock.midnight(now)
+    engagements = [
+        e
+        for e in engagements
+        if e.health_computed_at is None or clock.midnight(e.health_computed_at) != day
+    ]
     if not engagements:
         return
     db.session.execute(
