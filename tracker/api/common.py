@@ -201,8 +201,8 @@ def page_response(schema: Schema, page) -> Response:
 
 
 def rows_page_response(dump_row, page) -> Response:
-    """A page of plain rows, each dumped by `dump_row` (a `schemas.common.row_dumper`):
-    the same body as `page_response` with the row's schema."""
+    """A page of plain rows, each dumped by `dump_row` (a `schemas.common.row_dumper` or
+    `result_row_dumper`): the same body as `page_response` with the row's schema."""
     return jsonify({"items": [dump_row(item) for item in page.items], "meta": page.meta})
 
 
