@@ -79,3 +79,30 @@ def test_views_that_answer_with_the_same_schema_class_share_one_instance():
     (b,) = [s for s in _schemas_in(second._apidoc) if isinstance(s, _Out)]
     assert a is b
     assert a.dump({"id": 3}) == {"id": 3}  # the instance that dumps, as well as documents
+
+
+class _Counted(Schema):
+    """A query schema that counts its instances."""
+
+    made = 0
+    page = fields.Integer()
+
+    def __init__(self, *args, **kwargs):
+        type(self).made += 1
+        super().__init__(*args, **kwargs)
+
+
+def test_arguments_are_loaded_by_one_instance_of_their_schema_class(app):
+    """webargs makes an instance of a schema class for every request it parses; the API's
+    parser makes one, at the first request."""
+    from webargs.flaskparser import FlaskParser
+
+    for page in ("1", "2", "3"):
+        with app.test_request_context(f"/?page={page}"):
+            assert Blueprint.ARGUMENTS_PARSER.parse(_Counted, location="query") == {
+                "page": int(page)
+            }
+    assert _Counted.made == 1
+    with app.test_request_context("/?page=4"):
+        assert FlaskParser().parse(_Counted, location="query") == {"page": 4}
+    assert _Counted.made == 2  # what the stock parser does

@@ -9,7 +9,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, post_dump
 
 from tracker.models import Health
-from tracker.schemas.common import UserRefSchema, row_dumper
+from tracker.schemas.common import UserRefSchema, result_row_dumper, row_dumper
 
 
 class _Row(Schema):
@@ -100,3 +100,63 @@ def test_any_key_or_attribute_is_dumped_as_given():
     row = {odd: 5, "plain": "p"}
     assert row_dumper(Odd())(row) == Odd().dump(row) == {odd: 5, "plain": "p"}
     assert row_dumper(Odd())({"plain": None}) == Odd().dump({"plain": None}) == {"plain": None}
+
+
+# -- result rows: tuples read by position -------------------------------------------------
+
+
+def _as_result(rows: list[dict]) -> tuple[tuple[str, ...], list[tuple]]:
+    """The rows as a query's result gives them: a nested owner as `owner.id`,
+    `owner.name` columns (NULL for both when it has none), plus a column no field reads."""
+    columns = ("owner.name", "id", "title", "effective_health", "cost", "due", "seen")
+    columns += ("owner.id", "unread")
+    result = []
+    for row in rows:
+        owner = row["owner"] or {"id": None, "name": None}
+        values = [owner["name"], *(row[name] for name in columns[1:7]), owner["id"], "x"]
+        result.append(tuple(values))
+    return columns, result
+
+
+def test_result_rows_dump_as_their_mappings_would_from_columns_in_any_order():
+    columns, result = _as_result(_rows())
+    for schema in (_Row(), _Row(exclude=("cost",)), _Row(only=("id", "owner"))):
+        dump_row = result_row_dumper(schema, columns)
+        expected = schema.dump(_rows(), many=True)
+        assert [dump_row(row) for row in result] == expected
+        assert json.dumps([dump_row(row) for row in result]) == json.dumps(expected)
+        assert dump_row.__name__ == "dump_row"  # compiled, not marshmallow's dump
+    assert result_row_dumper(_Row(), columns)(result[2])["owner"] is None  # both NULL
+
+
+def test_a_field_without_its_column_is_left_out_as_a_missing_key_is():
+    columns, result = _as_result(_rows())
+    keep = [i for i, name in enumerate(columns) if name not in ("title", "owner.id", "owner.name")]
+    narrow = tuple(columns[i] for i in keep)
+    dump_row = result_row_dumper(_Row(), narrow)
+    dumped = dump_row(tuple(result[0][i] for i in keep))
+    without = {k: v for k, v in _rows()[0].items() if k not in ("title", "owner")}
+    assert dumped == _Row().dump(without)
+    assert "title" not in dumped and "owner" not in dumped
+    only_id = tuple(name for name in columns if name != "owner.name")
+    row = tuple(v for name, v in zip(columns, result[0], strict=True) if name != "owner.name")
+    assert result_row_dumper(_Row(), only_id)(row)["owner"] == {"id": 2}
+
+
+def test_result_rows_of_schemas_it_does_not_compile_are_dumped_by_marshmallow():
+    class WithFunction(_Row):
+        label = fields.Function(lambda row: f"#{row['id']}")
+
+    class WithHook(_Row):
+        @post_dump
+        def shout(self, data, **kwargs):
+            return {**data, "title": str(data["title"]).upper()}
+
+    columns, result = _as_result(_rows())
+    for schema in (WithFunction(), WithHook()):
+        dump_row = result_row_dumper(schema, columns)
+        assert dump_row.__name__ == "<lambda>"
+        expected = schema.dump([{**r, "unread": "x"} for r in _rows()], many=True)
+        assert [dump_row(row) for row in result] == expected
+    assert result_row_dumper(WithFunction(), columns)(result[1])["label"] == "#8"
+    assert result_row_dumper(WithHook(), columns)(result[2])["owner"] is None

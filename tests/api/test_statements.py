@@ -38,6 +38,23 @@ def test_the_detail_is_the_token_and_one_statement(api, world, query_counter):
         assert "engagement" in _reads(counter.statements[1])
 
 
+def test_the_list_is_the_token_and_one_statement_with_its_total(api, world, query_counter):
+    """The page's rows and its total in one statement (ADR 0260); the total is the one the
+    rows were read with, for every visibility rule."""
+    for role in ("manager", "provider", "stakeholder"):
+        assert api.get("/engagements?per_page=1", role).status_code == 200  # warm
+        with query_counter() as counter:
+            response = api.get("/engagements?per_page=1", role)
+        assert response.status_code == 200
+        assert counter.count == 2, (role, counter.statements)
+        assert "api_token" in _reads(counter.statements[0])
+        assert "count(" in counter.statements[1].lower()
+        body = response.get_json()
+        everything = api.get("/engagements?per_page=100", role).get_json()
+        assert body["meta"]["total"] == len(everything["items"]) >= 1, role
+        assert len(body["items"]) == 1
+
+
 @pytest.mark.parametrize("role", ["provider", "manager"])
 def test_a_milestone_update_reads_once_and_selects_nothing_after_it_writes(
     app, api, world, query_counter, role

@@ -53,7 +53,8 @@ class Engagements(MethodView):
         """Engagements you may see; filter by state, health, provider, owner or text."""
         query = engagement_list.query_from_args(args)
         page = engagement_list.list_page(actor(), query, facts=False)
-        return rows_page_response(summary_row_dumper(can(actor(), Action.VIEW_COST)), page)
+        dump_row = summary_row_dumper(can(actor(), Action.VIEW_COST), page.columns)
+        return rows_page_response(dump_row, page)
 
     @blp.arguments(EngagementWriteSchema)
     @blp.response(201, EngagementSchema, headers=ETAG_HEADER)

@@ -186,6 +186,108 @@ def row_dumper(schema: Schema):
     return dump_row
 
 
+def result_row_dumper(schema: Schema, columns: tuple[str, ...]):
+    """A function that dumps one result row, a tuple whose columns are named `columns` (as
+    `Result.keys()` names them), exactly as `schema.dump` dumps a mapping of the same values.
+
+    Each field reads its column by position, so a list's rows go from the database row to
+    the JSON's dict in one pass: no dict per row first, no look-up by name (issue 29). A
+    Nested field `owner` reads the columns `owner.id`, `owner.name`, … and is None when
+    they are all None (what a left join gives for no row). A field the columns lack is left
+    out, as `dump` leaves out a missing key; columns no field reads are ignored. A schema
+    `row_dumper` would hand to marshmallow is dumped by marshmallow here too, from the
+    mapping the row stands for.
+    """
+    position = {name: index for index, name in enumerate(columns)}
+    dump_row = _positional_dumper(schema, position, "")
+    if dump_row is None:
+        return lambda row: schema.dump(_as_mapping(columns, row))
+    return dump_row
+
+
+def _positional_dumper(schema: Schema, position: dict[str, int], prefix: str):
+    """`result_row_dumper`'s function for the columns named `prefix` + attribute, or None
+    when a field is not one of the plain kinds (or the schema has dump hooks)."""
+    steps = _positional_steps(schema, position, prefix)
+    if steps is None:
+        return None
+
+    def dump_row(row):
+        out = {}
+        for key, index, convert in steps:
+            if index < 0:  # a nested schema: its own function of the whole row
+                out[key] = convert(row)
+            else:
+                value = row[index]
+                out[key] = None if value is None else convert(value)
+        return out
+
+    return dump_row
+
+
+def _positional_steps(schema: Schema, position: dict[str, int], prefix: str):
+    """(key, column index, conversion) per field the columns hold, in the schema's order;
+    a nested field's index is -1 and its conversion reads the whole row."""
+    if any(schema._hooks.values()):
+        return None
+    steps = []
+    for key, attribute, field in _dumped(schema):
+        if type(field) is fields.Nested and not field.many and isinstance(field.schema, Schema):
+            inner = _nested_dumper(field.schema, position, f"{prefix}{attribute}.")
+            if inner is None:
+                return None
+            if inner is not _ABSENT:
+                steps.append((key, -1, inner))
+            continue
+        convert = _converter(schema, field)
+        if convert is None:
+            return None
+        if prefix + attribute in position:
+            steps.append((key, position[prefix + attribute], convert))
+    return steps
+
+
+_ABSENT = object()  # a nested field none of whose columns the result has: left out
+
+
+def _nested_dumper(schema: Schema, position: dict[str, int], prefix: str):
+    indexes = [index for name, index in position.items() if name.startswith(prefix)]
+    if not indexes:
+        return _ABSENT
+    dump_inner = _positional_dumper(schema, position, prefix)
+    if dump_inner is None:
+        return None
+
+    def dump_nested(row):
+        for index in indexes:
+            if row[index] is not None:
+                return dump_inner(row)
+        return None
+
+    return dump_nested
+
+
+def _as_mapping(columns: tuple[str, ...], row) -> dict:
+    """The row as `result_row_dumper` reads it: `owner.id` and `owner.name` as `owner`'s
+    mapping (None when all its columns are None)."""
+    out: dict = {}
+    for name, value in zip(columns, row, strict=True):
+        *path, last = name.split(".")
+        target = out
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return _none_for_empty(out)
+
+
+def _none_for_empty(mapping: dict) -> dict:
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            inner = _none_for_empty(value)
+            mapping[key] = None if all(v is None for v in inner.values()) else inner
+    return mapping
+
+
 def _dumped(schema: Schema):
     for name, field in schema.dump_fields.items():
         yield field.data_key or name, field.attribute or name, field

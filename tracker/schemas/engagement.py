@@ -24,7 +24,7 @@ from tracker.schemas.common import (
     Text,
     UserRefSchema,
     object_dumper,
-    row_dumper,
+    result_row_dumper,
 )
 
 COST_FIELDS = ("monthly_cost", "currency", "internal_notes")
@@ -222,8 +222,9 @@ def detail_dumper(can_view_cost: bool):
     return object_dumper(engagement_schema(can_view_cost))
 
 
-@lru_cache(maxsize=2)
-def summary_row_dumper(can_view_cost: bool):
-    """One list row (a Core row as a dict) dumped as `engagement_schema(can_view_cost,
-    summary=True)` dumps it, without marshmallow's per-field work (`row_dumper`)."""
-    return row_dumper(engagement_schema(can_view_cost, summary=True))
+@lru_cache(maxsize=8)
+def summary_row_dumper(can_view_cost: bool, columns: tuple[str, ...]):
+    """One list row (a result row of these `columns`) dumped as `engagement_schema(
+    can_view_cost, summary=True)` dumps its values, without marshmallow's per-field work
+    and without a dict per row first (`result_row_dumper`)."""
+    return result_row_dumper(engagement_schema(can_view_cost, summary=True), columns)

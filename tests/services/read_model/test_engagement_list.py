@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -143,36 +144,67 @@ def test_a_page_costs_the_same_statements_whatever_its_size(app, people, query_c
         assert large.count == small.count, large.statements
 
 
-def test_api_rows_read_as_core_rows_dump_as_the_engagements_would(app, people):
-    """The API list's rows are dicts of SUMMARY_COLUMNS, not engagements: every field of
-    the summary schema is among them, and the JSON is the one the same schema gives for
-    the ORM engagements themselves, field for field and in the same order."""
-    from tracker.schemas.engagement import (
-        EngagementSummarySchema,
-        engagement_schema,
-        summary_row_dumper,
-    )
+def _summary_columns_read() -> set[str]:
+    """The columns the summary schema's fields read: `owner.id`, `owner.name` for a
+    nested owner (schemas.common.result_row_dumper)."""
+    from marshmallow import fields as kinds
 
-    fields = EngagementSummarySchema._declared_fields
-    read = {f.attribute or name for name, f in fields.items()} - {"provider", "owner"}
-    assert read <= set(engagement_list.SUMMARY_COLUMNS), read - set(engagement_list.SUMMARY_COLUMNS)
+    from tracker.schemas.engagement import EngagementSummarySchema
+
+    read = set()
+    for name, field in EngagementSummarySchema._declared_fields.items():
+        attribute = field.attribute or name
+        if isinstance(field, kinds.Nested):
+            read |= {f"{attribute}.{inner}" for inner in field.schema.fields}
+        else:
+            read.add(attribute)
+    return read
+
+
+def test_api_rows_read_as_result_rows_dump_as_the_engagements_would(app, people):
+    """The API list's rows are result rows of the summary columns, not engagements: every
+    field of the summary schema has its column, and the JSON is the one the same schema
+    gives for the ORM engagements themselves, field for field and in the same order."""
+    from tracker.schemas.engagement import engagement_schema, summary_row_dumper
+
     with app.app_context():
         manager = db.session.get(User, people["manager"])
         for sort in ("title", "-health", "provider"):
             query = engagement_list.query_from_args({"sort": sort})
             page = engagement_list.list_page(manager, query, facts=False)
-            assert all(isinstance(item, dict) for item in page.items)
-            ids = [item["id"] for item in page.items]
+            assert _summary_columns_read() <= set(page.columns)
+            assert not any(isinstance(item, Engagement) for item in page.items)
+            ids = [item[page.columns.index("id")] for item in page.items]
             engagements = [db.session.get(Engagement, i) for i in ids]
+            assert len(engagements) == 4
             for can_view_cost in (True, False):
                 schema = engagement_schema(can_view_cost, many=True, summary=True)
-                assert schema.dump(page.items) == schema.dump(engagements)
-                assert len(schema.dump(page.items)[0]) == len(schema.fields)
-                # the API's compiled dumper: the very same JSON text, without marshmallow
-                dump_row = summary_row_dumper(can_view_cost)
-                assert json.dumps([dump_row(item) for item in page.items]) == json.dumps(
-                    schema.dump(engagements)
-                )
+                dump_row = summary_row_dumper(can_view_cost, page.columns)
+                dumped = [dump_row(item) for item in page.items]
+                assert len(dumped[0]) == len(schema.fields)
+                # the very same JSON text, without marshmallow
+                assert json.dumps(dumped) == json.dumps(schema.dump(engagements))
+        db.session.remove()
+
+
+@pytest.mark.parametrize("search", [None, "a"])  # a text search builds its own statement
+def test_the_api_page_counts_its_total_in_the_statement_that_reads_it(
+    app, people, query_counter, search
+):
+    """One statement for a page and its total; a page past the last has no row to carry
+    the total, so it is counted on its own then."""
+    with app.app_context():
+        manager = db.session.get(User, people["manager"])
+        for page_number, rows, statements in [(1, 3, 1), (2, 1, 1), (3, 0, 2)]:
+            query = replace(ListQuery(q=search, per_page=3), page=page_number)
+            with query_counter() as counter:
+                page = engagement_list.list_page(manager, query, facts=False)
+            assert (len(page.items), page.total) == (rows, 4), page_number
+            assert counter.count == statements, counter.statements
+        nothing = engagement_list.list_page(manager, ListQuery(q="no such"), facts=False)
+        assert (nothing.items, nothing.total) == ([], 0)
+        known = engagement_list.list_page(manager, ListQuery(per_page=2), facts=False, total=99)
+        assert (len(known.items), known.total) == (2, 99)  # the caller's total, not counted
         db.session.remove()
 
 

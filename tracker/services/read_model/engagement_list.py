@@ -7,8 +7,9 @@ sort vocabulary (`SORT_KEYS`, "-" for descending).
 
 Every page costs a constant number of statements whatever its size: the page's ids from
 the narrow engagement rows (joins only to sort by provider or owner), those rows with
-provider and owner joined, a COUNT unless the caller already knows the total, and, when
-asked for, two statements of row facts (the next milestones; the late milestones and checklist
+provider and owner joined, a COUNT unless the caller already knows the total (the API's
+page counts in the statement that reads its rows), and, when asked for, two statements
+of row facts (the next milestones; the late milestones and checklist
 items counted). `views=True` reads the rows as read-only views, not entities (ADR 0257).
 """
 
@@ -108,10 +109,13 @@ class ListRow:
 
 @dataclass(frozen=True)
 class Page(ItemsPage):
-    """A page of the list: the engagements (`items`, what the API dumps) and their rows
-    with the facts beside them (what the pages and exports show)."""
+    """A page of the list: the engagements (`items`) and their rows with the facts beside
+    them (what the pages and exports show). The API's page (`facts=False`) has result rows
+    as items, tuples whose columns `columns` names (`SUMMARY_COLUMNS`, the provider's and
+    owner's as `provider.id`, `provider.name`…), and no ListRows."""
 
     rows: list[ListRow] = field(default_factory=list)
+    columns: tuple[str, ...] = ()
 
 
 def query_from_args(args: Mapping, *, live_only: bool = False) -> ListQuery:
@@ -262,21 +266,21 @@ def list_page(
 ) -> Page:
     """One page of the engagements this user may see, with its total.
 
-    `facts=False` loads only the summary columns (the API's rows, as dicts, not
-    engagements) and skips the row facts; `total` skips the COUNT when the caller has
-    it already (the dashboard's badges). `views=True` gives each row a read-only
-    `EngagementView` and its next milestone a `MilestoneView` (the pages' table),
-    not entities.
+    `facts=False` reads only the summary columns, as result rows (the API's, not
+    engagements; see `Page`), with the total in the same statement, and skips the row
+    facts; `total` skips the COUNT when the caller has it already (the dashboard's
+    badges). `views=True` gives each row a read-only `EngagementView` and its next
+    milestone a `MilestoneView` (the pages' table), not entities.
     """
     require(actor, Action.VIEW)
-    if not facts and (shape := _summary_shape(actor, query)) is not None:
-        rows, total = _summary_page(shape, _shape_params(actor, query), total)
-        return Page([row.engagement for row in rows], query.page, query.per_page, total, rows=rows)
+    if not facts:
+        found, total = _summary_page(actor, query, total)
+        return Page(found.rows, query.page, query.per_page, total, columns=found.columns)
     where = clauses(actor, query)
     if views:
         rows = _view_rows(query, where)
     else:
-        rows = _page_rows(query, where, summary=not facts)
+        rows = _page_rows(query, where)
     if facts:
         attach_facts(rows, today or _today(), views=views)
     if total is None:
@@ -315,39 +319,65 @@ def _shape_params(actor: User, query: ListQuery) -> dict:
     return params
 
 
+class SummaryStatements(NamedTuple):
+    """The API page's statements: its rows with the total as their last column, its rows
+    alone (the caller knows the total), and the COUNT (a page past the last has no row)."""
+
+    counted: object
+    rows: object
+    count: object
+
+
 @functools.lru_cache(maxsize=256)
-def _summary_statements(shape: tuple):
-    """(page statement, count statement) of one query shape, as `clauses` and
-    `_page_rows` would build them for any values of that shape."""
+def _summary_statements(shape: tuple) -> SummaryStatements:
+    """The statements of one query shape, as `clauses` and `_page_ids` would build them
+    for any values of that shape."""
     rule, given, live_only, sort, descending, _states = shape
     where = [visible_clause_for(rule)]
     where += [clause() for name, clause in _FILTERS if name in given]
     if live_only:
         where.append(Engagement.closed_at.is_(None))
-    order_by = _order_by(ListQuery(sort=sort, descending=descending))
-    ids_query = select(Engagement.id).where(*where)
-    if sort == "provider":
-        ids_query = ids_query.join(
-            ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id
-        )
-    if sort == "owner":
-        ids_query = ids_query.join(User, User.id == Engagement.owner_id)
-    page_ids = (
-        ids_query.order_by(*order_by)
-        .limit(bindparam("page_limit"))
-        .offset(bindparam("page_offset"))
-        .correlate(None)
-    )
-    page = _summary_select().where(Engagement.id.in_(page_ids)).order_by(*order_by)
-    return page, select(func.count(Engagement.id)).where(*where)
+    query = ListQuery(sort=sort, descending=descending)
+    page_ids = _page_ids(query, where, limit=bindparam("page_limit"))
+    page_ids = page_ids.offset(bindparam("page_offset"))
+    return _summary_statements_for(page_ids, _order_by(query), where)
 
 
-def _summary_page(shape: tuple, params: dict, total: int | None) -> tuple[list, int]:
-    page, count = _summary_statements(shape)
-    rows = _summary_dicts(db.session.execute(page, params).mappings())
+def _summary_statements_for(page_ids, order_by: list, where: list) -> SummaryStatements:
+    count = select(func.count(Engagement.id)).where(*where)
+    rows = _summary_select().where(Engagement.id.in_(page_ids)).order_by(*order_by)
+    counted = rows.add_columns(count.scalar_subquery().label("_total"))
+    return SummaryStatements(counted, rows, count)
+
+
+class SummaryRows(NamedTuple):
+    """The API page's result rows and the names of their columns, in order."""
+
+    rows: list
+    columns: tuple[str, ...]
+
+
+def _summary_page(actor: User, query: ListQuery, total: int | None) -> tuple[SummaryRows, int]:
+    """The API's page as result rows (no ORM entities, no dict per row) and its total,
+    counted in the same statement: an uncorrelated scalar subquery that both databases
+    run once, so the page costs one statement, one round trip on PostgreSQL.
+
+    Sent on the session's connection, not through `Session.execute`: the ORM's execution
+    steps for rows that are no entities were a quarter of the statement's time (issue 29).
+    A text search or a picker's names build their clauses for this query alone."""
+    if (shape := _summary_shape(actor, query)) is not None:
+        statements, params = _summary_statements(shape), _shape_params(actor, query)
+    else:
+        where = clauses(actor, query)
+        page_ids = _page_ids(query, where)
+        statements, params = _summary_statements_for(page_ids, _order_by(query), where), {}
+    connection = db.session.connection()
+    statement = statements.counted if total is None else statements.rows
+    result = connection.execute(statement, params)
+    columns, rows = tuple(result.keys()), result.all()
     if total is None:
-        total = db.session.scalar(count, params) or 0
-    return rows, total
+        total = rows[0][-1] if rows else connection.execute(statements.count, params).scalar()
+    return SummaryRows(rows, columns), total or 0
 
 
 def rows_in_batches(
@@ -360,7 +390,7 @@ def rows_in_batches(
     require(actor, Action.VIEW)
     where = clauses(actor, query)
     for number in itertools.count(1):
-        rows = _page_rows(replace(query, page=number, per_page=batch), where, summary=False)
+        rows = _page_rows(replace(query, page=number, per_page=batch), where)
         attach_facts(rows, today)
         if rows:
             yield rows
@@ -374,8 +404,9 @@ def _today() -> date:
     return clock.now().date()
 
 
-def _page_ids(query: ListQuery, where: list):
-    """The page's ids, sorted and cut on the narrow engagement rows (a subquery)."""
+def _page_ids(query: ListQuery, where: list, *, limit=None):
+    """The page's ids, sorted and cut on the narrow engagement rows (a subquery); `limit`
+    and an offset to add (bound parameters), or the query's page."""
     ids_query = select(Engagement.id).where(*where)
     if query.sort == "provider":
         ids_query = ids_query.join(
@@ -383,25 +414,21 @@ def _page_ids(query: ListQuery, where: list):
         )
     if query.sort == "owner":
         ids_query = ids_query.join(User, User.id == Engagement.owner_id)
-    return (
-        ids_query.order_by(*_order_by(query))
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
-        .correlate(None)  # its own provider/user joins, not the outer query's
-    )
+    ordered = ids_query.order_by(*_order_by(query))
+    ordered = ordered.correlate(None)  # its own provider/user joins, not the outer query's
+    if limit is not None:
+        return ordered.limit(limit)
+    return ordered.limit(query.per_page).offset((query.page - 1) * query.per_page)
 
 
-def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]:
+def _page_rows(query: ListQuery, where: list) -> list[ListRow]:
     """One statement: the page's ids sorted and cut on the narrow engagement rows in a
     subquery, then only those rows loaded with provider and owner joined.
 
     Sorting every row with the provider and owner joined cost ~3x more at 10,000
     engagements; the subquery joins them only to sort by provider or owner.
     """
-    page_ids = _page_ids(query, where)
-    if summary:
-        return _summary_rows(page_ids, _order_by(query))
-    statement = _rows_statement().where(Engagement.id.in_(page_ids))
+    statement = _rows_statement().where(Engagement.id.in_(_page_ids(query, where)))
     return [
         ListRow(e, e.effective_health)
         for e in db.session.scalars(statement.order_by(*_order_by(query)))
@@ -412,37 +439,26 @@ def _page_rows(query: ListQuery, where: list, *, summary: bool) -> list[ListRow]
 # the reasons' JSON) and whole user rows was half of a 50-row page's time. A field added
 # to EngagementSummarySchema must be added here (tests/services/read_model/test_engagement_list.py).
 SUMMARY_COLUMNS = (
-    "id", "title", "state", "effective_health", "structure", "provider_id", "owner_id",
-    "trial_start", "trial_end", "period_end", "updated_at", "version", "monthly_cost",
-    "currency", "readiness_score", "readiness_gaps",
+    "id", "title", "state", "effective_health", "structure", "trial_start", "trial_end",
+    "period_end", "updated_at", "version", "monthly_cost", "currency", "readiness_score",
+    "readiness_gaps",
 )  # fmt: skip
-
-
-def _summary_rows(page_ids, order_by: list) -> list[ListRow]:
-    """The API list's rows as plain dicts of the summary columns with the provider and
-    owner nested, read as Core rows: the schema dumps dicts as it dumps objects, and the
-    ORM's identity map and instance state were most of a 50-row page's cost."""
-    statement = _summary_select().where(Engagement.id.in_(page_ids)).order_by(*order_by)
-    return _summary_dicts(db.session.execute(statement).mappings())
-
-
-def _summary_dicts(found_rows) -> list[ListRow]:
-    rows = []
-    for found in found_rows:
-        item = dict(found)
-        item["provider"] = {"id": item["provider_id"], "name": item.pop("_provider")}
-        item["owner"] = {"id": item["owner_id"], "name": item.pop("_owner")}
-        rows.append(ListRow(item, item["effective_health"]))
-    return rows
 
 
 @functools.cache
 def _summary_select():
-    """The summary columns with the provider's and owner's names, built once: labelling
-    and joining them anew was a fifth of the API list's own time (ADR 0225)."""
+    """The summary columns with the provider's and owner's id and name, labelled as the
+    schema's nested fields read them (`schemas.common.result_row_dumper`), built once:
+    labelling and joining them anew was a fifth of the API list's own time (ADR 0225)."""
     columns = [getattr(Engagement, name).label(name) for name in SUMMARY_COLUMNS]
     return (
-        select(*columns, ProviderOrganisation.name.label("_provider"), User.name.label("_owner"))
+        select(
+            *columns,
+            Engagement.provider_id.label("provider.id"),
+            ProviderOrganisation.name.label("provider.name"),
+            Engagement.owner_id.label("owner.id"),
+            User.name.label("owner.name"),
+        )
         .join(ProviderOrganisation, ProviderOrganisation.id == Engagement.provider_id)
         .join(User, User.id == Engagement.owner_id)
     )
