@@ -29,7 +29,7 @@ from tracker.extensions import db
 from tracker.models import Engagement, Milestone, User
 from tracker.services.core.transactions import commit_and_derive
 from tracker.services.delivery import milestones
-from tracker.services.judgments import health
+from tracker.services.judgments import engagement_counts, health
 from tracker.services.judgments.health import compute_health, gather_facts, refresh_health
 
 # On PostgreSQL too (ADR 0216): the write's rowcount check and the concurrency test.
@@ -206,6 +206,7 @@ def test_reasons_that_move_beside_an_ended_override_take_the_orm_path(ctx):
             effective_health="red",
         )
     )
+    engagement_counts.recount(db.session)  # what the app's writers would have recorded
     db.session.commit()
     milestones.record_update(provider, second, status="at_risk", note="Also late")
     stored = _stored(engagement_id)
