@@ -281,8 +281,7 @@ def counts_drift(app: Flask) -> str | None:
         if not inspect(db.engine).has_table("engagement_count"):
             return None  # a database migrated to an older revision (tests/test_migrations.py)
         try:
-            kept = engagement_counts.counts()
-            truth = engagement_counts.counted_afresh(db.session)
+            kept, truth = engagement_counts.kept_and_afresh()
         finally:
             db.session.remove()
     if kept == truth:

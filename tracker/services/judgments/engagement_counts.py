@@ -54,14 +54,25 @@ def counts() -> tuple[dict[str, int], dict[str, int]]:
     """(engagements per state, live engagements per effective health): one statement
     over the ledger, a few rows whatever the number of engagements. Keys with no
     engagement are left out."""
+    return _split(_summed(db.session.execute(_SUMS)))
+
+
+def _summed(rows: Iterable[tuple[str, str | None, int]]) -> Counter[Key]:
+    """(state, live health, n) rows added up per key."""
+    sums: Counter[Key] = Counter()
+    for state, health, n in rows:
+        sums[(state, health)] += n
+    return sums
+
+
+def _split(per_key: Counter[Key]) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts per key as (per state, live ones per health), leaving out the zeros."""
     by_state: Counter[str] = Counter()
     by_health: Counter[str] = Counter()
-    for state, live_health, n in db.session.execute(_SUMS):
-        if not n:
-            continue
+    for (state, health), n in per_key.items():
         by_state[state] += n
-        if live_health is not None:
-            by_health[live_health] += n
+        if health is not None:
+            by_health[health] += n
     return (
         {state: n for state, n in by_state.items() if n},
         {health: n for health, n in by_health.items() if n},
@@ -141,10 +152,7 @@ def fold(now: datetime | None = None) -> int:
     taken = db.session.execute(
         delete(_TABLE).returning(_TABLE.c.state, _TABLE.c.live_health, _TABLE.c.n)
     ).all()
-    sums: Counter[Key] = Counter()
-    for state, health, n in taken:
-        sums[(state, health)] += n
-    rows = _rows(sums)
+    rows = _rows(_summed(taken))
     if rows:
         db.session.execute(_INSERT, rows)
     commit_and_derive()
@@ -193,13 +201,7 @@ def kept_and_afresh() -> tuple[tuple[dict, dict], tuple[dict, dict]]:
 def counted_afresh(session) -> tuple[dict[str, int], dict[str, int]]:
     """What `counts` must say, counted from the engagement rows themselves (a GROUP BY
     over every engagement): for checks and tests, never for a page."""
-    by_state: Counter[str] = Counter()
-    by_health: Counter[str] = Counter()
-    for (state, health), n in _group_by_keys(session).items():
-        by_state[state] += n
-        if health is not None:
-            by_health[health] += n
-    return dict(by_state), dict(by_health)
+    return _split(_group_by_keys(session))
 
 
 def _group_by_keys(session) -> Counter[Key]:
@@ -207,7 +209,5 @@ def _group_by_keys(session) -> Counter[Key]:
     grouped = select(Engagement.state, Engagement.effective_health, live, func.count()).group_by(
         Engagement.state, Engagement.effective_health, live
     )
-    counted: Counter[Key] = Counter()
-    for state, health, is_live, n in session.execute(grouped):
-        counted[(state, health if is_live else None)] += n
-    return counted
+    rows = session.execute(grouped)
+    return _summed((state, health if is_live else None, n) for state, health, is_live, n in rows)
