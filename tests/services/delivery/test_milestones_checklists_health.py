@@ -100,14 +100,21 @@ def test_provider_cannot_complete_client_checklists(engagement):
         checklists.complete_item(provider, item.id)
 
 
-def test_overdue_prerequisite_makes_health_amber(engagement):
-    engagement.discovery_start = date.today() - timedelta(days=30)  # a due date needs a start
+def _prerequisite_due(engagement, *, days_ago: int, started_days_ago: int):
+    """The first prerequisite item, made due `days_ago` days ago (a due date needs the
+    engagement to have started); returns the item and its due date."""
+    engagement.discovery_start = date.today() - timedelta(days=started_days_ago)
     db.session.commit()
     item = db.session.scalars(
         select(ChecklistItem).where(ChecklistItem.kind == "prerequisite")
     ).first()
-    due = date.today() - timedelta(days=2)
+    due = date.today() - timedelta(days=days_ago)
     checklists.update_item(engagement.owner, item.id, {"due_date": due})
+    return item, due
+
+
+def test_overdue_prerequisite_makes_health_amber(engagement):
+    item, due = _prerequisite_due(engagement, days_ago=2, started_days_ago=30)
     fresh = db.session.get(Engagement, engagement.id)
     assert fresh.health == "amber"
     assert fresh.health_reasons == [
@@ -126,13 +133,7 @@ def _day(day: date) -> str:
 
 def test_a_reason_about_a_day_in_another_year_names_the_year(engagement):
     """'was due 12 Nov (390 days ago)' read in December looks like last month."""
-    engagement.discovery_start = date.today() - timedelta(days=400)
-    db.session.commit()
-    item = db.session.scalars(
-        select(ChecklistItem).where(ChecklistItem.kind == "prerequisite")
-    ).first()
-    due = date.today() - timedelta(days=390)
-    checklists.update_item(engagement.owner, item.id, {"due_date": due})
+    _item, due = _prerequisite_due(engagement, days_ago=390, started_days_ago=400)
     message = db.session.get(Engagement, engagement.id).health_reasons[0]["message"]
     assert message.endswith(f"was due {due:%-d %b %Y} (390 days ago)")
 
