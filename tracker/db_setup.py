@@ -1,7 +1,10 @@
 """Database engine hooks and column types shared by every model."""
 
+import fcntl
 import logging
+import os
 import sqlite3
+import threading
 from datetime import UTC
 
 from flask import Flask
@@ -51,6 +54,8 @@ def init_app(app: Flask) -> None:
         connect_args.setdefault("timeout", 30)
         if uri in ("sqlite://", "sqlite:///:memory:"):
             options.setdefault("poolclass", StaticPool)
+        else:
+            connect_args.setdefault("factory", QueuedWriters)
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
@@ -67,6 +72,141 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# -- SQLite's writers queue in the kernel, not in its busy handler -----------------------
+#
+# SQLite lets one transaction write at a time. A connection that finds the write lock taken
+# calls its busy handler, which sleeps 1, 2, 5, 10 ... ms between tries and never learns
+# when the lock was let go: with two workers, a write that came while another was in flight
+# (~1.5 ms) waited 1 + 2 ms or more. So, before the statement that begins a write
+# transaction, a connection to a database file takes the writers' turn: a lock per database
+# in its process, then flock() on `<file>-writers`, on which the kernel wakes the next
+# writer the moment the last one commits or rolls back. The process lock bounds the wait
+# by the busy timeout (two connections of one thread fail as before, never hang); the file
+# lock goes with its process if that dies. A writer that does not take the turn (the
+# sqlite3 shell, another program) is still kept out by SQLite's own lock.
+#
+# SQLite checkpoints the WAL inside the COMMIT that takes it past 1,000 pages (~25 ms of
+# copying and fsync here); held inside the turn, that would make the next writer wait for
+# it. So these connections checkpoint themselves, after the turn is let go, once the WAL
+# file outgrows both 4 MiB and its size at the last checkpoint (every ~1,000 pages, as
+# SQLite would; at once after a large transaction). docs/adr/0262.
+
+_BEGINS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+
+
+class _Turn:
+    """One database file's writers' turn in this process."""
+
+    def __init__(self, path: str):
+        self.lock_path, self.wal_path = path + "-writers", path + "-wal"
+        self.local = threading.Lock()
+        self.fd: int | None = None
+        self.pid = 0
+        self.checkpointed_at = WAL_CHECKPOINT_BYTES
+
+    def take(self, timeout: float) -> None:
+        if not self.local.acquire(timeout=timeout):
+            raise sqlite3.OperationalError("database is locked")
+        try:
+            if self.fd is None or self.pid != os.getpid():  # first use, or a forked child
+                self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self.pid = os.getpid()
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.local.release()
+            raise
+
+    def give(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.local.release()
+
+    def checkpoint_due(self) -> bool:
+        try:
+            size = os.stat(self.wal_path).st_size
+        except OSError:
+            return False
+        if size <= self.checkpointed_at:
+            return False
+        self.checkpointed_at = size
+        return True
+
+
+_turns: dict[str, _Turn] = {}
+_turns_lock = threading.Lock()
+
+
+def _turn_for(database) -> _Turn | None:
+    path = os.fspath(database)
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    path = os.path.abspath(path)
+    with _turns_lock:
+        return _turns.setdefault(path, _Turn(path))
+
+
+class QueuedWriters(sqlite3.Connection):
+    """A connection to a database file whose write transactions take the writers' turn."""
+
+    def __init__(self, database, *args, timeout: float = 5.0, **kwargs):
+        super().__init__(database, *args, timeout=timeout, **kwargs)
+        self._turn = _turn_for(database)
+        self._turn_timeout = timeout
+        self._has_turn = False
+        if self._turn is not None:
+            self.execute("PRAGMA wal_autocheckpoint=0")
+
+    def take_turn(self) -> None:
+        """Wait for this database's writers' turn (no-op if held or not a file)."""
+        if self._turn is not None and not self._has_turn:
+            self._turn.take(self._turn_timeout)
+            self._has_turn = True
+
+    def _end_turn(self) -> bool:
+        if not self._has_turn:
+            return False
+        self._has_turn = False
+        self._turn.give()
+        return True
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            wrote = self._end_turn()
+        if wrote and self._turn.checkpoint_due():
+            try:  # the commit stands whatever happens here; the next one tries again
+                self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            except sqlite3.Error:
+                self._turn.checkpointed_at = 0
+                log.warning("checkpointing the WAL failed", exc_info=True)
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._end_turn()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self._end_turn()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _take_writers_turn(conn, cursor, statement, parameters, context, executemany):
+    dbapi = cursor.connection
+    if (
+        isinstance(dbapi, QueuedWriters)
+        and not dbapi.in_transaction
+        and statement.lstrip()[:7].upper().startswith(_BEGINS_WRITE)
+    ):
+        dbapi.take_turn()
 
 
 # -- a request that only read ends its transaction with COMMIT --------------------------------
