@@ -10,7 +10,7 @@ from datetime import UTC
 from flask import Flask
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.selectable import CompoundSelect, Select
 from sqlalchemy.types import TypeDecorator
@@ -87,32 +87,37 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 # lock goes with its process if that dies. A writer that does not take the turn (the
 # sqlite3 shell, another program) is still kept out by SQLite's own lock.
 #
-# SQLite checkpoints the WAL inside the COMMIT that takes it past 1,000 pages (~25 ms of
-# copying and fsync here); held inside the turn, that would make the next writer wait for
-# it. So these connections checkpoint themselves, after the turn is let go, once the WAL
-# file outgrows both 4 MiB and its size at the last checkpoint (every ~1,000 pages, as
-# SQLite would; at once after a large transaction). docs/adr/0262.
+# SQLite checkpoints the WAL inside the COMMIT that takes it past 1,000 pages: ~15-25 ms
+# of copying and fsync() here, paid by that request and, held inside the turn, by the next
+# writer too. So these connections leave checkpoints to a thread of their process, woken
+# after a commit once the WAL file outgrows both 4 MiB and its size at the last
+# checkpoint: every ~1,000 pages, as SQLite would, and at once after a large transaction.
+# docs/adr/0262.
 
 _BEGINS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
 
 
 class _Turn:
-    """One database file's writers' turn in this process."""
+    """One database file's writers' turn in this process, and its checkpointer."""
 
     def __init__(self, path: str):
-        self.lock_path, self.wal_path = path + "-writers", path + "-wal"
+        self.path = path
         self.local = threading.Lock()
         self.fd: int | None = None
         self.pid = 0
         self.checkpointed_at = WAL_CHECKPOINT_BYTES
+        self.wanted = threading.Event()
+        self.checkpointer: threading.Thread | None = None
+        self.checkpoints = 0  # run by the checkpointer, in this process
 
     def take(self, timeout: float) -> None:
         if not self.local.acquire(timeout=timeout):
             raise sqlite3.OperationalError("database is locked")
         try:
             if self.fd is None or self.pid != os.getpid():  # first use, or a forked child
-                self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+                self.fd = os.open(self.path + "-writers", flags, 0o600)
                 self.pid = os.getpid()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         except BaseException:
@@ -125,15 +130,34 @@ class _Turn:
         finally:
             self.local.release()
 
-    def checkpoint_due(self) -> bool:
+    def after_commit(self) -> None:
+        """Wake the checkpointer if the WAL file has outgrown its size at the last one."""
         try:
-            size = os.stat(self.wal_path).st_size
+            size = os.stat(self.path + "-wal").st_size
         except OSError:
-            return False
+            return
         if size <= self.checkpointed_at:
-            return False
+            return
         self.checkpointed_at = size
-        return True
+        if self.checkpointer is None or not self.checkpointer.is_alive():  # or forked
+            self.checkpointer = threading.Thread(
+                target=self._checkpoints, name="sqlite-checkpoint", daemon=True
+            )
+            self.checkpointer.start()
+        self.wanted.set()
+
+    def _checkpoints(self) -> None:
+        connection = None
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            try:
+                connection = connection or sqlite3.connect(self.path, isolation_level=None)
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+                self.checkpoints += 1
+            except sqlite3.Error:  # the next commit that finds the WAL grown tries again
+                self.checkpointed_at = 0
+                log.warning("checkpointing %s failed", self.path, exc_info=True)
 
 
 _turns: dict[str, _Turn] = {}
@@ -178,12 +202,8 @@ class QueuedWriters(sqlite3.Connection):
             super().commit()
         finally:
             wrote = self._end_turn()
-        if wrote and self._turn.checkpoint_due():
-            try:  # the commit stands whatever happens here; the next one tries again
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-            except sqlite3.Error:
-                self._turn.checkpointed_at = 0
-                log.warning("checkpointing the WAL failed", exc_info=True)
+        if wrote:
+            self._turn.after_commit()
 
     def rollback(self):
         try:
@@ -206,7 +226,10 @@ def _take_writers_turn(conn, cursor, statement, parameters, context, executemany
         and not dbapi.in_transaction
         and statement.lstrip()[:7].upper().startswith(_BEGINS_WRITE)
     ):
-        dbapi.take_turn()
+        try:
+            dbapi.take_turn()
+        except sqlite3.OperationalError as error:  # as SQLite's own timeout reads: a 503
+            raise OperationalError(statement, parameters, error) from error
 
 
 # -- a request that only read ends its transaction with COMMIT --------------------------------
