@@ -225,3 +225,31 @@ def test_checkpoints_run_on_their_own_thread_once_the_wal_has_grown(database):
             conn.execute(text("INSERT INTO note (body) VALUES (:b)"), {"b": f"{i}{blob}"})
     assert _until(lambda: turn.checkpoints > before), "the checkpointer never ran"
     assert turn.checkpointer.name == "sqlite-checkpoint" and turn.checkpointer.daemon
+
+
+def test_a_wait_for_another_process_gives_up_at_the_timeout_and_leaves_no_lock(database):
+    path, _ = database
+    engine = _engine(path, timeout=0.3)
+    holder = _writer(path, "held", then="hold")
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert holder.stdout.readline().strip() == "wrote"
+        with engine.connect() as conn:
+            for _ in range(2):  # the second wait reuses the waiting thread
+                with pytest.raises(exc.OperationalError, match="database is locked"):
+                    conn.execute(text("INSERT INTO note (body) VALUES ('mine')"))
+                conn.rollback()
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=20) == 0  # it rolled back: its note is gone
+    finally:
+        _end(holder)
+    # The thread still waiting when the holder let go took the lock for nobody: it gave
+    # it back, and this process's writers go on.
+    assert _until(lambda: _turn_is_free(path))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO note (body) VALUES ('mine')"))
+    assert _turn_is_free(path)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT body FROM note")).scalars().all() == ["mine"]
+    engine.dispose()

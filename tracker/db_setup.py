@@ -5,6 +5,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from datetime import UTC
 
 from flask import Flask
@@ -103,32 +104,81 @@ class _Turn:
 
     def __init__(self, path: str):
         self.path = path
-        self.local = threading.Lock()
+        self.local = threading.Lock()  # the turn among this process's connections
         self.fd: int | None = None
+        self.held: int | None = None  # the descriptor whose flock is the turn, while held
         self.pid = 0
+        # A wait for another process: the waiter thread blocks in flock() on a descriptor
+        # of its own and hands the turn over; a caller who gave up is never handed it.
+        self.handover = threading.Condition()
+        self.waiter: threading.Thread | None = None
+        self.waiter_fd: int | None = None
+        self.asked = self.granted = self.gave_up = 0
         self.checkpointed_at = WAL_CHECKPOINT_BYTES
         self.wanted = threading.Event()
         self.checkpointer: threading.Thread | None = None
         self.checkpoints = 0  # run by the checkpointer, in this process
 
     def take(self, timeout: float) -> None:
+        """Wait at most `timeout` seconds in all for the turn (raises "database is locked")."""
+        deadline = time.monotonic() + timeout
         if not self.local.acquire(timeout=timeout):
             raise sqlite3.OperationalError("database is locked")
         try:
             if self.fd is None or self.pid != os.getpid():  # first use, or a forked child
-                flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-                self.fd = os.open(self.path + "-writers", flags, 0o600)
-                self.pid = os.getpid()
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+                self.fd, self.pid, self.waiter = self._open(), os.getpid(), None
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held = self.fd
+            except BlockingIOError:  # another process writes
+                self._wait_for_another_process(deadline - time.monotonic())
         except BaseException:
             self.local.release()
             raise
 
     def give(self) -> None:
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            fcntl.flock(self.held, fcntl.LOCK_UN)
         finally:
+            self.held = None
             self.local.release()
+
+    def _open(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        return os.open(self.path + "-writers", flags, 0o600)
+
+    def _wait_for_another_process(self, timeout: float) -> None:
+        with self.handover:
+            self.asked += 1
+            mine = self.asked
+            if self.waiter is None or not self.waiter.is_alive():
+                self.waiter_fd = self._open()
+                self.waiter = threading.Thread(
+                    target=self._wait_in_kernel,
+                    args=(self.waiter_fd, mine - 1),
+                    name="sqlite-write-turn",
+                    daemon=True,
+                )
+                self.waiter.start()
+            self.handover.notify_all()
+            if not self.handover.wait_for(lambda: self.granted == mine, max(timeout, 0.0)):
+                self.gave_up = mine
+                raise sqlite3.OperationalError("database is locked")
+        self.held = self.waiter_fd
+
+    def _wait_in_kernel(self, fd: int, served: int) -> None:
+        while True:
+            with self.handover:
+                while self.asked <= served:
+                    self.handover.wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with self.handover:
+                served = self.asked  # the one caller waiting now, if it has not given up
+                if self.gave_up == served:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                else:
+                    self.granted = served
+                    self.handover.notify_all()
 
     def after_commit(self) -> None:
         """Wake the checkpointer if the WAL file has outgrown its size at the last one."""
