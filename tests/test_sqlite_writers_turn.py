@@ -215,16 +215,35 @@ def test_two_connections_of_one_thread_fail_as_busy_instead_of_hanging(tmp_path)
         engine.dispose()
 
 
-def test_checkpoints_run_on_their_own_thread_once_the_wal_has_grown(database):
+def test_checkpoints_run_on_their_own_thread_every_so_many_commits(database):
     path, engine = database
     turn = db_setup._turns[os.path.abspath(path)]
-    before = turn.checkpoints
-    blob = "x" * (1024 * 1024)
-    for i in range(6):  # ~6 MiB of pages, past the 4 MiB mark
+    turn.commits, before = 0, turn.checkpoints
+    for i in range(db_setup.CHECKPOINT_EVERY - 1):
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO note (body) VALUES (:b)"), {"b": f"{i}{blob}"})
-    assert _until(lambda: turn.checkpoints > before), "the checkpointer never ran"
+            conn.execute(text("INSERT INTO note (body) VALUES (:b)"), {"b": str(i)})
+    time.sleep(0.2)
+    assert turn.checkpoints == before, "no checkpoint before CHECKPOINT_EVERY commits"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO note (body) VALUES ('last')"))
+    assert _until(lambda: turn.checkpoints == before + 1), "the checkpointer never ran"
     assert turn.checkpointer.name == "sqlite-checkpoint" and turn.checkpointer.daemon
+    with engine.connect() as conn:  # reads, and a commit that wrote nothing, count for none
+        conn.execute(text("SELECT count(*) FROM note")).all()
+        conn.commit()
+    assert turn.commits == 0
+
+
+def test_a_commit_past_the_wal_limit_checkpoints_before_it_returns(database, monkeypatch):
+    path, engine = database
+    monkeypatch.setattr(db_setup, "WAL_LIMIT_BYTES", 1024 * 1024)
+    turn = db_setup._turns[os.path.abspath(path)]
+    before = turn.checkpoints
+    with engine.begin() as conn:  # ~2 MiB of pages in one transaction: a bulk load
+        conn.execute(text("INSERT INTO note (body) VALUES (:b)"), {"b": "x" * 2 * 1024 * 1024})
+    assert turn.checkpoints == before + 1
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_size_limit")).scalar() == 1024 * 1024 * 64
 
 
 def test_a_wait_for_another_process_gives_up_at_the_timeout_and_leaves_no_lock(database):

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import UTC
 
 from flask import Flask
@@ -88,15 +89,16 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 # lock goes with its process if that dies. A writer that does not take the turn (the
 # sqlite3 shell, another program) is still kept out by SQLite's own lock.
 #
-# SQLite checkpoints the WAL inside the COMMIT that takes it past 1,000 pages: ~15-25 ms
-# of copying and fsync() here, paid by that request and, held inside the turn, by the next
-# writer too. So these connections leave checkpoints to a thread of their process, woken
-# after a commit once the WAL file outgrows both 4 MiB and its size at the last
-# checkpoint: every ~1,000 pages, as SQLite would, and at once after a large transaction.
-# docs/adr/0262.
+# SQLite checkpoints the WAL inside the COMMIT that takes it past 1,000 pages: 15-25 ms of
+# copying and fsync() here, paid by that request and, held inside the turn, by the next
+# writer too. So these connections checkpoint after the turn is let go: on a thread of
+# their process every CHECKPOINT_EVERY write commits (about as often as SQLite would), and
+# in the committing thread once the WAL file is past WAL_LIMIT_BYTES (a bulk load, where
+# the thread could fall behind); journal_size_limit shrinks the file back. docs/adr/0262.
 
 _BEGINS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
-WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+CHECKPOINT_EVERY = 64  # write commits; an update writes ~18 pages, SQLite's default 1,000
+WAL_LIMIT_BYTES = 64 * 1024 * 1024  # also the file's size after a checkpoint lets it restart
 
 
 class _Turn:
@@ -114,7 +116,7 @@ class _Turn:
         self.waiter: threading.Thread | None = None
         self.waiter_fd: int | None = None
         self.asked = self.granted = self.gave_up = 0
-        self.checkpointed_at = WAL_CHECKPOINT_BYTES
+        self.commits = 0  # write commits since the last checkpoint asked for
         self.wanted = threading.Event()
         self.checkpointer: threading.Thread | None = None
         self.checkpoints = 0  # run by the checkpointer, in this process
@@ -181,33 +183,40 @@ class _Turn:
                     self.handover.notify_all()
 
     def after_commit(self) -> None:
-        """Wake the checkpointer if the WAL file has outgrown its size at the last one."""
+        """After a write's turn: a checkpoint on the thread every CHECKPOINT_EVERY commits,
+        or here and now once the WAL file is past WAL_LIMIT_BYTES (a bulk load)."""
+        self.commits += 1
         try:
-            size = os.stat(self.path + "-wal").st_size
+            large = os.stat(self.path + "-wal").st_size > WAL_LIMIT_BYTES
         except OSError:
-            return
-        if size <= self.checkpointed_at:
-            return
-        self.checkpointed_at = size
-        if self.checkpointer is None or not self.checkpointer.is_alive():  # or forked
-            self.checkpointer = threading.Thread(
-                target=self._checkpoints, name="sqlite-checkpoint", daemon=True
-            )
-            self.checkpointer.start()
-        self.wanted.set()
+            large = False
+        if large:
+            self.commits = 0
+            self._checkpoint()
+        elif self.commits >= CHECKPOINT_EVERY:
+            self.commits = 0
+            if self.checkpointer is None or not self.checkpointer.is_alive():  # or forked
+                self.checkpointer = threading.Thread(
+                    target=self._checkpoints, name="sqlite-checkpoint", daemon=True
+                )
+                self.checkpointer.start()
+            self.wanted.set()
 
     def _checkpoints(self) -> None:
-        connection = None
         while True:
             self.wanted.wait()
             self.wanted.clear()
-            try:
-                connection = connection or sqlite3.connect(self.path, isolation_level=None)
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """PASSIVE: copies what no reader still needs and waits for nobody. A connection of
+        its own, closed after, so the process's last close still removes the WAL file."""
+        try:
+            with closing(sqlite3.connect(self.path, isolation_level=None)) as connection:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-                self.checkpoints += 1
-            except sqlite3.Error:  # the next commit that finds the WAL grown tries again
-                self.checkpointed_at = 0
-                log.warning("checkpointing %s failed", self.path, exc_info=True)
+            self.checkpoints += 1
+        except sqlite3.Error:  # the next commit due one tries again
+            log.warning("checkpointing %s failed", self.path, exc_info=True)
 
 
 _turns: dict[str, _Turn] = {}
@@ -233,6 +242,7 @@ class QueuedWriters(sqlite3.Connection):
         self._has_turn = False
         if self._turn is not None:
             self.execute("PRAGMA wal_autocheckpoint=0")
+            self.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
 
     def take_turn(self) -> None:
         """Wait for this database's writers' turn (no-op if held or not a file)."""
