@@ -272,3 +272,17 @@ def test_a_wait_for_another_process_gives_up_at_the_timeout_and_leaves_no_lock(d
     with engine.connect() as conn:
         assert conn.execute(text("SELECT body FROM note")).scalars().all() == ["mine"]
     engine.dispose()
+
+
+def test_a_connection_dropped_without_a_close_lets_the_turn_go(database):
+    import gc
+
+    path, engine = database
+    dropped = QueuedWriters(str(path))
+    dropped.take_turn()
+    assert not _turn_is_free(path)
+    del dropped
+    gc.collect()
+    assert _turn_is_free(path)
+    with engine.begin() as conn:  # and this process's lock was let go with it
+        conn.execute(text("INSERT INTO note (body) VALUES ('next')"))

@@ -277,6 +277,10 @@ class QueuedWriters(sqlite3.Connection):
         finally:
             self._end_turn()
 
+    def __del__(self):  # dropped without a close: its process's other writers go on
+        if getattr(self, "_has_turn", False):
+            self._end_turn()
+
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _take_writers_turn(conn, cursor, statement, parameters, context, executemany):
