@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, exc, text
 
+from tests.support.processes import wait_until
 from tracker import db_setup
 from tracker.db_setup import QueuedWriters
 
@@ -63,13 +64,8 @@ def _waiting_in_the_kernel(path: Path, pid: int) -> bool:
     return False
 
 
-def _until(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+def _until(predicate) -> bool:
+    return wait_until(predicate, timeout=20, every=0.02)
 
 
 def _writer(path: Path, body: str, *, then: str = "commit") -> subprocess.Popen:

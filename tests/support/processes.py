@@ -36,13 +36,13 @@ def scheduler_env(app, **extra) -> dict:
     return env
 
 
-def wait_until(predicate, timeout: float = 120) -> bool:
-    """Poll `predicate` every half second; False if it never held within `timeout`."""
+def wait_until(predicate, timeout: float = 120, every: float = 0.5) -> bool:
+    """Poll `predicate` every `every` seconds; False if it never held within `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.5)
+        time.sleep(every)
     return False
 
 
