@@ -282,3 +282,33 @@ def test_a_connection_dropped_without_a_close_lets_the_turn_go(database):
     assert _turn_is_free(path)
     with engine.begin() as conn:  # and this process's lock was let go with it
         conn.execute(text("INSERT INTO note (body) VALUES ('next')"))
+
+
+def test_without_a_usable_lock_file_writes_go_on_under_sqlites_lock(tmp_path, caplog):
+    path = tmp_path / "no-turn.db"
+    Path(f"{path}-writers").mkdir()  # what stands where the lock file would be
+    engine = _engine(path)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)"))
+            conn.execute(text("INSERT INTO note (body) VALUES ('written')"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT body FROM note")).scalars().all() == ["written"]
+    finally:
+        engine.dispose()
+    assert db_setup._turns[os.path.abspath(path)].unusable
+    assert "no write turn" in caplog.text
+
+
+def test_the_lock_file_takes_the_database_files_mode(database):
+    path, engine = database
+    os.chmod(path, 0o640)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO note (body) VALUES ('x')"))
+    # The fixture's first write made it; as a new process would, make it again.
+    engine.dispose()
+    os.unlink(f"{path}-writers")
+    db_setup._turns.pop(os.path.abspath(path))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO note (body) VALUES ('y')"))
+    assert os.stat(f"{path}-writers").st_mode & 0o777 == 0o640

@@ -116,14 +116,18 @@ class _Turn:
         self.waiter: threading.Thread | None = None
         self.waiter_fd: int | None = None
         self.asked = self.granted = self.gave_up = 0
+        self.unusable = False  # the lock file could not be opened: SQLite's lock alone
         self.commits = 0  # write commits since the last checkpoint asked for
         self.wanted = threading.Event()
         self.checkpointer: threading.Thread | None = None
         self.checkpoints = 0  # run by the checkpointer, in this process
 
-    def take(self, timeout: float) -> None:
-        """Wait at most `timeout` seconds in all for the turn (raises "database is locked")."""
+    def take(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds in all for the turn (raises "database is locked");
+        False, and no turn, if the lock file cannot be had (SQLite's own lock still holds)."""
         deadline = time.monotonic() + timeout
+        if self.unusable:
+            return False
         if not self.local.acquire(timeout=timeout):
             raise sqlite3.OperationalError("database is locked")
         try:
@@ -134,9 +138,15 @@ class _Turn:
                 self.held = self.fd
             except BlockingIOError:  # another process writes
                 self._wait_for_another_process(deadline - time.monotonic())
+        except OSError:  # a directory this process may not write in, a foreign owner
+            self.local.release()
+            self.unusable = True
+            log.warning("no write turn for %s; SQLite's lock alone", self.path, exc_info=True)
+            return False
         except BaseException:
             self.local.release()
             raise
+        return True
 
     def give(self) -> None:
         try:
@@ -146,8 +156,17 @@ class _Turn:
             self.local.release()
 
     def _open(self) -> int:
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-        return os.open(self.path + "-writers", flags, 0o600)
+        """The lock file, made as SQLite makes the WAL: the database file's mode and owner."""
+        database = os.stat(self.path)
+        fd = os.open(self.path + "-writers", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            if os.fstat(fd).st_uid == os.geteuid():
+                os.fchmod(fd, database.st_mode & 0o666)
+                if os.geteuid() == 0:
+                    os.fchown(fd, database.st_uid, database.st_gid)
+        except OSError:
+            log.warning("could not give %s-writers its database's owner", self.path)
+        return fd
 
     def _wait_for_another_process(self, timeout: float) -> None:
         with self.handover:
@@ -247,8 +266,7 @@ class QueuedWriters(sqlite3.Connection):
     def take_turn(self) -> None:
         """Wait for this database's writers' turn (no-op if held or not a file)."""
         if self._turn is not None and not self._has_turn:
-            self._turn.take(self._turn_timeout)
-            self._has_turn = True
+            self._has_turn = self._turn.take(self._turn_timeout)
 
     def _end_turn(self) -> bool:
         if not self._has_turn:
