@@ -84,10 +84,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 # (~1.5 ms) waited 1 + 2 ms or more. So, before the statement that begins a write
 # transaction, a connection to a database file takes the writers' turn: a lock per database
 # in its process, then flock() on `<file>-writers`, on which the kernel wakes the next
-# writer the moment the last one commits or rolls back. The process lock bounds the wait
-# by the busy timeout (two connections of one thread fail as before, never hang); the file
-# lock goes with its process if that dies. A writer that does not take the turn (the
-# sqlite3 shell, another program) is still kept out by SQLite's own lock.
+# writer the moment the last one commits or rolls back. Every wait ends at the busy timeout
+# with "database is locked", as SQLite's does (two connections of one thread fail, never
+# hang): the process lock has a timeout, and a flock() wait, which has none, is made by a
+# thread of the process that hands the turn over. The file lock goes with its process if
+# that dies. A writer that does not take the turn (the sqlite3 shell, another program, a
+# process that cannot open the file) is still kept out by SQLite's own lock.
 #
 # SQLite checkpoints the WAL inside the COMMIT that takes it past 1,000 pages: 15-25 ms of
 # copying and fsync() here, paid by that request and, held inside the turn, by the next
