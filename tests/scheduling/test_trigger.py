@@ -86,16 +86,8 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_resends_only_its_uncommi
         for _ in range(2):
             schedulers.start()
         assert wait_until(lambda: len(smtp_server.messages) >= 200, 180)
-        # On a busy machine the batch seen held may be committed before the signal lands;
-        # such a kill proves nothing, so kill again (each restarted) until one lands inside.
-        uncommitted: dict[int, str] = {}
-        kills = 0
-        while not uncommitted and kills < 5:
-            _, held = schedulers.kill_one_holding(pg_app, OutboxEmail)
-            kills += 1
-            uncommitted.update(held)
-            sent_before_the_kill = len(smtp_server.messages)
-            schedulers.start()  # restarted
+        uncommitted = schedulers.kill_until_one_dies_holding(pg_app, OutboxEmail)
+        sent_before_the_kill = len(smtp_server.messages)
         assert wait_until(lambda: len(set(smtp_server.message_ids())) >= 1000, 240), len(
             set(smtp_server.message_ids())
         )

@@ -101,6 +101,18 @@ class Schedulers:
         victim.wait(30)
         return victim.pid, held_by(app, model, victim.pid)
 
+    def kill_until_one_dies_holding(self, app, model, tries: int = 5) -> dict[int, str]:
+        """SIGKILL holders of `model`'s rows, each replaced by a new process at once, until
+        one dies still holding claimed rows; returns those ({} if none did in `tries`). On a
+        busy machine the batch seen held may be committed before the signal lands: such a
+        kill proves nothing about a batch cut short."""
+        for _ in range(tries):
+            _, held = self.kill_one_holding(app, model)
+            self.start()
+            if held:
+                return held
+        return {}
+
     def stop(self) -> list[int]:
         for proc in self.procs:
             if proc.poll() is None:
