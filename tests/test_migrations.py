@@ -11,21 +11,19 @@ from tracker import create_app
 from tracker.extensions import db
 
 
-def _empty_database(backend, tmp_path, request):
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'migrate.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return cluster.create_database(f"migrate_{tmp_path.name[-20:].lower().replace('-', '_')}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_app(request, tmp_path):
+    """The app on an empty database of each backend, nothing migrated yet."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrate.db'}"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database(f"migrate_{tmp_path.name[-20:].lower().replace('-', '_')}")
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_upgrade_head_matches_models_and_downgrade_base_empties(backend, tmp_path, request):
-    app = create_app(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
-    )
-    with app.app_context():
+def test_upgrade_head_matches_models_and_downgrade_base_empties(empty_app):
+    with empty_app.app_context():
         upgrade()
         with db.engine.connect() as conn:
             diff = compare_metadata(
@@ -38,21 +36,13 @@ def test_upgrade_head_matches_models_and_downgrade_base_empties(backend, tmp_pat
         db.engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_0011_backfills_one_history_row_per_engagement_from_its_cached_health(
-    backend, tmp_path, request
-):
+def test_0011_backfills_one_history_row_per_engagement_from_its_cached_health(empty_app):
     from sqlalchemy import select, text
 
     from tests.factories import make_engagement, make_user
     from tracker.models import HealthChange
 
-    app = create_app(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
-    )
-    with app.app_context():
+    with empty_app.app_context():
         upgrade()
         engagement = make_engagement(make_user("manager"))
         engagement_id = engagement.id
@@ -104,10 +94,7 @@ def test_0019_leaves_the_planner_reading_one_state_newest_first_from_its_index(t
         db.engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_0020_keeps_each_stored_part_but_not_its_gaps(backend, tmp_path, request):
+def test_0020_keeps_each_stored_part_but_not_its_gaps(empty_app):
     """Rows stored before 0020 carry the gaps' sentences; after it, the same parts with
     every other key as it was, in order, and the score and gap count untouched."""
     import json
@@ -117,9 +104,6 @@ def test_0020_keeps_each_stored_part_but_not_its_gaps(backend, tmp_path, request
     from tests.factories import make_engagement, make_user
     from tracker.models import Engagement
 
-    app = create_app(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
-    )
     parts = [
         {
             "name": f"part{i}",
@@ -133,7 +117,7 @@ def test_0020_keeps_each_stored_part_but_not_its_gaps(backend, tmp_path, request
         }
         for i in range(6)
     ]
-    with app.app_context():
+    with empty_app.app_context():
         upgrade()
         engagement_id = make_engagement(make_user("manager")).id
         db.session.remove()
@@ -164,20 +148,14 @@ def test_0020_keeps_each_stored_part_but_not_its_gaps(backend, tmp_path, request
         db.engine.dispose()
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_0021_counts_the_engagements_that_exist_one_row_per_key(backend, tmp_path, request):
+def test_0021_counts_the_engagements_that_exist_one_row_per_key(empty_app):
     from sqlalchemy import func, select, text
 
     from tests.factories import make_engagement, make_user
     from tracker.models import EngagementCount
     from tracker.services.judgments import engagement_counts
 
-    app = create_app(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=_empty_database(backend, tmp_path, request)
-    )
-    with app.app_context():
+    with empty_app.app_context():
         upgrade()
         manager = make_user("manager")
         for _ in range(3):
