@@ -36,6 +36,10 @@ def test_a_refused_shadow_assignment_keeps_what_was_typed(live_server, page):
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         form.locator("button[type=submit]").click()
     assert answer.value.status == 422
+    # The answer is a new document: wait until it has replaced the old one (the response
+    # alone can arrive while the old page is still the one shown).
+    page.wait_for_url("**/knowledge/shadows")
+    page.wait_for_load_state("load")
     form = page.locator("[data-testid=shadow-form]")
     assert form.is_visible(), "the form stays open after the refusal"
     assert form.locator("select[name=member_id]").input_value() == member_value
